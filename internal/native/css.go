@@ -1,0 +1,310 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
+)
+
+// Output says what a CSS extraction returns for each matched element.
+type Output int
+
+const (
+	// OutputText is the element's visible text, white space collapsed.
+	OutputText Output = iota
+	// OutputInnerHTML is the markup of the element's children.
+	OutputInnerHTML
+	// OutputOuterHTML is the markup of the element itself.
+	OutputOuterHTML
+)
+
+func (o Output) String() string {
+	switch o {
+	case OutputText:
+		return "text"
+	case OutputInnerHTML:
+		return "inner_html"
+	case OutputOuterHTML:
+		return "outer_html"
+	}
+	return fmt.Sprintf("Output(%d)", int(o))
+}
+
+// CSSSpec is one CSS question asked of a document.
+type CSSSpec struct {
+	// Selector is a CSS selector group in cascadia's dialect (CSS level 3
+	// and a few extensions such as :contains); pseudo-elements are refused.
+	Selector string
+	// Attribute, when set, selects the value of that attribute instead of
+	// the element's content; elements that lack it are not matches at all,
+	// so "the first a with href" is {Selector: "a", Attribute: "href"}.
+	// Only OutputText may be combined with it. Matching is
+	// case-insensitive, as HTML attribute names are.
+	Attribute string
+	Output    Output
+	// All asks for every match; otherwise only the first is returned.
+	All bool
+	// Limit, when positive and All is set, returns at most Limit matches.
+	Limit int
+}
+
+// Retention bounds of an extractor's scratch space. The initial sizes serve
+// a typical request without growing; anything grown past the kept bounds by
+// a large document is dropped on Reset, so a pooled extractor never holds
+// more than a few tens of kilobytes between requests.
+const (
+	initialBufBytes = 4 << 10
+	initialNodes    = 64
+	maxKeptBufBytes = 32 << 10
+	maxKeptNodes    = 1024
+)
+
+// ctxCheckNodes is how many nodes a walk visits between context checks:
+// often enough to stop within microseconds, rarely enough to cost nothing.
+const ctxCheckNodes = 1024
+
+// CSS extracts values from documents with CSS selectors. It is meant to be
+// pooled: it owns scratch space reused across requests and must not be
+// used by two goroutines at once. It satisfies the pool's Poolable.
+type CSS struct {
+	limits Limits
+	sels   view[cascadia.SelectorGroup]
+	buf    []byte       // text and HTML rendering, one value at a time
+	nodes  []*html.Node // the matched elements of the current call
+	closed atomic.Bool
+}
+
+// NewCSS returns a CSS extractor that compiles selectors through cache,
+// shared with the other extractors of its pool. A nil cache gives the
+// extractor a private one of DefaultCacheSize.
+func NewCSS(cache *SelectorCache, limits Limits) *CSS {
+	if cache == nil {
+		cache = NewSelectorCache(0)
+	}
+	return &CSS{
+		limits: limits.normalized(),
+		sels:   view[cascadia.SelectorGroup]{shared: cache.c},
+		buf:    make([]byte, 0, initialBufBytes),
+		nodes:  make([]*html.Node, 0, initialNodes),
+	}
+}
+
+// Select answers spec on doc. It returns one value per matched element, in
+// document order: the first match only unless spec.All is set, at most
+// spec.Limit when it is positive, and never more than Limits.MaxMatches;
+// truncated reports that MaxMatches, not spec, cut the result short.
+//
+// Text values are the element's visible text (as Document.Text, but for
+// one element); a matched <script> or <style> yields its content trimmed
+// but otherwise verbatim, so JSON-LD survives. HTML values are rendered by
+// html.Render and so are normalized markup, not the source bytes. An
+// element with no text yields "", which keeps values aligned with matches.
+//
+// Errors: *SpecError for an invalid spec, ErrEmptyDocument for a nil doc,
+// ErrResultTooLarge, ErrClosed, or ctx.Err() when ctx is done; ctx is
+// checked every ctxCheckNodes nodes of the walk and between values.
+func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values []string, truncated bool, err error) {
+	if c.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	attr, err := c.check(spec)
+	if err != nil {
+		return nil, false, err
+	}
+	sel, err := c.sels.get(spec.Selector)
+	if err != nil {
+		return nil, false, err
+	}
+	if doc == nil {
+		return nil, false, ErrEmptyDocument
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	root, err := doc.Root()
+	if err != nil {
+		return nil, false, err
+	}
+
+	// The scratch slice points into doc's tree; clear it on the way out so
+	// an idle pooled extractor does not keep a whole document alive.
+	defer func() { clear(c.nodes); c.nodes = c.nodes[:0] }()
+
+	want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
+	if err := c.match(ctx, root, sel, attr, look); err != nil {
+		return nil, false, err
+	}
+	if len(c.nodes) > want {
+		c.nodes, truncated = c.nodes[:want], true
+	}
+
+	values = make([]string, 0, len(c.nodes))
+	budget := c.limits.MaxResultBytes
+	for i, n := range c.nodes {
+		if i > 0 && i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, false, err
+			}
+		}
+		v, err := c.value(n, spec.Output, attr, budget)
+		if err != nil {
+			return nil, false, err
+		}
+		budget -= len(v)
+		values = append(values, v)
+	}
+	return values, truncated, nil
+}
+
+// check validates spec against the limits and returns the attribute name to
+// look for, lowercased as the parser stores it.
+func (c *CSS) check(spec CSSSpec) (attr string, err error) {
+	switch {
+	case strings.TrimSpace(spec.Selector) == "":
+		return "", &SpecError{Field: "selector", Value: spec.Selector, Err: ErrEmptyValue}
+	case len(spec.Selector) > c.limits.MaxSelectorLen:
+		return "", &SpecError{Field: "selector", Value: spec.Selector, Err: ErrTooLong}
+	case spec.Limit < 0:
+		return "", &SpecError{Field: "limit", Value: fmt.Sprint(spec.Limit), Err: fmt.Errorf("must not be negative")}
+	case spec.Output < OutputText || spec.Output > OutputOuterHTML:
+		return "", &SpecError{Field: "output", Value: spec.Output.String(), Err: fmt.Errorf("unknown output")}
+	}
+	if spec.Attribute == "" {
+		return "", nil
+	}
+	if spec.Output != OutputText {
+		return "", &SpecError{Field: "attribute", Value: spec.Attribute, Err: fmt.Errorf("cannot be combined with output %v", spec.Output)}
+	}
+	if len(spec.Attribute) > c.limits.MaxSelectorLen {
+		return "", &SpecError{Field: "attribute", Value: spec.Attribute, Err: ErrTooLong}
+	}
+	for i := 0; i < len(spec.Attribute); i++ {
+		// The characters the HTML tokenizer ends an attribute name at, or
+		// that no markup can put in one.
+		switch b := spec.Attribute[i]; {
+		case b <= ' ', b == 0x7F, b == '"', b == '\'', b == '/', b == '=', b == '>', b == '<':
+			return "", &SpecError{Field: "attribute", Value: spec.Attribute, Err: fmt.Errorf("invalid character %q", b)}
+		}
+	}
+	return strings.ToLower(spec.Attribute), nil
+}
+
+// match fills c.nodes with up to max elements below root that match sel
+// and, when attr is set, carry attr.
+func (c *CSS) match(ctx context.Context, root *html.Node, sel cascadia.SelectorGroup, attr string, max int) error {
+	visited := 0
+	for n := root.FirstChild; n != nil; n = nextIn(n, root) {
+		if visited++; visited%ctxCheckNodes == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if n.Type != html.ElementNode || !sel.Match(n) {
+			continue
+		}
+		if attr != "" {
+			if _, ok := attribute(n, attr); !ok {
+				continue
+			}
+		}
+		if c.nodes = append(c.nodes, n); len(c.nodes) >= max {
+			return nil
+		}
+	}
+	return nil
+}
+
+func attribute(n *html.Node, name string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == name {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+// value renders one matched element; budget is the bytes the result may
+// still grow by.
+func (c *CSS) value(n *html.Node, out Output, attr string, budget int) (string, error) {
+	if attr != "" {
+		v, _ := attribute(n, attr)
+		if len(v) > budget {
+			return "", c.tooLarge()
+		}
+		// Attribute values are already strings of the tree: no copy.
+		return v, nil
+	}
+	if out == OutputText && rawText(n.DataAtom) {
+		v := rawContent(n)
+		if len(v) > budget {
+			return "", c.tooLarge()
+		}
+		return v, nil
+	}
+
+	c.buf = c.buf[:0]
+	switch out {
+	case OutputText:
+		t := textCollector{buf: c.buf, max: budget}
+		ok := t.collect(n)
+		c.buf = t.buf
+		if !ok {
+			return "", c.tooLarge()
+		}
+	case OutputInnerHTML, OutputOuterHTML:
+		w := budgetWriter{buf: c.buf, max: budget}
+		var err error
+		if out == OutputOuterHTML {
+			err = html.Render(&w, n)
+		} else {
+			for ch := n.FirstChild; ch != nil && err == nil; ch = ch.NextSibling {
+				err = html.Render(&w, ch)
+			}
+		}
+		c.buf = w.buf
+		if errors.Is(err, errBudget) {
+			return "", c.tooLarge()
+		}
+		if err != nil {
+			return "", fmt.Errorf("native: rendering <%s>: %w", n.Data, err)
+		}
+	}
+	return string(c.buf), nil
+}
+
+func (c *CSS) tooLarge() error { return errResultTooLarge(c.limits.MaxResultBytes) }
+
+// IsHealthy reports whether the extractor can serve; only Close makes it
+// unhealthy, as it holds no resource that can fail.
+func (c *CSS) IsHealthy(context.Context) bool { return !c.closed.Load() }
+
+// Reset readies the extractor for its next user: it empties the scratch
+// space and drops any that a large document grew past the kept bounds. The
+// view of the shared cache is kept; compiled selectors belong to no user.
+func (c *CSS) Reset(context.Context) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if cap(c.buf) > maxKeptBufBytes {
+		c.buf = make([]byte, 0, initialBufBytes)
+	}
+	c.buf = c.buf[:0]
+	if cap(c.nodes) > maxKeptNodes {
+		c.nodes = make([]*html.Node, 0, initialNodes)
+	}
+	clear(c.nodes[:cap(c.nodes)])
+	c.nodes = c.nodes[:0]
+	return nil
+}
+
+// Close releases the scratch space; the extractor cannot be used again.
+func (c *CSS) Close() error {
+	c.closed.Store(true)
+	c.buf, c.nodes = nil, nil
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package native implements riptide-poold's native extractors: CSS
+// selectors (cascadia over golang.org/x/net/html) and regular expressions
+// (Go's RE2, linear time in the input whatever the pattern).
+//
+// A request's HTML becomes a [Document], built with [NewDocument] from a
+// UTF-8 string or [DecodeDocument] from bytes in any charset. A Document
+// parses itself at most once, when a CSS question or a SourceText regex
+// first needs the tree, and is safe for concurrent readers, so all the
+// questions of one request share one parse. A regex over SourceHTML never
+// parses at all.
+//
+// # Extractors and what pooling them buys
+//
+// [CSS] and [Regex] are the pooled instances; both satisfy the generic
+// pool's Poolable (IsHealthy, Reset, Close). An extractor serves one
+// request at a time and owns:
+//
+//   - scratch space reused from request to request: a CSS keeps a byte
+//     buffer in which each text or HTML value is built (so a value costs one
+//     allocation, the final string) and a slice for the matched elements;
+//     html.Render writes straight into the buffer instead of through a new
+//     4 KB bufio.Writer per value;
+//   - its view of the shared cache: the few compiled selectors or patterns
+//     it used last, found without the shared LRU's lock.
+//
+// Compiled selectors and patterns live in a [SelectorCache] or
+// [PatternCache], a bounded LRU shared by all extractors of a pool, warmed
+// from configuration with Warm and observable through Hits, Misses and Len.
+//
+// Reset empties the scratch space and drops whatever a large document grew
+// past a few tens of kilobytes, so that an idle pool holds neither a
+// document (the matched-element slice is cleared after every call) nor the
+// memory of the largest page it ever saw. An extractor costs about 5 KB
+// (TestExtractorMemory measures it).
+//
+// # Results
+//
+// Select returns []string and Find returns []Match, each with a truncated
+// flag. Three things bound a result: the spec (first match, or all, or at
+// most Limit), Limits.MaxMatches, and Limits.MaxResultBytes. Only
+// MaxMatches sets truncated: the caller asked for more than the daemon
+// returns. A result over MaxResultBytes is an error, ErrResultTooLarge,
+// because a result cut by size would be silently incomplete.
+//
+// # Errors
+//
+// An invalid spec is a *[SpecError] naming the offending field; a bad
+// document is [ErrEmptyDocument] or [ErrDocumentTooLarge]; a large result
+// is [ErrResultTooLarge]; a done context returns ctx.Err(). All are wrapped
+// so that errors.Is and errors.As tell them apart, and the server maps them
+// to gRPC statuses.
+package native

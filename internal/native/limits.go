@@ -1,0 +1,72 @@
+package native
+
+// Limits bound the work and memory of one extraction. A field that is zero
+// or negative takes its value from DefaultLimits, so the zero Limits is safe
+// to use.
+type Limits struct {
+	// MaxDocumentBytes bounds a document's size in bytes, as given and after
+	// decoding to UTF-8.
+	MaxDocumentBytes int
+	// MaxMatches bounds the number of values or matches one call returns.
+	// Cutting a result at this bound is reported as truncated, not as an
+	// error.
+	MaxMatches int
+	// MaxResultBytes bounds the bytes one call returns, summed over all
+	// values (and, for regex matches, their groups and group names). Going
+	// over it is an error, ErrResultTooLarge: a result cut by size would be
+	// silently wrong. Keep it below the gRPC server's message size limit.
+	MaxResultBytes int
+	// MaxSelectorLen bounds a CSS selector's and an attribute name's length
+	// in bytes.
+	MaxSelectorLen int
+	// MaxPatternLen bounds a regular expression's length in bytes.
+	MaxPatternLen int
+}
+
+// DefaultLimits returns the limits used for any field left at zero.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxDocumentBytes: 16 << 20,
+		MaxMatches:       10_000,
+		MaxResultBytes:   4 << 20,
+		MaxSelectorLen:   1024,
+		MaxPatternLen:    4096,
+	}
+}
+
+// normalized returns l with every unset field replaced by its default.
+func (l Limits) normalized() Limits {
+	d := DefaultLimits()
+	orDefault := func(v, def int) int {
+		if v <= 0 {
+			return def
+		}
+		return v
+	}
+	return Limits{
+		MaxDocumentBytes: orDefault(l.MaxDocumentBytes, d.MaxDocumentBytes),
+		MaxMatches:       orDefault(l.MaxMatches, d.MaxMatches),
+		MaxResultBytes:   orDefault(l.MaxResultBytes, d.MaxResultBytes),
+		MaxSelectorLen:   orDefault(l.MaxSelectorLen, d.MaxSelectorLen),
+		MaxPatternLen:    orDefault(l.MaxPatternLen, d.MaxPatternLen),
+	}
+}
+
+// plan decides how many values a call returns and how many it must look for.
+// want is the number to return; look is want+1 when MaxMatches, rather than
+// the caller's own first/limit choice, decided want: finding one more match
+// is how a call knows that its result was truncated.
+func plan(all bool, limit, maxMatches int) (want, look int) {
+	switch {
+	case !all:
+		want = 1
+	case limit > 0:
+		want = limit
+	default:
+		return maxMatches, maxMatches + 1
+	}
+	if want > maxMatches {
+		return maxMatches, maxMatches + 1
+	}
+	return want, want
+}

@@ -1,0 +1,292 @@
+package native
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+// RegexSource says which text of a document a pattern is matched against.
+type RegexSource int
+
+const (
+	// SourceText, the default, is the document's visible text as returned
+	// by Document.Text: no markup, no scripts, white space collapsed.
+	SourceText RegexSource = iota
+	// SourceHTML is the raw markup as given; it needs no parse.
+	SourceHTML
+)
+
+func (s RegexSource) String() string {
+	switch s {
+	case SourceText:
+		return "text"
+	case SourceHTML:
+		return "html"
+	}
+	return fmt.Sprintf("RegexSource(%d)", int(s))
+}
+
+// RegexSpec is one regular-expression question asked of a document.
+type RegexSpec struct {
+	// Pattern is in Go's RE2 syntax, which runs in time linear in the input
+	// whatever the pattern: no backreferences or lookaround, and no
+	// catastrophic backtracking.
+	Pattern string
+	// All asks for every match; otherwise only the first is returned.
+	All bool
+	// Limit, when positive and All is set, returns at most Limit matches.
+	Limit int
+	// Source is SourceText unless set.
+	Source RegexSource
+}
+
+// Match is one match of a pattern.
+type Match struct {
+	// Value is the matched text.
+	Value string
+	// Start and End are byte offsets of Value in the searched text: the
+	// string returned by Document.Text for SourceText, by Source for
+	// SourceHTML.
+	Start, End int
+	// Groups holds every capture group, named or not, in the order of their
+	// opening parentheses (group 1 first; the whole match is Value). A group
+	// that took no part in the match, such as the untaken side of (a)|(b),
+	// is "", as is one that matched the empty string. Nil when the pattern
+	// has no groups.
+	Groups []string
+	// Named maps the name of each named group to its value, as in Groups.
+	// Nil when the pattern has no named groups.
+	Named map[string]string
+}
+
+// Regex extracts matches of regular expressions from documents. It is meant
+// to be pooled and must not be used by two goroutines at once. It satisfies
+// the pool's Poolable.
+//
+// A Regex owns less worth pooling than a CSS: Go's regexp keeps its own
+// matching machines, so what a Regex keeps is its limits and its view of
+// the shared pattern cache. It is pooled all the same so that both kinds
+// share one admission control, metrics and leases.
+type Regex struct {
+	limits Limits
+	pats   view[*pattern]
+	closed atomic.Bool
+}
+
+// NewRegex returns a Regex extractor that compiles patterns through cache,
+// shared with the other extractors of its pool. A nil cache gives the
+// extractor a private one of DefaultCacheSize.
+func NewRegex(cache *PatternCache, limits Limits) *Regex {
+	if cache == nil {
+		cache = NewPatternCache(0)
+	}
+	return &Regex{limits: limits.normalized(), pats: view[*pattern]{shared: cache.c}}
+}
+
+// Find answers spec on doc. It returns the leftmost non-overlapping matches
+// in order, as regexp's FindAll does: the first only unless spec.All is
+// set, at most spec.Limit when it is positive, and never more than
+// Limits.MaxMatches; truncated reports that MaxMatches, not spec, cut the
+// result short. Values are substrings of the searched text (no copies).
+//
+// The bytes counted against Limits.MaxResultBytes are those of each Value,
+// its Groups, and its Named keys and values.
+//
+// Errors: *SpecError for an invalid spec, ErrEmptyDocument for a nil doc,
+// ErrResultTooLarge, ErrClosed, or ctx.Err() when ctx is done. ctx is
+// checked between matches; for patterns with ^, \A, \b or \B it is checked
+// between batches of matches instead (see findAnchored).
+func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matches []Match, truncated bool, err error) {
+	if r.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	if err := r.check(spec); err != nil {
+		return nil, false, err
+	}
+	pat, err := r.pats.get(spec.Pattern)
+	if err != nil {
+		return nil, false, err
+	}
+	if doc == nil {
+		return nil, false, ErrEmptyDocument
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	s := doc.Source()
+	if spec.Source == SourceText {
+		if s, err = doc.Text(); err != nil {
+			return nil, false, err
+		}
+	}
+
+	want, look := plan(spec.All, spec.Limit, r.limits.MaxMatches)
+	b := matchBuilder{
+		pat: pat, s: s, want: want, look: look,
+		limit: r.limits.MaxResultBytes, budget: r.limits.MaxResultBytes,
+	}
+	if pat.anchored {
+		err = b.findAnchored(ctx)
+	} else {
+		err = b.find(ctx)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return b.out, b.more, nil
+}
+
+func (r *Regex) check(spec RegexSpec) error {
+	switch {
+	case spec.Pattern == "":
+		return &SpecError{Field: "pattern", Value: spec.Pattern, Err: ErrEmptyValue}
+	case len(spec.Pattern) > r.limits.MaxPatternLen:
+		return &SpecError{Field: "pattern", Value: spec.Pattern, Err: ErrTooLong}
+	case spec.Limit < 0:
+		return &SpecError{Field: "limit", Value: fmt.Sprint(spec.Limit), Err: fmt.Errorf("must not be negative")}
+	case spec.Source != SourceText && spec.Source != SourceHTML:
+		return &SpecError{Field: "source", Value: spec.Source.String(), Err: fmt.Errorf("unknown source")}
+	}
+	return nil
+}
+
+// matchBuilder collects the matches of one call.
+type matchBuilder struct {
+	pat    *pattern
+	s      string
+	want   int // matches to return
+	look   int // matches to look for: want, or want+1 to detect truncation
+	limit  int // Limits.MaxResultBytes
+	out    []Match
+	more   bool     // a match past want was seen
+	groups []string // backing store handed out to Match.Groups in chunks
+	budget int      // bytes the result may still grow by
+}
+
+// full reports that the search can stop: it has look matches, or want
+// matches and the proof that there are more.
+func (b *matchBuilder) full() bool { return b.more || len(b.out) >= b.look }
+
+// find is regexp's FindAllStringSubmatchIndex unrolled so that ctx can be
+// checked between matches: one search per match, each from where the last
+// ended. Searching s[pos:] sees the same text as searching s from pos for a
+// pattern that never looks behind its start, which the caller guarantees.
+func (b *matchBuilder) find(ctx context.Context) error {
+	prevEnd := -1
+	for pos := 0; !b.full() && pos <= len(b.s); {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		loc := b.pat.re.FindStringSubmatchIndex(b.s[pos:])
+		if loc == nil {
+			return nil
+		}
+		for i := range loc {
+			if loc[i] >= 0 {
+				loc[i] += pos
+			}
+		}
+		accept := true
+		if loc[1] == pos {
+			// An empty match. Like regexp, refuse one that abuts the
+			// previous match, and step over a rune to make progress.
+			accept = loc[0] != prevEnd
+			if pos < len(b.s) {
+				_, w := utf8.DecodeRuneInString(b.s[pos:])
+				pos += w
+			} else {
+				pos++
+			}
+		} else {
+			pos = loc[1]
+		}
+		prevEnd = loc[1]
+		if accept {
+			if err := b.add(loc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// findAnchored serves patterns that look behind their start, which must
+// see the whole string. regexp offers no search from an offset with
+// context, so it asks FindAll for a growing number of matches, checking ctx
+// between batches. Each batch repeats the previous one's work; doubling
+// keeps the total under twice a single call's.
+func (b *matchBuilder) findAnchored(ctx context.Context) error {
+	for n := min(64, b.look); ; n = min(2*n, b.look) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		locs := b.pat.re.FindAllStringSubmatchIndex(b.s, n)
+		if len(locs) < n || n == b.look {
+			for _, loc := range locs {
+				if err := b.add(loc); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+}
+
+// add appends the match at loc. A match past want is not kept: it only
+// proves that the result was truncated.
+func (b *matchBuilder) add(loc []int) error {
+	if len(b.out) == b.want {
+		b.more = true
+		return nil
+	}
+	m := Match{Value: b.s[loc[0]:loc[1]], Start: loc[0], End: loc[1]}
+	size := len(m.Value)
+	if n := len(loc)/2 - 1; n > 0 {
+		if len(b.groups) < n {
+			// One allocation for the groups of up to 16 matches.
+			b.groups = make([]string, n*min(16, b.want-len(b.out)))
+		}
+		m.Groups, b.groups = b.groups[:n:n], b.groups[n:]
+		for i := range m.Groups {
+			if lo := loc[2*i+2]; lo >= 0 {
+				m.Groups[i] = b.s[lo:loc[2*i+3]]
+				size += len(m.Groups[i])
+			}
+		}
+		if b.pat.named {
+			m.Named = make(map[string]string)
+			for i, name := range b.pat.re.SubexpNames()[1:] {
+				if name != "" {
+					m.Named[name] = m.Groups[i]
+					size += len(name) + len(m.Groups[i])
+				}
+			}
+		}
+	}
+	if b.budget -= size; b.budget < 0 {
+		return errResultTooLarge(b.limit)
+	}
+	b.out = append(b.out, m)
+	return nil
+}
+
+// IsHealthy reports whether the extractor can serve; only Close makes it
+// unhealthy.
+func (r *Regex) IsHealthy(context.Context) bool { return !r.closed.Load() }
+
+// Reset readies the extractor for its next user. A Regex keeps no
+// per-request state, so there is nothing to clear.
+func (r *Regex) Reset(context.Context) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close marks the extractor unusable.
+func (r *Regex) Close() error {
+	r.closed.Store(true)
+	return nil
+}
