@@ -1,0 +1,260 @@
+// Package article extracts the readable content and the metadata of an HTML
+// page: the logic of the bundled "article" WASM module.
+//
+// It is an ordinary Go package, tested natively, that the guest shim
+// (GOOS=wasip1) and the daemon's native fallback both call, so the two
+// answer the same thing for the same page. Main-content detection and most
+// metadata come from codeberg.org/readeck/go-readability (a port of
+// Mozilla's Readability.js); this package adds link and media collection,
+// a markdown rendering, word counts and a quality score, and the "full",
+// "metadata" and "custom" modes.
+//
+// The package keeps no state between calls and is safe for concurrent use.
+package article
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	readability "codeberg.org/readeck/go-readability/v2"
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
+)
+
+// The extraction modes.
+const (
+	ModeArticle  = "article"  // main content, readability-style, with metadata
+	ModeFull     = "full"     // the whole page's visible text, links and media, with metadata
+	ModeMetadata = "metadata" // metadata only: no text, content_html, markdown, links or media
+	ModeCustom   = "custom"   // metadata plus the texts matched by CSS selectors
+)
+
+// Errors a caller can cause. The guest reports them as INVALID_ARGUMENT;
+// they are always wrapped with details, so test with errors.Is.
+var (
+	ErrUnknownMode     = errors.New("article: unknown mode")
+	ErrInvalidSelector = errors.New("article: invalid CSS selector")
+	ErrEmptyDocument   = errors.New("article: empty document")
+)
+
+// Modes returns the supported modes, the default first.
+func Modes() []string {
+	return []string{ModeArticle, ModeFull, ModeMetadata, ModeCustom}
+}
+
+// Request says what to extract.
+type Request struct {
+	// URL is the page's address, the base for resolving relative links
+	// (a <base href> in the page takes precedence, as in a browser). It may
+	// be empty, in which case relative links stay relative.
+	URL string
+	// Mode is one of Modes(); empty means ModeArticle.
+	Mode string
+	// Selectors are the CSS selectors answered in ModeCustom.
+	Selectors []string
+}
+
+// Result is what an extraction found. Its JSON form is the module's output.
+//
+// WordCount, ReadingTimeMinutes and QualityScore describe the main content
+// in every mode but ModeFull, where they describe the whole page.
+type Result struct {
+	URL           string `json:"url"`
+	Title         string `json:"title"`
+	Byline        string `json:"byline"`
+	PublishedTime string `json:"published_time"` // RFC 3339, empty when unknown
+	SiteName      string `json:"site_name"`
+	Description   string `json:"description"` // the excerpt
+	Lang          string `json:"lang"`
+	Dir           string `json:"dir"` // "ltr", "rtl" or empty
+
+	Text        string `json:"text"`
+	ContentHTML string `json:"content_html"`
+	Markdown    string `json:"markdown"`
+
+	Links []Link  `json:"links"`
+	Media []Media `json:"media"`
+
+	WordCount          int     `json:"word_count"`
+	ReadingTimeMinutes float64 `json:"reading_time_minutes"` // WordCount at 238 words a minute, to 0.1
+	QualityScore       int     `json:"quality_score"`        // 0-100, see QualityScore
+
+	Selectors map[string][]string `json:"selectors,omitempty"` // ModeCustom: selector -> texts of all matches
+}
+
+// Link is a hyperlink, its URL resolved to an absolute one where a base is
+// known.
+type Link struct {
+	URL  string `json:"url"`
+	Text string `json:"text"`
+}
+
+// Media types.
+const (
+	MediaImage = "image"
+	MediaVideo = "video"
+	MediaAudio = "audio"
+)
+
+// Media is an image, a video or an audio element's source.
+type Media struct {
+	URL  string `json:"url"`
+	Type string `json:"type"`
+	Alt  string `json:"alt"`
+}
+
+// Extract parses page, UTF-8 HTML, and extracts what req asks for.
+func Extract(page string, req Request) (*Result, error) {
+	if strings.TrimSpace(page) == "" {
+		return nil, ErrEmptyDocument
+	}
+	p, err := newPlan(req)
+	if err != nil {
+		return nil, err
+	}
+	root, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		return nil, fmt.Errorf("article: parsing HTML: %w", err)
+	}
+	return p.extract(root)
+}
+
+// ExtractNode is Extract for a document its caller already parsed with
+// golang.org/x/net/html. It takes ownership of root: the tree is modified
+// (the readability pass moves and removes nodes), so a caller that still
+// needs it must pass a copy.
+func ExtractNode(root *html.Node, req Request) (*Result, error) {
+	if root == nil || root.FirstChild == nil {
+		return nil, ErrEmptyDocument
+	}
+	p, err := newPlan(req)
+	if err != nil {
+		return nil, err
+	}
+	return p.extract(root)
+}
+
+// plan is a checked request, its selectors compiled.
+type plan struct {
+	url       string
+	mode      string
+	selectors []compiledSelector
+}
+
+// newPlan reports a caller error before any work is done.
+func newPlan(req Request) (*plan, error) {
+	p := &plan{url: req.URL, mode: req.Mode}
+	switch req.Mode {
+	case "":
+		p.mode = ModeArticle
+	case ModeArticle, ModeFull, ModeMetadata:
+	case ModeCustom:
+		if len(req.Selectors) == 0 {
+			return nil, fmt.Errorf("%w: mode %q needs at least one selector", ErrInvalidSelector, ModeCustom)
+		}
+		p.selectors = make([]compiledSelector, len(req.Selectors))
+		for i, src := range req.Selectors {
+			sel, err := cascadia.ParseGroup(src)
+			if err != nil {
+				return nil, fmt.Errorf("%w %q: %v", ErrInvalidSelector, src, err)
+			}
+			p.selectors[i] = compiledSelector{src: src, sel: sel}
+		}
+	default:
+		return nil, fmt.Errorf("%w %q (want one of %s)", ErrUnknownMode, req.Mode, strings.Join(Modes(), ", "))
+	}
+	return p, nil
+}
+
+func (p *plan) extract(root *html.Node) (*Result, error) {
+	mode := p.mode
+	base := baseURL(root, p.url)
+	res := &Result{URL: p.url}
+	dir := documentDir(root)
+
+	// Everything that needs the page as it was runs before the readability
+	// pass, which takes the tree apart.
+	var page *content
+	switch mode {
+	case ModeFull:
+		body := findElement(root, "body")
+		if body == nil {
+			body = root
+		}
+		hideInvisible(body)
+		page = analyze(body, base, true)
+		res.ContentHTML = renderHTML(body)
+	case ModeCustom:
+		res.Selectors = selectAll(root, p.selectors)
+	}
+
+	parser := readability.NewParser()
+	art, err := parser.ParseAndMutate(root, base)
+	if err != nil {
+		return nil, fmt.Errorf("article: readability: %w", err)
+	}
+	setMetadata(res, &art)
+
+	if page == nil && art.Node != nil {
+		// The main content; a page without one leaves the body fields empty.
+		page = analyze(art.Node, base, mode == ModeArticle)
+		if d := attr(art.Node, "dir"); d != "" {
+			dir = d
+		} else if c := firstElementChild(art.Node); c != nil && attr(c, "dir") != "" {
+			dir = attr(c, "dir")
+		}
+		if mode == ModeArticle {
+			res.ContentHTML = renderHTML(art.Node)
+		}
+	}
+	res.Dir = normalizeDir(dir)
+	if page != nil {
+		res.WordCount = CountWords(page.text)
+		res.ReadingTimeMinutes = ReadingTime(res.WordCount)
+		if mode == ModeArticle || mode == ModeFull {
+			res.Text = page.text
+			res.Markdown = page.markdown
+			res.Links = page.links
+			res.Media = page.media
+		}
+	}
+	res.QualityScore = QualityScore(res, page.signals())
+	return res, nil
+}
+
+// setMetadata copies the readability pass's metadata into res.
+func setMetadata(res *Result, art *readability.Article) {
+	res.Title = collapseSpace(art.Title())
+	res.Byline = collapseSpace(art.Byline())
+	res.SiteName = collapseSpace(art.SiteName())
+	res.Description = art.Excerpt() // already whitespace-collapsed
+	res.Lang = strings.TrimSpace(art.Language())
+	if t, err := art.PublishedTime(); err == nil {
+		res.PublishedTime = formatTime(t)
+	}
+}
+
+// baseURL is the document's base for relative references: the first
+// <base href> resolved against pageURL, else pageURL; nil when neither is
+// an absolute URL.
+func baseURL(root *html.Node, pageURL string) *url.URL {
+	var page *url.URL
+	if u, err := url.Parse(strings.TrimSpace(pageURL)); err == nil && u.IsAbs() {
+		page = u
+	}
+	if b := findElement(root, "base"); b != nil {
+		if href := strings.TrimSpace(attr(b, "href")); href != "" {
+			if ref, err := url.Parse(href); err == nil {
+				if page != nil {
+					return page.ResolveReference(ref)
+				}
+				if ref.IsAbs() {
+					return ref
+				}
+			}
+		}
+	}
+	return page
+}
