@@ -183,7 +183,7 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 		if body == nil {
 			body = root
 		}
-		hideInvisible(body)
+		prepareFull(body, base)
 		page = analyze(body, base, true)
 		res.ContentHTML = renderHTML(body)
 	case ModeCustom:

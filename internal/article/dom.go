@@ -157,31 +157,52 @@ func invisible(n *html.Node) bool {
 	return strings.Contains(compact, "display:none") || strings.Contains(compact, "visibility:hidden")
 }
 
-// hideInvisible removes from the tree under root what a reader never sees,
-// for ModeFull. JSON-LD scripts move to the head instead, where the
-// readability pass still finds them for the metadata.
-func hideInvisible(root *html.Node) {
-	head := findElement(root.Parent, "head")
+// prepareFull readies the tree under root for ModeFull: it removes what a
+// reader never sees and makes link and media addresses absolute, as the
+// readability pass does for the main content. JSON-LD scripts move to the
+// head instead, where the readability pass still finds them for metadata.
+func prepareFull(root *html.Node, base *url.URL) {
+	doc := root
+	if root.Parent != nil {
+		doc = root.Parent
+	}
+	prepareFullIn(root, findElement(doc, "head"), base)
+}
+
+func prepareFullIn(n, head *html.Node, base *url.URL) {
 	var next *html.Node
-	for c := root.FirstChild; c != nil; c = next {
+	for c := n.FirstChild; c != nil; c = next {
 		next = c.NextSibling
 		if c.Type == html.CommentNode {
-			root.RemoveChild(c)
+			n.RemoveChild(c)
 			continue
 		}
 		if c.Type != html.ElementNode {
 			continue
 		}
 		if c.Data == "script" && head != nil && strings.EqualFold(strings.TrimSpace(attr(c, "type")), "application/ld+json") {
-			root.RemoveChild(c)
+			n.RemoveChild(c)
 			head.AppendChild(c)
 			continue
 		}
 		if skipped(c) || invisible(c) {
-			root.RemoveChild(c)
+			n.RemoveChild(c)
 			continue
 		}
-		hideInvisible(c)
+		for i := range c.Attr {
+			switch a := &c.Attr[i]; a.Key {
+			case "href", "src", "poster":
+				if hasScheme(a.Val, "data") {
+					break // inline media stays as it is
+				}
+				if u, ok := resolve(base, a.Val); ok {
+					a.Val = u
+				} else {
+					a.Val = "" // a script or an unparsable address goes nowhere
+				}
+			}
+		}
+		prepareFullIn(c, head, base)
 	}
 }
 

@@ -34,8 +34,9 @@ type mdRenderer struct {
 // blockWriter accumulates blocks separated by blank lines, and the
 // paragraph being built from inline content.
 type blockWriter struct {
-	out []byte
-	inl inlineWriter
+	out  []byte
+	inl  inlineWriter
+	item bool // a list item's content, where a nested list needs no blank line
 }
 
 // flush ends the paragraph in progress, if any.
@@ -127,8 +128,8 @@ func (w *inlineWriter) hardBreak() {
 // character escaped, and resets w.
 func (w *inlineWriter) take() string {
 	b := w.buf
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\\') {
-		b = b[:len(b)-1] // a trailing hard break
+	for len(b) >= 2 && b[len(b)-2] == '\\' && b[len(b)-1] == '\n' {
+		b = b[:len(b)-2] // a trailing hard break
 	}
 	s := escapeLineStart(string(b))
 	w.buf = w.buf[:0]
@@ -172,7 +173,13 @@ func (r *mdRenderer) blocks(b *blockWriter, n *html.Node) {
 				b.block(strings.Repeat("#", int(c.Data[1]-'0')) + " " + t)
 			}
 		case "ul", "ol":
-			b.block(r.list(c))
+			b.flush()
+			if l := r.list(c); l != "" && b.item && len(b.out) > 0 {
+				b.out = append(b.out, '\n') // keep the outer list tight
+				b.out = append(b.out, l...)
+			} else {
+				b.block(l)
+			}
 		case "blockquote":
 			var sub blockWriter
 			r.blocks(&sub, c)
@@ -393,7 +400,7 @@ func (r *mdRenderer) list(n *html.Node) string {
 		if c.Data == "ul" || c.Data == "ol" {
 			item = r.list(c) // a list directly inside a list: keep it as an item
 		} else {
-			var sub blockWriter
+			sub := blockWriter{item: true}
 			r.blocks(&sub, c)
 			item = sub.finish()
 		}

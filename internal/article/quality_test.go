@@ -81,4 +81,3 @@ func field(e quality.Expected, name string) string {
 	}
 	return ""
 }
-
