@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -107,16 +108,24 @@ func (c *Config) Validate() error {
 // those failed to parse, so their value in c means nothing.
 func (c *Config) validate(skip map[string]bool) []error {
 	var errs []error
+	bad := maps.Clone(skip)
+	if bad == nil {
+		bad = make(map[string]bool)
+	}
 	for _, v := range Vars() {
 		if skip[v.Name] {
 			continue
 		}
 		if err := v.check(c); err != nil {
 			errs = append(errs, &Error{Var: v.Name, Value: v.show(c), Err: err, Accepted: v.Range})
+			bad[v.Name] = true
 		}
 	}
+	// A rule between two variables says nothing new when one of them is
+	// already reported: "WASM_MAX_INSTANCES=0 out of range" is the news,
+	// not "WASM_POOL_SIZE=10 exceeds WASM_MAX_INSTANCES=0".
 	for _, r := range c.relations() {
-		if !skip[r.a] && !skip[r.b] {
+		if !bad[r.a] && !bad[r.b] {
 			if err := r.check(); err != nil {
 				errs = append(errs, err)
 			}

@@ -24,6 +24,7 @@ type Var struct {
 
 	typ     string // placeholder shown by --help
 	numeric bool   // values are shown unquoted in messages
+	lo, hi  int64  // bounds of integers and durations (in ms); for tests
 	def     string // parsed to obtain the default; differs from Default only when that is descriptive
 	sep     string // list separator in the environment and config strings; "" for scalars
 	multi   bool   // the flag may be repeated, each occurrence adding items
@@ -209,6 +210,8 @@ func intVar(name string, def, lo, hi int, typ, meaning string, field func(*Confi
 		Default: strconv.Itoa(def),
 		Meaning: meaning,
 		Range:   fmt.Sprintf("%d..%d", lo, hi),
+		lo:      int64(lo),
+		hi:      int64(hi),
 		numeric: true,
 		typ:     typ,
 		def:     strconv.Itoa(def),
@@ -238,6 +241,8 @@ func msVar(name string, def, lo, hi int64, meaning string, field func(*Config) *
 		Default: strconv.FormatInt(def, 10),
 		Meaning: meaning,
 		Range:   fmt.Sprintf("%d..%d (%s..%s)", lo, hi, humanMS(lo), humanMS(hi)),
+		lo:      lo,
+		hi:      hi,
 		numeric: true,
 		typ:     "ms",
 		def:     strconv.FormatInt(def, 10),
@@ -477,9 +482,9 @@ func splitList(s, sep string) []string {
 // cacheDirVar describes WASM_COMPILATION_CACHE_DIR, whose default lies in the
 // user cache directory and so depends on the environment.
 func cacheDirVar() Var {
-	v := stringVar("WASM_COMPILATION_CACHE_DIR", "<user cache dir>/riptide-poold/wazero", "path",
-		"empty (disabled), or a directory path; created if missing",
-		"wazero compilation cache; the user cache dir follows os.UserCacheDir",
+	v := stringVar("WASM_COMPILATION_CACHE_DIR", "<cache>/riptide-poold/wazero", "path",
+		"empty (disabled), or a directory; created if missing",
+		"wazero compilation cache; <cache> is the user cache dir of os.UserCacheDir",
 		func(c *Config) *string { return &c.WASMCompilationCacheDir },
 		checkCacheDir)
 	v.def = ""
@@ -527,3 +532,48 @@ func numError(err error, syntax string) error {
 }
 
 var errOutOfRange = errors.New("out of range")
+
+// MarkdownTable renders Vars as a Markdown table (variable, default,
+// accepted, meaning) for the README.
+func MarkdownTable() string {
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	var b strings.Builder
+	b.WriteString("| variable | default | accepted | meaning |\n| --- | --- | --- | --- |\n")
+	for _, v := range Vars() {
+		def := "(empty)"
+		if v.Default != "" {
+			def = "`" + v.Default + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", v.Name, cell(def), cell(v.Range), cell(v.Meaning))
+	}
+	return b.String()
+}
+
+// docTable renders Vars as the plain-text table of the package
+// documentation: name, default and accepted values on one line, the meaning
+// indented below.
+func docTable() string {
+	vars := Vars()
+	wName, wDef := len("VARIABLE"), len("DEFAULT")
+	for _, v := range vars {
+		wName = max(wName, len(v.Name))
+		wDef = max(wDef, len(docDefault(v)))
+	}
+	var b strings.Builder
+	row := func(name, def, accepted string) {
+		fmt.Fprintf(&b, "%-*s  %-*s  %s\n", wName, name, wDef, def, accepted)
+	}
+	row("VARIABLE", "DEFAULT", "ACCEPTED")
+	for _, v := range vars {
+		row(v.Name, docDefault(v), v.Range)
+		fmt.Fprintf(&b, "    %s\n", v.Meaning)
+	}
+	return b.String()
+}
+
+func docDefault(v Var) string {
+	if v.Default == "" {
+		return `""`
+	}
+	return v.Default
+}
