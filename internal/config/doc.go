@@ -51,7 +51,7 @@
 //	    idle timeout for native extractors
 //	WASM_MEMORY_LIMIT_MB           512                           1..1048576
 //	    memory budget of the WASM pools, in MiB
-//	MEMORY_PRESSURE_THRESHOLD      0.8                           (0, 1]: greater than 0, at most 1
+//	MEMORY_PRESSURE_THRESHOLD      0.8                           greater than 0, at most 1
 //	    pressure (used / WASM_MEMORY_LIMIT_MB) that triggers the sweep
 //	GC_INTERVAL_MS                 60000                         100..3600000 (100ms..1h)
 //	    period of the memory sweep

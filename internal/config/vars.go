@@ -294,7 +294,7 @@ func fractionVar(name string, def float64, meaning string, field func(*Config) *
 		Name:    name,
 		Default: text,
 		Meaning: meaning,
-		Range:   "(0, 1]: greater than 0, at most 1",
+		Range:   "greater than 0, at most 1",
 		numeric: true,
 		typ:     "ratio",
 		def:     text,

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bufio"
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,21 +94,34 @@ func TestDefault(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the variable table in doc.go from Vars")
+
 // TestDocTable keeps the table of the package documentation in step with
-// Vars. On failure it prints the table to paste into doc.go.
+// Vars; go test -run TestDocTable -update rewrites it.
 func TestDocTable(t *testing.T) {
+	const start, end = "// # Variables\n//\n", "\n//\n// Rules between variables:"
 	src, err := os.ReadFile("doc.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc strings.Builder
-	for line := range strings.Lines(string(src)) {
-		if rest, ok := strings.CutPrefix(line, "//\t"); ok {
-			doc.WriteString(rest)
-		}
+	head, rest, ok1 := strings.Cut(string(src), start)
+	table, tail, ok2 := strings.Cut(rest, end)
+	if !ok1 || !ok2 {
+		t.Fatalf("doc.go: no table between %q and %q", start, end)
 	}
-	if want := docTable(); !strings.Contains(doc.String(), want) {
-		t.Errorf("the table in doc.go is not Vars; paste this (each line prefixed with //<TAB>):\n%s", want)
+	var want strings.Builder
+	for line := range strings.Lines(docTable()) {
+		want.WriteString("//\t" + line)
+	}
+	if table+"\n" == want.String() {
+		return
+	}
+	if !*update {
+		t.Fatalf("the table in doc.go is not that of Vars; run go test -run TestDocTable -update")
+	}
+	out := head + start + strings.TrimSuffix(want.String(), "\n") + end + tail
+	if err := os.WriteFile("doc.go", []byte(out), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
