@@ -107,12 +107,12 @@ type Media struct {
 
 // Extract parses page, UTF-8 HTML, and extracts what req asks for.
 func Extract(page string, req Request) (*Result, error) {
-	if strings.TrimSpace(page) == "" {
-		return nil, ErrEmptyDocument
-	}
 	p, err := newPlan(req)
 	if err != nil {
 		return nil, err
+	}
+	if strings.TrimSpace(page) == "" {
+		return nil, ErrEmptyDocument
 	}
 	root, err := html.Parse(strings.NewReader(page))
 	if err != nil {
@@ -126,12 +126,12 @@ func Extract(page string, req Request) (*Result, error) {
 // (the readability pass moves and removes nodes), so a caller that still
 // needs it must pass a copy.
 func ExtractNode(root *html.Node, req Request) (*Result, error) {
-	if root == nil || root.FirstChild == nil {
-		return nil, ErrEmptyDocument
-	}
 	p, err := newPlan(req)
 	if err != nil {
 		return nil, err
+	}
+	if root == nil || root.FirstChild == nil {
+		return nil, ErrEmptyDocument
 	}
 	return p.extract(root)
 }
