@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -256,6 +257,30 @@ func TestCSSClose(t *testing.T) {
 	if _, _, err := css.Select(ctx, mustDoc(t, "<p>"), CSSSpec{Selector: "p"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Select after Close: %v, want ErrClosed", err)
 	}
+}
+
+// TestConcurrentExtractors runs extractors of one pool on one document at
+// once, sharing the caches, as the server does for a request's fields
+// (run with -race).
+func TestConcurrentExtractors(t *testing.T) {
+	doc := mustDoc(t, page)
+	sc, pc := NewSelectorCache(4), NewPatternCache(4)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			css, re := NewCSS(sc, Limits{}), NewRegex(pc, Limits{})
+			for j := range 50 {
+				sel := []string{"p", "a", "li", "h1", "title", "em"}[(i+j)%6]
+				if _, _, err := css.Select(t.Context(), doc, CSSSpec{Selector: sel, All: true, Output: Output(j % 3)}); err != nil {
+					t.Error(err)
+				}
+				if _, _, err := re.Find(t.Context(), doc, RegexSpec{Pattern: sel + `\w*`, All: true, Source: RegexSource(j % 2)}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // poolable is the generic pool's interface, restated so that the compiler
