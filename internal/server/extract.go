@@ -1,0 +1,383 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/native"
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Extract answers one extraction request.
+func (s *Service) Extract(ctx context.Context, req *poolv1.ExtractRequest) (*poolv1.ExtractResponse, error) {
+	start := time.Now()
+	var (
+		resp           *poolv1.ExtractResponse
+		err            error
+		poolName, kind string
+	)
+	switch spec := req.GetSpec().(type) {
+	case *poolv1.ExtractRequest_Css:
+		poolName, kind = PoolCSS, "css"
+		resp, err = s.extractCSS(ctx, req, spec.Css)
+	case *poolv1.ExtractRequest_Regex:
+		poolName, kind = PoolRegex, "regex"
+		resp, err = s.extractRegex(ctx, req, spec.Regex)
+	case *poolv1.ExtractRequest_Fields:
+		poolName, kind = PoolCSS, "fields"
+		resp, err = s.extractFields(ctx, req, spec.Fields)
+		if resp != nil {
+			poolName = resp.Pool
+		}
+	case *poolv1.ExtractRequest_Wasm:
+		return nil, unimplemented("WebAssembly extraction")
+	default:
+		return nil, invalidArgument("spec", "one of css, regex, fields or wasm is required")
+	}
+	elapsed := time.Since(start)
+	s.observe.Observe(poolName, kind, outcome(err), elapsed)
+	if err != nil {
+		return nil, err
+	}
+	resp.Timing.Total = durationpb.New(elapsed)
+	return resp, nil
+}
+
+// document validates and wraps the request's document. It does not parse:
+// a Document parses on first use, and a regex over raw HTML never does.
+func (s *Service) document(req *poolv1.ExtractRequest) (*native.Document, error) {
+	var (
+		doc *native.Document
+		err error
+	)
+	field := "html"
+	switch d := req.GetDocument().(type) {
+	case *poolv1.ExtractRequest_Html:
+		doc, err = native.NewDocument(d.Html, s.limits.Limits)
+	case *poolv1.ExtractRequest_RawHtml:
+		field = "raw_html"
+		doc, err = native.DecodeDocument(d.RawHtml, req.GetContentType(), s.limits.Limits)
+	default:
+		return nil, invalidArgument("document", "one of html or raw_html is required")
+	}
+	if err != nil {
+		return nil, s.documentError(field, err)
+	}
+	return doc, nil
+}
+
+// nativePools answers the native pools, or FAILED_PRECONDITION when they are
+// disabled by configuration.
+func (s *Service) nativePools() (*NativePools, error) {
+	if s.native == nil {
+		return nil, disabled("native extraction", "NATIVE_POOL_ENABLED")
+	}
+	return s.native, nil
+}
+
+func (s *Service) extractCSS(ctx context.Context, req *poolv1.ExtractRequest, in *poolv1.CssSpec) (*poolv1.ExtractResponse, error) {
+	spec, err := cssSpec(in, "css")
+	if err != nil {
+		return nil, err
+	}
+	np, err := s.nativePools()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.document(req)
+	if err != nil {
+		return nil, err
+	}
+	h, wait, err := checkout(ctx, np.CSS)
+	if err != nil {
+		return nil, s.poolError(err, PoolCSS, np.CSS.Stats)
+	}
+	defer h.Release()
+	began := time.Now()
+	values, truncated, err := h.Value().Select(ctx, doc, spec)
+	if err != nil {
+		return nil, s.nativeError("css", err)
+	}
+	return &poolv1.ExtractResponse{
+		Values:     values,
+		Pool:       PoolCSS,
+		InstanceId: instanceID(PoolCSS, h.ID()),
+		Truncated:  truncated,
+		Timing:     timing(wait, time.Since(began)),
+	}, nil
+}
+
+func (s *Service) extractRegex(ctx context.Context, req *poolv1.ExtractRequest, in *poolv1.RegexSpec) (*poolv1.ExtractResponse, error) {
+	spec, err := regexSpec(in, "regex")
+	if err != nil {
+		return nil, err
+	}
+	np, err := s.nativePools()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.document(req)
+	if err != nil {
+		return nil, err
+	}
+	h, wait, err := checkout(ctx, np.Regex)
+	if err != nil {
+		return nil, s.poolError(err, PoolRegex, np.Regex.Stats)
+	}
+	defer h.Release()
+	began := time.Now()
+	matches, truncated, err := h.Value().Find(ctx, doc, spec)
+	if err != nil {
+		return nil, s.nativeError("regex", err)
+	}
+	return &poolv1.ExtractResponse{
+		Matches:    regexMatches(matches),
+		Pool:       PoolRegex,
+		InstanceId: instanceID(PoolRegex, h.ID()),
+		Truncated:  truncated,
+		Timing:     timing(wait, time.Since(began)),
+	}, nil
+}
+
+// field is one validated question of a FieldsSpec.
+type field struct {
+	name  string
+	path  string // the request field path, for errors
+	css   *native.CSSSpec
+	regex *native.RegexSpec
+}
+
+// extractFields answers every field from one parse of the document, with one
+// CSS and at most one regex extractor checked out for the whole request.
+func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest, in *poolv1.FieldsSpec) (*poolv1.ExtractResponse, error) {
+	fields, err := s.fieldSpecs(in)
+	if err != nil {
+		return nil, err
+	}
+	np, err := s.nativePools()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.document(req)
+	if err != nil {
+		return nil, err
+	}
+
+	var (
+		css      *pool.Handle[*native.CSS]
+		regex    *pool.Handle[*native.Regex]
+		wait     time.Duration
+		poolName = PoolCSS
+	)
+	// Checkouts always go css before regex, so two requests can never each
+	// hold the instance the other waits for.
+	for _, f := range fields {
+		if f.css != nil && css == nil {
+			h, w, err := checkout(ctx, np.CSS)
+			if err != nil {
+				return nil, s.poolError(err, PoolCSS, np.CSS.Stats)
+			}
+			defer h.Release()
+			css, wait = h, wait+w
+		}
+	}
+	for _, f := range fields {
+		if f.regex != nil && regex == nil {
+			h, w, err := checkout(ctx, np.Regex)
+			if err != nil {
+				return nil, s.poolError(err, PoolRegex, np.Regex.Stats)
+			}
+			defer h.Release()
+			regex, wait = h, wait+w
+		}
+	}
+
+	began := time.Now()
+	out := make(map[string]*poolv1.FieldResult, len(fields))
+	resp := &poolv1.ExtractResponse{Fields: out}
+	size := 0
+	for _, f := range fields {
+		r := new(poolv1.FieldResult)
+		switch {
+		case f.css != nil:
+			values, truncated, err := css.Value().Select(ctx, doc, *f.css)
+			if err != nil {
+				return nil, s.nativeError(f.path, err)
+			}
+			r.Values, r.Truncated = values, truncated
+			for _, v := range values {
+				size += len(v)
+			}
+		default:
+			matches, truncated, err := regex.Value().Find(ctx, doc, *f.regex)
+			if err != nil {
+				return nil, s.nativeError(f.path, err)
+			}
+			r.Matches, r.Truncated = regexMatches(matches), truncated
+			size += matchesSize(matches)
+		}
+		if s.limits.MaxResultBytes > 0 && size > s.limits.MaxResultBytes {
+			return nil, resultTooLarge(poolName, size, s.limits.MaxResultBytes)
+		}
+		resp.Truncated = resp.Truncated || r.Truncated
+		out[f.name] = r
+	}
+	if css != nil {
+		resp.InstanceId = instanceID(PoolCSS, css.ID())
+	} else {
+		poolName = PoolRegex
+		resp.InstanceId = instanceID(PoolRegex, regex.ID())
+	}
+	resp.Pool = poolName
+	resp.Timing = timing(wait, time.Since(began))
+	return resp, nil
+}
+
+// fieldSpecs validates a FieldsSpec into fields sorted by name, so that
+// errors and work are in a stable order.
+func (s *Service) fieldSpecs(in *poolv1.FieldsSpec) ([]field, error) {
+	if len(in.GetFields()) == 0 {
+		return nil, invalidArgument("fields.fields", "at least one field is required")
+	}
+	if s.limits.MaxFields > 0 && len(in.GetFields()) > s.limits.MaxFields {
+		return nil, invalidArgument("fields.fields", "%d fields, at most %d are allowed", len(in.GetFields()), s.limits.MaxFields)
+	}
+	fields := make([]field, 0, len(in.GetFields()))
+	for name, fs := range in.GetFields() {
+		f := field{name: name, path: fmt.Sprintf("fields.fields[%q]", name)}
+		if name == "" {
+			return nil, invalidArgument("fields.fields", "field names must not be empty")
+		}
+		switch spec := fs.GetSpec().(type) {
+		case *poolv1.FieldSpec_Css:
+			f.path += ".css"
+			c, err := cssSpec(spec.Css, f.path)
+			if err != nil {
+				return nil, err
+			}
+			f.css = &c
+		case *poolv1.FieldSpec_Regex:
+			f.path += ".regex"
+			r, err := regexSpec(spec.Regex, f.path)
+			if err != nil {
+				return nil, err
+			}
+			f.regex = &r
+		default:
+			return nil, invalidArgument(f.path, "one of css or regex is required")
+		}
+		fields = append(fields, f)
+	}
+	slices.SortFunc(fields, func(a, b field) int {
+		switch {
+		case a.name < b.name:
+			return -1
+		case a.name > b.name:
+			return 1
+		}
+		return 0
+	})
+	return fields, nil
+}
+
+// checkout takes an item from p and reports how long it waited.
+func checkout[T pool.Poolable](ctx context.Context, p *pool.Pool[T]) (*pool.Handle[T], time.Duration, error) {
+	began := time.Now()
+	h, err := p.Checkout(ctx)
+	return h, time.Since(began), err
+}
+
+func cssSpec(in *poolv1.CssSpec, path string) (native.CSSSpec, error) {
+	out := native.CSSSpec{
+		Selector:  in.GetSelector(),
+		Attribute: in.GetAttribute(),
+		All:       in.GetAll(),
+		Limit:     int(in.GetLimit()),
+	}
+	switch in.GetOutput() {
+	case poolv1.CssOutput_CSS_OUTPUT_UNSPECIFIED, poolv1.CssOutput_CSS_OUTPUT_TEXT:
+		out.Output = native.OutputText
+	case poolv1.CssOutput_CSS_OUTPUT_INNER_HTML:
+		out.Output = native.OutputInnerHTML
+	case poolv1.CssOutput_CSS_OUTPUT_OUTER_HTML:
+		out.Output = native.OutputOuterHTML
+	default:
+		return out, invalidArgument(path+".output", "unknown output %d", in.GetOutput())
+	}
+	if in.GetSelector() == "" {
+		return out, invalidArgument(path+".selector", "a selector is required")
+	}
+	return out, nil
+}
+
+func regexSpec(in *poolv1.RegexSpec, path string) (native.RegexSpec, error) {
+	out := native.RegexSpec{
+		Pattern: in.GetPattern(),
+		All:     in.GetAll(),
+		Limit:   int(in.GetLimit()),
+	}
+	switch in.GetSource() {
+	case poolv1.RegexSource_REGEX_SOURCE_UNSPECIFIED, poolv1.RegexSource_REGEX_SOURCE_TEXT:
+		out.Source = native.SourceText
+	case poolv1.RegexSource_REGEX_SOURCE_HTML:
+		out.Source = native.SourceHTML
+	default:
+		return out, invalidArgument(path+".source", "unknown source %d", in.GetSource())
+	}
+	if in.GetPattern() == "" {
+		return out, invalidArgument(path+".pattern", "a pattern is required")
+	}
+	return out, nil
+}
+
+func regexMatches(ms []native.Match) []*poolv1.RegexMatch {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]*poolv1.RegexMatch, len(ms))
+	backing := make([]poolv1.RegexMatch, len(ms))
+	for i, m := range ms {
+		r := &backing[i]
+		r.Value = m.Value
+		r.Start = uint32(m.Start)
+		r.End = uint32(m.End)
+		r.Groups = m.Groups
+		r.NamedGroups = m.Named
+		out[i] = r
+	}
+	return out
+}
+
+func matchesSize(ms []native.Match) int {
+	n := 0
+	for _, m := range ms {
+		n += len(m.Value)
+		for _, g := range m.Groups {
+			n += len(g)
+		}
+		for k, v := range m.Named {
+			n += len(k) + len(v)
+		}
+	}
+	return n
+}
+
+func timing(wait, extraction time.Duration) *poolv1.Timing {
+	return &poolv1.Timing{
+		QueueWait:  durationpb.New(wait),
+		Extraction: durationpb.New(extraction),
+	}
+}
+
+// instanceID names an instance in the API, e.g. "css-3".
+func instanceID(pool string, id uint64) string {
+	b := make([]byte, 0, len(pool)+1+20)
+	b = append(b, pool...)
+	b = append(b, '-')
+	return string(strconv.AppendUint(b, id, 10))
+}

@@ -1,0 +1,85 @@
+// Package server implements riptide.pool.v1.PoolService. It is the edge of
+// the daemon: it validates each request once, routes it to one pool, runs it
+// on one instance, and maps the result and any error back to the API's
+// messages and statuses. Pools know nothing of gRPC, and this package knows
+// nothing of how an instance works beyond the methods it calls.
+package server
+
+import (
+	"log/slog"
+	"time"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/metrics"
+	"github.com/riptidecrawler/riptide-poold/internal/native"
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
+)
+
+// Pool names of the native kinds.
+const (
+	PoolCSS   = "css"
+	PoolRegex = "regex"
+)
+
+// Limits bound every request.
+type Limits struct {
+	native.Limits
+	// MaxFields bounds the questions of one FieldsSpec.
+	MaxFields int
+	// CheckoutTimeout is reported by ListExtractors; the pools enforce it.
+	CheckoutTimeout time.Duration
+}
+
+// NativePools are the native extractor pools and the caches they share.
+type NativePools struct {
+	CSS       *pool.Pool[*native.CSS]
+	Regex     *pool.Pool[*native.Regex]
+	Selectors *native.SelectorCache
+	Patterns  *native.PatternCache
+}
+
+// Config is what a Service needs.
+type Config struct {
+	Logger  *slog.Logger
+	Version string
+	// Started is when the daemon started, for uptime.
+	Started time.Time
+	Limits  Limits
+	// Native is nil when the native pools are disabled.
+	Native *NativePools
+	// Extractions, when set, observes every extraction's outcome.
+	Extractions *metrics.Extractions
+}
+
+// Service implements poolv1.PoolServiceServer.
+type Service struct {
+	poolv1.UnimplementedPoolServiceServer
+
+	log     *slog.Logger
+	version string
+	started time.Time
+	limits  Limits
+	native  *NativePools
+	observe *metrics.Extractions
+}
+
+// New returns a Service over the pools in cfg. The caller owns the pools and
+// closes them after the gRPC server has stopped.
+func New(cfg Config) *Service {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	started := cfg.Started
+	if started.IsZero() {
+		started = time.Now()
+	}
+	return &Service{
+		log:     log,
+		version: cfg.Version,
+		started: started,
+		limits:  cfg.Limits,
+		native:  cfg.Native,
+		observe: cfg.Extractions,
+	}
+}
