@@ -49,13 +49,13 @@ type Collector struct {
 	snapshot func() Snapshot
 
 	instances, max, min, waiters, utilization *prometheus.Desc
-	checkouts, waits, timeouts, created        *prometheus.Desc
-	createFailures, destroyed, healthFailures  *prometheus.Desc
-	waitTime, createTime                       *prometheus.Desc
-	breaker, memory, pressure, leases          *prometheus.Desc
-	leasesExpired, cacheHits, cacheMisses      *prometheus.Desc
-	cacheEntries, eventsPublished, eventsDrop  *prometheus.Desc
-	eventSubscribers                           *prometheus.Desc
+	checkouts, waits, timeouts, created       *prometheus.Desc
+	createFailures, destroyed, healthFailures *prometheus.Desc
+	waitTime, createTime                      *prometheus.Desc
+	breaker, memory, pressure, leases         *prometheus.Desc
+	leasesExpired, cacheHits, cacheMisses     *prometheus.Desc
+	cacheEntries, eventsPublished, eventsDrop *prometheus.Desc
+	eventSubscribers                          *prometheus.Desc
 }
 
 // NewCollector returns a collector that calls snapshot once per scrape.
