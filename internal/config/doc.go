@@ -7,7 +7,7 @@
 // (wasm_pool_size: 10), and a flag in kebab case (--wasm-pool-size=10).
 // [Vars] describes them all; the table below, --help ([FlagUsage]) and
 // [MarkdownTable] are generated from it, and a test keeps this comment in
-// step.
+// step (go test -run TestDocTable -update rewrites the table).
 //
 // [Load] takes the arguments and the environment as values and never reads
 // the process environment, so it can be tested hermetically. Viper holds the
@@ -30,7 +30,8 @@
 // are comma-separated (WASM_TRUSTED_MODULES) or, since selectors and patterns
 // contain commas, one item per line (WARM_SELECTORS, WARM_PATTERNS); in the
 // config file a list may also be a YAML sequence, and its flag may be
-// repeated. A key of the config file that names no variable is an error.
+// repeated. Config file keys are matched in any case, a null value leaves
+// the variable unset, and a key that names no variable is an error.
 //
 // # Variables
 //
