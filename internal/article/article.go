@@ -185,7 +185,7 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 		}
 		prepareFull(body, base)
 		page = analyze(body, base, true)
-		res.ContentHTML = renderHTML(body)
+		res.ContentHTML = renderHTML(body, 2*len(page.text))
 	case ModeCustom:
 		res.Selectors = selectAll(root, p.selectors)
 	}
@@ -206,7 +206,7 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 			dir = attr(c, "dir")
 		}
 		if mode == ModeArticle {
-			res.ContentHTML = renderHTML(art.Node)
+			res.ContentHTML = renderHTML(art.Node, 2*len(page.text))
 		}
 	}
 	res.Dir = normalizeDir(dir)

@@ -126,8 +126,10 @@ func formatTime(t time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-func renderHTML(n *html.Node) string {
+// renderHTML serializes n; sizeHint is a guess at the output's length.
+func renderHTML(n *html.Node, sizeHint int) string {
 	var sb strings.Builder
+	sb.Grow(sizeHint)
 	if err := html.Render(&sb, n); err != nil {
 		return "" // only a failing writer errors, and a Builder does not fail
 	}
@@ -230,7 +232,8 @@ func analyze(root *html.Node, base *url.URL, full bool) *content {
 	w := walker{c: c, base: base, collect: full}
 	w.walk(root, false)
 	if full {
-		c.markdown = Markdown(root, base)
+		// Links add their addresses to the text; most content has few.
+		c.markdown = markdown(root, base, len(c.text)+len(c.text)/4)
 		if c.links == nil {
 			c.links = []Link{}
 		}

@@ -21,8 +21,13 @@ import (
 // for wasip1 without dependencies, and it allocates one buffer per block
 // container rather than a second document tree.
 func Markdown(n *html.Node, base *url.URL) string {
+	return markdown(n, base, 0)
+}
+
+// markdown is Markdown with a guess at the output's size, to allocate once.
+func markdown(n *html.Node, base *url.URL, sizeHint int) string {
 	r := mdRenderer{base: base}
-	var b blockWriter
+	b := blockWriter{out: make([]byte, 0, sizeHint)}
 	r.blocks(&b, n)
 	return b.finish()
 }

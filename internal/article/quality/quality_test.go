@@ -19,7 +19,7 @@ func TestF1(t *testing.T) {
 		{"a b", "", 0},
 		{"", "a b", 0},
 		{"The cat sat.", "the  CAT, sat", 1},
-		{"a b c d", "a b", 2 * 0.5 * 1 / 1.5},  // precision 1/2, recall 1
+		{"a b c d", "a b", 2 * 0.5 * 1 / 1.5},     // precision 1/2, recall 1
 		{"a a a", "a", 2 * (1.0 / 3) / (4.0 / 3)}, // counts matter
 		{"x y", "a b", 0},
 		{"été 2024", "Été, 2024!", 1},
