@@ -139,12 +139,12 @@ func (s *SelectorCache) Stats() CacheStats { return s.c.stats() }
 // about it.
 type pattern struct {
 	re *regexp.Regexp
-	// anchored is set when the pattern holds an assertion that looks at the
+	// looksBehind is set when the pattern holds an assertion that looks at the
 	// text before the match (^, \A, \b, \B). Such a pattern cannot be
 	// searched from the middle of a string by slicing it, because the slice
 	// hides the preceding rune.
-	anchored bool
-	named    bool // has named groups
+	looksBehind bool
+	named       bool // has named groups
 }
 
 // PatternCache is a bounded LRU cache of compiled regular expressions
@@ -189,7 +189,7 @@ func parsePattern(expr string) (*pattern, error) {
 	if err != nil {
 		return nil, &SpecError{Field: "pattern", Value: expr, Err: err}
 	}
-	pat := &pattern{re: re, anchored: looksBehind(tree)}
+	pat := &pattern{re: re, looksBehind: looksBehind(tree)}
 	for _, name := range re.SubexpNames() {
 		if name != "" {
 			pat.named = true

@@ -52,6 +52,7 @@ func TestSelect(t *testing.T) {
 		{"outer html", CSSSpec{Selector: "h1", Output: OutputOuterHTML}, []string{`<h1 id="top">Hello <em>big</em>   world</h1>`}},
 		{"outer html all", CSSSpec{Selector: "li", Output: OutputOuterHTML, All: true}, []string{"<li>i1</li>", "<li>i2</li>"}},
 		{"inner html of empty", CSSSpec{Selector: "#empty", Output: OutputInnerHTML}, []string{""}},
+		{"selector padded with spaces", CSSSpec{Selector: "  h1 em "}, []string{"big"}},
 		{"pseudo-class", CSSSpec{Selector: "p:nth-of-type(2) a"}, []string{"link"}},
 	}
 	doc := mustDoc(t, page)

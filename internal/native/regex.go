@@ -127,7 +127,7 @@ func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matche
 		pat: pat, s: s, want: want, look: look,
 		limit: r.limits.MaxResultBytes, budget: r.limits.MaxResultBytes,
 	}
-	if pat.anchored {
+	if pat.looksBehind {
 		err = b.findAnchored(ctx)
 	} else {
 		err = b.find(ctx)
