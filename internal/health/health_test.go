@@ -1,0 +1,229 @@
+package health
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+)
+
+const mb = 1 << 20
+
+// pool returns a quiet pool of max 10 instances with inUse of them busy.
+func pool(name string, inUse int) PoolInput {
+	return PoolInput{Pool: name, Total: 10, InUse: inUse, Idle: 10 - inUse, Max: 10}
+}
+
+func withBreaker(p PoolInput, s breaker.State) PoolInput { p.Breaker = s; return p }
+func withWaiters(p PoolInput, n int) PoolInput           { p.Waiters = n; return p }
+
+func memory(pressure float64) Input {
+	return Input{MemoryUsedBytes: uint64(pressure * 100 * mb), MemoryBudgetBytes: 100 * mb}
+}
+
+func errorRate(rate float64) Input { return Input{ErrorRate: rate} }
+
+// TestRules checks each rule of the package documentation on its own:
+// points lost, the reason given and, for the capping rules, the level.
+func TestRules(t *testing.T) {
+	tests := []struct {
+		rule   string
+		in     Input
+		score  int
+		level  Level
+		reason string // a substring of the one reason expected; "" for none
+	}{
+		// No rule applies.
+		{"none: empty input", Input{}, 100, LevelHealthy, ""},
+		{"none: idle pools", Input{Pools: []PoolInput{pool("css", 0), pool("regex", 3)}}, 100, LevelHealthy, ""},
+
+		// U: utilization above 0.80, scaled, at most 25.
+		{"U: at 0.80", Input{Pools: []PoolInput{pool("css", 8)}}, 100, LevelHealthy, ""},
+		{"U: 0.90", Input{Pools: []PoolInput{pool("css", 9)}}, 88, LevelHealthy, "utilization 0.90"},
+		{"U: 1.00", Input{Pools: []PoolInput{pool("css", 10)}}, 75, LevelDegraded, "utilization 1.00"},
+		{"U: over max counts as full", Input{Pools: []PoolInput{pool("css", 14)}}, 75, LevelDegraded, "utilization 1.00"},
+		{"U: summed over pools", Input{Pools: []PoolInput{pool("css", 10), pool("regex", 7)}}, 94, LevelHealthy, "utilization 0.85"},
+		{"U: pools without max ignored", Input{Pools: []PoolInput{pool("css", 10), {Pool: "x", InUse: 5}}}, 75, LevelDegraded, "utilization 1.00"},
+
+		// W: waiters.
+		{"W: one pool", Input{Pools: []PoolInput{withWaiters(pool("css", 0), 3)}}, 90, LevelHealthy, "3 requests waiting"},
+		{"W: flat whatever the count", Input{Pools: []PoolInput{withWaiters(pool("css", 0), 300), withWaiters(pool("regex", 0), 1)}}, 90, LevelHealthy, "301 requests waiting for an instance in 2 pools"},
+
+		// M1-M3: memory pressure.
+		{"M: below 0.70", memory(0.69), 100, LevelHealthy, ""},
+		{"M: no budget", Input{MemoryUsedBytes: 1 << 40}, 100, LevelHealthy, ""},
+		{"M1: 0.70", memory(0.70), 90, LevelHealthy, "memory pressure 0.70"},
+		{"M2: 0.90", memory(0.90), 75, LevelDegraded, "memory pressure 0.90"},
+		{"M3: 1.00", memory(1.00), 49, LevelUnhealthy, "memory pressure 1.00"},
+		{"M3: over the budget", memory(1.5), 49, LevelUnhealthy, "memory budget reached (at most UNHEALTHY)"},
+
+		// E1-E3: error rate.
+		{"E: at 1%", errorRate(0.01), 100, LevelHealthy, ""},
+		{"E1: 2%", errorRate(0.02), 95, LevelHealthy, "error rate 2.0%"},
+		{"E2: 6%", errorRate(0.06), 85, LevelHealthy, "error rate 6.0%"},
+		{"E3: 21%", errorRate(0.21), 70, LevelDegraded, "error rate 21.0%"},
+		{"E3: above 1 clamps to 1", errorRate(7), 70, LevelDegraded, "error rate 100.0%"},
+		{"E: negative is 0", errorRate(-1), 100, LevelHealthy, ""},
+		{"E: NaN is 0", errorRate(math.NaN()), 100, LevelHealthy, ""},
+
+		// B1-B3: breakers.
+		{"B1: one open of three", Input{Pools: []PoolInput{
+			withBreaker(pool("article", 0), breaker.StateOpen), pool("css", 0), pool("regex", 0),
+		}}, 70, LevelDegraded, "breakers open: [article], half-open: []"},
+		{"B2: one half-open", Input{Pools: []PoolInput{
+			withBreaker(pool("article", 0), breaker.StateHalfOpen), pool("css", 0),
+		}}, 90, LevelHealthy, "half-open: [article]"},
+		{"B1+B2: two open, one half-open of four", Input{Pools: []PoolInput{
+			withBreaker(pool("a", 0), breaker.StateOpen), withBreaker(pool("b", 0), breaker.StateOpen),
+			withBreaker(pool("c", 0), breaker.StateHalfOpen), pool("d", 0),
+		}}, 40, LevelUnhealthy, "open: [a b], half-open: [c] (-60)"},
+		{"B1+B2: at most 60", Input{Pools: []PoolInput{
+			withBreaker(pool("a", 0), breaker.StateOpen), withBreaker(pool("b", 0), breaker.StateOpen),
+			withBreaker(pool("c", 0), breaker.StateOpen), pool("d", 0),
+		}}, 40, LevelUnhealthy, "(-60)"},
+		{"B3: the only pool open", Input{Pools: []PoolInput{
+			withBreaker(pool("article", 0), breaker.StateOpen),
+		}}, 19, LevelCritical, "every pool's breaker is open (at most CRITICAL)"},
+		{"B3: every pool open", Input{Pools: []PoolInput{
+			withBreaker(pool("a", 0), breaker.StateOpen), withBreaker(pool("b", 0), breaker.StateOpen),
+		}}, 19, LevelCritical, "every pool's breaker is open"},
+
+		// D: draining.
+		{"D: draining", Input{Draining: true}, 49, LevelUnhealthy, "draining (at most UNHEALTHY)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			r := Evaluate(tt.in)
+			if r.Score != tt.score || r.Level != tt.level {
+				t.Errorf("score %d %v, want %d %v (reasons %q)", r.Score, r.Level, tt.score, tt.level, r.Reasons)
+			}
+			if tt.reason == "" {
+				if len(r.Reasons) != 0 {
+					t.Errorf("reasons %q, want none", r.Reasons)
+				}
+				return
+			}
+			if !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, tt.reason) }) {
+				t.Errorf("reasons %q, want one containing %q", r.Reasons, tt.reason)
+			}
+		})
+	}
+}
+
+// TestRulesCombine checks that rules add up, that the score stops at 0,
+// and that caps hold whatever the points.
+func TestRulesCombine(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      Input
+		score   int
+		level   Level
+		reasons int
+	}{
+		{
+			name: "waiters at full utilization",
+			in:   Input{Pools: []PoolInput{withWaiters(pool("css", 10), 4)}},
+			// U 25 + W 10
+			score: 65, level: LevelDegraded, reasons: 2,
+		},
+		{
+			name: "everything at once",
+			in: Input{
+				Pools: []PoolInput{
+					withWaiters(withBreaker(pool("a", 10), breaker.StateOpen), 2),
+					withBreaker(pool("b", 10), breaker.StateOpen),
+				},
+				MemoryUsedBytes: 200 * mb, MemoryBudgetBytes: 100 * mb,
+				ErrorRate: 0.9, Draining: true,
+			},
+			// U 25 + W 10 + M3 40 + E3 30 + B 60, caps M3, B3, D
+			score: 0, level: LevelCritical, reasons: 8,
+		},
+		{
+			name:  "draining does not raise a worse score",
+			in:    Input{Draining: true, ErrorRate: 0.5, MemoryUsedBytes: 95, MemoryBudgetBytes: 100},
+			score: 45, level: LevelUnhealthy, reasons: 3, // E3 30 + M2 25, D
+		},
+		{
+			name: "a cap lowers a good score",
+			in: Input{
+				Pools:           []PoolInput{pool("css", 0)},
+				MemoryUsedBytes: 100, MemoryBudgetBytes: 100,
+			},
+			score: 49, level: LevelUnhealthy, reasons: 2, // M3 40 and its cap
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Evaluate(tt.in)
+			if r.Score != tt.score || r.Level != tt.level || len(r.Reasons) != tt.reasons {
+				t.Errorf("score %d %v with %d reasons %q, want %d %v with %d",
+					r.Score, r.Level, len(r.Reasons), r.Reasons, tt.score, tt.level, tt.reasons)
+			}
+		})
+	}
+}
+
+func TestLevelOf(t *testing.T) {
+	tests := []struct {
+		score int
+		want  Level
+	}{
+		{100, LevelHealthy}, {80, LevelHealthy},
+		{79, LevelDegraded}, {50, LevelDegraded},
+		{49, LevelUnhealthy}, {20, LevelUnhealthy},
+		{19, LevelCritical}, {0, LevelCritical},
+	}
+	for _, tt := range tests {
+		if got := LevelOf(tt.score); got != tt.want {
+			t.Errorf("LevelOf(%d) = %v, want %v", tt.score, got, tt.want)
+		}
+	}
+}
+
+func TestLevelString(t *testing.T) {
+	for l, want := range map[Level]string{
+		LevelHealthy: "HEALTHY", LevelDegraded: "DEGRADED", LevelUnhealthy: "UNHEALTHY",
+		LevelCritical: "CRITICAL", Level(0): "Level(0)",
+	} {
+		if got := l.String(); got != want {
+			t.Errorf("Level(%d).String() = %q, want %q", int(l), got, want)
+		}
+	}
+}
+
+func TestServing(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Input
+		want bool
+	}{
+		{"healthy", Input{}, true},
+		{"unhealthy", memory(1.2), true},
+		{"critical", Input{Pools: []PoolInput{withBreaker(pool("css", 0), breaker.StateOpen)}}, false},
+		{"draining", Input{Draining: true}, false},
+	}
+	for _, tt := range tests {
+		if got := Evaluate(tt.in).Serving(); got != tt.want {
+			t.Errorf("%s: Serving() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestReportFields(t *testing.T) {
+	pools := []PoolInput{pool("css", 3), pool("article", 5)}
+	in := Input{Pools: pools, MemoryUsedBytes: 25 * mb, MemoryBudgetBytes: 100 * mb, ErrorRate: 0.005}
+	r := Evaluate(in)
+	if r.Utilization != 0.4 || r.MemoryPressure != 0.25 || r.ErrorRate != 0.005 || r.Draining {
+		t.Errorf("report %+v: want utilization 0.4, pressure 0.25, error rate 0.005", r)
+	}
+	if !slices.Equal(r.Pools, pools) {
+		t.Errorf("pools %+v, want %+v", r.Pools, pools)
+	}
+	pools[0].Pool = "changed"
+	if r.Pools[0].Pool != "css" {
+		t.Error("the report shares its pools with the input")
+	}
+}
