@@ -75,6 +75,16 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
+// ParseState returns the State whose String is s.
+func ParseState(s string) (State, bool) {
+	for _, st := range []State{StateClosed, StateHalfOpen, StateOpen} {
+		if st.String() == s {
+			return st, true
+		}
+	}
+	return 0, false
+}
+
 func fromGobreaker(s gobreaker.State) State {
 	switch s {
 	case gobreaker.StateHalfOpen:

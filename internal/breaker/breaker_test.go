@@ -385,6 +385,19 @@ func TestStateString(t *testing.T) {
 	}
 }
 
+func TestParseState(t *testing.T) {
+	for _, s := range []State{StateClosed, StateHalfOpen, StateOpen} {
+		if got, ok := ParseState(s.String()); !ok || got != s {
+			t.Errorf("ParseState(%q) = %v, %v; want %v, true", s.String(), got, ok, s)
+		}
+	}
+	for _, bad := range []string{"", "OPEN", "half_open", "State(7)"} {
+		if _, ok := ParseState(bad); ok {
+			t.Errorf("ParseState(%q) succeeded", bad)
+		}
+	}
+}
+
 func TestExecuteReturnsValue(t *testing.T) {
 	b := New(Config{Name: "p"})
 	v, err := Execute(b, func() (int, error) { return 42, nil })
