@@ -1,0 +1,81 @@
+package wasm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors of a guest call. They are returned wrapped with the module name and
+// detail, so test for them with errors.Is. After any of the first four the
+// instance is unusable: IsHealthy reports false and the caller must Close it
+// and make another.
+var (
+	// ErrTimeout reports a call interrupted at its deadline (the caller's or
+	// RuntimeConfig.ExtractTimeout). The error also matches
+	// context.DeadlineExceeded.
+	ErrTimeout = errors.New("wasm: extraction timed out")
+	// ErrCanceled reports a call interrupted because the caller's context
+	// was canceled. The error also matches context.Canceled.
+	ErrCanceled = errors.New("wasm: extraction canceled")
+	// ErrTrap reports a guest that trapped (unreachable, out-of-bounds
+	// access, stack overflow, a Go panic that reached the runtime) or
+	// exited through WASI proc_exit.
+	ErrTrap = errors.New("wasm: guest trapped")
+	// ErrOutOfMemory reports a guest that failed after its linear memory
+	// reached RuntimeConfig.InstanceMemoryLimitMB.
+	ErrOutOfMemory = errors.New("wasm: guest out of memory")
+
+	// ErrResultTooLarge reports a result over RuntimeConfig.MaxResultBytes.
+	// The instance stays usable.
+	ErrResultTooLarge = errors.New("wasm: result too large")
+	// ErrRequestTooLarge reports a document too large for the instance's
+	// memory (over half of it). The instance stays usable.
+	ErrRequestTooLarge = errors.New("wasm: request too large")
+	// ErrUnusable reports a call on an instance that was closed or broken
+	// by an earlier failure.
+	ErrUnusable = errors.New("wasm: instance unusable")
+	// ErrBusy reports a call on an instance that is already running one:
+	// an Instance serves one caller at a time.
+	ErrBusy = errors.New("wasm: instance busy")
+	// ErrClosed reports use of a Runtime or Module after Close.
+	ErrClosed = errors.New("wasm: closed")
+)
+
+// Codes a guest may put in the error envelope (see docs/wasm-abi.md). Other
+// codes are passed through as they are.
+const (
+	// CodeInvalidArgument is the caller's fault: an unknown mode, a bad
+	// selector, an unusable document. Answer it as INVALID_ARGUMENT.
+	CodeInvalidArgument = "INVALID_ARGUMENT"
+	// CodeInternal is the extractor's fault on this document.
+	CodeInternal = "INTERNAL"
+)
+
+// GuestError is an error the guest reported through the result envelope. The
+// guest handled it: the instance stays usable.
+type GuestError struct {
+	Module  string
+	Code    string // CodeInvalidArgument, CodeInternal or a guest-defined code
+	Message string
+}
+
+func (e *GuestError) Error() string {
+	return fmt.Sprintf("wasm: module %q: %s: %s", e.Module, e.Code, e.Message)
+}
+
+// InvalidArgument reports whether the guest blamed the request.
+func (e *GuestError) InvalidArgument() bool { return e.Code == CodeInvalidArgument }
+
+// ABIError reports a module that does not follow the guest ABI: at Load, a
+// missing or mistyped export, a wrong version, an unsupported import; at a
+// call, a malformed result (a pointer or length outside linear memory, a
+// result that is not the JSON envelope). After an ABIError from a call the
+// instance is unusable.
+type ABIError struct {
+	Module string
+	Reason string
+}
+
+func (e *ABIError) Error() string {
+	return fmt.Sprintf("wasm: module %q does not follow the riptide guest ABI v%d: %s", e.Module, ABIVersion, e.Reason)
+}

@@ -1,0 +1,432 @@
+package wasm_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+)
+
+func TestLoadRefusesNonConformingModules(t *testing.T) {
+	checkGoroutines(t)
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: time.Second})
+	tests := []struct {
+		name string
+		wasm []byte
+		want string // in the error message
+	}{
+		{"noexport", readTestdata(t, "noexport"), `missing export "riptide_extract" (func(i32, i32, i32, i32) i64)`},
+		{"badversion", readTestdata(t, "badversion"), "riptide_abi_version returned 2: this host speaks version 1"},
+		{"badimport", readTestdata(t, "badimport"), "imports env.fetch: only wasi_snapshot_preview1 is provided"},
+		{"garbage", []byte("\x00asm but not really"), "not a valid WebAssembly module"},
+		{"empty", nil, "not a valid WebAssembly module"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := rt.Load(context.Background(), tt.name, tt.wasm, wasm.ModuleOptions{})
+			var abi *wasm.ABIError
+			if !errors.As(err, &abi) {
+				t.Fatalf("Load = %v, %v; want an *ABIError", m, err)
+			}
+			if abi.Module != tt.name || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load error = %q; want module %q and %q", err, tt.name, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadReadsVersionAndModes(t *testing.T) {
+	rt := newRuntime(t, wasm.RuntimeConfig{})
+	m := load(t, rt, "echo", wasm.ModuleOptions{})
+	if m.Name() != "echo" || m.ABIVersion() != 1 || !equal(m.Modes(), []string{"test"}) || m.Trusted() {
+		t.Errorf("module = %q v%d modes %q trusted %v; want echo v1 [test] untrusted", m.Name(), m.ABIVersion(), m.Modes(), m.Trusted())
+	}
+}
+
+func equal(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
+
+// TestHostileModulesAreContained runs each hostile module next to a healthy
+// one and checks that the failure is reported as it should be, that the
+// instance is then unusable, and that nothing else is affected.
+func TestHostileModulesAreContained(t *testing.T) {
+	tests := []struct {
+		module  string
+		trusted bool
+		check   func(error) bool
+		want    string
+	}{
+		{"loop", false, isErr(wasm.ErrTimeout), "ErrTimeout"},
+		{"bomb", false, isErr(wasm.ErrOutOfMemory), "ErrOutOfMemory"},
+		{"bomb", true, isErr(wasm.ErrOutOfMemory), "ErrOutOfMemory"},
+		{"trap", false, isErr(wasm.ErrTrap), "ErrTrap"},
+		{"trap", true, isErr(wasm.ErrTrap), "ErrTrap"},
+		{"exit", false, isErr(wasm.ErrTrap), "ErrTrap"},
+		{"oob", false, isABIError, "*ABIError"},
+		{"oob", true, isABIError, "*ABIError"},
+	}
+	for _, tt := range tests {
+		name := tt.module
+		if tt.trusted {
+			name += "/trusted"
+		}
+		t.Run(name, func(t *testing.T) {
+			checkGoroutines(t)
+			// Long enough for the others on a busy machine: only loop needs it.
+			timeout := 10 * time.Second
+			if tt.module == "loop" {
+				timeout = 100 * time.Millisecond
+			}
+			rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: timeout, InstanceMemoryLimitMB: 4})
+			ctx := context.Background()
+			hostile := load(t, rt, tt.module, wasm.ModuleOptions{Trusted: tt.trusted})
+			healthy := load(t, rt, "echo", wasm.ModuleOptions{})
+			bystander := newInstance(t, healthy)
+			sibling := newInstance(t, hostile)
+
+			victim := newInstance(t, hostile)
+			if !victim.IsHealthy(ctx) {
+				t.Fatal("a new instance is not healthy")
+			}
+			_, err := victim.Extract(ctx, wasm.Request{HTML: "<p>x</p>"})
+			if !tt.check(err) {
+				t.Fatalf("Extract error = %v; want %s", err, tt.want)
+			}
+			t.Logf("Extract: %v", err)
+			if victim.IsHealthy(ctx) {
+				t.Error("the instance is healthy after the failure")
+			}
+			if _, err := victim.Extract(ctx, wasm.Request{HTML: "<p>x</p>"}); !errors.Is(err, wasm.ErrUnusable) {
+				t.Errorf("second Extract error = %v; want ErrUnusable", err)
+			}
+			if err := victim.Reset(ctx); !errors.Is(err, wasm.ErrUnusable) {
+				t.Errorf("Reset error = %v; want ErrUnusable", err)
+			}
+			if err := victim.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+
+			// The module still makes instances, the others still work.
+			if !sibling.IsHealthy(ctx) {
+				t.Error("another instance of the module is unhealthy")
+			}
+			replacement := newInstance(t, hostile)
+			if !replacement.IsHealthy(ctx) {
+				t.Error("a replacement instance is unhealthy")
+			}
+			got, err := bystander.Extract(ctx, wasm.Request{HTML: `{"ok":{"fine":true}}`})
+			if err != nil || string(got) != `{"fine":true}` {
+				t.Errorf("the healthy module's Extract = %s, %v", got, err)
+			}
+		})
+	}
+}
+
+func isErr(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+func isABIError(err error) bool {
+	var abi *wasm.ABIError
+	return errors.As(err, &abi)
+}
+
+// TestEnvelope drives the echo module, whose result is the document, through
+// the result envelopes a guest may return.
+func TestEnvelope(t *testing.T) {
+	checkGoroutines(t)
+	rt := newRuntime(t, wasm.RuntimeConfig{MaxResultBytes: 1000})
+	m := load(t, rt, "echo", wasm.ModuleOptions{})
+	tests := []struct {
+		name, result string
+		want         string // the result on success
+		wantErr      func(error) bool
+		fatal        bool // the instance is unusable after it
+	}{
+		{name: "ok", result: `{"ok":{"title":"T","n":[1,2]}}`, want: `{"title":"T","n":[1,2]}`},
+		{name: "ok with spaces", result: "{\n \"ok\" : { \"a\" : 1 } \n}\n", want: `{ "a" : 1 }`},
+		{name: "ok then newline", result: "{\"ok\":{\"a\":1}\n}", want: `{"a":1}`},
+		{name: "guest error", result: `{"error":{"code":"INVALID_ARGUMENT","message":"unknown mode \"x\""}}`, wantErr: isGuestError(wasm.CodeInvalidArgument, `unknown mode "x"`)},
+		{name: "guest internal error", result: `{"error":{"code":"INTERNAL","message":"boom"}}`, wantErr: isGuestError(wasm.CodeInternal, "boom")},
+		{name: "too large", result: `{"ok":{"s":"` + strings.Repeat("x", 1000) + `"}}`, wantErr: isErr(wasm.ErrResultTooLarge)},
+		{name: "not JSON", result: `{"ok":{`, wantErr: isABIError, fatal: true},
+		{name: "ok not an object", result: `{"ok":[1]}`, wantErr: isABIError, fatal: true},
+		{name: "ok null", result: `{"ok":null}`, wantErr: isABIError, fatal: true},
+		{name: "two keys", result: `{"ok":{},"x":1}`, want: `{}`},
+		{name: "ok and error", result: `{"ok":{},"error":{"code":"X"}}`, wantErr: isABIError, fatal: true},
+		{name: "neither", result: `{"okay":{}}`, wantErr: isABIError, fatal: true},
+		{name: "error without code", result: `{"error":{"message":"m"}}`, wantErr: isABIError, fatal: true},
+		{name: "trailing garbage", result: `{"ok":{}}x`, wantErr: isABIError, fatal: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			i := newInstance(t, m)
+			got, err := i.Extract(ctx, wasm.Request{HTML: tt.result})
+			switch {
+			case tt.wantErr == nil && (err != nil || string(got) != tt.want):
+				t.Fatalf("Extract = %s, %v; want %s", got, err, tt.want)
+			case tt.wantErr != nil && !tt.wantErr(err):
+				t.Fatalf("Extract error = %v", err)
+			}
+			if healthy := i.IsHealthy(ctx); healthy == tt.fatal {
+				t.Errorf("IsHealthy = %v after %v", healthy, err)
+			}
+		})
+	}
+}
+
+func isGuestError(code, message string) func(error) bool {
+	return func(err error) bool {
+		var g *wasm.GuestError
+		return errors.As(err, &g) && g.Code == code && g.Message == message && g.Module == "echo"
+	}
+}
+
+func TestResultIsACopy(t *testing.T) {
+	rt := newRuntime(t, wasm.RuntimeConfig{})
+	i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
+	ctx := context.Background()
+	first, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{"a":"first"}}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{"a":"other"}}`}); err != nil {
+		t.Fatal(err)
+	}
+	if string(first) != `{"a":"first"}` {
+		t.Errorf("the first result changed to %s", first)
+	}
+}
+
+// TestTimeouts runs a guest that overruns its deadline but ends by itself.
+// An untrusted one is stopped; a trusted one is abandoned, and its goroutine
+// ends when the guest returns (which checkGoroutines waits for).
+func TestTimeouts(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		for _, cancel := range []bool{false, true} {
+			name := map[bool]string{false: "untrusted", true: "trusted"}[trusted] + map[bool]string{false: "/deadline", true: "/canceled"}[cancel]
+			t.Run(name, func(t *testing.T) {
+				checkGoroutines(t)
+				rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 200 * time.Millisecond})
+				i := newInstance(t, load(t, rt, "slow", wasm.ModuleOptions{Trusted: trusted}))
+				ctx := context.Background()
+				if got, err := i.Extract(ctx, wasm.Request{}); err != nil || string(got) != "{}" {
+					t.Fatalf("a short call = %s, %v", got, err)
+				}
+				want, wantCtx := wasm.ErrTimeout, context.DeadlineExceeded
+				if cancel {
+					// No ExtractTimeout: only the caller ends the call.
+					rt = newRuntime(t, wasm.RuntimeConfig{})
+					i = newInstance(t, load(t, rt, "slow", wasm.ModuleOptions{Trusted: trusted}))
+					var stop context.CancelFunc
+					ctx, stop = context.WithCancel(ctx)
+					time.AfterFunc(200*time.Millisecond, stop)
+					want, wantCtx = wasm.ErrCanceled, context.Canceled
+				}
+				// About 2^28 iterations: long past the deadline, short enough
+				// for the abandoned trusted call to end soon.
+				_, err := i.Extract(ctx, wasm.Request{HTML: strings.Repeat("x", 1024)})
+				if !errors.Is(err, want) || !errors.Is(err, wantCtx) {
+					t.Fatalf("Extract error = %v; want %v and %v", err, want, wantCtx)
+				}
+				if i.IsHealthy(context.Background()) {
+					t.Error("healthy after a timeout")
+				}
+				if err := i.Close(); err != nil { // does not wait for a trusted call
+					t.Errorf("Close: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestConcurrentInstances(t *testing.T) {
+	checkGoroutines(t)
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 5 * time.Second})
+	m := load(t, rt, "echo", wasm.ModuleOptions{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			i, err := m.NewInstance(context.Background())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer i.Close()
+			for n := range 50 {
+				doc := `{"ok":{"g":` + itoa(g) + `,"n":` + itoa(n) + `}}`
+				got, err := i.Extract(context.Background(), wasm.Request{HTML: doc})
+				if err != nil || !strings.Contains(doc, string(got)) {
+					errs <- errors.Join(err, errors.New("got "+string(got)))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestInstanceServesOneCallerAtATime(t *testing.T) {
+	rt := newRuntime(t, wasm.RuntimeConfig{})
+	i := newInstance(t, load(t, rt, "slow", wasm.ModuleOptions{}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := i.Extract(ctx, wasm.Request{HTML: strings.Repeat("x", 1<<12)})
+		done <- err
+	}()
+	// Wait until the first call holds the instance.
+	for i.IsHealthy(context.Background()) {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := i.Extract(context.Background(), wasm.Request{}); !errors.Is(err, wasm.ErrBusy) {
+		t.Errorf("concurrent Extract error = %v; want ErrBusy", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, wasm.ErrCanceled) {
+		t.Errorf("first Extract error = %v; want ErrCanceled", err)
+	}
+}
+
+func TestReset(t *testing.T) {
+	rt := newRuntime(t, wasm.RuntimeConfig{})
+	i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
+	ctx := context.Background()
+	for range 3 {
+		if _, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{}}`}); err != nil {
+			t.Fatal(err)
+		}
+		if err := i.Reset(ctx); err != nil {
+			t.Fatalf("Reset: %v", err)
+		}
+	}
+	if !i.IsHealthy(ctx) {
+		t.Error("unhealthy after Reset")
+	}
+	i.Close()
+	if err := i.Reset(ctx); !errors.Is(err, wasm.ErrUnusable) {
+		t.Errorf("Reset after Close = %v; want ErrUnusable", err)
+	}
+}
+
+func TestMemoryBytes(t *testing.T) {
+	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 4})
+	i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
+	if got := i.MemoryBytes(); got != 64<<10 {
+		t.Errorf("MemoryBytes = %d; want one page", got)
+	}
+	doc := `{"ok":{"s":"` + strings.Repeat("x", 1<<20) + `"}}`
+	if _, err := i.Extract(context.Background(), wasm.Request{HTML: doc}); err != nil {
+		t.Fatal(err)
+	}
+	if got := i.MemoryBytes(); got <= 1<<20 || got > rt.MemoryLimitBytes() {
+		t.Errorf("MemoryBytes = %d after a 1 MiB document; want over 1 MiB, under the limit", got)
+	}
+	// Half the memory is the most a request may take.
+	_, err := i.Extract(context.Background(), wasm.Request{HTML: strings.Repeat("x", 3<<20)})
+	if !errors.Is(err, wasm.ErrRequestTooLarge) {
+		t.Errorf("Extract of 3 MiB in 4 MiB = %v; want ErrRequestTooLarge", err)
+	}
+	if !i.IsHealthy(context.Background()) {
+		t.Error("unhealthy after a refused request")
+	}
+	i.Close()
+	if got := i.MemoryBytes(); got != 0 {
+		t.Errorf("MemoryBytes after Close = %d", got)
+	}
+}
+
+func TestLoadDir(t *testing.T) {
+	checkGoroutines(t)
+	dir := t.TempDir()
+	for _, name := range []string{"echo", "trap", "noexport"} {
+		if err := os.WriteFile(filepath.Join(dir, name+".wasm"), readTestdata(t, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "README"), []byte("not a module"), 0o644)
+	os.Mkdir(filepath.Join(dir, "sub.wasm"), 0o755)
+	rt := newRuntime(t, wasm.RuntimeConfig{})
+	mods, errs := rt.LoadDir(context.Background(), dir)
+	var names []string
+	for _, m := range mods {
+		names = append(names, m.Name())
+	}
+	if !equal(names, []string{"echo", "trap"}) {
+		t.Errorf("loaded %q; want echo and trap", names)
+	}
+	if len(errs) != 1 || !isABIError(errs[0]) || !strings.Contains(errs[0].Error(), "noexport.wasm") {
+		t.Errorf("errors = %v; want one *ABIError for noexport.wasm", errs)
+	}
+	if _, errs := rt.LoadDir(context.Background(), filepath.Join(dir, "missing")); len(errs) != 1 {
+		t.Errorf("LoadDir of a missing directory: errors %v", errs)
+	}
+}
+
+func TestClosedModuleAndRuntime(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.RuntimeConfig{})
+	m := load(t, rt, "echo", wasm.ModuleOptions{})
+	i := newInstance(t, m)
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.NewInstance(ctx); !errors.Is(err, wasm.ErrClosed) {
+		t.Errorf("NewInstance after Module.Close = %v; want ErrClosed", err)
+	}
+	if _, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{}}`}); err != nil {
+		t.Errorf("an instance outlives its module's Close: %v", err)
+	}
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Load(ctx, "echo", readTestdata(t, "echo"), wasm.ModuleOptions{}); !errors.Is(err, wasm.ErrClosed) {
+		t.Errorf("Load after Runtime.Close = %v; want ErrClosed", err)
+	}
+	if _, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{}}`}); err == nil {
+		t.Error("Extract on an instance of a closed runtime succeeded")
+	}
+}
+
+func TestNewRuntimeRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []wasm.RuntimeConfig{
+		{InstanceMemoryLimitMB: -1},
+		{InstanceMemoryLimitMB: 5000},
+		{ExtractTimeout: -time.Second},
+		{MaxResultBytes: -1},
+	} {
+		if rt, err := wasm.NewRuntime(context.Background(), cfg); err == nil {
+			rt.Close(context.Background())
+			t.Errorf("NewRuntime(%+v) succeeded", cfg)
+		}
+	}
+}
+
+func TestCompilationCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 { // cold, then warm
+		rt := newRuntime(t, wasm.RuntimeConfig{CompilationCacheDir: dir})
+		i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{Trusted: true}))
+		if got, err := i.Extract(context.Background(), wasm.Request{HTML: `{"ok":{}}`}); err != nil || string(got) != "{}" {
+			t.Fatalf("Extract = %s, %v", got, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Errorf("the cache directory is empty: %v", err)
+	}
+}

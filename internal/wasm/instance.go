@@ -1,0 +1,410 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Request is one extraction.
+type Request struct {
+	HTML      string   // the document, UTF-8
+	URL       string   // base for resolving links
+	Mode      string   // one of Module.Modes; "" is the module's default
+	Selectors []string // for modes that take them (article's "custom")
+}
+
+// Instance is one instantiation of a Module: its own linear memory and guest
+// state. It serves one call at a time. It implements the pool's Poolable.
+//
+// After a call fails with ErrTimeout, ErrCanceled, ErrTrap, ErrOutOfMemory or
+// an *ABIError the instance is unusable: IsHealthy reports false, further
+// calls fail with ErrUnusable, and the caller must Close it and make another.
+// A *GuestError or ErrResultTooLarge leaves it usable.
+type Instance struct {
+	mod    *Module
+	guest  api.Module
+	mem    api.Memory
+	lin    *cappedMemory
+	stderr *stderrExcerpt
+	stack  []uint64 // reused for every call: CallWithStack does not allocate
+
+	alloc, free, modes, extract, health, reset api.Function
+
+	// The host's request buffer in guest memory, reused while large enough.
+	buf, bufSize uint32
+
+	mu          sync.Mutex
+	busy        bool  // a caller holds the instance
+	detached    bool  // a trusted call overran its deadline and runs on alone
+	broken      error // why the instance is unusable
+	closeWanted bool
+	closed      bool
+}
+
+// bind looks the ABI's functions up, once the module is known to export them.
+func (i *Instance) bind() {
+	i.alloc = i.guest.ExportedFunction(exportAlloc)
+	i.free = i.guest.ExportedFunction(exportFree)
+	i.modes = i.guest.ExportedFunction(exportModes)
+	i.extract = i.guest.ExportedFunction(exportExtract)
+	i.health = i.guest.ExportedFunction(exportHealth)
+	i.reset = i.guest.ExportedFunction(exportReset)
+}
+
+// Module is the module the instance was made from.
+func (i *Instance) Module() *Module { return i.mod }
+
+// MemoryBytes is the current size of the instance's linear memory. Linear
+// memory never shrinks, so recycle instances that grew too large.
+func (i *Instance) MemoryBytes() uint64 { return i.lin.size.Load() }
+
+// Extract runs one extraction and returns the result JSON object, a copy the
+// caller owns.
+func (i *Instance) Extract(ctx context.Context, req Request) (result []byte, err error) {
+	if err := i.acquire(); err != nil {
+		return nil, err
+	}
+	defer func() { i.release(err) }()
+	ctx, cancel := i.mod.rt.callContext(ctx)
+	defer cancel()
+
+	opts, err := json.Marshal(requestOptions{URL: req.URL, Mode: req.Mode, Selectors: req.Selectors})
+	if err != nil {
+		return nil, fmt.Errorf("wasm: encoding the request: %w", err)
+	}
+	need := uint64(len(opts)) + uint64(len(req.HTML))
+	if need > i.mod.rt.memoryLimit/2 {
+		return nil, fmt.Errorf("%w: module %q: a request of %d bytes does not fit an instance of %d MiB", ErrRequestTooLarge, i.mod.name, need, i.mod.rt.memoryLimit>>20)
+	}
+	ptr, err := i.requestBuffer(ctx, uint32(need))
+	if err != nil {
+		return nil, err
+	}
+	docPtr := ptr + uint32(len(opts))
+	if !i.mem.Write(ptr, opts) || !i.mem.WriteString(docPtr, req.HTML) {
+		return nil, &ABIError{Module: i.mod.name, Reason: fmt.Sprintf("%s returned a buffer outside linear memory", exportAlloc)}
+	}
+	i.stack[0], i.stack[1] = uint64(ptr), uint64(len(opts))
+	i.stack[2], i.stack[3] = uint64(docPtr), uint64(len(req.HTML))
+	if err := i.invoke(ctx, exportExtract, i.extract); err != nil {
+		return nil, err
+	}
+	view, err := i.view(exportExtract, i.stack[0])
+	if err != nil {
+		return nil, err
+	}
+	if limit := i.mod.rt.cfg.MaxResultBytes; limit > 0 && len(view) > limit {
+		return nil, fmt.Errorf("%w: module %q returned %d bytes, over %d", ErrResultTooLarge, i.mod.name, len(view), limit)
+	}
+	ok, code, message, reason := parseEnvelope(view)
+	switch {
+	case reason != "":
+		return nil, &ABIError{Module: i.mod.name, Reason: reason}
+	case code != "":
+		return nil, &GuestError{Module: i.mod.name, Code: code, Message: message}
+	}
+	return ok, nil
+}
+
+// requestBuffer returns the host's buffer in guest memory, of need bytes at
+// least. It is kept across calls: allocating in the guest costs a call and,
+// in a garbage-collected guest, work for its collector.
+func (i *Instance) requestBuffer(ctx context.Context, need uint32) (uint32, error) {
+	if need <= i.bufSize && i.buf != 0 {
+		return i.buf, nil
+	}
+	if err := i.releaseBuffer(ctx); err != nil {
+		return 0, err
+	}
+	// Round up with room to spare so that the next, slightly larger
+	// document still fits.
+	size := (max(need+need/4, 64<<10) + pageSize - 1) &^ (pageSize - 1)
+	i.stack[0] = uint64(size)
+	if err := i.invoke(ctx, exportAlloc, i.alloc); err != nil {
+		return 0, err
+	}
+	ptr := uint32(i.stack[0])
+	switch {
+	case ptr == 0 && i.lin.refused.Load():
+		return 0, fmt.Errorf("%w: module %q: %s(%d) failed at the memory limit", ErrOutOfMemory, i.mod.name, exportAlloc, size)
+	case ptr == 0:
+		return 0, &ABIError{Module: i.mod.name, Reason: fmt.Sprintf("%s(%d) returned 0", exportAlloc, size)}
+	case uint64(ptr)+uint64(size) > uint64(i.mem.Size()):
+		return 0, &ABIError{Module: i.mod.name, Reason: fmt.Sprintf("%s(%d) returned %#x, outside linear memory of %d bytes", exportAlloc, size, ptr, i.mem.Size())}
+	}
+	i.buf, i.bufSize = ptr, size
+	return ptr, nil
+}
+
+// releaseBuffer gives the request buffer back to the guest.
+func (i *Instance) releaseBuffer(ctx context.Context) error {
+	if i.buf == 0 {
+		return nil
+	}
+	i.stack[0], i.stack[1] = uint64(i.buf), uint64(i.bufSize)
+	i.buf, i.bufSize = 0, 0
+	return i.invoke(ctx, exportFree, i.free)
+}
+
+// view returns the guest buffer whose pointer and length are packed in v. It
+// aliases guest memory: use it before the next call into the guest.
+func (i *Instance) view(fn string, v uint64) ([]byte, error) {
+	ptr, n := unpack(v)
+	if n == 0 {
+		return nil, &ABIError{Module: i.mod.name, Reason: fmt.Sprintf("%s returned an empty buffer (pointer %#x)", fn, ptr)}
+	}
+	b, ok := i.mem.Read(ptr, n)
+	if !ok {
+		return nil, &ABIError{Module: i.mod.name, Reason: fmt.Sprintf("%s returned the buffer [%#x, %#x), outside linear memory of %d bytes", fn, ptr, uint64(ptr)+uint64(n), i.mem.Size())}
+	}
+	return b, nil
+}
+
+// IsHealthy reports whether the instance is usable and its guest says it is
+// healthy (riptide_health returns 0).
+func (i *Instance) IsHealthy(ctx context.Context) bool {
+	if err := i.acquire(); err != nil {
+		return false
+	}
+	ctx, cancel := i.mod.rt.callContext(ctx)
+	defer cancel()
+	err := i.invoke(ctx, exportHealth, i.health)
+	status := uint32(i.stack[0])
+	i.release(err)
+	if err != nil {
+		return false
+	}
+	if status != 0 {
+		i.mod.rt.log.LogAttrs(ctx, slog.LevelWarn, "wasm guest unhealthy", slog.String("module", i.mod.name), slog.Uint64("status", uint64(status)))
+		return false
+	}
+	return true
+}
+
+// Reset returns the guest to a clean state between callers: the host frees
+// its request buffer and calls riptide_reset.
+func (i *Instance) Reset(ctx context.Context) (err error) {
+	if err := i.acquire(); err != nil {
+		return err
+	}
+	defer func() { i.release(err) }()
+	ctx, cancel := i.mod.rt.callContext(ctx)
+	defer cancel()
+	if err := i.releaseBuffer(ctx); err != nil {
+		return err
+	}
+	return i.invoke(ctx, exportReset, i.reset)
+}
+
+// Close releases the instance. It does not wait: if a call is running (a
+// trusted call that overran its deadline), the instance is closed when the
+// call returns.
+func (i *Instance) Close() error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		return nil
+	}
+	i.closeWanted = true
+	if i.busy {
+		return nil
+	}
+	return i.closeLocked()
+}
+
+func (i *Instance) closeLocked() error {
+	i.closed = true
+	err := i.guest.Close(context.Background())
+	return err
+}
+
+// acquire takes the instance for one call.
+func (i *Instance) acquire() error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	switch {
+	case i.closed || i.closeWanted:
+		return fmt.Errorf("%w: module %q: closed", ErrUnusable, i.mod.name)
+	case i.broken != nil:
+		return fmt.Errorf("%w: after %w", ErrUnusable, i.broken)
+	case i.busy:
+		return fmt.Errorf("%w: module %q", ErrBusy, i.mod.name)
+	}
+	i.busy = true
+	return nil
+}
+
+// release ends what acquire began, recording a failure that leaves the
+// guest in an unknown state.
+func (i *Instance) release(err error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if fatal(err) && i.broken == nil {
+		i.broken = err
+		i.mod.rt.logFailure(context.Background(), i.mod.name, err)
+	}
+	if i.detached {
+		return // the running call releases the instance when it returns
+	}
+	i.busy = false
+	if i.closeWanted && !i.closed {
+		i.closeLocked()
+	}
+}
+
+// fatal reports whether err leaves the guest unusable.
+func fatal(err error) bool {
+	var abi *ABIError
+	return errors.Is(err, ErrTimeout) || errors.Is(err, ErrCanceled) ||
+		errors.Is(err, ErrTrap) || errors.Is(err, ErrOutOfMemory) || errors.As(err, &abi)
+}
+
+// initialize runs the guest's _initialize export, if any.
+func (i *Instance) initialize(ctx context.Context) (err error) {
+	fn := i.guest.ExportedFunction(exportInitialize)
+	if fn == nil {
+		return nil
+	}
+	if err := i.acquire(); err != nil {
+		return err
+	}
+	defer func() { i.release(err) }()
+	ctx, cancel := i.mod.rt.callContext(ctx)
+	defer cancel()
+	return i.invoke(ctx, exportInitialize, fn)
+}
+
+// callVersion calls riptide_abi_version.
+func (i *Instance) callVersion(ctx context.Context) (v uint32, err error) {
+	if err := i.acquire(); err != nil {
+		return 0, err
+	}
+	defer func() { i.release(err) }()
+	ctx, cancel := i.mod.rt.callContext(ctx)
+	defer cancel()
+	if err := i.invoke(ctx, exportVersion, i.guest.ExportedFunction(exportVersion)); err != nil {
+		return 0, err
+	}
+	return uint32(i.stack[0]), nil
+}
+
+// callModes calls riptide_modes.
+func (i *Instance) callModes(ctx context.Context) (modes []string, err error) {
+	if err := i.acquire(); err != nil {
+		return nil, err
+	}
+	defer func() { i.release(err) }()
+	ctx, cancel := i.mod.rt.callContext(ctx)
+	defer cancel()
+	if err := i.invoke(ctx, exportModes, i.modes); err != nil {
+		return nil, err
+	}
+	view, err := i.view(exportModes, i.stack[0])
+	if err != nil {
+		return nil, err
+	}
+	if modes, err = parseModes(view); err != nil {
+		return nil, &ABIError{Module: i.mod.name, Reason: err.Error()}
+	}
+	return modes, nil
+}
+
+// invoke calls fn with the parameters in i.stack, leaving its results there.
+// The caller holds the instance (acquire) and has bounded ctx.
+func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) error {
+	if !i.mod.rt.calls.enter() {
+		return fmt.Errorf("%w: runtime", ErrClosed)
+	}
+	i.lin.refused.Store(false)
+	var err error
+	if i.mod.opts.Trusted && ctx.Done() != nil {
+		var returned bool
+		if err, returned = i.invokeDetachable(ctx, fn); !returned {
+			return fmt.Errorf("%w: module %q: %s overran its deadline and runs on until it returns (trusted module): %w",
+				timeoutKind(ctx), i.mod.name, name, context.Cause(ctx))
+		}
+	} else {
+		err = fn.CallWithStack(ctx, i.stack)
+		i.mod.rt.calls.leave()
+	}
+	return classify(ctx, i.mod.name, name, err, i.lin, i.stderr)
+}
+
+// invokeDetachable runs a call that cannot be interrupted on its own
+// goroutine, so that the caller can have its answer at the deadline. If the
+// deadline comes first, the call is detached: it owns the instance until it
+// returns, then releases it (and closes it, if Close was called meanwhile).
+func (i *Instance) invokeDetachable(ctx context.Context, fn api.Function) (err error, returned bool) {
+	done := make(chan error, 1)
+	go func() {
+		err := fn.CallWithStack(ctx, i.stack)
+		defer i.mod.rt.calls.leave() // after closing the instance
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		if !i.detached {
+			done <- err // under the lock: the caller has not given up
+			return
+		}
+		i.detached = false
+		i.busy = false
+		if i.closeWanted && !i.closed {
+			i.closeLocked()
+		}
+	}()
+	select {
+	case err := <-done:
+		return err, true
+	case <-ctx.Done():
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	select {
+	case err := <-done: // returned just as the deadline came
+		return err, true
+	default:
+		i.detached = true
+		return nil, false
+	}
+}
+
+func timeoutKind(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return ErrCanceled
+	}
+	return ErrTimeout
+}
+
+// classify turns an error of wazero into one of ours.
+func classify(ctx context.Context, module, fn string, err error, lin *cappedMemory, stderr *stderrExcerpt) error {
+	if err == nil {
+		return nil
+	}
+	var exit *sys.ExitError
+	isExit := errors.As(err, &exit)
+	if isExit {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return fmt.Errorf("%w: module %q: %s interrupted: %w", ErrTimeout, module, fn, context.DeadlineExceeded)
+		case sys.ExitCodeContextCanceled:
+			return fmt.Errorf("%w: module %q: %s interrupted: %w", ErrCanceled, module, fn, context.Canceled)
+		}
+	}
+	detail := err.Error()
+	if isExit {
+		detail = fmt.Sprintf("the guest exited with code %d", exit.ExitCode())
+	}
+	if s := stderr.take(); s != "" {
+		detail += "; guest stderr: " + s
+	}
+	if lin.refused.Load() {
+		return fmt.Errorf("%w: module %q: %s failed after its memory reached the limit of %d MiB: %s", ErrOutOfMemory, module, fn, lin.limit>>20, detail)
+	}
+	return fmt.Errorf("%w: module %q: %s: %s", ErrTrap, module, fn, detail)
+}

@@ -1,0 +1,87 @@
+package wasm
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// pageSize is the size of a WebAssembly memory page.
+const pageSize = 64 << 10
+
+// cappedAllocator backs each instance's linear memory with a cappedMemory.
+// The cap is enforced here rather than with wazero's WithMemoryLimitPages
+// because wazero refuses a grow over its limit without telling anyone, and
+// the host must tell a guest that died of memory exhaustion (ErrOutOfMemory)
+// from one that trapped for another reason.
+type cappedAllocator struct {
+	limit uint64
+	mem   *cappedMemory // set by Allocate; one allocator per instantiation
+}
+
+func (a *cappedAllocator) Allocate(capacity, _ uint64) experimental.LinearMemory {
+	a.mem = &cappedMemory{limit: a.limit, buf: make([]byte, 0, min(capacity, a.limit))}
+	return a.mem
+}
+
+// cappedMemory is a linear memory that refuses to grow past limit and
+// remembers that it did.
+type cappedMemory struct {
+	limit   uint64
+	buf     []byte
+	size    atomic.Uint64 // len(buf), readable while the guest runs
+	refused atomic.Bool   // a grow was refused since the last clearRefused
+}
+
+func (m *cappedMemory) Reallocate(size uint64) []byte {
+	if size > m.limit {
+		m.refused.Store(true)
+		return nil
+	}
+	if size > uint64(cap(m.buf)) {
+		// Grow by a quarter at least, as append does for large slices: a Go
+		// guest grows its heap a few MiB at a time, and copying the whole
+		// memory on each of those would be quadratic.
+		newCap := min(max(size, uint64(cap(m.buf))+uint64(cap(m.buf))/4), m.limit)
+		buf := make([]byte, size, newCap)
+		copy(buf, m.buf)
+		m.buf = buf
+	}
+	m.buf = m.buf[:size]
+	m.size.Store(size)
+	return m.buf
+}
+
+func (m *cappedMemory) Free() {
+	m.buf = nil
+	m.size.Store(0)
+}
+
+// stderrExcerpt keeps the first bytes a guest writes to its standard error:
+// a Go guest prints its panic or fatal error there before exiting, which is
+// the best explanation of a trap the host can give.
+type stderrExcerpt struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const maxStderrExcerpt = 2 << 10
+
+func (w *stderrExcerpt) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if room := maxStderrExcerpt - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// take returns what was written since the last take.
+func (w *stderrExcerpt) take() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := string(w.buf)
+	w.buf = w.buf[:0]
+	return s
+}

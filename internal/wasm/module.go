@@ -1,0 +1,157 @@
+package wasm
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Module is a compiled guest module that follows the ABI. Instances are made
+// from it with NewInstance, concurrently if need be.
+type Module struct {
+	name     string
+	rt       *Runtime
+	wazero   wazero.Runtime
+	compiled wazero.CompiledModule
+	opts     ModuleOptions
+	config   wazero.ModuleConfig // without stderr, which is per instance
+	version  int
+	modes    []string
+	closed   atomic.Bool
+}
+
+// Name is the module's name, given to Load.
+func (m *Module) Name() string { return m.name }
+
+// ABIVersion is the version the module declared.
+func (m *Module) ABIVersion() int { return m.version }
+
+// Modes lists the extraction modes the module advertised, its default mode
+// (the one used for an empty Request.Mode) first.
+func (m *Module) Modes() []string { return slices.Clone(m.modes) }
+
+// Trusted reports whether the module runs without interruption checks.
+func (m *Module) Trusted() bool { return m.opts.Trusted }
+
+// Close releases the module's compiled code. Instances made from it must be
+// closed by their owners; those still running finish their calls.
+func (m *Module) Close(ctx context.Context) error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	return m.compiled.Close(ctx)
+}
+
+// NewInstance instantiates the module: a fresh linear memory under the
+// runtime's cap, the guest's _initialize run, no files, no environment but
+// the GOMEMLIMIT and GOGC the host sets, real clocks and a cryptographic
+// random source. Under RuntimeConfig.ExtractTimeout unless the module is
+// trusted.
+func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
+	i, err := m.instantiate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i.bind()
+	return i, nil
+}
+
+// probe checks the module's ABI and asks it for its modes, on an instance
+// made for the purpose.
+func (m *Module) probe(ctx context.Context) error {
+	if problems := checkVersionExport(m.compiled, m.rt.memoryLimit); len(problems) > 0 {
+		return &ABIError{Module: m.name, Reason: strings.Join(problems, "; ")}
+	}
+	m.config = m.moduleConfig()
+	i, err := m.instantiate(ctx)
+	if err != nil {
+		return err
+	}
+	defer i.Close()
+	version, err := i.callVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if version != ABIVersion {
+		return &ABIError{Module: m.name, Reason: fmt.Sprintf("%s returned %d: this host speaks version %d", exportVersion, version, ABIVersion)}
+	}
+	m.version = int(version)
+	if problems := checkExports(m.compiled); len(problems) > 0 {
+		return &ABIError{Module: m.name, Reason: strings.Join(problems, "; ")}
+	}
+	i.bind()
+	m.modes, err = i.callModes(ctx)
+	return err
+}
+
+func (m *Module) moduleConfig() wazero.ModuleConfig {
+	gogc := "off"
+	if m.rt.cfg.GOGC > 0 {
+		gogc = strconv.Itoa(m.rt.cfg.GOGC)
+	}
+	return wazero.NewModuleConfig().
+		// An empty name keeps the instance out of the runtime's namespace,
+		// so that one compiled module can have many instances.
+		WithName("").
+		// No start function: wazero's default, _start, does not exist in a
+		// WASI reactor (Go's c-shared build) and would be skipped silently;
+		// instantiate calls _initialize itself.
+		WithStartFunctions().
+		// wazero's defaults are deterministic fakes; extractors parse dates
+		// and may seed hashes.
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader).
+		// A Go guest's runtime aborts at the memory cap rather than
+		// collecting, unless its soft limit is below the cap.
+		WithEnv("GOMEMLIMIT", strconv.FormatUint(m.rt.memoryLimit/4*3>>20, 10)+"MiB").
+		WithEnv("GOGC", gogc)
+}
+
+func (m *Module) instantiate(ctx context.Context) (*Instance, error) {
+	if m.closed.Load() {
+		return nil, fmt.Errorf("%w: module %q", ErrClosed, m.name)
+	}
+	alloc := &cappedAllocator{limit: m.rt.memoryLimit}
+	stderr := new(stderrExcerpt)
+	cctx, cancel := m.rt.callContext(ctx)
+	guest, err := m.wazero.InstantiateModule(experimental.WithMemoryAllocator(cctx, alloc), m.compiled, m.config.WithStderr(stderr))
+	cancel()
+	if alloc.mem == nil { // a module without memory
+		alloc.mem = &cappedMemory{limit: alloc.limit}
+	}
+	if err != nil {
+		if m.closed.Load() {
+			return nil, fmt.Errorf("%w: module %q", ErrClosed, m.name)
+		}
+		var exit *sys.ExitError
+		if !errors.As(err, &exit) { // not interrupted: the module itself is at fault
+			return nil, &ABIError{Module: m.name, Reason: "cannot be instantiated: " + err.Error()}
+		}
+		return nil, classify(cctx, m.name, "instantiate", err, alloc.mem, stderr)
+	}
+	i := &Instance{
+		mod:    m,
+		guest:  guest,
+		mem:    guest.Memory(),
+		lin:    alloc.mem,
+		stderr: stderr,
+		stack:  make([]uint64, 4),
+	}
+	// _initialize is called here rather than as a wazero start function so
+	// that it runs under the same deadline and classification as any call.
+	if err := i.initialize(ctx); err != nil {
+		i.Close()
+		return nil, err
+	}
+	return i, nil
+}
