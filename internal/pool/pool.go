@@ -40,9 +40,9 @@ var (
 // Config configures a Pool. The zero value of every optional field disables
 // the feature it controls.
 type Config struct {
-	Name     string // pool name, e.g. "css"; required
-	MinSize  int    // items created at start and kept alive
-	MaxSize  int    // hard cap on live items (in use + idle + being created); >= 1
+	Name    string // pool name, e.g. "css"; required
+	MinSize int    // items created at start and kept alive
+	MaxSize int    // hard cap on live items (in use + idle + being created); >= 1
 
 	IdleTimeout time.Duration // idle items above MinSize are closed after this long (0 = never)
 	MaxLifetime time.Duration // items older than this are recycled on Release and by the health loop (0 = unlimited)
