@@ -67,6 +67,7 @@ type Daemon struct {
 
 	grpcLis, metricsLis net.Listener
 	draining            atomic.Bool
+	inflight            atomic.Int64 // unary PoolService calls being handled
 }
 
 // New builds a daemon from a validated configuration: pools, services and
@@ -361,20 +362,28 @@ func (d *Daemon) shutdown() {
 	began := time.Now()
 	grace := d.cfg.ShutdownGrace
 	d.log.Info("draining", "grace", grace.String())
+	deadline := began.Add(grace)
+	// From here new calls are refused with SHUTTING_DOWN while the
+	// connections stay up, so clients get a clear reason rather than a
+	// transport error, and probes see NOT_SERVING.
 	d.draining.Store(true)
 	d.health.Shutdown()
+	for d.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	d.log.Info("calls in flight finished", "remaining", d.inflight.Load())
 
 	stopped := make(chan struct{})
 	go func() {
 		d.grpc.GracefulStop()
 		close(stopped)
 	}()
-	timer := time.NewTimer(grace)
+	timer := time.NewTimer(max(time.Until(deadline), 0))
 	select {
 	case <-stopped:
-		d.log.Info("gRPC server stopped", "in_flight_finished", true)
+		d.log.Info("gRPC server stopped")
 	case <-timer.C:
-		d.log.Warn("grace period over; cancelling calls still in flight")
+		d.log.Warn("grace period over; cancelling calls and streams still open")
 		d.grpc.Stop()
 		<-stopped
 	}

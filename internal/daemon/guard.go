@@ -21,7 +21,15 @@ func exempt(method string) bool {
 // unaryGuard refuses new calls while draining and turns a panic into an
 // INTERNAL status, so that one bad request never takes the daemon down.
 func (d *Daemon) unaryGuard(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	if d.draining.Load() && !exempt(info.FullMethod) {
+	if exempt(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	// Count the call before checking the flag, so that shutdown, which sets
+	// the flag before it waits for the count to reach zero, never misses a
+	// call that got past the check.
+	d.inflight.Add(1)
+	defer d.inflight.Add(-1)
+	if d.draining.Load() {
 		return nil, server.ShuttingDown()
 	}
 	defer func() {
