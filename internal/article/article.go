@@ -58,8 +58,19 @@ type Request struct {
 
 // Result is what an extraction found. Its JSON form is the module's output.
 //
-// WordCount, ReadingTimeMinutes and QualityScore describe the main content
-// in every mode but ModeFull, where they describe the whole page.
+// Which fields a mode fills:
+//
+//	field                              article  full       metadata  custom
+//	url, title, byline, ..., dir       yes      yes        yes       yes
+//	text, content_html, markdown       main     whole page -         -
+//	links, media                       main     whole page -         -
+//	word_count, reading_time, quality  main     whole page main      main
+//	selectors                          -        -          -         yes
+//
+// "main" is the main content found by the readability pass; a page without
+// one (too short, or no text) has empty body fields and a word count of 0,
+// and is not an error. In modes article and full, links and media are never
+// nil, so they encode as [] rather than null.
 type Result struct {
 	URL           string `json:"url"`
 	Title         string `json:"title"`
@@ -172,6 +183,11 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 	mode := p.mode
 	base := baseURL(root, p.url)
 	res := &Result{URL: p.url}
+	// The readability library does not report the text direction, which
+	// Readability.js takes from the nearest ancestor of the main content
+	// that declares one. The tree is taken apart before that ancestor is
+	// known, so the direction is read from body and html now, and from the
+	// top of the main content below: right on every page of the corpus.
 	dir := documentDir(root)
 
 	// Everything that needs the page as it was runs before the readability
@@ -219,6 +235,9 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 			res.Links = page.links
 			res.Media = page.media
 		}
+	}
+	if (mode == ModeArticle || mode == ModeFull) && res.Links == nil {
+		res.Links, res.Media = []Link{}, []Media{}
 	}
 	res.QualityScore = QualityScore(res, page.signals())
 	return res, nil

@@ -379,8 +379,13 @@ func TestNoMainContent(t *testing.T) {
 	for _, src := range []string{"<p>tiny</p>", "hello", "<html><head><title>Only a title</title></head></html>", "<!-- x -->"} {
 		for _, mode := range Modes() {
 			req := Request{Mode: mode, Selectors: []string{"p"}}
-			if _, err := Extract(src, req); err != nil {
+			res, err := Extract(src, req)
+			if err != nil {
 				t.Errorf("Extract(%q, %s): %v", src, mode, err)
+				continue
+			}
+			if body := mode == ModeArticle || mode == ModeFull; body != (res.Links != nil && res.Media != nil) {
+				t.Errorf("Extract(%q, %s): links %#v, media %#v", src, mode, res.Links, res.Media)
 			}
 		}
 	}
