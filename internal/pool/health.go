@@ -141,7 +141,6 @@ func (p *Pool[T]) probeIdle(ctx context.Context) {
 		case !healthy:
 			reason = ReasonUnhealthy
 			p.retireLocked(h, reason)
-			p.fillLocked()
 		default:
 			// Back on top of the stack, keeping its idle age.
 			retired = p.returnLocked(h, h.idleSince)

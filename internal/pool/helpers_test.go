@@ -22,6 +22,7 @@ type testItem struct {
 	badReset atomic.Bool // Reset fails
 	closes   atomic.Int32
 	holders  atomic.Int32 // set by the stress test while it holds the item
+	onClose  func(*testItem)
 }
 
 func (it *testItem) IsHealthy(context.Context) bool { return !it.sick.Load() }
@@ -34,7 +35,9 @@ func (it *testItem) Reset(context.Context) error {
 }
 
 func (it *testItem) Close() error {
-	it.closes.Add(1)
+	if it.closes.Add(1) == 1 && it.onClose != nil {
+		it.onClose(it)
+	}
 	return nil
 }
 

@@ -112,11 +112,11 @@ type Pool[T Poolable] struct {
 	closed        bool
 	idle          []*Handle[T] // a stack: the top is the most recently returned
 	waiters       waitQueue[T]
-	total         int // inUse + len(idle) + creating + probing
+	total         int // inUse + len(idle) + creating + probing + closing
 	inUse         int
 	creating      int
 	probing       int // taken out of idle by CheckHealth
-	closing       int // retired, Close not yet returned; not in total
+	closing       int // retired, Close not yet returned
 	nextID        uint64
 	probeRound    uint64
 	fastCheckouts uint64 // checkouts served from idle without waiting
@@ -239,31 +239,46 @@ func (p *Pool[T]) WaitReady(ctx context.Context) error {
 // error that stopped the creation this call was waiting on, or with an error
 // wrapping ctx.Err().
 func (p *Pool[T]) Checkout(ctx context.Context) (*Handle[T], error) {
+	var ws waitState
 	for {
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
+			ws.stop()
 			return nil, ErrClosed
 		}
-		n := len(p.idle)
-		if n == 0 {
-			return p.wait(ctx) // unlocks
+		var h *Handle[T]
+		waited := false
+		if n := len(p.idle); n > 0 {
+			h = p.idle[n-1]
+			p.idle[n-1] = nil
+			p.idle = p.idle[:n-1]
+			p.inUse++
+			p.fastCheckouts++
+			p.mu.Unlock()
+		} else {
+			var err error
+			if h, err = p.wait(ctx, &ws); err != nil { // unlocks
+				ws.stop()
+				return nil, err
+			}
+			waited = true
 		}
-		h := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		p.inUse++
-		p.fastCheckouts++
-		p.mu.Unlock()
 
 		if p.cfg.ValidateOnCheckout && !h.value.IsHealthy(ctx) {
 			if p.cfg.OnEvent != nil {
 				p.emit(Event{Kind: EventHealthCheckFailed, ItemID: h.id})
 			}
-			p.destroyInUse(h, ReasonUnhealthy, "", nil, true)
+			p.destroyInUse(h, ReasonUnhealthy, "", nil, !waited)
 			continue
 		}
-		return p.handOut(h, 0), nil
+		var d time.Duration
+		if waited {
+			ws.stop()
+			d = time.Duration(p.now() - ws.start)
+			p.waitHist.observe(d)
+		}
+		return p.handOut(h, d), nil
 	}
 }
 
@@ -277,9 +292,24 @@ func (p *Pool[T]) handOut(h *Handle[T], waited time.Duration) *Handle[T] {
 	return h
 }
 
+// waitState is what one Checkout keeps across the waits it may need (a
+// second one follows an item that failed validation): when it first
+// waited, and the CheckoutTimeout timer that bounds all of them.
+type waitState struct {
+	start   int64
+	timer   Timer
+	timeout <-chan time.Time
+}
+
+func (ws *waitState) stop() {
+	if ws.timer != nil {
+		ws.timer.Stop()
+	}
+}
+
 // wait queues the caller for an item. It is called with p.mu held and
 // releases it.
-func (p *Pool[T]) wait(ctx context.Context) (*Handle[T], error) {
+func (p *Pool[T]) wait(ctx context.Context, ws *waitState) (*Handle[T], error) {
 	if err := ctx.Err(); err != nil {
 		p.mu.Unlock()
 		p.canceled.Add(1)
@@ -293,29 +323,24 @@ func (p *Pool[T]) wait(ctx context.Context) (*Handle[T], error) {
 	p.mu.Unlock()
 
 	p.waits.Add(1)
-	start := p.now()
+	if ws.timer == nil {
+		ws.start = p.now()
+		if d := p.cfg.CheckoutTimeout; d > 0 {
+			ws.timer = p.newTimer(d)
+			ws.timeout = ws.timer.C()
+		}
+	}
 	if exhausted && p.cfg.OnEvent != nil {
 		p.emit(Event{Kind: EventExhausted, Waiters: queued})
-	}
-	var timeout <-chan time.Time
-	if d := p.cfg.CheckoutTimeout; d > 0 {
-		t := p.newTimer(d)
-		defer t.Stop()
-		timeout = t.C()
 	}
 
 	select {
 	case d := <-w.ch:
-		if d.err != nil {
-			return nil, d.err
-		}
-		waited := time.Duration(p.now() - start)
-		p.waitHist.observe(waited)
-		return p.handOut(d.h, waited), nil
+		return d.h, d.err
 	case <-ctx.Done():
 		p.canceled.Add(1)
 		return nil, p.abandon(w, p.ctxError(ctx.Err()))
-	case <-timeout:
+	case <-ws.timeout:
 		p.timeouts.Add(1)
 		return nil, p.abandon(w, fmt.Errorf("pool %q: no item within %v: %w", p.cfg.Name, p.cfg.CheckoutTimeout, ErrExhausted))
 	}
@@ -372,30 +397,32 @@ func (p *Pool[T]) returnLocked(h *Handle[T], now int64) (retired bool) {
 	return false
 }
 
-// retireLocked takes h off the books. The caller must call closeItem after
-// unlocking; until then the item counts as closing, which Close waits for.
+// retireLocked marks h for closing. The caller must call closeItem after
+// unlocking. Until its Close returns the item still counts towards MaxSize:
+// the cap bounds the resources alive, not just the items on the books.
 func (p *Pool[T]) retireLocked(h *Handle[T], reason DestroyReason) {
 	h.state.Store(stateDead)
-	p.total--
 	p.closing++
 	p.destroyed[reason].Add(1)
 }
 
 // destroyInUse retires and closes an item that was checked out (or being
 // validated for checkout), then refills the pool.
-func (p *Pool[T]) destroyInUse(h *Handle[T], reason DestroyReason, detail string, cause error, unhandedCheckout bool) {
+// fastCheckout is set for an item taken from idle by Checkout that failed
+// validation: it was counted as a checkout, and was not one after all.
+func (p *Pool[T]) destroyInUse(h *Handle[T], reason DestroyReason, detail string, cause error, fastCheckout bool) {
 	p.mu.Lock()
 	p.inUse--
-	if unhandedCheckout {
-		p.fastCheckouts-- // it failed validation: not a checkout after all
+	if fastCheckout {
+		p.fastCheckouts--
 	}
 	p.retireLocked(h, reason)
-	p.fillLocked()
 	p.mu.Unlock()
 	p.closeItem(h, reason, detail, cause)
 }
 
-// closeItem closes an item that retireLocked took off the books.
+// closeItem closes an item that retireLocked marked, takes it off the books
+// and refills the pool.
 func (p *Pool[T]) closeItem(h *Handle[T], reason DestroyReason, detail string, cause error) {
 	if err := h.value.Close(); err != nil {
 		p.log.Warn("pool: close item", "pool", p.cfg.Name, "item", h.id, "reason", reason.String(), "err", err)
@@ -405,6 +432,8 @@ func (p *Pool[T]) closeItem(h *Handle[T], reason DestroyReason, detail string, c
 	}
 	p.mu.Lock()
 	p.closing--
+	p.total--
+	p.fillLocked()
 	p.checkDrainedLocked()
 	p.mu.Unlock()
 }
@@ -529,6 +558,7 @@ func (p *Pool[T]) Stats() Stats {
 		InUse:    p.inUse,
 		Idle:     len(p.idle) + p.probing,
 		Creating: p.creating,
+		Closing:  p.closing,
 		Waiters:  p.waiters.len,
 	}
 	fast := p.fastCheckouts

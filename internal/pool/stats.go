@@ -45,10 +45,11 @@ func (r DestroyReason) String() string {
 type Stats struct {
 	Name string
 
-	Total    int // live items: InUse + Idle + Creating
+	Total    int // live items, counted against Max: InUse + Idle + Creating + Closing
 	InUse    int // checked out, or handed to a waiter that has not yet woken
 	Idle     int // ready to hand out (including items being probed by the health loop)
 	Creating int // factory calls in flight
+	Closing  int // destroyed items whose Close has not returned yet
 	Waiters  int // Checkout calls queued for an item
 	Max, Min int
 
