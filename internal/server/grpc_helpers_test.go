@@ -1,0 +1,301 @@
+package server_test
+
+// The harness of the grpc_*_test.go files: the native pools built as
+// internal/daemon builds them, served by server.New over a real gRPC
+// transport (in-memory bufconn or a loopback TCP socket) to a real
+// generated client, so that every assertion is about what a client sees on
+// the wire.
+
+import (
+	"cmp"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/config"
+	"github.com/riptidecrawler/riptide-poold/internal/native"
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/server"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+)
+
+// grpcMessageSlack mirrors internal/daemon's messageSlack: the transport
+// admits a little more than MAX_DOCUMENT_BYTES so that an oversized document
+// reaches the handler and gets DOCUMENT_TOO_LARGE, not a transport error.
+const grpcMessageSlack = 1 << 20
+
+// grpcOptions configure a harness. The zero value, after defaults, is the
+// daemon's default configuration.
+type grpcOptions struct {
+	// cfg is the daemon configuration the pools are built from; nil means
+	// config.Default().
+	cfg *config.Config
+	// limits, when set, replaces the limits derived from cfg.
+	limits *server.Limits
+	// tcp serves on a 127.0.0.1 TCP socket instead of bufconn.
+	tcp bool
+}
+
+// grpcHarness is one served Service and a client connected to it.
+type grpcHarness struct {
+	native *server.NativePools
+	svc    *server.Service
+	limits server.Limits
+	conn   *grpc.ClientConn
+	client poolv1.PoolServiceClient
+}
+
+// newGRPCHarness builds the native pools and the Service as internal/daemon
+// does, serves it, and dials it. Everything is torn down with tb.Cleanup.
+func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
+	tb.Helper()
+	cfg := opts.cfg
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	limits := server.Limits{
+		Limits:          daemonLimits(cfg),
+		MaxFields:       64,
+		CheckoutTimeout: cfg.CheckoutTimeout,
+	}
+	if opts.limits != nil {
+		limits = *opts.limits
+	}
+	np := newNativePools(tb, cfg, limits.Limits)
+	h := &grpcHarness{
+		native: np,
+		limits: limits,
+		svc: server.New(server.Config{
+			Version: "test",
+			Limits:  limits,
+			Native:  np,
+		}),
+	}
+
+	// No recovering interceptor: a panic in a handler must fail the test
+	// (and the fuzzer), not turn into a status.
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(limits.MaxDocumentBytes+grpcMessageSlack),
+		grpc.MaxSendMsgSize(limits.MaxResultBytes+grpcMessageSlack),
+	)
+	poolv1.RegisterPoolServiceServer(srv, h.svc)
+
+	var (
+		lis    net.Listener
+		target string
+		dial   []grpc.DialOption
+	)
+	if opts.tcp {
+		var err error
+		lis, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("listen on loopback: %v", err)
+		}
+		target = lis.Addr().String()
+	} else {
+		bl := bufconn.Listen(1 << 20)
+		lis, target = bl, "passthrough:///bufconn"
+		dial = append(dial, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return bl.DialContext(ctx)
+		}))
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+
+	dial = append(dial,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limits.MaxResultBytes+grpcMessageSlack)),
+	)
+	conn, err := grpc.NewClient(target, dial...)
+	if err != nil {
+		tb.Fatalf("grpc.NewClient(%q): %v", target, err)
+	}
+	h.conn = conn
+	h.client = poolv1.NewPoolServiceClient(conn)
+
+	tb.Cleanup(func() {
+		conn.Close()
+		srv.Stop()
+		if err := <-served; err != nil {
+			tb.Errorf("grpc Serve: %v", err)
+		}
+	})
+	return h
+}
+
+// daemonLimits derives the native limits from cfg as internal/daemon does.
+func daemonLimits(cfg *config.Config) native.Limits {
+	l := native.DefaultLimits()
+	l.MaxDocumentBytes = cfg.MaxDocumentBytes
+	l.MaxResultBytes = cfg.MaxResultBytes
+	return l
+}
+
+// newNativePools creates the css and regex pools and their shared caches as
+// internal/daemon's nativePools does, and closes them on cleanup.
+func newNativePools(tb testing.TB, cfg *config.Config, limits native.Limits) *server.NativePools {
+	tb.Helper()
+	np := &server.NativePools{
+		Selectors: native.NewSelectorCache(cfg.SelectorCacheSize),
+		Patterns:  native.NewPatternCache(cfg.PatternCacheSize),
+	}
+	if err := np.Selectors.Warm(cfg.WarmSelectors); err != nil {
+		tb.Fatalf("warm selectors: %v", err)
+	}
+	if err := np.Patterns.Warm(cfg.WarmPatterns); err != nil {
+		tb.Fatalf("warm patterns: %v", err)
+	}
+	poolConfig := func(name string) pool.Config {
+		pc := pool.Config{
+			Name:               name,
+			MinSize:            cfg.NativePoolSize,
+			MaxSize:            cfg.NativeMaxInstances,
+			IdleTimeout:        cfg.NativeIdleTimeout,
+			CheckoutTimeout:    cfg.CheckoutTimeout,
+			ValidateOnCheckout: cfg.HealthCheckEnabled,
+		}
+		if cfg.HealthCheckEnabled {
+			pc.HealthInterval = cfg.HealthCheckInterval
+		}
+		return pc
+	}
+	ctx := context.Background()
+	var err error
+	np.CSS, err = pool.New(ctx, poolConfig(server.PoolCSS), func(context.Context) (*native.CSS, error) {
+		return native.NewCSS(np.Selectors, limits), nil
+	})
+	if err != nil {
+		tb.Fatalf("css pool: %v", err)
+	}
+	np.Regex, err = pool.New(ctx, poolConfig(server.PoolRegex), func(context.Context) (*native.Regex, error) {
+		return native.NewRegex(np.Patterns, limits), nil
+	})
+	if err != nil {
+		np.CSS.Close(ctx)
+		tb.Fatalf("regex pool: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := np.CSS.Close(ctx); err != nil {
+			tb.Errorf("close css pool: %v", err)
+		}
+		if err := np.Regex.Close(ctx); err != nil {
+			tb.Errorf("close regex pool: %v", err)
+		}
+	})
+	ready, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := np.CSS.WaitReady(ready); err != nil {
+		tb.Fatalf("css pool not ready: %v", err)
+	}
+	if err := np.Regex.WaitReady(ready); err != nil {
+		tb.Fatalf("regex pool not ready: %v", err)
+	}
+	return np
+}
+
+// statusDetail is what a client can learn from an error status: the code,
+// and the google.rpc details the API contract promises.
+type statusDetail struct {
+	code     codes.Code
+	message  string
+	reason   string // ErrorInfo.reason, "" when there is no ErrorInfo
+	domain   string
+	metadata map[string]string
+	fields   []string // BadRequest field violations, in order
+	retry    *time.Duration
+	// isStatus is false when err did not come from a gRPC status at all.
+	isStatus bool
+}
+
+// detailOf takes err apart. It reports a nil error as codes.OK.
+func detailOf(err error) statusDetail {
+	st, ok := status.FromError(err)
+	d := statusDetail{code: st.Code(), message: st.Message(), isStatus: ok}
+	for _, x := range st.Details() {
+		switch x := x.(type) {
+		case *errdetails.ErrorInfo:
+			d.reason, d.domain, d.metadata = x.GetReason(), x.GetDomain(), x.GetMetadata()
+		case *errdetails.BadRequest:
+			for _, v := range x.GetFieldViolations() {
+				d.fields = append(d.fields, v.GetField())
+			}
+		case *errdetails.RetryInfo:
+			r := x.GetRetryDelay().AsDuration()
+			d.retry = &r
+		}
+	}
+	return d
+}
+
+// htmlDoc and rawDoc build an ExtractRequest's document.
+func htmlDoc(s string) *poolv1.ExtractRequest_Html { return &poolv1.ExtractRequest_Html{Html: s} }
+func rawDoc(b []byte) *poolv1.ExtractRequest_RawHtml {
+	return &poolv1.ExtractRequest_RawHtml{RawHtml: b}
+}
+
+// cssReq, regexReq and fieldsReq build specs.
+func cssReq(spec *poolv1.CssSpec) *poolv1.ExtractRequest_Css {
+	return &poolv1.ExtractRequest_Css{Css: spec}
+}
+func regexReq(spec *poolv1.RegexSpec) *poolv1.ExtractRequest_Regex {
+	return &poolv1.ExtractRequest_Regex{Regex: spec}
+}
+func fieldsReq(fields map[string]*poolv1.FieldSpec) *poolv1.ExtractRequest_Fields {
+	return &poolv1.ExtractRequest_Fields{Fields: &poolv1.FieldsSpec{Fields: fields}}
+}
+func cssField(spec *poolv1.CssSpec) *poolv1.FieldSpec {
+	return &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Css{Css: spec}}
+}
+func regexField(spec *poolv1.RegexSpec) *poolv1.FieldSpec {
+	return &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Regex{Regex: spec}}
+}
+
+// corpusPage is one page of the readability corpus.
+type corpusPage struct {
+	name string
+	src  string
+}
+
+// loadCorpus returns the readability corpus pages sorted by size, or skips
+// when the corpus is absent.
+func loadCorpus(tb testing.TB) []corpusPage {
+	tb.Helper()
+	dir := os.Getenv("RIPTIDE_CORPUS_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "corpus", "readability")
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "source.html"))
+	if len(paths) == 0 {
+		tb.Skipf("no corpus pages at %s/*/source.html; set RIPTIDE_CORPUS_DIR to the readability corpus", dir)
+	}
+	pages := make([]corpusPage, 0, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		pages = append(pages, corpusPage{name: filepath.Base(filepath.Dir(p)), src: string(b)})
+	}
+	slices.SortFunc(pages, func(a, b corpusPage) int {
+		return cmp.Or(cmp.Compare(len(a.src), len(b.src)), cmp.Compare(a.name, b.name))
+	})
+	return pages
+}
+
+// medianPage is the corpus page of median size.
+func medianPage(tb testing.TB) corpusPage {
+	pages := loadCorpus(tb)
+	return pages[len(pages)/2]
+}
