@@ -11,9 +11,13 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 )
 
-// newRuntime makes a Runtime closed at the end of the test.
+// newRuntime makes a Runtime closed at the end of the test, with the tests'
+// compilation cache unless cfg names one.
 func newRuntime(t testing.TB, cfg wasm.RuntimeConfig) *wasm.Runtime {
 	t.Helper()
+	if cfg.CompilationCacheDir == "" {
+		cfg.CompilationCacheDir = compilationCache
+	}
 	rt, err := wasm.NewRuntime(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("NewRuntime: %v", err)
