@@ -6,8 +6,9 @@ import (
 )
 
 // sweepInterval is the period of the background sweep: HealthInterval, or,
-// when only IdleTimeout or MaxLifetime needs enforcing, half the shorter of
-// them (at least minSweepInterval). 0 means no sweep.
+// when only IdleTimeout or MaxLifetime needs enforcing, a quarter of the
+// shorter of them (at least minSweepInterval), so that they are enforced at
+// most 25% late. 0 means no sweep.
 func (p *Pool[T]) sweepInterval() time.Duration {
 	if p.cfg.HealthInterval > 0 {
 		return p.cfg.HealthInterval
@@ -19,7 +20,7 @@ func (p *Pool[T]) sweepInterval() time.Duration {
 	if d == 0 {
 		return 0
 	}
-	return max(d/2, minSweepInterval)
+	return max(d/4, minSweepInterval)
 }
 
 const minSweepInterval = 100 * time.Millisecond

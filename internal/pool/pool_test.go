@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// noLoop is a HealthInterval beyond the time any fake-clock test advances:
+// those tests run sweeps themselves, and a background one would race them.
+const noLoop = 1000 * time.Hour
+
 func TestNewValidatesConfig(t *testing.T) {
 	f := &testFactory{}
 	tests := []struct {
@@ -177,7 +181,7 @@ func TestReleaseRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
 			cfg := tt.cfg
-			cfg.MinSize, cfg.MaxSize, cfg.Clock = 1, 2, clk
+			cfg.MinSize, cfg.MaxSize, cfg.Clock, cfg.HealthInterval = 1, 2, clk, noLoop
 			f := &testFactory{}
 			p := newTestPool(t, cfg, f)
 			h := mustCheckout(t, p)
@@ -221,7 +225,7 @@ func TestReleaseRules(t *testing.T) {
 func TestIdleTimeoutShrinksToMin(t *testing.T) {
 	clk := newFakeClock()
 	f := &testFactory{}
-	p := newTestPool(t, Config{MinSize: 1, MaxSize: 4, IdleTimeout: time.Minute, Clock: clk}, f)
+	p := newTestPool(t, Config{MinSize: 1, MaxSize: 4, IdleTimeout: time.Minute, HealthInterval: noLoop, Clock: clk}, f)
 	var hs []*Handle[*testItem]
 	for range 4 {
 		hs = append(hs, mustCheckout(t, p))
@@ -251,7 +255,7 @@ func TestIdleTimeoutShrinksToMin(t *testing.T) {
 
 func TestIdleTimeoutCountsFromLastRelease(t *testing.T) {
 	clk := newFakeClock()
-	p := newTestPool(t, Config{MaxSize: 2, IdleTimeout: time.Minute, Clock: clk}, &testFactory{})
+	p := newTestPool(t, Config{MaxSize: 2, IdleTimeout: time.Minute, HealthInterval: noLoop, Clock: clk}, &testFactory{})
 	h := mustCheckout(t, p)
 	h.Release()
 	p.CheckHealth(context.Background())
@@ -273,7 +277,7 @@ func TestIdleTimeoutCountsFromLastRelease(t *testing.T) {
 func TestMaxLifetimeRecyclesIdleItems(t *testing.T) {
 	clk := newFakeClock()
 	f := &testFactory{}
-	p := newTestPool(t, Config{MinSize: 2, MaxSize: 2, MaxLifetime: time.Hour, Clock: clk}, f)
+	p := newTestPool(t, Config{MinSize: 2, MaxSize: 2, MaxLifetime: time.Hour, HealthInterval: noLoop, Clock: clk}, f)
 	old := f.all()
 	clk.Advance(time.Hour)
 	p.CheckHealth(context.Background())
@@ -371,7 +375,10 @@ func TestFailingFactory(t *testing.T) {
 	if err := p.WaitReady(context.Background()); !errors.Is(err, errFactory) {
 		t.Fatalf("WaitReady = %v, want the factory error", err)
 	}
-	waitFor(t, "warm-up attempts", func() bool { return p.Stats().CreateFailures == 2 })
+	waitFor(t, "warm-up attempts", func() bool {
+		s := p.Stats()
+		return s.CreateFailures == 2 && s.Creating == 0
+	})
 	// Every failed Checkout costs one factory call: no hot loop, and the
 	// caller gets the factory's error.
 	for i := range 3 {
@@ -383,12 +390,13 @@ func TestFailingFactory(t *testing.T) {
 	if got := f.calls.Load(); got != 5 || s.CreateFailures != 5 || s.Total != 0 || s.Waiters != 0 {
 		t.Fatalf("factory calls %d, stats %+v", got, s)
 	}
-	// Refilling to MinSize waits for the backoff: the clock has not moved.
+	// Refilling to MinSize waits for the backoff timer; the clock has not
+	// moved, so the factory has not been called again.
+	waitFor(t, "retry timer", func() bool { return clk.Timers() == 1 })
 	if got := f.calls.Load(); got != 5 {
 		t.Fatalf("factory retried without backoff: %d calls", got)
 	}
 	f.fail.Store(false)
-	waitFor(t, "retry timer", func() bool { return clk.Timers() == 1 })
 	clk.Advance(time.Second)
 	settled(t, p, 2)
 	mustCheckout(t, p).Release()

@@ -79,3 +79,22 @@ func TestReasonAndKindNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepInterval(t *testing.T) {
+	tests := []struct {
+		cfg  Config
+		want time.Duration
+	}{
+		{Config{}, 0},
+		{Config{HealthInterval: time.Second, IdleTimeout: time.Hour}, time.Second},
+		{Config{IdleTimeout: time.Minute}, 15 * time.Second},
+		{Config{IdleTimeout: time.Minute, MaxLifetime: 20 * time.Second}, 5 * time.Second},
+		{Config{MaxLifetime: time.Millisecond}, minSweepInterval},
+	}
+	for _, tt := range tests {
+		p := &Pool[*testItem]{cfg: tt.cfg}
+		if got := p.sweepInterval(); got != tt.want {
+			t.Errorf("sweepInterval(%+v) = %v, want %v", tt.cfg, got, tt.want)
+		}
+	}
+}
