@@ -1,0 +1,487 @@
+// Package wasmpool keeps one pool of WebAssembly instances per module, each
+// behind its own circuit breaker, under one memory budget shared by all
+// modules, and swaps modules in place when they are reloaded.
+//
+// It is the glue between the generic pool (internal/pool), the wazero host
+// (internal/wasm) and the breaker (internal/breaker); it knows nothing of
+// gRPC. A request goes Checkout, Run, Done: Run passes the call through the
+// breaker and classifies its error, and Done returns the instance to its
+// pool, or discards it when the call left it unusable or its linear memory
+// grew past the recycling threshold (linear memory never shrinks).
+//
+// Memory is accounted incrementally: each instance remembers the size it
+// last reported, and the Set adds the difference after every call, so the
+// pressure that gates instance creation is one atomic read.
+package wasmpool
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+)
+
+// ErrMemoryLimit reports that the memory budget refused a new instance:
+// pressure is at or over the threshold.
+var ErrMemoryLimit = errors.New("wasmpool: memory budget reached")
+
+// ErrNoModule reports a module name that has no pool.
+var ErrNoModule = errors.New("wasmpool: no such module")
+
+// Config configures a Set.
+type Config struct {
+	Runtime *wasm.Runtime
+
+	// Pool sizing and upkeep, the same for every module.
+	MinSize, MaxSize   int
+	IdleTimeout        time.Duration
+	HealthInterval     time.Duration // 0: no health loop
+	ValidateOnCheckout bool
+	CheckoutTimeout    time.Duration
+
+	// MemoryBudgetBytes is the linear memory all instances may use
+	// together (WASM_MEMORY_LIMIT_MB); PressureThreshold the share of it at
+	// which the Set stops creating instances (MEMORY_PRESSURE_THRESHOLD).
+	MemoryBudgetBytes uint64
+	PressureThreshold float64
+	// RecycleBytes is the linear memory past which an instance is recycled
+	// when it is returned or swept; 0 means three quarters of the
+	// runtime's per-instance cap.
+	RecycleBytes uint64
+
+	// Breaker settings, one breaker per module.
+	FailureThreshold, SuccessThreshold int
+	OpenTimeout                        time.Duration
+
+	// OnEvent receives every pool's events; OnBreaker every breaker state
+	// change. Both must not block.
+	OnEvent   func(pool.Event)
+	OnBreaker func(module string, from, to breaker.State)
+	Logger    *slog.Logger
+}
+
+// Set is the WebAssembly pools, by module name. It is safe for concurrent
+// use.
+type Set struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.RWMutex
+	pools map[string]*Pool
+
+	used      atomic.Int64 // linear memory of live instances, bytes
+	inUse     atomic.Int64 // of those checked out
+	peak      atomic.Int64
+	sweeps    atomic.Uint64
+	recycled  atomic.Uint64
+	retired   sync.WaitGroup // old pools draining after a reload
+
+	liveMu sync.Mutex
+	live   map[*Instance]struct{} // every open instance, for the sweep
+}
+
+// New returns an empty Set.
+func New(cfg Config) *Set {
+	if cfg.RecycleBytes == 0 && cfg.Runtime != nil {
+		cfg.RecycleBytes = cfg.Runtime.MemoryLimitBytes() / 4 * 3
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Set{cfg: cfg, log: log, pools: make(map[string]*Pool), live: make(map[*Instance]struct{})}
+}
+
+// Pool is one module's pool and breaker.
+type Pool struct {
+	Name    string
+	Module  *wasm.Module
+	SHA256  string
+	Pool    *pool.Pool[*Instance]
+	Breaker *breaker.Breaker
+	set     *Set
+}
+
+// Instance is a pooled wasm.Instance with the Set's memory accounting.
+type Instance struct {
+	*wasm.Instance
+	set      *Set
+	size     atomic.Int64 // linear memory at the last accounting
+	recycle  atomic.Bool  // the sweep asked for it to be closed
+	checkout atomic.Bool
+}
+
+// IsHealthy reports false for an instance the sweep marked for recycling,
+// so that the pool's health pass closes it; otherwise it asks the guest.
+func (i *Instance) IsHealthy(ctx context.Context) bool {
+	if i.recycle.Load() {
+		return false
+	}
+	return i.Instance.IsHealthy(ctx)
+}
+
+// Close closes the instance and removes its memory from the account.
+func (i *Instance) Close() error {
+	i.set.liveMu.Lock()
+	delete(i.set.live, i)
+	i.set.liveMu.Unlock()
+	i.set.used.Add(-i.size.Swap(0))
+	if i.recycle.Load() {
+		i.set.recycled.Add(1)
+	}
+	return i.Instance.Close()
+}
+
+// account brings the Set's memory figures up to date with i's size.
+func (i *Instance) account() {
+	now := int64(i.Instance.MemoryBytes())
+	if d := now - i.size.Swap(now); d != 0 {
+		used := i.set.used.Add(d)
+		if i.checkout.Load() {
+			i.set.inUse.Add(d)
+		}
+		for {
+			p := i.set.peak.Load()
+			if used <= p || i.set.peak.CompareAndSwap(p, used) {
+				break
+			}
+		}
+	}
+}
+
+// Add loads (compiles and checks) a module and gives it a pool, replacing
+// the pool of a module of the same name: calls in flight on the old one
+// finish, and its instances are closed as they come back.
+func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.ModuleOptions) (*Pool, error) {
+	mod, err := s.cfg.Runtime.Load(ctx, name, code, opts)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(code)
+	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s}
+	p.Breaker = breaker.New(breaker.Config{
+		Name:             name,
+		FailureThreshold: s.cfg.FailureThreshold,
+		SuccessThreshold: s.cfg.SuccessThreshold,
+		OpenTimeout:      s.cfg.OpenTimeout,
+		IsFailure:        isFailure,
+		OnStateChange: func(name string, from, to breaker.State) {
+			s.log.Warn("circuit breaker changed state", "pool", name, "from", from.String(), "to", to.String())
+			if s.cfg.OnBreaker != nil {
+				s.cfg.OnBreaker(name, from, to)
+			}
+		},
+	})
+	create := breaker.WrapFactory(p.Breaker, func(ctx context.Context) (*Instance, error) {
+		inst, err := mod.NewInstance(ctx)
+		if err != nil {
+			return nil, &CreationError{Module: name, Err: err}
+		}
+		i := &Instance{Instance: inst, set: s}
+		s.liveMu.Lock()
+		s.live[i] = struct{}{}
+		s.liveMu.Unlock()
+		i.account()
+		return i, nil
+	})
+	factory := func(ctx context.Context) (*Instance, error) {
+		// The budget is checked outside the breaker: a full budget is not
+		// the module's fault and must not open its circuit.
+		if err := s.admit(); err != nil {
+			return nil, err
+		}
+		return create(ctx)
+	}
+	p.Pool, err = pool.New(ctx, pool.Config{
+		Name:               name,
+		MinSize:            s.cfg.MinSize,
+		MaxSize:            s.cfg.MaxSize,
+		IdleTimeout:        s.cfg.IdleTimeout,
+		CheckoutTimeout:    s.cfg.CheckoutTimeout,
+		ValidateOnCheckout: s.cfg.ValidateOnCheckout,
+		HealthInterval:     s.cfg.HealthInterval,
+		OnEvent:            s.cfg.OnEvent,
+		Logger:             s.log.With("pool", name),
+	}, factory)
+	if err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+
+	s.mu.Lock()
+	old := s.pools[name]
+	s.pools[name] = p
+	s.mu.Unlock()
+	if old != nil {
+		s.retire(old)
+	}
+	s.log.Info("module loaded", "module", name, "abi_version", mod.ABIVersion(), "modes", mod.Modes(),
+		"trusted", mod.Trusted(), "sha256", p.SHA256, "replaced", old != nil)
+	return p, nil
+}
+
+// retire closes a replaced pool in the background once its calls finish.
+func (s *Set) retire(old *Pool) {
+	s.retired.Add(1)
+	go func() {
+		defer s.retired.Done()
+		// In-flight calls on the old module finish within the extract
+		// timeout; leases hold instances longer, so wait generously.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := old.Pool.Close(ctx); err != nil {
+			s.log.Warn("replaced module's pool closed with instances still out", "module", old.Name, "err", err)
+		}
+		old.Module.Close(ctx)
+	}()
+}
+
+// admit refuses a new instance while memory pressure is at or over the
+// threshold.
+func (s *Set) admit() error {
+	if s.cfg.MemoryBudgetBytes == 0 {
+		return nil
+	}
+	if p := s.Pressure(); p >= s.cfg.PressureThreshold {
+		return fmt.Errorf("%w: %.0f%% of %d MiB in use (threshold %.0f%%)", ErrMemoryLimit,
+			p*100, s.cfg.MemoryBudgetBytes>>20, s.cfg.PressureThreshold*100)
+	}
+	return nil
+}
+
+// Get returns the pool of a module.
+func (s *Set) Get(name string) (*Pool, error) {
+	s.mu.RLock()
+	p := s.pools[name]
+	s.mu.RUnlock()
+	if p == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoModule, name)
+	}
+	return p, nil
+}
+
+// Pools returns every pool, by name.
+func (s *Set) Pools() []*Pool {
+	s.mu.RLock()
+	out := make([]*Pool, 0, len(s.pools))
+	for _, p := range s.pools {
+		out = append(out, p)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Pool) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// MemoryBytes is the linear memory of p's open instances.
+func (p *Pool) MemoryBytes() uint64 {
+	var n int64
+	p.set.liveMu.Lock()
+	for inst := range p.set.live {
+		if inst.Module() == p.Module {
+			n += inst.size.Load()
+		}
+	}
+	p.set.liveMu.Unlock()
+	return uint64(max(n, 0))
+}
+
+// Checkout takes an instance of p for one caller. A call already refused by
+// an open breaker is refused before it waits for an instance.
+func (p *Pool) Checkout(ctx context.Context) (*pool.Handle[*Instance], error) {
+	if p.Breaker.State() == breaker.StateOpen {
+		return nil, &breaker.OpenError{Name: p.Name, State: breaker.StateOpen, RetryAfter: p.Breaker.RetryAfter()}
+	}
+	h, err := p.Pool.Checkout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inst := h.Value()
+	inst.checkout.Store(true)
+	p.set.inUse.Add(inst.size.Load())
+	return h, nil
+}
+
+// Run runs one extraction on a checked-out instance, through p's breaker.
+func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Request) ([]byte, error) {
+	done, err := p.Breaker.Allow()
+	if err != nil {
+		return nil, err
+	}
+	inst := h.Value()
+	res, err := inst.Extract(ctx, req)
+	inst.account()
+	if err != nil && ctx.Err() != nil {
+		// The caller's own deadline or cancellation is not the module's
+		// fault: do not count it.
+		done(ctx.Err())
+		return nil, err
+	}
+	done(err)
+	return res, err
+}
+
+// Done ends a checkout: the instance goes back to its pool, or is closed if
+// err left it unusable or it grew past the recycling threshold. It returns
+// the reason the instance was discarded, or "".
+func (p *Pool) Done(h *pool.Handle[*Instance], err error) string {
+	inst := h.Value()
+	if inst.checkout.Swap(false) {
+		p.set.inUse.Add(-inst.size.Load())
+	}
+	reason := ""
+	switch {
+	case Unusable(err):
+		reason = "unusable: " + err.Error()
+	case p.set.cfg.RecycleBytes > 0 && uint64(inst.size.Load()) > p.set.cfg.RecycleBytes,
+		inst.recycle.Load():
+		reason = "memory"
+		inst.recycle.Store(true) // Close counts it as recycled
+	}
+	if reason != "" {
+		h.Discard(reason)
+		return reason
+	}
+	h.Release()
+	return ""
+}
+
+// Unusable reports whether err leaves the instance that returned it unfit
+// for another call.
+func Unusable(err error) bool {
+	var abi *wasm.ABIError
+	return errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrCanceled) ||
+		errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrOutOfMemory) ||
+		errors.Is(err, wasm.ErrUnusable) || errors.As(err, &abi)
+}
+
+// isFailure tells the breaker which errors are the module's fault: traps,
+// timeouts, running out of memory, ABI violations and failed creations.
+// A guest's verdict on bad input, a result too large and the caller's own
+// cancellation are not.
+func isFailure(err error) bool {
+	var ce *CreationError
+	return errors.As(err, &ce) || errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrTrap) ||
+		errors.Is(err, wasm.ErrOutOfMemory) || isABI(err)
+}
+
+func isABI(err error) bool {
+	var abi *wasm.ABIError
+	return errors.As(err, &abi)
+}
+
+// CreationError reports an instance that could not be made.
+type CreationError struct {
+	Module string
+	Err    error
+}
+
+func (e *CreationError) Error() string {
+	return fmt.Sprintf("creating an instance of %q: %v", e.Module, e.Err)
+}
+
+func (e *CreationError) Unwrap() error { return e.Err }
+
+// MemoryStats are the Set's memory figures.
+type MemoryStats struct {
+	UsedBytes, InUseBytes, PeakBytes, BudgetBytes uint64
+	Pressure                                      float64
+	Sweeps, Recycled                              uint64
+}
+
+// Memory returns the current memory figures.
+func (s *Set) Memory() MemoryStats {
+	return MemoryStats{
+		UsedBytes:   uint64(max(s.used.Load(), 0)),
+		InUseBytes:  uint64(max(s.inUse.Load(), 0)),
+		PeakBytes:   uint64(max(s.peak.Load(), 0)),
+		BudgetBytes: s.cfg.MemoryBudgetBytes,
+		Pressure:    s.Pressure(),
+		Sweeps:      s.sweeps.Load(),
+		Recycled:    s.recycled.Load(),
+	}
+}
+
+// Pressure is the linear memory in use over the budget (0 without one).
+func (s *Set) Pressure() float64 {
+	if s.cfg.MemoryBudgetBytes == 0 {
+		return 0
+	}
+	return float64(max(s.used.Load(), 0)) / float64(s.cfg.MemoryBudgetBytes)
+}
+
+// SweepResult tells what a sweep did.
+type SweepResult struct {
+	ReclaimedBytes uint64
+	Recycled       int
+	Duration       time.Duration
+}
+
+// Sweep recycles instances whose linear memory grew past the recycling
+// threshold (half of it while pressure is over the threshold), closes idle
+// instances above each pool's minimum that have idled past their timeout,
+// refills pools to their minimum, and returns freed Go memory to the OS.
+// Instances in use are marked and recycled when they come back.
+func (s *Set) Sweep(ctx context.Context) SweepResult {
+	began := time.Now()
+	before := s.used.Load()
+	recycledBefore := s.recycled.Load()
+	limit := s.cfg.RecycleBytes
+	if s.cfg.MemoryBudgetBytes > 0 && s.Pressure() >= s.cfg.PressureThreshold {
+		limit /= 2
+	}
+	if limit > 0 {
+		s.liveMu.Lock()
+		for inst := range s.live {
+			if uint64(inst.size.Load()) > limit {
+				inst.recycle.Store(true)
+			}
+		}
+		s.liveMu.Unlock()
+	}
+	for _, p := range s.Pools() {
+		p.Pool.CheckHealth(ctx)
+	}
+	debug.FreeOSMemory()
+	s.sweeps.Add(1)
+	after := s.used.Load()
+	res := SweepResult{Duration: time.Since(began)}
+	if after < before {
+		res.ReclaimedBytes = uint64(before - after)
+	}
+	// Marked instances count as recycled when they are closed: now by the
+	// health pass if idle, later by Done if in use.
+	res.Recycled = int(s.recycled.Load() - recycledBefore)
+	return res
+}
+
+// Close closes every pool (waiting for instances in use until ctx ends) and
+// then the modules.
+func (s *Set) Close(ctx context.Context) error {
+	var errs []error
+	for _, p := range s.Pools() {
+		errs = append(errs, p.Pool.Close(ctx))
+	}
+	done := make(chan struct{})
+	go func() { s.retired.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
+	}
+	for _, p := range s.Pools() {
+		errs = append(errs, p.Module.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
