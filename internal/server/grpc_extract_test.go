@@ -275,8 +275,8 @@ func TestGRPCExtractFields(t *testing.T) {
 			{Value: "$12.50", Groups: []string{"12"}},
 			{Value: "$3.99", Groups: []string{"3"}},
 		}},
-		"sku": {Matches: []*poolv1.RegexMatch{{Value: "SKU-1234", Groups: []string{"1234"}, NamedGroups: map[string]string{"id": "1234"}}}},
-		"raw": {Matches: []*poolv1.RegexMatch{{Value: `rel="nofollow"`, Groups: []string{"nofollow"}}}},
+		"sku":  {Matches: []*poolv1.RegexMatch{{Value: "SKU-1234", Groups: []string{"1234"}, NamedGroups: map[string]string{"id": "1234"}}}},
+		"raw":  {Matches: []*poolv1.RegexMatch{{Value: `rel="nofollow"`, Groups: []string{"nofollow"}}}},
 		"none": {},
 	}
 	got := resp.GetFields()
@@ -545,7 +545,7 @@ func TestGRPCExtractFieldsResultTooLargeNamesRegexPool(t *testing.T) {
 		"b": regexField(&poolv1.RegexSpec{Pattern: "y+"}),
 	})})
 	if d := detailOf(err); d.reason == server.ReasonResultTooLarge && d.metadata["pool"] == server.PoolCSS {
-		t.Skip(`bug: internal/server/extract.go:225 extractFields reports resultTooLarge(poolName, ...) with poolName still "css" for a regex-only request (it becomes "regex" only after the loop, line 231); want ErrorInfo metadata pool "regex"`)
+		t.Skip(`bug: internal/server/extract.go:225 extractFields reports resultTooLarge(poolName, ...) with poolName still "css" for a regex-only request (it becomes "regex" only after the loop, line 233); want ErrorInfo metadata pool "regex"`)
 	}
 	errorCase{code: codes.ResourceExhausted, reason: server.ReasonResultTooLarge, pool: server.PoolRegex}.check(t, err)
 }
