@@ -15,7 +15,6 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/server"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // page is the document most tests ask questions of.
@@ -838,38 +837,54 @@ func TestGRPCListExtractors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListExtractors: %v", err)
 	}
+	// The native limits; the WASM and lease ones belong to their tests.
 	d := native.DefaultLimits()
-	wantLimits := &poolv1.Limits{
-		MaxDocumentBytes:  5 << 20,
-		MaxResultBytes:    2 << 20,
-		MaxMatches:        uint32(d.MaxMatches),
-		MaxSelectorLength: uint32(d.MaxSelectorLen),
-		MaxPatternLength:  uint32(d.MaxPatternLen),
-		CheckoutTimeout:   durationpb.New(1500 * time.Millisecond),
-		MaxFields:         64,
+	l := resp.GetLimits()
+	for _, c := range []struct {
+		name      string
+		got, want uint64
+	}{
+		{"max_document_bytes", l.GetMaxDocumentBytes(), 5 << 20},
+		{"max_result_bytes", l.GetMaxResultBytes(), 2 << 20},
+		{"max_matches", uint64(l.GetMaxMatches()), uint64(d.MaxMatches)},
+		{"max_selector_length", uint64(l.GetMaxSelectorLength()), uint64(d.MaxSelectorLen)},
+		{"max_pattern_length", uint64(l.GetMaxPatternLength()), uint64(d.MaxPatternLen)},
+		{"max_fields", uint64(l.GetMaxFields()), 64},
+	} {
+		if c.got != c.want {
+			t.Errorf("limits.%s = %d, want %d", c.name, c.got, c.want)
+		}
 	}
-	if got := resp.GetLimits(); !proto.Equal(got, wantLimits) {
-		t.Errorf("limits = %v, want %v", got, wantLimits)
+	if got := l.GetCheckoutTimeout().AsDuration(); got != 1500*time.Millisecond {
+		t.Errorf("limits.checkout_timeout = %v, want 1.5s", got)
 	}
 	wantExtractors := []*poolv1.Extractor{
 		{Pool: server.PoolCSS, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_CSS, MinInstances: 3, MaxInstances: 7},
 		{Pool: server.PoolRegex, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX, MinInstances: 3, MaxInstances: 7},
 	}
-	if got := resp.GetExtractors(); !slices.EqualFunc(got, wantExtractors, func(a, b *poolv1.Extractor) bool { return proto.Equal(a, b) }) {
-		t.Errorf("extractors = %v, want %v", got, wantExtractors)
+	got := resp.GetExtractors()
+	if len(got) != len(wantExtractors) {
+		t.Fatalf("extractors = %v, want css and regex only (no WASM pools)", got)
+	}
+	for i, w := range wantExtractors {
+		g := got[i]
+		if g.GetPool() != w.GetPool() || g.GetKind() != w.GetKind() || g.GetMinInstances() != w.GetMinInstances() || g.GetMaxInstances() != w.GetMaxInstances() {
+			t.Errorf("extractor %d = %v, want %v", i, g, w)
+		}
 	}
 }
 
-// The WASM spec is not served yet. This test pins only the status code and
-// is to be replaced when WASM extraction lands.
-func TestGRPCExtractWASMUnimplemented(t *testing.T) {
+// A daemon built without WASM pools (WASM_POOL_ENABLED=false, as this
+// harness is) refuses the wasm spec. This test pins only the status code;
+// WASM extraction itself belongs to tests with the WASM pools.
+func TestGRPCExtractWASMDisabled(t *testing.T) {
 	h := newGRPCHarness(t, grpcOptions{})
 	_, err := h.client.Extract(t.Context(), &poolv1.ExtractRequest{
 		Document: htmlDoc(page),
 		Spec:     &poolv1.ExtractRequest_Wasm{Wasm: &poolv1.WasmSpec{Module: "article"}},
 	})
-	if d := detailOf(err); d.code != codes.Unimplemented {
-		t.Errorf("status %v (%q), want UNIMPLEMENTED", d.code, d.message)
+	if d := detailOf(err); d.code != codes.FailedPrecondition {
+		t.Errorf("status %v (%q), want FAILED_PRECONDITION", d.code, d.message)
 	}
 }
 

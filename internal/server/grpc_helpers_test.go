@@ -56,7 +56,7 @@ type grpcHarness struct {
 }
 
 // newGRPCHarness builds the native pools and the Service as internal/daemon
-// does, serves it, and dials it. Everything is torn down with tb.Cleanup.
+// does with WASM_POOL_ENABLED=false, serves it, and dials it. Everything is torn down with tb.Cleanup.
 func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 	tb.Helper()
 	cfg := opts.cfg
@@ -64,9 +64,13 @@ func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 		cfg = config.Default()
 	}
 	limits := server.Limits{
-		Limits:          daemonLimits(cfg),
-		MaxFields:       64,
-		CheckoutTimeout: cfg.CheckoutTimeout,
+		Limits:                daemonLimits(cfg),
+		MaxFields:             64,
+		CheckoutTimeout:       cfg.CheckoutTimeout,
+		LeaseDefaultTTL:       cfg.LeaseDefaultTTL,
+		LeaseMaxTTL:           cfg.LeaseMaxTTL,
+		InstanceMemoryLimitMB: cfg.WASMInstanceMemoryLimitMB,
+		ExtractTimeout:        cfg.WASMExtractTimeout,
 	}
 	if opts.limits != nil {
 		limits = *opts.limits
