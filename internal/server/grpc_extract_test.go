@@ -544,7 +544,7 @@ func TestGRPCExtractFieldsResultTooLargeNamesRegexPool(t *testing.T) {
 		"b": regexField(&poolv1.RegexSpec{Pattern: "y+"}),
 	})})
 	if d := detailOf(err); d.reason == server.ReasonResultTooLarge && d.metadata["pool"] == server.PoolCSS {
-		t.Skip(`bug: internal/server/extract.go:225 extractFields reports resultTooLarge(poolName, ...) with poolName still "css" for a regex-only request (it becomes "regex" only after the loop, line 233); want ErrorInfo metadata pool "regex"`)
+		t.Skip(`bug: internal/server/extract.go extractFields reports resultTooLarge(poolName, ...) with poolName still "css" for a regex-only request (it becomes "regex" only after the loop); want ErrorInfo metadata pool "regex"`)
 	}
 	errorCase{code: codes.ResourceExhausted, reason: server.ReasonResultTooLarge, pool: server.PoolRegex}.check(t, err)
 }
@@ -569,7 +569,7 @@ func TestGRPCExtractFieldsErrorIsStable(t *testing.T) {
 		seen[d.fields[0]]++
 	}
 	if len(seen) != 1 {
-		t.Skipf("bug: internal/server/extract.go:251 fieldSpecs validates in map order (sorting only after), so the field reported varies between identical requests: %v", seen)
+		t.Skipf("bug: internal/server/extract.go fieldSpecs validates in map order (sorting only after), so the field reported varies between identical requests: %v", seen)
 	}
 	if _, ok := seen[`fields.fields["a"].css.selector`]; !ok {
 		t.Errorf("reported %v, want the first field by name, fields.fields[\"a\"].css.selector", seen)
@@ -590,7 +590,7 @@ func TestGRPCExtractDeeplyNestedDocument(t *testing.T) {
 		_, err := h.client.Extract(t.Context(), req)
 		d := detailOf(err)
 		if d.code == codes.Internal {
-			t.Skipf("bug: internal/server/errors.go:61 nativeError maps the parse error of a document nesting over 512 elements (%q) to INTERNAL %s; want INVALID_ARGUMENT INVALID_REQUEST field \"html\"", d.message, d.reason)
+			t.Skipf("bug: internal/server/errors.go nativeError maps the parse error of a document nesting over 512 elements (%q) to INTERNAL %s; want INVALID_ARGUMENT INVALID_REQUEST field \"html\"", d.message, d.reason)
 		}
 		errorCase{code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "html"}.check(t, err)
 	}
