@@ -57,6 +57,20 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		log.Error("start-up failed", "err", err)
 		return 1
 	}
+	// SIGHUP reloads WASM_MODULES_DIR.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				d.Reload(ctx)
+			}
+		}
+	}()
 	if err := d.Serve(ctx); err != nil {
 		log.Error("stopped on error", "err", err)
 		return 1

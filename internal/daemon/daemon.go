@@ -10,14 +10,20 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,11 +32,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/config"
+	"github.com/riptidecrawler/riptide-poold/internal/events"
 	"github.com/riptidecrawler/riptide-poold/internal/metrics"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/server"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm/bundled"
+	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -63,6 +74,9 @@ type Daemon struct {
 	health   *health.Server
 	svc      *server.Service
 	native   *server.NativePools
+	runtime  *wasm.Runtime
+	wasm     *wasmpool.Set
+	bus      *events.Bus
 	metrics  *http.Server
 
 	grpcLis, metricsLis net.Listener
@@ -90,10 +104,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	)
 	metrics.BuildInfo(d.registry, d.version)
 
+	d.bus = events.NewBus(events.Config{})
 	limits := server.Limits{
-		Limits:          nativeLimits(cfg),
-		MaxFields:       64,
-		CheckoutTimeout: cfg.CheckoutTimeout,
+		Limits:                nativeLimits(cfg),
+		MaxFields:             64,
+		CheckoutTimeout:       cfg.CheckoutTimeout,
+		LeaseDefaultTTL:       cfg.LeaseDefaultTTL,
+		LeaseMaxTTL:           cfg.LeaseMaxTTL,
+		InstanceMemoryLimitMB: cfg.WASMInstanceMemoryLimitMB,
+		ExtractTimeout:        cfg.WASMExtractTimeout,
 	}
 	if cfg.NativePoolEnabled {
 		np, err := d.nativePools(ctx, limits.Limits)
@@ -105,6 +124,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	} else {
 		log.Info("native pools disabled", "variable", "NATIVE_POOL_ENABLED")
 	}
+	if cfg.WASMPoolEnabled {
+		if err := d.wasmPools(ctx); err != nil {
+			d.closePools(ctx)
+			return nil, err
+		}
+	} else {
+		log.Info("WebAssembly pools disabled", "variable", "WASM_POOL_ENABLED")
+	}
 
 	d.svc = server.New(server.Config{
 		Logger:      log,
@@ -112,6 +139,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		Started:     d.started,
 		Limits:      limits,
 		Native:      d.native,
+		WASM:        d.wasm,
+		Bus:         d.bus,
 		Extractions: metrics.NewExtractions(d.registry),
 	})
 	d.registry.MustRegister(metrics.NewCollector(d.snapshot))
@@ -159,6 +188,7 @@ func (d *Daemon) nativePools(ctx context.Context, limits native.Limits) (*server
 		if cfg.HealthCheckEnabled {
 			pc.HealthInterval = cfg.HealthCheckInterval
 		}
+		pc.OnEvent = d.poolEvent
 		return pc
 	}
 	var err error
@@ -176,6 +206,152 @@ func (d *Daemon) nativePools(ctx context.Context, limits native.Limits) (*server
 		return nil, fmt.Errorf("regex pool: %w", err)
 	}
 	return np, nil
+}
+
+// wasmPools starts the WebAssembly runtime and loads the bundled module and
+// every module of WASM_MODULES_DIR, each with its own pool. A module of the
+// directory that does not load is logged and skipped: the others serve.
+func (d *Daemon) wasmPools(ctx context.Context) error {
+	cfg := d.cfg
+	began := time.Now()
+	rt, err := wasm.NewRuntime(ctx, wasm.RuntimeConfig{
+		CompilationCacheDir:   cfg.WASMCompilationCacheDir,
+		InstanceMemoryLimitMB: cfg.WASMInstanceMemoryLimitMB,
+		ExtractTimeout:        cfg.WASMExtractTimeout,
+		MaxResultBytes:        cfg.MaxResultBytes,
+		Logger:                d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("WebAssembly runtime: %w", err)
+	}
+	d.runtime = rt
+	sc := wasmpool.Config{
+		Runtime:            rt,
+		MinSize:            cfg.WASMPoolSize,
+		MaxSize:            cfg.WASMMaxInstances,
+		IdleTimeout:        cfg.WASMIdleTimeout,
+		ValidateOnCheckout: cfg.HealthCheckEnabled,
+		CheckoutTimeout:    cfg.CheckoutTimeout,
+		MemoryBudgetBytes:  uint64(cfg.WASMMemoryLimitMB) << 20,
+		PressureThreshold:  cfg.MemoryPressureThreshold,
+		FailureThreshold:   cfg.CBFailureThreshold,
+		SuccessThreshold:   cfg.CBSuccessThreshold,
+		OpenTimeout:        cfg.CBTimeout,
+		OnEvent:            d.poolEvent,
+		OnBreaker: func(module string, from, to breaker.State) {
+			d.bus.Publish(events.Event{Kind: events.CircuitStateChanged, Pool: module, From: from.String(), To: to.String()})
+		},
+		Logger: d.log,
+	}
+	if cfg.HealthCheckEnabled {
+		sc.HealthInterval = cfg.WASMHealthCheckInterval
+	}
+	d.wasm = wasmpool.New(sc)
+	if _, err := d.addModule(ctx, bundled.ArticleName, bundled.Article()); err != nil {
+		return fmt.Errorf("bundled module %q: %w", bundled.ArticleName, err)
+	}
+	if cfg.WASMModulesDir != "" {
+		d.loadModulesDir(ctx)
+	}
+	d.log.Info("WebAssembly pools created", "modules", len(d.wasm.Pools()), "min", cfg.WASMPoolSize,
+		"max", cfg.WASMMaxInstances, "compile", time.Since(began).Round(time.Millisecond).String(),
+		"cache_dir", cfg.WASMCompilationCacheDir)
+	return nil
+}
+
+// addModule loads one module into its pool and publishes ModuleLoaded.
+func (d *Daemon) addModule(ctx context.Context, name string, code []byte) (*wasmpool.Pool, error) {
+	trusted := slices.Contains(d.cfg.WASMTrustedModules, name)
+	p, err := d.wasm.Add(ctx, name, code, wasm.ModuleOptions{Trusted: trusted})
+	if err != nil {
+		return nil, err
+	}
+	d.bus.Publish(events.Event{Kind: events.ModuleLoaded, Pool: name, ABIVersion: p.Module.ABIVersion(), Digest: p.SHA256})
+	return p, nil
+}
+
+// loadModulesDir loads (or reloads) every *.wasm file of WASM_MODULES_DIR.
+// A module that fails is logged and, if it was loaded before, keeps its old
+// version.
+func (d *Daemon) loadModulesDir(ctx context.Context) {
+	dir := d.cfg.WASMModulesDir
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		d.log.Error("cannot read WASM_MODULES_DIR", "dir", dir, "err", err)
+		return
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".wasm")
+		if !ok || e.IsDir() {
+			continue
+		}
+		if name == bundled.ArticleName {
+			d.log.Warn("module file shadows the bundled module; skipped", "file", e.Name())
+			continue
+		}
+		code, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil {
+			if p, gerr := d.wasm.Get(name); gerr == nil && p.SHA256 == sha256Hex(code) {
+				continue // unchanged
+			}
+			_, err = d.addModule(ctx, name, code)
+		}
+		if err != nil {
+			d.log.Error("module refused", "module", name, "file", filepath.Join(dir, e.Name()), "err", err)
+		}
+	}
+}
+
+// Reload reloads WASM_MODULES_DIR (on SIGHUP): changed modules are swapped in
+// without failing calls in flight on their old version.
+func (d *Daemon) Reload(ctx context.Context) {
+	if d.wasm == nil || d.cfg.WASMModulesDir == "" {
+		d.log.Info("reload: no WASM_MODULES_DIR to reload")
+		return
+	}
+	d.log.Info("reloading modules", "dir", d.cfg.WASMModulesDir)
+	d.loadModulesDir(ctx)
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// poolEvent forwards a pool's event to the bus. Checkout and return events
+// are built only when a subscriber asked for them: they are on the hot path.
+func (d *Daemon) poolEvent(e pool.Event) {
+	var out events.Event
+	switch e.Kind {
+	case pool.EventCreated:
+		out.Kind = events.InstanceCreated
+	case pool.EventDestroyed:
+		out.Kind = events.InstanceDestroyed
+		out.Reason = e.Reason.String()
+		if e.Detail != "" {
+			out.Reason += ": " + e.Detail
+		}
+	case pool.EventCheckedOut, pool.EventReturned:
+		out.Kind = events.InstanceCheckedOut
+		if e.Kind == pool.EventReturned {
+			out.Kind = events.InstanceReturned
+		}
+		if !d.bus.Wants(out.Kind) {
+			return
+		}
+	case pool.EventHealthCheckFailed:
+		out.Kind = events.HealthCheckFailed
+		out.Reason = "health probe failed"
+	case pool.EventExhausted:
+		out.Kind, out.Waiters = events.PoolExhausted, e.Waiters
+	default:
+		return
+	}
+	out.Time, out.Pool = e.Time, e.Pool
+	if e.ItemID != 0 {
+		out.InstanceID = e.Pool + "-" + strconv.FormatUint(e.ItemID, 10)
+	}
+	d.bus.Publish(out)
 }
 
 // grpcServer builds the gRPC server with its interceptors and services.
@@ -336,14 +512,82 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		d.log.Info("serving", "version", d.version, "startup", time.Since(d.started).Round(time.Microsecond).String())
 	}
 
+	monitorCtx, stopMonitor := context.WithCancel(context.Background())
+	monitorDone := make(chan struct{})
+	go func() {
+		defer close(monitorDone)
+		d.monitor(monitorCtx)
+	}()
+
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 		d.log.Error("server failed; shutting down", "err", serveErr)
 	}
+	stopMonitor()
+	<-monitorDone
 	d.shutdown()
 	return serveErr
+}
+
+// monitor runs the daemon's periodic work until ctx ends: the health report
+// that drives grpc.health.v1 (NOT_SERVING when CRITICAL), the memory
+// pressure watch, and the memory sweep every GC_INTERVAL_MS.
+func (d *Daemon) monitor(ctx context.Context) {
+	healthEvery := d.cfg.HealthCheckInterval
+	pressureEvery := min(time.Second, healthEvery)
+	healthTick := time.NewTicker(healthEvery)
+	defer healthTick.Stop()
+	pressureTick := time.NewTicker(pressureEvery)
+	defer pressureTick.Stop()
+	gcTick := time.NewTicker(d.cfg.GCInterval)
+	defer gcTick.Stop()
+
+	serving := true
+	level := server.PressureNormal
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-healthTick.C:
+			r := d.svc.Report()
+			if r.Serving() != serving {
+				serving = r.Serving()
+				st := healthpb.HealthCheckResponse_SERVING
+				if !serving {
+					st = healthpb.HealthCheckResponse_NOT_SERVING
+				}
+				d.health.SetServingStatus("", st)
+				d.health.SetServingStatus(poolv1.PoolService_ServiceDesc.ServiceName, st)
+				d.log.Warn("health changed", "level", r.Level.String(), "score", r.Score, "serving", serving, "reasons", r.Reasons)
+			}
+		case <-pressureTick.C:
+			if d.wasm == nil {
+				continue
+			}
+			p := d.wasm.Pressure()
+			now := server.PressureNormal
+			switch {
+			case p >= 1:
+				now = server.PressureCritical
+			case p >= d.cfg.MemoryPressureThreshold:
+				now = server.PressureHigh
+			}
+			if now != level {
+				level = now
+				d.log.Warn("memory pressure changed", "level", level, "pressure", p)
+				d.bus.Publish(events.Event{Kind: events.MemoryPressure, Level: level, Pressure: p})
+			}
+			if level != server.PressureNormal {
+				reclaimed, recycled, _ := d.svc.Sweep(ctx)
+				d.log.Info("memory sweep under pressure", "reclaimed_bytes", reclaimed, "recycled", recycled)
+			}
+		case <-gcTick.C:
+			reclaimed, recycled, took := d.svc.Sweep(ctx)
+			d.log.Debug("memory sweep", "reclaimed_bytes", reclaimed, "recycled", recycled, "took", took)
+		}
+	}
 }
 
 // warmUp waits, within a bound, for the warm instances that start-up
@@ -351,10 +595,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 func (d *Daemon) warmUp(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if d.native == nil {
-		return nil
+	var errs []error
+	if d.native != nil {
+		errs = append(errs, d.native.CSS.WaitReady(ctx), d.native.Regex.WaitReady(ctx))
 	}
-	return errors.Join(d.native.CSS.WaitReady(ctx), d.native.Regex.WaitReady(ctx))
+	return errors.Join(errs...)
 }
 
 // shutdown drains and closes everything, logging each step.
@@ -367,6 +612,7 @@ func (d *Daemon) shutdown() {
 	// connections stay up, so clients get a clear reason rather than a
 	// transport error, and probes see NOT_SERVING.
 	d.draining.Store(true)
+	d.svc.SetDraining(true)
 	d.health.Shutdown()
 	for d.inflight.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -406,32 +652,57 @@ func (d *Daemon) shutdown() {
 }
 
 // closePools closes every pool, waiting for instances still in use until
-// ctx ends.
+// ctx ends, then the WebAssembly runtime and the event bus.
 func (d *Daemon) closePools(ctx context.Context) {
-	if d.native == nil {
-		return
+	if d.native != nil {
+		if err := errors.Join(d.native.CSS.Close(ctx), d.native.Regex.Close(ctx)); err != nil {
+			d.log.Warn("native pools closed with instances still in use", "err", err)
+		} else {
+			d.log.Info("native pools closed")
+		}
 	}
-	err := errors.Join(d.native.CSS.Close(ctx), d.native.Regex.Close(ctx))
-	if err != nil {
-		d.log.Warn("native pools closed with instances still in use", "err", err)
-		return
+	if d.wasm != nil {
+		if err := d.wasm.Close(ctx); err != nil {
+			d.log.Warn("WebAssembly pools closed with instances still in use", "err", err)
+		} else {
+			d.log.Info("WebAssembly pools closed")
+		}
 	}
-	d.log.Info("native pools closed")
+	if d.runtime != nil {
+		if err := d.runtime.Close(ctx); err != nil {
+			d.log.Warn("WebAssembly runtime closed with calls still running", "err", err)
+		}
+	}
+	if d.bus != nil {
+		d.bus.Close()
+	}
 }
 
 // snapshot gathers the figures the Prometheus collector exports.
 func (d *Daemon) snapshot() metrics.Snapshot {
 	var snap metrics.Snapshot
+	for _, v := range d.svc.Pools() {
+		kind := "wasm"
+		switch v.Kind {
+		case poolv1.ExtractorKind_EXTRACTOR_KIND_CSS:
+			kind = "css"
+		case poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX:
+			kind = "regex"
+		}
+		snap.Pools = append(snap.Pools, metrics.Pool{Name: v.Name, Kind: kind, Stats: v.Stats,
+			Leased: v.Leased, BreakerState: int(v.Breaker), MemoryBytes: v.MemoryBytes})
+	}
 	if np := d.native; np != nil {
-		snap.Pools = append(snap.Pools,
-			metrics.Pool{Name: server.PoolCSS, Kind: "css", Stats: np.CSS.Stats()},
-			metrics.Pool{Name: server.PoolRegex, Kind: "regex", Stats: np.Regex.Stats()},
-		)
 		sel, pat := np.Selectors.Stats(), np.Patterns.Stats()
 		snap.Caches = append(snap.Caches,
 			metrics.Cache{Name: "selector", Hits: sel.Hits, Misses: sel.Misses, Len: sel.Len, Size: sel.Size},
 			metrics.Cache{Name: "pattern", Hits: pat.Hits, Misses: pat.Misses, Len: pat.Len, Size: pat.Size},
 		)
 	}
+	if d.wasm != nil {
+		snap.WASMMemoryBudgetBytes = d.wasm.Memory().BudgetBytes
+	}
+	bs := d.bus.Stats()
+	snap.EventsPublished, snap.EventsDropped, snap.EventSubscribers = bs.Published, bs.Dropped, bs.Subscribers
 	return snap
 }

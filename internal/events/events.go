@@ -110,6 +110,8 @@ type Event struct {
 	ReclaimedBytes uint64
 	Recycled       int
 	Count          uint64 // events lost, for EventsDropped
+	ABIVersion     int    // ModuleLoaded: the module's guest ABI version
+	Digest         string // ModuleLoaded: SHA-256 of the module's bytes, hex
 }
 
 // Filter selects the events a Subscription receives.

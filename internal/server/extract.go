@@ -35,12 +35,15 @@ func (s *Service) Extract(ctx context.Context, req *poolv1.ExtractRequest) (*poo
 			poolName = resp.Pool
 		}
 	case *poolv1.ExtractRequest_Wasm:
-		return nil, unimplemented("WebAssembly extraction")
+		poolName, kind = s.wasmPoolLabel(spec.Wasm.GetModule()), "wasm"
+		resp, err = s.extractWASM(ctx, req, spec.Wasm)
 	default:
 		return nil, invalidArgument("spec", "one of css, regex, fields or wasm is required")
 	}
 	elapsed := time.Since(start)
-	s.observe.Observe(poolName, kind, outcome(err), elapsed)
+	result := outcome(err)
+	s.observe.Observe(poolName, kind, result, elapsed)
+	s.errors.record(poolName, result)
 	if err != nil {
 		return nil, err
 	}

@@ -5,24 +5,68 @@ import (
 	"slices"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// GetMetrics answers per-pool statistics.
-func (s *Service) GetMetrics(ctx context.Context, req *poolv1.GetMetricsRequest) (*poolv1.GetMetricsResponse, error) {
-	want := func(name string) bool {
-		return len(req.GetPools()) == 0 || slices.Contains(req.GetPools(), name)
-	}
-	resp := &poolv1.GetMetricsResponse{}
+// PoolView is one pool as the daemon's read-only RPCs and metrics see it.
+type PoolView struct {
+	Name        string
+	Kind        poolv1.ExtractorKind
+	Stats       pool.Stats
+	Breaker     breaker.State
+	MemoryBytes uint64
+	Leased      int
+	// Module is set for WebAssembly pools.
+	Module *wasmpool.Pool
+}
+
+// Pools returns a snapshot of every pool: css, regex, then the modules by
+// name.
+func (s *Service) Pools() []PoolView {
+	var out []PoolView
 	if np := s.native; np != nil {
-		css, regex := np.CSS.Stats(), np.Regex.Stats()
-		if want(PoolCSS) {
-			resp.Pools = append(resp.Pools, poolStats(css, poolv1.ExtractorKind_EXTRACTOR_KIND_CSS))
+		out = append(out,
+			PoolView{Name: PoolCSS, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_CSS, Stats: np.CSS.Stats()},
+			PoolView{Name: PoolRegex, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX, Stats: np.Regex.Stats()},
+		)
+	}
+	if s.wasm != nil {
+		for _, p := range s.wasm.Pools() {
+			out = append(out, PoolView{
+				Name:        p.Name,
+				Kind:        poolv1.ExtractorKind_EXTRACTOR_KIND_WASM,
+				Stats:       p.Pool.Stats(),
+				Breaker:     p.Breaker.State(),
+				MemoryBytes: p.MemoryBytes(),
+				Module:      p,
+			})
 		}
-		if want(PoolRegex) {
-			resp.Pools = append(resp.Pools, poolStats(regex, poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX))
+	}
+	for i := range out {
+		out[i].Leased = s.leased(out[i].Name)
+	}
+	return out
+}
+
+// GetMetrics answers per-pool statistics and memory statistics.
+func (s *Service) GetMetrics(ctx context.Context, req *poolv1.GetMetricsRequest) (*poolv1.GetMetricsResponse, error) {
+	views := s.Pools()
+	for _, name := range req.GetPools() {
+		if !slices.ContainsFunc(views, func(v PoolView) bool { return v.Name == name }) {
+			return nil, invalidArgument("pools", "unknown pool %q", name)
 		}
+	}
+	resp := &poolv1.GetMetricsResponse{Memory: s.memoryStats()}
+	for _, v := range views {
+		if len(req.GetPools()) == 0 || slices.Contains(req.GetPools(), v.Name) {
+			resp.Pools = append(resp.Pools, poolStats(v))
+		}
+	}
+	if np := s.native; np != nil {
+		css, regex := views[0].Stats, views[1].Stats
 		sel, pat := np.Selectors.Stats(), np.Patterns.Stats()
 		resp.Native = &poolv1.NativeMetrics{
 			CssInUse:            uint32(css.InUse),
@@ -35,17 +79,7 @@ func (s *Service) GetMetrics(ctx context.Context, req *poolv1.GetMetricsRequest)
 			PatternCacheMisses:  pat.Misses,
 		}
 	}
-	for _, name := range req.GetPools() {
-		if !s.hasPool(name) {
-			return nil, invalidArgument("pools", "unknown pool %q", name)
-		}
-	}
 	return resp, nil
-}
-
-// hasPool reports whether name is a pool of this daemon.
-func (s *Service) hasPool(name string) bool {
-	return s.native != nil && (name == PoolCSS || name == PoolRegex)
 }
 
 // ListExtractors answers the pools and the limits.
@@ -57,30 +91,33 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 		MaxSelectorLength: uint32(s.limits.MaxSelectorLen),
 		MaxPatternLength:  uint32(s.limits.MaxPatternLen),
 		CheckoutTimeout:   durationpb.New(s.limits.CheckoutTimeout),
+		LeaseDefaultTtl:   durationpb.New(s.limits.LeaseDefaultTTL),
+		LeaseMaxTtl:       durationpb.New(s.limits.LeaseMaxTTL),
 		MaxFields:         uint32(s.limits.MaxFields),
 	}}
-	if np := s.native; np != nil {
-		for _, e := range []struct {
-			name  string
-			kind  poolv1.ExtractorKind
-			stats pool.Stats
-		}{
-			{PoolCSS, poolv1.ExtractorKind_EXTRACTOR_KIND_CSS, np.CSS.Stats()},
-			{PoolRegex, poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX, np.Regex.Stats()},
-		} {
-			resp.Extractors = append(resp.Extractors, &poolv1.Extractor{
-				Pool:         e.name,
-				Kind:         e.kind,
-				MinInstances: uint32(e.stats.Min),
-				MaxInstances: uint32(e.stats.Max),
-			})
+	for _, v := range s.Pools() {
+		e := &poolv1.Extractor{
+			Pool:         v.Name,
+			Kind:         v.Kind,
+			MinInstances: uint32(v.Stats.Min),
+			MaxInstances: uint32(v.Stats.Max),
 		}
+		if m := v.Module; m != nil {
+			e.Modes = m.Module.Modes()
+			e.AbiVersion = uint32(m.Module.ABIVersion())
+			e.Trusted = m.Module.Trusted()
+			e.Sha256 = m.SHA256
+			e.InstanceMemoryLimitMb = uint32(s.limits.InstanceMemoryLimitMB)
+			e.ExtractTimeout = durationpb.New(s.limits.ExtractTimeout)
+		}
+		resp.Extractors = append(resp.Extractors, e)
 	}
 	return resp, nil
 }
 
 // poolStats converts a pool's snapshot.
-func poolStats(st pool.Stats, kind poolv1.ExtractorKind) *poolv1.PoolStats {
+func poolStats(v PoolView) *poolv1.PoolStats {
+	st := v.Stats
 	destroyed := make(map[string]uint64, pool.NumReasons)
 	for r, n := range st.Destroyed {
 		if n > 0 {
@@ -88,11 +125,12 @@ func poolStats(st pool.Stats, kind poolv1.ExtractorKind) *poolv1.PoolStats {
 		}
 	}
 	return &poolv1.PoolStats{
-		Pool:           st.Name,
-		Kind:           kind,
+		Pool:           v.Name,
+		Kind:           v.Kind,
 		Total:          uint32(st.Total),
 		InUse:          uint32(st.InUse),
 		Idle:           uint32(st.Idle),
+		Leased:         uint32(v.Leased),
 		Creating:       uint32(st.Creating),
 		Waiters:        uint32(st.Waiters),
 		Min:            uint32(st.Min),
@@ -107,6 +145,18 @@ func poolStats(st pool.Stats, kind poolv1.ExtractorKind) *poolv1.PoolStats {
 		AvgWait:        durationpb.New(st.AvgWait),
 		P99Wait:        durationpb.New(st.P99Wait),
 		AvgCreation:    durationpb.New(st.AvgCreate),
-		BreakerState:   poolv1.BreakerState_BREAKER_STATE_CLOSED,
+		BreakerState:   breakerState(v.Breaker),
+		MemoryBytes:    v.MemoryBytes,
 	}
+}
+
+// breakerState converts a breaker state.
+func breakerState(s breaker.State) poolv1.BreakerState {
+	switch s {
+	case breaker.StateOpen:
+		return poolv1.BreakerState_BREAKER_STATE_OPEN
+	case breaker.StateHalfOpen:
+		return poolv1.BreakerState_BREAKER_STATE_HALF_OPEN
+	}
+	return poolv1.BreakerState_BREAKER_STATE_CLOSED
 }

@@ -23,18 +23,3 @@ func (s *Service) RenewLease(context.Context, *poolv1.RenewLeaseRequest) (*poolv
 func (s *Service) ReleaseLease(context.Context, *poolv1.ReleaseLeaseRequest) (*poolv1.ReleaseLeaseResponse, error) {
 	return nil, unimplemented("checkout leases")
 }
-
-// Health is not implemented yet.
-func (s *Service) Health(context.Context, *poolv1.HealthRequest) (*poolv1.HealthResponse, error) {
-	return nil, unimplemented("the health report")
-}
-
-// PoolEvents is not implemented yet.
-func (s *Service) PoolEvents(*poolv1.PoolEventsRequest, poolv1.PoolService_PoolEventsServer) error {
-	return unimplemented("the pool event stream")
-}
-
-// ForceGC is not implemented yet.
-func (s *Service) ForceGC(context.Context, *poolv1.ForceGCRequest) (*poolv1.ForceGCResponse, error) {
-	return nil, unimplemented("the memory sweep")
-}

@@ -7,12 +7,16 @@ package server
 
 import (
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/events"
 	"github.com/riptidecrawler/riptide-poold/internal/metrics"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 )
 
 // Pool names of the native kinds.
@@ -26,8 +30,13 @@ type Limits struct {
 	native.Limits
 	// MaxFields bounds the questions of one FieldsSpec.
 	MaxFields int
-	// CheckoutTimeout is reported by ListExtractors; the pools enforce it.
-	CheckoutTimeout time.Duration
+	// The settings below are reported by ListExtractors and enforced
+	// elsewhere: by the pools, the lease table and the WebAssembly runtime.
+	CheckoutTimeout       time.Duration
+	LeaseDefaultTTL       time.Duration
+	LeaseMaxTTL           time.Duration
+	InstanceMemoryLimitMB int
+	ExtractTimeout        time.Duration
 }
 
 // NativePools are the native extractor pools and the caches they share.
@@ -47,6 +56,10 @@ type Config struct {
 	Limits  Limits
 	// Native is nil when the native pools are disabled.
 	Native *NativePools
+	// WASM is nil when the WebAssembly pools are disabled.
+	WASM *wasmpool.Set
+	// Bus, when set, receives the service's events and feeds PoolEvents.
+	Bus *events.Bus
 	// Extractions, when set, observes every extraction's outcome.
 	Extractions *metrics.Extractions
 }
@@ -60,7 +73,14 @@ type Service struct {
 	started time.Time
 	limits  Limits
 	native  *NativePools
+	wasm    *wasmpool.Set
+	bus     *events.Bus
 	observe *metrics.Extractions
+	errors  *errorWindows
+
+	draining  atomic.Bool
+	sweepMu   sync.Mutex // serializes sweeps
+	lastSweep time.Time
 }
 
 // New returns a Service over the pools in cfg. The caller owns the pools and
@@ -80,6 +100,12 @@ func New(cfg Config) *Service {
 		started: started,
 		limits:  cfg.Limits,
 		native:  cfg.Native,
+		wasm:    cfg.WASM,
+		bus:     cfg.Bus,
 		observe: cfg.Extractions,
+		errors:  newErrorWindows(),
 	}
 }
+
+// leased is the number of instances of a pool out on a lease.
+func (s *Service) leased(pool string) int { return 0 }

@@ -1,0 +1,332 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/events"
+	"github.com/riptidecrawler/riptide-poold/internal/health"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// errorWindows counts extraction outcomes over a sliding minute, in all and
+// per pool, for the health report. Only the daemon's own failures count:
+// a caller's bad request or cancellation says nothing about its health.
+type errorWindows struct {
+	all    *health.ErrorWindow
+	mu     sync.Mutex
+	byPool map[string]*health.ErrorWindow
+}
+
+func newErrorWindows() *errorWindows {
+	return &errorWindows{all: newWindow(), byPool: make(map[string]*health.ErrorWindow)}
+}
+
+// newWindow is a one-minute window that reports no rate until it has seen
+// a few outcomes, so that one failure on an idle daemon is not a 100 % rate.
+func newWindow() *health.ErrorWindow {
+	return health.NewErrorWindow(health.WindowConfig{MinSamples: 10})
+}
+
+func (w *errorWindows) pool(name string) *health.ErrorWindow {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pw := w.byPool[name]
+	if pw == nil {
+		pw = newWindow()
+		w.byPool[name] = pw
+	}
+	return pw
+}
+
+// record counts one extraction's outcome, unless it is the caller's fault.
+func (w *errorWindows) record(pool, outcome string) {
+	var ok bool
+	switch outcome {
+	case "ok":
+		ok = true
+	case ReasonExtractorFailed, ReasonExtractorTimeout, ReasonCreationFailed, ReasonCircuitOpen,
+		ReasonPoolExhausted, ReasonMemoryLimitExceeded, codes.Internal.String(), codes.Unknown.String():
+		ok = false
+	default:
+		return
+	}
+	w.all.Record(ok)
+	if pool != "" && pool != "unknown" {
+		w.pool(pool).Record(ok)
+	}
+}
+
+// SetDraining tells the service that the daemon is shutting down, for the
+// health report.
+func (s *Service) SetDraining(v bool) { s.draining.Store(v) }
+
+// Report evaluates the daemon's health now.
+func (s *Service) Report() health.Report {
+	in := health.Input{ErrorRate: s.errors.all.Rate(), Draining: s.draining.Load()}
+	for _, v := range s.Pools() {
+		in.Pools = append(in.Pools, health.PoolInput{
+			Pool:      v.Name,
+			Total:     v.Stats.Total,
+			InUse:     v.Stats.InUse,
+			Idle:      v.Stats.Idle,
+			Leased:    v.Leased,
+			Waiters:   v.Stats.Waiters,
+			Max:       v.Stats.Max,
+			Breaker:   v.Breaker,
+			ErrorRate: s.errors.pool(v.Name).Rate(),
+		})
+	}
+	if s.wasm != nil {
+		m := s.wasm.Memory()
+		in.MemoryUsedBytes, in.MemoryBudgetBytes = m.UsedBytes, m.BudgetBytes
+	}
+	return health.Evaluate(in)
+}
+
+// Health answers the health report.
+func (s *Service) Health(ctx context.Context, _ *poolv1.HealthRequest) (*poolv1.HealthResponse, error) {
+	r := s.Report()
+	resp := &poolv1.HealthResponse{
+		Level:          poolv1.HealthLevel(r.Level),
+		Score:          uint32(r.Score),
+		Utilization:    r.Utilization,
+		MemoryPressure: r.MemoryPressure,
+		ErrorRate:      r.ErrorRate,
+		Uptime:         durationpb.New(time.Since(s.started)),
+		Version:        s.version,
+		Reasons:        r.Reasons,
+	}
+	if s.wasm != nil {
+		resp.MemoryUsageMb = mib(s.wasm.Memory().UsedBytes)
+	}
+	for _, p := range r.Pools {
+		resp.Pools = append(resp.Pools, &poolv1.PoolHealth{
+			Pool:         p.Pool,
+			Total:        uint32(p.Total),
+			InUse:        uint32(p.InUse),
+			Idle:         uint32(p.Idle),
+			Leased:       uint32(p.Leased),
+			Waiters:      uint32(p.Waiters),
+			Max:          uint32(p.Max),
+			BreakerState: breakerState(p.Breaker),
+			ErrorRate:    p.ErrorRate,
+		})
+	}
+	return resp, nil
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// memoryStats answers the WebAssembly pools' memory figures.
+func (s *Service) memoryStats() *poolv1.MemoryStats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	out := &poolv1.MemoryStats{GoHeapMb: mib(ms.HeapInuse)}
+	if s.wasm != nil {
+		m := s.wasm.Memory()
+		out.TotalAllocatedMb = mib(m.UsedBytes)
+		out.InUseMb = mib(m.InUseBytes)
+		out.PeakMb = mib(m.PeakBytes)
+		out.GcCount = m.Sweeps
+		out.InstancesRecycled = m.Recycled
+		out.BudgetMb = mib(m.BudgetBytes)
+		out.Pressure = m.Pressure
+	}
+	return out
+}
+
+// minForceGCInterval rate-limits ForceGC: a sweep walks every instance and
+// returns memory to the OS, which is not free.
+const minForceGCInterval = time.Second
+
+// Sweep runs the memory sweep and publishes GcCompleted. The daemon calls it
+// every GC_INTERVAL_MS and when memory pressure crosses the threshold.
+func (s *Service) Sweep(ctx context.Context) (reclaimed uint64, recycled int, took time.Duration) {
+	if s.wasm == nil {
+		return 0, 0, 0
+	}
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
+	res := s.wasm.Sweep(ctx)
+	s.lastSweep = time.Now()
+	s.publish(events.Event{Kind: events.GcCompleted, ReclaimedBytes: res.ReclaimedBytes, Recycled: res.Recycled})
+	return res.ReclaimedBytes, res.Recycled, res.Duration
+}
+
+// ForceGC runs the memory sweep now.
+func (s *Service) ForceGC(ctx context.Context, _ *poolv1.ForceGCRequest) (*poolv1.ForceGCResponse, error) {
+	s.sweepMu.Lock()
+	since := time.Since(s.lastSweep)
+	s.sweepMu.Unlock()
+	if since < minForceGCInterval {
+		wait := minForceGCInterval - since
+		return nil, statusError(codes.ResourceExhausted, "RATE_LIMITED",
+			fmt.Sprintf("a sweep ran %s ago; ForceGC runs at most once a second", since.Round(time.Millisecond)),
+			nil, retryAfter(wait))
+	}
+	before := s.memoryStats()
+	reclaimed, recycled, took := s.Sweep(ctx)
+	if took == 0 {
+		// No WebAssembly pools: still return freed Go memory.
+		began := time.Now()
+		runtime.GC()
+		took = time.Since(began)
+		s.sweepMu.Lock()
+		s.lastSweep = time.Now()
+		s.sweepMu.Unlock()
+	}
+	return &poolv1.ForceGCResponse{
+		Before:         before,
+		After:          s.memoryStats(),
+		ReclaimedBytes: reclaimed,
+		Recycled:       uint32(recycled),
+		Duration:       durationpb.New(took),
+	}, nil
+}
+
+// publish sends an event to the bus, if there is one.
+func (s *Service) publish(e events.Event) {
+	if s.bus != nil {
+		s.bus.Publish(e)
+	}
+}
+
+// defaultEventBuffer and maxEventBuffer bound a subscriber's buffer.
+const (
+	defaultEventBuffer = 256
+	maxEventBuffer     = 65536
+)
+
+// PoolEvents streams pool events until the client goes away or the daemon
+// shuts down.
+func (s *Service) PoolEvents(req *poolv1.PoolEventsRequest, stream poolv1.PoolService_PoolEventsServer) error {
+	if s.bus == nil {
+		return unimplemented("the pool event stream")
+	}
+	var f events.Filter
+	for _, k := range req.GetKinds() {
+		kind, ok := eventKind(k)
+		if !ok {
+			return invalidArgument("kinds", "unknown event kind %v", k)
+		}
+		f.Kinds = append(f.Kinds, kind)
+	}
+	f.Pools = req.GetPools()
+	buffer := int(req.GetBufferSize())
+	switch {
+	case buffer == 0:
+		buffer = defaultEventBuffer
+	case buffer > maxEventBuffer:
+		return invalidArgument("buffer_size", "%d is over the maximum of %d", buffer, maxEventBuffer)
+	}
+	sub := s.bus.Subscribe(f, buffer)
+	defer sub.Close()
+	ctx := stream.Context()
+	for {
+		e, err := sub.Next(ctx)
+		switch {
+		case errors.Is(err, events.ErrClosed):
+			return nil // the daemon is shutting down: end the stream cleanly
+		case err != nil:
+			return status.FromContextError(err).Err()
+		}
+		if err := stream.Send(&poolv1.PoolEventsResponse{Event: poolEvent(e)}); err != nil {
+			return err
+		}
+	}
+}
+
+// eventKinds maps the API's kinds to the bus's, in the proto's order.
+var eventKinds = map[poolv1.EventKind]events.Kind{
+	poolv1.EventKind_EVENT_KIND_INSTANCE_CREATED:      events.InstanceCreated,
+	poolv1.EventKind_EVENT_KIND_INSTANCE_DESTROYED:    events.InstanceDestroyed,
+	poolv1.EventKind_EVENT_KIND_INSTANCE_CHECKED_OUT:  events.InstanceCheckedOut,
+	poolv1.EventKind_EVENT_KIND_INSTANCE_RETURNED:     events.InstanceReturned,
+	poolv1.EventKind_EVENT_KIND_HEALTH_CHECK_FAILED:   events.HealthCheckFailed,
+	poolv1.EventKind_EVENT_KIND_MEMORY_PRESSURE:       events.MemoryPressure,
+	poolv1.EventKind_EVENT_KIND_CIRCUIT_STATE_CHANGED: events.CircuitStateChanged,
+	poolv1.EventKind_EVENT_KIND_POOL_EXHAUSTED:        events.PoolExhausted,
+	poolv1.EventKind_EVENT_KIND_LEASE_EXPIRED:         events.LeaseExpired,
+	poolv1.EventKind_EVENT_KIND_GC_COMPLETED:          events.GcCompleted,
+	poolv1.EventKind_EVENT_KIND_MODULE_LOADED:         events.ModuleLoaded,
+	poolv1.EventKind_EVENT_KIND_EVENTS_DROPPED:        events.EventsDropped,
+}
+
+func eventKind(k poolv1.EventKind) (events.Kind, bool) {
+	kind, ok := eventKinds[k]
+	return kind, ok
+}
+
+// poolEvent converts a bus event to the API's.
+func poolEvent(e events.Event) *poolv1.PoolEvent {
+	out := &poolv1.PoolEvent{Time: timestamppb.New(e.Time), Pool: e.Pool, InstanceId: e.InstanceID}
+	switch e.Kind {
+	case events.InstanceCreated:
+		out.Kind = &poolv1.PoolEvent_InstanceCreated{InstanceCreated: &poolv1.InstanceCreated{}}
+	case events.InstanceDestroyed:
+		out.Kind = &poolv1.PoolEvent_InstanceDestroyed{InstanceDestroyed: &poolv1.InstanceDestroyed{Reason: e.Reason}}
+	case events.InstanceCheckedOut:
+		out.Kind = &poolv1.PoolEvent_InstanceCheckedOut{InstanceCheckedOut: &poolv1.InstanceCheckedOut{}}
+	case events.InstanceReturned:
+		out.Kind = &poolv1.PoolEvent_InstanceReturned{InstanceReturned: &poolv1.InstanceReturned{}}
+	case events.HealthCheckFailed:
+		out.Kind = &poolv1.PoolEvent_HealthCheckFailed{HealthCheckFailed: &poolv1.HealthCheckFailed{Reason: e.Reason}}
+	case events.MemoryPressure:
+		out.Kind = &poolv1.PoolEvent_MemoryPressure{MemoryPressure: &poolv1.MemoryPressure{
+			Level: pressureLevel(e.Level), Pressure: e.Pressure}}
+	case events.CircuitStateChanged:
+		out.Kind = &poolv1.PoolEvent_CircuitStateChanged{CircuitStateChanged: &poolv1.CircuitStateChanged{
+			From: breakerStateName(e.From), To: breakerStateName(e.To)}}
+	case events.PoolExhausted:
+		out.Kind = &poolv1.PoolEvent_PoolExhausted{PoolExhausted: &poolv1.PoolExhausted{Waiters: uint32(e.Waiters)}}
+	case events.LeaseExpired:
+		out.Kind = &poolv1.PoolEvent_LeaseExpired{LeaseExpired: &poolv1.LeaseExpired{LeaseId: e.LeaseID}}
+	case events.GcCompleted:
+		out.Kind = &poolv1.PoolEvent_GcCompleted{GcCompleted: &poolv1.GcCompleted{
+			ReclaimedBytes: e.ReclaimedBytes, Recycled: uint32(e.Recycled)}}
+	case events.ModuleLoaded:
+		out.Kind = &poolv1.PoolEvent_ModuleLoaded{ModuleLoaded: &poolv1.ModuleLoaded{
+			Module: e.Pool, AbiVersion: uint32(e.ABIVersion), Sha256: e.Digest}}
+	case events.EventsDropped:
+		out.Kind = &poolv1.PoolEvent_EventsDropped{EventsDropped: &poolv1.EventsDropped{Count: e.Count}}
+	}
+	return out
+}
+
+// Memory pressure levels as the bus carries them.
+const (
+	PressureNormal   = "normal"
+	PressureHigh     = "high"
+	PressureCritical = "critical"
+)
+
+func pressureLevel(s string) poolv1.MemoryPressureLevel {
+	switch s {
+	case PressureNormal:
+		return poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_NORMAL
+	case PressureHigh:
+		return poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_HIGH
+	case PressureCritical:
+		return poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_CRITICAL
+	}
+	return poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_UNSPECIFIED
+}
+
+// breakerStateName converts a breaker state carried by name on the bus.
+func breakerStateName(name string) poolv1.BreakerState {
+	st, ok := breaker.ParseState(name)
+	if !ok {
+		return poolv1.BreakerState_BREAKER_STATE_UNSPECIFIED
+	}
+	return breakerState(st)
+}
