@@ -430,3 +430,21 @@ func TestCompilationCacheDir(t *testing.T) {
 		t.Errorf("the cache directory is empty: %v", err)
 	}
 }
+
+// TestAllocFailure fills echo's bump allocator, which never reuses memory,
+// until riptide_alloc returns 0.
+func TestAllocFailure(t *testing.T) {
+	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 1})
+	i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
+	ctx := context.Background()
+	if _, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{}}` + strings.Repeat(" ", 300<<10)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{}}` + strings.Repeat(" ", 500<<10)})
+	if !errors.Is(err, wasm.ErrOutOfMemory) {
+		t.Fatalf("Extract error = %v; want ErrOutOfMemory", err)
+	}
+	if i.IsHealthy(ctx) {
+		t.Error("healthy after running out of memory")
+	}
+}

@@ -132,10 +132,8 @@ func (i *Instance) requestBuffer(ctx context.Context, need uint32) (uint32, erro
 	}
 	ptr := uint32(i.stack[0])
 	switch {
-	case ptr == 0 && i.lin.refused.Load():
-		return 0, fmt.Errorf("%w: module %q: %s(%d) failed at the memory limit", ErrOutOfMemory, i.mod.name, exportAlloc, size)
 	case ptr == 0:
-		return 0, &ABIError{Module: i.mod.name, Reason: fmt.Sprintf("%s(%d) returned 0", exportAlloc, size)}
+		return 0, fmt.Errorf("%w: module %q: %s(%d) returned 0", ErrOutOfMemory, i.mod.name, exportAlloc, size)
 	case uint64(ptr)+uint64(size) > uint64(i.mem.Size()):
 		return 0, &ABIError{Module: i.mod.name, Reason: fmt.Sprintf("%s(%d) returned %#x, outside linear memory of %d bytes", exportAlloc, size, ptr, i.mem.Size())}
 	}
@@ -168,7 +166,8 @@ func (i *Instance) view(fn string, v uint64) ([]byte, error) {
 }
 
 // IsHealthy reports whether the instance is usable and its guest says it is
-// healthy (riptide_health returns 0).
+// healthy (riptide_health returns 0). An instance in use by another caller
+// reports false: check idle instances.
 func (i *Instance) IsHealthy(ctx context.Context) bool {
 	if err := i.acquire(); err != nil {
 		return false
@@ -323,6 +322,7 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 		return fmt.Errorf("%w: runtime", ErrClosed)
 	}
 	i.lin.refused.Store(false)
+	i.stderr.take() // what earlier, successful calls wrote explains nothing
 	var err error
 	if i.mod.opts.Trusted && ctx.Done() != nil {
 		var returned bool

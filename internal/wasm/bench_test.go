@@ -1,0 +1,259 @@
+package wasm_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riptidecrawler/riptide-poold/internal/article"
+	"github.com/riptidecrawler/riptide-poold/internal/article/quality"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+)
+
+// corpusPages returns the corpus pages' sources, smallest first.
+func corpusPages(b *testing.B) []string {
+	b.Helper()
+	pages, err := quality.Pages(corpusDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srcs := make([]string, len(pages))
+	for i, p := range pages {
+		if srcs[i], err = quality.Source(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.SortFunc(srcs, func(a, b string) int { return len(a) - len(b) })
+	return srcs
+}
+
+// BenchmarkArticle compares one article-mode extraction of the corpus' median
+// page natively and through WASM (warm instance), trusted and untrusted. The
+// WASM runs report x-native, their time over the native run's in this
+// process.
+//
+//	go test -run '^$' -bench 'BenchmarkArticle$' -count 5 ./internal/wasm
+func BenchmarkArticle(b *testing.B) {
+	pages := corpusPages(b)
+	page := pages[len(pages)/2]
+	req := article.Request{URL: quality.PageURL, Mode: article.ModeArticle}
+	var native float64 // ns per extraction
+	b.Run("native", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := article.Extract(page, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		native = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		b.SetBytes(int64(len(page)))
+	})
+	for _, trusted := range []bool{true, false} {
+		b.Run(map[bool]string{true: "wasm-trusted", false: "wasm-untrusted"}[trusted], func(b *testing.B) {
+			rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
+			i := newInstance(b, loadArticle(b, rt, trusted))
+			wreq := wasm.Request{HTML: page, URL: req.URL, Mode: req.Mode}
+			if _, err := i.Extract(context.Background(), wreq); err != nil { // warm up
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				if _, err := i.Extract(context.Background(), wreq); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if native > 0 {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/native, "x-native")
+			}
+		})
+	}
+}
+
+// BenchmarkArticleRatio is BenchmarkArticle made robust to a busy machine:
+// every iteration extracts the page natively, then through a trusted and an
+// untrusted instance, and the metrics are the medians of the per-iteration
+// ratios. The "corpus" variant does every corpus page per iteration and
+// compares the sums.
+//
+//	go test -run '^$' -bench 'BenchmarkArticleRatio' -benchtime 100x ./internal/wasm
+func BenchmarkArticleRatio(b *testing.B) {
+	pages := corpusPages(b)
+	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
+	trusted := newInstance(b, loadArticle(b, rt, true))
+	untrusted := newInstance(b, loadArticle(b, rt, false))
+	run := func(b *testing.B, pages []string) {
+		var nativeMs, trustedX, untrustedX []float64
+		for b.Loop() {
+			var t [3]time.Duration
+			for _, page := range pages {
+				req := wasm.Request{HTML: page, URL: quality.PageURL, Mode: article.ModeArticle}
+				start := time.Now()
+				if _, err := article.Extract(page, article.Request{URL: req.URL, Mode: req.Mode}); err != nil {
+					b.Fatal(err)
+				}
+				t[0] += time.Since(start)
+				for k, i := range []*wasm.Instance{trusted, untrusted} {
+					start = time.Now()
+					if _, err := i.Extract(context.Background(), req); err != nil {
+						b.Fatal(err)
+					}
+					t[k+1] += time.Since(start)
+				}
+			}
+			nativeMs = append(nativeMs, float64(t[0])/1e6)
+			trustedX = append(trustedX, float64(t[1])/float64(t[0]))
+			untrustedX = append(untrustedX, float64(t[2])/float64(t[0]))
+		}
+		b.ReportMetric(median(nativeMs), "native-ms")
+		b.ReportMetric(median(trustedX), "x-native-trusted")
+		b.ReportMetric(median(untrustedX), "x-native-untrusted")
+	}
+	b.Run("median-page", func(b *testing.B) { run(b, pages[len(pages)/2:len(pages)/2+1]) })
+	b.Run("corpus", func(b *testing.B) { run(b, pages) })
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
+}
+
+// BenchmarkArticleGOGC runs the trusted extraction of BenchmarkArticle with
+// the guest collector tuned differently (GOMEMLIMIT stays at 3/4 of the cap).
+//
+//	go test -run '^$' -bench 'BenchmarkArticleGOGC' -benchtime 2s ./internal/wasm
+func BenchmarkArticleGOGC(b *testing.B) {
+	pages := corpusPages(b)
+	page := pages[len(pages)/2]
+	req := wasm.Request{HTML: page, URL: quality.PageURL, Mode: article.ModeArticle}
+	var native float64
+	b.Run("native", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := article.Extract(page, article.Request{URL: req.URL, Mode: req.Mode}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		native = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	for _, gogc := range []int{100, 200, 400, 800, -1} {
+		b.Run(fmt.Sprintf("GOGC=%d", gogc), func(b *testing.B) {
+			rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute, GOGC: gogc})
+			i := newInstance(b, loadArticle(b, rt, true))
+			if _, err := i.Extract(context.Background(), req); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := i.Extract(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(i.MemoryBytes())/(1<<20), "linear-MiB")
+			if native > 0 {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/native, "x-native")
+			}
+		})
+	}
+}
+
+// BenchmarkNewInstance makes an article instance from the compiled module:
+// what a pool pays to grow or to replace a broken instance.
+//
+//	go test -run '^$' -bench 'BenchmarkNewInstance' -benchtime 2s ./internal/wasm
+func BenchmarkNewInstance(b *testing.B) {
+	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
+	m := loadArticle(b, rt, true)
+	var linear uint64
+	for b.Loop() {
+		i, err := m.NewInstance(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		linear = i.MemoryBytes()
+		i.Close()
+	}
+	b.ReportMetric(float64(linear)/(1<<20), "linear-MiB")
+}
+
+// BenchmarkLoad compiles and checks the article module with an empty
+// compilation cache directory (cold) and a filled one (warm), each time in a
+// new Runtime, as a daemon start does.
+//
+//	go test -run '^$' -bench 'BenchmarkLoad' -benchtime 3x ./internal/wasm
+func BenchmarkLoad(b *testing.B) {
+	bin := readArticle(b)
+	load := func(b *testing.B, dir string) {
+		rt, err := wasm.NewRuntime(context.Background(), wasm.RuntimeConfig{CompilationCacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(context.Background())
+		if _, err := rt.Load(context.Background(), "article", bin, wasm.ModuleOptions{Trusted: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			load(b, b.TempDir())
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		dir := b.TempDir()
+		load(b, dir)
+		for b.Loop() {
+			load(b, dir)
+		}
+	})
+}
+
+// BenchmarkInstanceMemory measures what an article instance holds after 100
+// extractions of corpus pages: its linear memory, and the host's heap growth
+// beyond it (wazero's module instance, the guest stack, the slack of the
+// memory buffer).
+//
+//	go test -run '^$' -bench 'BenchmarkInstanceMemory' -benchtime 1x ./internal/wasm
+func BenchmarkInstanceMemory(b *testing.B) {
+	pages := corpusPages(b)
+	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
+	m := loadArticle(b, rt, true)
+	const instances = 4
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse + ms.StackInuse
+	}
+	var linear, host float64
+	for b.Loop() {
+		before := heap()
+		var live []*wasm.Instance
+		for range instances {
+			i, err := m.NewInstance(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for n := range 100 {
+				if _, err := i.Extract(context.Background(), wasm.Request{HTML: pages[n%len(pages)], URL: quality.PageURL}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			live = append(live, i)
+		}
+		total := float64(heap() - before)
+		linear = 0
+		for _, i := range live {
+			linear += float64(i.MemoryBytes())
+			i.Close()
+		}
+		host = total - linear
+	}
+	b.ReportMetric(linear/instances/(1<<20), "linear-MiB/instance")
+	b.ReportMetric(host/instances/(1<<20), "host-MiB/instance")
+}
