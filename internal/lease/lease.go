@@ -89,6 +89,7 @@ type Table struct {
 	reapInterval time.Duration
 	onExpired    func(Lease)
 	clock        pool.Clock // nil = the real clock
+	epoch        time.Time  // the real clock's reading at New; see now
 	log          *slog.Logger
 
 	mu        sync.Mutex
@@ -154,6 +155,7 @@ func New(cfg Config) (*Table, error) {
 		reapInterval: cfg.ReapInterval,
 		onExpired:    cfg.OnExpired,
 		clock:        cfg.Clock,
+		epoch:        time.Now(),
 		log:          cfg.Logger,
 		leases:       make(map[string]*entry),
 		active:       make(map[string]int),
@@ -461,9 +463,15 @@ func (e *entry) lock(ctx context.Context, stop <-chan struct{}) error {
 
 func (e *entry) unlock() { <-e.token }
 
+// now reads the clock. With the real clock it reads only the runtime's
+// monotonic clock (time.Since takes that path when its argument carries a
+// monotonic reading), which on virtual machines costs a fraction of
+// time.Now and was half the cost of Use. Wall times in Lease are therefore
+// the table's start plus monotonic time elapsed: they ignore later steps of
+// the system clock, as the expiries themselves must.
 func (t *Table) now() time.Time {
 	if t.clock == nil {
-		return time.Now()
+		return t.epoch.Add(time.Since(t.epoch))
 	}
 	return t.clock.Now()
 }
