@@ -35,6 +35,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/events"
+	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/metrics"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
@@ -77,6 +78,7 @@ type Daemon struct {
 	runtime  *wasm.Runtime
 	wasm     *wasmpool.Set
 	bus      *events.Bus
+	leases   *lease.Table
 	metrics  *http.Server
 
 	grpcLis, metricsLis net.Listener
@@ -133,6 +135,21 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		log.Info("WebAssembly pools disabled", "variable", "WASM_POOL_ENABLED")
 	}
 
+	leases, err := lease.New(lease.Config{
+		DefaultTTL: cfg.LeaseDefaultTTL,
+		MaxTTL:     cfg.LeaseMaxTTL,
+		OnExpired: func(l lease.Lease) {
+			d.log.Info("lease expired; instance returned", "pool", l.Pool, "instance", l.InstanceID)
+			d.bus.Publish(events.Event{Kind: events.LeaseExpired, Pool: l.Pool, InstanceID: l.InstanceID, LeaseID: l.ID})
+		},
+		Logger: log,
+	})
+	if err != nil {
+		d.closePools(ctx)
+		return nil, fmt.Errorf("lease table: %w", err)
+	}
+	d.leases = leases
+
 	d.svc = server.New(server.Config{
 		Logger:      log,
 		Version:     d.version,
@@ -141,6 +158,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		Native:      d.native,
 		WASM:        d.wasm,
 		Bus:         d.bus,
+		Leases:      d.leases,
 		Extractions: metrics.NewExtractions(d.registry),
 	})
 	d.registry.MustRegister(metrics.NewCollector(d.snapshot))
@@ -654,6 +672,15 @@ func (d *Daemon) shutdown() {
 // closePools closes every pool, waiting for instances still in use until
 // ctx ends, then the WebAssembly runtime and the event bus.
 func (d *Daemon) closePools(ctx context.Context) {
+	// Leases hold instances out of their pools: end them first, so that the
+	// pools get their instances back before they close.
+	if d.leases != nil {
+		if err := d.leases.Close(ctx); err != nil {
+			d.log.Warn("leases closed with calls still running", "err", err)
+		} else {
+			d.log.Info("leases released")
+		}
+	}
 	if d.native != nil {
 		if err := errors.Join(d.native.CSS.Close(ctx), d.native.Regex.Close(ctx)); err != nil {
 			d.log.Warn("native pools closed with instances still in use", "err", err)
@@ -701,6 +728,11 @@ func (d *Daemon) snapshot() metrics.Snapshot {
 	}
 	if d.wasm != nil {
 		snap.WASMMemoryBudgetBytes = d.wasm.Memory().BudgetBytes
+	}
+	if d.leases != nil {
+		ls := d.leases.Stats()
+		snap.LeasesExpired = ls.Expired
+		snap.LeaseDuration = metrics.Histogram{Count: ls.Duration.Count, Sum: ls.Duration.Sum, Buckets: ls.Duration.Cumulative()}
 	}
 	bs := d.bus.Stats()
 	snap.EventsPublished, snap.EventsDropped, snap.EventSubscribers = bs.Published, bs.Dropped, bs.Subscribers

@@ -39,9 +39,18 @@ type Snapshot struct {
 	// the pressure series out.
 	WASMMemoryBudgetBytes uint64
 	LeasesExpired         uint64
+	LeaseDuration         Histogram
 	EventsPublished       uint64
 	EventsDropped         uint64
 	EventSubscribers      int
+}
+
+// Histogram is a latency histogram in the form Prometheus' const
+// histograms take: cumulative counts keyed by upper bound in seconds.
+type Histogram struct {
+	Count   uint64
+	Sum     time.Duration
+	Buckets map[float64]uint64
 }
 
 // Collector is a prometheus.Collector over a snapshot function.
@@ -54,6 +63,7 @@ type Collector struct {
 	waitTime, createTime                      *prometheus.Desc
 	breaker, memory, pressure, leases         *prometheus.Desc
 	leasesExpired, cacheHits, cacheMisses     *prometheus.Desc
+	leaseDuration                             *prometheus.Desc
 	cacheEntries, eventsPublished, eventsDrop *prometheus.Desc
 	eventSubscribers                          *prometheus.Desc
 }
@@ -85,6 +95,7 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 		pressure:         d("wasm_memory_pressure_ratio", "WebAssembly memory in use over WASM_MEMORY_LIMIT_MB."),
 		leases:           d("leases_active", "Instances out on a lease.", pl...),
 		leasesExpired:    d("leases_expired_total", "Leases that expired and were reaped."),
+		leaseDuration:    d("lease_duration_seconds", "How long ended leases lived."),
 		cacheHits:        d("cache_hits_total", "Compiled selector or pattern cache hits.", "cache"),
 		cacheMisses:      d("cache_misses_total", "Compiled selector or pattern cache misses (compilations).", "cache"),
 		cacheEntries:     d("cache_entries", "Entries in a compiled selector or pattern cache.", "cache"),
@@ -100,7 +111,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.instances, c.max, c.min, c.waiters, c.utilization, c.checkouts, c.waits,
 		c.timeouts, c.created, c.createFailures, c.destroyed, c.healthFailures,
 		c.waitTime, c.createTime, c.breaker, c.memory, c.pressure, c.leases,
-		c.leasesExpired, c.cacheHits, c.cacheMisses, c.cacheEntries,
+		c.leasesExpired, c.leaseDuration, c.cacheHits, c.cacheMisses, c.cacheEntries,
 		c.eventsPublished, c.eventsDrop, c.eventSubscribers,
 	} {
 		ch <- d
@@ -156,6 +167,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.cacheEntries, float64(cache.Len), cache.Name)
 	}
 	counter(c.leasesExpired, snap.LeasesExpired)
+	ch <- prometheus.MustNewConstHistogram(c.leaseDuration, snap.LeaseDuration.Count, snap.LeaseDuration.Sum.Seconds(), snap.LeaseDuration.Buckets)
 	counter(c.eventsPublished, snap.EventsPublished)
 	counter(c.eventsDrop, snap.EventsDropped)
 	gauge(c.eventSubscribers, float64(snap.EventSubscribers))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -88,31 +89,29 @@ func (s *Service) extractCSS(ctx context.Context, req *poolv1.ExtractRequest, in
 	if err != nil {
 		return nil, err
 	}
-	np, err := s.nativePools()
-	if err != nil {
+	if _, err := s.nativePools(); err != nil {
 		return nil, err
 	}
 	doc, err := s.document(req)
 	if err != nil {
 		return nil, err
 	}
-	h, wait, err := checkout(ctx, np.CSS)
+	resp := &poolv1.ExtractResponse{Pool: PoolCSS}
+	var began time.Time
+	wait, err := s.onCSS(ctx, req.GetLeaseId(), func(c *native.CSS, instance string) error {
+		began = time.Now()
+		values, truncated, err := c.Select(ctx, doc, spec)
+		if err != nil {
+			return s.nativeError("css", err)
+		}
+		resp.Values, resp.Truncated, resp.InstanceId = values, truncated, instance
+		return nil
+	})
 	if err != nil {
-		return nil, s.poolError(err, PoolCSS, np.CSS.Stats)
+		return nil, err
 	}
-	defer h.Release()
-	began := time.Now()
-	values, truncated, err := h.Value().Select(ctx, doc, spec)
-	if err != nil {
-		return nil, s.nativeError("css", err)
-	}
-	return &poolv1.ExtractResponse{
-		Values:     values,
-		Pool:       PoolCSS,
-		InstanceId: instanceID(PoolCSS, h.ID()),
-		Truncated:  truncated,
-		Timing:     timing(wait, time.Since(began)),
-	}, nil
+	resp.Timing = timing(wait, time.Since(began))
+	return resp, nil
 }
 
 func (s *Service) extractRegex(ctx context.Context, req *poolv1.ExtractRequest, in *poolv1.RegexSpec) (*poolv1.ExtractResponse, error) {
@@ -120,31 +119,63 @@ func (s *Service) extractRegex(ctx context.Context, req *poolv1.ExtractRequest, 
 	if err != nil {
 		return nil, err
 	}
-	np, err := s.nativePools()
-	if err != nil {
+	if _, err := s.nativePools(); err != nil {
 		return nil, err
 	}
 	doc, err := s.document(req)
 	if err != nil {
 		return nil, err
 	}
-	h, wait, err := checkout(ctx, np.Regex)
+	resp := &poolv1.ExtractResponse{Pool: PoolRegex}
+	var began time.Time
+	wait, err := s.onRegex(ctx, req.GetLeaseId(), func(r *native.Regex, instance string) error {
+		began = time.Now()
+		matches, truncated, err := r.Find(ctx, doc, spec)
+		if err != nil {
+			return s.nativeError("regex", err)
+		}
+		resp.Matches, resp.Truncated, resp.InstanceId = regexMatches(matches), truncated, instance
+		return nil
+	})
 	if err != nil {
-		return nil, s.poolError(err, PoolRegex, np.Regex.Stats)
+		return nil, err
+	}
+	resp.Timing = timing(wait, time.Since(began))
+	return resp, nil
+}
+
+// onCSS runs fn on a CSS extractor: the leased one when leaseID is set,
+// else one checked out of the pool for this call. It reports how long the
+// checkout waited. fn's error is returned as it is.
+func (s *Service) onCSS(ctx context.Context, leaseID string, fn func(*native.CSS, string) error) (time.Duration, error) {
+	if leaseID != "" {
+		return 0, s.onLease(ctx, leaseID, PoolCSS, func(held lease.Held) error {
+			c := held.(cssHeld)
+			return fn(c.h.Value(), instanceID(PoolCSS, c.h.ID()))
+		})
+	}
+	h, wait, err := checkout(ctx, s.native.CSS)
+	if err != nil {
+		return wait, s.poolError(err, PoolCSS, s.native.CSS.Stats)
 	}
 	defer h.Release()
-	began := time.Now()
-	matches, truncated, err := h.Value().Find(ctx, doc, spec)
-	if err != nil {
-		return nil, s.nativeError("regex", err)
+	return wait, fn(h.Value(), instanceID(PoolCSS, h.ID()))
+}
+
+// onRegex is onCSS for regex extractors.
+func (s *Service) onRegex(ctx context.Context, leaseID string, fn func(*native.Regex, string) error) (time.Duration, error) {
+	if leaseID != "" {
+		return 0, s.onLease(ctx, leaseID, PoolRegex, func(held lease.Held) error {
+			r := held.(regexHeld)
+			return fn(r.h.Value(), instanceID(PoolRegex, r.h.ID()))
+		})
 	}
-	return &poolv1.ExtractResponse{
-		Matches:    regexMatches(matches),
-		Pool:       PoolRegex,
-		InstanceId: instanceID(PoolRegex, h.ID()),
-		Truncated:  truncated,
-		Timing:     timing(wait, time.Since(began)),
-	}, nil
+	h, wait, err := checkout(ctx, s.native.Regex)
+	if err != nil {
+		return wait, s.poolError(err, PoolRegex, s.native.Regex.Stats)
+	}
+	defer h.Release()
+	return wait, fn(h.Value(), instanceID(PoolRegex, h.ID()))
 }
 
 // field is one validated question of a FieldsSpec.
@@ -155,88 +186,99 @@ type field struct {
 	regex *native.RegexSpec
 }
 
-// extractFields answers every field from one parse of the document, with one
-// CSS and at most one regex extractor checked out for the whole request.
+// extractFields answers every field from one parse of the document, with at
+// most one CSS and one regex extractor for the whole request. On a lease,
+// every field must be of the lease's kind.
 func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest, in *poolv1.FieldsSpec) (*poolv1.ExtractResponse, error) {
 	fields, err := s.fieldSpecs(in)
 	if err != nil {
 		return nil, err
 	}
-	np, err := s.nativePools()
-	if err != nil {
+	if _, err := s.nativePools(); err != nil {
 		return nil, err
 	}
 	doc, err := s.document(req)
 	if err != nil {
 		return nil, err
 	}
-
-	var (
-		css      *pool.Handle[*native.CSS]
-		regex    *pool.Handle[*native.Regex]
-		wait     time.Duration
-		poolName = PoolCSS
-	)
-	// Checkouts always go css before regex, so two requests can never each
-	// hold the instance the other waits for.
-	for _, f := range fields {
-		if f.css != nil && css == nil {
-			h, w, err := checkout(ctx, np.CSS)
-			if err != nil {
-				return nil, s.poolError(err, PoolCSS, np.CSS.Stats)
-			}
-			defer h.Release()
-			css, wait = h, wait+w
+	needCSS := slices.ContainsFunc(fields, func(f field) bool { return f.css != nil })
+	needRegex := slices.ContainsFunc(fields, func(f field) bool { return f.regex != nil })
+	leaseID := req.GetLeaseId()
+	if leaseID != "" && needCSS && needRegex {
+		l, err := s.leases.Get(leaseID)
+		if err != nil {
+			return nil, s.leaseError(err, leaseID)
 		}
-	}
-	for _, f := range fields {
-		if f.regex != nil && regex == nil {
-			h, w, err := checkout(ctx, np.Regex)
-			if err != nil {
-				return nil, s.poolError(err, PoolRegex, np.Regex.Stats)
-			}
-			defer h.Release()
-			regex, wait = h, wait+w
+		other := PoolRegex
+		if l.Pool == PoolRegex {
+			other = PoolCSS
 		}
+		return nil, leaseMismatch(l.Pool, other)
 	}
 
-	began := time.Now()
-	out := make(map[string]*poolv1.FieldResult, len(fields))
-	resp := &poolv1.ExtractResponse{Fields: out}
-	size := 0
-	for _, f := range fields {
-		r := new(poolv1.FieldResult)
-		switch {
-		case f.css != nil:
-			values, truncated, err := css.Value().Select(ctx, doc, *f.css)
-			if err != nil {
-				return nil, s.nativeError(f.path, err)
+	resp := &poolv1.ExtractResponse{Fields: make(map[string]*poolv1.FieldResult, len(fields))}
+	var began time.Time
+	answer := func(css *native.CSS, regex *native.Regex) error {
+		began = time.Now()
+		size := 0
+		for _, f := range fields {
+			r := new(poolv1.FieldResult)
+			if f.css != nil {
+				values, truncated, err := css.Select(ctx, doc, *f.css)
+				if err != nil {
+					return s.nativeError(f.path, err)
+				}
+				r.Values, r.Truncated = values, truncated
+				for _, v := range values {
+					size += len(v)
+				}
+			} else {
+				matches, truncated, err := regex.Find(ctx, doc, *f.regex)
+				if err != nil {
+					return s.nativeError(f.path, err)
+				}
+				r.Matches, r.Truncated = regexMatches(matches), truncated
+				size += matchesSize(matches)
 			}
-			r.Values, r.Truncated = values, truncated
-			for _, v := range values {
-				size += len(v)
+			if s.limits.MaxResultBytes > 0 && size > s.limits.MaxResultBytes {
+				return resultTooLarge(resp.Pool, size, s.limits.MaxResultBytes)
 			}
-		default:
-			matches, truncated, err := regex.Value().Find(ctx, doc, *f.regex)
-			if err != nil {
-				return nil, s.nativeError(f.path, err)
-			}
-			r.Matches, r.Truncated = regexMatches(matches), truncated
-			size += matchesSize(matches)
+			resp.Truncated = resp.Truncated || r.Truncated
+			resp.Fields[f.name] = r
 		}
-		if s.limits.MaxResultBytes > 0 && size > s.limits.MaxResultBytes {
-			return nil, resultTooLarge(poolName, size, s.limits.MaxResultBytes)
-		}
-		resp.Truncated = resp.Truncated || r.Truncated
-		out[f.name] = r
+		return nil
 	}
-	if css != nil {
-		resp.InstanceId = instanceID(PoolCSS, css.ID())
-	} else {
-		poolName = PoolRegex
-		resp.InstanceId = instanceID(PoolRegex, regex.ID())
+
+	// The CSS extractor is taken before the regex one, always, so two
+	// requests can never each hold what the other waits for.
+	var wait time.Duration
+	switch {
+	case needCSS && needRegex:
+		resp.Pool = PoolCSS
+		wait, err = s.onCSS(ctx, "", func(css *native.CSS, instance string) error {
+			resp.InstanceId = instance
+			w, err := s.onRegex(ctx, "", func(regex *native.Regex, _ string) error {
+				return answer(css, regex)
+			})
+			wait += w
+			return err
+		})
+	case needCSS:
+		resp.Pool = PoolCSS
+		wait, err = s.onCSS(ctx, leaseID, func(css *native.CSS, instance string) error {
+			resp.InstanceId = instance
+			return answer(css, nil)
+		})
+	default:
+		resp.Pool = PoolRegex
+		wait, err = s.onRegex(ctx, leaseID, func(regex *native.Regex, instance string) error {
+			resp.InstanceId = instance
+			return answer(nil, regex)
+		})
 	}
-	resp.Pool = poolName
+	if err != nil {
+		return nil, err
+	}
 	resp.Timing = timing(wait, time.Since(began))
 	return resp, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/events"
+	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/metrics"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
@@ -58,6 +59,9 @@ type Config struct {
 	Native *NativePools
 	// WASM is nil when the WebAssembly pools are disabled.
 	WASM *wasmpool.Set
+	// Leases, when set, serves Checkout, RenewLease, ReleaseLease and
+	// Extract on a lease.
+	Leases *lease.Table
 	// Bus, when set, receives the service's events and feeds PoolEvents.
 	Bus *events.Bus
 	// Extractions, when set, observes every extraction's outcome.
@@ -75,6 +79,7 @@ type Service struct {
 	native  *NativePools
 	wasm    *wasmpool.Set
 	bus     *events.Bus
+	leases  *lease.Table
 	observe *metrics.Extractions
 	errors  *errorWindows
 
@@ -102,10 +107,8 @@ func New(cfg Config) *Service {
 		native:  cfg.Native,
 		wasm:    cfg.WASM,
 		bus:     cfg.Bus,
+		leases:  cfg.Leases,
 		observe: cfg.Extractions,
 		errors:  newErrorWindows(),
 	}
 }
-
-// leased is the number of instances of a pool out on a lease.
-func (s *Service) leased(pool string) int { return 0 }

@@ -10,6 +10,7 @@ import (
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
@@ -49,35 +50,51 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 	}
 	wreq := wasm.Request{HTML: doc.Source(), URL: req.GetUrl(), Mode: in.GetMode(), Selectors: in.GetSelectors()}
 
-	began := time.Now()
-	h, err := p.Checkout(ctx)
-	wait := time.Since(began)
-	if err != nil {
-		if fb, ok := s.fallback(ctx, p, wreq, err); ok {
-			return fb, nil
+	resp := &poolv1.ExtractResponse{Pool: name}
+	var (
+		res    []byte
+		began  = time.Now()
+		wait   time.Duration
+		runErr error
+	)
+	if id := req.GetLeaseId(); id != "" {
+		err = s.onLease(ctx, id, name, func(held lease.Held) error {
+			w := held.(*wasmHeld)
+			began = time.Now()
+			res, w.err = w.p.Run(ctx, w.h, wreq)
+			runErr = w.err
+			resp.InstanceId = instanceID(name, w.h.ID())
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil, s.wasmError(name, err, p.Pool.Stats)
+	} else {
+		h, cerr := p.Checkout(ctx)
+		wait = time.Since(began)
+		if cerr != nil {
+			runErr = cerr
+		} else {
+			began = time.Now()
+			res, runErr = p.Run(ctx, h, wreq)
+			p.Done(h, runErr)
+			resp.InstanceId = instanceID(name, h.ID())
+		}
 	}
-	began = time.Now()
-	res, err := p.Run(ctx, h, wreq)
-	p.Done(h, err)
-	if err != nil {
-		if fb, ok := s.fallback(ctx, p, wreq, err); ok {
+	if runErr != nil {
+		if fb, ok := s.fallback(ctx, p, wreq, runErr); ok {
 			return fb, nil
 		}
-		return nil, s.wasmError(name, err, p.Pool.Stats)
+		return nil, s.wasmError(name, runErr, p.Pool.Stats)
 	}
 	result, err := decodeResult(res)
 	if err != nil {
 		return nil, statusError(codes.Internal, ReasonExtractorFailed,
 			fmt.Sprintf("module %q returned a result that is not a JSON object: %v", name, err), []string{"pool", name})
 	}
-	return &poolv1.ExtractResponse{
-		Result:     result,
-		Pool:       name,
-		InstanceId: instanceID(name, h.ID()),
-		Timing:     timing(wait, time.Since(began)),
-	}, nil
+	resp.Result = result
+	resp.Timing = timing(wait, time.Since(began))
+	return resp, nil
 }
 
 // wasmPoolLabel names the pool of a module for metrics: "unknown" for a
