@@ -29,6 +29,8 @@ var benchSpecs = []struct {
 //   - grpc-bufconn: the real client and server over an in-memory
 //     connection; adds the codec and HTTP/2 framing.
 //   - grpc-loopback: the same over a 127.0.0.1 TCP socket; adds the kernel.
+//   - grpc-unix: the same over a unix socket (GRPC_ADDR=unix:///path), the
+//     choice for a client on the same host.
 //
 // Besides wall time, each sub-benchmark reports cpu-ns/op, the process's CPU
 // time per operation (server, client and GC goroutines included), which a
@@ -37,7 +39,8 @@ var benchSpecs = []struct {
 func BenchmarkExtractCorpus(b *testing.B) {
 	pg := medianPage(b)
 	bufconn := newGRPCHarness(b, grpcOptions{})
-	loopback := newGRPCHarness(b, grpcOptions{tcp: true})
+	loopback := newGRPCHarness(b, grpcOptions{network: "tcp"})
+	unix := newGRPCHarness(b, grpcOptions{network: "unix"})
 	b.Logf("median page %s, %d bytes", pg.name, len(pg.src))
 
 	for _, bs := range benchSpecs {
@@ -84,7 +87,7 @@ func BenchmarkExtractCorpus(b *testing.B) {
 		for _, p := range []struct {
 			name string
 			h    *grpcHarness
-		}{{"grpc-bufconn", bufconn}, {"grpc-loopback", loopback}} {
+		}{{"grpc-bufconn", bufconn}, {"grpc-loopback", loopback}, {"grpc-unix", unix}} {
 			b.Run("spec="+bs.name+"/path="+p.name, func(b *testing.B) {
 				ctx := context.Background()
 				b.SetBytes(int64(len(pg.src)))

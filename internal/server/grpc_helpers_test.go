@@ -42,8 +42,9 @@ type grpcOptions struct {
 	cfg *config.Config
 	// limits, when set, replaces the limits derived from cfg.
 	limits *server.Limits
-	// tcp serves on a 127.0.0.1 TCP socket instead of bufconn.
-	tcp bool
+	// network is "tcp" for a 127.0.0.1 socket, "unix" for a unix socket
+	// (GRPC_ADDR=unix:///path), or "" for an in-memory bufconn.
+	network string
 }
 
 // grpcHarness is one served Service and a client connected to it.
@@ -99,14 +100,27 @@ func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 		target string
 		dial   []grpc.DialOption
 	)
-	if opts.tcp {
+	switch opts.network {
+	case "tcp":
 		var err error
 		lis, err = net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			tb.Fatalf("listen on loopback: %v", err)
 		}
 		target = lis.Addr().String()
-	} else {
+	case "unix":
+		// Socket paths are short on some systems; TempDir can be long.
+		dir, err := os.MkdirTemp("", "poold")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { os.RemoveAll(dir) })
+		path := filepath.Join(dir, "s")
+		if lis, err = net.Listen("unix", path); err != nil {
+			tb.Fatalf("listen on %s: %v", path, err)
+		}
+		target = "unix://" + path
+	default:
 		bl := bufconn.Listen(1 << 20)
 		lis, target = bl, "passthrough:///bufconn"
 		dial = append(dial, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
