@@ -543,9 +543,6 @@ func TestGRPCExtractFieldsResultTooLargeNamesRegexPool(t *testing.T) {
 		"a": regexField(&poolv1.RegexSpec{Pattern: "x+"}),
 		"b": regexField(&poolv1.RegexSpec{Pattern: "y+"}),
 	})})
-	if d := detailOf(err); d.reason == server.ReasonResultTooLarge && d.metadata["pool"] == server.PoolCSS {
-		t.Skip(`bug: internal/server/extract.go extractFields reports resultTooLarge(poolName, ...) with poolName still "css" for a regex-only request (it becomes "regex" only after the loop); want ErrorInfo metadata pool "regex"`)
-	}
 	errorCase{code: codes.ResourceExhausted, reason: server.ReasonResultTooLarge, pool: server.PoolRegex}.check(t, err)
 }
 
