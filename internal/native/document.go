@@ -222,7 +222,7 @@ func (d *Document) Root() (*html.Node, error) {
 	d.parseOnce.Do(func() {
 		d.root, d.parseErr = html.Parse(strings.NewReader(d.src))
 		if d.parseErr != nil {
-			d.parseErr = fmt.Errorf("native: parsing document: %w", d.parseErr)
+			d.parseErr = fmt.Errorf("%w: %w", ErrUnparsable, d.parseErr)
 		}
 	})
 	return d.root, d.parseErr

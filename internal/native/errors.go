@@ -16,6 +16,10 @@ var (
 	// ErrResultTooLarge reports a result whose returned bytes add up to more
 	// than Limits.MaxResultBytes.
 	ErrResultTooLarge = errors.New("native: result too large")
+	// ErrUnparsable reports a document the HTML parser gives up on, such
+	// as one nested deeper than golang.org/x/net/html allows (512 open
+	// elements). It is the document's fault, not the extractor's.
+	ErrUnparsable = errors.New("native: document cannot be parsed")
 	// ErrClosed reports use of an extractor after Close.
 	ErrClosed = errors.New("native: extractor closed")
 )

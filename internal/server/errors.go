@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -26,7 +27,8 @@ func unimplemented(capability string) error {
 
 // disabled answers a capability that configuration turned off.
 func disabled(capability, variable string) error {
-	return status.Errorf(codes.FailedPrecondition, "%s is disabled (%s=false)", capability, variable)
+	return statusError(codes.FailedPrecondition, ReasonDisabled,
+		fmt.Sprintf("%s is disabled (%s=false)", capability, variable), []string{"variable", variable})
 }
 
 // documentError maps a document that cannot be used.
@@ -45,7 +47,7 @@ func (s *Service) documentError(field string, err error) error {
 
 // nativeError maps an error of a native extractor; path is the request field
 // path of the spec, e.g. "css" or `fields.fields["title"].css`.
-func (s *Service) nativeError(path string, err error) error {
+func (s *Service) nativeError(req *poolv1.ExtractRequest, path string, err error) error {
 	var spec *native.SpecError
 	switch {
 	case errors.As(err, &spec):
@@ -56,10 +58,20 @@ func (s *Service) nativeError(path string, err error) error {
 			[]string{"field", path})
 	case errors.Is(err, native.ErrEmptyDocument):
 		return invalidArgument("document", "the document is empty")
+	case errors.Is(err, native.ErrUnparsable):
+		return invalidArgument(documentField(req), "%v", err)
 	}
 	return contextOr(err, func() error {
 		return statusError(codes.Internal, ReasonExtractorFailed, fmt.Sprintf("%s: %v", path, err), nil)
 	})
+}
+
+// documentField names the request's document field.
+func documentField(req *poolv1.ExtractRequest) string {
+	if _, ok := req.GetDocument().(*poolv1.ExtractRequest_RawHtml); ok {
+		return "raw_html"
+	}
+	return "html"
 }
 
 // poolError maps a failed checkout from the pool named name; stats supplies

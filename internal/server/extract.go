@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -102,7 +103,7 @@ func (s *Service) extractCSS(ctx context.Context, req *poolv1.ExtractRequest, in
 		began = time.Now()
 		values, truncated, err := c.Select(ctx, doc, spec)
 		if err != nil {
-			return s.nativeError("css", err)
+			return s.nativeError(req, "css", err)
 		}
 		resp.Values, resp.Truncated, resp.InstanceId = values, truncated, instance
 		return nil
@@ -132,7 +133,7 @@ func (s *Service) extractRegex(ctx context.Context, req *poolv1.ExtractRequest, 
 		began = time.Now()
 		matches, truncated, err := r.Find(ctx, doc, spec)
 		if err != nil {
-			return s.nativeError("regex", err)
+			return s.nativeError(req, "regex", err)
 		}
 		resp.Matches, resp.Truncated, resp.InstanceId = regexMatches(matches), truncated, instance
 		return nil
@@ -226,7 +227,7 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 			if f.css != nil {
 				values, truncated, err := css.Select(ctx, doc, *f.css)
 				if err != nil {
-					return s.nativeError(f.path, err)
+					return s.nativeError(req, f.path, err)
 				}
 				r.Values, r.Truncated = values, truncated
 				for _, v := range values {
@@ -235,7 +236,7 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 			} else {
 				matches, truncated, err := regex.Find(ctx, doc, *f.regex)
 				if err != nil {
-					return s.nativeError(f.path, err)
+					return s.nativeError(req, f.path, err)
 				}
 				r.Matches, r.Truncated = regexMatches(matches), truncated
 				size += matchesSize(matches)
@@ -292,8 +293,12 @@ func (s *Service) fieldSpecs(in *poolv1.FieldsSpec) ([]field, error) {
 	if s.limits.MaxFields > 0 && len(in.GetFields()) > s.limits.MaxFields {
 		return nil, invalidArgument("fields.fields", "%d fields, at most %d are allowed", len(in.GetFields()), s.limits.MaxFields)
 	}
-	fields := make([]field, 0, len(in.GetFields()))
-	for name, fs := range in.GetFields() {
+	// Validate in name order, so that a request with several bad fields
+	// always reports the same one.
+	names := slices.Sorted(maps.Keys(in.GetFields()))
+	fields := make([]field, 0, len(names))
+	for _, name := range names {
+		fs := in.GetFields()[name]
 		f := field{name: name, path: fmt.Sprintf("fields.fields[%q]", name)}
 		if name == "" {
 			return nil, invalidArgument("fields.fields", "field names must not be empty")
@@ -318,15 +323,6 @@ func (s *Service) fieldSpecs(in *poolv1.FieldsSpec) ([]field, error) {
 		}
 		fields = append(fields, f)
 	}
-	slices.SortFunc(fields, func(a, b field) int {
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
-	})
 	return fields, nil
 }
 

@@ -566,7 +566,7 @@ func TestGRPCExtractFieldsErrorIsStable(t *testing.T) {
 		seen[d.fields[0]]++
 	}
 	if len(seen) != 1 {
-		t.Skipf("bug: internal/server/extract.go fieldSpecs validates in map order (sorting only after), so the field reported varies between identical requests: %v", seen)
+		t.Fatalf("the field reported varies between identical requests: %v", seen)
 	}
 	if _, ok := seen[`fields.fields["a"].css.selector`]; !ok {
 		t.Errorf("reported %v, want the first field by name, fields.fields[\"a\"].css.selector", seen)
@@ -587,7 +587,7 @@ func TestGRPCExtractDeeplyNestedDocument(t *testing.T) {
 		_, err := h.client.Extract(t.Context(), req)
 		d := detailOf(err)
 		if d.code == codes.Internal {
-			t.Skipf("bug: internal/server/errors.go nativeError maps the parse error of a document nesting over 512 elements (%q) to INTERNAL %s; want INVALID_ARGUMENT INVALID_REQUEST field \"html\"", d.message, d.reason)
+			t.Fatalf("a document nesting over 512 elements answers INTERNAL %s (%q); want INVALID_ARGUMENT INVALID_REQUEST field \"html\"", d.reason, d.message)
 		}
 		errorCase{code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "html"}.check(t, err)
 	}

@@ -170,7 +170,7 @@ func (s *Service) ForceGC(ctx context.Context, _ *poolv1.ForceGCRequest) (*poolv
 	s.sweepMu.Unlock()
 	if since < minForceGCInterval {
 		wait := minForceGCInterval - since
-		return nil, statusError(codes.ResourceExhausted, "RATE_LIMITED",
+		return nil, statusError(codes.ResourceExhausted, ReasonRateLimited,
 			fmt.Sprintf("a sweep ran %s ago; ForceGC runs at most once a second", since.Round(time.Millisecond)),
 			nil, retryAfter(wait))
 	}

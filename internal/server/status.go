@@ -30,6 +30,10 @@ const (
 	ReasonLeaseNotFound       = "LEASE_NOT_FOUND"
 	ReasonLeaseMismatch       = "LEASE_MISMATCH"
 	ReasonShuttingDown        = "SHUTTING_DOWN"
+	// Beyond DESIGN.md's table: a capability turned off by configuration,
+	// and ForceGC called more often than once a second.
+	ReasonDisabled    = "DISABLED"
+	ReasonRateLimited = "RATE_LIMITED"
 )
 
 // statusError builds a status with an ErrorInfo and any further details.
