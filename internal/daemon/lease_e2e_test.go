@@ -398,22 +398,24 @@ func TestLeaseExpiryReturnsCapacity(t *testing.T) {
 func TestLeaseRenewRacingExpiry(t *testing.T) {
 	r := startLeaseRig(t)
 	const (
-		rounds   = 12
+		rounds   = 15
 		renewers = 8
 		ttl      = 150 * time.Millisecond
-		shortTTL = 20 * time.Millisecond
+		shortTTL = 5 * time.Millisecond
 	)
 	ctx := context.Background()
 	var renewOK, renewGone, extractOK, extractGone, releasedOK atomic.Int64
 	for round := range rounds {
 		l := r.checkout("css", ttl)
-		// Start just before the deadline, so that renewals, the reaper and
-		// extractions on the lease meet around it.
-		time.Sleep(time.Until(l.GetExpiresAt().AsTime().Add(-10 * time.Millisecond)))
+		// Start around the deadline, from 10ms before to 10ms after, so
+		// that renewals, the reaper and extractions on the lease meet:
+		// some leases survive their renewals, others expire under them.
+		offset := time.Duration(round%5-2) * 5 * time.Millisecond
+		time.Sleep(time.Until(l.GetExpiresAt().AsTime().Add(offset)))
 		var wg sync.WaitGroup
 		for g := range renewers {
 			wg.Go(func() {
-				for range 10 {
+				for range 5 {
 					resp, err := r.client.RenewLease(ctx, &poolv1.RenewLeaseRequest{
 						LeaseId: l.GetLeaseId(), Ttl: durationpb.New(shortTTL),
 					})
@@ -685,82 +687,108 @@ func TestLeaseMismatch(t *testing.T) {
 
 // TestLeaseConcurrentExtractsSerialized sends slow extractions on one lease
 // from several goroutines. They must all succeed on the leased instance
-// without the pool handing out another one. That they run one at a time is
-// checked by the race detector: a native extractor keeps per-call state
-// (here its view of the pattern cache, written on every miss, which the
-// rotating patterns guarantee) that unserialized calls would race on.
+// without the pool handing out another one (in_use stays at the lease's
+// one instance, and the pool counts no checkout). That they run one at a
+// time is checked by the race detector: a CSS extractor renders values
+// into a buffer it keeps between calls, which unserialized calls would
+// race on. (A regex extractor keeps no per-call state, so for it only the
+// pool's side is observable.)
 func TestLeaseConcurrentExtractsSerialized(t *testing.T) {
-	r := startLeaseRig(t, "MAX_DOCUMENT_BYTES=4194304")
-	l := r.checkout("regex", 0)
-	defer r.release(l.GetLeaseId(), false)
-	before := r.stats("regex")
+	// Tens of milliseconds per call, hundreds under -race, so that calls
+	// overlap: parsing and selecting a quarter megabyte of list items, or
+	// an NFA over a quarter megabyte of markup that has no match.
+	list := "<ul>" + strings.Repeat("<li>item</li>", 20000) + "</ul>"
+	markup := "<p>" + strings.Repeat("ab", 1<<17) + "</p>"
+	tests := []struct {
+		pool string
+		req  func(id string, g int) *poolv1.ExtractRequest
+		ok   func(*poolv1.ExtractResponse) bool
+	}{
+		{"css", func(id string, _ int) *poolv1.ExtractRequest {
+			return &poolv1.ExtractRequest{
+				Document: &poolv1.ExtractRequest_Html{Html: list},
+				Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "li", All: true, Limit: 5000}},
+				LeaseId:  id,
+			}
+		}, func(resp *poolv1.ExtractResponse) bool { return len(resp.GetValues()) == 5000 }},
+		{"regex", func(id string, g int) *poolv1.ExtractRequest {
+			return &poolv1.ExtractRequest{
+				Document: &poolv1.ExtractRequest_Html{Html: markup},
+				Spec: &poolv1.ExtractRequest_Regex{Regex: &poolv1.RegexSpec{
+					Pattern: fmt.Sprintf(`(a|b)*c%d`, g), Source: poolv1.RegexSource_REGEX_SOURCE_HTML,
+				}},
+				LeaseId: id,
+			}
+		}, func(resp *poolv1.ExtractResponse) bool { return len(resp.GetMatches()) == 0 }},
+	}
+	r := startLeaseRig(t)
+	for _, tc := range tests {
+		t.Run(tc.pool, func(t *testing.T) {
+			r := &leaseRig{t: t, s: r.s, client: r.client}
+			l := r.checkout(tc.pool, 0)
+			defer r.release(l.GetLeaseId(), false)
+			before := r.stats(tc.pool)
 
-	// An NFA over a megabyte of markup with no match: tens of milliseconds
-	// or more per call, so that calls overlap.
-	doc := "<p>" + strings.Repeat("ab", 1<<19) + "</p>"
-	const goroutines, calls = 6, 3
-	done := make(chan struct{})
-	var maxInUse, samples atomic.Int64
-	sampler := make(chan struct{})
-	go func() {
-		defer close(sampler)
-		for {
-			resp, err := r.client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{Pools: []string{"regex"}})
-			if err != nil || len(resp.GetPools()) != 1 {
-				t.Errorf("GetMetrics while extracting: %v %v", resp, err)
-				return
-			}
-			st := resp.GetPools()[0]
-			samples.Add(1)
-			if n := int64(st.GetInUse()); n > maxInUse.Load() {
-				maxInUse.Store(n)
-			}
-			if st.GetLeased() != 1 {
-				t.Errorf("leased %d while the lease is out, want 1", st.GetLeased())
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			for c := range calls {
-				resp, err := r.client.Extract(context.Background(), &poolv1.ExtractRequest{
-					Document: &poolv1.ExtractRequest_Html{Html: doc},
-					Spec: &poolv1.ExtractRequest_Regex{Regex: &poolv1.RegexSpec{
-						Pattern: fmt.Sprintf(`(a|b)*c%d`, g), Source: poolv1.RegexSource_REGEX_SOURCE_HTML,
-					}},
-					LeaseId: l.GetLeaseId(),
+			const goroutines, calls = 4, 2
+			done := make(chan struct{})
+			var maxInUse, samples atomic.Int64
+			sampler := make(chan struct{})
+			go func() {
+				defer close(sampler)
+				for {
+					resp, err := r.client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{Pools: []string{tc.pool}})
+					if err != nil || len(resp.GetPools()) != 1 {
+						t.Errorf("GetMetrics while extracting: %v %v", resp, err)
+						return
+					}
+					st := resp.GetPools()[0]
+					samples.Add(1)
+					if n := int64(st.GetInUse()); n > maxInUse.Load() {
+						maxInUse.Store(n)
+					}
+					if st.GetLeased() != 1 {
+						t.Errorf("leased %d while the lease is out, want 1", st.GetLeased())
+					}
+					select {
+					case <-done:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			}()
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Go(func() {
+					for c := range calls {
+						resp, err := r.client.Extract(context.Background(), tc.req(l.GetLeaseId(), g))
+						if err != nil {
+							t.Errorf("goroutine %d call %d: %v", g, c, err)
+							return
+						}
+						if resp.GetInstanceId() != l.GetInstanceId() || !tc.ok(resp) {
+							t.Errorf("goroutine %d call %d: instance %q (want %q), %d values, %d matches",
+								g, c, resp.GetInstanceId(), l.GetInstanceId(), len(resp.GetValues()), len(resp.GetMatches()))
+						}
+					}
 				})
-				if err != nil {
-					t.Errorf("goroutine %d call %d: %v", g, c, err)
-					return
-				}
-				if resp.GetInstanceId() != l.GetInstanceId() || len(resp.GetMatches()) != 0 {
-					t.Errorf("goroutine %d call %d: instance %q, %d matches; want %q and none",
-						g, c, resp.GetInstanceId(), len(resp.GetMatches()), l.GetInstanceId())
-				}
 			}
+			wg.Wait()
+			close(done)
+			<-sampler
+			if n := maxInUse.Load(); n > 1 {
+				t.Errorf("in_use reached %d during extractions on one lease, want 1", n)
+			}
+			after := r.stats(tc.pool)
+			if after.GetCheckouts() != before.GetCheckouts() {
+				t.Errorf("extractions on the lease made %d pool checkouts, want 0", after.GetCheckouts()-before.GetCheckouts())
+			}
+			series := `riptide_pool_instances{pool="` + tc.pool + `",state="in_use"}`
+			if got := r.metric(series); got != 1 {
+				t.Errorf("%s = %v, want 1 (the lease)", series, got)
+			}
+			t.Logf("%d GetMetrics samples during %d extractions", samples.Load(), goroutines*calls)
 		})
 	}
-	wg.Wait()
-	close(done)
-	<-sampler
-	if n := maxInUse.Load(); n > 1 {
-		t.Errorf("regex in_use reached %d during extractions on one lease, want 1", n)
-	}
-	after := r.stats("regex")
-	if after.GetCheckouts() != before.GetCheckouts() {
-		t.Errorf("extractions on the lease made %d pool checkouts, want 0", after.GetCheckouts()-before.GetCheckouts())
-	}
-	if got := r.metric(`riptide_pool_instances{pool="regex",state="in_use"}`); got != 1 {
-		t.Errorf(`riptide_pool_instances{pool="regex",state="in_use"} = %v, want 1 (the lease)`, got)
-	}
-	t.Logf("%d GetMetrics samples during %d extractions", samples.Load(), goroutines*calls)
 }
 
 // TestLeaseWASM leases an instance of the bundled article module.
