@@ -426,7 +426,8 @@ func (t *Table) end(e *entry, how ending) bool {
 		e.held.Release()
 	}
 	if how == expired {
-		t.log.Info("lease expired", "pool", l.Pool, "instance", l.InstanceID,
+		// Debug: OnExpired is where the server reports expiries.
+		t.log.Debug("lease expired", "pool", l.Pool, "instance", l.InstanceID,
 			"age", now.Sub(l.Created), "late", now.Sub(l.ExpiresAt))
 		if t.onExpired != nil {
 			t.onExpired(l)
