@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,8 +15,17 @@ import (
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/article/quality"
+	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/native"
+	"github.com/riptidecrawler/riptide-poold/internal/server"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm/bundled"
+	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -385,5 +395,301 @@ func checkGoroutinesSettle(t *testing.T, before int) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// circuitChange matches CircuitStateChanged events of a pool.
+func circuitChange(pool string) func(*poolv1.PoolEvent) bool {
+	return func(e *poolv1.PoolEvent) bool { return e.GetCircuitStateChanged() != nil && e.GetPool() == pool }
+}
+
+// TestBreakerCycle drives a module that fails on demand (echo: a document
+// that does not start with "{" makes it return a result outside its memory)
+// through its breaker's states, twice: open, half-open, closed by a good
+// probe; open, half-open, open again by a bad one. A PoolEvents subscriber
+// sees each change in order, and requests refused while open get
+// UNAVAILABLE CIRCUIT_OPEN with RetryInfo.
+func TestBreakerCycle(t *testing.T) {
+	skipBug(t, "bug: a successful instance creation counts as a breaker success (wasmpool.go Add, "+
+		"breaker.WrapFactory): each failure discards its instance and the replacement's creation resets "+
+		"the consecutive failures, so sequential failures never open the breaker, and a refill while "+
+		"half-open closes it without a probe")
+	dir := modulesDir(t, "echo")
+	s := start(t, wasmEnv(dir,
+		"CB_FAILURE_THRESHOLD=2", "CB_SUCCESS_THRESHOLD=1", "CB_TIMEOUT_MS=300",
+		"HEALTH_CHECK_INTERVAL_MS=100", // the health report reads the breakers, which half-open lazily
+	))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	ev, _ := subscribe(t, s, s.conn, &poolv1.PoolEventsRequest{
+		Kinds: []poolv1.EventKind{poolv1.EventKind_EVENT_KIND_CIRCUIT_STATE_CHANGED},
+		Pools: []string{"echo"},
+	}, true)
+	bad := wasmRequest("echo", "", "not json, read as a result pointer")
+	good := wasmRequest("echo", "", `{"ok":{"fine":true}}`)
+	const (
+		closed   = poolv1.BreakerState_BREAKER_STATE_CLOSED
+		open     = poolv1.BreakerState_BREAKER_STATE_OPEN
+		halfOpen = poolv1.BreakerState_BREAKER_STATE_HALF_OPEN
+	)
+	expect := func(from, to poolv1.BreakerState) {
+		t.Helper()
+		e := ev.next(t, "CircuitStateChanged", circuitChange("echo")).GetCircuitStateChanged()
+		if e.GetFrom() != from || e.GetTo() != to {
+			t.Fatalf("CircuitStateChanged %v -> %v, want %v -> %v", e.GetFrom(), e.GetTo(), from, to)
+		}
+	}
+	trip := func() {
+		t.Helper()
+		for i := range 2 {
+			_, err := client.Extract(ctx, bad)
+			wantStatus(t, fmt.Sprintf("failure %d", i+1), err, codes.Internal, "EXTRACTOR_FAILED")
+		}
+		_, err := client.Extract(ctx, good)
+		wantStatus(t, "request while open", err, codes.Unavailable, "CIRCUIT_OPEN")
+		if d, ok := retryDelay(err); !ok || d <= 0 || d > 300*time.Millisecond {
+			t.Errorf("RetryInfo delay %v (present %v), want in (0, 300ms]", d, ok)
+		}
+		expect(closed, open)
+		expect(open, halfOpen)
+		// Probe on a ready instance, not on one made for the probe.
+		waitFor(t, "echo has an idle instance", func() bool { return poolStats(t, client, "echo").GetIdle() >= 1 })
+	}
+
+	trip()
+	if resp, err := client.Extract(ctx, good); err != nil || resp.GetFallback() {
+		t.Fatalf("good probe: %v %v", resp, err)
+	}
+	expect(halfOpen, closed)
+
+	trip()
+	_, err := client.Extract(ctx, bad)
+	wantStatus(t, "bad probe", err, codes.Internal, "EXTRACTOR_FAILED")
+	expect(halfOpen, open)
+}
+
+// TestFallbackWhileArticleBreakerOpen trips the bundled module's breaker
+// directly (the module cannot be made to fail from outside) and serves the
+// PoolService over it: a "custom" request, which is CSS selectors only, is
+// answered natively with fallback set, the other modes get CIRCUIT_OPEN,
+// and the health report, with the only pool's breaker open, is CRITICAL.
+func TestFallbackWhileArticleBreakerOpen(t *testing.T) {
+	ctx := context.Background()
+	rt, err := wasm.NewRuntime(ctx, wasm.RuntimeConfig{CompilationCacheDir: wasmCache, ExtractTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := wasmpool.New(wasmpool.Config{
+		Runtime: rt, MinSize: 0, MaxSize: 1,
+		FailureThreshold: 2, SuccessThreshold: 1, OpenTimeout: time.Hour,
+	})
+	t.Cleanup(func() {
+		set.Close(ctx)
+		rt.Close(ctx)
+	})
+	p, err := set.Add(ctx, bundled.ArticleName, bundled.Article(), wasm.ModuleOptions{Trusted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		p.Breaker.Do(func() error { return fmt.Errorf("injected: %w", wasm.ErrTrap) })
+	}
+	if st := p.Breaker.State(); st != breaker.StateOpen {
+		t.Fatalf("breaker %v after two injected traps", st)
+	}
+
+	svc := server.New(server.Config{Version: "test", WASM: set, Limits: server.Limits{Limits: native.DefaultLimits()}})
+	gs := grpc.NewServer()
+	poolv1.RegisterPoolServiceServer(gs, svc)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	client := poolv1.NewPoolServiceClient(conn)
+
+	resp, err := client.Extract(ctx, wasmRequest("", "custom", articlePage, "h1", "p.lede"))
+	if err != nil {
+		t.Fatalf("custom while open: %v", err)
+	}
+	if !resp.GetFallback() || resp.GetPool() != "article" {
+		t.Errorf("custom while open: fallback %v pool %q, want a native fallback", resp.GetFallback(), resp.GetPool())
+	}
+	if title, _ := resp.GetResult().AsMap()["title"].(string); !strings.Contains(title, "Warm pools") {
+		t.Errorf("fallback result %v", resp.GetResult().AsMap())
+	}
+	for _, mode := range []string{"", "article", "full", "metadata"} {
+		_, err := client.Extract(ctx, wasmRequest("article", mode, articlePage))
+		wantStatus(t, "mode "+mode+" while open", err, codes.Unavailable, "CIRCUIT_OPEN")
+		if d, ok := retryDelay(err); !ok || d <= 0 {
+			t.Errorf("mode %q: RetryInfo delay %v (present %v)", mode, d, ok)
+		}
+	}
+	if st := p.Pool.Stats(); st.Created != 0 {
+		t.Errorf("%d instances made while the breaker was open", st.Created)
+	}
+
+	h, err := client.Health(ctx, &poolv1.HealthRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.GetLevel() != poolv1.HealthLevel_HEALTH_LEVEL_CRITICAL || len(h.GetPools()) != 1 ||
+		h.GetPools()[0].GetBreakerState() != poolv1.BreakerState_BREAKER_STATE_OPEN {
+		t.Errorf("health with the only breaker open: %v", h)
+	}
+}
+
+// TestMemoryPressure drives the WebAssembly memory over the threshold with
+// the grow module (one page per byte of the document): the daemon publishes
+// MemoryPressure, sweeps (GcCompleted), refuses new instances with
+// MEMORY_LIMIT_EXCEEDED while pressure is high, and recovers once the sweep
+// recycles the instance that grew.
+func TestMemoryPressure(t *testing.T) {
+	dir := modulesDir(t, "grow")
+	s := start(t, wasmEnv(dir,
+		"WASM_POOL_SIZE=0", // no instance until asked for: the budget is all the grow module's
+		"WASM_MEMORY_LIMIT_MB=32",
+		"MEMORY_PRESSURE_THRESHOLD=0.25", // 8 MiB
+		"WASM_INSTANCE_MEMORY_LIMIT_MB=32",
+		"HEALTH_CHECK_INTERVAL_MS=100", // and so the pressure watch
+	))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	ev, _ := subscribe(t, s, s.conn, &poolv1.PoolEventsRequest{
+		Kinds: []poolv1.EventKind{poolv1.EventKind_EVENT_KIND_MEMORY_PRESSURE, poolv1.EventKind_EVENT_KIND_GC_COMPLETED},
+	}, true)
+	pressure := func() float64 {
+		resp, err := client.GetMetrics(ctx, &poolv1.GetMetricsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetMemory().GetPressure()
+	}
+
+	// 10 MiB: over the threshold, under the 12 MiB past which an instance
+	// is recycled under pressure (half of three quarters of 32 MiB).
+	if _, err := client.Extract(ctx, wasmRequest("grow", "", strings.Repeat("x", 160))); err != nil {
+		t.Fatalf("grow by 10 MiB: %v", err)
+	}
+	if p := pressure(); p < 0.25 || p >= 1 {
+		t.Fatalf("pressure %.2f after growing 10 MiB of 32, want in [0.25, 1)", p)
+	}
+	e := ev.next(t, "MemoryPressure", func(e *poolv1.PoolEvent) bool { return e.GetMemoryPressure() != nil })
+	if e.GetMemoryPressure().GetLevel() != poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_HIGH || e.GetMemoryPressure().GetPressure() < 0.25 {
+		t.Errorf("MemoryPressure = %v, want HIGH over 0.25", e.GetMemoryPressure())
+	}
+	ev.next(t, "GcCompleted", func(e *poolv1.PoolEvent) bool { return e.GetGcCompleted() != nil })
+
+	// While high, no new instance: article has none yet.
+	_, err := client.Extract(ctx, wasmRequest("article", "metadata", articlePage))
+	wantStatus(t, "new instance under pressure", err, codes.ResourceExhausted, "MEMORY_LIMIT_EXCEEDED")
+	if h, err := client.Health(ctx, &poolv1.HealthRequest{}); err != nil || h.GetMemoryPressure() < 0.25 || h.GetMemoryUsageMb() < 8 {
+		t.Errorf("health under pressure: %v %v", h, err)
+	}
+
+	// Grow past the recycling line; the sweep (ForceGC or the daemon's own)
+	// recycles the instance and the pressure falls.
+	if _, err := client.Extract(ctx, wasmRequest("grow", "", strings.Repeat("x", 64))); err != nil {
+		t.Fatalf("grow by 4 MiB more: %v", err)
+	}
+	waitFor(t, "the pressure falls", func() bool {
+		resp, err := client.ForceGC(ctx, &poolv1.ForceGCRequest{})
+		switch {
+		case err == nil:
+			return resp.GetAfter().GetPressure() < 0.25
+		case errorReason(err) == "RATE_LIMITED":
+			time.Sleep(100 * time.Millisecond)
+			return pressure() < 0.25
+		default:
+			t.Fatalf("ForceGC: %v", err)
+			return false
+		}
+	})
+	e = ev.next(t, "MemoryPressure back to normal", func(e *poolv1.PoolEvent) bool {
+		return e.GetMemoryPressure().GetLevel() == poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_NORMAL
+	})
+	resp, err := client.GetMetrics(ctx, &poolv1.GetMetricsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := resp.GetMemory(); m.GetInstancesRecycled() == 0 || m.GetGcCount() == 0 || m.GetPeakMb() < 14 {
+		t.Errorf("memory stats after recovery: %v", m)
+	}
+	if _, err := client.Extract(ctx, wasmRequest("article", "metadata", articlePage)); err != nil {
+		t.Errorf("new instance after recovery: %v", err)
+	}
+}
+
+// TestHealthReport checks the Health RPC of a daemon with WebAssembly pools:
+// every pool with its breaker, the memory in use, and SERVING.
+func TestHealthReport(t *testing.T) {
+	s := start(t, wasmEnv(modulesDir(t, "echo"), "HEALTH_CHECK_INTERVAL_MS=100"))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	var h *poolv1.HealthResponse
+	waitFor(t, "the warm instances count in memory", func() bool {
+		var err error
+		h, err = client.Health(ctx, &poolv1.HealthRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.GetMemoryUsageMb() > 0
+	})
+	if h.GetLevel() != poolv1.HealthLevel_HEALTH_LEVEL_HEALTHY || h.GetScore() < 80 || h.GetVersion() != "test" || h.GetUptime().AsDuration() <= 0 {
+		t.Errorf("health = %v", h)
+	}
+	var pools []string
+	for _, p := range h.GetPools() {
+		pools = append(pools, p.GetPool())
+		if p.GetBreakerState() != poolv1.BreakerState_BREAKER_STATE_CLOSED {
+			t.Errorf("pool %s breaker %v", p.GetPool(), p.GetBreakerState())
+		}
+	}
+	for _, want := range []string{"css", "regex", "article", "echo"} {
+		if !slices.Contains(pools, want) {
+			t.Errorf("health pools %v lack %s", pools, want)
+		}
+	}
+	if st, err := healthpb.NewHealthClient(s.conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || st.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("grpc.health.v1: %v %v", st, err)
+	}
+}
+
+// TestNotServingWhenEveryBreakerOpen opens the breaker of every pool (the
+// native pools off; article fails on a document its memory cannot hold,
+// echo on one it cannot answer) and checks that the health level is
+// CRITICAL and grpc.health.v1 goes NOT_SERVING.
+func TestNotServingWhenEveryBreakerOpen(t *testing.T) {
+	skipBug(t, "bug: sequential failures never open a breaker (see TestBreakerCycle)")
+	s := start(t, wasmEnv(modulesDir(t, "echo"),
+		"NATIVE_POOL_ENABLED=false",
+		"WASM_INSTANCE_MEMORY_LIMIT_MB=24",
+		"MAX_DOCUMENT_BYTES=12000000",
+		"CB_FAILURE_THRESHOLD=2", "CB_TIMEOUT_MS=3600000",
+		"HEALTH_CHECK_INTERVAL_MS=100",
+	))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	huge := "<html><body>" + strings.Repeat("<div><p>word</p></div>", 11000000/22) + "</body></html>"
+	for range 2 {
+		_, err := client.Extract(ctx, wasmRequest("echo", "", "not json"))
+		wantStatus(t, "echo", err, codes.Internal, "EXTRACTOR_FAILED")
+		_, err = client.Extract(ctx, wasmRequest("article", "article", huge))
+		wantStatus(t, "article on a document too big for its memory", err, codes.Internal, "EXTRACTOR_FAILED")
+	}
+	hc := healthpb.NewHealthClient(s.conn)
+	waitFor(t, "NOT_SERVING", func() bool {
+		st, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
+		return err == nil && st.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING
+	})
+	h, err := client.Health(ctx, &poolv1.HealthRequest{})
+	if err != nil || h.GetLevel() != poolv1.HealthLevel_HEALTH_LEVEL_CRITICAL {
+		t.Errorf("health with every breaker open: %v %v", h, err)
 	}
 }
