@@ -395,6 +395,16 @@ func checkResources(t *testing.T, c *corev1.Container, env map[string]string) {
 	} else {
 		t.Errorf("WASM_MEMORY_LIMIT_MB=%q: %v", env["WASM_MEMORY_LIMIT_MB"], err)
 	}
+	// GOMEMLIMIT (e.g. 410MiB) must sit below the container's limit, or
+	// the Go GC never works harder before the OOM killer acts.
+	if v, ok := env["GOMEMLIMIT"]; ok {
+		q, err := resource.ParseQuantity(strings.TrimSuffix(strings.TrimSuffix(v, "B"), "i") + "i")
+		if !strings.HasSuffix(v, "iB") || err != nil {
+			t.Errorf("GOMEMLIMIT=%q: want a number of MiB or GiB, e.g. 410MiB", v)
+		} else if q.Cmp(memLimit) >= 0 {
+			t.Errorf("GOMEMLIMIT=%s is not below the memory limit %s", v, memLimit.String())
+		}
+	}
 }
 
 // checkCacheVolume wants the compilation cache on a writable emptyDir, at
