@@ -236,6 +236,11 @@ func (i *Instance) acquire() error {
 	case i.busy:
 		return fmt.Errorf("%w: module %q", ErrBusy, i.mod.name)
 	}
+	// Until release, the host reads and writes guest memory: the runtime
+	// must not free it meanwhile.
+	if !i.mod.rt.calls.enter() {
+		return fmt.Errorf("%w: module %q: the runtime is closed", ErrUnusable, i.mod.name)
+	}
 	i.busy = true
 	return nil
 }
@@ -256,6 +261,7 @@ func (i *Instance) release(err error) {
 	if i.closeWanted && !i.closed {
 		i.closeLocked()
 	}
+	i.mod.rt.calls.leave()
 }
 
 // fatal reports whether err leaves the guest unusable.
@@ -318,9 +324,6 @@ func (i *Instance) callModes(ctx context.Context) (modes []string, err error) {
 // invoke calls fn with the parameters in i.stack, leaving its results there.
 // The caller holds the instance (acquire) and has bounded ctx.
 func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) error {
-	if !i.mod.rt.calls.enter() {
-		return fmt.Errorf("%w: runtime", ErrClosed)
-	}
 	i.lin.refused.Store(false)
 	i.stderr.take() // what earlier, successful calls wrote explains nothing
 	var err error
@@ -332,7 +335,6 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 		}
 	} else {
 		err = fn.CallWithStack(ctx, i.stack)
-		i.mod.rt.calls.leave()
 	}
 	return classify(ctx, i.mod.name, name, err, i.lin, i.stderr)
 }
@@ -345,7 +347,6 @@ func (i *Instance) invokeDetachable(ctx context.Context, fn api.Function) (err e
 	done := make(chan error, 1)
 	go func() {
 		err := fn.CallWithStack(ctx, i.stack)
-		defer i.mod.rt.calls.leave() // after closing the instance
 		i.mu.Lock()
 		defer i.mu.Unlock()
 		if !i.detached {
@@ -357,6 +358,7 @@ func (i *Instance) invokeDetachable(ctx context.Context, fn api.Function) (err e
 		if i.closeWanted && !i.closed {
 			i.closeLocked()
 		}
+		i.mod.rt.calls.leave()
 	}()
 	select {
 	case err := <-done:

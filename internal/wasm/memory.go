@@ -21,7 +21,7 @@ type cappedAllocator struct {
 }
 
 func (a *cappedAllocator) Allocate(capacity, _ uint64) experimental.LinearMemory {
-	a.mem = &cappedMemory{limit: a.limit, buf: make([]byte, 0, min(capacity, a.limit))}
+	a.mem = &cappedMemory{limit: a.limit, backing: newBacking(min(capacity, a.limit), a.limit)}
 	return a.mem
 }
 
@@ -29,9 +29,17 @@ func (a *cappedAllocator) Allocate(capacity, _ uint64) experimental.LinearMemory
 // remembers that it did.
 type cappedMemory struct {
 	limit   uint64
-	buf     []byte
-	size    atomic.Uint64 // len(buf), readable while the guest runs
-	refused atomic.Bool   // a grow was refused since the last clearRefused
+	backing backing
+	size    atomic.Uint64 // the memory's length, readable while the guest runs
+	refused atomic.Bool   // a grow was refused since the last call began
+}
+
+// backing holds the bytes of a linear memory.
+type backing interface {
+	// resize returns the memory with its length set to size, its contents
+	// kept and the new bytes zero; nil if it cannot.
+	resize(size uint64) []byte
+	free()
 }
 
 func (m *cappedMemory) Reallocate(size uint64) []byte {
@@ -39,24 +47,44 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 		m.refused.Store(true)
 		return nil
 	}
-	if size > uint64(cap(m.buf)) {
-		// Grow by a quarter at least, as append does for large slices: a Go
-		// guest grows its heap a few MiB at a time, and copying the whole
-		// memory on each of those would be quadratic.
-		newCap := min(max(size, uint64(cap(m.buf))+uint64(cap(m.buf))/4), m.limit)
-		buf := make([]byte, size, newCap)
-		copy(buf, m.buf)
-		m.buf = buf
+	b := m.backing.resize(size)
+	if b == nil {
+		m.refused.Store(true)
+		return nil
 	}
-	m.buf = m.buf[:size]
 	m.size.Store(size)
-	return m.buf
+	return b
 }
 
 func (m *cappedMemory) Free() {
-	m.buf = nil
+	if m.backing != nil {
+		m.backing.free()
+	}
 	m.size.Store(0)
 }
+
+// sliceBacking is a backing on the Go heap: portable, but growing copies the
+// memory and leaves spare capacity.
+type sliceBacking struct {
+	buf   []byte
+	limit uint64
+}
+
+func (s *sliceBacking) resize(size uint64) []byte {
+	if size > uint64(cap(s.buf)) {
+		// Grow by a quarter at least, as append does for large slices: a Go
+		// guest grows its heap a few MiB at a time, and copying the whole
+		// memory on each of those would be quadratic.
+		newCap := min(max(size, uint64(cap(s.buf))+uint64(cap(s.buf))/4), s.limit)
+		buf := make([]byte, size, newCap)
+		copy(buf, s.buf)
+		s.buf = buf
+	}
+	s.buf = s.buf[:size]
+	return s.buf
+}
+
+func (s *sliceBacking) free() { s.buf = nil }
 
 // stderrExcerpt keeps the first bytes a guest writes to its standard error:
 // a Go guest prints its panic or fatal error there before exiting, which is
