@@ -30,6 +30,8 @@ GUEST_SRCS := $(shell find guest internal/article -name '*.go' -not -name '*_tes
 # The corpus of real pages that benchmarks and quality checks read; tests
 # skip with a message where it is absent.
 export RIPTIDE_CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus/readability)
+# One wazero compilation cache for every test package (see internal/testenv).
+export RIPTIDE_TEST_WAZERO_CACHE ?= $(CURDIR)/.tools/wazero-test-cache
 
 .PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm
 

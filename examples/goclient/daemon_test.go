@@ -11,12 +11,28 @@ import (
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/daemon"
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
+
+// cacheDir is the daemons' wazero compilation cache, shared by the tests
+// (see internal/testenv).
+var cacheDir string
+
+func TestMain(m *testing.M) {
+	dir, cleanup, err := testenv.CompilationCacheDir("goclient-test-cache-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cacheDir = dir
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
 
 // startDaemon runs riptide-poold in-process on kernel-chosen loopback ports
 // with small pools, waits until it serves, and answers its gRPC address and
@@ -29,7 +45,7 @@ func startDaemon() (addr string, stop func()) {
 		"NATIVE_MAX_INSTANCES=4",
 		"WASM_POOL_SIZE=1",
 		"WASM_MAX_INSTANCES=2",
-		"WASM_COMPILATION_CACHE_DIR=",
+		"WASM_COMPILATION_CACHE_DIR=" + cacheDir,
 		"HOME=" + os.TempDir(),
 	})
 	if err != nil {
@@ -100,7 +116,7 @@ func skipUnimplemented(t *testing.T, err error) {
 // test; these tests run their code and check the results.
 
 func TestLeaseExample(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	served, leased, err := leaseAndExtract(ctx, client(t))
 	skipUnimplemented(t, err)
@@ -113,7 +129,7 @@ func TestLeaseExample(t *testing.T) {
 }
 
 func TestArticleExample(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	a, err := article(ctx, client(t))
 	skipUnimplemented(t, err)
@@ -129,7 +145,7 @@ func TestArticleExample(t *testing.T) {
 }
 
 func TestEventsExample(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	kinds, err := watchCheckouts(ctx, client(t), 2)
 	skipUnimplemented(t, err)

@@ -636,6 +636,10 @@ func (d *Daemon) shutdown() {
 		time.Sleep(5 * time.Millisecond)
 	}
 	d.log.Info("calls in flight finished", "remaining", d.inflight.Load())
+	// Closing the bus ends the PoolEvents streams cleanly (their handlers
+	// return), so that GracefulStop does not wait on them until the grace
+	// period runs out.
+	d.bus.Close()
 
 	stopped := make(chan struct{})
 	go func() {

@@ -187,9 +187,6 @@ func TestCancelledStreamUnsubscribes(t *testing.T) {
 // open: the stream must end cleanly (io.EOF: an OK status), and promptly
 // rather than at the end of the grace period.
 func TestShutdownEndsEventStream(t *testing.T) {
-	skipBug(t, "bug: Daemon.shutdown calls grpc.GracefulStop, which waits for the PoolEvents handler, "+
-		"which waits for the bus to close; the bus is closed in closePools after GracefulStop, so the "+
-		"stream is only cut by grpc.Stop at SHUTDOWN_GRACE_MS and the client gets UNAVAILABLE, not io.EOF")
 	s := start(t, baseEnv("SHUTDOWN_GRACE_MS=60000"))
 	ev, _ := subscribe(t, s, s.conn, &poolv1.PoolEventsRequest{}, true)
 	stopped := make(chan error, 1)

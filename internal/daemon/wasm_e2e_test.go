@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 	"net"
 	"os"
 	"path/filepath"
@@ -35,14 +36,14 @@ import (
 var wasmCache string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "daemon-test-wasm-cache-")
+	dir, cleanup, err := testenv.CompilationCacheDir("daemon-test-wasm-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	wasmCache = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -410,10 +411,6 @@ func circuitChange(pool string) func(*poolv1.PoolEvent) bool {
 // sees each change in order, and requests refused while open get
 // UNAVAILABLE CIRCUIT_OPEN with RetryInfo.
 func TestBreakerCycle(t *testing.T) {
-	skipBug(t, "bug: a successful instance creation counts as a breaker success (wasmpool.go Add, "+
-		"breaker.WrapFactory): each failure discards its instance and the replacement's creation resets "+
-		"the consecutive failures, so sequential failures never open the breaker, and a refill while "+
-		"half-open closes it without a probe")
 	dir := modulesDir(t, "echo")
 	s := start(t, wasmEnv(dir,
 		"CB_FAILURE_THRESHOLD=2", "CB_SUCCESS_THRESHOLD=1", "CB_TIMEOUT_MS=300",
@@ -666,7 +663,6 @@ func TestHealthReport(t *testing.T) {
 // echo on one it cannot answer) and checks that the health level is
 // CRITICAL and grpc.health.v1 goes NOT_SERVING.
 func TestNotServingWhenEveryBreakerOpen(t *testing.T) {
-	skipBug(t, "bug: sequential failures never open a breaker (see TestBreakerCycle)")
 	s := start(t, wasmEnv(modulesDir(t, "echo"),
 		"NATIVE_POOL_ENABLED=false",
 		"WASM_INSTANCE_MEMORY_LIMIT_MB=24",

@@ -77,11 +77,11 @@ func (s *Service) Checkout(ctx context.Context, req *poolv1.CheckoutRequest) (*p
 			held, instance = regexHeld{h}, instanceID(name, h.ID())
 		}
 	default:
-		if s.wasm == nil {
-			return nil, disabled("WebAssembly extraction", "WASM_POOL_ENABLED")
+		var p *wasmpool.Pool
+		if s.wasm != nil {
+			p, _ = s.wasm.Get(name)
 		}
-		p, err := s.wasm.Get(name)
-		if err != nil {
+		if p == nil {
 			return nil, invalidArgument("pool", "unknown pool %q; ListExtractors lists the pools", name)
 		}
 		h, err := p.Checkout(ctx)
@@ -184,7 +184,10 @@ func (s *Service) onLease(ctx context.Context, id, want string, fn func(lease.He
 		return leaseMismatch(l.Pool, want)
 	}
 	err = s.leases.Use(ctx, id, fn)
-	if errors.Is(err, lease.ErrNotFound) || errors.Is(err, lease.ErrClosed) {
+	if errors.Is(err, lease.ErrNotFound) || errors.Is(err, lease.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// The call gave up (or found the lease gone) while waiting for the
+		// lease's call in flight; fn's own errors are already statuses.
 		return s.leaseError(err, id)
 	}
 	return err

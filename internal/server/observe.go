@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -146,7 +147,9 @@ func (s *Service) memoryStats() *poolv1.MemoryStats {
 }
 
 // minForceGCInterval rate-limits ForceGC: a sweep walks every instance and
-// returns memory to the OS, which is not free.
+// returns memory to the OS, which is not free. Only ForceGC calls count
+// against it, not the daemon's own sweeps, which run every second under
+// memory pressure, exactly when an operator may want to force one.
 const minForceGCInterval = time.Second
 
 // Sweep runs the memory sweep and publishes GcCompleted. The daemon calls it
@@ -158,20 +161,22 @@ func (s *Service) Sweep(ctx context.Context) (reclaimed uint64, recycled int, to
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
 	res := s.wasm.Sweep(ctx)
-	s.lastSweep = time.Now()
 	s.publish(events.Event{Kind: events.GcCompleted, ReclaimedBytes: res.ReclaimedBytes, Recycled: res.Recycled})
 	return res.ReclaimedBytes, res.Recycled, res.Duration
 }
 
 // ForceGC runs the memory sweep now.
 func (s *Service) ForceGC(ctx context.Context, _ *poolv1.ForceGCRequest) (*poolv1.ForceGCResponse, error) {
-	s.sweepMu.Lock()
-	since := time.Since(s.lastSweep)
-	s.sweepMu.Unlock()
+	s.forceMu.Lock()
+	since := time.Since(s.lastForced)
+	if since >= minForceGCInterval {
+		s.lastForced = time.Now()
+	}
+	s.forceMu.Unlock()
 	if since < minForceGCInterval {
 		wait := minForceGCInterval - since
 		return nil, statusError(codes.ResourceExhausted, ReasonRateLimited,
-			fmt.Sprintf("a sweep ran %s ago; ForceGC runs at most once a second", since.Round(time.Millisecond)),
+			fmt.Sprintf("ForceGC ran %s ago; it runs at most once a second", since.Round(time.Millisecond)),
 			nil, retryAfter(wait))
 	}
 	before := s.memoryStats()
@@ -179,11 +184,8 @@ func (s *Service) ForceGC(ctx context.Context, _ *poolv1.ForceGCRequest) (*poolv
 	if took == 0 {
 		// No WebAssembly pools: still return freed Go memory.
 		began := time.Now()
-		runtime.GC()
+		debug.FreeOSMemory()
 		took = time.Since(began)
-		s.sweepMu.Lock()
-		s.lastSweep = time.Now()
-		s.sweepMu.Unlock()
 	}
 	return &poolv1.ForceGCResponse{
 		Before:         before,

@@ -83,9 +83,10 @@ type Service struct {
 	observe *metrics.Extractions
 	errors  *errorWindows
 
-	draining  atomic.Bool
-	sweepMu   sync.Mutex // serializes sweeps
-	lastSweep time.Time
+	draining   atomic.Bool
+	sweepMu    sync.Mutex // serializes sweeps
+	forceMu    sync.Mutex // guards lastForced
+	lastForced time.Time  // the last ForceGC that ran
 }
 
 // New returns a Service over the pools in cfg. The caller owns the pools and

@@ -3,6 +3,7 @@ package wasmpool_test
 import (
 	"context"
 	"fmt"
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,14 +19,14 @@ import (
 var compilationCache string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wasmpool-test-cache-")
+	dir, cleanup, err := testenv.CompilationCacheDir("wasmpool-test-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	compilationCache = dir
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

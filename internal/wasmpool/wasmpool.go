@@ -37,6 +37,10 @@ import (
 // pressure is at or over the threshold.
 var ErrMemoryLimit = errors.New("wasmpool: memory budget reached")
 
+// errCreated is the outcome the breaker is told of a successful creation:
+// neither a success nor a failure (see Add).
+var errCreated = errors.New("wasmpool: instance created")
+
 // ErrNoModule reports a module name that has no pool.
 var ErrNoModule = errors.New("wasmpool: no such module")
 
@@ -81,12 +85,12 @@ type Set struct {
 	mu    sync.RWMutex
 	pools map[string]*Pool
 
-	used      atomic.Int64 // linear memory of live instances, bytes
-	inUse     atomic.Int64 // of those checked out
-	peak      atomic.Int64
-	sweeps    atomic.Uint64
-	recycled  atomic.Uint64
-	retired   sync.WaitGroup // old pools draining after a reload
+	used     atomic.Int64 // linear memory of live instances, bytes
+	inUse    atomic.Int64 // of those checked out
+	peak     atomic.Int64
+	sweeps   atomic.Uint64
+	recycled atomic.Uint64
+	retired  sync.WaitGroup // old pools draining after a reload
 
 	liveMu sync.Mutex
 	live   map[*Instance]struct{} // every open instance, for the sweep
@@ -184,18 +188,31 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 			}
 		},
 	})
-	create := breaker.WrapFactory(p.Breaker, func(ctx context.Context) (*Instance, error) {
+	// Creation goes through the breaker: while it is open no instance is
+	// made, and a failed creation counts as a failure. A successful one is
+	// not counted as a success: it says nothing about whether extraction
+	// works, and counting it would reset the run of failures every time a
+	// failed instance is replaced, so a module that traps on every call
+	// would never open its breaker.
+	create := func(ctx context.Context) (*Instance, error) {
+		done, err := p.Breaker.Allow()
+		if err != nil {
+			return nil, err
+		}
 		inst, err := mod.NewInstance(ctx)
 		if err != nil {
-			return nil, &CreationError{Module: name, Err: err}
+			cerr := &CreationError{Module: name, Err: err}
+			done(cerr)
+			return nil, cerr
 		}
+		done(errCreated)
 		i := &Instance{Instance: inst, set: s}
 		s.liveMu.Lock()
 		s.live[i] = struct{}{}
 		s.liveMu.Unlock()
 		i.account()
 		return i, nil
-	})
+	}
 	factory := func(ctx context.Context) (*Instance, error) {
 		// The budget is checked outside the breaker: a full budget is not
 		// the module's fault and must not open its circuit.
