@@ -33,7 +33,7 @@ export RIPTIDE_CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus/readability)
 # One wazero compilation cache for every test package (see internal/testenv).
 export RIPTIDE_TEST_WAZERO_CACHE ?= $(CURDIR)/.tools/wazero-test-cache
 
-.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm
+.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm e2e deploy-check
 
 ## build: the daemon binary in bin/ (with the bundled WASM module embedded)
 build: wasm
@@ -52,9 +52,11 @@ $(GUEST_WASM): $(GUEST_SRCS) scripts/build-guest.sh
 ## test: vet, buf lint, the generated-code check and every test under -race
 test: wasm tools vet lint check-generated
 	$(GO) test -race -timeout 20m ./...
+	cd deploy/validate && $(GO) test -timeout 10m ./...
 
 vet: wasm
 	$(GO) vet ./...
+	cd deploy/validate && $(GO) vet ./...
 	@fmt=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	if [ -n "$$fmt" ]; then echo "gofmt would change:"; echo "$$fmt"; exit 1; fi
 
@@ -78,6 +80,14 @@ check-generated: tools
 	if ! diff -r "$$tmp/gen" gen; then \
 		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; \
 	fi
+
+## deploy-check: render every Kubernetes overlay and validate it strictly (module deploy/validate)
+deploy-check:
+	cd deploy/validate && $(GO) test ./...
+
+## e2e: build as the image does; run the Python, Node and grpcurl walkthroughs and every deployment check against it
+e2e: tools
+	scripts/e2e.sh
 
 ## bench: the benchmarks (compare runs with .tools/bin/benchstat)
 bench: wasm tools
