@@ -63,6 +63,23 @@ def main():
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", cmd):
             prelude.append(cmd)  # a variable later commands use
             continue
+        m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)=\$\(", cmd)
+        if m:
+            # An assignment from a command (a lease ID): run it once, and
+            # give later commands its value, not the command.
+            name = m.group(1)
+            print(f"$ {cmd}", flush=True)
+            proc = subprocess.run(["bash", "-c", "\n".join(prelude + [cmd, f'printf %s "${name}"'])], cwd=root,
+                                  capture_output=True, text=True, timeout=60)
+            value = proc.stdout
+            print(f"{name}={value}")
+            if proc.returncode == 0 and value:
+                passed += 1
+            else:
+                failed += 1
+                print(f"FAIL (exit {proc.returncode}): want a value for {name}\n{proc.stderr}")
+            prelude.append(f"{name}={shlex.quote(value)}")
+            continue
         print(f"$ {cmd}", flush=True)
         proc = subprocess.run(["bash", "-c", "\n".join(prelude + [cmd])], cwd=root,
                               capture_output=True, text=True, timeout=60)
