@@ -736,7 +736,7 @@ func (d *Daemon) snapshot() metrics.Snapshot {
 	if d.leases != nil {
 		ls := d.leases.Stats()
 		snap.LeasesExpired = ls.Expired
-		snap.LeaseDuration = metrics.Histogram{Count: ls.Duration.Count, Sum: ls.Duration.Sum, Buckets: ls.Duration.Cumulative()}
+		snap.LeaseDuration = ls.Duration
 	}
 	bs := d.bus.Stats()
 	snap.EventsPublished, snap.EventsDropped, snap.EventSubscribers = bs.Published, bs.Dropped, bs.Subscribers

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/riptidecrawler/riptide-poold/internal/histogram"
 	"log/slog"
 	"sync"
 	"time"
@@ -99,7 +100,7 @@ type Table struct {
 	nextReap  time.Time // when the reaper will scan next; Add and Renew wake it for anything sooner
 	created   uint64
 	ended     [numEndings]uint64
-	durations histogram
+	durations *histogram.Recorder
 
 	wake       chan struct{} // one slot: a lease is due before nextReap
 	stop       chan struct{} // closed by Close
@@ -154,6 +155,7 @@ func New(cfg Config) (*Table, error) {
 		maxTTL:       cfg.MaxTTL,
 		reapInterval: cfg.ReapInterval,
 		onExpired:    cfg.OnExpired,
+		durations:    histogram.New(DurationBounds),
 		clock:        cfg.Clock,
 		epoch:        time.Now(),
 		log:          cfg.Logger,
@@ -416,7 +418,7 @@ func (t *Table) end(e *entry, how ending) bool {
 		delete(t.active, l.Pool)
 	}
 	t.ended[how]++
-	t.durations.observe(now.Sub(l.Created))
+	t.durations.Observe(now.Sub(l.Created))
 	t.mu.Unlock()
 
 	switch how {

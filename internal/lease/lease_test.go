@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"github.com/riptidecrawler/riptide-poold/internal/histogram"
 	"regexp"
 	"sync"
 	"testing"
@@ -474,42 +475,24 @@ func TestCloseDeadline(t *testing.T) {
 	}
 }
 
-func TestHistogram(t *testing.T) {
-	var h histogram
+// TestDurationHistogram checks that ended leases are counted in the
+// lifetime histogram with its own bounds.
+func TestDurationHistogram(t *testing.T) {
+	r := histogram.New(DurationBounds)
 	for _, d := range []time.Duration{50 * time.Millisecond, 2 * time.Second, 3 * time.Second, 90 * time.Second, 48 * time.Hour} {
-		h.observe(d)
+		r.Observe(d)
 	}
-	s := h.Histogram
-	if s.Count != 5 || s.Sum != 50*time.Millisecond+5*time.Second+90*time.Second+48*time.Hour {
-		t.Errorf("Count %d, Sum %v", s.Count, s.Sum)
-	}
-	tests := []struct {
+	cum := r.Snapshot().Cumulative()
+	for _, tt := range []struct {
 		bound time.Duration
 		cum   uint64
 	}{
 		{100 * time.Millisecond, 1}, {time.Second, 1}, {5 * time.Second, 3}, {time.Minute, 3},
 		{2 * time.Minute, 4}, {24 * time.Hour, 4},
-	}
-	cum := s.Cumulative()
-	if len(cum) != NumBuckets-1 {
-		t.Errorf("Cumulative has %d buckets, want %d", len(cum), NumBuckets-1)
-	}
-	for _, tt := range tests {
+	} {
 		if got := cum[tt.bound.Seconds()]; got != tt.cum {
 			t.Errorf("cumulative count at %v = %d, want %d", tt.bound, got, tt.cum)
 		}
-	}
-	if s.Counts[NumBuckets-1] != 1 {
-		t.Error("an observation above the largest bound is not in the +Inf bucket")
-	}
-	if q := s.Quantile(0.5); q <= time.Second || q > 5*time.Second {
-		t.Errorf("median %v, want in (1s, 5s]", q)
-	}
-	if q := s.Quantile(1); q != 24*time.Hour {
-		t.Errorf("maximum %v, want the largest bound", q)
-	}
-	if (Histogram{}).Quantile(0.5) != 0 || (Histogram{}).Mean() != 0 {
-		t.Error("an empty histogram has a quantile or mean")
 	}
 }
 

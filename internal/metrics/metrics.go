@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riptidecrawler/riptide-poold/internal/histogram"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 )
 
@@ -39,18 +40,10 @@ type Snapshot struct {
 	// the pressure series out.
 	WASMMemoryBudgetBytes uint64
 	LeasesExpired         uint64
-	LeaseDuration         Histogram
+	LeaseDuration         histogram.Snapshot
 	EventsPublished       uint64
 	EventsDropped         uint64
 	EventSubscribers      int
-}
-
-// Histogram is a latency histogram in the form Prometheus' const
-// histograms take: cumulative counts keyed by upper bound in seconds.
-type Histogram struct {
-	Count   uint64
-	Sum     time.Duration
-	Buckets map[float64]uint64
 }
 
 // Collector is a prometheus.Collector over a snapshot function.
@@ -127,7 +120,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	histogram := func(d *prometheus.Desc, h pool.Histogram, labels ...string) {
+	hist := func(d *prometheus.Desc, h histogram.Snapshot, labels ...string) {
 		ch <- prometheus.MustNewConstHistogram(d, h.Count, h.Sum.Seconds(), h.Cumulative(), labels...)
 	}
 	var memory uint64
@@ -149,8 +142,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.destroyed, n, p.Name, pool.DestroyReason(r).String())
 		}
 		counter(c.healthFailures, st.Destroyed[pool.ReasonUnhealthy], p.Name)
-		histogram(c.waitTime, st.WaitTime, p.Name)
-		histogram(c.createTime, st.CreateTime, p.Name)
+		hist(c.waitTime, st.WaitTime, p.Name)
+		hist(c.createTime, st.CreateTime, p.Name)
 		gauge(c.breaker, float64(p.BreakerState), p.Name)
 		gauge(c.leases, float64(p.Leased), p.Name)
 		if p.Kind == "wasm" {
@@ -167,7 +160,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.cacheEntries, float64(cache.Len), cache.Name)
 	}
 	counter(c.leasesExpired, snap.LeasesExpired)
-	ch <- prometheus.MustNewConstHistogram(c.leaseDuration, snap.LeaseDuration.Count, snap.LeaseDuration.Sum.Seconds(), snap.LeaseDuration.Buckets)
+	hist(c.leaseDuration, snap.LeaseDuration)
 	counter(c.eventsPublished, snap.EventsPublished)
 	counter(c.eventsDrop, snap.EventsDropped)
 	gauge(c.eventSubscribers, float64(snap.EventSubscribers))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/riptidecrawler/riptide-poold/internal/histogram"
 	"log/slog"
 	"math"
 	"sync"
@@ -133,8 +134,8 @@ type Pool[T Poolable] struct {
 	created        atomic.Uint64
 	createFailures atomic.Uint64
 	destroyed      [NumReasons]atomic.Uint64
-	waitHist       histogram
-	createHist     histogram
+	waitHist       *histogram.Recorder
+	createHist     *histogram.Recorder
 }
 
 // New validates cfg and returns a pool that starts creating MinSize items in
@@ -160,6 +161,8 @@ func New[T Poolable](ctx context.Context, cfg Config, factory Factory[T]) (*Pool
 		warmFailed: make(chan struct{}),
 		drained:    make(chan struct{}),
 		idle:       make([]*Handle[T], 0, min(cfg.MaxSize, 1024)),
+		waitHist:   histogram.New(LatencyBounds),
+		createHist: histogram.New(LatencyBounds),
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -276,7 +279,7 @@ func (p *Pool[T]) Checkout(ctx context.Context) (*Handle[T], error) {
 		if waited {
 			ws.stop()
 			d = time.Duration(p.now() - ws.start)
-			p.waitHist.observe(d)
+			p.waitHist.Observe(d)
 		}
 		return p.handOut(h, d), nil
 	}
@@ -493,7 +496,7 @@ func (p *Pool[T]) create(id uint64) {
 	}
 
 	p.created.Add(1)
-	p.createHist.observe(took)
+	p.createHist.Observe(took)
 	h := &Handle[T]{pool: p, value: v, id: id, created: end}
 	if p.cfg.OnEvent != nil {
 		p.emit(Event{Kind: EventCreated, ItemID: id, Duration: took})
@@ -577,10 +580,10 @@ func (p *Pool[T]) Stats() Stats {
 	}
 	// Checkouts served from idle did not wait: they are counted in the
 	// first bucket here rather than with an atomic add on the hot path.
-	s.WaitTime = p.waitHist.snapshot()
+	s.WaitTime = p.waitHist.Snapshot()
 	s.WaitTime.Counts[0] += fast
 	s.WaitTime.Count += fast
-	s.CreateTime = p.createHist.snapshot()
+	s.CreateTime = p.createHist.Snapshot()
 	s.Checkouts = s.WaitTime.Count
 	s.AvgWait = s.WaitTime.Mean()
 	s.P99Wait = s.WaitTime.Quantile(0.99)

@@ -5,51 +5,6 @@ import (
 	"time"
 )
 
-func TestHistogram(t *testing.T) {
-	var h histogram
-	for range 98 {
-		h.observe(5 * time.Microsecond) // first bucket
-	}
-	h.observe(3 * time.Millisecond) // (2.5ms, 5ms]
-	h.observe(time.Minute)          // +Inf
-	s := h.snapshot()
-	if s.Count != 100 || s.Counts[0] != 98 || s.Counts[5] != 1 || s.Counts[NumBuckets-1] != 1 {
-		t.Fatalf("snapshot = %+v", s)
-	}
-	if want := (98*5*time.Microsecond + 3*time.Millisecond + time.Minute) / 100; s.Mean() != want {
-		t.Errorf("Mean = %v, want %v", s.Mean(), want)
-	}
-	tests := []struct {
-		q    float64
-		want time.Duration
-	}{
-		{0.5, 10 * time.Microsecond * 50 / 98},
-		{0.99, 5 * time.Millisecond},           // top of the bucket holding rank 99
-		{1, bucketBounds[len(bucketBounds)-1]}, // +Inf reports the largest bound
-	}
-	for _, tt := range tests {
-		if got := s.Quantile(tt.q); got != tt.want {
-			t.Errorf("Quantile(%v) = %v, want %v", tt.q, got, tt.want)
-		}
-	}
-	cum := s.Cumulative()
-	if len(cum) != NumBuckets-1 || cum[0.00001] != 98 || cum[0.005] != 99 || cum[10] != 99 {
-		t.Errorf("Cumulative = %v", cum)
-	}
-	if (Histogram{}).Quantile(0.99) != 0 || (Histogram{}).Mean() != 0 {
-		t.Error("empty histogram not zero")
-	}
-}
-
-func TestBucketBoundsAscend(t *testing.T) {
-	b := BucketBounds()
-	for i := 1; i < len(b); i++ {
-		if b[i] <= b[i-1] {
-			t.Fatalf("bound %d (%v) not above bound %d (%v)", i, b[i], i-1, b[i-1])
-		}
-	}
-}
-
 func TestStatsGauges(t *testing.T) {
 	p := newTestPool(t, Config{MinSize: 2, MaxSize: 4}, &testFactory{})
 	h := mustCheckout(t, p)
