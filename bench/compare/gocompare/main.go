@@ -1,0 +1,354 @@
+// Command gocompare is the Go side of the comparison benchmarks in
+// docs/COMPARE.md (bench/compare/run.sh runs it):
+//
+//	gocompare wait -addr A              wait until the daemon at A is SERVING
+//	gocompare sweep -addr A -corpus D   css Extract latency and throughput against concurrency
+//	gocompare articles -addr A -corpus D
+//	                                    native Go readability in-process vs the WASM article module over gRPC
+//
+// Output lines are key=value, read by report.py and by the plot program.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	readability "codeberg.org/readeck/go-readability/v2"
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/article"
+	"github.com/riptidecrawler/riptide-poold/internal/article/quality"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: gocompare wait|sweep|articles [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:50051", "the daemon's gRPC address")
+	corpus := fs.String("corpus", "", "the readability corpus directory")
+	callers := fs.String("callers", "1,2,4,8,16", "sweep: caller counts")
+	dur := fs.Duration("duration", 3*time.Second, "sweep: time at each caller count")
+	rounds := fs.Int("rounds", 5, "articles: rounds on the median page")
+	roundsAll := fs.Int("rounds-all", 1, "articles: rounds on all pages")
+	timeout := fs.Duration("timeout", 60*time.Second, "wait: how long to wait")
+	fs.Parse(os.Args[2:])
+
+	ctx := context.Background()
+	var err error
+	switch os.Args[1] {
+	case "wait":
+		err = wait(ctx, *addr, *timeout)
+	case "sweep":
+		err = withConn(*addr, func(c poolv1.PoolServiceClient) error {
+			counts, err := parseInts(*callers)
+			if err != nil {
+				return err
+			}
+			return sweep(ctx, c, *corpus, counts, *dur)
+		})
+	case "articles":
+		err = withConn(*addr, func(c poolv1.PoolServiceClient) error {
+			return articles(ctx, c, *corpus, *rounds, *roundsAll)
+		})
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gocompare:", err)
+		os.Exit(1)
+	}
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad count %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func withConn(addr string, f func(poolv1.PoolServiceClient) error) error {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return f(poolv1.NewPoolServiceClient(conn))
+}
+
+// wait polls grpc.health.v1 until the daemon answers SERVING: start-up work
+// (compiling the WASM module, warming the pools) is done.
+func wait(ctx context.Context, addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	for {
+		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("daemon at %s not SERVING after %v (last error: %v)", addr, timeout, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+type page struct {
+	name, dir, src string
+}
+
+// loadPages reads the corpus sorted by size then name, as the Go benchmarks
+// sort it; the median page is pages[len(pages)/2].
+func loadPages(dir string) ([]page, error) {
+	dirs, err := quality.Pages(dir)
+	if err != nil {
+		return nil, err
+	}
+	pages := make([]page, 0, len(dirs))
+	for _, d := range dirs {
+		src, err := quality.Source(d)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, page{filepath.Base(d), d, src})
+	}
+	slices.SortFunc(pages, func(a, b page) int {
+		if c := len(a.src) - len(b.src); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return pages, nil
+}
+
+// sweep runs n callers, each making back-to-back css Extract calls (every
+// a@href of the median page), for dur at each caller count, and prints
+// throughput and latency percentiles. Callers share one connection, as
+// goroutines of one client process would.
+func sweep(ctx context.Context, c poolv1.PoolServiceClient, corpus string, counts []int, dur time.Duration) error {
+	pages, err := loadPages(corpus)
+	if err != nil {
+		return err
+	}
+	pg := pages[len(pages)/2]
+	req := &poolv1.ExtractRequest{
+		Document: &poolv1.ExtractRequest_Html{Html: pg.src},
+		Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "a", Attribute: "href", All: true}},
+	}
+	fmt.Printf("# sweep: css Extract (a@href, all) on %s, %d bytes; %v per caller count; GOMAXPROCS %d\n",
+		pg.name, len(pg.src), dur, runtime.GOMAXPROCS(0))
+	for range 20 { // warm the connection and the pool
+		if _, err := c.Extract(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, n := range counts {
+		var (
+			mu    sync.Mutex
+			lat   []time.Duration
+			fails atomic.Int64
+			wg    sync.WaitGroup
+		)
+		start := time.Now()
+		deadline := start.Add(dur)
+		for range n {
+			wg.Go(func() {
+				var mine []time.Duration
+				for time.Now().Before(deadline) {
+					t0 := time.Now()
+					if _, err := c.Extract(ctx, req); err != nil {
+						fails.Add(1)
+						continue
+					}
+					mine = append(mine, time.Since(t0))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		wall := time.Since(start)
+		slices.Sort(lat)
+		pct := func(p float64) int64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			return lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()
+		}
+		fmt.Printf("sweep callers=%d calls=%d errors=%d wall_ns=%d rps=%.1f p50_ns=%d p90_ns=%d p99_ns=%d\n",
+			n, len(lat), fails.Load(), wall.Nanoseconds(), float64(len(lat))/wall.Seconds(), pct(0.50), pct(0.90), pct(0.99))
+	}
+	return nil
+}
+
+// articleWay is one way to read a page as an article.
+type articleWay struct {
+	name string
+	run  func(ctx context.Context, src string) (*article.Result, error)
+}
+
+// articles compares, in this one process, the readability library the
+// article module is built on (native, in-process), the article module's
+// own logic compiled natively (in-process), and the daemon's WASM article
+// module over gRPC; interleaved, median over rounds; then the quality of
+// each against the corpus' expectations.
+func articles(ctx context.Context, c poolv1.PoolServiceClient, corpus string, rounds, roundsAll int) error {
+	pages, err := loadPages(corpus)
+	if err != nil {
+		return err
+	}
+	pageURL, _ := url.Parse(quality.PageURL)
+	ways := []articleWay{
+		{"go-readability", func(_ context.Context, src string) (*article.Result, error) {
+			p := readability.NewParser()
+			a, err := p.Parse(strings.NewReader(src), pageURL)
+			if err != nil {
+				return nil, err
+			}
+			var text strings.Builder
+			if a.Node != nil {
+				if err := a.RenderText(&text); err != nil {
+					return nil, err
+				}
+			}
+			return &article.Result{
+				Title: a.Title(), Byline: a.Byline(), Description: a.Excerpt(),
+				Lang: a.Language(), SiteName: a.SiteName(), Text: text.String(),
+			}, nil
+		}},
+		{"article-native", func(_ context.Context, src string) (*article.Result, error) {
+			return article.Extract(src, article.Request{URL: quality.PageURL})
+		}},
+		{"grpc-article", func(ctx context.Context, src string) (*article.Result, error) {
+			resp, err := c.Extract(ctx, &poolv1.ExtractRequest{
+				Document: &poolv1.ExtractRequest_Html{Html: src},
+				Url:      quality.PageURL,
+				Spec:     &poolv1.ExtractRequest_Wasm{Wasm: &poolv1.WasmSpec{Module: "article", Mode: "article"}},
+			})
+			if err != nil {
+				return nil, err
+			}
+			b, err := protojson.Marshal(resp.GetResult())
+			if err != nil {
+				return nil, err
+			}
+			var res article.Result
+			return &res, json.Unmarshal(b, &res)
+		}},
+	}
+	total := 0
+	for _, p := range pages {
+		total += len(p.src)
+	}
+	med := pages[len(pages)/2]
+	fmt.Printf("# articles: median page %s, %d bytes; all: %d pages, %d bytes; GOMAXPROCS %d\n",
+		med.name, len(med.src), len(pages), total, runtime.GOMAXPROCS(0))
+
+	// Quality first (it also warms every way up).
+	for _, w := range ways {
+		var scores []quality.PageScore
+		for _, p := range pages {
+			res, err := w.run(ctx, p.src)
+			if err != nil {
+				return fmt.Errorf("%s on %s: %w", w.name, p.name, err)
+			}
+			ps, err := quality.Score(p.dir, res)
+			if err != nil {
+				return err
+			}
+			scores = append(scores, ps)
+		}
+		s := quality.Summarize(scores)
+		fmt.Printf("quality lang=go variant=%s title_match=%d pages=%d title_share=%.3f byline_share=%.3f excerpt_share=%.3f median_f1=%.4f mean_f1=%.4f\n",
+			w.name, int(s.Share["title"]*float64(s.Pages)+0.5), s.Pages, s.Share["title"], s.Share["byline"], s.Share["excerpt"], s.MedianF1, s.MeanF1)
+	}
+
+	sets := []struct {
+		name   string
+		pages  []page
+		rounds int
+		iters  int
+	}{
+		{"median", pages[len(pages)/2 : len(pages)/2+1], rounds, 0},
+		{"all", pages, roundsAll, 1},
+	}
+	for _, set := range sets {
+		// Iterations per measurement: about 0.3 s on the median page.
+		iters := make([]int, len(ways))
+		for i, w := range ways {
+			iters[i] = set.iters
+			if iters[i] == 0 {
+				t0 := time.Now()
+				for range 3 {
+					if _, err := w.run(ctx, set.pages[0].src); err != nil {
+						return err
+					}
+				}
+				iters[i] = max(3, int(0.3*3/time.Since(t0).Seconds()))
+			}
+		}
+		samples := make([][]float64, len(ways))
+		for range set.rounds {
+			for i, w := range ways {
+				t0 := time.Now()
+				for range iters[i] {
+					for _, p := range set.pages {
+						if _, err := w.run(ctx, p.src); err != nil {
+							return fmt.Errorf("%s on %s: %w", w.name, p.name, err)
+						}
+					}
+				}
+				samples[i] = append(samples[i], float64(time.Since(t0).Nanoseconds())/float64(iters[i]*len(set.pages)))
+			}
+		}
+		for i, w := range ways {
+			s := samples[i]
+			slices.Sort(s)
+			if len(s) == 0 {
+				continue
+			}
+			fmt.Printf("row lang=go set=%s callers=1 variant=%s q=article ns_op=%.0f min_ns=%.0f max_ns=%.0f rounds=%d calls=%d\n",
+				set.name, w.name, median(s), s[0], s[len(s)-1], len(s), iters[i]*len(set.pages))
+		}
+	}
+	return nil
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
