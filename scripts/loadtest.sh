@@ -77,12 +77,12 @@ start_daemon() {
     WASM_COMPILATION_CACHE_DIR="$PWD/.tools/wazero-load-cache" "$@" \
     "$daemon_bin" >"$log" 2>&1 &
   daemon_pid=$!
-  for _ in $(seq 600); do
+  for _ in $(seq 1200); do
     grep -q 'msg=serving' "$log" && break
     kill -0 "$daemon_pid" 2>/dev/null || { cat "$log"; echo "daemon exited at start" >&2; exit 1; }
     sleep 0.1
   done
-  grep -q 'msg=serving' "$log" || { cat "$log"; echo "daemon not serving within 60s" >&2; exit 1; }
+  grep -q 'msg=serving' "$log" || { cat "$log"; echo "daemon not serving within 120s" >&2; exit 1; }
   grpc=$(sed -n 's/.*msg="gRPC listening" addr=\([^ ]*\).*/\1/p' "$log")
   metrics=http://$(sed -n 's/.*msg="metrics listening" addr=\([^ ]*\).*/\1/p' "$log")/metrics
   case $grpc in 127.0.0.1:*) ;; *) echo "daemon not on loopback: $grpc" >&2; exit 1 ;; esac
