@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"testing"
@@ -126,40 +127,41 @@ func median(xs []float64) float64 {
 	return xs[len(xs)/2]
 }
 
-// BenchmarkArticleGOGC runs the trusted extraction of BenchmarkArticle with
-// the guest collector tuned differently (GOMEMLIMIT stays at 3/4 of the cap).
+// BenchmarkArticleGOGC runs the trusted extraction of the median page with
+// the guest collector tuned differently (GOMEMLIMIT stays at 3/4 of the cap),
+// interleaved with the native run as in BenchmarkArticleRatio; the metrics
+// are median milliseconds per extraction.
 //
-//	go test -run '^$' -bench 'BenchmarkArticleGOGC' -benchtime 2s ./internal/wasm
+//	go test -run '^$' -bench 'BenchmarkArticleGOGC' -benchtime 60x ./internal/wasm
 func BenchmarkArticleGOGC(b *testing.B) {
 	pages := corpusPages(b)
 	page := pages[len(pages)/2]
 	req := wasm.Request{HTML: page, URL: quality.PageURL, Mode: article.ModeArticle}
-	var native float64
-	b.Run("native", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := article.Extract(page, article.Request{URL: req.URL, Mode: req.Mode}); err != nil {
-				b.Fatal(err)
-			}
+	gogcs := []int{100, 200, 400, -1}
+	var insts []*wasm.Instance
+	for _, gogc := range gogcs {
+		rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute, GOGC: gogc})
+		insts = append(insts, newInstance(b, loadArticle(b, rt, true)))
+	}
+	ms := make([][]float64, len(insts)+1)
+	for b.Loop() {
+		start := time.Now()
+		if _, err := article.Extract(page, article.Request{URL: req.URL, Mode: req.Mode}); err != nil {
+			b.Fatal(err)
 		}
-		native = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	})
-	for _, gogc := range []int{100, 200, 400, 800, -1} {
-		b.Run(fmt.Sprintf("GOGC=%d", gogc), func(b *testing.B) {
-			rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute, GOGC: gogc})
-			i := newInstance(b, loadArticle(b, rt, true))
+		ms[0] = append(ms[0], float64(time.Since(start))/1e6)
+		for k, i := range insts {
+			start := time.Now()
 			if _, err := i.Extract(context.Background(), req); err != nil {
 				b.Fatal(err)
 			}
-			for b.Loop() {
-				if _, err := i.Extract(context.Background(), req); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(i.MemoryBytes())/(1<<20), "linear-MiB")
-			if native > 0 {
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/native, "x-native")
-			}
-		})
+			ms[k+1] = append(ms[k+1], float64(time.Since(start))/1e6)
+		}
+	}
+	b.ReportMetric(median(ms[0]), "native-ms")
+	for k, gogc := range gogcs {
+		b.ReportMetric(median(ms[k+1]), fmt.Sprintf("GOGC=%d-ms", gogc))
+		b.ReportMetric(float64(insts[k].MemoryBytes())/(1<<20), fmt.Sprintf("GOGC=%d-linear-MiB", gogc))
 	}
 }
 
@@ -214,46 +216,83 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // BenchmarkInstanceMemory measures what an article instance holds after 100
-// extractions of corpus pages: its linear memory, and the host's heap growth
-// beyond it (wazero's module instance, the guest stack, the slack of the
-// memory buffer).
+// extractions of the median page, or of the corpus' pages in turn, for
+// several guest GOGC: its linear memory (its
+// length: untouched pages of it take no physical memory), the growth of the
+// host's Go heap (wazero's module instance, the guest's stack), and the
+// growth of the process' resident memory (Linux), which covers both.
 //
 //	go test -run '^$' -bench 'BenchmarkInstanceMemory' -benchtime 1x ./internal/wasm
 func BenchmarkInstanceMemory(b *testing.B) {
-	pages := corpusPages(b)
-	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
-	m := loadArticle(b, rt, true)
-	const instances = 4
-	heap := func() uint64 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapInuse + ms.StackInuse
-	}
-	var linear, host float64
-	for b.Loop() {
-		before := heap()
-		var live []*wasm.Instance
-		for range instances {
-			i, err := m.NewInstance(context.Background())
-			if err != nil {
-				b.Fatal(err)
-			}
-			for n := range 100 {
-				if _, err := i.Extract(context.Background(), wasm.Request{HTML: pages[n%len(pages)], URL: quality.PageURL}); err != nil {
-					b.Fatal(err)
+	all := corpusPages(b)
+	for _, bench := range []struct {
+		pages []string
+		gogc  int
+	}{
+		{all[len(all)/2 : len(all)/2+1], 100},
+		{all, 100},
+		{all, 200},
+		{all, 400},
+	} {
+		name := "median-page"
+		if len(bench.pages) > 1 {
+			name = "corpus"
+		}
+		pages, gogc := bench.pages, bench.gogc
+		b.Run(fmt.Sprintf("%s/GOGC=%d", name, gogc), func(b *testing.B) {
+			rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute, GOGC: gogc})
+			m := loadArticle(b, rt, true)
+			const instances = 4
+			var linear, host, rss float64
+			for b.Loop() {
+				heapBefore, rssBefore := heapBytes(), residentBytes()
+				var live []*wasm.Instance
+				for range instances {
+					i, err := m.NewInstance(context.Background())
+					if err != nil {
+						b.Fatal(err)
+					}
+					for n := range 100 {
+						if _, err := i.Extract(context.Background(), wasm.Request{HTML: pages[n%len(pages)], URL: quality.PageURL}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					live = append(live, i)
+				}
+				host = float64(heapBytes()) - float64(heapBefore)
+				rss = float64(residentBytes()) - float64(rssBefore)
+				linear = 0
+				for _, i := range live {
+					linear += float64(i.MemoryBytes())
+					i.Close()
 				}
 			}
-			live = append(live, i)
-		}
-		total := float64(heap() - before)
-		linear = 0
-		for _, i := range live {
-			linear += float64(i.MemoryBytes())
-			i.Close()
-		}
-		host = total - linear
+			b.ReportMetric(linear/instances/(1<<20), "linear-MiB/inst")
+			b.ReportMetric(host/instances/(1<<20), "heap-MiB/inst")
+			if rss > 0 {
+				b.ReportMetric(rss/instances/(1<<20), "rss-MiB/inst")
+			}
+		})
 	}
-	b.ReportMetric(linear/instances/(1<<20), "linear-MiB/instance")
-	b.ReportMetric(host/instances/(1<<20), "host-MiB/instance")
+}
+
+// heapBytes is the host's Go heap and stacks in use, after a collection.
+func heapBytes() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse + ms.StackInuse
+}
+
+// residentBytes is the process' resident memory on Linux, 0 elsewhere.
+func residentBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident uint64
+	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * uint64(os.Getpagesize())
 }

@@ -17,11 +17,12 @@ const pageSize = 64 << 10
 // from one that trapped for another reason.
 type cappedAllocator struct {
 	limit uint64
+	free  *mappings     // the runtime's mappings to reuse
 	mem   *cappedMemory // set by Allocate; one allocator per instantiation
 }
 
 func (a *cappedAllocator) Allocate(capacity, _ uint64) experimental.LinearMemory {
-	a.mem = &cappedMemory{limit: a.limit, backing: newBacking(min(capacity, a.limit), a.limit)}
+	a.mem = &cappedMemory{limit: a.limit, backing: newBacking(min(capacity, a.limit), a.limit, a.free)}
 	return a.mem
 }
 

@@ -2,19 +2,28 @@
 
 package wasm
 
-import "golang.org/x/sys/unix"
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
 
 // newBacking reserves address space for the whole cap and makes pages
-// accessible as the memory grows: growing never copies, and only the pages
-// the guest touches take physical memory. The reservation is PROT_NONE, so
-// it counts against no commit limit until it is used. Should the mapping
-// fail, it falls back to the Go heap.
-func newBacking(capacity, limit uint64) backing {
+// accessible as the memory grows: growing never copies, only the pages the
+// guest touches take physical memory, and the memory stays out of the Go
+// heap (whose collector would otherwise pace itself on it). The reservation
+// is PROT_NONE, so it counts against no commit limit until it is used. A
+// mapping of a closed instance is reused when one is free; should mapping
+// fail, the memory goes on the Go heap.
+func newBacking(capacity, limit uint64, free *mappings) backing {
+	if m := free.get(limit); m != nil {
+		return m
+	}
 	mapped, err := unix.Mmap(-1, 0, int(limit), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return &sliceBacking{buf: make([]byte, 0, capacity), limit: limit}
 	}
-	return &mmapBacking{mapped: mapped}
+	return &mmapBacking{mapped: mapped, pool: free}
 }
 
 // mmapBacking is a linear memory in its own mapping, outside the Go heap.
@@ -23,11 +32,18 @@ func newBacking(capacity, limit uint64) backing {
 type mmapBacking struct {
 	mapped    []byte // the reservation, of the cap's size
 	committed uint64 // bytes made readable and writable, from the start
+	dirty     bool   // committed bytes may be non-zero
+	pool      *mappings
 }
 
 func (m *mmapBacking) resize(size uint64) []byte {
-	if m.mapped == nil {
+	if m.mapped == nil || size > uint64(len(m.mapped)) {
 		return nil
+	}
+	if m.dirty {
+		// A reused mapping: memory a guest is given must read as zero.
+		clear(m.mapped[:m.committed])
+		m.dirty = false
 	}
 	if size > m.committed {
 		// Linear memory grows by 64 KiB pages, a multiple of the OS page.
@@ -40,8 +56,61 @@ func (m *mmapBacking) resize(size uint64) []byte {
 }
 
 func (m *mmapBacking) free() {
-	if m.mapped != nil {
-		unix.Munmap(m.mapped)
-		m.mapped = nil
+	if m.mapped == nil {
+		return
 	}
+	if !m.pool.put(m) {
+		unix.Munmap(m.mapped)
+	}
+}
+
+// mappings keeps a few mappings of closed instances for new ones: a new
+// mapping faults on every page the guest touches (the Go runtime of a Go
+// guest touches megabytes as it starts), where a reused one only needs
+// clearing, and a pool replaces its broken instances all day.
+type mappings struct {
+	mu     sync.Mutex
+	free   []*mmapBacking
+	closed bool
+}
+
+// Reuse only small mappings, and few: they hold physical memory while idle.
+const (
+	maxFreeMappings     = 4
+	maxReusedCommitment = 16 << 20
+)
+
+func (p *mappings) get(limit uint64) *mmapBacking {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, m := range p.free {
+		if uint64(len(m.mapped)) == limit {
+			p.free = append(p.free[:k], p.free[k+1:]...)
+			return m
+		}
+	}
+	return nil
+}
+
+// put keeps m for reuse, or reports false if the caller must unmap it.
+func (p *mappings) put(m *mmapBacking) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || len(p.free) >= maxFreeMappings || m.committed > maxReusedCommitment {
+		return false
+	}
+	m.dirty = true
+	p.free = append(p.free, m)
+	return true
+}
+
+// close unmaps the mappings kept and stops keeping more.
+func (p *mappings) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, m := range p.free {
+		unix.Munmap(m.mapped)
+	}
+	p.free = nil
 }

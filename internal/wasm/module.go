@@ -113,7 +113,7 @@ func (m *Module) moduleConfig() wazero.ModuleConfig {
 		WithRandSource(rand.Reader).
 		// A Go guest's runtime aborts at the memory cap rather than
 		// collecting, unless its soft limit is below the cap.
-		WithEnv("GOMEMLIMIT", strconv.FormatUint(m.rt.memoryLimit/4*3>>20, 10)+"MiB").
+		WithEnv("GOMEMLIMIT", strconv.FormatUint(m.rt.guestMemoryLimit()>>20, 10)+"MiB").
 		WithEnv("GOGC", gogc)
 }
 
@@ -121,7 +121,7 @@ func (m *Module) instantiate(ctx context.Context) (*Instance, error) {
 	if m.closed.Load() {
 		return nil, fmt.Errorf("%w: module %q", ErrClosed, m.name)
 	}
-	alloc := &cappedAllocator{limit: m.rt.memoryLimit}
+	alloc := &cappedAllocator{limit: m.rt.memoryLimit, free: &m.rt.mappings}
 	stderr := new(stderrExcerpt)
 	cctx, cancel := m.rt.callContext(ctx)
 	guest, err := m.wazero.InstantiateModule(experimental.WithMemoryAllocator(cctx, alloc), m.compiled, m.config.WithStderr(stderr))
