@@ -71,9 +71,9 @@ done
 [ -d "$CORPUS" ] || { echo "compare: no corpus at $CORPUS (set RIPTIDE_CORPUS_DIR)" >&2; exit 1; }
 
 if [ -n "${QUICK:-}" ]; then
-	R=1 RA=1 RART=0 T=0.1 SWEEP=1s COUNT=1 BT=10x ABT=1x
+	R=1 RA=1 RART=0 T=0.1 SWEEP=1s REP=1 COUNT=1 BT=10x ABT=1x
 else
-	R=5 RA=3 RART=1 T=0.3 SWEEP=3s COUNT=5 BT=30x ABT=1s
+	R=7 RA=3 RART=1 T=0.3 SWEEP=2s REP=3 COUNT=10 BT=30x ABT=1s
 fi
 
 rev=${RIPTIDE_SRC_REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo unknown)}
@@ -104,7 +104,7 @@ run node bench/compare/node/compare.js --addr "$addr" --corpus "$CORPUS" --daemo
 	--rounds "$R" --rounds-all "$RA" --article-rounds-all "$RART" --target "$T" | tee "$DEV/compare-node.txt"
 run "$work/gocompare" articles -addr "$addr" -corpus "$CORPUS" -daemon-pid "$daemon_pid" \
 	-rounds "$R" -rounds-all "$RART" | tee "$DEV/compare-go-articles.txt"
-run "$work/gocompare" sweep -addr "$addr" -corpus "$CORPUS" -callers 1,2,4,8,16 -duration "$SWEEP" | tee "$DEV/compare-sweep.txt"
+run "$work/gocompare" sweep -addr "$addr" -corpus "$CORPUS" -callers 1,2,4,8,16 -duration "$SWEEP" -repeat "$REP" | tee "$DEV/compare-sweep.txt"
 run "$work/plot" -in "$DEV/compare-sweep.txt" -out "$PNG"
 
 kill -TERM "$daemon_pid" && wait "$daemon_pid" || true

@@ -44,10 +44,12 @@ func main() {
 	addr := fs.String("addr", "127.0.0.1:50051", "the daemon's gRPC address")
 	corpus := fs.String("corpus", "", "the readability corpus directory")
 	callers := fs.String("callers", "1,2,4,8,16", "sweep: caller counts")
-	dur := fs.Duration("duration", 3*time.Second, "sweep: time at each caller count")
+	dur := fs.Duration("duration", 2*time.Second, "sweep: time at each caller count, per repeat")
+	repeat := fs.Int("repeat", 3, "sweep: passes over the caller counts")
 	rounds := fs.Int("rounds", 5, "articles: rounds on the median page")
 	roundsAll := fs.Int("rounds-all", 1, "articles: rounds on all pages")
 	timeout := fs.Duration("timeout", 60*time.Second, "wait: how long to wait")
+	pid := fs.Int("daemon-pid", 0, "articles: the daemon's pid, to report its CPU time per call")
 	fs.Parse(os.Args[2:])
 
 	ctx := context.Background()
@@ -61,11 +63,11 @@ func main() {
 			if err != nil {
 				return err
 			}
-			return sweep(ctx, c, *corpus, counts, *dur)
+			return sweep(ctx, c, *corpus, counts, *dur, *repeat)
 		})
 	case "articles":
 		err = withConn(*addr, func(c poolv1.PoolServiceClient) error {
-			return articles(ctx, c, *corpus, *rounds, *roundsAll)
+			return articles(ctx, c, *corpus, *rounds, *roundsAll, *pid)
 		})
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
@@ -152,10 +154,10 @@ func loadPages(dir string) ([]page, error) {
 }
 
 // sweep runs n callers, each making back-to-back css Extract calls (every
-// a@href of the median page), for dur at each caller count, and prints
-// throughput and latency percentiles. Callers share one connection, as
+// a@href of the median page), for dur at each caller count, repeat times,
+// and prints the median throughput and latency percentiles. Callers share one connection, as
 // goroutines of one client process would.
-func sweep(ctx context.Context, c poolv1.PoolServiceClient, corpus string, counts []int, dur time.Duration) error {
+func sweep(ctx context.Context, c poolv1.PoolServiceClient, corpus string, counts []int, dur time.Duration, repeat int) error {
 	pages, err := loadPages(corpus)
 	if err != nil {
 		return err
@@ -165,51 +167,84 @@ func sweep(ctx context.Context, c poolv1.PoolServiceClient, corpus string, count
 		Document: &poolv1.ExtractRequest_Html{Html: pg.src},
 		Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "a", Attribute: "href", All: true}},
 	}
-	fmt.Printf("# sweep: css Extract (a@href, all) on %s, %d bytes; %v per caller count; GOMAXPROCS %d\n",
-		pg.name, len(pg.src), dur, runtime.GOMAXPROCS(0))
+	fmt.Printf("# sweep: css Extract (a@href, all) on %s, %d bytes; %d × %v per caller count; GOMAXPROCS %d\n",
+		pg.name, len(pg.src), repeat, dur, runtime.GOMAXPROCS(0))
 	for range 20 { // warm the connection and the pool
 		if _, err := c.Extract(ctx, req); err != nil {
 			return err
 		}
 	}
-	for _, n := range counts {
-		var (
-			mu    sync.Mutex
-			lat   []time.Duration
-			fails atomic.Int64
-			wg    sync.WaitGroup
-		)
-		start := time.Now()
-		deadline := start.Add(dur)
-		for range n {
-			wg.Go(func() {
-				var mine []time.Duration
-				for time.Now().Before(deadline) {
-					t0 := time.Now()
-					if _, err := c.Extract(ctx, req); err != nil {
-						fails.Add(1)
-						continue
-					}
-					mine = append(mine, time.Since(t0))
+	type result struct{ rps, p50, p90, p99 float64 }
+	results := make(map[int][]result)
+	var (
+		errs  = make(map[int]int64)
+		calls = make(map[int]int)
+	)
+	// Each repeat visits every caller count in turn, so that load from
+	// elsewhere on the machine spreads over all of them; a figure is the
+	// median over repeats.
+	for range repeat {
+		for _, n := range counts {
+			lat, fails, wall := sweepOnce(ctx, c, req, n, dur)
+			slices.Sort(lat)
+			pct := func(p float64) float64 {
+				if len(lat) == 0 {
+					return 0
 				}
-				mu.Lock()
-				lat = append(lat, mine...)
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		wall := time.Since(start)
-		slices.Sort(lat)
-		pct := func(p float64) int64 {
-			if len(lat) == 0 {
-				return 0
+				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds())
 			}
-			return lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()
+			results[n] = append(results[n], result{float64(len(lat)) / wall.Seconds(), pct(0.50), pct(0.90), pct(0.99)})
+			errs[n] += fails
+			calls[n] += len(lat)
 		}
-		fmt.Printf("sweep callers=%d calls=%d errors=%d wall_ns=%d rps=%.1f p50_ns=%d p90_ns=%d p99_ns=%d\n",
-			n, len(lat), fails.Load(), wall.Nanoseconds(), float64(len(lat))/wall.Seconds(), pct(0.50), pct(0.90), pct(0.99))
+	}
+	for _, n := range counts {
+		rs := results[n]
+		med := func(f func(result) float64) float64 {
+			xs := make([]float64, len(rs))
+			for i, r := range rs {
+				xs[i] = f(r)
+			}
+			slices.Sort(xs)
+			return median(xs)
+		}
+		fmt.Printf("sweep callers=%d calls=%d errors=%d repeats=%d rps=%.1f p50_ns=%.0f p90_ns=%.0f p99_ns=%.0f\n",
+			n, calls[n], errs[n], len(rs), med(func(r result) float64 { return r.rps }),
+			med(func(r result) float64 { return r.p50 }), med(func(r result) float64 { return r.p90 }),
+			med(func(r result) float64 { return r.p99 }))
 	}
 	return nil
+}
+
+// sweepOnce runs n callers making back-to-back calls for dur; it returns
+// the latencies of the calls that succeeded, the failures and the wall time.
+func sweepOnce(ctx context.Context, c poolv1.PoolServiceClient, req *poolv1.ExtractRequest, n int, dur time.Duration) ([]time.Duration, int64, time.Duration) {
+	var (
+		mu    sync.Mutex
+		lat   []time.Duration
+		fails atomic.Int64
+		wg    sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(dur)
+	for range n {
+		wg.Go(func() {
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if _, err := c.Extract(ctx, req); err != nil {
+					fails.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return lat, fails.Load(), time.Since(start)
 }
 
 // articleWay is one way to read a page as an article.
@@ -223,7 +258,7 @@ type articleWay struct {
 // own logic compiled natively (in-process), and the daemon's WASM article
 // module over gRPC; interleaved, median over rounds; then the quality of
 // each against the corpus' expectations.
-func articles(ctx context.Context, c poolv1.PoolServiceClient, corpus string, rounds, roundsAll int) error {
+func articles(ctx context.Context, c poolv1.PoolServiceClient, corpus string, rounds, roundsAll, pid int) error {
 	pages, err := loadPages(corpus)
 	if err != nil {
 		return err
@@ -319,8 +354,11 @@ func articles(ctx context.Context, c poolv1.PoolServiceClient, corpus string, ro
 			}
 		}
 		samples := make([][]float64, len(ways))
+		cpu := make([][]float64, len(ways))  // this process, ns per call
+		dcpu := make([][]float64, len(ways)) // the daemon, ns per call
 		for range set.rounds {
 			for i, w := range ways {
+				c0, d0 := processCPU(os.Getpid()), processCPU(pid)
 				t0 := time.Now()
 				for range iters[i] {
 					for _, p := range set.pages {
@@ -329,20 +367,73 @@ func articles(ctx context.Context, c poolv1.PoolServiceClient, corpus string, ro
 						}
 					}
 				}
-				samples[i] = append(samples[i], float64(time.Since(t0).Nanoseconds())/float64(iters[i]*len(set.pages)))
+				calls := float64(iters[i] * len(set.pages))
+				samples[i] = append(samples[i], float64(time.Since(t0).Nanoseconds())/calls)
+				cpu[i] = append(cpu[i], float64(processCPU(os.Getpid())-c0)/calls)
+				dcpu[i] = append(dcpu[i], float64(processCPU(pid)-d0)/calls)
 			}
 		}
+		wall := make([][]float64, len(ways))
+		tot := make([][]float64, len(ways))
 		for i, w := range ways {
 			s := samples[i]
-			slices.Sort(s)
 			if len(s) == 0 {
 				continue
 			}
-			fmt.Printf("row lang=go set=%s callers=1 variant=%s q=article ns_op=%.0f min_ns=%.0f max_ns=%.0f rounds=%d calls=%d\n",
-				set.name, w.name, median(s), s[0], s[len(s)-1], len(s), iters[i]*len(set.pages))
+			// Per round, in round order, for paired ratios: wall and CPU
+			// (this process plus, for the daemon, the daemon's) per call.
+			wall[i] = slices.Clone(s)
+			for r := range cpu[i] {
+				t := cpu[i][r]
+				if w.name == "grpc-article" {
+					t += dcpu[i][r]
+				}
+				tot[i] = append(tot[i], t)
+			}
+			slices.Sort(s)
+			slices.Sort(cpu[i])
+			slices.Sort(dcpu[i])
+			d := 0.0
+			if w.name == "grpc-article" {
+				d = median(dcpu[i])
+			}
+			fmt.Printf("row lang=go set=%s callers=1 variant=%s q=article ns_op=%.0f min_ns=%.0f max_ns=%.0f client_cpu_ns=%.0f daemon_cpu_ns=%.0f rounds=%d calls=%d w=%s c=%s\n",
+				set.name, w.name, median(s), s[0], s[len(s)-1], median(cpu[i]), d, len(s), iters[i]*len(set.pages), join(wall[i]), join(tot[i]))
 		}
 	}
 	return nil
+}
+
+// processCPU is the user+system CPU time of process pid so far, in
+// nanoseconds, from /proc (0 when unknown: pid 0, or not Linux).
+func processCPU(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const hz = 100 // USER_HZ on Linux
+	return (ut + st) * int64(time.Second) / hz
+}
+
+// join formats xs as comma-separated integers.
+func join(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strings.Join(parts, ",")
 }
 
 func median(sorted []float64) float64 {

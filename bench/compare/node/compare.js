@@ -283,7 +283,11 @@ async function measure(ws, items, opts, print) {
       `row lang=node set=${set} callers=${ws.n} variant=${variant} q=${q} ns_op=${median(ns).toFixed(0)} ` +
         `min_ns=${Math.min(...ns).toFixed(0)} max_ns=${Math.max(...ns).toFixed(0)} ` +
         `client_cpu_ns=${(median(s.map((x) => x.cpu)) * 1e9).toFixed(0)} daemon_cpu_ns=${dcpu.toFixed(0)} ` +
-        `rounds=${s.length} calls=${s[0].calls}`,
+        `rounds=${s.length} calls=${s[0].calls} ` +
+        // Per round: wall ns per call, and CPU ns per call of the caller plus
+        // (for the daemon) the daemon's, for paired ratios.
+        `w=${ns.map((x) => x.toFixed(0)).join(',')} ` +
+        `c=${s.map((x) => ((x.cpu + (variant.startsWith('grpc') ? x.dcpu : 0)) * 1e9).toFixed(0)).join(',')}`,
     );
   }
 }

@@ -337,10 +337,15 @@ def measure(ws, n, args):
         w = [x[0] for x in samples[k]]
         med = statistics.median(w)
         cpu = statistics.median(x[1] for x in samples[k])
-        dcpu = statistics.median(x[2] for x in samples[k]) if v.startswith("grpc") else 0.0
+        grpc = v.startswith("grpc")
+        dcpu = statistics.median(x[2] for x in samples[k]) if grpc else 0.0
+        # Per round: wall ns per call, and CPU ns per call of the caller
+        # plus (for the daemon) the daemon's, for paired ratios.
+        ws_ = ",".join(f"{x[0] * 1e9:.0f}" for x in samples[k])
+        cs_ = ",".join(f"{(x[1] + (x[2] if grpc else 0)) * 1e9:.0f}" for x in samples[k])
         print(f"row lang=python set={s} callers={n} variant={v} q={q} ns_op={med * 1e9:.0f} "
               f"min_ns={min(w) * 1e9:.0f} max_ns={max(w) * 1e9:.0f} client_cpu_ns={cpu * 1e9:.0f} "
-              f"daemon_cpu_ns={dcpu * 1e9:.0f} rounds={len(w)} calls={samples[k][0][3]}")
+              f"daemon_cpu_ns={dcpu * 1e9:.0f} rounds={len(w)} calls={samples[k][0][3]} w={ws_} c={cs_}")
     sys.stdout.flush()
 
 
