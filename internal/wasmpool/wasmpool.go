@@ -61,8 +61,11 @@ type Config struct {
 	MemoryBudgetBytes uint64
 	PressureThreshold float64
 	// RecycleBytes is the linear memory past which an instance is recycled
-	// when it is returned or swept; 0 means three quarters of the
-	// runtime's per-instance cap.
+	// when it is returned or swept; 0 means half the runtime's
+	// per-instance cap. Linear memory never shrinks, so one large page
+	// would otherwise pin its peak in that instance for good; half the cap
+	// leaves room for the largest corpus page's working set (about 20 MiB
+	// for the bundled module) without recycling on every typical page.
 	RecycleBytes uint64
 
 	// Breaker settings, one breaker per module.
@@ -99,7 +102,7 @@ type Set struct {
 // New returns an empty Set.
 func New(cfg Config) *Set {
 	if cfg.RecycleBytes == 0 && cfg.Runtime != nil {
-		cfg.RecycleBytes = cfg.Runtime.MemoryLimitBytes() / 4 * 3
+		cfg.RecycleBytes = cfg.Runtime.MemoryLimitBytes() / 2
 	}
 	log := cfg.Logger
 	if log == nil {
