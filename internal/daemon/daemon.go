@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -365,10 +364,7 @@ func (d *Daemon) poolEvent(e pool.Event) {
 	default:
 		return
 	}
-	out.Time, out.Pool = e.Time, e.Pool
-	if e.ItemID != 0 {
-		out.InstanceID = e.Pool + "-" + strconv.FormatUint(e.ItemID, 10)
-	}
+	out.Time, out.Pool, out.Item = e.Time, e.Pool, e.ItemID
 	d.bus.Publish(out)
 }
 

@@ -110,8 +110,12 @@ type Event struct {
 	ReclaimedBytes uint64
 	Recycled       int
 	Count          uint64 // events lost, for EventsDropped
-	ABIVersion     int    // ModuleLoaded: the module's guest ABI version
-	Digest         string // ModuleLoaded: SHA-256 of the module's bytes, hex
+	// Item is the instance's number within its pool, for publishers on a
+	// hot path that leave InstanceID empty: formatting "pool-N" per event
+	// would allocate on every checkout; subscribers derive it instead.
+	Item       uint64
+	ABIVersion int    // ModuleLoaded: the module's guest ABI version
+	Digest     string // ModuleLoaded: SHA-256 of the module's bytes, hex
 }
 
 // Filter selects the events a Subscription receives.

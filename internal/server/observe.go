@@ -272,6 +272,9 @@ func eventKind(k poolv1.EventKind) (events.Kind, bool) {
 // poolEvent converts a bus event to the API's.
 func poolEvent(e events.Event) *poolv1.PoolEvent {
 	out := &poolv1.PoolEvent{Time: timestamppb.New(e.Time), Pool: e.Pool, InstanceId: e.InstanceID}
+	if out.InstanceId == "" && e.Item != 0 {
+		out.InstanceId = instanceID(e.Pool, e.Item)
+	}
 	switch e.Kind {
 	case events.InstanceCreated:
 		out.Kind = &poolv1.PoolEvent_InstanceCreated{InstanceCreated: &poolv1.InstanceCreated{}}
