@@ -40,7 +40,7 @@ def kv_lines(path, prefix):
         for f in line.split()[1:]:
             k, _, v = f.partition("=")
             try:
-                d[k] = float(v) if k not in ("w", "c") else v
+                d[k] = float(v) if k not in ("w", "c", "miss", "step") else v
             except ValueError:
                 d[k] = v
         out.append(d)
@@ -197,9 +197,27 @@ def main():
           "Figures are medians over interleaved rounds, so that load from elsewhere falls on every variant "
           "alike; read the ratios, not the absolute times.", ""]
     md += [f"- {e}" for e in env]
-    for lang, path in [("Python", "compare-python.txt"), ("Node", "compare-node.txt")]:
-        md += [f"- {c}" for c in comments(dev / path)]
+    answers = []
+    for path in ["compare-python.txt", "compare-node.txt", "compare-go-articles.txt", "compare-sweep.txt",
+                 "compare-go-parts.txt"]:
+        for c in comments(dev / path):
+            if c.startswith("answers "):
+                answers.append((path[8:-4], c))
+            else:
+                md.append(f"- {c}")
     md.append("")
+    if answers:
+        md.append("Do they answer the same? Answers on the median page (first 60 characters of the title):\n")
+        md.append("| from | variant | `title` | `a@href` | `p` | title |")
+        md.append("| --- | --- | --- | --- | --- | --- |")
+        for lang, a in answers:
+            m = re.match(r"answers set=\S+ variant=(\S+) title=(\d+) a-href-all=(\d+) p-text-all=(\d+) title=(.*)$", a)
+            if m:
+                md.append(f"| {lang} | {m[1]} | {m[2]} | {m[3]} | {m[4]} | {m[5]} |")
+        md.append("\nThe 11 links that lxml, BeautifulSoup and cheerio's htmlparser2 find beyond the daemon and "
+                  "cheerio's parse5 are inside `<noscript>`, which an HTML5 parser with scripting enabled "
+                  "(x/net/html, parse5, every browser) reads as text, and libxml2, html.parser and htmlparser2 "
+                  "read as markup.\n")
     md.append("The questions a scraper asks: the text of `title` (first match), every `a@href`, and the "
               "text of every `p`, white space collapsed as the daemon does. A peer parses the page and "
               "answers; the daemon is sent the page and the question (`css`), or all three questions in "
@@ -273,6 +291,9 @@ def main():
             f"{q['median_f1']:.4f}" if q and "median_f1" in q else "—",
             ratio(med["ns_op"] / base) if med else "—",
         ]) + " |")
+    for q in nq:
+        if q.get("miss") not in (None, "-"):
+            md.append(f"\n{q['variant']}: title differs from expected-metadata.json on {q['miss']}.")
     for r in [r for r in nd + ga if r["variant"] == "grpc-article" and r["set"] == "median"]:
         md.append(f"\nDaemon article from {r['lang']}: wall {ms(r['ns_op'])} ms = client CPU {ms(r['client_cpu_ns'])} "
                   f"+ daemon CPU {ms(r['daemon_cpu_ns'])} ms per page.")
@@ -299,6 +320,14 @@ def main():
             loop.append(statistics.median(gs.get(f"BenchmarkExtractCorpus/spec={q}/path=grpc-loopback", {}).get("ns/op", [float("nan")])) / b)
             md.append(f"| {QNAME[q]} | {ms(b)} | " + " | ".join(cells) + f" | {ratio(lc / bc)} |")
         md.append(f"\nGeomean, grpc-loopback over in-process: **{ratio(geomean(loop))}**.")
+    parts = kv_lines(dev / "compare-go-parts.txt", "part")
+    if parts:
+        md.append("\nThe parts of one css call (every `a@href` of the median page), timed alone in one Go process "
+                  "(`gocompare parts`), ms; the daemon does `proto-unmarshal` and `parse+select`, a Go client "
+                  "`proto-marshal`, and each side's gRPC transport comes on top:\n")
+        md.append("| " + " | ".join(p["step"] for p in parts) + " |")
+        md.append("|" + " --- |" * len(parts))
+        md.append("| " + " | ".join(ms(p["ns_op"]) + spread(p) for p in parts) + " |")
     ab = parse_gobench(dev / "compare-go-article.txt")
     if ab:
         md.append("\n`internal/article` BenchmarkExtract (native, in-process), ms per page:\n")

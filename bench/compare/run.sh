@@ -109,6 +109,7 @@ run "$work/plot" -in "$DEV/compare-sweep.txt" -out "$PNG"
 
 kill -TERM "$daemon_pid" && wait "$daemon_pid" || true
 daemon_pid=""
+run "$work/gocompare" parts -corpus "$CORPUS" -rounds "$R" | tee "$DEV/compare-go-parts.txt"
 
 # The Go floor: gRPC vs in-process in one Go process (the daemon's own
 # benchmark), and the native readability benchmarks.

@@ -5,6 +5,7 @@
 //	gocompare sweep -addr A -corpus D   css Extract latency and throughput against concurrency
 //	gocompare articles -addr A -corpus D
 //	                                    native Go readability in-process vs the WASM article module over gRPC
+//	gocompare parts -corpus D           what one css call's parts cost in-process: tokenize, parse, select, codec
 //
 // Output lines are key=value, read by report.py and by the plot program.
 package main
@@ -12,8 +13,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -26,13 +29,16 @@ import (
 	"time"
 
 	readability "codeberg.org/readeck/go-readability/v2"
+	"github.com/andybalholm/cascadia"
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/article/quality"
+	"golang.org/x/net/html"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 func main() {
@@ -65,6 +71,8 @@ func main() {
 			}
 			return sweep(ctx, c, *corpus, counts, *dur, *repeat)
 		})
+	case "parts":
+		err = parts(*corpus, *rounds)
 	case "articles":
 		err = withConn(*addr, func(c poolv1.PoolServiceClient) error {
 			return articles(ctx, c, *corpus, *rounds, *roundsAll, *pid)
@@ -212,6 +220,89 @@ func sweep(ctx context.Context, c poolv1.PoolServiceClient, corpus string, count
 			n, calls[n], errs[n], len(rs), med(func(r result) float64 { return r.rps }),
 			med(func(r result) float64 { return r.p50 }), med(func(r result) float64 { return r.p90 }),
 			med(func(r result) float64 { return r.p99 }))
+	}
+	return nil
+}
+
+// parts times, in this process, the pieces of one css Extract of the median
+// page (every a@href): x/net/html's tokenizer alone (a floor for any
+// parser built on it), html.Parse, Parse plus the cascadia selection, and
+// the protobuf encoding and decoding of the request (done once by the
+// client and once by the daemon); interleaved, median over rounds.
+func parts(corpus string, rounds int) error {
+	pages, err := loadPages(corpus)
+	if err != nil {
+		return err
+	}
+	src := pages[len(pages)/2].src
+	sel := cascadia.MustCompile("a")
+	req := &poolv1.ExtractRequest{
+		Document: &poolv1.ExtractRequest_Html{Html: src},
+		Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "a", Attribute: "href", All: true}},
+	}
+	wire, err := proto.Marshal(req)
+	if err != nil {
+		return err
+	}
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"tokenize", func() error {
+			z := html.NewTokenizer(strings.NewReader(src))
+			for z.Next() != html.ErrorToken {
+			}
+			if err := z.Err(); !errors.Is(err, io.EOF) {
+				return err
+			}
+			return nil
+		}},
+		{"parse", func() error {
+			_, err := html.Parse(strings.NewReader(src))
+			return err
+		}},
+		{"parse+select", func() error {
+			doc, err := html.Parse(strings.NewReader(src))
+			if err != nil {
+				return err
+			}
+			var hrefs []string
+			for _, n := range cascadia.QueryAll(doc, sel) {
+				for _, a := range n.Attr {
+					if a.Key == "href" {
+						hrefs = append(hrefs, a.Val)
+					}
+				}
+			}
+			_ = hrefs
+			return nil
+		}},
+		{"proto-marshal", func() error {
+			_, err := proto.Marshal(req)
+			return err
+		}},
+		{"proto-unmarshal", func() error {
+			return proto.Unmarshal(wire, new(poolv1.ExtractRequest))
+		}},
+	}
+	fmt.Printf("# parts: median page %s, %d bytes; GOMAXPROCS %d\n", pages[len(pages)/2].name, len(src), runtime.GOMAXPROCS(0))
+	const iters = 50
+	samples := make([][]float64, len(steps))
+	for range rounds {
+		for i, st := range steps {
+			t0 := time.Now()
+			for range iters {
+				if err := st.run(); err != nil {
+					return fmt.Errorf("%s: %w", st.name, err)
+				}
+			}
+			samples[i] = append(samples[i], float64(time.Since(t0).Nanoseconds())/iters)
+		}
+	}
+	for i, st := range steps {
+		slices.Sort(samples[i])
+		fmt.Printf("part step=%s ns_op=%.0f min_ns=%.0f max_ns=%.0f rounds=%d\n",
+			st.name, median(samples[i]), samples[i][0], samples[i][len(samples[i])-1], rounds)
 	}
 	return nil
 }

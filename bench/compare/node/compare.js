@@ -345,8 +345,8 @@ async function main() {
         // on every page (this pass also warms them up).
         for (const v of ARTICLE_VARIANTS) {
           const titles = await ws.answers(v, 'article', 'all');
-          const ok = titles.filter((t, i) => norm(t) === norm(pages[i].title)).length;
-          print(`quality lang=node variant=${v} title_match=${ok} pages=${pages.length}`);
+          const miss = pages.filter((p, i) => norm(titles[i]) !== norm(p.title)).map((p) => p.name);
+          print(`quality lang=node variant=${v} title_match=${pages.length - miss.length} pages=${pages.length} miss=${miss.join(',') || '-'}`);
         }
       }
       await measure(ws, cssPlan(), opts, print);
