@@ -552,7 +552,7 @@ func TestMemoryPressure(t *testing.T) {
 	s := start(t, wasmEnv(dir,
 		"WASM_POOL_SIZE=0", // no instance until asked for: the budget is all the grow module's
 		"WASM_MEMORY_LIMIT_MB=32",
-		"MEMORY_PRESSURE_THRESHOLD=0.25", // 8 MiB
+		"MEMORY_PRESSURE_THRESHOLD=0.2", // 6.4 MiB
 		"WASM_INSTANCE_MEMORY_LIMIT_MB=32",
 		"HEALTH_CHECK_INTERVAL_MS=100", // and so the pressure watch
 	))
@@ -569,24 +569,24 @@ func TestMemoryPressure(t *testing.T) {
 		return resp.GetMemory().GetPressure()
 	}
 
-	// 10 MiB: over the threshold, under the 12 MiB past which an instance
-	// is recycled under pressure (half of three quarters of 32 MiB).
-	if _, err := client.Extract(ctx, wasmRequest("grow", "", strings.Repeat("x", 160))); err != nil {
-		t.Fatalf("grow by 10 MiB: %v", err)
+	// 7 MiB: over the threshold, under the 8 MiB past which an instance
+	// is recycled under pressure (a quarter of its 32 MiB cap).
+	if _, err := client.Extract(ctx, wasmRequest("grow", "", strings.Repeat("x", 112))); err != nil {
+		t.Fatalf("grow by 7 MiB: %v", err)
 	}
-	if p := pressure(); p < 0.25 || p >= 1 {
-		t.Fatalf("pressure %.2f after growing 10 MiB of 32, want in [0.25, 1)", p)
+	if p := pressure(); p < 0.2 || p >= 1 {
+		t.Fatalf("pressure %.2f after growing 7 MiB of 32, want in [0.2, 1)", p)
 	}
 	e := ev.next(t, "MemoryPressure", func(e *poolv1.PoolEvent) bool { return e.GetMemoryPressure() != nil })
-	if e.GetMemoryPressure().GetLevel() != poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_HIGH || e.GetMemoryPressure().GetPressure() < 0.25 {
-		t.Errorf("MemoryPressure = %v, want HIGH over 0.25", e.GetMemoryPressure())
+	if e.GetMemoryPressure().GetLevel() != poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_HIGH || e.GetMemoryPressure().GetPressure() < 0.2 {
+		t.Errorf("MemoryPressure = %v, want HIGH over 0.2", e.GetMemoryPressure())
 	}
 	ev.next(t, "GcCompleted", func(e *poolv1.PoolEvent) bool { return e.GetGcCompleted() != nil })
 
 	// While high, no new instance: article has none yet.
 	_, err := client.Extract(ctx, wasmRequest("article", "metadata", articlePage))
 	wantStatus(t, "new instance under pressure", err, codes.ResourceExhausted, "MEMORY_LIMIT_EXCEEDED")
-	if h, err := client.Health(ctx, &poolv1.HealthRequest{}); err != nil || h.GetMemoryPressure() < 0.25 || h.GetMemoryUsageMb() < 8 {
+	if h, err := client.Health(ctx, &poolv1.HealthRequest{}); err != nil || h.GetMemoryPressure() < 0.2 || h.GetMemoryUsageMb() < 6 {
 		t.Errorf("health under pressure: %v %v", h, err)
 	}
 
@@ -599,10 +599,10 @@ func TestMemoryPressure(t *testing.T) {
 		resp, err := client.ForceGC(ctx, &poolv1.ForceGCRequest{})
 		switch {
 		case err == nil:
-			return resp.GetAfter().GetPressure() < 0.25
+			return resp.GetAfter().GetPressure() < 0.2
 		case errorReason(err) == "RATE_LIMITED":
 			time.Sleep(100 * time.Millisecond)
-			return pressure() < 0.25
+			return pressure() < 0.2
 		default:
 			t.Fatalf("ForceGC: %v", err)
 			return false
@@ -615,7 +615,7 @@ func TestMemoryPressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := resp.GetMemory(); m.GetInstancesRecycled() == 0 || m.GetGcCount() == 0 || m.GetPeakMb() < 14 {
+	if m := resp.GetMemory(); m.GetInstancesRecycled() == 0 || m.GetGcCount() == 0 || m.GetPeakMb() < 10 {
 		t.Errorf("memory stats after recovery: %v", m)
 	}
 	if _, err := client.Extract(ctx, wasmRequest("article", "metadata", articlePage)); err != nil {

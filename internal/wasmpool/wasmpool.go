@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -68,6 +69,14 @@ type Config struct {
 	// for the bundled module) without recycling on every typical page.
 	RecycleBytes uint64
 
+	// MaxConcurrentCalls bounds the guest calls running at once across all
+	// modules; 0 means GOMAXPROCS. A guest call is pure computation: more
+	// of them than cores only stretches each one past its time limit, and
+	// a healthy module overloaded that way would time out and open its
+	// breaker. Calls beyond the bound wait, within CheckoutTimeout, and
+	// are answered ErrExhausted like any other lack of capacity.
+	MaxConcurrentCalls int
+
 	// Breaker settings, one breaker per module.
 	FailureThreshold, SuccessThreshold int
 	OpenTimeout                        time.Duration
@@ -97,6 +106,8 @@ type Set struct {
 
 	liveMu sync.Mutex
 	live   map[*Instance]struct{} // every open instance, for the sweep
+
+	calls chan struct{} // one token per guest call running
 }
 
 // New returns an empty Set.
@@ -108,7 +119,16 @@ func New(cfg Config) *Set {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Set{cfg: cfg, log: log, pools: make(map[string]*Pool), live: make(map[*Instance]struct{})}
+	if cfg.MaxConcurrentCalls <= 0 {
+		cfg.MaxConcurrentCalls = runtime.GOMAXPROCS(0)
+	}
+	return &Set{
+		cfg:   cfg,
+		log:   log,
+		pools: make(map[string]*Pool),
+		live:  make(map[*Instance]struct{}),
+		calls: make(chan struct{}, cfg.MaxConcurrentCalls),
+	}
 }
 
 // Pool is one module's pool and breaker.
@@ -333,8 +353,14 @@ func (p *Pool) Checkout(ctx context.Context) (*pool.Handle[*Instance], error) {
 	return h, nil
 }
 
-// Run runs one extraction on a checked-out instance, through p's breaker.
+// Run runs one extraction on a checked-out instance, through p's breaker,
+// once one of the Set's call slots is free (see Config.MaxConcurrentCalls).
+// The call's time limit runs from when it starts, not while it waits.
 func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Request) ([]byte, error) {
+	if err := p.set.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-p.set.calls }()
 	done, err := p.Breaker.Allow()
 	if err != nil {
 		return nil, err
@@ -350,6 +376,29 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 	}
 	done(err)
 	return res, err
+}
+
+// acquire takes a call slot, waiting up to CheckoutTimeout (and ctx).
+func (s *Set) acquire(ctx context.Context) error {
+	select {
+	case s.calls <- struct{}{}:
+		return nil
+	default:
+	}
+	var expired <-chan time.Time
+	if s.cfg.CheckoutTimeout > 0 {
+		t := time.NewTimer(s.cfg.CheckoutTimeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case s.calls <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expired:
+		return fmt.Errorf("%w: all %d guest call slots busy", pool.ErrExhausted, cap(s.calls))
+	}
 }
 
 // Done ends a checkout: the instance goes back to its pool, or is closed if
