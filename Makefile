@@ -19,10 +19,14 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 GRPCURL_VERSION            := v1.9.4
 BENCHSTAT_VERSION          := v0.0.0-20260908200009-22c9c6c9d4da
+GHZ_VERSION                := v0.93.0
+GOVULNCHECK_VERSION        := v1.9.0
 
 BUF       := $(TOOLS_BIN)/buf
 GRPCURL   := $(TOOLS_BIN)/grpcurl
 BENCHSTAT := $(TOOLS_BIN)/benchstat
+GHZ       := $(TOOLS_BIN)/ghz
+GOVULNCHECK := $(TOOLS_BIN)/govulncheck
 
 GUEST_WASM := internal/wasm/bundled/article.wasm
 GUEST_SRCS := $(shell find guest internal/article -name '*.go' -not -name '*_test.go' 2>/dev/null)
@@ -33,7 +37,7 @@ export RIPTIDE_CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus/readability)
 # One wazero compilation cache for every test package (see internal/testenv).
 export RIPTIDE_TEST_WAZERO_CACHE ?= $(CURDIR)/.tools/wazero-test-cache
 
-.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm e2e deploy-check
+.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm e2e deploy-check loadtest soak vulncheck
 
 ## build: the daemon binary in bin/ (with the bundled WASM module embedded)
 build: wasm
@@ -89,6 +93,19 @@ deploy-check:
 e2e: tools
 	scripts/e2e.sh
 
+## loadtest: ghz against a fresh daemon on loopback: css, regex, fields and wasm article on the corpus at concurrency 8-256, then the saturation status checks (about 15 min on 2 cores; results in docs/LOAD.md)
+loadtest: build $(GHZ)
+	scripts/loadtest.sh load
+
+## soak: mixed load for SOAK (default 60s; 10m for the documented run), then RSS, goroutines and fds within 10% of after warm-up and every pool idle
+SOAK ?= 60s
+soak: build $(GHZ)
+	scripts/loadtest.sh soak $(SOAK)
+
+## vulncheck: govulncheck on the module (needs the Go vulnerability database online)
+vulncheck: $(GOVULNCHECK)
+	$(GOVULNCHECK) ./...
+
 ## bench: the benchmarks (compare runs with .tools/bin/benchstat)
 bench: wasm tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
@@ -120,6 +137,12 @@ $(GRPCURL):
 	GOBIN=$(TOOLS_BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 $(BENCHSTAT):
 	GOBIN=$(TOOLS_BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+# ghz and govulncheck are not in tools: make test needs neither, and ghz
+# alone takes minutes to build.
+$(GHZ):
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+$(GOVULNCHECK):
+	GOBIN=$(TOOLS_BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
 
 clean:
 	rm -rf $(BIN) $(GUEST_WASM)
