@@ -430,18 +430,28 @@ func articles(ctx context.Context, c poolv1.PoolServiceClient, corpus string, ro
 		{"all", pages, roundsAll, 1},
 	}
 	for _, set := range sets {
-		// Iterations per measurement: about 0.3 s on the median page.
 		iters := make([]int, len(ways))
 		for i, w := range ways {
 			iters[i] = set.iters
 			if iters[i] == 0 {
-				t0 := time.Now()
-				for range 3 {
-					if _, err := w.run(ctx, set.pages[0].src); err != nil {
-						return err
+				// Double the calls until a run takes a quarter of a
+				// second, then size a measurement to about 0.3 s.
+				n := 1
+				var took time.Duration
+				for {
+					t0 := time.Now()
+					for range n {
+						if _, err := w.run(ctx, set.pages[0].src); err != nil {
+							return err
+						}
 					}
+					took = time.Since(t0)
+					if took >= 250*time.Millisecond || n >= 1<<14 {
+						break
+					}
+					n *= 2
 				}
-				iters[i] = max(3, int(0.3*3/time.Since(t0).Seconds()))
+				iters[i] = max(5, int(0.3*float64(n)/took.Seconds()))
 			}
 		}
 		samples := make([][]float64, len(ways))

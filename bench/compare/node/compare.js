@@ -256,9 +256,17 @@ async function measure(ws, items, opts, print) {
       iters.set(key, 1);
       continue;
     }
-    await ws.run(variant, q, set, 1); // warm up
-    const { wall } = await ws.run(variant, q, set, 3);
-    iters.set(key, Math.max(3, Math.round((opts.target * 3) / Math.max(wall, 1e-6))));
+    // Warm up and calibrate: double the passes until one run takes a
+    // quarter of a second (the JIT is hot and a major GC falls inside a
+    // run), then size a measurement to about target seconds.
+    let it = 1;
+    let wall = 0;
+    for (;;) {
+      ({ wall } = await ws.run(variant, q, set, it));
+      if (wall >= 0.25 || it >= 1 << 14) break;
+      it *= 2;
+    }
+    iters.set(key, Math.max(5, Math.round((opts.target * it) / Math.max(wall, 1e-6))));
   }
   const samples = new Map(items.map((it) => [it.join('|'), []]));
   const rounds = Math.max(opts.rounds, opts.roundsAll);

@@ -308,16 +308,21 @@ def check_answers(ws):
 
 def measure(ws, n, args):
     items = plan()
-    # Calibrate: iterations per measurement so that one takes about target
-    # seconds on the median page; one pass per round on all pages.
+    # Warm up and calibrate: double the passes until one run takes a
+    # quarter of a second, then size a measurement to about target seconds
+    # on the median page; one pass per round on all pages.
     iters = {}
     for s, v, q in items:
         if s == "all":
             iters[(s, v, q)] = 1
             continue
-        ws.run(v, q, s, 1)  # warm up
-        wall, _, _ = ws.run(v, q, s, 3)
-        iters[(s, v, q)] = max(3, round(args.target * 3 / max(wall, 1e-6)))
+        it = 1
+        while True:
+            wall, _, _ = ws.run(v, q, s, it)
+            if wall >= 0.25 or it >= 1 << 14:
+                break
+            it *= 2
+        iters[(s, v, q)] = max(5, round(args.target * it / max(wall, 1e-6)))
     samples = {k: [] for k in items}
     for rnd in range(max(args.rounds, args.rounds_all)):
         for k in items:
