@@ -259,14 +259,14 @@ async function measure(ws, items, opts, print) {
     // Warm up and calibrate: double the passes until one run takes a
     // quarter of a second (the JIT is hot and a major GC falls inside a
     // run), then size a measurement to about target seconds.
-    let it = 1;
+    let passes = 1;
     let wall = 0;
     for (;;) {
-      ({ wall } = await ws.run(variant, q, set, it));
-      if (wall >= 0.25 || it >= 1 << 14) break;
-      it *= 2;
+      ({ wall } = await ws.run(variant, q, set, passes));
+      if (wall >= 0.25 || passes >= 1 << 14) break;
+      passes *= 2;
     }
-    iters.set(key, Math.max(5, Math.round((opts.target * it) / Math.max(wall, 1e-6))));
+    iters.set(key, Math.max(5, Math.round((opts.target * passes) / Math.max(wall, 1e-6))));
   }
   const samples = new Map(items.map((it) => [it.join('|'), []]));
   const rounds = Math.max(opts.rounds, opts.roundsAll);
