@@ -369,8 +369,10 @@ def main():
     md.append("\n## Regenerate\n")
     md.append("`bench/compare/run.sh` runs all of this and rewrites this file, the plot and "
               "`docs/dev/compare-*.txt` (the raw outputs). It ran these commands, from the repo root (`$WORK` is a "
-              "temporary directory, `$CORPUS` the corpus; this run measured a `git archive` export of the commit "
-              "named at the top, built and benchmarked in its own directory through `RIPTIDE_SRC`):\n")
+              "temporary directory, `$CORPUS` the corpus" +
+              ("; this run measured a `git archive` export of the commit named at the top, built and "
+               "benchmarked in its own directory through `RIPTIDE_SRC`" if any("git archive" in e for e in env) else "") +
+              "):\n")
     md.append("```sh")
     md += cmds
     md.append("```")
