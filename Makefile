@@ -37,7 +37,7 @@ export RIPTIDE_CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus/readability)
 # One wazero compilation cache for every test package (see internal/testenv).
 export RIPTIDE_TEST_WAZERO_CACHE ?= $(CURDIR)/.tools/wazero-test-cache
 
-.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm e2e deploy-check loadtest soak vulncheck
+.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm e2e deploy-check loadtest soak vulncheck compare
 
 ## build: the daemon binary in bin/ (with the bundled WASM module embedded)
 build: wasm
@@ -101,6 +101,10 @@ loadtest: build $(GHZ)
 SOAK ?= 60s
 soak: build $(GHZ)
 	scripts/loadtest.sh soak $(SOAK)
+
+## compare: docs/COMPARE.md: the daemon against lxml, BeautifulSoup, cheerio, Readability.js and native Go (about 15 min; needs Debian python3-grpcio python3-grpc-tools python3-lxml python3-cssselect python3-bs4, and node)
+compare:
+	bench/compare/run.sh
 
 ## vulncheck: govulncheck on the module (needs the Go vulnerability database online)
 vulncheck: $(GOVULNCHECK)
