@@ -2,81 +2,17 @@ package lease
 
 import (
 	"context"
+	"github.com/riptidecrawler/riptide-poold/internal/clock/clocktest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/riptidecrawler/riptide-poold/internal/pool"
 )
 
-// fakeClock is a pool.Clock that moves only when told to.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
+// fakeClock is the shared fake clock of the tests.
+type fakeClock = clocktest.Fake
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) pool.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{clock: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
-	c.timers = append(c.timers, t)
-	c.fireLocked()
-	return t
-}
-
-// Advance moves the clock on by d and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.fireLocked()
-}
-
-func (c *fakeClock) fireLocked() {
-	keep := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			keep = append(keep, t)
-			continue
-		}
-		t.ch <- c.now
-	}
-	clear(c.timers[len(keep):])
-	c.timers = keep
-}
-
-type fakeTimer struct {
-	clock *fakeClock
-	at    time.Time
-	ch    chan time.Time
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-
-func (t *fakeTimer) Stop() bool {
-	c := t.clock
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, u := range c.timers {
-		if u == t {
-			c.timers = append(c.timers[:i], c.timers[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
+func newFakeClock() *fakeClock { return clocktest.New() }
 
 // fakeHeld records how its lease ended, and catches an end while a callback
 // (run through use) is running on it.

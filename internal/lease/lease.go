@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/clock"
 )
 
 var (
@@ -79,7 +79,7 @@ type Config struct {
 	// lock held. It should not block: the reaper waits for it.
 	OnExpired func(Lease)
 
-	Clock  pool.Clock   // nil = the real clock
+	Clock  clock.Clock  // nil = the real clock
 	Logger *slog.Logger // nil = discard
 }
 
@@ -89,8 +89,8 @@ type Table struct {
 	maxTTL       time.Duration
 	reapInterval time.Duration
 	onExpired    func(Lease)
-	clock        pool.Clock // nil = the real clock
-	epoch        time.Time  // the real clock's reading at New; see now
+	clock        clock.Clock // nil = the real clock
+	epoch        time.Time   // the real clock's reading at New; see now
 	log          *slog.Logger
 
 	mu        sync.Mutex

@@ -3,7 +3,7 @@ package lease
 import (
 	"time"
 
-	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/clock"
 )
 
 // reap is the reaper goroutine: it scans, sleeps until the next lease is
@@ -107,15 +107,9 @@ func (t *Table) wakeReaperLocked(at time.Time) {
 	}
 }
 
-func (t *Table) newTimer(d time.Duration) pool.Timer {
+func (t *Table) newTimer(d time.Duration) clock.Timer {
 	if t.clock == nil {
-		return realTimer{time.NewTimer(d)}
+		return clock.Real{}.NewTimer(d)
 	}
 	return t.clock.NewTimer(d)
 }
-
-// realTimer adapts *time.Timer to pool.Timer.
-type realTimer struct{ t *time.Timer }
-
-func (t realTimer) C() <-chan time.Time { return t.t.C }
-func (t realTimer) Stop() bool          { return t.t.Stop() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/riptidecrawler/riptide-poold/internal/clock"
 	"github.com/riptidecrawler/riptide-poold/internal/histogram"
 	"log/slog"
 	"math"
@@ -203,7 +204,7 @@ func (p *Pool[T]) wallNow() time.Time {
 
 func (p *Pool[T]) newTimer(d time.Duration) Timer {
 	if p.clock == nil {
-		return realClock{}.NewTimer(d)
+		return clock.Real{}.NewTimer(d)
 	}
 	return p.clock.NewTimer(d)
 }
