@@ -1,10 +1,8 @@
 package native
 
 import (
-	"cmp"
 	"context"
-	"os"
-	"path/filepath"
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 	"slices"
 	"strings"
 	"testing"
@@ -22,23 +20,10 @@ type corpusPage struct {
 // the test when the corpus is absent.
 func loadCorpus(tb testing.TB) []corpusPage {
 	tb.Helper()
-	dir := os.Getenv("RIPTIDE_CORPUS_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "corpus", "readability")
+	var pages []corpusPage
+	for _, p := range testenv.CorpusPages(tb) {
+		pages = append(pages, corpusPage{name: p.Name, src: p.Source})
 	}
-	paths, _ := filepath.Glob(filepath.Join(dir, "*", "source.html"))
-	if len(paths) == 0 {
-		tb.Skipf("no corpus pages at %s/*/source.html; set RIPTIDE_CORPUS_DIR to the readability corpus", dir)
-	}
-	pages := make([]corpusPage, 0, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		pages = append(pages, corpusPage{name: filepath.Base(filepath.Dir(p)), src: string(b)})
-	}
-	slices.SortFunc(pages, func(a, b corpusPage) int { return cmp.Compare(len(a.src), len(b.src)) })
 	return pages
 }
 
