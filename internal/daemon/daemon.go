@@ -34,6 +34,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/events"
+	"github.com/riptidecrawler/riptide-poold/internal/grpcwire"
 	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/metrics"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
@@ -375,9 +376,10 @@ func (d *Daemon) grpcServer() (*grpc.Server, error) {
 	grpcMetrics.EnableHandlingTimeHistogram()
 	d.registry.MustRegister(grpcMetrics)
 
-	opts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(cfg.MaxDocumentBytes + messageSlack),
-		grpc.MaxSendMsgSize(cfg.MaxResultBytes + messageSlack),
+	// grpcwire's options come first: its interceptor must be the outermost.
+	opts := append(grpcwire.ServerOptions(cfg.MaxDocumentBytes+messageSlack),
+		grpc.MaxRecvMsgSize(cfg.MaxDocumentBytes+messageSlack),
+		grpc.MaxSendMsgSize(cfg.MaxResultBytes+messageSlack),
 		// Clients may ping to keep connections through proxies alive, but
 		// not so often that pings become a load.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
@@ -399,7 +401,7 @@ func (d *Daemon) grpcServer() (*grpc.Server, error) {
 			grpcMetrics.StreamServerInterceptor(),
 			d.streamGuard,
 		),
-	}
+	)
 	if cfg.TLSCertFile != "" {
 		creds, err := tlsCredentials(cfg)
 		if err != nil {

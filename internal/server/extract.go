@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/lease"
@@ -63,6 +64,12 @@ func (s *Service) document(req *poolv1.ExtractRequest) (*native.Document, error)
 	field := "html"
 	switch d := req.GetDocument().(type) {
 	case *poolv1.ExtractRequest_Html:
+		// A proto3 string must be UTF-8. The daemon's codec (grpcwire)
+		// leaves the check to here so that the answer is INVALID_ARGUMENT
+		// naming the field, not gRPC's INTERNAL decoding error.
+		if !utf8.ValidString(d.Html) {
+			return nil, invalidArgument("html", "not valid UTF-8; send a document in another encoding as raw_html, with its charset in content_type")
+		}
 		doc, err = native.NewDocument(d.Html, s.limits.Limits)
 	case *poolv1.ExtractRequest_RawHtml:
 		field = "raw_html"

@@ -31,6 +31,10 @@ var benchSpecs = []struct {
 //   - grpc-loopback: the same over a 127.0.0.1 TCP socket; adds the kernel.
 //   - grpc-unix: the same over a unix socket (GRPC_ADDR=unix:///path), the
 //     choice for a client on the same host.
+//   - grpc-loopback-goclient: loopback with a Go client configured with
+//     grpcwire.DialOptions. The other paths' client keeps grpc-go's
+//     defaults, as a client in any language would; the server always has
+//     the daemon's grpcwire.ServerOptions.
 //
 // Besides wall time, each sub-benchmark reports cpu-ns/op, the process's CPU
 // time per operation (server, client and GC goroutines included), which a
@@ -41,6 +45,7 @@ func BenchmarkExtractCorpus(b *testing.B) {
 	bufconn := newGRPCHarness(b, grpcOptions{})
 	loopback := newGRPCHarness(b, grpcOptions{network: "tcp"})
 	unix := newGRPCHarness(b, grpcOptions{network: "unix"})
+	tuned := newGRPCHarness(b, grpcOptions{network: "tcp", tunedClient: true})
 	b.Logf("median page %s, %d bytes", pg.name, len(pg.src))
 
 	for _, bs := range benchSpecs {
@@ -87,7 +92,7 @@ func BenchmarkExtractCorpus(b *testing.B) {
 		for _, p := range []struct {
 			name string
 			h    *grpcHarness
-		}{{"grpc-bufconn", bufconn}, {"grpc-loopback", loopback}, {"grpc-unix", unix}} {
+		}{{"grpc-bufconn", bufconn}, {"grpc-loopback", loopback}, {"grpc-unix", unix}, {"grpc-loopback-goclient", tuned}} {
 			b.Run("spec="+bs.name+"/path="+p.name, func(b *testing.B) {
 				ctx := context.Background()
 				b.SetBytes(int64(len(pg.src)))

@@ -8,6 +8,7 @@ package server_test
 
 import (
 	"context"
+	"github.com/riptidecrawler/riptide-poold/internal/grpcwire"
 	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 	"net"
 	"os"
@@ -44,6 +45,10 @@ type grpcOptions struct {
 	// network is "tcp" for a 127.0.0.1 socket, "unix" for a unix socket
 	// (GRPC_ADDR=unix:///path), or "" for an in-memory bufconn.
 	network string
+	// tunedClient gives the client grpcwire.DialOptions, the settings
+	// recommended to Go clients; otherwise it has grpc-go's defaults, as a
+	// client in any language would.
+	tunedClient bool
 }
 
 // grpcHarness is one served Service and a client connected to it.
@@ -88,10 +93,10 @@ func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 
 	// No recovering interceptor: a panic in a handler must fail the test
 	// (and the fuzzer), not turn into a status.
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(grpcwire.ServerOptions(limits.MaxDocumentBytes+grpcMessageSlack),
 		grpc.MaxRecvMsgSize(limits.MaxDocumentBytes+grpcMessageSlack),
 		grpc.MaxSendMsgSize(limits.MaxResultBytes+grpcMessageSlack),
-	)
+	)...)
 	poolv1.RegisterPoolServiceServer(srv, h.svc)
 
 	var (
@@ -133,6 +138,9 @@ func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limits.MaxResultBytes+grpcMessageSlack)),
 	)
+	if opts.tunedClient {
+		dial = append(dial, grpcwire.DialOptions(limits.MaxDocumentBytes+grpcMessageSlack)...)
+	}
 	conn, err := grpc.NewClient(target, dial...)
 	if err != nil {
 		tb.Fatalf("grpc.NewClient(%q): %v", target, err)

@@ -1,0 +1,49 @@
+package grpcwire
+
+import (
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
+)
+
+// Flow-control windows. A stream window of 1 MiB lets any page under 1 MiB
+// (nearly all of them) arrive without the client stopping for a window
+// update; grpc-go's default is 64 KiB, grown only when its estimator
+// measures a delay that loopback and same-zone links never show. The
+// connection window lets 16 such pages be in flight on one connection.
+// Setting them turns grpc-go's estimator off; they bound what a client may
+// send ahead of the server, not what the server keeps, which
+// MaxRecvMsgSize bounds.
+const (
+	streamWindow = 1 << 20
+	connWindow   = 16 << 20
+)
+
+// ServerOptions returns the options that install the pool, the windows and
+// the codec on a server receiving messages of up to maxMessage bytes. They
+// must come before any other grpc.ChainUnaryInterceptor option so that the
+// codec's interceptor is the outermost one.
+func ServerOptions(maxMessage int) []grpc.ServerOption {
+	return serverOptions(NewCodec(NewPool(maxMessage)))
+}
+
+func serverOptions(codec *Codec) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		experimental.BufferPool(codec.pool),
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(codec.UnaryInterceptor),
+		grpc.InitialWindowSize(streamWindow),
+		grpc.InitialConnWindowSize(connWindow),
+	}
+}
+
+// DialOptions returns the options a Go client of the daemon uses to send
+// documents of up to maxMessage bytes: the same buffer pool, so that
+// marshalling a page does not clear a 1 MiB buffer, and windows for
+// replies as large.
+func DialOptions(maxMessage int) []grpc.DialOption {
+	return []grpc.DialOption{
+		experimental.WithBufferPool(NewPool(maxMessage)),
+		grpc.WithInitialWindowSize(streamWindow),
+		grpc.WithInitialConnWindowSize(connWindow),
+	}
+}
