@@ -56,6 +56,8 @@ type Config struct {
 	LeaseDefaultTTL           time.Duration
 	LeaseMaxTTL               time.Duration
 	ShutdownGrace             time.Duration
+	GCPercent                 int // applied by the program, not by a package: see cmd/riptide-poold
+	MemoryLimitMB             int // 0: derived from the cgroup's memory limit
 	LogLevel                  slog.Level
 	LogFormat                 string // LogFormatJSON or LogFormatText
 	TLSCertFile               string

@@ -76,7 +76,7 @@ func TestSyntaxAndRangeErrors(t *testing.T) {
 			})
 		}
 		switch v.typ {
-		case "count", "MiB", "bytes", "ms":
+		case "count", "MiB", "bytes", "ms", "percent":
 			syntax := "not an integer"
 			if v.typ == "ms" {
 				syntax = "not an integer number of milliseconds"

@@ -143,6 +143,8 @@ func TestLayers(t *testing.T) {
 		{"LEASE_DEFAULT_TTL_MS", values{"1000", "2000", "600000"}, values{}, nil},
 		{"LEASE_MAX_TTL_MS", values{"30000", "40000", "86400000"}, values{}, nil},
 		{"SHUTDOWN_GRACE_MS", values{"1", "30000", "600000"}, values{}, nil},
+		{"GC_PERCENT", values{"1", " 200 ", "10000"}, values{"", "200", ""}, nil},
+		{"MEMORY_LIMIT_MB", values{"0", "768", "1048576"}, values{}, nil},
 		{"LOG_LEVEL", values{"debug", "WARN", "error"}, values{"", "warn", ""}, nil},
 		{"LOG_FORMAT", values{"text", "JSON", "text"}, values{"", "json", ""}, nil},
 		{"TLS_CERT_FILE", values{cert1, cert2, cert1}, values{}, []string{"TLS_KEY_FILE=" + key}},

@@ -80,6 +80,7 @@ func TestDefault(t *testing.T) {
 		LeaseDefaultTTL:           30 * time.Second,
 		LeaseMaxTTL:               10 * time.Minute,
 		ShutdownGrace:             15 * time.Second,
+		GCPercent:                 400,
 		LogLevel:                  0, // slog.LevelInfo
 		LogFormat:                 "json",
 		NativePoolEnabled:         true,
