@@ -17,6 +17,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
+
 	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/daemon"
 )
@@ -48,6 +50,14 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 
 	log := newLogger(cfg, stderr)
 	log.Info("starting", "version", buildVersion(), "config", cfg)
+	// The garbage collector's settings are the process's, so they are set
+	// here, once, before any pool allocates.
+	gc, err := planGC(cfg, envLookup(environ), memlimit.FromCgroup)
+	if err != nil {
+		log.Warn("no memory limit derived from the cgroup", "err", err)
+	}
+	gc.apply()
+	logGC(log, gc)
 	d, err := daemon.New(ctx, cfg, daemon.Options{Logger: log, Version: buildVersion()})
 	if err != nil {
 		log.Error("start-up failed", "err", err)

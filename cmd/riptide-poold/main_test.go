@@ -102,7 +102,7 @@ func TestRunServesAndStops(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not return after cancellation")
 	}
-	for _, step := range []string{"msg=starting", `msg="native pools created"`, `msg="gRPC listening"`, `msg="metrics listening"`,
+	for _, step := range []string{"msg=starting", `msg="garbage collector"`, `msg="native pools created"`, `msg="gRPC listening"`, `msg="metrics listening"`,
 		"msg=serving", "msg=draining", `msg="gRPC server stopped"`, `msg="native pools closed"`, "msg=stopped"} {
 		if !strings.Contains(stderr.String(), step) {
 			t.Errorf("log lacks %s:\n%s", step, stderr.String())
