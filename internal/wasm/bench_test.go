@@ -173,6 +173,7 @@ func BenchmarkNewInstance(b *testing.B) {
 	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
 	m := loadArticle(b, rt, true)
 	var linear uint64
+	cpu := cpuTime()
 	for b.Loop() {
 		i, err := m.NewInstance(context.Background())
 		if err != nil {
@@ -182,6 +183,7 @@ func BenchmarkNewInstance(b *testing.B) {
 		i.Close()
 	}
 	b.ReportMetric(float64(linear)/(1<<20), "linear-MiB")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkLoad compiles and checks the article module with an empty
@@ -202,17 +204,30 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 	b.Run("cold", func(b *testing.B) {
+		cpu := cpuTime()
 		for b.Loop() {
 			load(b, b.TempDir())
 		}
+		reportCPU(b, cpu)
 	})
 	b.Run("warm", func(b *testing.B) {
 		dir := b.TempDir()
 		load(b, dir)
+		cpu := cpuTime()
 		for b.Loop() {
 			load(b, dir)
 		}
+		reportCPU(b, cpu)
 	})
+}
+
+// reportCPU reports the process' CPU time since since per iteration, as
+// cpu-ms/op: the work done, which a busy machine does not stretch as it
+// does wall time (but which counts every goroutine of the process).
+func reportCPU(b *testing.B, since time.Duration) {
+	if now := cpuTime(); now > 0 {
+		b.ReportMetric(float64(now-since)/1e6/float64(b.N), "cpu-ms/op")
+	}
 }
 
 // BenchmarkInstanceMemory measures what an article instance holds after 100

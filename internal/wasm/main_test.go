@@ -17,7 +17,8 @@ var articleWASM = filepath.Join("bundled", "article.wasm")
 var articleBuildError error
 
 // compilationCache is shared by the tests' runtimes, so that the article
-// module (seconds to compile) is compiled once per run of the tests.
+// module (seconds to compile) is compiled once per run of the tests, or once
+// for good in $RIPTIDE_TEST_WAZERO_CACHE if set.
 var compilationCache string
 
 func TestMain(m *testing.M) {
@@ -29,6 +30,10 @@ func TestMain(m *testing.M) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			articleBuildError = fmt.Errorf("scripts/build-guest.sh: %v\n%s", err, out)
 		}
+	}
+	if dir := os.Getenv("RIPTIDE_TEST_WAZERO_CACHE"); dir != "" {
+		compilationCache = dir
+		os.Exit(m.Run())
 	}
 	dir, err := os.MkdirTemp("", "wasm-test-cache-")
 	if err != nil {
