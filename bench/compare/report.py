@@ -352,6 +352,38 @@ def main():
         for s in sweep:
             md.append(f"| {int(s['callers'])} | {s['rps']:.0f} | {ms(s['p50_ns'])} | {ms(s['p90_ns'])} | {ms(s['p99_ns'])} | {int(s['errors'])} |")
 
+    # ---- Garbage collector settings.
+    gcr = kv_lines(dev / "compare-gc.txt", "gc")
+    gcm = kv_lines(dev / "compare-gc.txt", "gcmem")
+    if gcr:
+        unq = lambda v: str(v).strip('"')
+        md.append("\n## Garbage collector settings\n")
+        md.append("`gocompare gc`: one daemon per setting, all started at once with the defaults plus that setting, "
+                  "then loaded in turn, in an order that rotates from round to round, with back-to-back css Extract "
+                  "calls (every `a@href`) from N goroutines sharing one connection: on the median page, and cycling "
+                  "through all 65 pages (`mix`, up to 1.8 MB a page). Daemon CPU per call is the daemon's user + "
+                  "system time over the calls answered; the collector's own CPU per call and its cycles per 1,000 "
+                  "calls come from the daemon's `GODEBUG=gctrace=1` lines (stop-the-world phases, assists and "
+                  "background marking; marking in otherwise idle time left out), and are the steadiest figures "
+                  "here, since they do not move with load from elsewhere. The ratios are medians over rounds of the "
+                  "ratio to the first setting within the same round. " +
+                  " ".join(comments(dev / "compare-gc.txt")) + "\n")
+        md.append("| setting | pages | callers | calls/s | p50 (ms) | p99 (ms) | daemon CPU per call (ms) "
+                  "| GC CPU per call (ms) | GC cycles per 1,000 calls | CPU per call / first's | calls/s / first's |")
+        md.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for r in gcr:
+            md.append(f"| `{unq(r['variant'])}` | {r['set']} | {int(r['callers'])} | {r['rps']:.0f} | {ms(r['p50_ns'])} "
+                      f"| {ms(r['p99_ns'])} | {ms(r['cpu_ns_call'])} | {ms(r.get('gc_cpu_ns_call', float('nan')))} "
+                      f"| {r.get('gc_per_1000', float('nan')):.1f} | {r['cpu_ratio']:.2f}x | {r['rps_ratio']:.2f}x |")
+        if gcm:
+            md.append("\nThe daemons' memory (MiB): resident, the peak over the whole run (VmHWM) and at its end, "
+                      "and the largest heap goal the collector set (gctrace).\n")
+            md.append("| setting | peak RSS | RSS at the end | largest heap goal |")
+            md.append("| --- | --- | --- | --- |")
+            for r in gcm:
+                md.append(f"| `{unq(r['variant'])}` | {r['peak_rss_kb'] / 1024:.0f} | {r['rss_kb'] / 1024:.0f} "
+                          f"| {r.get('heap_goal_max_mb', float('nan')):.0f} |")
+
     # ---- Targets.
     tmd = ["\n## Targets (issue 8)\n",
            "Median page, geomean of the three questions (one parse each), the daemon's `css` call against the "

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates docs/COMPARE.md: riptide-poold against what users would pick
 # instead (lxml, BeautifulSoup, cheerio, Readability.js, native Go), on the
-# readability corpus, same machine, same run, as ratios. Writes the raw
+# readability corpus, same machine, same run, as ratios, and the daemon
+# under a few garbage collector settings. Writes the raw
 # outputs to docs/dev/compare-*.txt and the plot to
 # docs/compare-concurrency.png, printing every command it runs.
 #
-#   bench/compare/run.sh            # the full run (about 15 minutes on 2 cores)
+#   bench/compare/run.sh            # the full run (about 20 minutes on 2 cores)
 #   QUICK=1 bench/compare/run.sh    # a smoke run: one round each, figures not for publishing
 #
 # Needs: go, node >= 20.19 and npm, and a python3 with Debian's
@@ -71,9 +72,9 @@ done
 [ -d "$CORPUS" ] || { echo "compare: no corpus at $CORPUS (set RIPTIDE_CORPUS_DIR)" >&2; exit 1; }
 
 if [ -n "${QUICK:-}" ]; then
-	R=1 RA=1 RART=0 T=0.1 SWEEP=1s REP=1 COUNT=1 BT=10x ABT=1x
+	R=1 RA=1 RART=0 T=0.1 SWEEP=1s REP=1 COUNT=1 BT=10x ABT=1x GCR=1
 else
-	R=7 RA=3 RART=1 T=0.3 SWEEP=2s REP=3 COUNT=10 BT=30x ABT=1s
+	R=7 RA=3 RART=1 T=0.3 SWEEP=2s REP=3 COUNT=10 BT=30x ABT=1s GCR=5
 fi
 
 rev=${RIPTIDE_SRC_REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo unknown)}
@@ -109,6 +110,15 @@ run "$work/plot" -in "$DEV/compare-sweep.txt" -out "$PNG"
 
 kill -TERM "$daemon_pid" && wait "$daemon_pid" || true
 daemon_pid=""
+
+# The garbage collector's settings: a daemon per setting, loaded in turn
+# (gocompare starts and stops them).
+run "$work/gocompare" gc -bin "$RIPTIDE_BIN" -corpus "$CORPUS" -callers 2 -duration "$SWEEP" -rounds "$GCR" \
+	-variant GC_PERCENT=100 -variant GC_PERCENT=200 -variant GC_PERCENT=400 -variant GC_PERCENT=800 \
+	-variant GC_PERCENT=400,MEMORY_LIMIT_MB=192 \
+	-variant GC_PERCENT=100,WASM_POOL_ENABLED=false -variant GC_PERCENT=200,WASM_POOL_ENABLED=false \
+	-variant GC_PERCENT=400,WASM_POOL_ENABLED=false -variant GC_PERCENT=800,WASM_POOL_ENABLED=false |
+	tee "$DEV/compare-gc.txt"
 run "$work/gocompare" parts -corpus "$CORPUS" -rounds "$R" | tee "$DEV/compare-go-parts.txt"
 
 # The Go floor: gRPC vs in-process in one Go process (the daemon's own

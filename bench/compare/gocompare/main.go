@@ -6,6 +6,8 @@
 //	gocompare articles -addr A -corpus D
 //	                                    native Go readability in-process vs the WASM article module over gRPC
 //	gocompare parts -corpus D           what one css call's parts cost in-process: tokenize, parse, select, codec
+//	gocompare gc -bin B -corpus D -variant GOGC=100 -variant GOGC=400,GOMEMLIMIT=256MiB
+//	                                    one daemon per GC setting, loaded in turn: throughput, latency, CPU per call, RSS
 //
 // Output lines are key=value, read by report.py and by the plot program.
 package main
@@ -43,7 +45,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: gocompare wait|sweep|articles [flags]")
+		fmt.Fprintln(os.Stderr, "usage: gocompare wait|sweep|articles|parts|gc [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -56,6 +58,12 @@ func main() {
 	roundsAll := fs.Int("rounds-all", 1, "articles: rounds on all pages")
 	timeout := fs.Duration("timeout", 60*time.Second, "wait: how long to wait")
 	pid := fs.Int("daemon-pid", 0, "articles: the daemon's pid, to report its CPU time per call")
+	bin := fs.String("bin", "bin/riptide-poold", "gc: the daemon binary")
+	var variants []string
+	fs.Func("variant", "gc: one daemon's settings, comma-separated NAME=value (repeat the flag; the first is the baseline)", func(s string) error {
+		variants = append(variants, s)
+		return nil
+	})
 	fs.Parse(os.Args[2:])
 
 	ctx := context.Background()
@@ -71,6 +79,11 @@ func main() {
 			}
 			return sweep(ctx, c, *corpus, counts, *dur, *repeat)
 		})
+	case "gc":
+		var counts []int
+		if counts, err = parseInts(*callers); err == nil {
+			err = gcCompare(ctx, *bin, *corpus, variants, counts, *dur, *rounds)
+		}
 	case "parts":
 		err = parts(*corpus, *rounds)
 	case "articles":
