@@ -170,14 +170,26 @@ else
   warm=${SOAK_WARMUP:-15s}
   # Mixed traffic: every workload at once, each on the whole corpus.
   mixed() {
-    local d=$1 pids=() w rc=0
+    local d=$1 pids=() w rc=0 limit
+    # The run's own length plus the usual allowance: a soak of 10m must
+    # not be cut at LOADTEST_RUN_TIMEOUT.
+    limit=$(($(seconds "$d") + run_timeout))
     for w in css regex fields wasm; do
-      timeout "$run_timeout" "$ghz" --insecure --proto proto/riptide/pool/v1/pool.proto -i proto \
+      timeout "$limit" "$ghz" --insecure --proto proto/riptide/pool/v1/pool.proto -i proto \
         --call riptide.pool.v1.PoolService/Extract -B "$work/reqs/$w-mix.bin" -c 8 -z "$d" \
         --duration-stop wait -t 30s -O json "$grpc" >"$work/soak-$w.json" & pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p" || rc=$?; done
     return $rc
+  }
+  # seconds converts a ghz duration (90s, 10m, 1h) to whole seconds.
+  seconds() {
+    case $1 in
+      *h) echo $((${1%h} * 3600)) ;;
+      *m) echo $((${1%m} * 60)) ;;
+      *s) echo "${1%s}" ;;
+      *) echo "$1" ;;
+    esac
   }
   quiet() {
     # Let the calls' goroutines and connections wind down before measuring.
