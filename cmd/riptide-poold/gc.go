@@ -14,11 +14,19 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/config"
 )
 
-// cgroupLimitRatio is the share of the cgroup's memory limit that the Go
-// runtime may use when MEMORY_LIMIT_MB is 0: the rest is headroom for what
-// the soft limit does not see or cannot hold back (memory outside the Go
-// runtime, and the overshoot between two collections).
+// cgroupLimitRatio is the share of the cgroup's memory limit that the
+// process may use when MEMORY_LIMIT_MB is 0: the rest is headroom for what
+// the soft limit cannot hold back (thread stacks outside the Go runtime,
+// the overshoot between two collections).
 const cgroupLimitRatio = 0.9
+
+// minGoShare is the smallest share of the cgroup's memory limit that a
+// derived limit leaves to the Go runtime, however large the WASM budget.
+const minGoShare = 0.25
+
+// errWASMBudget reports a WASM budget that leaves the Go runtime less than
+// minGoShare of the cgroup's memory limit.
+var errWASMBudget = errors.New("the WASM pools' memory budget leaves the Go runtime less than a quarter of the cgroup's memory limit")
 
 // A gcPlan is what the daemon asks of the garbage collector, and on whose
 // authority. A setting whose environment variable is present is left as the
@@ -33,8 +41,9 @@ type gcPlan struct {
 
 // planGC decides the garbage collector's settings from the configuration,
 // the environment (lookup) and the cgroup's memory limit (cgroupLimit, as
-// memlimit.FromCgroup reports it). The error, when not nil, says why the
-// cgroup's limit could not be read; the plan is usable all the same.
+// memlimit.FromCgroup reports it). The error, when not nil, is a warning:
+// the cgroup's limit could not be read, or the WASM budget leaves the Go
+// runtime too little of it; the plan is usable all the same.
 func planGC(cfg *config.Config, lookup func(string) (string, bool), cgroupLimit func() (uint64, error)) (gcPlan, error) {
 	// The runtime reads an empty GOGC or GOMEMLIMIT as unset, and so does this.
 	set := func(name string) bool { v, _ := lookup(name); return v != "" }
@@ -55,7 +64,18 @@ func planGC(cfg *config.Config, lookup func(string) (string, bool), cgroupLimit 
 		n, err := cgroupLimit()
 		switch {
 		case err == nil && n > 0 && n < 1<<62:
-			p.limit, p.limitFrom = int64(float64(n)*cgroupLimitRatio), "cgroup"
+			// WASM linear memory is mapped outside the Go heap, where the
+			// soft limit does not see it, so its budget comes off first.
+			var wasm int64
+			if cfg.WASMPoolEnabled {
+				wasm = int64(cfg.WASMMemoryLimitMB) << 20
+			}
+			p.limit, p.limitFrom = int64(float64(n)*cgroupLimitRatio)-wasm, "cgroup"
+			if floor := int64(float64(n) * minGoShare); p.limit < floor {
+				p.limit = floor
+				return p, fmt.Errorf("%w: WASM_MEMORY_LIMIT_MB=%d of a cgroup limit of %d MiB; the Go runtime's soft limit is %d MiB (lower WASM_MEMORY_LIMIT_MB or raise the container's limit)",
+					errWASMBudget, cfg.WASMMemoryLimitMB, n>>20, floor>>20)
+			}
 		case err == nil, errors.Is(err, memlimit.ErrNoLimit), errors.Is(err, memlimit.ErrNoCgroup),
 			errors.Is(err, memlimit.ErrCgroupsNotSupported):
 			// No limit to derive one from: the runtime's default, none.

@@ -23,42 +23,47 @@ func TestPlanGC(t *testing.T) {
 		name    string
 		percent int // GC_PERCENT
 		limitMB int // MEMORY_LIMIT_MB
+		noWASM  bool
 		env     []string
 		cgroup  func() (uint64, error)
 		want    gcPlan
 		wantErr error
 	}{
-		{"config, no cgroup limit", 400, 0, nil, cgroup(0, memlimit.ErrNoLimit),
+		{"config, no cgroup limit", 400, 0, false, nil, cgroup(0, memlimit.ErrNoLimit),
 			gcPlan{400, "GC_PERCENT", 0, "none"}, nil},
-		{"not in a cgroup", 400, 0, nil, cgroup(0, memlimit.ErrNoCgroup),
+		{"not in a cgroup", 400, 0, false, nil, cgroup(0, memlimit.ErrNoCgroup),
 			gcPlan{400, "GC_PERCENT", 0, "none"}, nil},
-		{"no cgroups on this system", 400, 0, nil, cgroup(0, fmt.Errorf("wrapped: %w", memlimit.ErrCgroupsNotSupported)),
+		{"no cgroups on this system", 400, 0, false, nil, cgroup(0, fmt.Errorf("wrapped: %w", memlimit.ErrCgroupsNotSupported)),
 			gcPlan{400, "GC_PERCENT", 0, "none"}, nil},
-		{"cgroup limit", 200, 0, nil, cgroup(1000*mib, nil),
+		{"cgroup limit less the WASM budget", 200, 0, false, nil, cgroup(1000*mib, nil),
+			gcPlan{200, "GC_PERCENT", 900*mib - 512*mib, "cgroup"}, nil},
+		{"cgroup limit without WASM pools", 200, 0, true, nil, cgroup(1000*mib, nil),
 			gcPlan{200, "GC_PERCENT", 900 * mib, "cgroup"}, nil},
-		{"MEMORY_LIMIT_MB over the cgroup", 200, 768, nil, cgroup(1000*mib, nil),
+		{"WASM budget over the cgroup limit", 200, 0, false, nil, cgroup(512*mib, nil),
+			gcPlan{200, "GC_PERCENT", 128 * mib, "cgroup"}, errWASMBudget},
+		{"MEMORY_LIMIT_MB over the cgroup", 200, 768, false, nil, cgroup(1000*mib, nil),
 			gcPlan{200, "GC_PERCENT", 768 * mib, "MEMORY_LIMIT_MB"}, nil},
-		{"GOGC wins", 400, 0, []string{"GOGC=50"}, cgroup(0, memlimit.ErrNoLimit),
+		{"GOGC wins", 400, 0, false, []string{"GOGC=50"}, cgroup(0, memlimit.ErrNoLimit),
 			gcPlan{0, "GOGC", 0, "none"}, nil},
-		{"GOGC=off wins", 400, 0, []string{"GOGC=off"}, cgroup(0, memlimit.ErrNoLimit),
+		{"GOGC=off wins", 400, 0, false, []string{"GOGC=off"}, cgroup(0, memlimit.ErrNoLimit),
 			gcPlan{0, "GOGC", 0, "none"}, nil},
-		{"GOMEMLIMIT wins over MEMORY_LIMIT_MB", 400, 768, []string{"GOMEMLIMIT=1GiB"}, cgroup(1000*mib, nil),
+		{"GOMEMLIMIT wins over MEMORY_LIMIT_MB", 400, 768, false, []string{"GOMEMLIMIT=1GiB"}, cgroup(1000*mib, nil),
 			gcPlan{400, "GC_PERCENT", 0, "GOMEMLIMIT"}, nil},
-		{"GOMEMLIMIT wins over the cgroup", 400, 0, []string{"GOMEMLIMIT=off"}, cgroup(1000*mib, nil),
+		{"GOMEMLIMIT wins over the cgroup", 400, 0, false, []string{"GOMEMLIMIT=off"}, cgroup(1000*mib, nil),
 			gcPlan{400, "GC_PERCENT", 0, "GOMEMLIMIT"}, nil},
-		{"empty GOGC and GOMEMLIMIT are unset", 400, 768, []string{"GOGC=", "GOMEMLIMIT="}, cgroup(0, memlimit.ErrNoLimit),
+		{"empty GOGC and GOMEMLIMIT are unset", 400, 768, false, []string{"GOGC=", "GOMEMLIMIT="}, cgroup(0, memlimit.ErrNoLimit),
 			gcPlan{400, "GC_PERCENT", 768 * mib, "MEMORY_LIMIT_MB"}, nil},
-		{"unreadable cgroup", 400, 0, nil, cgroup(0, errRead),
+		{"unreadable cgroup", 400, 0, false, nil, cgroup(0, errRead),
 			gcPlan{400, "GC_PERCENT", 0, "none"}, errRead},
-		{"cgroup not asked when configured", 400, 768, nil, cgroup(0, errRead),
+		{"cgroup not asked when configured", 400, 768, false, nil, cgroup(0, errRead),
 			gcPlan{400, "GC_PERCENT", 768 * mib, "MEMORY_LIMIT_MB"}, nil},
-		{"absurd cgroup limit", 400, 0, nil, cgroup(1<<63, nil),
+		{"absurd cgroup limit", 400, 0, false, nil, cgroup(1<<63, nil),
 			gcPlan{400, "GC_PERCENT", 0, "none"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config.Default()
-			cfg.GCPercent, cfg.MemoryLimitMB = tt.percent, tt.limitMB
+			cfg.GCPercent, cfg.MemoryLimitMB, cfg.WASMPoolEnabled = tt.percent, tt.limitMB, !tt.noWASM
 			got, err := planGC(cfg, envLookup(tt.env), tt.cgroup)
 			if got != tt.want {
 				t.Errorf("plan = %+v, want %+v", got, tt.want)

@@ -54,7 +54,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	// here, once, before any pool allocates.
 	gc, err := planGC(cfg, envLookup(environ), memlimit.FromCgroup)
 	if err != nil {
-		log.Warn("no memory limit derived from the cgroup", "err", err)
+		log.Warn("garbage collector", "err", err)
 	}
 	gc.apply()
 	logGC(log, gc)

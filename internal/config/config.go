@@ -57,7 +57,7 @@ type Config struct {
 	LeaseMaxTTL               time.Duration
 	ShutdownGrace             time.Duration
 	GCPercent                 int // applied by the program, not by a package: see cmd/riptide-poold
-	MemoryLimitMB             int // 0: derived from the cgroup's memory limit
+	MemoryLimitMB             int // 0: derived from the cgroup's memory limit (see cmd/riptide-poold)
 	LogLevel                  slog.Level
 	LogFormat                 string // LogFormatJSON or LogFormatText
 	TLSCertFile               string

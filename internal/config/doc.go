@@ -95,7 +95,7 @@
 //	GC_PERCENT                     400                           1..10000
 //	    heap growth between Go garbage collections, in percent; GOGC wins if set
 //	MEMORY_LIMIT_MB                0                             0..1048576
-//	    soft memory limit of the Go runtime, in MiB; 0: 90% of the cgroup's memory limit, if any; GOMEMLIMIT wins if set
+//	    soft memory limit of the Go runtime (WASM linear memory is outside it), in MiB; 0: derived from the cgroup's memory limit, if any; GOMEMLIMIT wins if set
 //	LOG_LEVEL                      info                          debug, info, warn, error
 //	    lowest level logged
 //	LOG_FORMAT                     json                          json, text

@@ -164,7 +164,7 @@ func Vars() []Var {
 			"heap growth between Go garbage collections, in percent; GOGC wins if set",
 			func(c *Config) *int { return &c.GCPercent }),
 		intVar("MEMORY_LIMIT_MB", 0, 0, 1<<20, "MiB",
-			"soft memory limit of the Go runtime, in MiB; 0: 90% of the cgroup's memory limit, if any; GOMEMLIMIT wins if set",
+			"soft memory limit of the Go runtime (WASM linear memory is outside it), in MiB; 0: derived from the cgroup's memory limit, if any; GOMEMLIMIT wins if set",
 			func(c *Config) *int { return &c.MemoryLimitMB }),
 		logLevelVar(),
 		enumVar("LOG_FORMAT", LogFormatJSON, []string{LogFormatJSON, LogFormatText},
