@@ -48,6 +48,7 @@ type Config struct {
 	WASMModulesDir            string // empty: only the bundled modules
 	WASMCompilationCacheDir   string // empty: no on-disk compilation cache
 	WASMInstanceMemoryLimitMB int
+	WASMRecycleMemoryMB       int // see wasmpool.Config.RecycleBytes
 	WASMExtractTimeout        time.Duration
 	WASMTrustedModules        []string
 	CheckoutTimeout           time.Duration

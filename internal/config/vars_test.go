@@ -72,6 +72,7 @@ func TestDefault(t *testing.T) {
 		GRPCAddr:                  ":50051",
 		MetricsAddr:               ":9090",
 		WASMInstanceMemoryLimitMB: 64,
+		WASMRecycleMemoryMB:       12,
 		WASMExtractTimeout:        5 * time.Second,
 		WASMTrustedModules:        []string{"article"},
 		CheckoutTimeout:           5 * time.Second,
