@@ -252,6 +252,7 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 		CheckoutTimeout:    cfg.CheckoutTimeout,
 		MemoryBudgetBytes:  uint64(cfg.WASMMemoryLimitMB) << 20,
 		PressureThreshold:  cfg.MemoryPressureThreshold,
+		RecycleBytes:       uint64(cfg.WASMRecycleMemoryMB) << 20,
 		FailureThreshold:   cfg.CBFailureThreshold,
 		SuccessThreshold:   cfg.CBSuccessThreshold,
 		OpenTimeout:        cfg.CBTimeout,

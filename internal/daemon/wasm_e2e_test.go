@@ -554,6 +554,7 @@ func TestMemoryPressure(t *testing.T) {
 		"WASM_MEMORY_LIMIT_MB=32",
 		"MEMORY_PRESSURE_THRESHOLD=0.2", // 6.4 MiB
 		"WASM_INSTANCE_MEMORY_LIMIT_MB=32",
+		"WASM_RECYCLE_MEMORY_MB=16",    // 8 MiB under pressure
 		"HEALTH_CHECK_INTERVAL_MS=100", // and so the pressure watch
 	))
 	client := poolv1.NewPoolServiceClient(s.conn)
@@ -570,7 +571,7 @@ func TestMemoryPressure(t *testing.T) {
 	}
 
 	// 7 MiB: over the threshold, under the 8 MiB past which an instance
-	// is recycled under pressure (a quarter of its 32 MiB cap).
+	// is recycled under pressure (half of WASM_RECYCLE_MEMORY_MB).
 	if _, err := client.Extract(ctx, wasmRequest("grow", "", strings.Repeat("x", 112))); err != nil {
 		t.Fatalf("grow by 7 MiB: %v", err)
 	}

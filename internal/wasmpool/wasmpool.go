@@ -62,11 +62,17 @@ type Config struct {
 	MemoryBudgetBytes uint64
 	PressureThreshold float64
 	// RecycleBytes is the linear memory past which an instance is recycled
-	// when it is returned or swept; 0 means half the runtime's
-	// per-instance cap. Linear memory never shrinks, so one large page
-	// would otherwise pin its peak in that instance for good; half the cap
-	// leaves room for the largest corpus page's working set (about 20 MiB
-	// for the bundled module) without recycling on every typical page.
+	// when it is returned or swept (WASM_RECYCLE_MEMORY_MB); 0 means half
+	// the runtime's per-instance cap. Linear memory never shrinks, so one
+	// large page would otherwise pin its peak in that instance for good.
+	// An instance is recycled only once it is also half again larger than
+	// it was when created, so that a module whose fresh instances are
+	// already past the threshold is not replaced after every call.
+	//
+	// The daemon's default, 12 MiB, keeps an idle article instance under
+	// 16 MB with its host-side structures (about 2 MiB) at the cost of a
+	// new instance (5-10 ms) after about one corpus page in twelve: see
+	// BenchmarkGuestMemoryLimit in internal/wasm.
 	RecycleBytes uint64
 
 	// MaxConcurrentCalls bounds the guest calls running at once across all
@@ -145,6 +151,7 @@ type Pool struct {
 type Instance struct {
 	*wasm.Instance
 	set      *Set
+	initial  uint64       // linear memory when created
 	size     atomic.Int64 // linear memory at the last accounting
 	recycle  atomic.Bool  // the sweep asked for it to be closed
 	checkout atomic.Bool
@@ -229,7 +236,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 			return nil, cerr
 		}
 		done(errCreated)
-		i := &Instance{Instance: inst, set: s}
+		i := &Instance{Instance: inst, set: s, initial: inst.MemoryBytes()}
 		s.liveMu.Lock()
 		s.live[i] = struct{}{}
 		s.liveMu.Unlock()
@@ -286,6 +293,13 @@ func (s *Set) retire(old *Pool) {
 		}
 		old.Module.Close(ctx)
 	}()
+}
+
+// overRecycle reports whether i's linear memory is past limit (0: never)
+// and half again its size when created (see Config.RecycleBytes).
+func (i *Instance) overRecycle(limit uint64) bool {
+	size := uint64(max(i.size.Load(), 0))
+	return limit > 0 && size > limit && size > i.initial+i.initial/2
 }
 
 // admit refuses a new instance while memory pressure is at or over the
@@ -413,8 +427,7 @@ func (p *Pool) Done(h *pool.Handle[*Instance], err error) string {
 	switch {
 	case Unusable(err):
 		reason = "unusable: " + err.Error()
-	case p.set.cfg.RecycleBytes > 0 && uint64(inst.size.Load()) > p.set.cfg.RecycleBytes,
-		inst.recycle.Load():
+	case inst.overRecycle(p.set.cfg.RecycleBytes), inst.recycle.Load():
 		reason = "memory"
 		inst.recycle.Store(true) // Close counts it as recycled
 	}
@@ -498,7 +511,8 @@ type SweepResult struct {
 }
 
 // Sweep recycles instances whose linear memory grew past the recycling
-// threshold (half of it while pressure is over the threshold), closes idle
+// threshold (half of it while pressure is over the pressure threshold; in
+// both cases only instances half again larger than when created), closes idle
 // instances above each pool's minimum that have idled past their timeout,
 // refills pools to their minimum, and returns freed Go memory to the OS.
 // Instances in use are marked and recycled when they come back.
@@ -513,7 +527,7 @@ func (s *Set) Sweep(ctx context.Context) SweepResult {
 	if limit > 0 {
 		s.liveMu.Lock()
 		for inst := range s.live {
-			if uint64(inst.size.Load()) > limit {
+			if inst.overRecycle(limit) {
 				inst.recycle.Store(true)
 			}
 		}

@@ -305,8 +305,8 @@ func TestMemoryBudgetRefusesCreation(t *testing.T) {
 	}
 }
 
-// TestRecycling sets a recycling threshold every instance is over: Done
-// recycles an instance it gets back, and Sweep the idle ones.
+// TestRecycling sets a recycling threshold every instance that ran a call
+// is over: Done recycles an instance it gets back, but not the fresh ones.
 func TestRecycling(t *testing.T) {
 	checkGoroutines(t)
 	s := newSet(t, time.Second, wasmpool.Config{MinSize: 2, MaxSize: 2, RecycleBytes: 1})
@@ -332,14 +332,55 @@ func TestRecycling(t *testing.T) {
 		return s.Memory().Recycled == 1 && st.Idle == 2
 	})
 
+	// The two idle instances never grew: however low the threshold, the
+	// sweep keeps them, or a module whose fresh instances are over it
+	// would be replaced for good.
+	if res := s.Sweep(ctx); res.Recycled != 0 {
+		t.Errorf("Sweep recycled %d fresh instances, want none", res.Recycled)
+	}
+}
+
+// TestSweepRecyclesUnderPressure lets instances grow to a size under the
+// recycling threshold but over half of it: Done keeps them, and a sweep
+// under memory pressure, which halves the threshold, recycles them.
+func TestSweepRecyclesUnderPressure(t *testing.T) {
+	checkGoroutines(t)
+	// echo starts with one 64 KiB page and grows by the request buffer
+	// (64 KiB at least) on its first call: two fresh instances leave the
+	// budget under pressure, two that ran a call put it over.
+	s := newSet(t, time.Second, wasmpool.Config{MinSize: 2, MaxSize: 2, RecycleBytes: 3 * 64 << 10,
+		MemoryBudgetBytes: 4 * 64 << 10, PressureThreshold: 0.5})
+	p := add(t, s, "echo", testModule(t, "echo"), wasm.ModuleOptions{})
+	ctx := context.Background()
+	if err := p.Pool.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var hs []*pool.Handle[*wasmpool.Instance]
+	for range 2 {
+		h, err := p.Checkout(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	for _, h := range hs {
+		_, err := p.Run(ctx, h, wasm.Request{HTML: okDoc})
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if size := h.Value().MemoryBytes(); size <= 96<<10 || size > 3*64<<10 {
+			t.Fatalf("an instance of %d bytes after a call: the test needs 96 to 192 KiB", size)
+		}
+		if reason := p.Done(h, err); reason != "" {
+			t.Errorf("Done = %q, want the instance kept", reason)
+		}
+	}
 	before := p.Pool.Stats().Created
-	res := s.Sweep(ctx)
-	if res.Recycled != 2 {
+	if res := s.Sweep(ctx); res.Recycled != 2 {
 		t.Errorf("Sweep recycled %d instances, want the 2 idle ones", res.Recycled)
 	}
-	m := s.Memory()
-	if m.Recycled != 3 || m.Sweeps != 1 {
-		t.Errorf("after the sweep: recycled %d sweeps %d, want 3 and 1", m.Recycled, m.Sweeps)
+	if m := s.Memory(); m.Recycled != 2 || m.Sweeps != 1 {
+		t.Errorf("after the sweep: recycled %d sweeps %d, want 2 and 1", m.Recycled, m.Sweeps)
 	}
 	eventually(t, "the pool is refilled", func() bool {
 		st := p.Pool.Stats()
