@@ -166,24 +166,40 @@ func BenchmarkArticleGOGC(b *testing.B) {
 }
 
 // BenchmarkNewInstance makes an article instance from the compiled module:
-// what a pool pays to grow or to replace a broken instance.
+// what a pool pays to grow or to replace a broken instance. "reused"
+// closes each instance before making the next, whose linear memory reuses
+// the mapping of the last; "fresh" keeps them open, so each one maps and
+// faults in its memory anew, as the first instances after a start do (keep
+// -benchtime small: each holds its memory until the end).
 //
-//	go test -run '^$' -bench 'BenchmarkNewInstance' -benchtime 2s ./internal/wasm
+//	go test -run '^$' -bench 'BenchmarkNewInstance' -benchtime 100x ./internal/wasm
 func BenchmarkNewInstance(b *testing.B) {
 	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
 	m := loadArticle(b, rt, true)
-	var linear uint64
-	cpu := cpuTime()
-	for b.Loop() {
-		i, err := m.NewInstance(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		linear = i.MemoryBytes()
-		i.Close()
+	for _, keep := range []bool{false, true} {
+		b.Run(map[bool]string{false: "reused", true: "fresh"}[keep], func(b *testing.B) {
+			var linear uint64
+			var open []*wasm.Instance
+			cpu := cpuTime()
+			for b.Loop() {
+				i, err := m.NewInstance(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				linear = i.MemoryBytes()
+				if keep {
+					open = append(open, i)
+				} else {
+					i.Close()
+				}
+			}
+			b.ReportMetric(float64(linear)/(1<<20), "linear-MiB")
+			reportCPU(b, cpu)
+			for _, i := range open {
+				i.Close()
+			}
+		})
 	}
-	b.ReportMetric(float64(linear)/(1<<20), "linear-MiB")
-	reportCPU(b, cpu)
 }
 
 // BenchmarkLoad compiles and checks the article module with an empty
@@ -310,4 +326,94 @@ func residentBytes() uint64 {
 		return 0
 	}
 	return resident * uint64(os.Getpagesize())
+}
+
+// BenchmarkGuestMemoryLimit runs 100 extractions cycling through the corpus
+// on one instance per variant, a variant being a guest GOMEMLIMIT and a
+// recycling threshold: past it, after a call, the instance is closed and
+// replaced, as the pool does (internal/wasmpool). The variants take turns
+// on each page, so that a busy machine slows them alike. Per variant it
+// reports the median milliseconds per extraction (the replacement's time
+// included), the recycles, and the largest linear memory left after a call
+// (what an idle pooled instance holds). The calls run on the benchmark's
+// own thread (no timeout), so that cpu-ms, the thread's CPU time per
+// extraction, is a measure a busy machine does not stretch.
+//
+//	go test -run '^$' -bench 'BenchmarkGuestMemoryLimit' -benchtime 1x ./internal/wasm
+func BenchmarkGuestMemoryLimit(b *testing.B) {
+	pages := corpusPages(b)
+	type variant struct {
+		name            string
+		limitMB         int // guest GOMEMLIMIT; 0: the default, 3/4 of the cap
+		recycleMB       int // 0: never
+		m               *wasm.Module
+		i               *wasm.Instance
+		ms, cpu         []float64
+		recycles        int
+		maxLinear, peak uint64
+	}
+	var vs []*variant
+	for _, limit := range []int{0, 12, 10, 8} {
+		for _, recycle := range []int{0, 12} {
+			vs = append(vs, &variant{name: fmt.Sprintf("limit=%dMiB/recycle=%dMiB", limit, recycle), limitMB: limit, recycleMB: recycle})
+		}
+	}
+	newInst := func(v *variant) {
+		i, err := v.m.NewInstance(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		v.i = i
+	}
+	for _, v := range vs {
+		rt := newRuntime(b, wasm.RuntimeConfig{GuestMemoryLimitMB: v.limitMB})
+		v.m = loadArticle(b, rt, true)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for b.Loop() {
+		for _, v := range vs {
+			newInst(v)
+			v.ms, v.cpu, v.recycles, v.maxLinear, v.peak = nil, nil, 0, 0, 0
+		}
+		for n := range 100 {
+			req := wasm.Request{HTML: pages[n%len(pages)], URL: quality.PageURL}
+			for _, v := range vs {
+				start, cpu := time.Now(), threadCPUTime()
+				if _, err := v.i.Extract(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+				size := v.i.MemoryBytes()
+				v.peak = max(v.peak, size)
+				if v.recycleMB > 0 && size > uint64(v.recycleMB)<<20 {
+					v.i.Close()
+					newInst(v)
+					v.recycles++
+					size = v.i.MemoryBytes()
+				}
+				v.ms = append(v.ms, float64(time.Since(start))/1e6)
+				v.cpu = append(v.cpu, float64(threadCPUTime()-cpu)/1e6)
+				v.maxLinear = max(v.maxLinear, size)
+			}
+		}
+		for _, v := range vs {
+			v.i.Close()
+		}
+	}
+	for _, v := range vs {
+		b.ReportMetric(median(v.ms), v.name+"/ms")
+		b.ReportMetric(mean(v.ms), v.name+"/mean-ms")
+		b.ReportMetric(mean(v.cpu), v.name+"/cpu-ms")
+		b.ReportMetric(float64(v.recycles), v.name+"/recycles")
+		b.ReportMetric(float64(v.maxLinear)/(1<<20), v.name+"/idle-linear-MiB")
+		b.ReportMetric(float64(v.peak)/(1<<20), v.name+"/peak-linear-MiB")
+	}
+}
+
+func mean(xs []float64) float64 {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(max(len(xs), 1))
 }

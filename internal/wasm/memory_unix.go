@@ -23,6 +23,7 @@ func newBacking(capacity, limit uint64, free *mappings) backing {
 	if err != nil {
 		return &sliceBacking{buf: make([]byte, 0, capacity), limit: limit}
 	}
+	adviseHugePages(mapped)
 	return &mmapBacking{mapped: mapped, pool: free}
 }
 
