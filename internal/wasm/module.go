@@ -27,6 +27,11 @@ type Module struct {
 	version  int
 	modes    []string
 	closed   atomic.Bool
+
+	// spare is the instance the probe made, handed out by the first
+	// NewInstance: a pool's first instance is then ready as soon as the
+	// module is loaded, and start-up makes one instance fewer.
+	spare atomic.Pointer[Instance]
 }
 
 // Name is the module's name, given to Load.
@@ -48,6 +53,9 @@ func (m *Module) Close(ctx context.Context) error {
 	if m.closed.Swap(true) {
 		return nil
 	}
+	if i := m.spare.Swap(nil); i != nil {
+		i.Close()
+	}
 	return m.compiled.Close(ctx)
 }
 
@@ -57,6 +65,9 @@ func (m *Module) Close(ctx context.Context) error {
 // random source. Under RuntimeConfig.ExtractTimeout unless the module is
 // trusted.
 func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
+	if i := m.spare.Swap(nil); i != nil {
+		return i, nil
+	}
 	i, err := m.instantiate(ctx)
 	if err != nil {
 		return nil, err
@@ -66,8 +77,8 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 }
 
 // probe checks the module's ABI and asks it for its modes, on an instance
-// made for the purpose.
-func (m *Module) probe(ctx context.Context) error {
+// made for the purpose and kept as the spare.
+func (m *Module) probe(ctx context.Context) (err error) {
 	if problems := checkVersionExport(m.compiled, m.rt.memoryLimit); len(problems) > 0 {
 		return &ABIError{Module: m.name, Reason: strings.Join(problems, "; ")}
 	}
@@ -76,7 +87,11 @@ func (m *Module) probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer i.Close()
+	defer func() {
+		if err != nil {
+			i.Close()
+		}
+	}()
 	version, err := i.callVersion(ctx)
 	if err != nil {
 		return err
@@ -89,8 +104,11 @@ func (m *Module) probe(ctx context.Context) error {
 		return &ABIError{Module: m.name, Reason: strings.Join(problems, "; ")}
 	}
 	i.bind()
-	m.modes, err = i.callModes(ctx)
-	return err
+	if m.modes, err = i.callModes(ctx); err != nil {
+		return err
+	}
+	m.spare.Store(i)
+	return nil
 }
 
 func (m *Module) moduleConfig() wazero.ModuleConfig {

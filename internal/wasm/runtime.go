@@ -206,6 +206,7 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	if err != nil {
 		return nil, &ABIError{Module: name, Reason: "not a valid WebAssembly module: " + err.Error()}
 	}
+	compiledAt := time.Now()
 	m := &Module{name: name, rt: r, wazero: rt, compiled: compiled, opts: opts}
 	if err := m.probe(ctx); err != nil {
 		compiled.Close(ctx)
@@ -214,7 +215,8 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	r.log.LogAttrs(ctx, slog.LevelInfo, "wasm module loaded",
 		slog.String("module", name), slog.Int("abi_version", m.version),
 		slog.Any("modes", m.modes), slog.Bool("trusted", opts.Trusted),
-		slog.Int("bytes", len(wasm)), slog.Duration("took", time.Since(start)))
+		slog.Int("bytes", len(wasm)), slog.Duration("took", time.Since(start)),
+		slog.Duration("compile", compiledAt.Sub(start)), slog.Duration("probe", time.Since(compiledAt)))
 	return m, nil
 }
 
