@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -202,7 +204,9 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 		rt = r.trusted
 	}
 	start := time.Now()
-	compiled, err := rt.CompileModule(ctx, wasm)
+	// Compiling (on a cold cache) is seconds of work per module that
+	// wazero can spread over several goroutines; reading the cache is not.
+	compiled, err := rt.CompileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), wasm)
 	if err != nil {
 		return nil, &ABIError{Module: name, Reason: "not a valid WebAssembly module: " + err.Error()}
 	}
