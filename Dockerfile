@@ -19,8 +19,9 @@
 #
 # deploy/dockerfile_test.go checks the rules this file keeps.
 
-# The Go release go.mod names; Dependabot-style bumps change both together.
-ARG GO_VERSION=1.26.8
+# The Go release of go.mod's toolchain directive, which make uses too;
+# Dependabot-style bumps change both together.
+ARG GO_VERSION=1.27.3
 
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src

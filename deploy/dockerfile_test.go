@@ -149,7 +149,7 @@ func (st *stage) env() map[string]string {
 
 // context is what the rules check a Dockerfile against.
 type dockerContext struct {
-	goVersion     string          // go.mod's go directive
+	goVersion     string          // go.mod's toolchain directive, else its go directive
 	makeTargets   map[string]bool // the Makefile's targets
 	dockerignore  []string
 	documentedEnv map[string]bool
@@ -345,7 +345,11 @@ func loadDockerContext(t *testing.T) *dockerContext {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(gomod); m != nil {
+	// The image builds with the Go that make uses: go.mod's toolchain
+	// directive (the Makefile exports it as GOTOOLCHAIN), else its go line.
+	if m := regexp.MustCompile(`(?m)^toolchain go(\S+)$`).FindSubmatch(gomod); m != nil {
+		ctx.goVersion = string(m[1])
+	} else if m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(gomod); m != nil {
 		ctx.goVersion = string(m[1])
 	} else {
 		t.Fatal("go.mod has no go directive")
