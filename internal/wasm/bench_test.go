@@ -248,7 +248,10 @@ func reportCPU(b *testing.B, since time.Duration) {
 
 // BenchmarkInstanceMemory measures what an article instance holds after 100
 // extractions of the median page, or of the corpus' pages in turn, for
-// several guest GOGC: its linear memory (its
+// several guest GOGC, and with the daemon's recycling (an instance past
+// WASM_RECYCLE_MEMORY_MB, 12 MiB by default, and half again its initial
+// size is replaced after the call, as internal/wasmpool does): its linear
+// memory (its
 // length: untouched pages of it take no physical memory), the growth of the
 // host's Go heap (wazero's module instance, the guest's stack), and the
 // growth of the process' resident memory (Linux), which covers both.
@@ -256,36 +259,52 @@ func reportCPU(b *testing.B, since time.Duration) {
 //	go test -run '^$' -bench 'BenchmarkInstanceMemory' -benchtime 1x ./internal/wasm
 func BenchmarkInstanceMemory(b *testing.B) {
 	all := corpusPages(b)
+	const recycleAt = 12 << 20
 	for _, bench := range []struct {
-		pages []string
-		gogc  int
+		pages   []string
+		gogc    int
+		recycle bool
 	}{
-		{all[len(all)/2 : len(all)/2+1], 100},
-		{all, 100},
-		{all, 200},
-		{all, 400},
+		{all[len(all)/2 : len(all)/2+1], 100, false},
+		{all, 100, false},
+		{all, 100, true},
+		{all, 200, false},
+		{all, 400, false},
 	} {
 		name := "median-page"
 		if len(bench.pages) > 1 {
 			name = "corpus"
 		}
 		pages, gogc := bench.pages, bench.gogc
+		if bench.recycle {
+			name += "-recycled"
+		}
 		b.Run(fmt.Sprintf("%s/GOGC=%d", name, gogc), func(b *testing.B) {
 			rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute, GOGC: gogc})
 			m := loadArticle(b, rt, true)
 			const instances = 4
 			var linear, host, rss float64
+			recycles := 0
 			for b.Loop() {
 				heapBefore, rssBefore := heapBytes(), residentBytes()
 				var live []*wasm.Instance
+				recycles = 0
 				for range instances {
 					i, err := m.NewInstance(context.Background())
 					if err != nil {
 						b.Fatal(err)
 					}
+					initial := i.MemoryBytes()
 					for n := range 100 {
 						if _, err := i.Extract(context.Background(), wasm.Request{HTML: pages[n%len(pages)], URL: quality.PageURL}); err != nil {
 							b.Fatal(err)
+						}
+						if size := i.MemoryBytes(); bench.recycle && size > recycleAt && size > initial+initial/2 {
+							i.Close()
+							if i, err = m.NewInstance(context.Background()); err != nil {
+								b.Fatal(err)
+							}
+							recycles++
 						}
 					}
 					live = append(live, i)
@@ -299,6 +318,9 @@ func BenchmarkInstanceMemory(b *testing.B) {
 				}
 			}
 			b.ReportMetric(linear/instances/(1<<20), "linear-MiB/inst")
+			if bench.recycle {
+				b.ReportMetric(float64(recycles)/instances, "recycles/100-pages")
+			}
 			b.ReportMetric(host/instances/(1<<20), "heap-MiB/inst")
 			if rss > 0 {
 				b.ReportMetric(rss/instances/(1<<20), "rss-MiB/inst")
