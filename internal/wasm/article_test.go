@@ -14,7 +14,21 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/article/quality"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm/dataseg"
 )
+
+// TestBundledDataSegmentsJoined checks that the bundled module was built by
+// scripts/build-guest.sh, which joins the tens of thousands of data segments
+// Go's linker writes: wazero walks them on every instantiation.
+func TestBundledDataSegmentsJoined(t *testing.T) {
+	_, st, err := dataseg.Merge(readArticle(t), 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Before > 100 {
+		t.Errorf("the bundled module has %d data segments: rebuild it with scripts/build-guest.sh", st.Before)
+	}
+}
 
 // loadArticle loads the bundled article module.
 func loadArticle(t testing.TB, rt *wasm.Runtime, trusted bool) *wasm.Module {
