@@ -284,8 +284,9 @@ func (v *gcVariant) stop() {
 	}
 }
 
-// loadRun is sweepOnce over a set of requests: n callers, each cycling
-// through reqs from its own offset, for dur.
+// loadRun runs n callers making back-to-back calls for dur, each cycling
+// through reqs from its own offset; it returns the latencies of the calls
+// that succeeded, the failures and the wall time.
 func loadRun(ctx context.Context, c poolv1.PoolServiceClient, reqs []*poolv1.ExtractRequest, n int, dur time.Duration) ([]time.Duration, int64, time.Duration) {
 	var (
 		mu    sync.Mutex

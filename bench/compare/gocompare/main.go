@@ -323,32 +323,7 @@ func parts(corpus string, rounds int) error {
 // sweepOnce runs n callers making back-to-back calls for dur; it returns
 // the latencies of the calls that succeeded, the failures and the wall time.
 func sweepOnce(ctx context.Context, c poolv1.PoolServiceClient, req *poolv1.ExtractRequest, n int, dur time.Duration) ([]time.Duration, int64, time.Duration) {
-	var (
-		mu    sync.Mutex
-		lat   []time.Duration
-		fails atomic.Int64
-		wg    sync.WaitGroup
-	)
-	start := time.Now()
-	deadline := start.Add(dur)
-	for range n {
-		wg.Go(func() {
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				if _, err := c.Extract(ctx, req); err != nil {
-					fails.Add(1)
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return lat, fails.Load(), time.Since(start)
+	return loadRun(ctx, c, []*poolv1.ExtractRequest{req}, n, dur)
 }
 
 // articleWay is one way to read a page as an article.
