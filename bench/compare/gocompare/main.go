@@ -26,8 +26,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	readability "codeberg.org/readeck/go-readability/v2"
