@@ -2,8 +2,10 @@ package grpcwire
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"google.golang.org/grpc"
@@ -15,6 +17,10 @@ import (
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 )
+
+// errInvalidUTF8 is proto.Unmarshal's complaint, for an html field that a
+// later document field replaces.
+var errInvalidUTF8 = errors.New("grpcwire: ExtractRequest: string field contains invalid UTF-8")
 
 // Field numbers of ExtractRequest's document oneof (proto/riptide/pool/v1).
 const (
@@ -110,9 +116,10 @@ func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
 //
 // The document fields are cut out of the message and the rest, a few
 // hundred bytes of spec, goes through proto.Unmarshal. Proto semantics are
-// kept: of several document fields the last one wins, and a field with a
-// number of the oneof but a wire type that is not length-delimited is left
-// to proto.Unmarshal, which keeps it as an unknown field.
+// kept: of several document fields the last one wins, an html replaced by
+// a later one must still be UTF-8, and a field with a number of the oneof
+// but a wire type that is not length-delimited is left to proto.Unmarshal,
+// which keeps it as an unknown field.
 func unmarshalExtract(wire []byte, req *poolv1.ExtractRequest) (bool, error) {
 	var (
 		rest    []byte
@@ -129,6 +136,11 @@ func unmarshalExtract(wire []byte, req *poolv1.ExtractRequest) (bool, error) {
 			v, m := protowire.ConsumeBytes(scanned[n:])
 			if m < 0 {
 				return false, fmt.Errorf("grpcwire: ExtractRequest field %d: %w", num, protowire.ParseError(m))
+			}
+			// proto.Unmarshal checks every html it decodes, even one a later
+			// field replaces; only the html that stays is left to the handler.
+			if docNum == fieldHTML && !utf8.Valid(doc) {
+				return false, errInvalidUTF8
 			}
 			docNum, doc = num, v
 			scanned = scanned[n+m:]

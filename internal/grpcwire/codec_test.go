@@ -115,6 +115,8 @@ func TestUnmarshalExtractErrors(t *testing.T) {
 		{"selector not UTF-8", wire{}.bytes(1, "x").msg(5, &poolv1.CssSpec{}).bytes(5, string(protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "\xff")))},
 		{"field number zero", []byte{0x02, 0x00}},
 		{"end group without start", []byte{0x0c}},
+		{"replaced html not UTF-8", wire{}.bytes(1, "caf\xe9").bytes(1, "cafe")},
+		{"html not UTF-8 replaced by raw_html", wire{}.bytes(1, "caf\xe9").bytes(2, "cafe")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
