@@ -11,22 +11,6 @@ import (
 	"golang.org/x/net/html"
 )
 
-type corpusPage struct {
-	name string
-	src  string
-}
-
-// loadCorpus returns the readability corpus pages sorted by size, or skips
-// the test when the corpus is absent.
-func loadCorpus(tb testing.TB) []corpusPage {
-	tb.Helper()
-	var pages []corpusPage
-	for _, p := range testenv.CorpusPages(tb) {
-		pages = append(pages, corpusPage{name: p.Name, src: p.Source})
-	}
-	return pages
-}
-
 // corpusSpecs are the questions the benchmarks ask of every page.
 var corpusSpecs = []struct {
 	name string
@@ -88,25 +72,25 @@ func baselineValues(root *html.Node, sel cascadia.Selector, spec CSSSpec) []stri
 // plain cascadia, where their semantics coincide: attributes exactly, and
 // the number of text values.
 func TestCorpusAgreesWithCascadia(t *testing.T) {
-	pages := loadCorpus(t)
+	pages := testenv.CorpusPages(t)
 	css := NewCSS(NewSelectorCache(0), Limits{})
 	for _, p := range pages {
-		doc, err := NewDocument(p.src, Limits{})
+		doc, err := NewDocument(p.Source, Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range corpusSpecs {
 			got, truncated, err := css.Select(context.Background(), doc, s.spec)
 			if err != nil {
-				t.Fatalf("%s %s: %v", p.name, s.name, err)
+				t.Fatalf("%s %s: %v", p.Name, s.name, err)
 			}
-			want := baselineSelect(t, p.src, s.spec)
+			want := baselineSelect(t, p.Source, s.spec)
 			if truncated || len(got) != len(want) {
-				t.Errorf("%s %s: %d values (truncated %v), cascadia %d", p.name, s.name, len(got), truncated, len(want))
+				t.Errorf("%s %s: %d values (truncated %v), cascadia %d", p.Name, s.name, len(got), truncated, len(want))
 				continue
 			}
 			if s.spec.Attribute != "" && !slices.Equal(got, want) {
-				t.Errorf("%s %s: values differ from cascadia", p.name, s.name)
+				t.Errorf("%s %s: values differ from cascadia", p.Name, s.name)
 			}
 		}
 	}
@@ -119,10 +103,10 @@ func TestCorpusAgreesWithCascadia(t *testing.T) {
 // sel=fields asks all three questions of one parse, as an ExtractRequest's
 // fields do. Compare with: benchstat -col /impl.
 func BenchmarkCorpus(b *testing.B) {
-	pages := loadCorpus(b)
+	pages := testenv.CorpusPages(b)
 	sets := []struct {
 		name  string
-		pages []corpusPage
+		pages []testenv.Page
 	}{
 		{"median", pages[len(pages)/2 : len(pages)/2+1]},
 		{"all", pages},
@@ -142,7 +126,7 @@ func BenchmarkCorpus(b *testing.B) {
 	for _, set := range sets {
 		bytes := 0
 		for _, p := range set.pages {
-			bytes += len(p.src)
+			bytes += len(p.Source)
 		}
 		for _, q := range questions {
 			b.Run("page="+set.name+"/sel="+q.name+"/impl=baseline", func(b *testing.B) {
@@ -150,7 +134,7 @@ func BenchmarkCorpus(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					for _, p := range set.pages {
-						root, err := html.Parse(strings.NewReader(p.src))
+						root, err := html.Parse(strings.NewReader(p.Source))
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -172,7 +156,7 @@ func BenchmarkCorpus(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					for _, p := range set.pages {
-						doc, err := NewDocument(p.src, Limits{})
+						doc, err := NewDocument(p.Source, Limits{})
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -196,13 +180,13 @@ func BenchmarkCorpus(b *testing.B) {
 // cascadia selector, the most favourable case for it. What remains is the
 // cost of the walk and of building values. Compare with: benchstat -col /impl.
 func BenchmarkCorpusParsed(b *testing.B) {
-	pages := loadCorpus(b)
+	pages := testenv.CorpusPages(b)
 	p := pages[len(pages)/2]
-	root, err := html.Parse(strings.NewReader(p.src))
+	root, err := html.Parse(strings.NewReader(p.Source))
 	if err != nil {
 		b.Fatal(err)
 	}
-	doc, err := NewDocument(p.src, Limits{})
+	doc, err := NewDocument(p.Source, Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}

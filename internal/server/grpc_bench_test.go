@@ -46,10 +46,10 @@ func BenchmarkExtractCorpus(b *testing.B) {
 	loopback := newGRPCHarness(b, grpcOptions{network: "tcp"})
 	unix := newGRPCHarness(b, grpcOptions{network: "unix"})
 	tuned := newGRPCHarness(b, grpcOptions{network: "tcp", tunedClient: true})
-	b.Logf("median page %s, %d bytes", pg.name, len(pg.src))
+	b.Logf("median page %s, %d bytes", pg.Name, len(pg.Source))
 
 	for _, bs := range benchSpecs {
-		req := &poolv1.ExtractRequest{Document: htmlDoc(pg.src), Spec: cssReq(bs.spec)}
+		req := &poolv1.ExtractRequest{Document: htmlDoc(pg.Source), Spec: cssReq(bs.spec)}
 		spec := native.CSSSpec{
 			Selector:  bs.spec.GetSelector(),
 			Attribute: bs.spec.GetAttribute(),
@@ -59,11 +59,11 @@ func BenchmarkExtractCorpus(b *testing.B) {
 		b.Run("spec="+bs.name+"/path=inprocess", func(b *testing.B) {
 			np, limits := bufconn.native, bufconn.limits.Limits
 			ctx := context.Background()
-			b.SetBytes(int64(len(pg.src)))
+			b.SetBytes(int64(len(pg.Source)))
 			b.ReportAllocs()
 			defer reportCPU(b)()
 			for b.Loop() {
-				doc, err := native.NewDocument(pg.src, limits)
+				doc, err := native.NewDocument(pg.Source, limits)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -80,7 +80,7 @@ func BenchmarkExtractCorpus(b *testing.B) {
 		})
 		b.Run("spec="+bs.name+"/path=handler", func(b *testing.B) {
 			ctx := context.Background()
-			b.SetBytes(int64(len(pg.src)))
+			b.SetBytes(int64(len(pg.Source)))
 			b.ReportAllocs()
 			defer reportCPU(b)()
 			for b.Loop() {
@@ -95,7 +95,7 @@ func BenchmarkExtractCorpus(b *testing.B) {
 		}{{"grpc-bufconn", bufconn}, {"grpc-loopback", loopback}, {"grpc-unix", unix}, {"grpc-loopback-goclient", tuned}} {
 			b.Run("spec="+bs.name+"/path="+p.name, func(b *testing.B) {
 				ctx := context.Background()
-				b.SetBytes(int64(len(pg.src)))
+				b.SetBytes(int64(len(pg.Source)))
 				b.ReportAllocs()
 				defer reportCPU(b)()
 				for b.Loop() {

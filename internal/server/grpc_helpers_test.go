@@ -287,25 +287,8 @@ func regexField(spec *poolv1.RegexSpec) *poolv1.FieldSpec {
 	return &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Regex{Regex: spec}}
 }
 
-// corpusPage is one page of the readability corpus.
-type corpusPage struct {
-	name string
-	src  string
-}
-
-// loadCorpus returns the readability corpus pages sorted by size, or skips
-// when the corpus is absent.
-func loadCorpus(tb testing.TB) []corpusPage {
-	tb.Helper()
-	var pages []corpusPage
-	for _, p := range testenv.CorpusPages(tb) {
-		pages = append(pages, corpusPage{name: p.Name, src: p.Source})
-	}
-	return pages
-}
-
 // medianPage is the corpus page of median size.
-func medianPage(tb testing.TB) corpusPage {
-	pages := loadCorpus(tb)
+func medianPage(tb testing.TB) testenv.Page {
+	pages := testenv.CorpusPages(tb)
 	return pages[len(pages)/2]
 }
