@@ -4,14 +4,15 @@
 // document of an ExtractRequest to the handler without copying it.
 //
 // grpc-go's defaults suit small messages. For an 87 KB page, the median of
-// the readability corpus, they cost the server about 40% on top of parsing
-// the page itself (docs/BENCHMARKS.md): the default buffer pool's size
-// classes jump from 32 KiB to 1 MiB and clear the whole buffer on every
-// Get; the default 64 KiB stream window makes the client wait for a window
-// update in the middle of most pages, since on loopback the window estimator
-// never sees enough delay to grow it; and the protobuf codec copies the page
-// out of the receive buffer into a new string, a fresh large allocation that
-// the runtime has often just returned to the kernel.
+// the readability corpus, the gRPC path cost about 40% on top of parsing
+// the page itself (docs/BENCHMARKS.md). Two causes showed in CPU profiles:
+// the default buffer pool's size classes jump from 32 KiB to 1 MiB and
+// clear the whole buffer on every Get, and the protobuf codec copies the
+// page out of the receive buffer into a new string, a fresh large
+// allocation that the runtime has often just returned to the kernel. A
+// third is by design rather than measured on its own: a page larger than
+// the default 64 KiB stream window cannot be sent without the client
+// waiting for a window update from the server.
 //
 // ServerOptions installs all three. Its codec and interceptor work as a
 // pair: the codec decodes an ExtractRequest whose html or raw_html points

@@ -7,9 +7,10 @@ import (
 
 // Flow-control windows. A stream window of 1 MiB lets any page under 1 MiB
 // (nearly all of them) arrive without the client stopping for a window
-// update; grpc-go's default is 64 KiB, grown only when its estimator
-// measures a delay that loopback and same-zone links never show. The
-// connection window lets 16 such pages be in flight on one connection.
+// update; grpc-go's default starts at 64 KiB and grows only as its
+// bandwidth-delay estimator sees fit. (This was not measured apart from the
+// other grpcwire changes.) The connection window lets 16 such pages be in
+// flight on one connection.
 // Setting them turns grpc-go's estimator off; they bound what a client may
 // send ahead of the server, not what the server keeps, which
 // MaxRecvMsgSize bounds.
