@@ -91,20 +91,24 @@ func (c *cache[V]) stats() CacheStats {
 // The cache applies no length limit: extractors check a selector against
 // their Limits before they look it up, and Warm trusts its configuration.
 type SelectorCache struct {
-	c *cache[cascadia.SelectorGroup]
+	c *cache[*selector]
 }
 
 // NewSelectorCache returns a cache of at most size selectors, or of
 // DefaultCacheSize when size <= 0.
 func NewSelectorCache(size int) *SelectorCache {
-	return &SelectorCache{c: newCache(size, parseSelector)}
+	return &SelectorCache{c: newCache(size, compileSelector)}
 }
 
 // Compile returns the compiled selector group for sel (a comma-separated
 // list of selectors is one group), from the cache when it holds it. Errors
 // are *SpecError with Field "selector".
 func (s *SelectorCache) Compile(sel string) (cascadia.SelectorGroup, error) {
-	return s.c.get(sel)
+	c, err := s.c.get(sel)
+	if err != nil {
+		return nil, err
+	}
+	return c.group, nil
 }
 
 func parseSelector(sel string) (cascadia.SelectorGroup, error) {

@@ -73,7 +73,7 @@ const ctxCheckNodes = 1024
 // used by two goroutines at once. It satisfies the pool's Poolable.
 type CSS struct {
 	limits Limits
-	sels   view[cascadia.SelectorGroup]
+	sels   view[*selector]
 	buf    []byte       // text and HTML rendering, one value at a time
 	nodes  []*html.Node // the matched elements of the current call
 	closed atomic.Bool
@@ -88,7 +88,7 @@ func NewCSS(cache *SelectorCache, limits Limits) *CSS {
 	}
 	return &CSS{
 		limits: limits.normalized(),
-		sels:   view[cascadia.SelectorGroup]{shared: cache.c},
+		sels:   view[*selector]{shared: cache.c},
 		buf:    make([]byte, 0, initialBufBytes),
 		nodes:  make([]*html.Node, 0, initialNodes),
 	}
@@ -126,6 +126,15 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
+	want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
+	if sel.streamable(attr, spec.Output) && doc.streamable() {
+		values, truncated, err := c.streamSelect(ctx, doc.src, sel, attr, want, look)
+		if !errors.Is(err, errNeedsTree) {
+			return values, truncated, err
+		}
+		// The document's other questions need not find that out again.
+		doc.UseTree()
+	}
 	root, err := doc.Root()
 	if err != nil {
 		return nil, false, err
@@ -135,8 +144,7 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 	// an idle pooled extractor does not keep a whole document alive.
 	defer func() { clear(c.nodes); c.nodes = c.nodes[:0] }()
 
-	want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
-	if err := c.match(ctx, root, sel, attr, look); err != nil {
+	if err := c.match(ctx, root, sel.group, attr, look); err != nil {
 		return nil, false, err
 	}
 	if len(c.nodes) > want {

@@ -9,6 +9,23 @@
 // questions of one request share one parse. A regex over SourceHTML never
 // parses at all.
 //
+// # Questions answered without a tree
+//
+// A question about tags and attributes alone (the title, every a@href, a
+// meta tag's content, the JSON-LD scripts: one compound selector per
+// group member, on a type such as a, img, link, meta, script or title, and
+// an attribute or a raw-text element's text as output) is first answered
+// from the tokenizer's stream, which costs a third of a parse or, for a
+// first match near the top, almost nothing. The stream follows the tokens
+// as x/net/html's parser reads them and gives up at the first markup after
+// which the tree could hold other elements or another order (tables,
+// <select>, <template>, a misnested <a>, HTML inside SVG...); the question
+// then walks the tree, with the same answer, and so do the document's
+// later questions. Document.UseTree skips the stream for a document that
+// will be asked several questions. stream.go says what is modelled;
+// differential tests compare the two paths on the corpus, on random tag
+// soups and under the fuzzer.
+//
 // # Extractors and what pooling them buys
 //
 // [CSS] and [Regex] are the pooled instances; both satisfy the generic

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -26,6 +27,10 @@ type Document struct {
 	parseOnce sync.Once
 	root      *html.Node
 	parseErr  error
+	// tree is set once the tree is built, or once a question found that
+	// the token stream cannot answer for this document: either way, the
+	// questions after it walk the tree.
+	tree atomic.Bool
 
 	textOnce sync.Once
 	text     string
@@ -221,12 +226,23 @@ func (d *Document) Len() int { return len(d.src) }
 func (d *Document) Root() (*html.Node, error) {
 	d.parseOnce.Do(func() {
 		d.root, d.parseErr = html.Parse(strings.NewReader(d.src))
+		d.tree.Store(true)
 		if d.parseErr != nil {
 			d.parseErr = fmt.Errorf("%w: %w", ErrUnparsable, d.parseErr)
 		}
 	})
 	return d.root, d.parseErr
 }
+
+// streamable reports whether a question should try the token stream
+// before the tree (see stream.go).
+func (d *Document) streamable() bool { return !d.tree.Load() }
+
+// UseTree makes the questions asked of d after it walk the parsed tree and
+// never read the token stream (see CSS.Select). A caller that will ask
+// several CSS questions of one document calls it first, so that they share
+// one parse instead of each reading the stream.
+func (d *Document) UseTree() { d.tree.Store(true) }
 
 // Text returns the document's visible text: every text node outside
 // <script>, <style>, <noscript> and <template>, with white space collapsed

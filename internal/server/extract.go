@@ -209,7 +209,18 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 	if err != nil {
 		return nil, err
 	}
-	needCSS := slices.ContainsFunc(fields, func(f field) bool { return f.css != nil })
+	cssFields := 0
+	for _, f := range fields {
+		if f.css != nil {
+			cssFields++
+		}
+	}
+	if cssFields > 1 {
+		// One parse for all of them beats reading the token stream for
+		// each (native's stream.go).
+		doc.UseTree()
+	}
+	needCSS := cssFields > 0
 	needRegex := slices.ContainsFunc(fields, func(f field) bool { return f.regex != nil })
 	leaseID := req.GetLeaseId()
 	if leaseID != "" && needCSS && needRegex {

@@ -1,0 +1,618 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// Answering from the token stream
+//
+// Most questions a scraper asks name elements by tag and attributes alone:
+// the page's title, every link's href, a meta tag's content, the JSON-LD
+// scripts. Building the HTML5 tree costs about three times tokenizing the
+// page, and such a question needs no tree wherever the tree holds the same
+// elements, with the same attributes, in the same order as the start tags
+// of the token stream. That holds for most of a real page, but not where
+// HTML5 tree construction moves, clones, renames, merges or drops elements:
+// tables (foster parenting moves content out of them), a misnested <a> (the
+// adoption agency clones it), <select>, <template>, <frameset>, <image>,
+// and foreign content that HTML breaks out of.
+//
+// streamSelect reads the tokens exactly as x/net/html's parser drives its
+// tokenizer and gives up, with errNeedsTree, at the first token after which
+// the tree could differ; Select then parses. It never guesses: a construct
+// it does not model is a reason to give up, so the worst case costs one
+// tokenization on top of the parse. FuzzStreamMatchesTree and
+// TestStreamCorpus compare the two paths.
+
+// errNeedsTree reports that the token stream met markup after which the
+// tree may not hold the stream's elements in the stream's order.
+var errNeedsTree = errors.New("native: the answer needs the tree")
+
+// ctxCheckTokens is how many tokens streamSelect reads between context
+// checks.
+const ctxCheckTokens = 1024
+
+// selector is a compiled selector group and, when the token stream can
+// answer it, the element types it can match.
+type selector struct {
+	group cascadia.SelectorGroup
+	// stream lists the types of the elements group can match when every
+	// selector of the group is one compound selector on a type that
+	// streamTarget accepts; nil otherwise.
+	stream []atom.Atom
+	// rawOnly is set when every type in stream is a raw-text element
+	// (title, script, style), whose text the stream holds whole.
+	rawOnly bool
+}
+
+func compileSelector(src string) (*selector, error) {
+	g, err := parseSelector(src)
+	if err != nil {
+		return nil, err
+	}
+	s := &selector{group: g, stream: streamTypes(src)}
+	s.rawOnly = s.stream != nil
+	for _, a := range s.stream {
+		if a != atom.Title && !rawText(a) {
+			s.rawOnly = false
+		}
+	}
+	return s, nil
+}
+
+// streamable reports whether the token stream can answer the question:
+// attribute values of any stream type, or the text of raw-text elements.
+// Markup output and the text of other elements need the tree.
+func (s *selector) streamable(attr string, out Output) bool {
+	if s.stream == nil || out != OutputText {
+		return false
+	}
+	return attr != "" || s.rawOnly
+}
+
+// streamTarget reports the element types whose start tags become exactly
+// one element each, in place, outside the constructs streamSelect gives up
+// on: none of them is a formatting element but <a> (which streamSelect
+// follows to its end tag), none is renamed, merged or ignored by the tree
+// builder in body content.
+func streamTarget(a atom.Atom) bool {
+	switch a {
+	case atom.A, atom.Area, atom.Audio, atom.Base, atom.Embed, atom.Iframe,
+		atom.Img, atom.Link, atom.Meta, atom.Script, atom.Source, atom.Style,
+		atom.Title, atom.Track, atom.Video:
+		return true
+	}
+	return false
+}
+
+// streamTypes returns the element types of the selector group sel when
+// every selector in it is a single compound selector: a type that
+// streamTarget accepts followed by any number of #id, .class and
+// [attribute] conditions, which cascadia evaluates on the element alone.
+// It recognizes a conservative subset of selector syntax (ASCII names, no
+// escapes, no comments, no combinators or pseudo-classes) and returns nil
+// for anything else, which the tree then answers. sel has already been
+// parsed by cascadia, so only its shape is checked here.
+func streamTypes(sel string) []atom.Atom {
+	var types []atom.Atom
+	p := selScanner{s: sel}
+	for {
+		p.spaces()
+		name := p.ident()
+		if name == "" {
+			return nil
+		}
+		a := atom.Lookup([]byte(strings.ToLower(name)))
+		if !streamTarget(a) {
+			return nil
+		}
+		for done := false; !done; {
+			switch p.peek() {
+			case '#', '.':
+				p.i++
+				if p.ident() == "" {
+					return nil
+				}
+			case '[':
+				p.i++
+				if !p.attribute() {
+					return nil
+				}
+			default:
+				done = true
+			}
+		}
+		types = append(types, a)
+		p.spaces()
+		switch p.peek() {
+		case 0:
+			if p.i == len(p.s) {
+				return types
+			}
+			return nil
+		case ',':
+			p.i++
+		default:
+			return nil
+		}
+	}
+}
+
+type selScanner struct {
+	s string
+	i int
+}
+
+func (p *selScanner) peek() byte {
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+func (p *selScanner) spaces() {
+	for p.i < len(p.s) && strings.IndexByte(" \t\n\r\f", p.s[p.i]) >= 0 {
+		p.i++
+	}
+}
+
+// ident consumes an ASCII CSS identifier.
+func (p *selScanner) ident() string {
+	start := p.i
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_', c == '-',
+			'0' <= c && c <= '9' && p.i > start:
+			p.i++
+			continue
+		}
+		break
+	}
+	return p.s[start:p.i]
+}
+
+// attribute consumes the rest of an attribute condition after its '[':
+// a name, then optionally an operator, a value and an i or s flag, and ']'.
+func (p *selScanner) attribute() bool {
+	p.spaces()
+	if p.ident() == "" {
+		return false
+	}
+	p.spaces()
+	if p.peek() == ']' {
+		p.i++
+		return true
+	}
+	if strings.IndexByte("~|^$*", p.peek()) >= 0 {
+		p.i++
+	}
+	if p.peek() != '=' {
+		return false
+	}
+	p.i++
+	p.spaces()
+	switch q := p.peek(); q {
+	case '"', '\'':
+		end := strings.IndexByte(p.s[p.i+1:], q)
+		if end < 0 || strings.ContainsAny(p.s[p.i+1:p.i+1+end], "\\\n\r\f") {
+			return false
+		}
+		p.i += end + 2
+	default:
+		if p.ident() == "" {
+			return false
+		}
+	}
+	p.spaces()
+	if c := p.peek(); c == 'i' || c == 'I' || c == 's' || c == 'S' {
+		p.i++
+		p.spaces()
+	}
+	if p.peek() != ']' {
+		return false
+	}
+	p.i++
+	return true
+}
+
+// streamSelect answers a question that sel.streamable accepts from src's
+// token stream, with Select's results and errors, or fails with
+// errNeedsTree.
+func (c *CSS) streamSelect(ctx context.Context, src string, sel *selector, attr string, want, look int) (values []string, truncated bool, err error) {
+	s := streamState{
+		z:      html.NewTokenizer(strings.NewReader(src)),
+		sel:    sel,
+		attr:   attr,
+		budget: c.limits.MaxResultBytes,
+		want:   want,
+		look:   look,
+		probe:  &html.Node{Type: html.ElementNode},
+	}
+	for _, a := range sel.stream {
+		s.followA = s.followA || a == atom.A
+	}
+	defer func() {
+		// The probe's attributes are strings of this document.
+		clear(s.probe.Attr)
+	}()
+	for tokens := 1; ; tokens++ {
+		if tokens%ctxCheckTokens == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, false, err
+			}
+		}
+		done, err := s.next(c)
+		if err != nil {
+			return nil, false, err
+		}
+		if done {
+			return s.values, s.truncated, nil
+		}
+	}
+}
+
+// streamState is one scan of a token stream.
+type streamState struct {
+	z      *html.Tokenizer
+	sel    *selector
+	attr   string
+	budget int // bytes the result may still grow by
+	want   int
+	look   int
+	found  int
+	probe  *html.Node // the element of the current start tag, for cascadia
+
+	values    []string
+	truncated bool
+	// complete is set once the answer holds all the values wanted. The
+	// scan still goes on until framesetOff: a <frameset> start tag while
+	// the parser's frameset-ok flag is set removes the body, and with it
+	// the matches found there, so an answer is final only once some text
+	// or element has cleared that flag.
+	complete    bool
+	framesetOff bool
+	raw         bool // the next text token is raw text
+
+	// text collects the text of a matched raw-text element until its end
+	// tag; textOf is that element's type, 0 when none is open.
+	textOf atom.Atom
+	text   []byte
+
+	// foreign holds the open elements of an <svg> or <math> subtree, whose
+	// tokens the parser reads differently (no raw text, CDATA allowed).
+	foreign []string
+	// followA is set when the selector can match <a>, the one formatting
+	// element among the targets: from an <a> start tag to its end tag, inA
+	// is set and inner holds the elements opened since, and anything but
+	// well-nested phrasing content gives up, since that is what makes the
+	// tree builder close an <a> early and clone it later.
+	followA bool
+	inA     bool
+	inner   []atom.Atom
+	// pOpen is set when a <p> may be open in button scope outside the
+	// current <a>, and pAboveA when one was as that <a> opened: a block
+	// start tag inside the <a> would then close the <p>, and the <a> with
+	// it. The stream gives up on the elements that break button scope
+	// while a <p> may be open, so at most one <p> is ever in it.
+	pOpen, pAboveA bool
+	// integration is set while the innermost foreign element is an
+	// integration point (<svg><title>, <math><mi>...), whose text is
+	// HTML; markup inside one makes the stream give up.
+	integration bool
+}
+
+// next reads one token; done reports that the answer is complete.
+func (s *streamState) next(c *CSS) (done bool, err error) {
+	z := s.z
+	// The parser allows CDATA sections only in foreign content.
+	z.AllowCDATA(len(s.foreign) > 0)
+	tt := z.Next()
+	if s.textOf != 0 && tt != html.TextToken {
+		if err := s.endText(c); err != nil {
+			return false, err
+		}
+	}
+	raw := s.raw
+	s.raw = false
+	switch tt {
+	case html.ErrorToken:
+		if err := z.Err(); err != io.EOF {
+			return false, err
+		}
+		return true, nil
+	case html.TextToken:
+		text := z.Text()
+		if s.textOf != 0 {
+			s.text = append(s.text, text...)
+		}
+		if !raw && !s.framesetOff {
+			s.framesetOff = len(bytes.Trim(text, whitespaceOrNUL)) > 0
+		}
+	case html.StartTagToken, html.SelfClosingTagToken:
+		err = s.startTag(c, tt)
+	case html.EndTagToken:
+		err = s.endTag()
+	}
+	return s.complete && s.framesetOff, err
+}
+
+// whitespaceOrNUL is what the parser finds blank in text: text with
+// anything else in it makes a later <frameset> ignored.
+const whitespaceOrNUL = " \t\r\n\f\x00"
+
+func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
+	z := s.z
+	name, hasAttr := z.TagName()
+	if len(s.foreign) > 0 {
+		// The parser keeps the tokenizer out of raw text in foreign
+		// content, so <title> or <style> there holds markup.
+		z.NextIsNotRawText()
+		if s.integration {
+			return errNeedsTree
+		}
+		safe, integration := foreignSafe(string(name))
+		if !safe || slices.Contains(s.sel.stream, atom.Lookup(name)) {
+			return errNeedsTree
+		}
+		if tt == html.StartTagToken {
+			s.foreign = append(s.foreign, string(name))
+			s.integration = integration
+		}
+		return nil
+	}
+	a := atom.Lookup(name)
+	switch a {
+	case atom.Svg, atom.Math:
+		if tt == html.StartTagToken {
+			s.foreign = append(s.foreign, a.String())
+		}
+		return nil
+	case atom.Table, atom.Caption, atom.Colgroup, atom.Col, atom.Tbody,
+		atom.Thead, atom.Tfoot, atom.Tr, atom.Td, atom.Th, // foster parenting
+		atom.Select, atom.Template, // insertion modes that drop tags
+		atom.Frameset, // replaces the body, and all matches in it
+		atom.Image:    // renamed to img
+		return errNeedsTree
+	case atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript,
+		atom.Plaintext, atom.Script, atom.Style, atom.Textarea, atom.Title,
+		atom.Xmp:
+		// The tokenizer reads the next text raw (see readStartTag).
+		s.raw = true
+	}
+	switch a {
+	case atom.Img, atom.Br, atom.Embed, atom.Area, atom.Wbr, atom.Keygen:
+		// These always land in the body and make the parser ignore a
+		// later <frameset> (see inBodyIM).
+		s.framesetOff = true
+	}
+	switch a {
+	case atom.Button, atom.Object, atom.Marquee, atom.Applet:
+		// These break button scope: a <p> outside one would not be
+		// closed by a block inside it, and be closable again after it.
+		if s.pOpen || s.inA {
+			return errNeedsTree
+		}
+	}
+	if !s.inA {
+		switch {
+		case a == atom.P:
+			s.pOpen = true
+		case closesP(a):
+			s.pOpen = false
+		}
+	} else {
+		if err := s.insideA(a); err != nil {
+			return err
+		}
+	}
+	if a == atom.A && s.followA {
+		s.inA, s.inner, s.pAboveA = true, s.inner[:0], s.pOpen
+	}
+	if s.complete {
+		return nil
+	}
+	for _, t := range s.sel.stream {
+		if t == a {
+			return s.candidate(c, a, hasAttr)
+		}
+	}
+	return nil
+}
+
+// candidate matches the element of the current start tag, of type a, and
+// takes its value when it matches.
+func (s *streamState) candidate(c *CSS, a atom.Atom, hasAttr bool) error {
+	n := s.probe
+	n.DataAtom, n.Data = a, a.String()
+	clear(n.Attr)
+	n.Attr = n.Attr[:0]
+	for more := hasAttr; more; {
+		var k, v []byte
+		k, v, more = s.z.TagAttr()
+		n.Attr = append(n.Attr, html.Attribute{Key: string(k), Val: string(v)})
+	}
+	if !s.sel.group.Match(n) {
+		return nil
+	}
+	if s.attr == "" {
+		// The text of a raw-text element: the tokens up to its end tag.
+		s.textOf, s.text = a, c.buf[:0]
+		return nil
+	}
+	v, ok := attribute(n, s.attr)
+	if !ok {
+		return nil
+	}
+	return s.emit(c, v)
+}
+
+// endText ends the text of a matched raw-text element and takes it as a
+// value, as Select would render that element.
+func (s *streamState) endText(c *CSS) error {
+	var v string
+	if rawText(s.textOf) {
+		v = strings.TrimSpace(string(s.text))
+	} else {
+		t := textCollector{buf: make([]byte, 0, len(s.text)), max: s.budget}
+		t.write(string(s.text))
+		if len(t.buf) > t.max {
+			return c.tooLarge()
+		}
+		v = string(t.buf)
+	}
+	c.buf = s.text[:0] // keep whatever the scratch space grew to
+	s.textOf, s.text = 0, nil
+	return s.emit(c, v)
+}
+
+// emit takes v as the next value, with Select's bounds, and notes when no
+// more values are wanted.
+func (s *streamState) emit(c *CSS, v string) error {
+	if s.found++; s.found > s.want {
+		// Only one more than wanted is ever looked for: it tells that
+		// MaxMatches cut the result.
+		s.truncated, s.complete = true, true
+		return nil
+	}
+	if len(v) > s.budget {
+		return c.tooLarge()
+	}
+	s.budget -= len(v)
+	s.values = append(s.values, v)
+	s.complete = s.found == s.look
+	return nil
+}
+
+// insideA follows a start tag of type a inside an open <a>.
+func (s *streamState) insideA(a atom.Atom) error {
+	switch {
+	case a == atom.A:
+		return errNeedsTree
+	case closesP(a):
+		if s.pAboveA {
+			return errNeedsTree
+		}
+		// It closes a <p> opened inside the <a>, and what is open in it.
+		if i := slices.Index(s.inner, atom.P); i >= 0 {
+			s.inner = s.inner[:i]
+		}
+		if heading(a) && len(s.inner) > 0 && heading(s.inner[len(s.inner)-1]) {
+			s.inner = s.inner[:len(s.inner)-1]
+		}
+	case !phrasing(a):
+		return errNeedsTree
+	}
+	if !void(a) {
+		// The parser ignores the self-closing flag of a non-void HTML
+		// element: it stays open.
+		s.inner = append(s.inner, a)
+	}
+	return nil
+}
+
+func (s *streamState) endTag() error {
+	name, _ := s.z.TagName()
+	if n := len(s.foreign); n > 0 {
+		// An end tag that does not close the innermost foreign element
+		// may close several, or reach the HTML around them.
+		if string(name) != s.foreign[n-1] {
+			return errNeedsTree
+		}
+		s.foreign = s.foreign[:n-1]
+		s.integration = false // its parent, if any, is not one
+		return nil
+	}
+	a := atom.Lookup(name)
+	if !s.inA {
+		if a == atom.P {
+			s.pOpen = false
+		}
+		return nil
+	}
+	switch n := len(s.inner); {
+	case n == 0 && a == atom.A:
+		s.inA = false
+	case n > 0 && s.inner[n-1] == a:
+		s.inner = s.inner[:n-1]
+	default:
+		return errNeedsTree
+	}
+	return nil
+}
+
+// foreignSafe reports whether a start tag in foreign content stays a
+// foreign element: not one that breaks out into HTML, nor <annotation-xml>,
+// which may hold HTML. integration reports the integration points whose
+// text is HTML text. (A foreign element that the selector's types name,
+// such as an SVG <a> or <title>, is a reason to give up too.)
+func foreignSafe(name string) (safe, integration bool) {
+	switch name {
+	case "b", "big", "blockquote", "body", "br", "center", "code", "dd",
+		"div", "dl", "dt", "em", "embed", "font", "h1", "h2", "h3", "h4",
+		"h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu",
+		"meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span",
+		"strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var",
+		"annotation-xml":
+		return false, false
+	case "foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext":
+		return true, true
+	}
+	return true, false
+}
+
+// closesP reports the start tags that close a <p> in button scope, as
+// inBodyIM's popUntil(buttonScope, a.P), among those the stream models.
+func closesP(a atom.Atom) bool {
+	switch a {
+	case atom.Address, atom.Article, atom.Aside, atom.Blockquote,
+		atom.Center, atom.Details, atom.Dialog, atom.Dir, atom.Div, atom.Dl,
+		atom.Fieldset, atom.Figcaption, atom.Figure, atom.Footer,
+		atom.Header, atom.Hgroup, atom.Main, atom.Menu, atom.Nav, atom.Ol,
+		atom.P, atom.Search, atom.Section, atom.Summary, atom.Ul,
+		atom.Pre, atom.Listing:
+		return true
+	}
+	return heading(a)
+}
+
+func heading(a atom.Atom) bool {
+	switch a {
+	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+		return true
+	}
+	return false
+}
+
+// phrasing reports the elements that may open inside an <a> without
+// closing it: phrasing content that closes no <p> and is no <a>.
+func phrasing(a atom.Atom) bool {
+	switch a {
+	case atom.Abbr, atom.B, atom.Bdi, atom.Bdo, atom.Br, atom.Cite,
+		atom.Code, atom.Data, atom.Dfn, atom.Em, atom.Font, atom.I, atom.Img,
+		atom.Kbd, atom.Mark, atom.Noscript, atom.Picture, atom.Q, atom.S,
+		atom.Samp, atom.Script, atom.Small, atom.Source, atom.Span,
+		atom.Strong, atom.Style, atom.Sub, atom.Sup, atom.Time, atom.U,
+		atom.Var, atom.Wbr:
+		return true
+	}
+	return false
+}
+
+// void reports the phrasing elements that have no end tag.
+func void(a atom.Atom) bool {
+	switch a {
+	case atom.Br, atom.Img, atom.Source, atom.Wbr:
+		return true
+	}
+	return false
+}

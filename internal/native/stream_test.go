@@ -1,0 +1,407 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
+	"golang.org/x/net/html/atom"
+)
+
+// streamSpecs are questions the token stream can answer, asked of every
+// document by the differential tests.
+var streamSpecs = []CSSSpec{
+	{Selector: "title"},
+	{Selector: "title", All: true},
+	{Selector: "a", Attribute: "href", All: true},
+	{Selector: "a[href]", Attribute: "href", All: true, Limit: 3},
+	{Selector: "a.x, img[src$='.png']", Attribute: "class", All: true},
+	{Selector: "img", Attribute: "src", All: true},
+	{Selector: "meta[name=description]", Attribute: "content"},
+	{Selector: "meta[property^='og:']", Attribute: "content", All: true},
+	{Selector: "link[rel~=canonical]", Attribute: "href"},
+	{Selector: "script[type='application/ld+json']", All: true},
+	{Selector: "script, style", All: true},
+	{Selector: "a#top", Attribute: "id"},
+	{Selector: "source, video, audio, iframe, embed, track, area, base", Attribute: "src", All: true},
+}
+
+// bothPaths answers spec on src from the tree and from the token stream;
+// streamed is false when the stream gave up.
+func bothPaths(t testing.TB, src string, spec CSSSpec, limits Limits) (tree, stream []string, treeTrunc, streamTrunc bool, streamed bool) {
+	t.Helper()
+	ctx := context.Background()
+	css := NewCSS(nil, limits)
+	doc, err := NewDocument(src, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.UseTree()
+	tree, treeTrunc, treeErr := css.Select(ctx, doc, spec)
+
+	sel, err := compileSelector(spec.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr, err := css.check(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sel.streamable(attr, spec.Output) {
+		t.Fatalf("%+v: not a question for the stream", spec)
+	}
+	want, look := plan(spec.All, spec.Limit, css.limits.MaxMatches)
+	stream, streamTrunc, streamErr := css.streamSelect(ctx, src, sel, attr, want, look)
+	if errors.Is(streamErr, errNeedsTree) {
+		return tree, nil, treeTrunc, false, false
+	}
+	if (treeErr == nil) != (streamErr == nil) || (treeErr != nil && treeErr.Error() != streamErr.Error()) {
+		t.Fatalf("%+v on %q:\ntree error   %v\nstream error %v", spec, src, treeErr, streamErr)
+	}
+	return tree, stream, treeTrunc, streamTrunc, true
+}
+
+// checkPaths fails when the stream answers spec on src differently from
+// the tree, and reports whether it answered.
+func checkPaths(t testing.TB, src string, spec CSSSpec, limits Limits) bool {
+	t.Helper()
+	tree, stream, treeTrunc, streamTrunc, streamed := bothPaths(t, src, spec, limits)
+	if !streamed {
+		return false
+	}
+	if !slices.Equal(tree, stream) || treeTrunc != streamTrunc {
+		t.Fatalf("%+v on %q:\ntree   %q (truncated %v)\nstream %q (truncated %v)", spec, src, tree, treeTrunc, stream, streamTrunc)
+	}
+	return true
+}
+
+func TestStreamTypes(t *testing.T) {
+	tests := []struct {
+		sel  string
+		want []atom.Atom
+	}{
+		{"title", []atom.Atom{atom.Title}},
+		{" A ", []atom.Atom{atom.A}},
+		{"a[href]", []atom.Atom{atom.A}},
+		{"a[ href ^= 'http' i ]", []atom.Atom{atom.A}},
+		{`meta[name="description"]`, []atom.Atom{atom.Meta}},
+		{"a.x.y#z[data-k=v], img", []atom.Atom{atom.A, atom.Img}},
+		{"link[rel~=canonical][href]", []atom.Atom{atom.Link}},
+		{"script[type$=json s]", []atom.Atom{atom.Script}},
+		// Everything that needs the tree or that this recognizer does
+		// not model.
+		{"p", nil},               // not a stream type
+		{"*", nil},               // universal
+		{"[href]", nil},          // no type
+		{"div a", nil},           // descendant combinator
+		{"div > a", nil},         // child combinator
+		{"a + a", nil},           // sibling combinator
+		{"a:first-child", nil},   // pseudo-class
+		{"a:not([href])", nil},   // pseudo-class
+		{"a::before", nil},       // pseudo-element
+		{"a, p", nil},            // one selector of the group is not
+		{`a[href="x\"y"]`, nil},  // escapes
+		{"a[title='b\nc']", nil}, // newline in a string
+		{"svg|a", nil},           // namespace
+		{"a[href", nil},          // unterminated
+		{"a,", nil},              // empty selector
+		{"a.1x", nil},            // not an identifier
+		{"titlé", nil},           // not ASCII
+		{"a[href=]", nil},        // no value
+		{"a[href=x y]", nil},     // stray word
+		{"a[href|x]", nil},       // operator without =
+		{"a[href=x] [id]", nil},  // descendant
+		{"a /* c */", nil},       // comment
+		{"a\t,\nimg", []atom.Atom{atom.A, atom.Img}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sel, func(t *testing.T) {
+			if got := streamTypes(tt.sel); !slices.Equal(got, tt.want) {
+				t.Errorf("streamTypes(%q) = %v, want %v", tt.sel, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStreamable(t *testing.T) {
+	tests := []struct {
+		sel, attr string
+		out       Output
+		want      bool
+	}{
+		{"title", "", OutputText, true},
+		{"script, style", "", OutputText, true},
+		{"a", "href", OutputText, true},
+		{"a", "", OutputText, false},                   // the text of a needs its children
+		{"title, a", "", OutputText, false},            // one type's text needs the tree
+		{"title", "", OutputInnerHTML, false},          // markup is rendered from the tree
+		{"meta", "content", OutputOuterHTML, false},    // (refused by check anyway)
+		{"p", "class", OutputText, false},              // not a stream type
+		{"a[href] img", "src", OutputText, false},      // combinator
+		{"script[type*=json]", "", OutputText, true},   // JSON-LD
+		{"link[rel=icon]", "href", OutputText, true},   // favicons
+		{"iframe", "", OutputText, false},              // its text is not raw here
+		{"style", "media", OutputText, true},           // attributes of raw-text elements
+		{"base", "href", OutputText, true},             // in the head
+		{"title", "lang", OutputText, true},            // an attribute of title
+		{"TITLE", "", OutputText, true},                // types are case-insensitive
+		{"a[href]", "HREF", OutputText, true},          // so are attribute names (check lowers them)
+		{"a[href]:not(.x)", "href", OutputText, false}, // pseudo-class
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s@%s/%v", tt.sel, tt.attr, tt.out), func(t *testing.T) {
+			sel, err := compileSelector(tt.sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sel.streamable(strings.ToLower(tt.attr), tt.out); got != tt.want {
+				t.Errorf("streamable = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestStreamMatchesTree runs markup that tree construction rearranges, or
+// that looks as if it might, through both paths. Each case says whether the
+// stream must answer (it models the markup) or give up; either way its
+// answers must be the tree's.
+func TestStreamMatchesTree(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      string
+		streamed bool // the stream answers every spec
+	}{
+		{"plain page", page, true},
+		{"empty", "x", true},
+		{"title in body", "<p>x<title> a  b </title><a href=1>", true},
+		{"title entities", "<title>a &amp; b &lt;c&gt; &#x41;</title>", true},
+		{"title unterminated", "<title>abc", true},
+		{"self-closing title is raw", "<title/>a<a href=1>b</a></title><a href=2>", true},
+		{"script raw", `<script>if (a<b) { x = "<a href=no>" }</script><a href=yes>`, true},
+		{"script escapes", "<script><!--<script></script><a href=no>--></script><a href=yes>", true},
+		{"script json-ld", `<script type="application/ld+json"> {"@type": "Article"} </script>`, true},
+		{"style raw", "<style>a{}</style><style media=print>\n</style>", true},
+		{"textarea", "<textarea><a href=no></textarea><a href=yes>", true},
+		{"noscript is raw", "<noscript><a href=no></noscript><a href=yes>", true},
+		{"xmp iframe noembed noframes", "<xmp><a href=1></xmp><iframe><a href=2></iframe><noembed><a href=3></noembed><noframes><a href=4></noframes><a href=5>", true},
+		{"plaintext", "<a href=1>x</a><plaintext><a href=2>", true},
+		{"duplicate attributes", "<a href=1 href=2 HREF=3>", true},
+		{"attribute case and entities", `<A HREF="a&amp;b&lt;" Class=X>`, true},
+		{"attribute NUL", "<a href=\"a\x00b\">", true},
+		{"phrasing inside a", "<a href=1><span><b>x</b><img src=i.png><br></span></a><a href=2>", true},
+		{"svg inside a", `<a href=1><svg viewBox="0 0 1 1"><path d="M0"/><use href="#i"></use></svg> Home</a>`, true},
+		{"svg title", "<title>t</title><svg><title>icon</title></svg>", false},
+		{"svg a", "<svg><a href=1></a></svg><a href=2>", false},
+		{"svg breakout", "<svg><p><a href=1>", false},
+		{"svg cdata", "<svg><![CDATA[<a href=no>]]></svg><a href=yes>", true},
+		{"svg style is markup", "<svg><style><a href=1></style></svg>", false},
+		{"svg self-closing", "<svg/><a href=1>", true},
+		{"svg misnested end", "<svg><g></svg><a href=1>", false},
+		{"math text", "<math><mi>x</mi></math><a href=1>", true},
+		{"math markup in mi", "<math><mi><b>x</b></mi></math><a href=1>", false},
+		{"svg title text", "<a href=1><svg><title>icon</title><path/></svg></a>", false}, // answered but for title, which matches the SVG title
+		{"head after body", "</head><meta name=a content=1><body><meta name=description content=2>", true},
+		{"after html", "</body></html><meta name=description content=x><a href=1>", true},
+		{"html body merged", "<html lang=a><body class=b><html lang=c><body class=d><a href=1>", true},
+		{"p closes p", "<p><a href=1>x</a><p><a href=2>y</a>", true},
+		{"end tag br and p", "</br></p><a href=1>", true},
+		{"a closed by p end", "<p><a href=1>x</p>y<a href=2>", false},
+		{"a with div", "<a href=1><div><h2>x</h2><p>y<section>z</section></div></a><a href=2>", true},
+		{"a with div in p", "<p><a href=1><div>x</div></a>", false},
+		{"p closed before a", "<p>x</p><a href=1><div>x</div></a>", true},
+		{"p closed by div before a", "<p>x<div><a href=1><h3>x</h3></a></div>", true},
+		{"a with heading in heading", "<a href=1><h2>x<h3>y</h3></a><a href=2>", true},
+		{"a with li", "<li><a href=1><li>x", false},
+		{"p around button", "<p><button><a href=1><div>", false},
+		{"p closed with its button", "<button><p>x</button><a href=1><div>y</div></a>", false}, // not modelled
+		{"a misnested", "<a href=1><b>x</a>y</b>", false},
+		{"nested a", "<a href=1><a href=2>", false},
+		{"a inside b", "<b><a href=1>x</a></b><a href=2>", true},
+		{"a unclosed at EOF", "<a href=1><span>x", true},
+		{"table foster", "<table><tr><td><a href=1></td></tr><a href=2></table>", false},
+		{"select", "<select><a href=1></select>", false},
+		{"template", "<template><a href=1></template>", false},
+		{"frameset", "<frameset><a href=1>", false},
+		{"image", "<image src=x.png>", false},
+		{"void self-closing", "<img src=1 /><meta name=description content=d/><a href=2/>x</a>", true},
+		{"comments and doctype", "<!DOCTYPE html><!-- <a href=no> --><a href=yes>", true},
+		{"unquoted slash", "<a href=/>x</a>", true},
+		{"link meta base", `<base href="/b/"><link rel="canonical icon" href=c><meta property="og:title" content=o>`, true},
+		{"media", "<video src=v><source src=s.png><track src=t></video><audio src=a></audio><embed src=e><iframe src=f></iframe><map><area src=r></map>", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, spec := range streamSpecs {
+				if streamed := checkPaths(t, tt.src, spec, Limits{}); tt.streamed && !streamed {
+					t.Errorf("%+v: the stream gave up", spec)
+				}
+			}
+			if !tt.streamed {
+				// At least the questions about a, title or meta must
+				// have given up; which, depends on the markup.
+				gaveUp := false
+				for _, spec := range streamSpecs {
+					_, _, _, _, streamed := bothPaths(t, tt.src, spec, Limits{})
+					gaveUp = gaveUp || !streamed
+				}
+				if !gaveUp {
+					t.Errorf("the stream answered every question; the case expects it to give up on some")
+				}
+			}
+		})
+	}
+}
+
+// TestStreamLimits checks that the stream applies Select's bounds:
+// MaxMatches with truncation, MaxResultBytes as an error, and limit.
+func TestStreamLimits(t *testing.T) {
+	src := strings.Repeat(`<a href="0123456789">x</a>`, 20) + "<title>" + strings.Repeat("t ", 100) + "</title>"
+	for _, limits := range []Limits{
+		{MaxMatches: 5},
+		{MaxMatches: 20},
+		{MaxMatches: 21},
+		{MaxResultBytes: 55},
+		{MaxResultBytes: 100},
+		{MaxResultBytes: 199},
+	} {
+		for _, spec := range []CSSSpec{
+			{Selector: "a", Attribute: "href", All: true},
+			{Selector: "a", Attribute: "href", All: true, Limit: 7},
+			{Selector: "a", Attribute: "href"},
+			{Selector: "title"},
+		} {
+			if !checkPaths(t, src, spec, limits) {
+				t.Errorf("%+v with %+v: the stream gave up", spec, limits)
+			}
+		}
+	}
+}
+
+func TestStreamContext(t *testing.T) {
+	css := NewCSS(nil, Limits{})
+	doc, err := NewDocument(strings.Repeat("<img src=x>", 5000), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sel, _ := compileSelector("img")
+	if _, _, err := css.streamSelect(ctx, doc.Source(), sel, "src", 10000, 10001); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestStreamOnce checks that a document on which the stream gave up is not
+// streamed again by its next question, and that a parsed one is walked.
+func TestStreamOnce(t *testing.T) {
+	css := NewCSS(nil, Limits{})
+	doc, err := NewDocument("<table><tr><td><a href=1>", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !doc.streamable() {
+		t.Fatal("a new document is not streamable")
+	}
+	if _, _, err := css.Select(context.Background(), doc, CSSSpec{Selector: "a", Attribute: "href"}); err != nil {
+		t.Fatal(err)
+	}
+	if doc.streamable() {
+		t.Error("still streamable after the stream gave up")
+	}
+	doc2, _ := NewDocument("<a href=1>", Limits{})
+	if _, err := doc2.Root(); err != nil {
+		t.Fatal(err)
+	}
+	if doc2.streamable() {
+		t.Error("streamable after a parse")
+	}
+}
+
+// TestStreamCorpus compares the two paths on every page of the corpus and
+// reports how often the stream answers.
+func TestStreamCorpus(t *testing.T) {
+	pages := testenv.CorpusPages(t)
+	answered, asked := 0, 0
+	for _, p := range pages {
+		for _, spec := range streamSpecs {
+			asked++
+			if checkPaths(t, p.Source, spec, Limits{}) {
+				answered++
+			}
+		}
+	}
+	t.Logf("the stream answered %d of %d questions on %d pages", answered, asked, len(pages))
+	if answered == 0 {
+		t.Error("the stream answered no question of the corpus")
+	}
+}
+
+func FuzzStreamMatchesTree(f *testing.F) {
+	f.Add(page, uint8(2))
+	f.Add("<p><a href=1>x</p>y<a href=2>", uint8(2))
+	f.Add("<table><a href=1><tr><td><a href=2>", uint8(3))
+	f.Add("<svg><title>a</title><a href=1><foreignObject><a href=2>", uint8(0))
+	f.Add("<title/>a<script><!--<script>--></script><a href=x>", uint8(10))
+	f.Add("<a href=1><b><div>x</a>y<img src=z.png>", uint8(5))
+	f.Add("<math><mi><a href=1></mi></math><select><img src=1></select>", uint8(5))
+	f.Add("<meta name=description content=1><template><meta name=description content=2>", uint8(6))
+	f.Fuzz(func(t *testing.T, src string, which uint8) {
+		if src == "" {
+			return
+		}
+		spec := streamSpecs[int(which)%len(streamSpecs)]
+		checkPaths(t, src, spec, fuzzLimits)
+	})
+}
+
+// TestStreamRandomMarkup compares the two paths on random soups of the
+// tags that tree construction treats specially, which a byte-level fuzzer
+// rarely assembles. The seed is fixed, so a failure reproduces.
+func TestStreamRandomMarkup(t *testing.T) {
+	tags := []string{
+		"a", "a", "a", "b", "i", "span", "p", "div", "br", "img", "meta", "link",
+		"title", "script", "style", "textarea", "noscript", "table", "tr", "td",
+		"svg", "math", "path", "g", "foreignObject", "desc", "select", "option",
+		"template", "frameset", "image", "html", "head", "body", "li", "h2",
+		"button", "form", "font", "nobr", "object", "plaintext", "source", "video",
+		"caption", "tbody", "col", "th", "pre", "dd", "marquee", "input", "hr",
+		"iframe", "xmp", "noembed", "mi", "annotation-xml", "base", "area", "em",
+		"section", "h1", "h3", "ul", "address", "applet", "listing", "dl", "dt",
+		"p", "div", "a", "summary", "mtext", "desc",
+	}
+	texts := []string{" ", "x", "&#32;", "\x00", "&amp;", "\n&nbsp;"}
+	attrs := []string{"", " href=1", " href=2 class=x", ` src="a.png"`, " name=description content=c", ` property="og:t" content=o`, " rel=canonical href=h", ` type="application/ld+json"`, " id=top", "/"}
+	n := 3000
+	if testing.Short() {
+		n = 500
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	answered := 0
+	for i := 0; i < n; i++ {
+		b.Reset()
+		for j := rng.IntN(30); j >= 0; j-- {
+			tag := tags[rng.IntN(len(tags))]
+			switch rng.IntN(5) {
+			case 0:
+				fmt.Fprintf(&b, "</%s>", tag)
+			case 1:
+				b.WriteString(texts[rng.IntN(len(texts))])
+			default:
+				fmt.Fprintf(&b, "<%s%s>", tag, attrs[rng.IntN(len(attrs))])
+			}
+		}
+		src := b.String()
+		for _, spec := range streamSpecs {
+			if checkPaths(t, src, spec, Limits{}) {
+				answered++
+			}
+		}
+	}
+	t.Logf("the stream answered %d of %d questions", answered, n*len(streamSpecs))
+}
