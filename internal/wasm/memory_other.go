@@ -12,3 +12,6 @@ func newBacking(capacity, limit uint64, _ *mappings) backing {
 type mappings struct{}
 
 func (*mappings) close() {}
+
+// prepare has nothing to prepare without mmap.
+func (*mappings) prepare(limit, size uint64) {}

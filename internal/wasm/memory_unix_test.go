@@ -68,3 +68,42 @@ func TestMappingsKeepFewAndSmall(t *testing.T) {
 		t.Error("a closed pool kept a mapping")
 	}
 }
+
+func TestPreparedMapping(t *testing.T) {
+	const limit, size = 4 << 20, 1 << 20
+	var pool mappings
+	defer pool.close()
+	pool.prepare(limit, size)
+	if len(pool.free) != 1 {
+		t.Fatalf("%d mappings after prepare; want 1", len(pool.free))
+	}
+	pool.prepare(limit, size)
+	if len(pool.free) != 1 {
+		t.Errorf("prepare added a mapping with one of that limit free")
+	}
+	b := newBacking(0, limit, &pool)
+	m, ok := b.(*mmapBacking)
+	if !ok || m.committed != size || m.dirty {
+		t.Fatalf("newBacking did not take the prepared mapping: %#v", b)
+	}
+	if mem := b.resize(size + pageSize); !bytes.Equal(mem, make([]byte, size+pageSize)) {
+		t.Error("a prepared mapping is not zero")
+	}
+	if b.resize(limit+pageSize) != nil {
+		t.Error("grew past the reservation")
+	}
+	b.free()
+
+	pool.prepare(2*limit, 2*limit+size) // a size past the limit is capped
+	if n := len(pool.free); n != 2 {
+		t.Fatalf("%d mappings; want 2", n)
+	} else if m := pool.free[1]; m.committed != 2*limit {
+		t.Errorf("committed %d bytes of a %d-byte mapping", m.committed, 2*limit)
+	}
+
+	pool.close()
+	pool.prepare(limit, size)
+	if len(pool.free) != 0 {
+		t.Error("a closed pool kept a prepared mapping")
+	}
+}
