@@ -199,11 +199,16 @@ func (i *Instance) account() {
 // the pool of a module of the same name: calls in flight on the old one
 // finish, and its instances are closed as they come back.
 func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.ModuleOptions) (*Pool, error) {
+	// The digest (some 5 ms for the bundled module) is taken on another
+	// core while the module loads, which at a daemon's start is the one
+	// thing running.
+	digest := make(chan [sha256.Size]byte, 1)
+	go func() { digest <- sha256.Sum256(code) }()
 	mod, err := s.cfg.Runtime.Load(ctx, name, code, opts)
+	sum := <-digest
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(code)
 	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s}
 	p.Breaker = breaker.New(breaker.Config{
 		Name:             name,
