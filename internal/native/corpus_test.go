@@ -160,6 +160,9 @@ func BenchmarkCorpus(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
+						if len(q.specs) > 1 {
+							doc.UseTree() // as the server does for fields
+						}
 						for _, spec := range q.specs {
 							if _, _, err := css.Select(ctx, doc, spec); err != nil {
 								b.Fatal(err)

@@ -23,7 +23,11 @@ var benchSpecs = []struct {
 // the readability corpus along the paths a caller can take:
 //
 //   - inprocess: native.NewDocument and CSS.Select on an extractor checked
-//     out of the same pool the server uses; no gRPC. The baseline.
+//     out of the same pool the server uses; no gRPC. The baseline: the
+//     same work as the server's, token stream or tree.
+//   - inprocess-tree: the same with Document.UseTree, so that every
+//     question parses the tree (x/net/html + cascadia), as a Go caller
+//     without this service would.
 //   - handler: Service.Extract called directly; the server's own work
 //     (validation, routing, response building) without a transport.
 //   - grpc-bufconn: the real client and server over an in-memory
@@ -67,6 +71,29 @@ func BenchmarkExtractCorpus(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				h, err := np.CSS.Checkout(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _, err = h.Value().Select(ctx, doc, spec)
+				h.Release()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("spec="+bs.name+"/path=inprocess-tree", func(b *testing.B) {
+			np, limits := bufconn.native, bufconn.limits.Limits
+			ctx := context.Background()
+			b.SetBytes(int64(len(pg.Source)))
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				doc, err := native.NewDocument(pg.Source, limits)
+				if err != nil {
+					b.Fatal(err)
+				}
+				doc.UseTree()
 				h, err := np.CSS.Checkout(ctx)
 				if err != nil {
 					b.Fatal(err)
