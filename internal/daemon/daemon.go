@@ -725,7 +725,8 @@ func (d *Daemon) snapshot() metrics.Snapshot {
 	if np := d.native; np != nil {
 		sel, pat := np.Selectors.Stats(), np.Patterns.Stats()
 		snap.Caches = append(snap.Caches,
-			metrics.Cache{Name: "selector", Hits: sel.Hits, Misses: sel.Misses, Len: sel.Len, Size: sel.Size},
+			metrics.Cache{Name: "selector", Hits: sel.Hits, Misses: sel.Misses, Len: sel.Len, Size: sel.Size,
+				Streamed: sel.Streamed, StreamGaveUp: sel.StreamGaveUp},
 			metrics.Cache{Name: "pattern", Hits: pat.Hits, Misses: pat.Misses, Len: pat.Len, Size: pat.Size},
 		)
 	}

@@ -179,14 +179,27 @@ func TestServeHealthReflectionMetrics(t *testing.T) {
 	if got := resp.GetValues(); len(got) != 1 || got[0] != "Hello, world" {
 		t.Errorf("Extract values = %q, want [Hello, world]", got)
 	}
+	// And one that the token stream answers.
+	resp, err = client.Extract(ctx, &poolv1.ExtractRequest{
+		Document: &poolv1.ExtractRequest_Html{Html: "<title>T</title><p>x"},
+		Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "title"}},
+	})
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	if got := resp.GetValues(); len(got) != 1 || got[0] != "T" {
+		t.Errorf("Extract values = %q, want [T]", got)
+	}
 
 	body := scrape(t, "http://"+s.d.MetricsAddr().String()+"/metrics")
 	for _, want := range []string{
-		`grpc_server_handled_total{grpc_code="OK",grpc_method="Extract",grpc_service="riptide.pool.v1.PoolService",grpc_type="unary"} 1`,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="Extract",grpc_service="riptide.pool.v1.PoolService",grpc_type="unary"} 2`,
 		`grpc_server_handling_seconds_bucket{`,
 		`riptide_pool_instances{pool="css",state="idle"}`,
-		`riptide_pool_checkouts_total{pool="css"} 1`,
-		`riptide_extraction_duration_seconds_count{extractor="css",outcome="ok",pool="css"} 1`,
+		`riptide_pool_checkouts_total{pool="css"} 2`,
+		`riptide_extraction_duration_seconds_count{extractor="css",outcome="ok",pool="css"} 2`,
+		`riptide_css_stream_total{result="answered"} 1`,
+		`riptide_css_stream_total{result="gave_up"} 0`,
 		`riptide_build_info{version="test"} 1`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,

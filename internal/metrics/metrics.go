@@ -30,6 +30,9 @@ type Cache struct {
 	Name         string // "selector" or "pattern"
 	Hits, Misses uint64
 	Len, Size    int
+	// Streamed and StreamGaveUp are the selector cache's CSS questions
+	// answered from the token stream, and given up on for the tree.
+	Streamed, StreamGaveUp uint64
 }
 
 // Snapshot is everything the collector exports at one scrape.
@@ -56,7 +59,7 @@ type Collector struct {
 	waitTime, createTime                      *prometheus.Desc
 	breaker, memory, pressure, leases         *prometheus.Desc
 	leasesExpired, cacheHits, cacheMisses     *prometheus.Desc
-	leaseDuration                             *prometheus.Desc
+	leaseDuration, cssStream                  *prometheus.Desc
 	cacheEntries, eventsPublished, eventsDrop *prometheus.Desc
 	eventSubscribers                          *prometheus.Desc
 }
@@ -92,6 +95,7 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 		cacheHits:        d("cache_hits_total", "Compiled selector or pattern cache hits.", "cache"),
 		cacheMisses:      d("cache_misses_total", "Compiled selector or pattern cache misses (compilations).", "cache"),
 		cacheEntries:     d("cache_entries", "Entries in a compiled selector or pattern cache.", "cache"),
+		cssStream:        d("css_stream_total", "CSS questions tried on the token stream, by result: answered, or gave_up (answered from the parsed tree).", "result"),
 		eventsPublished:  d("events_published_total", "Pool events published."),
 		eventsDrop:       d("events_dropped_total", "Pool events dropped because a subscriber fell behind."),
 		eventSubscribers: d("events_subscribers", "PoolEvents subscribers."),
@@ -104,7 +108,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.instances, c.max, c.min, c.waiters, c.utilization, c.checkouts, c.waits,
 		c.timeouts, c.created, c.createFailures, c.destroyed, c.healthFailures,
 		c.waitTime, c.createTime, c.breaker, c.memory, c.pressure, c.leases,
-		c.leasesExpired, c.leaseDuration, c.cacheHits, c.cacheMisses, c.cacheEntries,
+		c.leasesExpired, c.leaseDuration, c.cacheHits, c.cacheMisses, c.cacheEntries, c.cssStream,
 		c.eventsPublished, c.eventsDrop, c.eventSubscribers,
 	} {
 		ch <- d
@@ -158,6 +162,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.cacheHits, cache.Hits, cache.Name)
 		counter(c.cacheMisses, cache.Misses, cache.Name)
 		gauge(c.cacheEntries, float64(cache.Len), cache.Name)
+		if cache.Name == "selector" {
+			counter(c.cssStream, cache.Streamed, "answered")
+			counter(c.cssStream, cache.StreamGaveUp, "gave_up")
+		}
 	}
 	counter(c.leasesExpired, snap.LeasesExpired)
 	hist(c.leaseDuration, snap.LeaseDuration)

@@ -19,6 +19,10 @@ const DefaultCacheSize = 512
 type CacheStats struct {
 	Hits, Misses uint64
 	Len, Size    int
+	// Streamed and StreamGaveUp count, for a SelectorCache only, the
+	// questions of its extractors that the token stream answered and those
+	// on which it gave up for the tree (see the package doc).
+	Streamed, StreamGaveUp uint64
 }
 
 // cache is a bounded LRU of compiled values keyed by their source text.
@@ -91,7 +95,8 @@ func (c *cache[V]) stats() CacheStats {
 // The cache applies no length limit: extractors check a selector against
 // their Limits before they look it up, and Warm trusts its configuration.
 type SelectorCache struct {
-	c *cache[*selector]
+	c                *cache[*selector]
+	streamed, gaveUp atomic.Uint64
 }
 
 // NewSelectorCache returns a cache of at most size selectors, or of
@@ -137,7 +142,11 @@ func (s *SelectorCache) Misses() uint64 { return s.c.misses.Load() }
 func (s *SelectorCache) Len() int { return s.c.lru.Len() }
 
 // Stats returns a snapshot of all counters.
-func (s *SelectorCache) Stats() CacheStats { return s.c.stats() }
+func (s *SelectorCache) Stats() CacheStats {
+	st := s.c.stats()
+	st.Streamed, st.StreamGaveUp = s.streamed.Load(), s.gaveUp.Load()
+	return st
+}
 
 // pattern is a compiled regular expression and what Find needs to know
 // about it.

@@ -74,8 +74,9 @@ const ctxCheckNodes = 1024
 type CSS struct {
 	limits Limits
 	sels   view[*selector]
-	buf    []byte       // text and HTML rendering, one value at a time
-	nodes  []*html.Node // the matched elements of the current call
+	cache  *SelectorCache // for its counters
+	buf    []byte         // text and HTML rendering, one value at a time
+	nodes  []*html.Node   // the matched elements of the current call
 	closed atomic.Bool
 }
 
@@ -89,6 +90,7 @@ func NewCSS(cache *SelectorCache, limits Limits) *CSS {
 	return &CSS{
 		limits: limits.normalized(),
 		sels:   view[*selector]{shared: cache.c},
+		cache:  cache,
 		buf:    make([]byte, 0, initialBufBytes),
 		nodes:  make([]*html.Node, 0, initialNodes),
 	}
@@ -130,8 +132,12 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 	if sel.streamable(attr, spec.Output) && doc.streamable() {
 		values, truncated, err := c.streamSelect(ctx, doc.src, sel, attr, want, look)
 		if !errors.Is(err, errNeedsTree) {
+			if err == nil {
+				c.cache.streamed.Add(1)
+			}
 			return values, truncated, err
 		}
+		c.cache.gaveUp.Add(1)
 		// The document's other questions need not find that out again.
 		doc.UseTree()
 	}
