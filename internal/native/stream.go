@@ -460,9 +460,13 @@ func (s *streamState) candidate(c *CSS, a atom.Atom, hasAttr bool) error {
 // value, as Select would render that element.
 func (s *streamState) endText(c *CSS) error {
 	var v string
-	if rawText(s.textOf) {
+	switch {
+	case s.found >= s.want:
+		// The one match past those wanted, which only tells that the
+		// result is truncated: Select does not render it either.
+	case rawText(s.textOf):
 		v = strings.TrimSpace(string(s.text))
-	} else {
+	default:
 		t := textCollector{buf: make([]byte, 0, len(s.text)), max: s.budget}
 		t.write(string(s.text))
 		if len(t.buf) > t.max {

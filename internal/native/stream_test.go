@@ -260,11 +260,14 @@ func TestStreamMatchesTree(t *testing.T) {
 // TestStreamLimits checks that the stream applies Select's bounds:
 // MaxMatches with truncation, MaxResultBytes as an error, and limit.
 func TestStreamLimits(t *testing.T) {
-	src := strings.Repeat(`<a href="0123456789">x</a>`, 20) + "<title>" + strings.Repeat("t ", 100) + "</title>"
+	src := strings.Repeat(`<a href="0123456789">x</a>`, 20) + "<title>" + strings.Repeat("t ", 100) + "</title>" +
+		strings.Repeat("<script>s</script>", 20) + "<script>" + strings.Repeat("big ", 100) + "</script>"
 	for _, limits := range []Limits{
 		{MaxMatches: 5},
 		{MaxMatches: 20},
 		{MaxMatches: 21},
+		{MaxMatches: 1, MaxResultBytes: 200},
+		{MaxMatches: 21, MaxResultBytes: 300},
 		{MaxResultBytes: 55},
 		{MaxResultBytes: 100},
 		{MaxResultBytes: 199},
@@ -274,6 +277,7 @@ func TestStreamLimits(t *testing.T) {
 			{Selector: "a", Attribute: "href", All: true, Limit: 7},
 			{Selector: "a", Attribute: "href"},
 			{Selector: "title"},
+			{Selector: "title, script", All: true},
 		} {
 			if !checkPaths(t, src, spec, limits) {
 				t.Errorf("%+v with %+v: the stream gave up", spec, limits)
