@@ -261,13 +261,15 @@ func TestStreamMatchesTree(t *testing.T) {
 // MaxMatches with truncation, MaxResultBytes as an error, and limit.
 func TestStreamLimits(t *testing.T) {
 	src := strings.Repeat(`<a href="0123456789">x</a>`, 20) + "<title>" + strings.Repeat("t ", 100) + "</title>" +
-		strings.Repeat("<script>s</script>", 20) + "<script>" + strings.Repeat("big ", 100) + "</script>"
+		strings.Repeat("<script>s</script><title>t</title>", 20) + "<script>" + strings.Repeat("big ", 100) + "</script>" +
+		"<title>" + strings.Repeat("big ", 100) + "</title>"
 	for _, limits := range []Limits{
 		{MaxMatches: 5},
 		{MaxMatches: 20},
 		{MaxMatches: 21},
 		{MaxMatches: 1, MaxResultBytes: 200},
 		{MaxMatches: 21, MaxResultBytes: 300},
+		{MaxMatches: 20, MaxResultBytes: 100},
 		{MaxResultBytes: 55},
 		{MaxResultBytes: 100},
 		{MaxResultBytes: 199},
@@ -278,6 +280,7 @@ func TestStreamLimits(t *testing.T) {
 			{Selector: "a", Attribute: "href"},
 			{Selector: "title"},
 			{Selector: "title, script", All: true},
+			{Selector: "title", All: true},
 		} {
 			if !checkPaths(t, src, spec, limits) {
 				t.Errorf("%+v with %+v: the stream gave up", spec, limits)
