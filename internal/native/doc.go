@@ -12,11 +12,12 @@
 // # Questions answered without a tree
 //
 // A question about tags and attributes alone (the title, every a@href, a
-// meta tag's content, the JSON-LD scripts: one compound selector per
-// group member, on a type such as a, img, link, meta, script or title, and
-// an attribute or a raw-text element's text as output) is first answered
-// from the tokenizer's stream, which costs a third of a parse or, for a
-// first match near the top, almost nothing. The stream follows the tokens
+// meta tag's content, the JSON-LD scripts, the paragraphs' text: one
+// compound selector per group member, on a type such as a, img, link,
+// meta, p, script or title, and an attribute, a raw-text element's text
+// or a paragraph's text as output) is first answered from the tokenizer's
+// stream, which costs a third of a parse or, for a first match near the
+// top, almost nothing. The stream follows the tokens
 // as x/net/html's parser reads them and gives up at the first markup after
 // which the tree could hold other elements or another order (tables,
 // <select>, <template>, a misnested <a>, HTML inside SVG...); the question

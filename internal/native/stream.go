@@ -52,6 +52,9 @@ type selector struct {
 	// rawOnly is set when every type in stream is a raw-text element
 	// (title, script, style), whose text the stream holds whole.
 	rawOnly bool
+	// paraOnly is set when every type in stream is p, whose text the
+	// stream follows to the paragraph's end (paraState).
+	paraOnly bool
 }
 
 func compileSelector(src string) (*selector, error) {
@@ -60,10 +63,13 @@ func compileSelector(src string) (*selector, error) {
 		return nil, err
 	}
 	s := &selector{group: g, stream: streamTypes(src)}
-	s.rawOnly = s.stream != nil
+	s.rawOnly, s.paraOnly = s.stream != nil, s.stream != nil
 	for _, a := range s.stream {
 		if a != atom.Title && !rawText(a) {
 			s.rawOnly = false
+		}
+		if a != atom.P {
+			s.paraOnly = false
 		}
 	}
 	return s, nil
@@ -76,7 +82,7 @@ func (s *selector) streamable(attr string, out Output) bool {
 	if s.stream == nil || out != OutputText {
 		return false
 	}
-	return attr != "" || s.rawOnly
+	return attr != "" || s.rawOnly || s.paraOnly
 }
 
 // streamTarget reports the element types whose start tags become exactly
@@ -87,7 +93,7 @@ func (s *selector) streamable(attr string, out Output) bool {
 func streamTarget(a atom.Atom) bool {
 	switch a {
 	case atom.A, atom.Area, atom.Audio, atom.Base, atom.Embed, atom.Iframe,
-		atom.Img, atom.Link, atom.Meta, atom.Script, atom.Source, atom.Style,
+		atom.Img, atom.Link, atom.Meta, atom.P, atom.Script, atom.Source, atom.Style,
 		atom.Title, atom.Track, atom.Video:
 		return true
 	}
@@ -241,6 +247,9 @@ func (c *CSS) streamSelect(ctx context.Context, src string, sel *selector, attr 
 	for _, a := range sel.stream {
 		s.followA = s.followA || a == atom.A
 	}
+	if attr == "" && sel.paraOnly {
+		s.para = &paraState{}
+	}
 	defer func() {
 		// The probe's attributes are strings of this document.
 		clear(s.probe.Attr)
@@ -305,6 +314,9 @@ type streamState struct {
 	// it. The stream gives up on the elements that break button scope
 	// while a <p> may be open, so at most one <p> is ever in it.
 	pOpen, pAboveA bool
+	// para follows paragraphs when the question is the text of p
+	// elements; nil otherwise.
+	para *paraState
 	// integration is set while the innermost foreign element is an
 	// integration point (<svg><title>, <math><mi>...), whose text is
 	// HTML; markup inside one makes the stream give up.
@@ -329,19 +341,26 @@ func (s *streamState) next(c *CSS) (done bool, err error) {
 		if err := z.Err(); err != io.EOF {
 			return false, err
 		}
+		if s.para != nil {
+			return true, s.para.close(s, c)
+		}
 		return true, nil
 	case html.TextToken:
 		text := z.Text()
 		if s.textOf != 0 {
 			s.text = append(s.text, text...)
 		}
-		if !raw && !s.framesetOff {
-			s.framesetOff = len(bytes.Trim(text, whitespaceOrNUL)) > 0
+		visible := !raw && len(s.foreign) == 0 && len(bytes.Trim(text, whitespaceOrNUL)) > 0
+		if visible {
+			s.framesetOff = true
+		}
+		if s.para != nil {
+			err = s.para.text(s, c, text, raw, visible)
 		}
 	case html.StartTagToken, html.SelfClosingTagToken:
 		err = s.startTag(c, tt)
 	case html.EndTagToken:
-		err = s.endTag()
+		err = s.endTag(c)
 	}
 	return s.complete && s.framesetOff, err
 }
@@ -371,6 +390,11 @@ func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
 		return nil
 	}
 	a := atom.Lookup(name)
+	if s.para != nil {
+		if err := s.para.startTag(s, c, a, hasAttr); err != nil {
+			return err
+		}
+	}
 	switch a {
 	case atom.Svg, atom.Math:
 		if tt == html.StartTagToken {
@@ -418,7 +442,7 @@ func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
 	if a == atom.A && s.followA {
 		s.inA, s.inner, s.pAboveA = true, s.inner[:0], s.pOpen
 	}
-	if s.complete {
+	if s.complete || s.para != nil {
 		return nil
 	}
 	for _, t := range s.sel.stream {
@@ -432,18 +456,10 @@ func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
 // candidate matches the element of the current start tag, of type a, and
 // takes its value when it matches.
 func (s *streamState) candidate(c *CSS, a atom.Atom, hasAttr bool) error {
-	n := s.probe
-	n.DataAtom, n.Data = a, a.String()
-	clear(n.Attr)
-	n.Attr = n.Attr[:0]
-	for more := hasAttr; more; {
-		var k, v []byte
-		k, v, more = s.z.TagAttr()
-		n.Attr = append(n.Attr, html.Attribute{Key: string(k), Val: string(v)})
-	}
-	if !s.sel.group.Match(n) {
+	if !s.matchTag(a, hasAttr) {
 		return nil
 	}
+	n := s.probe
 	if s.attr == "" {
 		// The text of a raw-text element: the tokens up to its end tag.
 		s.textOf, s.text = a, c.buf[:0]
@@ -454,6 +470,21 @@ func (s *streamState) candidate(c *CSS, a atom.Atom, hasAttr bool) error {
 		return nil
 	}
 	return s.emit(c, v)
+}
+
+// matchTag reports whether the element of the current start tag, of type
+// a, matches the selector; s.probe is left holding it.
+func (s *streamState) matchTag(a atom.Atom, hasAttr bool) bool {
+	n := s.probe
+	n.DataAtom, n.Data = a, a.String()
+	clear(n.Attr)
+	n.Attr = n.Attr[:0]
+	for more := hasAttr; more; {
+		var k, v []byte
+		k, v, more = s.z.TagAttr()
+		n.Attr = append(n.Attr, html.Attribute{Key: string(k), Val: string(v)})
+	}
+	return s.sel.group.Match(n)
 }
 
 // endText ends the text of a matched raw-text element and takes it as a
@@ -524,7 +555,7 @@ func (s *streamState) insideA(a atom.Atom) error {
 	return nil
 }
 
-func (s *streamState) endTag() error {
+func (s *streamState) endTag(c *CSS) error {
 	name, _ := s.z.TagName()
 	if n := len(s.foreign); n > 0 {
 		// An end tag that does not close the innermost foreign element
@@ -537,6 +568,11 @@ func (s *streamState) endTag() error {
 		return nil
 	}
 	a := atom.Lookup(name)
+	if s.para != nil {
+		if err := s.para.endTag(s, c, a); err != nil {
+			return err
+		}
+	}
 	if !s.inA {
 		if a == atom.P {
 			s.pOpen = false

@@ -29,6 +29,10 @@ var streamSpecs = []CSSSpec{
 	{Selector: "script, style", All: true},
 	{Selector: "a#top", Attribute: "id"},
 	{Selector: "source, video, audio, iframe, embed, track, area, base", Attribute: "src", All: true},
+	{Selector: "p"},
+	{Selector: "p", All: true},
+	{Selector: "p.x, p#top", All: true, Limit: 2},
+	{Selector: "p", Attribute: "class", All: true},
 }
 
 // bothPaths answers spec on src from the tree and from the token stream;
@@ -95,7 +99,7 @@ func TestStreamTypes(t *testing.T) {
 		{"script[type$=json s]", []atom.Atom{atom.Script}},
 		// Everything that needs the tree or that this recognizer does
 		// not model.
-		{"p", nil},               // not a stream type
+		{"p", []atom.Atom{atom.P}},
 		{"*", nil},               // universal
 		{"[href]", nil},          // no type
 		{"div a", nil},           // descendant combinator
@@ -104,7 +108,7 @@ func TestStreamTypes(t *testing.T) {
 		{"a:first-child", nil},   // pseudo-class
 		{"a:not([href])", nil},   // pseudo-class
 		{"a::before", nil},       // pseudo-element
-		{"a, p", nil},            // one selector of the group is not
+		{"a, div", nil},          // one selector of the group is not
 		{`a[href="x\"y"]`, nil},  // escapes
 		{"a[title='b\nc']", nil}, // newline in a string
 		{"svg|a", nil},           // namespace
@@ -137,11 +141,14 @@ func TestStreamable(t *testing.T) {
 		{"title", "", OutputText, true},
 		{"script, style", "", OutputText, true},
 		{"a", "href", OutputText, true},
-		{"a", "", OutputText, false},                   // the text of a needs its children
-		{"title, a", "", OutputText, false},            // one type's text needs the tree
-		{"title", "", OutputInnerHTML, false},          // markup is rendered from the tree
-		{"meta", "content", OutputOuterHTML, false},    // (refused by check anyway)
-		{"p", "class", OutputText, false},              // not a stream type
+		{"a", "", OutputText, false},                // the text of a needs its children
+		{"title, a", "", OutputText, false},         // one type's text needs the tree
+		{"title", "", OutputInnerHTML, false},       // markup is rendered from the tree
+		{"meta", "content", OutputOuterHTML, false}, // (refused by check anyway)
+		{"p", "class", OutputText, true},
+		{"p.lead, p", "", OutputText, true},            // paragraphs' text
+		{"p, title", "", OutputText, false},            // mixed text kinds
+		{"div", "", OutputText, false},                 // not a stream type
 		{"a[href] img", "src", OutputText, false},      // combinator
 		{"script[type*=json]", "", OutputText, true},   // JSON-LD
 		{"link[rel=icon]", "href", OutputText, true},   // favicons
@@ -232,6 +239,19 @@ func TestStreamMatchesTree(t *testing.T) {
 		{"comments and doctype", "<!DOCTYPE html><!-- <a href=no> --><a href=yes>", true},
 		{"unquoted slash", "<a href=/>x</a>", true},
 		{"link meta base", `<base href="/b/"><link rel="canonical icon" href=c><meta property="og:title" content=o>`, true},
+		{"paragraphs", "<p>a <b>b</b>\n c<p>d<br>e</br>f<div>g</div><p class=x>h<script>no</script><style>no</style><noscript>no</noscript>i", true},
+		{"paragraph ends", "<p>a</p>b<p>c<ul><li>d</ul><p>e<h2>f</h2><p>g<hr>h<p>i<li>j<p>k<pre>l</pre>", true},
+		{"stray p end", "<body>x</p><p>y</p></p>", true},
+		{"stray p end in head", "<head></p><title>t</title>", false},
+		{"paragraph raw children", "<p>a<title> t </title>b<iframe>c</iframe><noframes>d</noframes><option>e<option>f</p>", true},
+		{"paragraph NUL", "<p>a\x00b<title>c\x00d</title>", true},
+		{"paragraph after body", "<p>a</body>b</html>c", true},
+		{"paragraph with a", "<p>x<a href=1>y</a>z</p><a href=2><p>w</p></a>", true},
+		{"paragraph closed by ancestor", "<div><p>x</div>y", false},
+		{"paragraph with button", "<p>x<button>y</button>", false},
+		{"paragraph in button", "<button><p>x</button>y", false},
+		{"paragraph misnested", "<p><b>x</p>y</b>", true},
+		{"paragraph formatting around", "<b><p>x</b>y</p>", false},
 		{"media", "<video src=v><source src=s.png><track src=t></video><audio src=a></audio><embed src=e><iframe src=f></iframe><map><area src=r></map>", true},
 	}
 	for _, tt := range tests {
@@ -379,7 +399,8 @@ func TestStreamRandomMarkup(t *testing.T) {
 		"caption", "tbody", "col", "th", "pre", "dd", "marquee", "input", "hr",
 		"iframe", "xmp", "noembed", "mi", "annotation-xml", "base", "area", "em",
 		"section", "h1", "h3", "ul", "address", "applet", "listing", "dl", "dt",
-		"p", "div", "a", "summary", "mtext", "desc",
+		"p", "div", "a", "summary", "mtext", "desc", "p", "p", "br", "ruby", "rt",
+		"option", "frame", "pre", "hr", "dd",
 	}
 	texts := []string{" ", "x", "&#32;", "\x00", "&amp;", "\n&nbsp;"}
 	attrs := []string{"", " href=1", " href=2 class=x", ` src="a.png"`, " name=description content=c", ` property="og:t" content=o`, " rel=canonical href=h", ` type="application/ld+json"`, " id=top", "/"}

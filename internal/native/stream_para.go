@@ -1,0 +1,221 @@
+package native
+
+import (
+	"bytes"
+
+	"golang.org/x/net/html/atom"
+)
+
+// paraState follows the paragraphs of a token stream for a question about
+// the text of p elements. A paragraph's text is that of its tokens from its
+// <p> to whatever closes it: an end tag, a block that closes a <p> in
+// button scope, or the end of the document; each element opened inside it
+// is followed to its end tag, so that the walk matches the textCollector's
+// over the tree: hidden elements' text skipped, word breaks at the
+// boundaries of the elements in breaks. Anything that could close the
+// paragraph in a way not modelled here, or put its text elsewhere, makes
+// the stream give up: an end tag that does not close the innermost open
+// element, elements that break button scope or reparse the tokens
+// (button, form, object, select, textarea, ruby annotations, foreign
+// content), a second <a>.
+type paraState struct {
+	open   bool        // a paragraph is open
+	state  paraMatch   // what the open paragraph is to the question
+	inner  []atom.Atom // elements opened inside the open paragraph
+	hidden bool        // the next raw text is a hidden element's
+	buf    textCollector
+
+	aOpen  bool // an <a> may be open, inside or outside the paragraph
+	inBody bool // the parser has surely left the head
+}
+
+type paraMatch int
+
+const (
+	paraSkip      paraMatch = iota // does not match the selector
+	paraCollect                    // matches: collect its text
+	paraLookAhead                  // matches past those wanted: count it only
+)
+
+// startTag follows a start tag of type a outside foreign content, before
+// streamState.startTag's own checks.
+func (p *paraState) startTag(s *streamState, c *CSS, a atom.Atom, hasAttr bool) error {
+	if !headElement(a) {
+		p.inBody = true
+	}
+	if a == atom.A {
+		if p.aOpen {
+			// The adoption agency would run for the first one.
+			return errNeedsTree
+		}
+		p.aOpen = true
+	}
+	if !p.open {
+		if a == atom.P {
+			return p.begin(s, c, hasAttr)
+		}
+		return nil
+	}
+	switch {
+	case closesP(a), a == atom.Li, a == atom.Dd, a == atom.Dt, a == atom.Hr,
+		a == atom.Xmp, a == atom.Plaintext:
+		if err := p.close(s, c); err != nil {
+			return err
+		}
+		if a == atom.P {
+			return p.begin(s, c, hasAttr)
+		}
+		return nil
+	}
+	switch a {
+	case atom.Button, atom.Form, atom.Object, atom.Applet, atom.Marquee,
+		atom.Textarea, atom.Nobr, atom.Rb, atom.Rp, atom.Rt, atom.Rtc,
+		atom.Svg, atom.Math:
+		return errNeedsTree
+	case atom.Html, atom.Body, atom.Head, atom.Frame:
+		// Merged into the existing element, or ignored: no element.
+		return nil
+	case atom.Option, atom.Optgroup:
+		if n := len(p.inner); n > 0 && p.inner[n-1] == atom.Option {
+			p.inner = p.inner[:n-1]
+			p.buf.pending = true // option is in breaks
+		}
+	}
+	if breaks(a) {
+		p.buf.pending = true
+	}
+	if paraVoid(a) {
+		return nil
+	}
+	p.inner = append(p.inner, a)
+	p.hidden = hidden(a)
+	return nil
+}
+
+// begin opens a paragraph at a <p> start tag.
+func (p *paraState) begin(s *streamState, c *CSS, hasAttr bool) error {
+	p.open, p.inner, p.hidden = true, p.inner[:0], false
+	p.state = paraSkip
+	if !s.complete && s.matchTag(atom.P, hasAttr) {
+		p.state = paraCollect
+		if s.found >= s.want {
+			p.state = paraLookAhead
+		}
+	}
+	p.buf = textCollector{buf: c.buf[:0], max: s.budget}
+	return nil
+}
+
+// close ends the open paragraph, if any, and takes its text.
+func (p *paraState) close(s *streamState, c *CSS) error {
+	if !p.open {
+		return nil
+	}
+	p.open = false
+	switch p.state {
+	case paraCollect:
+		v := string(p.buf.buf)
+		c.buf = p.buf.buf[:0]
+		return s.emit(c, v)
+	case paraLookAhead:
+		return s.emit(c, "")
+	}
+	return nil
+}
+
+// text follows a text token: raw is set for the content of a raw-text
+// element, visible for text that the parser counts as content.
+func (p *paraState) text(s *streamState, c *CSS, text []byte, raw, visible bool) error {
+	if visible {
+		p.inBody = true
+	}
+	if !p.open || p.state != paraCollect {
+		return nil
+	}
+	if raw && p.hidden {
+		return nil
+	}
+	if !raw {
+		// The parser drops NULs from body text (inBodyIM).
+		text = bytes.ReplaceAll(text, []byte{0}, nil)
+	}
+	p.buf.write(string(text))
+	if len(p.buf.buf) > p.buf.max {
+		return c.tooLarge()
+	}
+	return nil
+}
+
+// endTag follows an end tag of type a outside foreign content.
+func (p *paraState) endTag(s *streamState, c *CSS, a atom.Atom) error {
+	switch a {
+	case atom.Body, atom.Html:
+		// The parser only changes insertion mode; the elements stay open.
+		p.inBody = true
+		return nil
+	case atom.Br:
+		// </br> is read as <br>.
+		p.inBody = true
+		p.buf.pending = true
+		return nil
+	}
+	if !p.open {
+		switch a {
+		case atom.A:
+			p.aOpen = false
+		case atom.P:
+			// A </p> with no paragraph open makes an empty one, once
+			// the body has begun; in the head it is ignored.
+			if !p.inBody {
+				return errNeedsTree
+			}
+			if err := p.begin(s, c, false); err != nil {
+				return err
+			}
+			return p.close(s, c)
+		}
+		return nil
+	}
+	if a == atom.P {
+		// It pops whatever is open inside the paragraph: nothing there
+		// breaks button scope, or the stream would have given up.
+		return p.close(s, c)
+	}
+	n := len(p.inner)
+	if n == 0 || p.inner[n-1] != a {
+		return errNeedsTree
+	}
+	p.inner = p.inner[:n-1]
+	p.hidden = false
+	if a == atom.A {
+		p.aOpen = false
+	}
+	if breaks(a) {
+		p.buf.pending = true
+	}
+	return nil
+}
+
+// headElement reports the start tags that the parser can take without
+// leaving the head.
+func headElement(a atom.Atom) bool {
+	switch a {
+	case atom.Html, atom.Head, atom.Base, atom.Basefont, atom.Bgsound,
+		atom.Link, atom.Meta, atom.Noframes, atom.Script, atom.Style,
+		atom.Template, atom.Title, atom.Noscript:
+		return true
+	}
+	return false
+}
+
+// paraVoid reports the elements that the parser inserts and pops at once
+// in body content.
+func paraVoid(a atom.Atom) bool {
+	switch a {
+	case atom.Area, atom.Br, atom.Embed, atom.Img, atom.Keygen, atom.Wbr,
+		atom.Input, atom.Param, atom.Source, atom.Track, atom.Base,
+		atom.Basefont, atom.Bgsound, atom.Link, atom.Meta:
+		return true
+	}
+	return false
+}
