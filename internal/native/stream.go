@@ -346,6 +346,10 @@ func (s *streamState) next(c *CSS) (done bool, err error) {
 		}
 		return true, nil
 	case html.TextToken:
+		if s.textOf == 0 && s.framesetOff && (s.para == nil || !s.para.wantsText()) {
+			// Nobody reads it: spare the unescaping.
+			break
+		}
 		text := z.Text()
 		if s.textOf != 0 {
 			s.text = append(s.text, text...)

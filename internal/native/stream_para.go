@@ -123,6 +123,11 @@ func (p *paraState) close(s *streamState, c *CSS) error {
 	return nil
 }
 
+// wantsText reports whether text would change anything now.
+func (p *paraState) wantsText() bool {
+	return !p.inBody || (p.open && p.state == paraCollect)
+}
+
 // text follows a text token: raw is set for the content of a raw-text
 // element, visible for text that the parser counts as content.
 func (p *paraState) text(s *streamState, c *CSS, text []byte, raw, visible bool) error {
