@@ -287,7 +287,8 @@ type streamState struct {
 	// scan still goes on until framesetOff: a <frameset> start tag while
 	// the parser's frameset-ok flag is set removes the body, and with it
 	// the matches found there, so an answer is final only once some text
-	// or element has cleared that flag.
+	// or element has cleared that flag. It also goes on to the end of
+	// the open tables, whose fostered content would come first.
 	complete    bool
 	framesetOff bool
 	raw         bool // the next text token is raw text
@@ -314,6 +315,8 @@ type streamState struct {
 	// it. The stream gives up on the elements that break button scope
 	// while a <p> may be open, so at most one <p> is ever in it.
 	pOpen, pAboveA bool
+	// tables holds the open tables, innermost last.
+	tables []tableFrame
 	// para follows paragraphs when the question is the text of p
 	// elements; nil otherwise.
 	para *paraState
@@ -366,7 +369,9 @@ func (s *streamState) next(c *CSS) (done bool, err error) {
 	case html.EndTagToken:
 		err = s.endTag(c)
 	}
-	return s.complete && s.framesetOff, err
+	// While a table is open, content fostered out of it would come before
+	// the matches in it: the stream gives up on that, but must see it.
+	return s.complete && s.framesetOff && len(s.tables) == 0, err
 }
 
 // whitespaceOrNUL is what the parser finds blank in text: text with
@@ -399,15 +404,16 @@ func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
 			return err
 		}
 	}
+	if handled, err := s.tableStart(a); handled || err != nil {
+		return err
+	}
 	switch a {
 	case atom.Svg, atom.Math:
 		if tt == html.StartTagToken {
 			s.foreign = append(s.foreign, a.String())
 		}
 		return nil
-	case atom.Table, atom.Caption, atom.Colgroup, atom.Col, atom.Tbody,
-		atom.Thead, atom.Tfoot, atom.Tr, atom.Td, atom.Th, // foster parenting
-		atom.Select, atom.Template, // insertion modes that drop tags
+	case atom.Select, atom.Template, // insertion modes that drop tags
 		atom.Frameset, // replaces the body, and all matches in it
 		atom.Image:    // renamed to img
 		return errNeedsTree
@@ -577,6 +583,9 @@ func (s *streamState) endTag(c *CSS) error {
 			return err
 		}
 	}
+	if handled, err := s.tableEnd(a); handled || err != nil {
+		return err
+	}
 	if !s.inA {
 		if a == atom.P {
 			s.pOpen = false
@@ -659,4 +668,102 @@ func void(a atom.Atom) bool {
 		return true
 	}
 	return false
+}
+
+// tableFrame is an open <table>. Inside a td, th or caption (cell), content
+// is body content; elsewhere in a table the parser moves content out in
+// front of the table (foster parenting), which the stream does not model:
+// there, only the table's own structure, whitespace, <script> and <style>
+// keep the stream going.
+type tableFrame struct {
+	cell  bool
+	pOpen bool // streamState.pOpen outside the table, restored at its end
+}
+
+// inTable reports whether the tokens are in a table but not in a cell.
+func (s *streamState) inTable() bool {
+	n := len(s.tables)
+	return n > 0 && !s.tables[n-1].cell
+}
+
+// tableStart follows a start tag of type a for the table model; handled
+// reports that a was table structure, which nothing else needs to see.
+func (s *streamState) tableStart(a atom.Atom) (handled bool, err error) {
+	switch a {
+	case atom.Table:
+		if s.inA {
+			return true, errNeedsTree
+		}
+		if s.inTable() {
+			// A table start in a table ends the first (inTableIM).
+			s.popTable()
+		}
+		// A table breaks button scope: no <p> outside it is in scope
+		// inside it.
+		s.tables = append(s.tables, tableFrame{pOpen: s.pOpen})
+		s.pOpen = false
+		s.framesetOff = true
+		return true, nil
+	case atom.Caption, atom.Td, atom.Th, atom.Tr, atom.Tbody, atom.Thead,
+		atom.Tfoot, atom.Colgroup, atom.Col:
+		n := len(s.tables)
+		if n == 0 || s.inA {
+			// Outside a table the parser ignores them.
+			return true, errNeedsTree
+		}
+		// A cell or caption start closes the open cell, if any, and
+		// opens one; the rest close it and stay in the table's rows.
+		s.tables[n-1].cell = a == atom.Caption || a == atom.Td || a == atom.Th
+		return true, nil
+	case atom.Script, atom.Style:
+		// Inserted where they are even in a table (inTableIM).
+		return false, nil
+	}
+	if s.inTable() {
+		return true, errNeedsTree
+	}
+	return false, nil
+}
+
+// tableEnd follows an end tag of type a for the table model.
+func (s *streamState) tableEnd(a atom.Atom) (handled bool, err error) {
+	n := len(s.tables)
+	if n == 0 {
+		return false, nil
+	}
+	switch a {
+	case atom.Table, atom.Td, atom.Th, atom.Caption, atom.Tr, atom.Tbody,
+		atom.Thead, atom.Tfoot, atom.Col, atom.Colgroup, atom.Body, atom.Html:
+		if s.inA {
+			// They close the <a> with the cell.
+			return true, errNeedsTree
+		}
+	}
+	switch a {
+	case atom.Table:
+		s.popTable()
+		return true, nil
+	case atom.Td, atom.Th, atom.Caption, atom.Tr, atom.Tbody, atom.Thead, atom.Tfoot:
+		// Each ends the cell, or is ignored; either way the content
+		// after it is, as far as the stream knows, not in a cell.
+		s.tables[n-1].cell = false
+		return true, nil
+	case atom.Col, atom.Colgroup, atom.Body, atom.Html:
+		return true, nil
+	case atom.Script, atom.Style:
+		// The end of their raw text, wherever they were.
+		return false, nil
+	}
+	if !s.tables[n-1].cell {
+		// Any other end tag in a table is handled as if in the body,
+		// fostered.
+		return true, errNeedsTree
+	}
+	return false, nil
+}
+
+func (s *streamState) popTable() {
+	n := len(s.tables)
+	s.pOpen = s.tables[n-1].pOpen
+	s.tables = s.tables[:n-1]
 }

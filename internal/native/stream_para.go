@@ -70,7 +70,11 @@ func (p *paraState) startTag(s *streamState, c *CSS, a atom.Atom, hasAttr bool) 
 	switch a {
 	case atom.Button, atom.Form, atom.Object, atom.Applet, atom.Marquee,
 		atom.Textarea, atom.Nobr, atom.Rb, atom.Rp, atom.Rt, atom.Rtc,
-		atom.Svg, atom.Math:
+		atom.Svg, atom.Math,
+		// A table closes the paragraph or not, by the document's
+		// quirks mode; its structure closes a cell around it.
+		atom.Table, atom.Caption, atom.Colgroup, atom.Col, atom.Tbody,
+		atom.Thead, atom.Tfoot, atom.Tr, atom.Td, atom.Th:
 		return errNeedsTree
 	case atom.Html, atom.Body, atom.Head, atom.Frame:
 		// Merged into the existing element, or ignored: no element.
