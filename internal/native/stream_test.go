@@ -41,13 +41,27 @@ var streamSpecs = []CSSSpec{
 // streamed is false when the stream gave up.
 func bothPaths(t testing.TB, src string, spec CSSSpec, limits Limits) (tree, stream []string, treeTrunc, streamTrunc bool, streamed bool) {
 	t.Helper()
-	ctx := context.Background()
-	css := NewCSS(nil, limits)
+	return bothPathsOn(t, treeDocument(t, src, limits), spec, limits)
+}
+
+// treeDocument returns a Document for src that always uses the tree.
+func treeDocument(t testing.TB, src string, limits Limits) *Document {
+	t.Helper()
 	doc, err := NewDocument(src, limits)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc.UseTree()
+	return doc
+}
+
+// bothPathsOn is bothPaths on a document made by treeDocument, which can
+// serve several specs with one parse.
+func bothPathsOn(t testing.TB, doc *Document, spec CSSSpec, limits Limits) (tree, stream []string, treeTrunc, streamTrunc bool, streamed bool) {
+	t.Helper()
+	ctx := context.Background()
+	src := doc.Source()
+	css := NewCSS(nil, limits)
 	tree, treeTrunc, treeErr := css.Select(ctx, doc, spec)
 
 	sel, err := compileSelector(spec.Selector)
@@ -76,7 +90,13 @@ func bothPaths(t testing.TB, src string, spec CSSSpec, limits Limits) (tree, str
 // the tree, and reports whether it answered.
 func checkPaths(t testing.TB, src string, spec CSSSpec, limits Limits) bool {
 	t.Helper()
-	tree, stream, treeTrunc, streamTrunc, streamed := bothPaths(t, src, spec, limits)
+	return checkPathsOn(t, treeDocument(t, src, limits), spec, limits)
+}
+
+func checkPathsOn(t testing.TB, doc *Document, spec CSSSpec, limits Limits) bool {
+	t.Helper()
+	src := doc.Source()
+	tree, stream, treeTrunc, streamTrunc, streamed := bothPathsOn(t, doc, spec, limits)
 	if !streamed {
 		return false
 	}
@@ -369,9 +389,10 @@ func TestStreamCorpus(t *testing.T) {
 	pages := testenv.CorpusPages(t)
 	answered, asked := 0, 0
 	for _, p := range pages {
+		doc := treeDocument(t, p.Source, Limits{})
 		for _, spec := range streamSpecs {
 			asked++
-			if checkPaths(t, p.Source, spec, Limits{}) {
+			if checkPathsOn(t, doc, spec, Limits{}) {
 				answered++
 			}
 		}
