@@ -81,6 +81,12 @@ type Config struct {
 	// a healthy module overloaded that way would time out and open its
 	// breaker. Calls beyond the bound wait, within CheckoutTimeout, and
 	// are answered ErrExhausted like any other lack of capacity.
+	//
+	// It bounds, separately, the instances being made at once: making one
+	// is computation too (the guest's runtime starts), and a pool filling
+	// to MinSize would otherwise start MinSize of them together, starving
+	// everything else of CPU (at the daemon's start, the goroutine bringing
+	// the server up: up to 100 ms more to SERVING on two busy cores).
 	MaxConcurrentCalls int
 
 	// Breaker settings, one breaker per module.
@@ -113,7 +119,8 @@ type Set struct {
 	liveMu sync.Mutex
 	live   map[*Instance]struct{} // every open instance, for the sweep
 
-	calls chan struct{} // one token per guest call running
+	calls     chan struct{} // one token per guest call running
+	creations chan struct{} // one token per instance being made
 }
 
 // New returns an empty Set.
@@ -129,11 +136,12 @@ func New(cfg Config) *Set {
 		cfg.MaxConcurrentCalls = runtime.GOMAXPROCS(0)
 	}
 	return &Set{
-		cfg:   cfg,
-		log:   log,
-		pools: make(map[string]*Pool),
-		live:  make(map[*Instance]struct{}),
-		calls: make(chan struct{}, cfg.MaxConcurrentCalls),
+		cfg:       cfg,
+		log:       log,
+		pools:     make(map[string]*Pool),
+		live:      make(map[*Instance]struct{}),
+		calls:     make(chan struct{}, cfg.MaxConcurrentCalls),
+		creations: make(chan struct{}, cfg.MaxConcurrentCalls),
 	}
 }
 
@@ -249,6 +257,14 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		return i, nil
 	}
 	factory := func(ctx context.Context) (*Instance, error) {
+		// A creation waits for a slot only on ctx (the pool's, ended by
+		// Close): waiting is no failure of the module.
+		select {
+		case s.creations <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() { <-s.creations }()
 		// The budget is checked outside the breaker: a full budget is not
 		// the module's fault and must not open its circuit.
 		if err := s.admit(); err != nil {
