@@ -214,7 +214,10 @@ func TestTimeouts(t *testing.T) {
 			name := map[bool]string{false: "untrusted", true: "trusted"}[trusted] + map[bool]string{false: "/deadline", true: "/canceled"}[cancel]
 			t.Run(name, func(t *testing.T) {
 				checkGoroutines(t)
-				rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 200 * time.Millisecond})
+				// The guest's long call below takes about 0.3 s when it is
+				// not stopped (trusted: no interruption checks, so as fast
+				// as the machine); the deadline must fall well inside it.
+				rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 80 * time.Millisecond})
 				i := newInstance(t, load(t, rt, "slow", wasm.ModuleOptions{Trusted: trusted}))
 				ctx := context.Background()
 				if got, err := i.Extract(ctx, wasm.Request{}); err != nil || string(got) != "{}" {
@@ -227,7 +230,7 @@ func TestTimeouts(t *testing.T) {
 					i = newInstance(t, load(t, rt, "slow", wasm.ModuleOptions{Trusted: trusted}))
 					var stop context.CancelFunc
 					ctx, stop = context.WithCancel(ctx)
-					time.AfterFunc(200*time.Millisecond, stop)
+					time.AfterFunc(80*time.Millisecond, stop)
 					want, wantCtx = wasm.ErrCanceled, context.Canceled
 				}
 				// About 2^28 iterations: long past the deadline, short enough
