@@ -60,51 +60,36 @@ func BenchmarkExtractCorpus(b *testing.B) {
 			All:       bs.spec.GetAll(),
 			Limit:     int(bs.spec.GetLimit()),
 		}
-		b.Run("spec="+bs.name+"/path=inprocess", func(b *testing.B) {
-			np, limits := bufconn.native, bufconn.limits.Limits
-			ctx := context.Background()
-			b.SetBytes(int64(len(pg.Source)))
-			b.ReportAllocs()
-			defer reportCPU(b)()
-			for b.Loop() {
-				doc, err := native.NewDocument(pg.Source, limits)
-				if err != nil {
-					b.Fatal(err)
+		for _, p := range []struct {
+			name string
+			tree bool
+		}{{"inprocess", false}, {"inprocess-tree", true}} {
+			b.Run("spec="+bs.name+"/path="+p.name, func(b *testing.B) {
+				np, limits := bufconn.native, bufconn.limits.Limits
+				ctx := context.Background()
+				b.SetBytes(int64(len(pg.Source)))
+				b.ReportAllocs()
+				defer reportCPU(b)()
+				for b.Loop() {
+					doc, err := native.NewDocument(pg.Source, limits)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if p.tree {
+						doc.UseTree()
+					}
+					h, err := np.CSS.Checkout(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _, err = h.Value().Select(ctx, doc, spec)
+					h.Release()
+					if err != nil {
+						b.Fatal(err)
+					}
 				}
-				h, err := np.CSS.Checkout(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _, err = h.Value().Select(ctx, doc, spec)
-				h.Release()
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("spec="+bs.name+"/path=inprocess-tree", func(b *testing.B) {
-			np, limits := bufconn.native, bufconn.limits.Limits
-			ctx := context.Background()
-			b.SetBytes(int64(len(pg.Source)))
-			b.ReportAllocs()
-			defer reportCPU(b)()
-			for b.Loop() {
-				doc, err := native.NewDocument(pg.Source, limits)
-				if err != nil {
-					b.Fatal(err)
-				}
-				doc.UseTree()
-				h, err := np.CSS.Checkout(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _, err = h.Value().Select(ctx, doc, spec)
-				h.Release()
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+			})
+		}
 		b.Run("spec="+bs.name+"/path=handler", func(b *testing.B) {
 			ctx := context.Background()
 			b.SetBytes(int64(len(pg.Source)))
