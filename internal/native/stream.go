@@ -17,14 +17,15 @@ import (
 //
 // Most questions a scraper asks name elements by tag and attributes alone:
 // the page's title, every link's href, a meta tag's content, the JSON-LD
-// scripts. Building the HTML5 tree costs about three times tokenizing the
+// scripts, the paragraphs' text. Building the HTML5 tree costs about three times tokenizing the
 // page, and such a question needs no tree wherever the tree holds the same
 // elements, with the same attributes, in the same order as the start tags
 // of the token stream. That holds for most of a real page, but not where
 // HTML5 tree construction moves, clones, renames, merges or drops elements:
-// tables (foster parenting moves content out of them), a misnested <a> (the
-// adoption agency clones it), <select>, <template>, <frameset>, <image>,
-// and foreign content that HTML breaks out of.
+// content fostered out of a table, a misnested <a> (the adoption agency
+// clones it), <select>, <template>, <frameset>, <image>, and foreign
+// content that HTML breaks out of. Tables themselves are followed
+// (tableFrame), and so are paragraphs, to their end (paraState).
 //
 // streamSelect reads the tokens exactly as x/net/html's parser drives its
 // tokenizer and gives up, with errNeedsTree, at the first token after which
@@ -76,8 +77,9 @@ func compileSelector(src string) (*selector, error) {
 }
 
 // streamable reports whether the token stream can answer the question:
-// attribute values of any stream type, or the text of raw-text elements.
-// Markup output and the text of other elements need the tree.
+// attribute values of any stream type, the text of raw-text elements, or
+// the text of paragraphs. Markup output and the text of other elements
+// need the tree.
 func (s *selector) streamable(attr string, out Output) bool {
 	if s.stream == nil || out != OutputText {
 		return false
@@ -89,7 +91,8 @@ func (s *selector) streamable(attr string, out Output) bool {
 // one element each, in place, outside the constructs streamSelect gives up
 // on: none of them is a formatting element but <a> (which streamSelect
 // follows to its end tag), none is renamed, merged or ignored by the tree
-// builder in body content.
+// builder in body content. (A stray </p> makes an empty p as well: no
+// attribute question matches it, and paraState counts it.)
 func streamTarget(a atom.Atom) bool {
 	switch a {
 	case atom.A, atom.Area, atom.Audio, atom.Base, atom.Embed, atom.Iframe,
