@@ -306,9 +306,11 @@ type streamState struct {
 	foreign []string
 	// followA is set when the selector can match <a>, the one formatting
 	// element among the targets: from an <a> start tag to its end tag, inA
-	// is set and inner holds the elements opened since, and anything but
-	// well-nested phrasing content gives up, since that is what makes the
-	// tree builder close an <a> early and clone it later.
+	// is set and inner holds the elements opened since. Anything that
+	// could close the <a> before its end tag gives up (insideA): a second
+	// <a>, an end tag that does not close the innermost element, a block
+	// while a <p> is open above the <a>; that is what makes the tree
+	// builder close an <a> early and clone it later.
 	followA bool
 	inA     bool
 	inner   []atom.Atom
