@@ -175,6 +175,83 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 	return values, truncated, nil
 }
 
+// An Answer is the result of one spec of SelectEach.
+type Answer struct {
+	Values    []string
+	Truncated bool
+	// Err is the spec's own error, as Select would return it for the
+	// spec alone: *SpecError, or ErrResultTooLarge.
+	Err error
+}
+
+// SelectEach answers each of specs on doc as Select answers one, reading
+// the document once for them all: one pass over its token stream when the
+// stream can answer every spec, else one parse that every spec walks. One
+// spec's error is in its Answer and does not stop the others; the error
+// returned is the call's: ErrClosed, ErrEmptyDocument, ErrUnparsable or
+// ctx.Err().
+func (c *CSS) SelectEach(ctx context.Context, doc *Document, specs []CSSSpec) ([]Answer, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	if doc == nil {
+		return nil, ErrEmptyDocument
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	answers := make([]Answer, len(specs))
+	qs := make([]*streamQuestion, 0, len(specs))
+	asked := make([]int, 0, len(specs)) // the spec of each question
+	streamable := doc.streamable()
+	for i, spec := range specs {
+		attr, err := c.check(spec)
+		if err != nil {
+			answers[i].Err = err
+			continue
+		}
+		sel, err := c.sels.get(spec.Selector)
+		if err != nil {
+			answers[i].Err = err
+			continue
+		}
+		streamable = streamable && sel.streamable(attr, spec.Output)
+		want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
+		qs = append(qs, c.newQuestion(sel, attr, want, look))
+		asked = append(asked, i)
+	}
+	if streamable && len(qs) > 0 {
+		err := c.streamMany(ctx, doc.src, qs)
+		if err == nil {
+			c.cache.streamed.Add(uint64(len(qs)))
+			for k, q := range qs {
+				if q.err != nil {
+					answers[asked[k]] = Answer{Err: q.err}
+					continue
+				}
+				answers[asked[k]] = Answer{Values: q.values, Truncated: q.truncated}
+			}
+			return answers, nil
+		}
+		if !errors.Is(err, errNeedsTree) {
+			return nil, err
+		}
+		c.cache.gaveUp.Add(uint64(len(qs)))
+	}
+	doc.UseTree()
+	for _, i := range asked {
+		values, truncated, err := c.Select(ctx, doc, specs[i])
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		if errors.Is(err, ErrUnparsable) {
+			return nil, err
+		}
+		answers[i] = Answer{Values: values, Truncated: truncated, Err: err}
+	}
+	return answers, nil
+}
+
 // check validates spec against the limits and returns the attribute name to
 // look for, lowercased as the parser stores it.
 func (c *CSS) check(spec CSSSpec) (attr string, err error) {

@@ -22,8 +22,9 @@
 // which the tree could hold other elements or another order (tables,
 // <select>, <template>, a misnested <a>, HTML inside SVG...); the question
 // then walks the tree, with the same answer, and so do the document's
-// later questions. Document.UseTree skips the stream for a document that
-// will be asked several questions. stream.go says what is modelled;
+// later questions. CSS.SelectEach answers several questions from one pass
+// over the stream, or from one parse when the stream cannot answer them
+// all; Document.UseTree skips the stream altogether. stream.go says what is modelled;
 // differential tests compare the two paths on the corpus, on random tag
 // soups and under the fuzzer.
 //

@@ -238,21 +238,87 @@ func (p *selScanner) attribute() bool {
 // token stream, with Select's results and errors, or fails with
 // errNeedsTree.
 func (c *CSS) streamSelect(ctx context.Context, src string, sel *selector, attr string, want, look int) (values []string, truncated bool, err error) {
+	q := c.newQuestion(sel, attr, want, look)
+	// The question collects text in the extractor's scratch space, which
+	// keeps whatever it grows to (up to Reset's bound).
+	if sel.paraOnly {
+		q.paraBuf.buf = c.buf[:0]
+	} else {
+		q.text = c.buf[:0]
+	}
+	err = c.streamMany(ctx, src, []*streamQuestion{q})
+	if grown := max(cap(q.paraBuf.buf), cap(q.text)); grown > cap(c.buf) {
+		if cap(q.paraBuf.buf) == grown {
+			c.buf = q.paraBuf.buf[:0]
+		} else {
+			c.buf = q.text[:0]
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if q.err != nil {
+		return nil, false, q.err
+	}
+	return q.values, q.truncated, nil
+}
+
+func (c *CSS) newQuestion(sel *selector, attr string, want, look int) *streamQuestion {
+	limit := c.limits.MaxResultBytes
+	return &streamQuestion{sel: sel, attr: attr, limit: limit, budget: limit, want: want, look: look}
+}
+
+// streamQuestion is one question of a scan, and its answer so far.
+type streamQuestion struct {
+	sel    *selector
+	attr   string
+	limit  int // Limits.MaxResultBytes, for the error
+	budget int // bytes the result may still grow by
+	want   int
+	look   int
+	found  int
+
+	values    []string
+	truncated bool
+	// complete is set once the answer holds all the values wanted, or
+	// err is set: the question takes no more values.
+	complete bool
+	err      error // the question's own error: its result is too large
+
+	// text collects the text of a matched raw-text element until its end
+	// tag; textOf is that element's type, 0 when none is open.
+	textOf atom.Atom
+	text   []byte
+
+	// paraText is set when the question is the text of paragraphs, which
+	// paraState follows; para is what the open paragraph is to it, and
+	// paraBuf collects its text.
+	paraText bool
+	para     paraMatch
+	paraBuf  textCollector
+}
+
+// streamMany answers every question from one pass over src's token
+// stream. It fails with errNeedsTree when the stream cannot answer them
+// all, or with ctx's error; a question's own error is in its err.
+func (c *CSS) streamMany(ctx context.Context, src string, qs []*streamQuestion) error {
 	s := streamState{
-		z:      html.NewTokenizer(strings.NewReader(src)),
-		sel:    sel,
-		attr:   attr,
-		budget: c.limits.MaxResultBytes,
-		want:   want,
-		look:   look,
-		probe:  &html.Node{Type: html.ElementNode},
+		z:     html.NewTokenizer(strings.NewReader(src)),
+		qs:    qs,
+		probe: &html.Node{Type: html.ElementNode},
 	}
-	for _, a := range sel.stream {
-		s.followA = s.followA || a == atom.A
+	for _, q := range qs {
+		for _, a := range q.sel.stream {
+			if !slices.Contains(s.types, a) {
+				s.types = append(s.types, a)
+			}
+		}
+		q.paraText = q.attr == "" && q.sel.paraOnly
+		if q.paraText && s.para == nil {
+			s.para = &paraState{}
+		}
 	}
-	if attr == "" && sel.paraOnly {
-		s.para = &paraState{}
-	}
+	s.followA = slices.Contains(s.types, atom.A)
 	defer func() {
 		// The probe's attributes are strings of this document.
 		clear(s.probe.Attr)
@@ -260,46 +326,37 @@ func (c *CSS) streamSelect(ctx context.Context, src string, sel *selector, attr 
 	for tokens := 1; ; tokens++ {
 		if tokens%ctxCheckTokens == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, false, err
+				return err
 			}
 		}
 		done, err := s.next(c)
 		if err != nil {
-			return nil, false, err
+			return err
 		}
 		if done {
-			return s.values, s.truncated, nil
+			return nil
 		}
 	}
 }
 
 // streamState is one scan of a token stream.
 type streamState struct {
-	z      *html.Tokenizer
-	sel    *selector
-	attr   string
-	budget int // bytes the result may still grow by
-	want   int
-	look   int
-	found  int
-	probe  *html.Node // the element of the current start tag, for cascadia
+	z     *html.Tokenizer
+	qs    []*streamQuestion
+	types []atom.Atom // the stream types of all the questions
+	// probe is the element of the current start tag, for cascadia;
+	// probed is set once it holds it.
+	probe  *html.Node
+	probed bool
 
-	values    []string
-	truncated bool
-	// complete is set once the answer holds all the values wanted. The
-	// scan still goes on until framesetOff: a <frameset> start tag while
-	// the parser's frameset-ok flag is set removes the body, and with it
-	// the matches found there, so an answer is final only once some text
-	// or element has cleared that flag. It also goes on to the end of
-	// the open tables, whose fostered content would come first.
-	complete    bool
+	// Once every question is complete, the scan still goes on until
+	// framesetOff: a <frameset> start tag while the parser's frameset-ok
+	// flag is set removes the body, and with it the matches found there,
+	// so an answer is final only once some text or element has cleared
+	// that flag. It also goes on to the end of the open tables, whose
+	// fostered content would come first.
 	framesetOff bool
 	raw         bool // the next text token is raw text
-
-	// text collects the text of a matched raw-text element until its end
-	// tag; textOf is that element's type, 0 when none is open.
-	textOf atom.Atom
-	text   []byte
 
 	// foreign holds the open elements of an <svg> or <math> subtree, whose
 	// tokens the parser reads differently (no raw text, CDATA allowed).
@@ -337,9 +394,15 @@ func (s *streamState) next(c *CSS) (done bool, err error) {
 	// The parser allows CDATA sections only in foreign content.
 	z.AllowCDATA(len(s.foreign) > 0)
 	tt := z.Next()
-	if s.textOf != 0 && tt != html.TextToken {
-		if err := s.endText(c); err != nil {
-			return false, err
+	s.probed = false
+	capturing := false
+	for _, q := range s.qs {
+		if q.textOf != 0 {
+			if tt != html.TextToken {
+				q.endText()
+			} else {
+				capturing = true
+			}
 		}
 	}
 	raw := s.raw
@@ -350,24 +413,26 @@ func (s *streamState) next(c *CSS) (done bool, err error) {
 			return false, err
 		}
 		if s.para != nil {
-			return true, s.para.close(s, c)
+			s.para.close(s)
 		}
 		return true, nil
 	case html.TextToken:
-		if s.textOf == 0 && s.framesetOff && (s.para == nil || !s.para.wantsText()) {
+		if !capturing && s.framesetOff && (s.para == nil || !s.para.wantsText(s)) {
 			// Nobody reads it: spare the unescaping.
 			break
 		}
 		text := z.Text()
-		if s.textOf != 0 {
-			s.text = append(s.text, text...)
+		for _, q := range s.qs {
+			if q.textOf != 0 {
+				q.text = append(q.text, text...)
+			}
 		}
 		visible := !raw && len(s.foreign) == 0 && len(bytes.Trim(text, whitespaceOrNUL)) > 0
 		if visible {
 			s.framesetOff = true
 		}
 		if s.para != nil {
-			err = s.para.text(s, c, text, raw, visible)
+			s.para.text(s, text, raw, visible)
 		}
 	case html.StartTagToken, html.SelfClosingTagToken:
 		err = s.startTag(c, tt)
@@ -376,7 +441,17 @@ func (s *streamState) next(c *CSS) (done bool, err error) {
 	}
 	// While a table is open, content fostered out of it would come before
 	// the matches in it: the stream gives up on that, but must see it.
-	return s.complete && s.framesetOff && len(s.tables) == 0, err
+	return s.framesetOff && len(s.tables) == 0 && s.answered(), err
+}
+
+// answered reports whether every question is complete.
+func (s *streamState) answered() bool {
+	for _, q := range s.qs {
+		if !q.complete {
+			return false
+		}
+	}
+	return true
 }
 
 // whitespaceOrNUL is what the parser finds blank in text: text with
@@ -394,7 +469,7 @@ func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
 			return errNeedsTree
 		}
 		safe, integration := foreignSafe(string(name))
-		if !safe || slices.Contains(s.sel.stream, atom.Lookup(name)) {
+		if !safe || slices.Contains(s.types, atom.Lookup(name)) {
 			return errNeedsTree
 		}
 		if tt == html.StartTagToken {
@@ -405,7 +480,7 @@ func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
 	}
 	a := atom.Lookup(name)
 	if s.para != nil {
-		if err := s.para.startTag(s, c, a, hasAttr); err != nil {
+		if err := s.para.startTag(s, a, hasAttr); err != nil {
 			return err
 		}
 	}
@@ -457,90 +532,97 @@ func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
 	if a == atom.A && s.followA {
 		s.inA, s.inner, s.pAboveA = true, s.inner[:0], s.pOpen
 	}
-	if s.complete || s.para != nil {
-		return nil
-	}
-	for _, t := range s.sel.stream {
-		if t == a {
-			return s.candidate(c, a, hasAttr)
+	for _, q := range s.qs {
+		if !q.complete && !q.paraText && slices.Contains(q.sel.stream, a) {
+			s.candidate(q, a, hasAttr)
 		}
 	}
 	return nil
 }
 
-// candidate matches the element of the current start tag, of type a, and
-// takes its value when it matches.
-func (s *streamState) candidate(c *CSS, a atom.Atom, hasAttr bool) error {
-	if !s.matchTag(a, hasAttr) {
-		return nil
+// candidate matches the element of the current start tag, of type a,
+// against q and takes its value when it matches.
+func (s *streamState) candidate(q *streamQuestion, a atom.Atom, hasAttr bool) {
+	if !s.match(q, a, hasAttr) {
+		return
 	}
-	n := s.probe
-	if s.attr == "" {
+	if q.attr == "" {
 		// The text of a raw-text element: the tokens up to its end tag.
-		s.textOf, s.text = a, c.buf[:0]
-		return nil
+		q.textOf, q.text = a, q.text[:0]
+		return
 	}
-	v, ok := attribute(n, s.attr)
-	if !ok {
-		return nil
+	if v, ok := attribute(s.probe, q.attr); ok {
+		q.emit(v)
 	}
-	return s.emit(c, v)
 }
 
-// matchTag reports whether the element of the current start tag, of type
-// a, matches the selector; s.probe is left holding it.
-func (s *streamState) matchTag(a atom.Atom, hasAttr bool) bool {
+// match reports whether the element of the current start tag, of type a,
+// matches q's selector. The first call for a tag reads its attributes
+// into s.probe, which keeps them for the tag's other questions.
+func (s *streamState) match(q *streamQuestion, a atom.Atom, hasAttr bool) bool {
 	n := s.probe
-	n.DataAtom, n.Data = a, a.String()
-	clear(n.Attr)
-	n.Attr = n.Attr[:0]
-	for more := hasAttr; more; {
-		var k, v []byte
-		k, v, more = s.z.TagAttr()
-		n.Attr = append(n.Attr, html.Attribute{Key: string(k), Val: string(v)})
+	if !s.probed {
+		s.probed = true
+		n.DataAtom, n.Data = a, a.String()
+		clear(n.Attr)
+		n.Attr = n.Attr[:0]
+		for more := hasAttr; more; {
+			var k, v []byte
+			k, v, more = s.z.TagAttr()
+			n.Attr = append(n.Attr, html.Attribute{Key: string(k), Val: string(v)})
+		}
 	}
-	return s.sel.group.Match(n)
+	return q.sel.group.Match(n)
 }
 
 // endText ends the text of a matched raw-text element and takes it as a
 // value, as Select would render that element.
-func (s *streamState) endText(c *CSS) error {
+func (q *streamQuestion) endText() {
 	var v string
 	switch {
-	case s.found >= s.want:
+	case q.found >= q.want:
 		// The one match past those wanted, which only tells that the
 		// result is truncated: Select does not render it either.
-	case rawText(s.textOf):
-		v = strings.TrimSpace(string(s.text))
+	case rawText(q.textOf):
+		v = strings.TrimSpace(string(q.text))
 	default:
-		t := textCollector{buf: make([]byte, 0, len(s.text)), max: s.budget}
-		t.write(string(s.text))
+		t := textCollector{buf: make([]byte, 0, len(q.text)), max: q.budget}
+		t.write(string(q.text))
 		if len(t.buf) > t.max {
-			return c.tooLarge()
+			q.fail(errResultTooLarge(q.limit))
+			q.textOf = 0
+			return
 		}
 		v = string(t.buf)
 	}
-	c.buf = s.text[:0] // keep whatever the scratch space grew to
-	s.textOf, s.text = 0, nil
-	return s.emit(c, v)
+	q.textOf = 0
+	q.emit(v)
 }
 
 // emit takes v as the next value, with Select's bounds, and notes when no
 // more values are wanted.
-func (s *streamState) emit(c *CSS, v string) error {
-	if s.found++; s.found > s.want {
+func (q *streamQuestion) emit(v string) {
+	if q.complete {
+		return
+	}
+	if q.found++; q.found > q.want {
 		// Only one more than wanted is ever looked for: it tells that
 		// MaxMatches cut the result.
-		s.truncated, s.complete = true, true
-		return nil
+		q.truncated, q.complete = true, true
+		return
 	}
-	if len(v) > s.budget {
-		return c.tooLarge()
+	if len(v) > q.budget {
+		q.fail(errResultTooLarge(q.limit))
+		return
 	}
-	s.budget -= len(v)
-	s.values = append(s.values, v)
-	s.complete = s.found == s.look
-	return nil
+	q.budget -= len(v)
+	q.values = append(q.values, v)
+	q.complete = q.found == q.look
+}
+
+// fail ends q with err.
+func (q *streamQuestion) fail(err error) {
+	q.err, q.complete = err, true
 }
 
 // insideA follows a start tag of type a inside an open <a>.
@@ -584,7 +666,7 @@ func (s *streamState) endTag(c *CSS) error {
 	}
 	a := atom.Lookup(name)
 	if s.para != nil {
-		if err := s.para.endTag(s, c, a); err != nil {
+		if err := s.para.endTag(s, a); err != nil {
 			return err
 		}
 	}

@@ -18,12 +18,13 @@ import (
 // element, elements that break button scope or reparse the tokens
 // (button, form, object, select, textarea, ruby annotations, foreign
 // content), a second <a>.
+//
+// The state here is the structure, shared by the questions of a scan; what
+// a paragraph is to each question, and its text, are the question's.
 type paraState struct {
 	open   bool        // a paragraph is open
-	state  paraMatch   // what the open paragraph is to the question
 	inner  []atom.Atom // elements opened inside the open paragraph
 	hidden bool        // the next raw text is a hidden element's
-	buf    textCollector
 
 	aOpen  bool // an <a> may be open, inside or outside the paragraph
 	inBody bool // the parser has surely left the head
@@ -39,7 +40,7 @@ const (
 
 // startTag follows a start tag of type a outside foreign content, before
 // streamState.startTag's own checks.
-func (p *paraState) startTag(s *streamState, c *CSS, a atom.Atom, hasAttr bool) error {
+func (p *paraState) startTag(s *streamState, a atom.Atom, hasAttr bool) error {
 	if !headElement(a) {
 		p.inBody = true
 	}
@@ -52,18 +53,16 @@ func (p *paraState) startTag(s *streamState, c *CSS, a atom.Atom, hasAttr bool) 
 	}
 	if !p.open {
 		if a == atom.P {
-			return p.begin(s, c, hasAttr)
+			p.begin(s, hasAttr)
 		}
 		return nil
 	}
 	switch {
 	case closesP(a), a == atom.Li, a == atom.Dd, a == atom.Dt, a == atom.Hr,
 		a == atom.Xmp, a == atom.Plaintext:
-		if err := p.close(s, c); err != nil {
-			return err
-		}
+		p.close(s)
 		if a == atom.P {
-			return p.begin(s, c, hasAttr)
+			p.begin(s, hasAttr)
 		}
 		return nil
 	}
@@ -82,11 +81,11 @@ func (p *paraState) startTag(s *streamState, c *CSS, a atom.Atom, hasAttr bool) 
 	case atom.Option, atom.Optgroup:
 		if n := len(p.inner); n > 0 && p.inner[n-1] == atom.Option {
 			p.inner = p.inner[:n-1]
-			p.buf.pending = true // option is in breaks
+			p.pending(s) // option is in breaks
 		}
 	}
 	if breaks(a) {
-		p.buf.pending = true
+		p.pending(s)
 	}
 	if paraVoid(a) {
 		return nil
@@ -97,66 +96,91 @@ func (p *paraState) startTag(s *streamState, c *CSS, a atom.Atom, hasAttr bool) 
 }
 
 // begin opens a paragraph at a <p> start tag.
-func (p *paraState) begin(s *streamState, c *CSS, hasAttr bool) error {
+func (p *paraState) begin(s *streamState, hasAttr bool) {
 	p.open, p.inner, p.hidden = true, p.inner[:0], false
-	p.state = paraSkip
-	if !s.complete && s.matchTag(atom.P, hasAttr) {
-		p.state = paraCollect
-		if s.found >= s.want {
-			p.state = paraLookAhead
+	for _, q := range s.qs {
+		if !q.paraText {
+			continue
 		}
+		q.para = paraSkip
+		if !q.complete && s.match(q, atom.P, hasAttr) {
+			q.para = paraCollect
+			if q.found >= q.want {
+				q.para = paraLookAhead
+			}
+		}
+		q.paraBuf = textCollector{buf: q.paraBuf.buf[:0], max: q.budget}
 	}
-	p.buf = textCollector{buf: c.buf[:0], max: s.budget}
-	return nil
 }
 
-// close ends the open paragraph, if any, and takes its text.
-func (p *paraState) close(s *streamState, c *CSS) error {
+// close ends the open paragraph, if any, and gives each question that it
+// matches its text.
+func (p *paraState) close(s *streamState) {
 	if !p.open {
-		return nil
+		return
 	}
 	p.open = false
-	switch p.state {
-	case paraCollect:
-		v := string(p.buf.buf)
-		c.buf = p.buf.buf[:0]
-		return s.emit(c, v)
-	case paraLookAhead:
-		return s.emit(c, "")
+	for _, q := range s.qs {
+		switch q.para {
+		case paraCollect:
+			q.emit(string(q.paraBuf.buf))
+		case paraLookAhead:
+			q.emit("")
+		}
+		q.para = paraSkip
 	}
-	return nil
+}
+
+// pending owes a word break to the text of the open paragraph.
+func (p *paraState) pending(s *streamState) {
+	for _, q := range s.qs {
+		q.paraBuf.pending = true
+	}
 }
 
 // wantsText reports whether text would change anything now.
-func (p *paraState) wantsText() bool {
-	return !p.inBody || (p.open && p.state == paraCollect)
+func (p *paraState) wantsText(s *streamState) bool {
+	if !p.inBody {
+		return true
+	}
+	if p.open {
+		for _, q := range s.qs {
+			if q.para == paraCollect {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // text follows a text token: raw is set for the content of a raw-text
 // element, visible for text that the parser counts as content.
-func (p *paraState) text(s *streamState, c *CSS, text []byte, raw, visible bool) error {
+func (p *paraState) text(s *streamState, text []byte, raw, visible bool) {
 	if visible {
 		p.inBody = true
 	}
-	if !p.open || p.state != paraCollect {
-		return nil
-	}
-	if raw && p.hidden {
-		return nil
+	if !p.open || (raw && p.hidden) {
+		return
 	}
 	if !raw {
 		// The parser drops NULs from body text (inBodyIM).
 		text = bytes.ReplaceAll(text, []byte{0}, nil)
 	}
-	p.buf.write(string(text))
-	if len(p.buf.buf) > p.buf.max {
-		return c.tooLarge()
+	str := string(text)
+	for _, q := range s.qs {
+		if q.para != paraCollect {
+			continue
+		}
+		q.paraBuf.write(str)
+		if len(q.paraBuf.buf) > q.paraBuf.max {
+			q.fail(errResultTooLarge(q.limit))
+			q.para = paraSkip
+		}
 	}
-	return nil
 }
 
 // endTag follows an end tag of type a outside foreign content.
-func (p *paraState) endTag(s *streamState, c *CSS, a atom.Atom) error {
+func (p *paraState) endTag(s *streamState, a atom.Atom) error {
 	switch a {
 	case atom.Body, atom.Html:
 		// The parser only changes insertion mode; the elements stay open.
@@ -165,7 +189,7 @@ func (p *paraState) endTag(s *streamState, c *CSS, a atom.Atom) error {
 	case atom.Br:
 		// </br> is read as <br>.
 		p.inBody = true
-		p.buf.pending = true
+		p.pending(s)
 		return nil
 	}
 	if !p.open {
@@ -178,17 +202,17 @@ func (p *paraState) endTag(s *streamState, c *CSS, a atom.Atom) error {
 			if !p.inBody {
 				return errNeedsTree
 			}
-			if err := p.begin(s, c, false); err != nil {
-				return err
-			}
-			return p.close(s, c)
+			p.begin(s, false)
+			p.close(s)
+			return nil
 		}
 		return nil
 	}
 	if a == atom.P {
 		// It pops whatever is open inside the paragraph: nothing there
 		// breaks button scope, or the stream would have given up.
-		return p.close(s, c)
+		p.close(s)
+		return nil
 	}
 	n := len(p.inner)
 	if n == 0 || p.inner[n-1] != a {
@@ -200,7 +224,7 @@ func (p *paraState) endTag(s *streamState, c *CSS, a atom.Atom) error {
 		p.aOpen = false
 	}
 	if breaks(a) {
-		p.buf.pending = true
+		p.pending(s)
 	}
 	return nil
 }

@@ -485,3 +485,76 @@ func TestStreamRandomMarkup(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectEach checks that one pass answers several questions as Select
+// answers each on the tree, on the corpus and on random soups, limits
+// included, and that a spec's error stays its own.
+func TestSelectEach(t *testing.T) {
+	ctx := context.Background()
+	check := func(t *testing.T, src string, specs []CSSSpec, limits Limits) {
+		t.Helper()
+		css := NewCSS(nil, limits)
+		doc, err := NewDocument(src, limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers, err := css.SelectEach(ctx, doc, specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree := treeDocument(t, src, limits)
+		for i, spec := range specs {
+			values, truncated, err := css.Select(ctx, tree, spec)
+			a := answers[i]
+			if (err == nil) != (a.Err == nil) || (err != nil && err.Error() != a.Err.Error()) ||
+				!slices.Equal(values, a.Values) || truncated != a.Truncated {
+				if len(src) > 300 {
+					src = src[:300] + "..."
+				}
+				t.Fatalf("%+v on %q:\ntree       %d values %.300q %v %v\nSelectEach %d values %.300q %v %v", spec, src, len(values), values, truncated, err, len(a.Values), a.Values, a.Truncated, a.Err)
+			}
+		}
+	}
+	t.Run("errors", func(t *testing.T) {
+		check(t, "<title>t</title><a href=1>x</a><p>p</p>", []CSSSpec{
+			{Selector: "title"},
+			{Selector: "a["},
+			{Selector: "a", Attribute: "href", All: true},
+			{Selector: "p", All: true, Limit: -1},
+			{Selector: "p", All: true},
+		}, Limits{})
+		check(t, "<title>"+strings.Repeat("t ", 100)+"</title><a href=1>x</a><p>"+strings.Repeat("p ", 100)+"</p>", []CSSSpec{
+			{Selector: "title"},
+			{Selector: "a", Attribute: "href", All: true},
+			{Selector: "p", All: true},
+		}, Limits{MaxResultBytes: 50})
+	})
+	t.Run("corpus", func(t *testing.T) {
+		for _, p := range testenv.CorpusPages(t) {
+			check(t, p.Source, streamSpecs, Limits{})
+			check(t, p.Source, streamSpecs[:4], Limits{MaxMatches: 3, MaxResultBytes: 200})
+		}
+	})
+	t.Run("soups", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		tags := []string{"a", "p", "title", "img", "table", "td", "tr", "div", "b", "script", "svg", "select", "meta", "br"}
+		attrs := []string{"", " href=1", " class=x", ` src="a.png"`, " name=description content=c", " id=top"}
+		var b strings.Builder
+		for i := 0; i < 300; i++ {
+			b.Reset()
+			for j := rng.IntN(25); j >= 0; j-- {
+				tag := tags[rng.IntN(len(tags))]
+				switch rng.IntN(4) {
+				case 0:
+					fmt.Fprintf(&b, "</%s>", tag)
+				case 1:
+					b.WriteString(" x ")
+				default:
+					fmt.Fprintf(&b, "<%s%s>", tag, attrs[rng.IntN(len(attrs))])
+				}
+			}
+			check(t, b.String(), streamSpecs, Limits{})
+			check(t, b.String(), streamSpecs, Limits{MaxMatches: 2, MaxResultBytes: 10})
+		}
+	})
+}

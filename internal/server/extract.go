@@ -209,18 +209,18 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 	if err != nil {
 		return nil, err
 	}
-	cssFields := 0
+	var cssSpecs []native.CSSSpec
 	for _, f := range fields {
 		if f.css != nil {
-			cssFields++
+			cssSpecs = append(cssSpecs, *f.css)
+		}
+		if f.regex != nil && f.regex.Source == native.SourceText {
+			// The document's text needs the tree: the CSS questions
+			// had better walk it than read the token stream first.
+			doc.UseTree()
 		}
 	}
-	if cssFields > 1 {
-		// One parse for all of them beats reading the token stream for
-		// each (native's stream.go).
-		doc.UseTree()
-	}
-	needCSS := cssFields > 0
+	needCSS := len(cssSpecs) > 0
 	needRegex := slices.ContainsFunc(fields, func(f field) bool { return f.regex != nil })
 	leaseID := req.GetLeaseId()
 	if leaseID != "" && needCSS && needRegex {
@@ -239,16 +239,26 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 	var began time.Time
 	answer := func(css *native.CSS, regex *native.Regex) error {
 		began = time.Now()
+		// Every CSS field from one reading of the document: one pass
+		// over its token stream, or one parse.
+		var answers []native.Answer
+		if needCSS {
+			var err error
+			if answers, err = css.SelectEach(ctx, doc, cssSpecs); err != nil {
+				return s.nativeError(req, "fields", err)
+			}
+		}
 		size := 0
 		for _, f := range fields {
 			r := new(poolv1.FieldResult)
 			if f.css != nil {
-				values, truncated, err := css.Select(ctx, doc, *f.css)
-				if err != nil {
-					return s.nativeError(req, f.path, err)
+				a := answers[0]
+				answers = answers[1:]
+				if a.Err != nil {
+					return s.nativeError(req, f.path, a.Err)
 				}
-				r.Values, r.Truncated = values, truncated
-				for _, v := range values {
+				r.Values, r.Truncated = a.Values, a.Truncated
+				for _, v := range a.Values {
 					size += len(v)
 				}
 			} else {
