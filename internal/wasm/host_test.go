@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -233,8 +234,16 @@ func TestTimeouts(t *testing.T) {
 					time.AfterFunc(80*time.Millisecond, stop)
 					want, wantCtx = wasm.ErrCanceled, context.Canceled
 				}
-				// About 2^28 iterations: long past the deadline, short enough
-				// for the abandoned trusted call to end soon.
+				// A garbage collection that starts while a guest runs waits
+				// for it to return, since Go cannot preempt the guest's
+				// code, and so does every goroutine, the one watching the
+				// deadline included: the call would then seem to end in
+				// time. No collection during the call, so that the test
+				// sees the deadline and not the scheduler.
+				defer debug.SetGCPercent(debug.SetGCPercent(-1))
+				// 2^30 iterations (0.3-0.9 s trusted): long past the
+				// deadline, short enough for the abandoned trusted call to
+				// end soon.
 				_, err := i.Extract(ctx, wasm.Request{HTML: strings.Repeat("x", 1024)})
 				if !errors.Is(err, want) || !errors.Is(err, wantCtx) {
 					t.Fatalf("Extract error = %v; want %v and %v", err, want, wantCtx)
