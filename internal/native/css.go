@@ -221,7 +221,7 @@ func (c *CSS) SelectEach(ctx context.Context, doc *Document, specs []CSSSpec) ([
 		asked = append(asked, i)
 	}
 	if streamable && len(qs) > 0 {
-		err := c.streamMany(ctx, doc.src, qs)
+		err := streamMany(ctx, doc.src, qs)
 		if err == nil {
 			c.cache.streamed.Add(uint64(len(qs)))
 			for k, q := range qs {

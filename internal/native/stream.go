@@ -246,7 +246,7 @@ func (c *CSS) streamSelect(ctx context.Context, src string, sel *selector, attr 
 	} else {
 		q.text = c.buf[:0]
 	}
-	err = c.streamMany(ctx, src, []*streamQuestion{q})
+	err = streamMany(ctx, src, []*streamQuestion{q})
 	if grown := max(cap(q.paraBuf.buf), cap(q.text)); grown > cap(c.buf) {
 		if cap(q.paraBuf.buf) == grown {
 			c.buf = q.paraBuf.buf[:0]
@@ -301,7 +301,7 @@ type streamQuestion struct {
 // streamMany answers every question from one pass over src's token
 // stream. It fails with errNeedsTree when the stream cannot answer them
 // all, or with ctx's error; a question's own error is in its err.
-func (c *CSS) streamMany(ctx context.Context, src string, qs []*streamQuestion) error {
+func streamMany(ctx context.Context, src string, qs []*streamQuestion) error {
 	s := streamState{
 		z:     html.NewTokenizer(strings.NewReader(src)),
 		qs:    qs,
@@ -329,7 +329,7 @@ func (c *CSS) streamMany(ctx context.Context, src string, qs []*streamQuestion) 
 				return err
 			}
 		}
-		done, err := s.next(c)
+		done, err := s.next()
 		if err != nil {
 			return err
 		}
@@ -389,7 +389,7 @@ type streamState struct {
 }
 
 // next reads one token; done reports that the answer is complete.
-func (s *streamState) next(c *CSS) (done bool, err error) {
+func (s *streamState) next() (done bool, err error) {
 	z := s.z
 	// The parser allows CDATA sections only in foreign content.
 	z.AllowCDATA(len(s.foreign) > 0)
@@ -435,9 +435,9 @@ func (s *streamState) next(c *CSS) (done bool, err error) {
 			s.para.text(s, text, raw, visible)
 		}
 	case html.StartTagToken, html.SelfClosingTagToken:
-		err = s.startTag(c, tt)
+		err = s.startTag(tt)
 	case html.EndTagToken:
-		err = s.endTag(c)
+		err = s.endTag()
 	}
 	// While a table is open, content fostered out of it would come before
 	// the matches in it: the stream gives up on that, but must see it.
@@ -458,7 +458,7 @@ func (s *streamState) answered() bool {
 // anything else in it makes a later <frameset> ignored.
 const whitespaceOrNUL = " \t\r\n\f\x00"
 
-func (s *streamState) startTag(c *CSS, tt html.TokenType) error {
+func (s *streamState) startTag(tt html.TokenType) error {
 	z := s.z
 	name, hasAttr := z.TagName()
 	if len(s.foreign) > 0 {
@@ -652,7 +652,7 @@ func (s *streamState) insideA(a atom.Atom) error {
 	return nil
 }
 
-func (s *streamState) endTag(c *CSS) error {
+func (s *streamState) endTag() error {
 	name, _ := s.z.TagName()
 	if n := len(s.foreign); n > 0 {
 		// An end tag that does not close the innermost foreign element
