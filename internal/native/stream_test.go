@@ -418,6 +418,10 @@ func FuzzStreamMatchesTree(f *testing.F) {
 		}
 		spec := streamSpecs[int(which)%len(streamSpecs)]
 		checkPaths(t, src, spec, fuzzLimits)
+		// And three questions at once.
+		i := int(which) % len(streamSpecs)
+		specs := append(slices.Clone(streamSpecs[i:]), streamSpecs[:i]...)[:3]
+		checkSelectEach(t, src, specs, fuzzLimits)
 	})
 }
 
@@ -486,35 +490,39 @@ func TestStreamRandomMarkup(t *testing.T) {
 	}
 }
 
+// checkSelectEach fails when SelectEach answers specs on src other than
+// Select answers each of them on the tree.
+func checkSelectEach(t testing.TB, src string, specs []CSSSpec, limits Limits) {
+	t.Helper()
+	css := NewCSS(nil, limits)
+	doc, err := NewDocument(src, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	answers, err := css.SelectEach(ctx, doc, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := treeDocument(t, src, limits)
+	for i, spec := range specs {
+		values, truncated, err := css.Select(ctx, tree, spec)
+		a := answers[i]
+		if (err == nil) != (a.Err == nil) || (err != nil && err.Error() != a.Err.Error()) ||
+			!slices.Equal(values, a.Values) || truncated != a.Truncated {
+			if len(src) > 300 {
+				src = src[:300] + "..."
+			}
+			t.Fatalf("%+v on %q:\ntree       %d values %.300q %v %v\nSelectEach %d values %.300q %v %v", spec, src, len(values), values, truncated, err, len(a.Values), a.Values, a.Truncated, a.Err)
+		}
+	}
+}
+
 // TestSelectEach checks that one pass answers several questions as Select
 // answers each on the tree, on the corpus and on random soups, limits
 // included, and that a spec's error stays its own.
 func TestSelectEach(t *testing.T) {
-	ctx := context.Background()
-	check := func(t *testing.T, src string, specs []CSSSpec, limits Limits) {
-		t.Helper()
-		css := NewCSS(nil, limits)
-		doc, err := NewDocument(src, limits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answers, err := css.SelectEach(ctx, doc, specs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tree := treeDocument(t, src, limits)
-		for i, spec := range specs {
-			values, truncated, err := css.Select(ctx, tree, spec)
-			a := answers[i]
-			if (err == nil) != (a.Err == nil) || (err != nil && err.Error() != a.Err.Error()) ||
-				!slices.Equal(values, a.Values) || truncated != a.Truncated {
-				if len(src) > 300 {
-					src = src[:300] + "..."
-				}
-				t.Fatalf("%+v on %q:\ntree       %d values %.300q %v %v\nSelectEach %d values %.300q %v %v", spec, src, len(values), values, truncated, err, len(a.Values), a.Values, a.Truncated, a.Err)
-			}
-		}
-	}
+	check := checkSelectEach
 	t.Run("errors", func(t *testing.T) {
 		check(t, "<title>t</title><a href=1>x</a><p>p</p>", []CSSSpec{
 			{Selector: "title"},
