@@ -141,6 +141,12 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 		// The document's other questions need not find that out again.
 		doc.UseTree()
 	}
+	return c.selectTree(ctx, doc, sel, attr, spec.Output, want, look)
+}
+
+// selectTree answers a checked question from doc's parsed tree, as Select
+// describes.
+func (c *CSS) selectTree(ctx context.Context, doc *Document, sel *selector, attr string, out Output, want, look int) (values []string, truncated bool, err error) {
 	root, err := doc.Root()
 	if err != nil {
 		return nil, false, err
@@ -165,7 +171,7 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 				return nil, false, err
 			}
 		}
-		v, err := c.value(n, spec.Output, attr, budget)
+		v, err := c.value(n, out, attr, budget)
 		if err != nil {
 			return nil, false, err
 		}
@@ -239,12 +245,10 @@ func (c *CSS) SelectEach(ctx context.Context, doc *Document, specs []CSSSpec) ([
 		c.cache.gaveUp.Add(uint64(len(qs)))
 	}
 	doc.UseTree()
-	for _, i := range asked {
-		values, truncated, err := c.Select(ctx, doc, specs[i])
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		if errors.Is(err, ErrUnparsable) {
+	for k, q := range qs {
+		i := asked[k]
+		values, truncated, err := c.selectTree(ctx, doc, q.sel, q.attr, specs[i].Output, q.want, q.look)
+		if err != nil && (errors.Is(err, ErrUnparsable) || ctx.Err() != nil) {
 			return nil, err
 		}
 		answers[i] = Answer{Values: values, Truncated: truncated, Err: err}

@@ -239,9 +239,9 @@ func (d *Document) Root() (*html.Node, error) {
 func (d *Document) streamable() bool { return !d.tree.Load() }
 
 // UseTree makes the questions asked of d after it walk the parsed tree and
-// never read the token stream (see CSS.Select). A caller that will ask
-// several CSS questions of one document calls it first, so that they share
-// one parse instead of each reading the stream.
+// never read the token stream (see CSS.Select): for a caller that will
+// need the tree anyway, such as for the document's text. Several CSS
+// questions share one reading through CSS.SelectEach.
 func (d *Document) UseTree() { d.tree.Store(true) }
 
 // Text returns the document's visible text: every text node outside
