@@ -34,6 +34,14 @@ func riptideExtract(reqPtr unsafe.Pointer, reqLen uint32, docPtr unsafe.Pointer,
 	return pack(guest.handle(opts, page))
 }
 
+//go:wasmexport riptide_extract_tree
+func riptideExtractTree(reqPtr unsafe.Pointer, reqLen uint32, treePtr unsafe.Pointer, treeLen uint32) uint64 {
+	opts := unsafe.Slice((*byte)(reqPtr), reqLen)
+	// Read in place too: the decoder copies what the tree keeps.
+	tree := unsafe.Slice((*byte)(treePtr), treeLen)
+	return pack(guest.handleTree(opts, tree))
+}
+
 //go:wasmexport riptide_health
 func riptideHealth() uint32 { return 0 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"github.com/riptidecrawler/riptide-poold/internal/article"
+	"github.com/riptidecrawler/riptide-poold/internal/htmltree"
 )
 
 // abiVersion is the guest ABI version this module follows.
@@ -30,7 +31,10 @@ type request struct {
 // allocated, and the last result, which must stay where the host reads it
 // until its next call.
 type shim struct {
-	extract func(page string, req article.Request) (*article.Result, error)
+	// The extractors for a document as HTML and as an encoded tree; tests
+	// replace them.
+	extract     func(page string, req article.Request) (*article.Result, error)
+	extractTree func(tree []byte, req article.Request) (*article.Result, error)
 
 	// live keeps the host's buffers referenced, so that the collector
 	// leaves them alone until riptide_free, keyed by address.
@@ -45,7 +49,18 @@ func newShim() *shim {
 	if err != nil {
 		panic(err) // a []string always encodes
 	}
-	return &shim{extract: article.Extract, live: make(map[uintptr][]byte), modes: modes}
+	return &shim{extract: article.Extract, extractTree: extractTree, live: make(map[uintptr][]byte), modes: modes}
+}
+
+// extractTree rebuilds the document the host parsed and extracts from it.
+// The host parses with the same golang.org/x/net/html as article.Extract,
+// so the answer is the same as for the HTML.
+func extractTree(tree []byte, req article.Request) (*article.Result, error) {
+	root, err := htmltree.Decode(tree)
+	if err != nil {
+		return nil, fmt.Errorf("the host's document tree: %w", err)
+	}
+	return article.ExtractNode(root, req)
 }
 
 // alloc returns a buffer of size bytes for the host, kept until free.
@@ -71,11 +86,23 @@ func (s *shim) reset() {
 	runtime.GC()
 }
 
-// handle runs one extraction and returns the result envelope, which stays
-// valid until the next call of handle or reset.
+// handle runs one extraction of an HTML document and returns the result
+// envelope, which stays valid until the next call of handle, handleTree or
+// reset.
 func (s *shim) handle(opts []byte, page string) []byte {
+	return s.respond(opts, func(req article.Request) (*article.Result, error) { return s.extract(page, req) })
+}
+
+// handleTree is handle for a document the host parsed, encoded by package
+// htmltree. tree is only read during the call.
+func (s *shim) handleTree(opts, tree []byte) []byte {
+	return s.respond(opts, func(req article.Request) (*article.Result, error) { return s.extractTree(tree, req) })
+}
+
+// respond decodes the request, runs extract and writes the envelope.
+func (s *shim) respond(opts []byte, extract func(article.Request) (*article.Result, error)) []byte {
 	s.result.Reset()
-	res, err := s.run(opts, page)
+	res, err := s.run(opts, extract)
 	if err == nil {
 		s.result.WriteString(`{"ok":`)
 		enc := json.NewEncoder(&s.result)
@@ -107,7 +134,7 @@ var errBadRequest = errors.New("malformed request")
 
 // run decodes the request and extracts, turning a panic of the extractor
 // into an error: one bad page must not take the instance down.
-func (s *shim) run(opts []byte, page string) (res *article.Result, err error) {
+func (s *shim) run(opts []byte, extract func(article.Request) (*article.Result, error)) (res *article.Result, err error) {
 	var req request
 	if err := json.Unmarshal(opts, &req); err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
@@ -117,5 +144,5 @@ func (s *shim) run(opts []byte, page string) (res *article.Result, err error) {
 			res, err = nil, fmt.Errorf("extractor panicked: %v", r)
 		}
 	}()
-	return s.extract(page, article.Request{URL: req.URL, Mode: req.Mode, Selectors: req.Selectors})
+	return extract(article.Request{URL: req.URL, Mode: req.Mode, Selectors: req.Selectors})
 }

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/riptidecrawler/riptide-poold/internal/article"
+	"github.com/riptidecrawler/riptide-poold/internal/htmltree"
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
+	"golang.org/x/net/html"
 )
 
 const page = `<html lang="en"><head><title>T</title></head><body><article><h1>T</h1>
@@ -82,6 +86,54 @@ func TestHandleMatchesNative(t *testing.T) {
 	}
 }
 
+// encodeTree is what the host does for riptide_extract_tree.
+func encodeTree(t *testing.T, page string) []byte {
+	t.Helper()
+	root, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := htmltree.Append(nil, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// TestHandleTreeMatchesHandle checks that a document given as a tree gets
+// the very envelope it gets as HTML, in every mode, on the corpus.
+func TestHandleTreeMatchesHandle(t *testing.T) {
+	pages := []testenv.Page{{Name: "inline", Source: page}}
+	if !testing.Short() {
+		pages = append(pages, testenv.CorpusPages(t)...)
+	}
+	opts := []string{`{"url":"https://example.com/a"}`, `{"mode":"full"}`, `{"mode":"metadata"}`,
+		`{"mode":"custom","selectors":["h1","p a[href]"]}`, `{"mode":"nope"}`}
+	s := newShim()
+	for _, p := range pages {
+		tree := encodeTree(t, p.Source)
+		for _, o := range opts {
+			want := string(s.handle([]byte(o), p.Source))
+			if got := string(s.handleTree([]byte(o), tree)); got != want {
+				t.Errorf("%s, %s: as a tree\n%.300s\nas HTML\n%.300s", p.Name, o, got, want)
+			}
+		}
+	}
+}
+
+func TestHandleTreeMalformed(t *testing.T) {
+	s := newShim()
+	tree := encodeTree(t, page)
+	d := decode(t, s.handleTree([]byte(`{}`), tree[:len(tree)-1]))
+	if d.Error == nil || d.Error.Code != codeInternal || !strings.Contains(d.Error.Message, "the host's document tree: htmltree: malformed") {
+		t.Errorf("error %+v; want INTERNAL about the host's tree", d.Error)
+	}
+	// The instance's next call is unaffected.
+	if d := decode(t, s.handleTree([]byte(`{}`), tree)); d.OK == nil || d.OK.Title != "T" {
+		t.Errorf("after a malformed tree: %+v", d)
+	}
+}
+
 func TestHandleRecoversPanics(t *testing.T) {
 	s := newShim()
 	s.extract = func(string, article.Request) (*article.Result, error) { panic("boom") }
@@ -92,6 +144,10 @@ func TestHandleRecoversPanics(t *testing.T) {
 	s.extract = func(string, article.Request) (*article.Result, error) { return nil, errors.New("odd page") }
 	if d := decode(t, s.handle([]byte(`{}`), page)); d.Error == nil || d.Error.Code != codeInternal {
 		t.Errorf("error %+v; want INTERNAL", d.Error)
+	}
+	s.extractTree = func([]byte, article.Request) (*article.Result, error) { panic("boom") }
+	if d := decode(t, s.handleTree([]byte(`{}`), nil)); d.Error == nil || d.Error.Message != "extractor panicked: boom" {
+		t.Errorf("tree: error %+v; want INTERNAL extractor panicked: boom", d.Error)
 	}
 }
 

@@ -25,8 +25,11 @@ const (
 	exportFree       = "riptide_free"
 	exportModes      = "riptide_modes"
 	exportExtract    = "riptide_extract"
-	exportHealth     = "riptide_health"
-	exportReset      = "riptide_reset"
+	// exportExtractTree is optional: a module that exports it is handed
+	// documents parsed by the host (package htmltree) instead of HTML.
+	exportExtractTree = "riptide_extract_tree"
+	exportHealth      = "riptide_health"
+	exportReset       = "riptide_reset"
 )
 
 // wasiModule is the only module a guest may import from.
@@ -79,12 +82,13 @@ var requiredExports = []struct {
 	{exportAlloc, signature{[]api.ValueType{i32}, []api.ValueType{i32}}},
 	{exportFree, signature{[]api.ValueType{i32, i32}, nil}},
 	{exportModes, signature{nil, []api.ValueType{i64}}},
-	{exportExtract, signature{[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}}},
+	{exportExtract, extractSig},
 	{exportHealth, signature{nil, []api.ValueType{i32}}},
 	{exportReset, signature{nil, nil}},
 }
 
 var (
+	extractSig    = signature{[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}}
 	versionSig    = signature{nil, []api.ValueType{i32}}
 	initializeSig = signature{nil, nil}
 )
@@ -134,6 +138,9 @@ func checkExports(c wazero.CompiledModule) []string {
 		case !want.sig.matches(def):
 			problems = append(problems, fmt.Sprintf("export %q is %v, want %v", want.name, signatureOf(def), want.sig))
 		}
+	}
+	if def, ok := fns[exportExtractTree]; ok && !extractSig.matches(def) {
+		problems = append(problems, fmt.Sprintf("export %q is %v, want %v", exportExtractTree, signatureOf(def), extractSig))
 	}
 	return problems
 }

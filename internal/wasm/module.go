@@ -44,6 +44,13 @@ func (m *Module) ABIVersion() int { return m.version }
 // (the one used for an empty Request.Mode) first.
 func (m *Module) Modes() []string { return slices.Clone(m.modes) }
 
+// TakesTree reports whether the module exports riptide_extract_tree, and
+// so is handed documents the host parsed rather than HTML.
+func (m *Module) TakesTree() bool {
+	_, ok := m.compiled.ExportedFunctions()[exportExtractTree]
+	return ok
+}
+
 // Trusted reports whether the module runs without interruption checks.
 func (m *Module) Trusted() bool { return m.opts.Trusted }
 

@@ -227,7 +227,7 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	}
 	r.log.LogAttrs(ctx, slog.LevelInfo, "wasm module loaded",
 		slog.String("module", name), slog.Int("abi_version", m.version),
-		slog.Any("modes", m.modes), slog.Bool("trusted", opts.Trusted),
+		slog.Any("modes", m.modes), slog.Bool("trusted", opts.Trusted), slog.Bool("takes_tree", m.TakesTree()),
 		slog.Int("bytes", len(wasm)), slog.Duration("took", time.Since(start)),
 		slog.Duration("compile", compiledAt.Sub(start)), slog.Duration("probe", time.Since(compiledAt)))
 	return m, nil
