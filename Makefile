@@ -45,7 +45,7 @@ GOVULNCHECK := $(TOOLS_BIN)/govulncheck-$(GOVULNCHECK_VERSION)-$(GOTOOLCHAIN)
 VULNDB      := $(CURDIR)/.tools/vulndb-$(VULNDB_VERSION)
 
 GUEST_WASM := internal/wasm/bundled/article.wasm
-GUEST_SRCS := $(shell find guest internal/article internal/wasm/dataseg -name '*.go' -not -name '*_test.go' 2>/dev/null)
+GUEST_SRCS := go.mod go.sum $(shell find guest internal/article internal/htmltree internal/wasm/dataseg -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
 # The corpus of real pages that benchmarks and quality checks read; tests
 # skip with a message where it is absent.

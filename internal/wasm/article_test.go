@@ -78,8 +78,8 @@ func TestArticleModule(t *testing.T) {
 	checkGoroutines(t)
 	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
 	m := loadArticle(t, rt, true)
-	if !reflect.DeepEqual(m.Modes(), article.Modes()) || m.ABIVersion() != 1 {
-		t.Errorf("modes %q, version %d; want %q, 1", m.Modes(), m.ABIVersion(), article.Modes())
+	if !reflect.DeepEqual(m.Modes(), article.Modes()) || m.ABIVersion() != 1 || !m.TakesTree() {
+		t.Errorf("modes %q, version %d, takes tree %v; want %q, 1, true", m.Modes(), m.ABIVersion(), m.TakesTree(), article.Modes())
 	}
 	i := newInstance(t, m)
 	ctx := context.Background()
@@ -115,6 +115,25 @@ func TestArticleModule(t *testing.T) {
 		}
 		if !i.IsHealthy(ctx) {
 			t.Error("unhealthy after caller errors")
+		}
+	})
+
+	// Documents the host does not parse go to riptide_extract as HTML, and
+	// get the module's own answer there.
+	t.Run("documents sent as HTML", func(t *testing.T) {
+		deep := strings.Repeat("<div>", 600) + "x" // over x/net/html's 512 open elements
+		_, nerr := article.Extract(deep, article.Request{})
+		_, err := i.Extract(ctx, wasm.Request{HTML: deep})
+		var g *wasm.GuestError
+		if nerr == nil || !errors.As(err, &g) || g.InvalidArgument() || g.Message != nerr.Error() {
+			t.Errorf("600 nested elements: error %v; want the guest's INTERNAL %v", err, nerr)
+		}
+		_, err = i.Extract(ctx, wasm.Request{HTML: " \n\t "})
+		if !errors.As(err, &g) || !g.InvalidArgument() || !strings.Contains(g.Message, article.ErrEmptyDocument.Error()) {
+			t.Errorf("a blank document: error %v; want the guest's INVALID_ARGUMENT %v", err, article.ErrEmptyDocument)
+		}
+		if !i.IsHealthy(ctx) {
+			t.Error("unhealthy after documents sent as HTML")
 		}
 	})
 

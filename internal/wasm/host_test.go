@@ -26,6 +26,7 @@ func TestLoadRefusesNonConformingModules(t *testing.T) {
 		{"noexport", readTestdata(t, "noexport"), `missing export "riptide_extract" (func(i32, i32, i32, i32) i64)`},
 		{"badversion", readTestdata(t, "badversion"), "riptide_abi_version returned 2: this host speaks version 1"},
 		{"badimport", readTestdata(t, "badimport"), "imports env.fetch: only wasi_snapshot_preview1 is provided"},
+		{"badtree", readTestdata(t, "badtree"), `export "riptide_extract_tree" is func(i32, i32) i64, want func(i32, i32, i32, i32) i64`},
 		{"garbage", []byte("\x00asm but not really"), "not a valid WebAssembly module"},
 		{"empty", nil, "not a valid WebAssembly module"},
 	}
@@ -46,8 +47,8 @@ func TestLoadRefusesNonConformingModules(t *testing.T) {
 func TestLoadReadsVersionAndModes(t *testing.T) {
 	rt := newRuntime(t, wasm.RuntimeConfig{})
 	m := load(t, rt, "echo", wasm.ModuleOptions{})
-	if m.Name() != "echo" || m.ABIVersion() != 1 || !equal(m.Modes(), []string{"test"}) || m.Trusted() {
-		t.Errorf("module = %q v%d modes %q trusted %v; want echo v1 [test] untrusted", m.Name(), m.ABIVersion(), m.Modes(), m.Trusted())
+	if m.Name() != "echo" || m.ABIVersion() != 1 || !equal(m.Modes(), []string{"test"}) || m.Trusted() || m.TakesTree() {
+		t.Errorf("module = %q v%d modes %q trusted %v takes tree %v; want echo v1 [test] untrusted, HTML", m.Name(), m.ABIVersion(), m.Modes(), m.Trusted(), m.TakesTree())
 	}
 }
 
