@@ -270,3 +270,24 @@ func TestArticleQualityInSandbox(t *testing.T) {
 		t.Errorf("quality targets missed: %v", err)
 	}
 }
+
+// TestTreeLargerThanBudget checks that a page whose tree would not fit in
+// a request's half of the instance's memory, though its HTML does, is sent
+// as HTML rather than refused: taking trees must not shrink the pages a
+// module accepts.
+func TestTreeLargerThanBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: parses a 4 MB page in the host and in the guest")
+	}
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: time.Minute, InstanceMemoryLimitMB: 16})
+	i := newInstance(t, loadArticle(t, rt, true))
+	// 4 MB of HTML, under the 8 MiB budget; some 22 MB as a tree.
+	page := strings.Repeat("<p>a</p>", 500_000)
+	_, err := i.Extract(context.Background(), wasm.Request{HTML: page})
+	if errors.Is(err, wasm.ErrRequestTooLarge) {
+		t.Fatalf("a page whose HTML fits was refused: %v", err)
+	}
+	// Whatever the guest made of it (it may well run out of memory), it
+	// was asked: the answer is not the host's refusal.
+	t.Logf("the guest's answer: %v", err)
+}

@@ -76,14 +76,26 @@ func (i *Instance) MemoryBytes() uint64 { return i.lin.size.Load() }
 // A module that exports riptide_extract_tree gets the document parsed here,
 // natively, with golang.org/x/net/html, and encoded by package htmltree:
 // the HTML5 tree construction costs some seven times as much inside a Go
-// guest. A blank document, or one the parser refuses, goes to
-// riptide_extract as HTML instead, for the module's own answer.
+// guest. A blank document, one the parser refuses, or one whose tree would
+// not fit where its HTML does goes to riptide_extract as HTML instead, for
+// the module's own answer.
 func (i *Instance) Extract(ctx context.Context, req Request) (result []byte, err error) {
+	opts, err := json.Marshal(requestOptions{URL: req.URL, Mode: req.Mode, Selectors: req.Selectors})
+	if err != nil {
+		return nil, fmt.Errorf("wasm: encoding the request: %w", err)
+	}
+	// A request may take up to half of the instance's memory cap.
+	budget := i.mod.rt.memoryLimit / 2
 	fn, fnName, docLen := i.extract, exportExtract, len(req.HTML)
 	var tree *htmltree.Plan // nil: the document goes as HTML
 	if i.extractTree != nil {
-		if tree = parseTree(req.HTML); tree != nil {
+		// A tree is larger than its HTML, up to several times for pages
+		// of many small elements: taking it must not refuse a page that
+		// fits as HTML.
+		if tree = parseTree(req.HTML); tree != nil && uint64(len(opts))+uint64(tree.Len()) <= budget {
 			fn, fnName, docLen = i.extractTree, exportExtractTree, tree.Len()
+		} else {
+			tree = nil
 		}
 	}
 	if err := i.acquire(); err != nil {
@@ -93,12 +105,8 @@ func (i *Instance) Extract(ctx context.Context, req Request) (result []byte, err
 	ctx, cancel := i.mod.rt.callContext(ctx)
 	defer cancel()
 
-	opts, err := json.Marshal(requestOptions{URL: req.URL, Mode: req.Mode, Selectors: req.Selectors})
-	if err != nil {
-		return nil, fmt.Errorf("wasm: encoding the request: %w", err)
-	}
 	need := uint64(len(opts)) + uint64(docLen)
-	if need > i.mod.rt.memoryLimit/2 {
+	if need > budget {
 		return nil, fmt.Errorf("%w: module %q: a request of %d bytes does not fit an instance of %d MiB", ErrRequestTooLarge, i.mod.name, need, i.mod.rt.memoryLimit>>20)
 	}
 	ptr, err := i.requestBuffer(ctx, uint32(need))
