@@ -11,6 +11,7 @@ import (
 
 	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/article/quality"
+	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 )
 
@@ -75,16 +76,27 @@ func BenchmarkArticle(b *testing.B) {
 // BenchmarkArticleRatio is BenchmarkArticle made robust to a busy machine:
 // every iteration extracts the page natively, then through a trusted and an
 // untrusted instance, and the metrics are the medians of the per-iteration
-// ratios. The "corpus" variant does every corpus page per iteration and
-// compares the sums.
+// ratios. The "corpus" variants do every corpus page per iteration and
+// compare the sums: "corpus" with one instance of each kind throughout,
+// "corpus-recycled" replacing an instance as the daemon does by default
+// (past WASM_RECYCLE_MEMORY_MB, 12 MiB, and half again its size when
+// made; see wasmpool.Config.RecycleBytes), outside the timing since the
+// daemon makes replacements in the background. An instance that kept a
+// large page's heap is slower on the pages after it.
 //
 //	go test -run '^$' -bench 'BenchmarkArticleRatio' -benchtime 100x ./internal/wasm
 func BenchmarkArticleRatio(b *testing.B) {
 	pages := corpusPages(b)
 	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
-	trusted := newInstance(b, loadArticle(b, rt, true))
-	untrusted := newInstance(b, loadArticle(b, rt, false))
-	run := func(b *testing.B, pages []string) {
+	mods := [2]*wasm.Module{loadArticle(b, rt, true), loadArticle(b, rt, false)}
+	run := func(b *testing.B, pages []string, recycle bool) {
+		var insts [2]*wasm.Instance
+		var made [2]uint64 // linear memory when made
+		for k, m := range mods {
+			insts[k] = newInstance(b, m)
+			made[k] = insts[k].MemoryBytes()
+		}
+		recycleBytes := uint64(config.Default().WASMRecycleMemoryMB) << 20
 		var nativeMs, trustedX, untrustedX []float64
 		for b.Loop() {
 			var t [3]time.Duration
@@ -95,12 +107,19 @@ func BenchmarkArticleRatio(b *testing.B) {
 					b.Fatal(err)
 				}
 				t[0] += time.Since(start)
-				for k, i := range []*wasm.Instance{trusted, untrusted} {
+				for k, i := range insts {
 					start = time.Now()
 					if _, err := i.Extract(context.Background(), req); err != nil {
 						b.Fatal(err)
 					}
 					t[k+1] += time.Since(start)
+					if mem := i.MemoryBytes(); recycle && mem > recycleBytes && mem > made[k]+made[k]/2 {
+						b.StopTimer()
+						i.Close()
+						insts[k] = newInstance(b, mods[k])
+						made[k] = insts[k].MemoryBytes()
+						b.StartTimer()
+					}
 				}
 			}
 			nativeMs = append(nativeMs, float64(t[0])/1e6)
@@ -111,8 +130,9 @@ func BenchmarkArticleRatio(b *testing.B) {
 		b.ReportMetric(median(trustedX), "x-native-trusted")
 		b.ReportMetric(median(untrustedX), "x-native-untrusted")
 	}
-	b.Run("median-page", func(b *testing.B) { run(b, pages[len(pages)/2:len(pages)/2+1]) })
-	b.Run("corpus", func(b *testing.B) { run(b, pages) })
+	b.Run("median-page", func(b *testing.B) { run(b, pages[len(pages)/2:len(pages)/2+1], true) })
+	b.Run("corpus", func(b *testing.B) { run(b, pages, false) })
+	b.Run("corpus-recycled", func(b *testing.B) { run(b, pages, true) })
 }
 
 func median(xs []float64) float64 {
