@@ -92,58 +92,62 @@ func (s *Service) nativePools() (*NativePools, error) {
 	return s.native, nil
 }
 
+// extractCSS answers a CssSpec.
 func (s *Service) extractCSS(ctx context.Context, req *poolv1.ExtractRequest, in *poolv1.CssSpec) (*poolv1.ExtractResponse, error) {
 	spec, err := cssSpec(in, "css")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.nativePools(); err != nil {
-		return nil, err
-	}
-	doc, err := s.document(req)
-	if err != nil {
-		return nil, err
-	}
-	resp := &poolv1.ExtractResponse{Pool: PoolCSS}
-	var began time.Time
-	wait, err := s.onCSS(ctx, req.GetLeaseId(), func(c *native.CSS, instance string) error {
-		began = time.Now()
+	return extractNative(ctx, s, req, PoolCSS, cssPool, func(c *native.CSS, doc *native.Document, resp *poolv1.ExtractResponse) error {
 		values, truncated, err := c.Select(ctx, doc, spec)
 		if err != nil {
 			return s.nativeError(req, "css", err)
 		}
-		resp.Values, resp.Truncated, resp.InstanceId = values, truncated, instance
+		resp.Values, resp.Truncated = values, truncated
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	resp.Timing = timing(wait, time.Since(began))
-	return resp, nil
 }
 
+// extractRegex answers a RegexSpec.
 func (s *Service) extractRegex(ctx context.Context, req *poolv1.ExtractRequest, in *poolv1.RegexSpec) (*poolv1.ExtractResponse, error) {
 	spec, err := regexSpec(in, "regex")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.nativePools(); err != nil {
+	return extractNative(ctx, s, req, PoolRegex, regexPool, func(r *native.Regex, doc *native.Document, resp *poolv1.ExtractResponse) error {
+		matches, truncated, err := r.Find(ctx, doc, spec)
+		if err != nil {
+			return s.nativeError(req, "regex", err)
+		}
+		resp.Matches, resp.Truncated = regexMatches(matches), truncated
+		return nil
+	})
+}
+
+// The native pools, by kind.
+func cssPool(np *NativePools) *pool.Pool[*native.CSS]     { return np.CSS }
+func regexPool(np *NativePools) *pool.Pool[*native.Regex] { return np.Regex }
+
+// extractNative runs one native extraction: it reads the request's
+// document, takes an extractor of the pool named name (poolOf picks it),
+// lets answer fill the response, and times the two.
+func extractNative[T pool.Poolable](ctx context.Context, s *Service, req *poolv1.ExtractRequest, name string,
+	poolOf func(*NativePools) *pool.Pool[T], answer func(T, *native.Document, *poolv1.ExtractResponse) error,
+) (*poolv1.ExtractResponse, error) {
+	np, err := s.nativePools()
+	if err != nil {
 		return nil, err
 	}
 	doc, err := s.document(req)
 	if err != nil {
 		return nil, err
 	}
-	resp := &poolv1.ExtractResponse{Pool: PoolRegex}
+	resp := &poolv1.ExtractResponse{Pool: name}
 	var began time.Time
-	wait, err := s.onRegex(ctx, req.GetLeaseId(), func(r *native.Regex, instance string) error {
+	wait, err := onNative(ctx, s, req.GetLeaseId(), name, poolOf(np), func(x T, instance string) error {
 		began = time.Now()
-		matches, truncated, err := r.Find(ctx, doc, spec)
-		if err != nil {
-			return s.nativeError(req, "regex", err)
-		}
-		resp.Matches, resp.Truncated, resp.InstanceId = regexMatches(matches), truncated, instance
-		return nil
+		resp.InstanceId = instance
+		return answer(x, doc, resp)
 	})
 	if err != nil {
 		return nil, err
@@ -152,38 +156,32 @@ func (s *Service) extractRegex(ctx context.Context, req *poolv1.ExtractRequest, 
 	return resp, nil
 }
 
-// onCSS runs fn on a CSS extractor: the leased one when leaseID is set,
-// else one checked out of the pool for this call. It reports how long the
-// checkout waited. fn's error is returned as it is.
-func (s *Service) onCSS(ctx context.Context, leaseID string, fn func(*native.CSS, string) error) (time.Duration, error) {
+// onNative runs fn on an extractor of pool p, named name: the leased one
+// when leaseID is set, else one checked out for this call. It reports how
+// long the checkout waited. fn's error is returned as it is.
+func onNative[T pool.Poolable](ctx context.Context, s *Service, leaseID, name string, p *pool.Pool[T], fn func(T, string) error) (time.Duration, error) {
 	if leaseID != "" {
-		return 0, s.onLease(ctx, leaseID, PoolCSS, func(held lease.Held) error {
-			c := held.(cssHeld)
-			return fn(c.h.Value(), instanceID(PoolCSS, c.h.ID()))
+		return 0, s.onLease(ctx, leaseID, name, func(held lease.Held) error {
+			h := held.(nativeHeld[T]).h
+			return fn(h.Value(), instanceID(name, h.ID()))
 		})
 	}
-	h, wait, err := checkout(ctx, s.native.CSS)
+	h, wait, err := checkout(ctx, p)
 	if err != nil {
-		return wait, s.poolError(err, PoolCSS, s.native.CSS.Stats)
+		return wait, s.poolError(err, name, p.Stats)
 	}
 	defer h.Release()
-	return wait, fn(h.Value(), instanceID(PoolCSS, h.ID()))
+	return wait, fn(h.Value(), instanceID(name, h.ID()))
 }
 
-// onRegex is onCSS for regex extractors.
+// onCSS is onNative for the CSS pool.
+func (s *Service) onCSS(ctx context.Context, leaseID string, fn func(*native.CSS, string) error) (time.Duration, error) {
+	return onNative(ctx, s, leaseID, PoolCSS, s.native.CSS, fn)
+}
+
+// onRegex is onNative for the regex pool.
 func (s *Service) onRegex(ctx context.Context, leaseID string, fn func(*native.Regex, string) error) (time.Duration, error) {
-	if leaseID != "" {
-		return 0, s.onLease(ctx, leaseID, PoolRegex, func(held lease.Held) error {
-			r := held.(regexHeld)
-			return fn(r.h.Value(), instanceID(PoolRegex, r.h.ID()))
-		})
-	}
-	h, wait, err := checkout(ctx, s.native.Regex)
-	if err != nil {
-		return wait, s.poolError(err, PoolRegex, s.native.Regex.Stats)
-	}
-	defer h.Release()
-	return wait, fn(h.Value(), instanceID(PoolRegex, h.ID()))
+	return onNative(ctx, s, leaseID, PoolRegex, s.native.Regex, fn)
 }
 
 // field is one validated question of a FieldsSpec.

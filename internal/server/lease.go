@@ -20,9 +20,8 @@ import (
 // What a lease holds, by kind. Each returns its instance to its pool the
 // way a one-call checkout would.
 type (
-	cssHeld   struct{ h *pool.Handle[*native.CSS] }
-	regexHeld struct{ h *pool.Handle[*native.Regex] }
-	wasmHeld  struct {
+	nativeHeld[T pool.Poolable] struct{ h *pool.Handle[T] }
+	wasmHeld                    struct {
 		p *wasmpool.Pool
 		h *pool.Handle[*wasmpool.Instance]
 		// err is the last call's error; only the lease's serialized
@@ -32,11 +31,9 @@ type (
 	}
 )
 
-func (c cssHeld) Release()                { c.h.Release() }
-func (c cssHeld) Discard(reason string)   { c.h.Discard(reason) }
-func (r regexHeld) Release()              { r.h.Release() }
-func (r regexHeld) Discard(reason string) { r.h.Discard(reason) }
-func (w *wasmHeld) Release()              { w.p.Done(w.h, w.err) }
+func (n nativeHeld[T]) Release()              { n.h.Release() }
+func (n nativeHeld[T]) Discard(reason string) { n.h.Discard(reason) }
+func (w *wasmHeld) Release()                  { w.p.Done(w.h, w.err) }
 func (w *wasmHeld) Discard(reason string) {
 	w.p.Done(w.h, fmt.Errorf("%w: %s", wasm.ErrUnusable, reason))
 }
@@ -68,13 +65,13 @@ func (s *Service) Checkout(ctx context.Context, req *poolv1.CheckoutRequest) (*p
 			if err != nil {
 				return nil, s.poolError(err, name, np.CSS.Stats)
 			}
-			held, instance = cssHeld{h}, instanceID(name, h.ID())
+			held, instance = nativeHeld[*native.CSS]{h}, instanceID(name, h.ID())
 		} else {
 			h, err := np.Regex.Checkout(ctx)
 			if err != nil {
 				return nil, s.poolError(err, name, np.Regex.Stats)
 			}
-			held, instance = regexHeld{h}, instanceID(name, h.ID())
+			held, instance = nativeHeld[*native.Regex]{h}, instanceID(name, h.ID())
 		}
 	default:
 		var p *wasmpool.Pool
