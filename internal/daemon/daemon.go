@@ -183,47 +183,26 @@ func nativeLimits(cfg *config.Config) native.Limits {
 // nativePools creates the css and regex pools and warms their caches.
 func (d *Daemon) nativePools(ctx context.Context, limits native.Limits) (*server.NativePools, error) {
 	cfg := d.cfg
-	np := &server.NativePools{
-		Selectors: native.NewSelectorCache(cfg.SelectorCacheSize),
-		Patterns:  native.NewPatternCache(cfg.PatternCacheSize),
+	pc := pool.Config{
+		MinSize:            cfg.NativePoolSize,
+		MaxSize:            cfg.NativeMaxInstances,
+		IdleTimeout:        cfg.NativeIdleTimeout,
+		CheckoutTimeout:    cfg.CheckoutTimeout,
+		ValidateOnCheckout: cfg.HealthCheckEnabled,
+		Logger:             d.log,
+		OnEvent:            d.poolEvent,
 	}
-	if err := np.Selectors.Warm(cfg.WarmSelectors); err != nil {
-		return nil, fmt.Errorf("WARM_SELECTORS: %w", err)
+	if cfg.HealthCheckEnabled {
+		pc.HealthInterval = cfg.HealthCheckInterval
 	}
-	if err := np.Patterns.Warm(cfg.WarmPatterns); err != nil {
-		return nil, fmt.Errorf("WARM_PATTERNS: %w", err)
-	}
-	poolConfig := func(name string) pool.Config {
-		pc := pool.Config{
-			Name:               name,
-			MinSize:            cfg.NativePoolSize,
-			MaxSize:            cfg.NativeMaxInstances,
-			IdleTimeout:        cfg.NativeIdleTimeout,
-			CheckoutTimeout:    cfg.CheckoutTimeout,
-			ValidateOnCheckout: cfg.HealthCheckEnabled,
-			Logger:             d.log.With("pool", name),
-		}
-		if cfg.HealthCheckEnabled {
-			pc.HealthInterval = cfg.HealthCheckInterval
-		}
-		pc.OnEvent = d.poolEvent
-		return pc
-	}
-	var err error
-	np.CSS, err = pool.New(ctx, poolConfig(server.PoolCSS), func(context.Context) (*native.CSS, error) {
-		return native.NewCSS(np.Selectors, limits), nil
+	return server.NewNativePools(ctx, server.NativePoolsConfig{
+		SelectorCacheSize: cfg.SelectorCacheSize,
+		PatternCacheSize:  cfg.PatternCacheSize,
+		WarmSelectors:     cfg.WarmSelectors,
+		WarmPatterns:      cfg.WarmPatterns,
+		Pool:              pc,
+		Limits:            limits,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("css pool: %w", err)
-	}
-	np.Regex, err = pool.New(ctx, poolConfig(server.PoolRegex), func(context.Context) (*native.Regex, error) {
-		return native.NewRegex(np.Patterns, limits), nil
-	})
-	if err != nil {
-		np.CSS.Close(ctx)
-		return nil, fmt.Errorf("regex pool: %w", err)
-	}
-	return np, nil
 }
 
 // wasmPools starts the WebAssembly runtime and loads the bundled module and

@@ -166,48 +166,31 @@ func daemonLimits(cfg *config.Config) native.Limits {
 	return l
 }
 
-// newNativePools creates the css and regex pools and their shared caches as
-// internal/daemon's nativePools does, and closes them on cleanup.
+// newNativePools creates the css and regex pools and their shared caches
+// from cfg as internal/daemon does, and closes them on cleanup.
 func newNativePools(tb testing.TB, cfg *config.Config, limits native.Limits) *server.NativePools {
 	tb.Helper()
-	np := &server.NativePools{
-		Selectors: native.NewSelectorCache(cfg.SelectorCacheSize),
-		Patterns:  native.NewPatternCache(cfg.PatternCacheSize),
+	pc := pool.Config{
+		MinSize:            cfg.NativePoolSize,
+		MaxSize:            cfg.NativeMaxInstances,
+		IdleTimeout:        cfg.NativeIdleTimeout,
+		CheckoutTimeout:    cfg.CheckoutTimeout,
+		ValidateOnCheckout: cfg.HealthCheckEnabled,
 	}
-	if err := np.Selectors.Warm(cfg.WarmSelectors); err != nil {
-		tb.Fatalf("warm selectors: %v", err)
-	}
-	if err := np.Patterns.Warm(cfg.WarmPatterns); err != nil {
-		tb.Fatalf("warm patterns: %v", err)
-	}
-	poolConfig := func(name string) pool.Config {
-		pc := pool.Config{
-			Name:               name,
-			MinSize:            cfg.NativePoolSize,
-			MaxSize:            cfg.NativeMaxInstances,
-			IdleTimeout:        cfg.NativeIdleTimeout,
-			CheckoutTimeout:    cfg.CheckoutTimeout,
-			ValidateOnCheckout: cfg.HealthCheckEnabled,
-		}
-		if cfg.HealthCheckEnabled {
-			pc.HealthInterval = cfg.HealthCheckInterval
-		}
-		return pc
+	if cfg.HealthCheckEnabled {
+		pc.HealthInterval = cfg.HealthCheckInterval
 	}
 	ctx := context.Background()
-	var err error
-	np.CSS, err = pool.New(ctx, poolConfig(server.PoolCSS), func(context.Context) (*native.CSS, error) {
-		return native.NewCSS(np.Selectors, limits), nil
+	np, err := server.NewNativePools(ctx, server.NativePoolsConfig{
+		SelectorCacheSize: cfg.SelectorCacheSize,
+		PatternCacheSize:  cfg.PatternCacheSize,
+		WarmSelectors:     cfg.WarmSelectors,
+		WarmPatterns:      cfg.WarmPatterns,
+		Pool:              pc,
+		Limits:            limits,
 	})
 	if err != nil {
-		tb.Fatalf("css pool: %v", err)
-	}
-	np.Regex, err = pool.New(ctx, poolConfig(server.PoolRegex), func(context.Context) (*native.Regex, error) {
-		return native.NewRegex(np.Patterns, limits), nil
-	})
-	if err != nil {
-		np.CSS.Close(ctx)
-		tb.Fatalf("regex pool: %v", err)
+		tb.Fatalf("native pools: %v", err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

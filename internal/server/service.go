@@ -6,6 +6,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,58 @@ type NativePools struct {
 	Regex     *pool.Pool[*native.Regex]
 	Selectors *native.SelectorCache
 	Patterns  *native.PatternCache
+}
+
+// NativePoolsConfig says how NewNativePools makes the native pools.
+type NativePoolsConfig struct {
+	// SelectorCacheSize and PatternCacheSize bound the compiled selectors
+	// and patterns the pools' extractors share.
+	SelectorCacheSize, PatternCacheSize int
+	// WarmSelectors and WarmPatterns are compiled into the caches first.
+	WarmSelectors, WarmPatterns []string
+	// Pool is the configuration of both pools; NewNativePools names each
+	// one, and adds its name to Logger.
+	Pool pool.Config
+	// Limits bound each extraction.
+	Limits native.Limits
+}
+
+// NewNativePools warms the caches and creates the css and regex pools. The
+// pools fill to their minimum size in the background (see pool.WaitReady).
+func NewNativePools(ctx context.Context, cfg NativePoolsConfig) (*NativePools, error) {
+	np := &NativePools{
+		Selectors: native.NewSelectorCache(cfg.SelectorCacheSize),
+		Patterns:  native.NewPatternCache(cfg.PatternCacheSize),
+	}
+	if err := np.Selectors.Warm(cfg.WarmSelectors); err != nil {
+		return nil, fmt.Errorf("WARM_SELECTORS: %w", err)
+	}
+	if err := np.Patterns.Warm(cfg.WarmPatterns); err != nil {
+		return nil, fmt.Errorf("WARM_PATTERNS: %w", err)
+	}
+	poolConfig := func(name string) pool.Config {
+		pc := cfg.Pool
+		pc.Name = name
+		if pc.Logger != nil {
+			pc.Logger = pc.Logger.With("pool", name)
+		}
+		return pc
+	}
+	var err error
+	np.CSS, err = pool.New(ctx, poolConfig(PoolCSS), func(context.Context) (*native.CSS, error) {
+		return native.NewCSS(np.Selectors, cfg.Limits), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("css pool: %w", err)
+	}
+	np.Regex, err = pool.New(ctx, poolConfig(PoolRegex), func(context.Context) (*native.Regex, error) {
+		return native.NewRegex(np.Patterns, cfg.Limits), nil
+	})
+	if err != nil {
+		np.CSS.Close(ctx)
+		return nil, fmt.Errorf("regex pool: %w", err)
+	}
+	return np, nil
 }
 
 // Config is what a Service needs.
