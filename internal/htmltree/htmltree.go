@@ -198,7 +198,7 @@ func next(root, n *html.Node) *html.Node {
 	if n.FirstChild != nil {
 		return n.FirstChild
 	}
-	for ; n != root; n = n.Parent {
+	for ; n != nil && n != root; n = n.Parent {
 		if n.NextSibling != nil {
 			return n.NextSibling
 		}
