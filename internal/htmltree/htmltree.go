@@ -82,7 +82,7 @@ var (
 	// format cannot hold, none of which html.Parse makes: an error or raw
 	// node, an element in a namespace other than HTML, SVG and MathML, a
 	// second document node, children or attributes where the format has
-	// none, or an encoding over 4 GiB.
+	// none, a child whose Parent link is wrong, or an encoding over 4 GiB.
 	ErrUnsupported = errors.New("htmltree: tree not encodable")
 	// ErrMalformed is returned by Decode for bytes that are not a valid
 	// encoding; the error says what is wrong and where.
@@ -120,6 +120,12 @@ func Measure(root *html.Node) (Plan, error) {
 			return Plan{}, fmt.Errorf("%w: a node of type %d with children", ErrUnsupported, n.Type)
 		case len(n.Attr) > 0 && typ != typeElement && typ != typeDoctype:
 			return Plan{}, fmt.Errorf("%w: a node of type %d with attributes", ErrUnsupported, n.Type)
+		}
+		// The walk follows Parent links back up: they must be right.
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if c.Parent != n {
+				return Plan{}, fmt.Errorf("%w: a child of <%s> whose Parent is another node", ErrUnsupported, n.Data)
+			}
 		}
 		p.nodes++
 		p.attrs += len(n.Attr)
@@ -193,12 +199,12 @@ func Append(dst []byte, root *html.Node) ([]byte, error) {
 
 // next returns the node after n in document order within root's tree, or
 // nil at the end: a walk without recursion, so that no depth of nesting
-// can exhaust the stack.
+// can exhaust the stack. Measure has checked the Parent links it climbs.
 func next(root, n *html.Node) *html.Node {
 	if n.FirstChild != nil {
 		return n.FirstChild
 	}
-	for ; n != nil && n != root; n = n.Parent {
+	for ; n != root; n = n.Parent {
 		if n.NextSibling != nil {
 			return n.NextSibling
 		}

@@ -161,6 +161,7 @@ func TestMeasureUnsupported(t *testing.T) {
 		{"document inside", doc(&html.Node{Type: html.DocumentNode}), "document node inside"},
 		{"text with children", doc(textWithChild), "with children"},
 		{"comment with attributes", doc(&html.Node{Type: html.CommentNode, Attr: []html.Attribute{{Key: "k"}}}), "with attributes"},
+		{"child without its Parent", &html.Node{Type: html.DocumentNode, FirstChild: &html.Node{Type: html.TextNode, Data: "t"}}, "whose Parent is another node"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
