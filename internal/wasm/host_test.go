@@ -260,6 +260,41 @@ func TestTimeouts(t *testing.T) {
 	}
 }
 
+// TestDetachedCallReturningFirst gives a trusted module calls whose
+// deadline has passed before they start: the host detaches each at once,
+// and the short call then often returns before its caller has released the
+// instance. Each call must still leave the runtime exactly once, or Close
+// waits forever (the count goes below zero) or closes a channel twice.
+func TestDetachedCallReturningFirst(t *testing.T) {
+	checkGoroutines(t)
+	rt, err := wasm.NewRuntime(context.Background(), wasm.RuntimeConfig{CompilationCacheDir: compilationCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := load(t, rt, "echo", wasm.ModuleOptions{Trusted: true})
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	timeouts := 0
+	for range 100 {
+		i, err := m.NewInstance(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := i.Extract(expired, wasm.Request{HTML: "{}"}); errors.Is(err, wasm.ErrTimeout) {
+			timeouts++
+		}
+		i.Close()
+	}
+	if timeouts == 0 {
+		t.Fatal("no call was detached: the test proves nothing")
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := rt.Close(ctx); err != nil {
+		t.Fatalf("Runtime.Close after %d detached calls: %v", timeouts, err)
+	}
+}
+
 func TestConcurrentInstances(t *testing.T) {
 	checkGoroutines(t)
 	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 5 * time.Second})

@@ -44,12 +44,16 @@ type Instance struct {
 	// The host's request buffer in guest memory, reused while large enough.
 	buf, bufSize uint32
 
-	mu          sync.Mutex
-	busy        bool  // a caller holds the instance
-	detached    bool  // a trusted call overran its deadline and runs on alone
-	broken      error // why the instance is unusable
-	closeWanted bool
-	closed      bool
+	mu   sync.Mutex
+	busy bool // a caller holds the instance
+	// A trusted call that overran its deadline runs on alone: detached is
+	// set when the caller gives up on it. The instance is released (busy
+	// cleared, the runtime's call count left) by whichever of the caller's
+	// release and the call's return comes second: each records its side.
+	detached, callReturned, callerReleased bool
+	broken                                 error // why the instance is unusable
+	closeWanted                            bool
+	closed                                 bool
 }
 
 // bind looks the ABI's functions up, once the module is known to export them.
@@ -313,8 +317,18 @@ func (i *Instance) release(err error) {
 		i.mod.rt.logFailure(context.Background(), i.mod.name, err)
 	}
 	if i.detached {
-		return // the running call releases the instance when it returns
+		i.callerReleased = true
+		if !i.callReturned {
+			return // the running call releases the instance when it returns
+		}
 	}
+	i.finishLocked()
+}
+
+// finishLocked ends a call: the instance is free again (or closed, if Close
+// was called meanwhile) and the runtime's call count drops.
+func (i *Instance) finishLocked() {
+	i.detached, i.callReturned, i.callerReleased = false, false, false
 	i.busy = false
 	if i.closeWanted && !i.closed {
 		i.closeLocked()
@@ -399,8 +413,10 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 
 // invokeDetachable runs a call that cannot be interrupted on its own
 // goroutine, so that the caller can have its answer at the deadline. If the
-// deadline comes first, the call is detached: it owns the instance until it
-// returns, then releases it (and closes it, if Close was called meanwhile).
+// deadline comes first, the call is detached: it keeps the instance until
+// it returns, and the instance is released (and closed, if Close was called
+// meanwhile) once both the call has returned and its caller has released
+// it.
 func (i *Instance) invokeDetachable(ctx context.Context, fn api.Function) (err error, returned bool) {
 	done := make(chan error, 1)
 	go func() {
@@ -411,12 +427,14 @@ func (i *Instance) invokeDetachable(ctx context.Context, fn api.Function) (err e
 			done <- err // under the lock: the caller has not given up
 			return
 		}
-		i.detached = false
-		i.busy = false
-		if i.closeWanted && !i.closed {
-			i.closeLocked()
+		// A call detached at its deadline can return before its caller
+		// has released the instance (a short call such as the
+		// allocator's, started after the deadline had passed): then the
+		// release is the caller's to finish.
+		i.callReturned = true
+		if i.callerReleased {
+			i.finishLocked()
 		}
-		i.mod.rt.calls.leave()
 	}()
 	select {
 	case err := <-done:
