@@ -103,22 +103,27 @@ func encodeTree(t *testing.T, page string) []byte {
 // TestHandleTreeMatchesHandle checks that a document given as a tree gets
 // the very envelope it gets as HTML, in every mode, on the corpus.
 func TestHandleTreeMatchesHandle(t *testing.T) {
-	pages := []testenv.Page{{Name: "inline", Source: page}}
-	if !testing.Short() {
-		pages = append(pages, testenv.CorpusPages(t)...)
-	}
 	opts := []string{`{"url":"https://example.com/a"}`, `{"mode":"full"}`, `{"mode":"metadata"}`,
 		`{"mode":"custom","selectors":["h1","p a[href]"]}`, `{"mode":"nope"}`}
 	s := newShim()
-	for _, p := range pages {
-		tree := encodeTree(t, p.Source)
-		for _, o := range opts {
-			want := string(s.handle([]byte(o), p.Source))
-			if got := string(s.handleTree([]byte(o), tree)); got != want {
-				t.Errorf("%s, %s: as a tree\n%.300s\nas HTML\n%.300s", p.Name, o, got, want)
+	check := func(t *testing.T, pages []testenv.Page) {
+		for _, p := range pages {
+			tree := encodeTree(t, p.Source)
+			for _, o := range opts {
+				want := string(s.handle([]byte(o), p.Source))
+				if got := string(s.handleTree([]byte(o), tree)); got != want {
+					t.Errorf("%s, %s: as a tree\n%.300s\nas HTML\n%.300s", p.Name, o, got, want)
+				}
 			}
 		}
 	}
+	t.Run("inline", func(t *testing.T) { check(t, []testenv.Page{{Name: "inline", Source: page}}) })
+	t.Run("corpus", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("slow: every corpus page in every mode")
+		}
+		check(t, testenv.CorpusPages(t))
+	})
 }
 
 func TestHandleTreeMalformed(t *testing.T) {
