@@ -82,7 +82,8 @@ func checkRoundTrip(t *testing.T, src string) {
 
 // equal reports the first difference between two trees, nil if none:
 // every field of every node, and the links in both directions.
-func equal(a, b *html.Node) error {
+func equal(aRoot, bRoot *html.Node) error {
+	a, b := aRoot, bRoot
 	for path := "document"; a != nil || b != nil; {
 		if a == nil || b == nil {
 			return fmt.Errorf("%s: one tree ends before the other", path)
@@ -105,19 +106,7 @@ func equal(a, b *html.Node) error {
 			return fmt.Errorf("%s: links differ", path)
 		}
 		path += "/" + a.Data
-		a, b = nextInOrder(a), nextInOrder(b)
-	}
-	return nil
-}
-
-func nextInOrder(n *html.Node) *html.Node {
-	if n.FirstChild != nil {
-		return n.FirstChild
-	}
-	for ; n != nil; n = n.Parent {
-		if n.NextSibling != nil {
-			return n.NextSibling
-		}
+		a, b = next(aRoot, a), next(bRoot, b)
 	}
 	return nil
 }
