@@ -17,7 +17,23 @@
 # read-only. There is no HEALTHCHECK: the daemon serves grpc.health.v1, which
 # Kubernetes' native gRPC probes call (see deploy/kubernetes).
 #
-# deploy/dockerfile_test.go checks the rules this file keeps.
+# BINARY_SOURCE chooses where the binary comes from:
+#
+#   build     (the default) the build stage below compiles it with `make build`;
+#   prebuilt  it is taken from bin/riptide-poold in the build context, as
+#             `make build` left it (CGO_ENABLED=0, so it is static). This is
+#             how CI builds the image without pulling anything:
+#             `make image-check` runs `buildah bud --build-arg
+#             BINARY_SOURCE=prebuilt` on a context holding only that binary,
+#             and the unused build stage is skipped.
+#
+# Both sources feed one final stage, so the image CI checks is the image
+# users build, less the compiler that made its binary.
+#
+# deploy/dockerfile_test.go checks the rules this file keeps, and
+# scripts/image-check.sh builds, inspects and starts the image.
+
+ARG BINARY_SOURCE=build
 
 # The Go release of go.mod's toolchain directive, which make uses too;
 # Dependabot-style bumps change both together.
@@ -41,6 +57,16 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # also works without a volume (on a writable root filesystem).
 RUN mkdir -p /out/var/cache/riptide-poold
 
+# The binary from the build context: bin/riptide-poold as `make build`
+# wrote it. A stage without RUN needs no base image; WORKDIR makes the cache
+# directory that the build stage makes with mkdir.
+FROM scratch AS prebuilt
+COPY bin/riptide-poold /src/bin/riptide-poold
+WORKDIR /out/var/cache/riptide-poold
+
+# The stage BINARY_SOURCE names: COPY --from cannot expand an ARG, FROM can.
+FROM ${BINARY_SOURCE} AS binary
+
 FROM scratch
 ARG VERSION=dev
 ARG REVISION=unknown
@@ -50,8 +76,8 @@ LABEL org.opencontainers.image.title="riptide-poold" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="scratch"
-COPY --from=build /src/bin/riptide-poold /riptide-poold
-COPY --from=build --chown=65532:65532 /out/var/cache/riptide-poold /var/cache/riptide-poold
+COPY --from=binary /src/bin/riptide-poold /riptide-poold
+COPY --from=binary --chown=65532:65532 /out/var/cache/riptide-poold /var/cache/riptide-poold
 ENV GRPC_ADDR=:50051 \
     METRICS_ADDR=:9090 \
     WASM_COMPILATION_CACHE_DIR=/var/cache/riptide-poold \

@@ -53,7 +53,7 @@ export RIPTIDE_CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus/readability)
 # One wazero compilation cache for every test package (see internal/testenv).
 export RIPTIDE_TEST_WAZERO_CACHE ?= $(CURDIR)/.tools/wazero-test-cache
 
-.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm e2e deploy-check loadtest soak vulncheck compare
+.PHONY: build run test vet lint check-generated generate breaking bench quality tools fuzz clean wasm e2e image-check deploy-check loadtest soak vulncheck compare
 
 ## build: the daemon binary in bin/ (with the bundled WASM module embedded)
 build: wasm
@@ -108,6 +108,11 @@ deploy-check:
 ## e2e: build as the image does; run the Python, Node and grpcurl walkthroughs and every deployment check against it
 e2e: tools
 	scripts/e2e.sh
+
+## image-check: build the image with buildah from a static `make build` (no pull), check its config and files, start its daemon on a read-only root and call it (needs root and Debian buildah)
+image-check: tools
+	CGO_ENABLED=0 $(MAKE) build
+	scripts/image-check.sh
 
 ## loadtest: ghz against a fresh daemon on loopback: css, regex, fields and wasm article on the corpus at concurrency 8-256, then the saturation status checks (about 15 min on 2 cores; results in docs/LOAD.md)
 loadtest: build $(GHZ)

@@ -24,6 +24,7 @@ type instruction struct {
 // stage is one FROM and the instructions under it.
 type stage struct {
 	image, name string
+	from        string // the FROM argument as written, ARGs unexpanded
 	body        []instruction
 }
 
@@ -55,7 +56,7 @@ func parseDockerfile(src string) (*dockerfile, error) {
 			if len(f) == 0 {
 				return fmt.Errorf("line %d: FROM without an image", in.line)
 			}
-			st := stage{image: df.expand(f[0])}
+			st := stage{image: df.expand(f[0]), from: f[0]}
 			if len(f) == 3 && strings.EqualFold(f[1], "AS") {
 				st.name = f[2]
 			}
@@ -264,6 +265,35 @@ var dockerRules = []rule{
 		}
 		return bad
 	}},
+	{"the final stage copies from the stage BINARY_SOURCE names", func(df *dockerfile, _ *dockerContext) (bad []string) {
+		// Docker builds with `make build` in the image by default; CI builds
+		// the same final stage from the binary make left in bin/
+		// (scripts/image-check.sh). Both go through the one stage "binary".
+		if df.args["BINARY_SOURCE"] != "build" {
+			bad = append(bad, fmt.Sprintf("ARG BINARY_SOURCE=%q: want the default build, so a plain docker build compiles", df.args["BINARY_SOURCE"]))
+		}
+		names := map[string]string{}
+		for _, st := range df.stages {
+			names[st.name] = st.from
+		}
+		if _, ok := names["prebuilt"]; !ok {
+			bad = append(bad, "no stage named prebuilt (the binary from the build context)")
+		}
+		if names["binary"] != "${BINARY_SOURCE}" && names["binary"] != "$BINARY_SOURCE" {
+			bad = append(bad, "no stage `FROM ${BINARY_SOURCE} AS binary`")
+		}
+		for _, in := range df.final().body {
+			if in.cmd != "COPY" {
+				continue
+			}
+			for _, f := range strings.Fields(in.args) {
+				if from, ok := strings.CutPrefix(f, "--from="); ok && from != "binary" {
+					bad = append(bad, fmt.Sprintf("line %d: COPY --from=%s: copy from the stage binary, so both sources make the same image", in.line, from))
+				}
+			}
+		}
+		return bad
+	}},
 	{"no HEALTHCHECK", func(df *dockerfile, _ *dockerContext) (bad []string) {
 		for _, in := range df.all("HEALTHCHECK") {
 			bad = append(bad, fmt.Sprintf("line %d: HEALTHCHECK: Kubernetes' gRPC probes do that", in.line))
@@ -402,6 +432,7 @@ func TestDockerfile(t *testing.T) {
 // breaks it, so no rule passes by accident.
 func TestDockerfileRulesCatchViolations(t *testing.T) {
 	good := `# syntax=docker/dockerfile:1
+ARG BINARY_SOURCE=build
 ARG GO_VERSION=1.26.8
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
@@ -409,9 +440,13 @@ ENV CGO_ENABLED=0
 COPY . .
 RUN make build VERSION=1 && \
     mkdir -p /out/cache
+FROM scratch AS prebuilt
+COPY bin/riptide-poold /src/bin/riptide-poold
+WORKDIR /out/cache
+FROM ${BINARY_SOURCE} AS binary
 FROM scratch
-COPY --from=build /src/bin/riptide-poold /riptide-poold
-COPY --from=build --chown=65532:65532 /out/cache /var/cache/riptide-poold
+COPY --from=binary /src/bin/riptide-poold /riptide-poold
+COPY --from=binary --chown=65532:65532 /out/cache /var/cache/riptide-poold
 ENV WASM_COMPILATION_CACHE_DIR=/var/cache/riptide-poold
 USER 65532:65532
 EXPOSE 50051 9090
@@ -456,6 +491,10 @@ ENTRYPOINT ["/riptide-poold"]
 		{"ENTRYPOINT and CMD are exec form", `ENTRYPOINT ["/riptide-poold"]`, "ENTRYPOINT /riptide-poold"},
 		{"the compilation cache is writable by the user", "--chown=65532:65532 ", ""},
 		{"ENV names documented variables", "ENV WASM", "ENV WASM_POOL_SIZ=3 WASM"},
+		{"the final stage copies from the stage BINARY_SOURCE names", "ARG BINARY_SOURCE=build", "ARG BINARY_SOURCE=prebuilt"},
+		{"the final stage copies from the stage BINARY_SOURCE names", "FROM scratch AS prebuilt", "FROM scratch AS context"},
+		{"the final stage copies from the stage BINARY_SOURCE names", "FROM ${BINARY_SOURCE} AS binary", "FROM build AS binary"},
+		{"the final stage copies from the stage BINARY_SOURCE names", "COPY --from=binary /src", "COPY --from=build /src"},
 	} {
 		t.Run(tc.rule+"/"+tc.new, func(t *testing.T) {
 			if !strings.Contains(good, tc.old) {
