@@ -76,8 +76,8 @@ func TestOverlaysDecodeStrictly(t *testing.T) {
 	want := map[string][]string{
 		"sidecar":              {"ConfigMap", "Deployment"},
 		"sidecar-unix":         {"ConfigMap", "Deployment"},
-		"standalone":           {"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Service"},
-		"standalone-monitored": {"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceMonitor"},
+		"standalone":           {"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service"},
+		"standalone-monitored": {"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceMonitor"},
 	}
 	for _, overlay := range overlays(t) {
 		t.Run(overlay, func(t *testing.T) {
@@ -560,11 +560,30 @@ func TestStandaloneWiring(t *testing.T) {
 			if ref.Kind != "Deployment" || ref.Name != dep.Name {
 				t.Errorf("HPA scales %s %s, want Deployment %s", ref.Kind, ref.Name, dep.Name)
 			}
+			// One ClusterIP Service and one headless Service (client-side
+			// balancing, docs/CLIENTS.md) over the same pods.
+			var headless, clusterIP int
+			for _, svc := range r.services {
+				if svc.Spec.ClusterIP == corev1.ClusterIPNone {
+					headless++
+				} else {
+					clusterIP++
+				}
+			}
+			if headless != 1 || clusterIP != 1 {
+				t.Errorf("%d headless and %d ClusterIP Services, want one of each", headless, clusterIP)
+			}
 			for _, m := range r.monitors {
 				for _, svc := range r.services {
 					s, err := metav1.LabelSelectorAsSelector(&m.Spec.Selector)
-					if err != nil || !s.Matches(labels.Set(svc.Labels)) {
-						t.Errorf("ServiceMonitor selector %v does not select Service %s (%v)", m.Spec.Selector, svc.Name, svc.Labels)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// The monitor scrapes each pod once: through the
+					// ClusterIP Service, never the headless one.
+					want := svc.Spec.ClusterIP != corev1.ClusterIPNone
+					if s.Matches(labels.Set(svc.Labels)) != want {
+						t.Errorf("ServiceMonitor selector %v selects Service %s (%v): %v, want %v", m.Spec.Selector, svc.Name, svc.Labels, !want, want)
 					}
 				}
 				for _, e := range m.Spec.Endpoints {

@@ -57,6 +57,8 @@ type Config struct {
 	LeaseDefaultTTL           time.Duration
 	LeaseMaxTTL               time.Duration
 	ShutdownGrace             time.Duration
+	MaxConnectionAge          time.Duration // 0: connections are never aged out
+	MaxConnectionAgeGrace     time.Duration
 	GCPercent                 int // applied by the program, not by a package: see cmd/riptide-poold
 	MemoryLimitMB             int // 0: derived from the cgroup's memory limit (see cmd/riptide-poold)
 	LogLevel                  slog.Level

@@ -94,6 +94,10 @@
 //	    longest lease TTL a client may ask for
 //	SHUTDOWN_GRACE_MS              15000                         1..600000 (1ms..10min)
 //	    time in-flight calls get to finish on SIGTERM
+//	MAX_CONNECTION_AGE_MS          300000                        0..86400000 (0ms..24h)
+//	    a client connection is asked to go away (GOAWAY) after about this long, so clients re-resolve and new replicas get their share; 0: never
+//	MAX_CONNECTION_AGE_GRACE_MS    30000                         1..86400000 (1ms..24h)
+//	    time calls on a connection past MAX_CONNECTION_AGE_MS get to finish before it is closed; event streams end then
 //	GC_PERCENT                     400                           1..10000
 //	    heap growth between Go garbage collections, in percent; GOGC wins if set
 //	MEMORY_LIMIT_MB                0                             0..1048576

@@ -144,6 +144,8 @@ func TestLayers(t *testing.T) {
 		{"LEASE_DEFAULT_TTL_MS", values{"1000", "2000", "600000"}, values{}, nil},
 		{"LEASE_MAX_TTL_MS", values{"30000", "40000", "86400000"}, values{}, nil},
 		{"SHUTDOWN_GRACE_MS", values{"1", "30000", "600000"}, values{}, nil},
+		{"MAX_CONNECTION_AGE_MS", values{"0", "60000", "86400000"}, values{}, nil},
+		{"MAX_CONNECTION_AGE_GRACE_MS", values{"1", "1000", "86400000"}, values{}, nil},
 		{"GC_PERCENT", values{"1", " 200 ", "10000"}, values{"", "200", ""}, nil},
 		{"MEMORY_LIMIT_MB", values{"0", "768", "1048576"}, values{}, nil},
 		{"LOG_LEVEL", values{"debug", "WARN", "error"}, values{"", "warn", ""}, nil},

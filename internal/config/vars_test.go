@@ -81,6 +81,8 @@ func TestDefault(t *testing.T) {
 		LeaseDefaultTTL:           30 * time.Second,
 		LeaseMaxTTL:               10 * time.Minute,
 		ShutdownGrace:             15 * time.Second,
+		MaxConnectionAge:          5 * time.Minute,
+		MaxConnectionAgeGrace:     30 * time.Second,
 		GCPercent:                 400,
 		LogLevel:                  0, // slog.LevelInfo
 		LogFormat:                 "json",

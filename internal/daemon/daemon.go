@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -349,6 +350,16 @@ func (d *Daemon) poolEvent(e pool.Event) {
 	d.bus.Publish(out)
 }
 
+// connectionAge maps the configuration's 0 ("never") to grpc-go's
+// infinity, which its zero value would also mean but only by accident of
+// its defaults.
+func connectionAge(d time.Duration) time.Duration {
+	if d == 0 {
+		return time.Duration(math.MaxInt64)
+	}
+	return d
+}
+
 // grpcServer builds the gRPC server with its interceptors and services.
 func (d *Daemon) grpcServer() (*grpc.Server, error) {
 	cfg := d.cfg
@@ -368,10 +379,15 @@ func (d *Daemon) grpcServer() (*grpc.Server, error) {
 		}),
 		// Find dead peers (a crashed client's connection) within a few
 		// minutes, and drop connections idle for long.
+		// MaxConnectionAge sends GOAWAY to every connection after a while
+		// (grpc-go adds ±10% jitter) so that clients re-resolve their target
+		// and replicas added since get a share of long-lived clients.
 		grpc.KeepaliveParams(keepalive.ServerParameters{
-			MaxConnectionIdle: 15 * time.Minute,
-			Time:              2 * time.Minute,
-			Timeout:           20 * time.Second,
+			MaxConnectionIdle:     15 * time.Minute,
+			MaxConnectionAge:      connectionAge(cfg.MaxConnectionAge),
+			MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
+			Time:                  2 * time.Minute,
+			Timeout:               20 * time.Second,
 		}),
 		grpc.ChainUnaryInterceptor(
 			grpcMetrics.UnaryServerInterceptor(),
