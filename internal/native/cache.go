@@ -97,13 +97,18 @@ func (c *cache[V]) stats() CacheStats {
 type SelectorCache struct {
 	c                *cache[*selector]
 	streamed, gaveUp atomic.Uint64
+	xpath            *XPathCache
 }
 
 // NewSelectorCache returns a cache of at most size selectors, or of
 // DefaultCacheSize when size <= 0.
 func NewSelectorCache(size int) *SelectorCache {
-	return &SelectorCache{c: newCache(size, compileSelector)}
+	return &SelectorCache{c: newCache(size, compileSelector), xpath: newXPathCache(size)}
 }
+
+// XPath returns the cache of compiled XPath expressions that goes with
+// this one: of the same size, for the same extractors.
+func (s *SelectorCache) XPath() *XPathCache { return s.xpath }
 
 // Compile returns the compiled selector group for sel (a comma-separated
 // list of selectors is one group), from the cache when it holds it. Errors

@@ -74,10 +74,12 @@ const ctxCheckNodes = 1024
 type CSS struct {
 	limits Limits
 	sels   view[*selector]
-	cache  *SelectorCache // for its counters
-	buf    []byte         // text and HTML rendering, one value at a time
-	nodes  []*html.Node   // the matched elements of the current call
-	closed atomic.Bool
+	cache  *SelectorCache // for its counters and its XPath companion
+	// xpathView is the view of cache.XPath(), taken on first use.
+	xpathView view[*xpathExpr]
+	buf       []byte       // text and HTML rendering, one value at a time
+	nodes     []*html.Node // the matched elements of the current call
+	closed    atomic.Bool
 }
 
 // NewCSS returns a CSS extractor that compiles selectors through cache,
@@ -122,6 +124,9 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 	if err != nil {
 		return nil, false, err
 	}
+	if attr, err = c.pseudoAttr(spec, sel, attr); err != nil {
+		return nil, false, err
+	}
 	if doc == nil {
 		return nil, false, ErrEmptyDocument
 	}
@@ -150,6 +155,10 @@ func (c *CSS) selectTree(ctx context.Context, doc *Document, sel *selector, attr
 	root, err := doc.Root()
 	if err != nil {
 		return nil, false, err
+	}
+
+	if sel.pseudo.text || sel.pseudo.inside {
+		return c.selectPseudo(ctx, root, sel, want, look)
 	}
 
 	// The scratch slice points into doc's tree; clear it on the way out so
@@ -217,6 +226,9 @@ func (c *CSS) SelectEach(ctx context.Context, doc *Document, specs []CSSSpec) ([
 			continue
 		}
 		sel, err := c.sels.get(spec.Selector)
+		if err == nil {
+			attr, err = c.pseudoAttr(spec, sel, attr)
+		}
 		if err != nil {
 			answers[i].Err = err
 			continue

@@ -23,6 +23,9 @@ import (
 // the tree returned by Root must be treated as read-only.
 type Document struct {
 	src string
+	// url and baseURL serve absolute URLs (urls.go).
+	url     string
+	baseURL baseURL
 
 	parseOnce sync.Once
 	root      *html.Node

@@ -21,6 +21,11 @@ type Limits struct {
 	MaxSelectorLen int
 	// MaxPatternLen bounds a regular expression's length in bytes.
 	MaxPatternLen int
+	// MaxXPathSteps bounds the work of one XPath evaluation: every move of
+	// its navigator is a step, and a string value costs a step per node
+	// and per 64 bytes. Going over it is a *SpecError caused by
+	// ErrTooCostly.
+	MaxXPathSteps int
 }
 
 // DefaultLimits returns the limits used for any field left at zero.
@@ -31,6 +36,7 @@ func DefaultLimits() Limits {
 		MaxResultBytes:   4 << 20,
 		MaxSelectorLen:   1024,
 		MaxPatternLen:    4096,
+		MaxXPathSteps:    2_000_000,
 	}
 }
 
@@ -49,6 +55,7 @@ func (l Limits) normalized() Limits {
 		MaxResultBytes:   orDefault(l.MaxResultBytes, d.MaxResultBytes),
 		MaxSelectorLen:   orDefault(l.MaxSelectorLen, d.MaxSelectorLen),
 		MaxPatternLen:    orDefault(l.MaxPatternLen, d.MaxPatternLen),
+		MaxXPathSteps:    orDefault(l.MaxXPathSteps, d.MaxXPathSteps),
 	}
 }
 
@@ -70,3 +77,7 @@ func plan(all bool, limit, maxMatches int) (want, look int) {
 	}
 	return want, want
 }
+
+// Normalized returns l with every unset field replaced by its default: the
+// limits an extractor made with l applies.
+func (l Limits) Normalized() Limits { return l.normalized() }

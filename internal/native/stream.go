@@ -56,14 +56,25 @@ type selector struct {
 	// paraOnly is set when every type in stream is p, whose text the
 	// stream follows to the paragraph's end (paraState).
 	paraOnly bool
+	// pseudo is the parsel pseudo-element the selectors end in, if any.
+	pseudo pseudoElement
 }
 
 func compileSelector(src string) (*selector, error) {
-	g, err := parseSelector(src)
+	rest, pe, err := splitPseudo(src)
+	if err != nil {
+		return nil, &SpecError{Field: "selector", Value: src, Err: err}
+	}
+	g, err := parseSelector(rest)
 	if err != nil {
 		return nil, err
 	}
-	s := &selector{group: g, stream: streamTypes(src)}
+	s := &selector{group: g, pseudo: pe}
+	if !pe.text && !pe.inside {
+		// ::attr() on the matched elements themselves is an attribute
+		// question like any other; the rest needs the tree (pseudo.go).
+		s.stream = streamTypes(rest)
+	}
 	s.rawOnly, s.paraOnly = s.stream != nil, s.stream != nil
 	for _, a := range s.stream {
 		if a != atom.Title && !rawText(a) {

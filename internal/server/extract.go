@@ -37,11 +37,14 @@ func (s *Service) Extract(ctx context.Context, req *poolv1.ExtractRequest) (*poo
 		if resp != nil {
 			poolName = resp.Pool
 		}
+	case *poolv1.ExtractRequest_Xpath:
+		poolName, kind = PoolCSS, "xpath"
+		resp, err = s.extractXPath(ctx, req, spec.Xpath)
 	case *poolv1.ExtractRequest_Wasm:
 		poolName, kind = s.wasmPoolLabel(spec.Wasm.GetModule()), "wasm"
 		resp, err = s.extractWASM(ctx, req, spec.Wasm)
 	default:
-		return nil, invalidArgument("spec", "one of css, regex, fields or wasm is required")
+		return nil, invalidArgument("spec", "one of css, xpath, regex, fields or wasm is required")
 	}
 	elapsed := time.Since(start)
 	result := outcome(err)
@@ -190,6 +193,7 @@ type field struct {
 	path  string // the request field path, for errors
 	css   *native.CSSSpec
 	regex *native.RegexSpec
+	xpath *native.XPathSpec
 }
 
 // extractFields answers every field from one parse of the document, with at
@@ -212,13 +216,13 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 		if f.css != nil {
 			cssSpecs = append(cssSpecs, *f.css)
 		}
-		if f.regex != nil && f.regex.Source == native.SourceText {
-			// The document's text needs the tree: the CSS questions
+		if f.xpath != nil || f.regex != nil && f.regex.Source == native.SourceText {
+			// XPath and the document's text need the tree: the CSS questions
 			// had better walk it than read the token stream first.
 			doc.UseTree()
 		}
 	}
-	needCSS := len(cssSpecs) > 0
+	needCSS := len(cssSpecs) > 0 || slices.ContainsFunc(fields, func(f field) bool { return f.xpath != nil })
 	needRegex := slices.ContainsFunc(fields, func(f field) bool { return f.regex != nil })
 	leaseID := req.GetLeaseId()
 	if leaseID != "" && needCSS && needRegex {
@@ -240,7 +244,7 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 		// Every CSS field from one reading of the document: one pass
 		// over its token stream, or one parse.
 		var answers []native.Answer
-		if needCSS {
+		if len(cssSpecs) > 0 {
 			var err error
 			if answers, err = css.SelectEach(ctx, doc, cssSpecs); err != nil {
 				return s.nativeError(req, "fields", err)
@@ -249,7 +253,15 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 		size := 0
 		for _, f := range fields {
 			r := new(poolv1.FieldResult)
-			if f.css != nil {
+			switch {
+			case f.xpath != nil:
+				if err := s.answerXPathField(ctx, req, css, doc, f, r); err != nil {
+					return err
+				}
+				for _, v := range r.Values {
+					size += len(v)
+				}
+			case f.css != nil:
 				a := answers[0]
 				answers = answers[1:]
 				if a.Err != nil {
@@ -259,7 +271,7 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 				for _, v := range a.Values {
 					size += len(v)
 				}
-			} else {
+			default:
 				matches, truncated, err := regex.Find(ctx, doc, *f.regex)
 				if err != nil {
 					return s.nativeError(req, f.path, err)
@@ -344,8 +356,15 @@ func (s *Service) fieldSpecs(in *poolv1.FieldsSpec) ([]field, error) {
 				return nil, err
 			}
 			f.regex = &r
+		case *poolv1.FieldSpec_Xpath:
+			f.path += ".xpath"
+			x, err := xpathSpec(spec.Xpath, f.path)
+			if err != nil {
+				return nil, err
+			}
+			f.xpath = &x
 		default:
-			return nil, invalidArgument(f.path, "one of css or regex is required")
+			return nil, invalidArgument(f.path, "one of css, xpath or regex is required")
 		}
 		fields = append(fields, f)
 	}

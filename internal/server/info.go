@@ -94,6 +94,7 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 		LeaseDefaultTtl:   durationpb.New(s.limits.LeaseDefaultTTL),
 		LeaseMaxTtl:       durationpb.New(s.limits.LeaseMaxTTL),
 		MaxFields:         uint32(s.limits.MaxFields),
+		MaxXpathSteps:     uint64(s.limits.Normalized().MaxXPathSteps),
 	}}
 	for _, v := range s.Pools() {
 		e := &poolv1.Extractor{
@@ -102,6 +103,7 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 			MinInstances: uint32(v.Stats.Min),
 			MaxInstances: uint32(v.Stats.Max),
 		}
+		e.Specs = poolSpecs(v.Kind)
 		if m := v.Module; m != nil {
 			e.Modes = m.Module.Modes()
 			e.AbiVersion = uint32(m.Module.ABIVersion())

@@ -109,6 +109,69 @@ func (CssOutput) EnumDescriptor() ([]byte, []int) {
 	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{0}
 }
 
+// XpathResultType is the type of what an XPath expression answered.
+type XpathResultType int32
+
+const (
+	// Not an XPath answer.
+	XpathResultType_XPATH_RESULT_TYPE_UNSPECIFIED XpathResultType = 0
+	// A node set: one value per node, in document order.
+	XpathResultType_XPATH_RESULT_TYPE_NODE_SET XpathResultType = 1
+	// A string (string(//title)): one value.
+	XpathResultType_XPATH_RESULT_TYPE_STRING XpathResultType = 2
+	// A number (count(//a)): one value, written as XPath's string() writes
+	// it ("3", "2.5", "NaN", "Infinity"), and in XpathResult.number.
+	XpathResultType_XPATH_RESULT_TYPE_NUMBER XpathResultType = 3
+	// A boolean (boolean(//form)): one value, "true" or "false", and in
+	// XpathResult.boolean.
+	XpathResultType_XPATH_RESULT_TYPE_BOOLEAN XpathResultType = 4
+)
+
+// Enum value maps for XpathResultType.
+var (
+	XpathResultType_name = map[int32]string{
+		0: "XPATH_RESULT_TYPE_UNSPECIFIED",
+		1: "XPATH_RESULT_TYPE_NODE_SET",
+		2: "XPATH_RESULT_TYPE_STRING",
+		3: "XPATH_RESULT_TYPE_NUMBER",
+		4: "XPATH_RESULT_TYPE_BOOLEAN",
+	}
+	XpathResultType_value = map[string]int32{
+		"XPATH_RESULT_TYPE_UNSPECIFIED": 0,
+		"XPATH_RESULT_TYPE_NODE_SET":    1,
+		"XPATH_RESULT_TYPE_STRING":      2,
+		"XPATH_RESULT_TYPE_NUMBER":      3,
+		"XPATH_RESULT_TYPE_BOOLEAN":     4,
+	}
+)
+
+func (x XpathResultType) Enum() *XpathResultType {
+	p := new(XpathResultType)
+	*p = x
+	return p
+}
+
+func (x XpathResultType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (XpathResultType) Descriptor() protoreflect.EnumDescriptor {
+	return file_riptide_pool_v1_pool_proto_enumTypes[1].Descriptor()
+}
+
+func (XpathResultType) Type() protoreflect.EnumType {
+	return &file_riptide_pool_v1_pool_proto_enumTypes[1]
+}
+
+func (x XpathResultType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use XpathResultType.Descriptor instead.
+func (XpathResultType) EnumDescriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{1}
+}
+
 // RegexSource is the text a pattern runs against.
 type RegexSource int32
 
@@ -148,11 +211,11 @@ func (x RegexSource) String() string {
 }
 
 func (RegexSource) Descriptor() protoreflect.EnumDescriptor {
-	return file_riptide_pool_v1_pool_proto_enumTypes[1].Descriptor()
+	return file_riptide_pool_v1_pool_proto_enumTypes[2].Descriptor()
 }
 
 func (RegexSource) Type() protoreflect.EnumType {
-	return &file_riptide_pool_v1_pool_proto_enumTypes[1]
+	return &file_riptide_pool_v1_pool_proto_enumTypes[2]
 }
 
 func (x RegexSource) Number() protoreflect.EnumNumber {
@@ -161,7 +224,7 @@ func (x RegexSource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RegexSource.Descriptor instead.
 func (RegexSource) EnumDescriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{1}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{2}
 }
 
 // HealthLevel is a health report's verdict.
@@ -209,11 +272,11 @@ func (x HealthLevel) String() string {
 }
 
 func (HealthLevel) Descriptor() protoreflect.EnumDescriptor {
-	return file_riptide_pool_v1_pool_proto_enumTypes[2].Descriptor()
+	return file_riptide_pool_v1_pool_proto_enumTypes[3].Descriptor()
 }
 
 func (HealthLevel) Type() protoreflect.EnumType {
-	return &file_riptide_pool_v1_pool_proto_enumTypes[2]
+	return &file_riptide_pool_v1_pool_proto_enumTypes[3]
 }
 
 func (x HealthLevel) Number() protoreflect.EnumNumber {
@@ -222,7 +285,7 @@ func (x HealthLevel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HealthLevel.Descriptor instead.
 func (HealthLevel) EnumDescriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{2}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{3}
 }
 
 // BreakerState is a circuit breaker's state.
@@ -266,11 +329,11 @@ func (x BreakerState) String() string {
 }
 
 func (BreakerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_riptide_pool_v1_pool_proto_enumTypes[3].Descriptor()
+	return file_riptide_pool_v1_pool_proto_enumTypes[4].Descriptor()
 }
 
 func (BreakerState) Type() protoreflect.EnumType {
-	return &file_riptide_pool_v1_pool_proto_enumTypes[3]
+	return &file_riptide_pool_v1_pool_proto_enumTypes[4]
 }
 
 func (x BreakerState) Number() protoreflect.EnumNumber {
@@ -279,7 +342,7 @@ func (x BreakerState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BreakerState.Descriptor instead.
 func (BreakerState) EnumDescriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{3}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{4}
 }
 
 // EventKind names a kind of pool event.
@@ -359,11 +422,11 @@ func (x EventKind) String() string {
 }
 
 func (EventKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riptide_pool_v1_pool_proto_enumTypes[4].Descriptor()
+	return file_riptide_pool_v1_pool_proto_enumTypes[5].Descriptor()
 }
 
 func (EventKind) Type() protoreflect.EnumType {
-	return &file_riptide_pool_v1_pool_proto_enumTypes[4]
+	return &file_riptide_pool_v1_pool_proto_enumTypes[5]
 }
 
 func (x EventKind) Number() protoreflect.EnumNumber {
@@ -372,7 +435,7 @@ func (x EventKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventKind.Descriptor instead.
 func (EventKind) EnumDescriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{4}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{5}
 }
 
 // MemoryPressureLevel grades memory pressure.
@@ -416,11 +479,11 @@ func (x MemoryPressureLevel) String() string {
 }
 
 func (MemoryPressureLevel) Descriptor() protoreflect.EnumDescriptor {
-	return file_riptide_pool_v1_pool_proto_enumTypes[5].Descriptor()
+	return file_riptide_pool_v1_pool_proto_enumTypes[6].Descriptor()
 }
 
 func (MemoryPressureLevel) Type() protoreflect.EnumType {
-	return &file_riptide_pool_v1_pool_proto_enumTypes[5]
+	return &file_riptide_pool_v1_pool_proto_enumTypes[6]
 }
 
 func (x MemoryPressureLevel) Number() protoreflect.EnumNumber {
@@ -429,7 +492,7 @@ func (x MemoryPressureLevel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MemoryPressureLevel.Descriptor instead.
 func (MemoryPressureLevel) EnumDescriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{5}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{6}
 }
 
 // ExtractorKind is what a pool holds.
@@ -473,11 +536,11 @@ func (x ExtractorKind) String() string {
 }
 
 func (ExtractorKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riptide_pool_v1_pool_proto_enumTypes[6].Descriptor()
+	return file_riptide_pool_v1_pool_proto_enumTypes[7].Descriptor()
 }
 
 func (ExtractorKind) Type() protoreflect.EnumType {
-	return &file_riptide_pool_v1_pool_proto_enumTypes[6]
+	return &file_riptide_pool_v1_pool_proto_enumTypes[7]
 }
 
 func (x ExtractorKind) Number() protoreflect.EnumNumber {
@@ -486,7 +549,7 @@ func (x ExtractorKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExtractorKind.Descriptor instead.
 func (ExtractorKind) EnumDescriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{6}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{7}
 }
 
 // ExtractRequest asks one question of one document.
@@ -513,6 +576,7 @@ type ExtractRequest struct {
 	//	*ExtractRequest_Regex
 	//	*ExtractRequest_Fields
 	//	*ExtractRequest_Wasm
+	//	*ExtractRequest_Xpath
 	Spec isExtractRequest_Spec `protobuf_oneof:"spec"`
 	// Optional: run on this leased instance instead of checking one out. The
 	// lease's pool must be the pool the spec routes to (else LEASE_MISMATCH).
@@ -633,6 +697,15 @@ func (x *ExtractRequest) GetWasm() *WasmSpec {
 	return nil
 }
 
+func (x *ExtractRequest) GetXpath() *XpathSpec {
+	if x != nil {
+		if x, ok := x.Spec.(*ExtractRequest_Xpath); ok {
+			return x.Xpath
+		}
+	}
+	return nil
+}
+
 func (x *ExtractRequest) GetLeaseId() string {
 	if x != nil {
 		return x.LeaseId
@@ -683,6 +756,12 @@ type ExtractRequest_Wasm struct {
 	Wasm *WasmSpec `protobuf:"bytes,8,opt,name=wasm,proto3,oneof"`
 }
 
+type ExtractRequest_Xpath struct {
+	// An XPath 1.0 expression, answered by the "css" pool into values (and
+	// xpath, which says what type the expression answered).
+	Xpath *XpathSpec `protobuf:"bytes,10,opt,name=xpath,proto3,oneof"`
+}
+
 func (*ExtractRequest_Css) isExtractRequest_Spec() {}
 
 func (*ExtractRequest_Regex) isExtractRequest_Spec() {}
@@ -690,6 +769,8 @@ func (*ExtractRequest_Regex) isExtractRequest_Spec() {}
 func (*ExtractRequest_Fields) isExtractRequest_Spec() {}
 
 func (*ExtractRequest_Wasm) isExtractRequest_Spec() {}
+
+func (*ExtractRequest_Xpath) isExtractRequest_Spec() {}
 
 // CssSpec selects elements with a CSS selector (cascadia's syntax: CSS3 and
 // most of CSS4 selectors, plus :contains and :has).
@@ -775,6 +856,163 @@ func (x *CssSpec) GetLimit() uint32 {
 	return 0
 }
 
+// XpathSpec evaluates an XPath 1.0 expression on the parsed HTML5 tree
+// (antchfx/xpath: XPath 1.0's functions and a few of 2.0's, such as
+// matches(), ends-with() and lower-case()). Unprefixed names match elements
+// of every namespace, as in lxml and parsel (//svg/path); the prefixes
+// html, svg, math, xlink, xml and xmlns are bound to their namespaces
+// (//svg:path, //@xlink:href). An evaluation is bounded by the request's
+// deadline and by max_xpath_steps; one over it is INVALID_REQUEST naming
+// xpath.expression.
+type XpathSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The expression. Required, at most max_selector_length bytes.
+	Expression string `protobuf:"bytes,1,opt,name=expression,proto3" json:"expression,omitempty"`
+	// When set, answer this attribute of each element of a node set
+	// (elements without it are skipped) instead of output.
+	Attribute string `protobuf:"bytes,2,opt,name=attribute,proto3" json:"attribute,omitempty"`
+	// What each element of a node set answers when attribute is empty.
+	// Default TEXT. Text and comment nodes answer their text as written
+	// (not collapsed) and attribute nodes their value, whatever output says.
+	Output CssOutput `protobuf:"varint,3,opt,name=output,proto3,enum=riptide.pool.v1.CssOutput" json:"output,omitempty"`
+	// Every node of a node set when true; else the first only.
+	All bool `protobuf:"varint,4,opt,name=all,proto3" json:"all,omitempty"`
+	// When non-zero, at most this many nodes (capped by max_matches).
+	Limit         uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *XpathSpec) Reset() {
+	*x = XpathSpec{}
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *XpathSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*XpathSpec) ProtoMessage() {}
+
+func (x *XpathSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use XpathSpec.ProtoReflect.Descriptor instead.
+func (*XpathSpec) Descriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *XpathSpec) GetExpression() string {
+	if x != nil {
+		return x.Expression
+	}
+	return ""
+}
+
+func (x *XpathSpec) GetAttribute() string {
+	if x != nil {
+		return x.Attribute
+	}
+	return ""
+}
+
+func (x *XpathSpec) GetOutput() CssOutput {
+	if x != nil {
+		return x.Output
+	}
+	return CssOutput_CSS_OUTPUT_UNSPECIFIED
+}
+
+func (x *XpathSpec) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *XpathSpec) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// XpathResult says what an XPath expression answered; the answer itself is
+// in values.
+type XpathResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The expression's type.
+	Type XpathResultType `protobuf:"varint,1,opt,name=type,proto3,enum=riptide.pool.v1.XpathResultType" json:"type,omitempty"`
+	// The number, when type is NUMBER.
+	Number float64 `protobuf:"fixed64,2,opt,name=number,proto3" json:"number,omitempty"`
+	// The boolean, when type is BOOLEAN.
+	Boolean       bool `protobuf:"varint,3,opt,name=boolean,proto3" json:"boolean,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *XpathResult) Reset() {
+	*x = XpathResult{}
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *XpathResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*XpathResult) ProtoMessage() {}
+
+func (x *XpathResult) ProtoReflect() protoreflect.Message {
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use XpathResult.ProtoReflect.Descriptor instead.
+func (*XpathResult) Descriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *XpathResult) GetType() XpathResultType {
+	if x != nil {
+		return x.Type
+	}
+	return XpathResultType_XPATH_RESULT_TYPE_UNSPECIFIED
+}
+
+func (x *XpathResult) GetNumber() float64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *XpathResult) GetBoolean() bool {
+	if x != nil {
+		return x.Boolean
+	}
+	return false
+}
+
 // RegexSpec matches a regular expression (Go RE2 syntax: linear time, no
 // backreferences) against the document.
 type RegexSpec struct {
@@ -793,7 +1031,7 @@ type RegexSpec struct {
 
 func (x *RegexSpec) Reset() {
 	*x = RegexSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[2]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1043,7 @@ func (x *RegexSpec) String() string {
 func (*RegexSpec) ProtoMessage() {}
 
 func (x *RegexSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[2]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1056,7 @@ func (x *RegexSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegexSpec.ProtoReflect.Descriptor instead.
 func (*RegexSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{2}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RegexSpec) GetPattern() string {
@@ -860,7 +1098,7 @@ type FieldsSpec struct {
 
 func (x *FieldsSpec) Reset() {
 	*x = FieldsSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +1110,7 @@ func (x *FieldsSpec) String() string {
 func (*FieldsSpec) ProtoMessage() {}
 
 func (x *FieldsSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +1123,7 @@ func (x *FieldsSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldsSpec.ProtoReflect.Descriptor instead.
 func (*FieldsSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{3}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FieldsSpec) GetFields() map[string]*FieldSpec {
@@ -904,6 +1142,7 @@ type FieldSpec struct {
 	//
 	//	*FieldSpec_Css
 	//	*FieldSpec_Regex
+	//	*FieldSpec_Xpath
 	Spec          isFieldSpec_Spec `protobuf_oneof:"spec"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -911,7 +1150,7 @@ type FieldSpec struct {
 
 func (x *FieldSpec) Reset() {
 	*x = FieldSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1162,7 @@ func (x *FieldSpec) String() string {
 func (*FieldSpec) ProtoMessage() {}
 
 func (x *FieldSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1175,7 @@ func (x *FieldSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldSpec.ProtoReflect.Descriptor instead.
 func (*FieldSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{4}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FieldSpec) GetSpec() isFieldSpec_Spec {
@@ -964,6 +1203,15 @@ func (x *FieldSpec) GetRegex() *RegexSpec {
 	return nil
 }
 
+func (x *FieldSpec) GetXpath() *XpathSpec {
+	if x != nil {
+		if x, ok := x.Spec.(*FieldSpec_Xpath); ok {
+			return x.Xpath
+		}
+	}
+	return nil
+}
+
 type isFieldSpec_Spec interface {
 	isFieldSpec_Spec()
 }
@@ -978,9 +1226,16 @@ type FieldSpec_Regex struct {
 	Regex *RegexSpec `protobuf:"bytes,2,opt,name=regex,proto3,oneof"`
 }
 
+type FieldSpec_Xpath struct {
+	// An XPath question; the field answers values and xpath.
+	Xpath *XpathSpec `protobuf:"bytes,3,opt,name=xpath,proto3,oneof"`
+}
+
 func (*FieldSpec_Css) isFieldSpec_Spec() {}
 
 func (*FieldSpec_Regex) isFieldSpec_Spec() {}
+
+func (*FieldSpec_Xpath) isFieldSpec_Spec() {}
 
 // WasmSpec runs a WebAssembly extractor module.
 type WasmSpec struct {
@@ -999,7 +1254,7 @@ type WasmSpec struct {
 
 func (x *WasmSpec) Reset() {
 	*x = WasmSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1266,7 @@ func (x *WasmSpec) String() string {
 func (*WasmSpec) ProtoMessage() {}
 
 func (x *WasmSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1279,7 @@ func (x *WasmSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WasmSpec.ProtoReflect.Descriptor instead.
 func (*WasmSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{5}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WasmSpec) GetModule() string {
@@ -1070,14 +1325,16 @@ type ExtractResponse struct {
 	// module's breaker is open.
 	Fallback bool `protobuf:"varint,8,opt,name=fallback,proto3" json:"fallback,omitempty"`
 	// True when max_matches cut the answer short.
-	Truncated     bool `protobuf:"varint,9,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Truncated bool `protobuf:"varint,9,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// For an xpath spec: the type of its answer.
+	Xpath         *XpathResult `protobuf:"bytes,10,opt,name=xpath,proto3" json:"xpath,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExtractResponse) Reset() {
 	*x = ExtractResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1346,7 @@ func (x *ExtractResponse) String() string {
 func (*ExtractResponse) ProtoMessage() {}
 
 func (x *ExtractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1359,7 @@ func (x *ExtractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtractResponse.ProtoReflect.Descriptor instead.
 func (*ExtractResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{6}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExtractResponse) GetValues() []string {
@@ -1168,6 +1425,13 @@ func (x *ExtractResponse) GetTruncated() bool {
 	return false
 }
 
+func (x *ExtractResponse) GetXpath() *XpathResult {
+	if x != nil {
+		return x.Xpath
+	}
+	return nil
+}
+
 // RegexMatch is one match of a pattern.
 type RegexMatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1188,7 +1452,7 @@ type RegexMatch struct {
 
 func (x *RegexMatch) Reset() {
 	*x = RegexMatch{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1464,7 @@ func (x *RegexMatch) String() string {
 func (*RegexMatch) ProtoMessage() {}
 
 func (x *RegexMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1477,7 @@ func (x *RegexMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegexMatch.ProtoReflect.Descriptor instead.
 func (*RegexMatch) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{7}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RegexMatch) GetValue() string {
@@ -1254,19 +1518,21 @@ func (x *RegexMatch) GetNamedGroups() map[string]string {
 // FieldResult is the answer of one field of a FieldsSpec.
 type FieldResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Values, when the field is a CSS question.
+	// Values, when the field is a CSS or XPath question.
 	Values []string `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
 	// Matches, when the field is a regex question.
 	Matches []*RegexMatch `protobuf:"bytes,2,rep,name=matches,proto3" json:"matches,omitempty"`
 	// True when max_matches cut the answer short.
-	Truncated     bool `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Truncated bool `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// When the field is an XPath question: the type of its answer.
+	Xpath         *XpathResult `protobuf:"bytes,4,opt,name=xpath,proto3" json:"xpath,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FieldResult) Reset() {
 	*x = FieldResult{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1544,7 @@ func (x *FieldResult) String() string {
 func (*FieldResult) ProtoMessage() {}
 
 func (x *FieldResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1557,7 @@ func (x *FieldResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldResult.ProtoReflect.Descriptor instead.
 func (*FieldResult) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{8}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FieldResult) GetValues() []string {
@@ -1315,6 +1581,13 @@ func (x *FieldResult) GetTruncated() bool {
 	return false
 }
 
+func (x *FieldResult) GetXpath() *XpathResult {
+	if x != nil {
+		return x.Xpath
+	}
+	return nil
+}
+
 // Timing tells where a request's time went.
 type Timing struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1330,7 +1603,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1615,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1628,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{9}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Timing) GetQueueWait() *durationpb.Duration {
@@ -1393,7 +1666,7 @@ type CheckoutRequest struct {
 
 func (x *CheckoutRequest) Reset() {
 	*x = CheckoutRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1678,7 @@ func (x *CheckoutRequest) String() string {
 func (*CheckoutRequest) ProtoMessage() {}
 
 func (x *CheckoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1691,7 @@ func (x *CheckoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutRequest.ProtoReflect.Descriptor instead.
 func (*CheckoutRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{10}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CheckoutRequest) GetPool() string {
@@ -1446,7 +1719,7 @@ type CheckoutResponse struct {
 
 func (x *CheckoutResponse) Reset() {
 	*x = CheckoutResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1731,7 @@ func (x *CheckoutResponse) String() string {
 func (*CheckoutResponse) ProtoMessage() {}
 
 func (x *CheckoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1744,7 @@ func (x *CheckoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutResponse.ProtoReflect.Descriptor instead.
 func (*CheckoutResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{11}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CheckoutResponse) GetLease() *Lease {
@@ -1499,7 +1772,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1784,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1797,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{12}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Lease) GetLeaseId() string {
@@ -1569,7 +1842,7 @@ type RenewLeaseRequest struct {
 
 func (x *RenewLeaseRequest) Reset() {
 	*x = RenewLeaseRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1854,7 @@ func (x *RenewLeaseRequest) String() string {
 func (*RenewLeaseRequest) ProtoMessage() {}
 
 func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1867,7 @@ func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewLeaseRequest.ProtoReflect.Descriptor instead.
 func (*RenewLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{13}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RenewLeaseRequest) GetLeaseId() string {
@@ -1622,7 +1895,7 @@ type RenewLeaseResponse struct {
 
 func (x *RenewLeaseResponse) Reset() {
 	*x = RenewLeaseResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1907,7 @@ func (x *RenewLeaseResponse) String() string {
 func (*RenewLeaseResponse) ProtoMessage() {}
 
 func (x *RenewLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1920,7 @@ func (x *RenewLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewLeaseResponse.ProtoReflect.Descriptor instead.
 func (*RenewLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{14}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RenewLeaseResponse) GetLease() *Lease {
@@ -1670,7 +1943,7 @@ type ReleaseLeaseRequest struct {
 
 func (x *ReleaseLeaseRequest) Reset() {
 	*x = ReleaseLeaseRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1682,7 +1955,7 @@ func (x *ReleaseLeaseRequest) String() string {
 func (*ReleaseLeaseRequest) ProtoMessage() {}
 
 func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1695,7 +1968,7 @@ func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{15}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReleaseLeaseRequest) GetLeaseId() string {
@@ -1721,7 +1994,7 @@ type ReleaseLeaseResponse struct {
 
 func (x *ReleaseLeaseResponse) Reset() {
 	*x = ReleaseLeaseResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +2006,7 @@ func (x *ReleaseLeaseResponse) String() string {
 func (*ReleaseLeaseResponse) ProtoMessage() {}
 
 func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +2019,7 @@ func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{16}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{18}
 }
 
 // HealthRequest asks for the health report.
@@ -1758,7 +2031,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +2043,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +2056,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{17}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{19}
 }
 
 // HealthResponse is the daemon's health report. The README documents how the
@@ -1816,7 +2089,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +2101,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +2114,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{18}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *HealthResponse) GetLevel() HealthLevel {
@@ -1941,7 +2214,7 @@ type PoolHealth struct {
 
 func (x *PoolHealth) Reset() {
 	*x = PoolHealth{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2226,7 @@ func (x *PoolHealth) String() string {
 func (*PoolHealth) ProtoMessage() {}
 
 func (x *PoolHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2239,7 @@ func (x *PoolHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolHealth.ProtoReflect.Descriptor instead.
 func (*PoolHealth) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{19}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PoolHealth) GetPool() string {
@@ -2049,7 +2322,7 @@ type PoolEventsRequest struct {
 
 func (x *PoolEventsRequest) Reset() {
 	*x = PoolEventsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2334,7 @@ func (x *PoolEventsRequest) String() string {
 func (*PoolEventsRequest) ProtoMessage() {}
 
 func (x *PoolEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2347,7 @@ func (x *PoolEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolEventsRequest.ProtoReflect.Descriptor instead.
 func (*PoolEventsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{20}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PoolEventsRequest) GetKinds() []EventKind {
@@ -2109,7 +2382,7 @@ type PoolEventsResponse struct {
 
 func (x *PoolEventsResponse) Reset() {
 	*x = PoolEventsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2121,7 +2394,7 @@ func (x *PoolEventsResponse) String() string {
 func (*PoolEventsResponse) ProtoMessage() {}
 
 func (x *PoolEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2134,7 +2407,7 @@ func (x *PoolEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolEventsResponse.ProtoReflect.Descriptor instead.
 func (*PoolEventsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{21}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PoolEventsResponse) GetEvent() *PoolEvent {
@@ -2176,7 +2449,7 @@ type PoolEvent struct {
 
 func (x *PoolEvent) Reset() {
 	*x = PoolEvent{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2461,7 @@ func (x *PoolEvent) String() string {
 func (*PoolEvent) ProtoMessage() {}
 
 func (x *PoolEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2474,7 @@ func (x *PoolEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolEvent.ProtoReflect.Descriptor instead.
 func (*PoolEvent) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{22}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PoolEvent) GetTime() *timestamppb.Timestamp {
@@ -2437,7 +2710,7 @@ type InstanceCreated struct {
 
 func (x *InstanceCreated) Reset() {
 	*x = InstanceCreated{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2449,7 +2722,7 @@ func (x *InstanceCreated) String() string {
 func (*InstanceCreated) ProtoMessage() {}
 
 func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2462,7 +2735,7 @@ func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCreated.ProtoReflect.Descriptor instead.
 func (*InstanceCreated) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{23}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{25}
 }
 
 // InstanceDestroyed: an instance was closed for good.
@@ -2477,7 +2750,7 @@ type InstanceDestroyed struct {
 
 func (x *InstanceDestroyed) Reset() {
 	*x = InstanceDestroyed{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2489,7 +2762,7 @@ func (x *InstanceDestroyed) String() string {
 func (*InstanceDestroyed) ProtoMessage() {}
 
 func (x *InstanceDestroyed) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2502,7 +2775,7 @@ func (x *InstanceDestroyed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceDestroyed.ProtoReflect.Descriptor instead.
 func (*InstanceDestroyed) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{24}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *InstanceDestroyed) GetReason() string {
@@ -2521,7 +2794,7 @@ type InstanceCheckedOut struct {
 
 func (x *InstanceCheckedOut) Reset() {
 	*x = InstanceCheckedOut{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2806,7 @@ func (x *InstanceCheckedOut) String() string {
 func (*InstanceCheckedOut) ProtoMessage() {}
 
 func (x *InstanceCheckedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2819,7 @@ func (x *InstanceCheckedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCheckedOut.ProtoReflect.Descriptor instead.
 func (*InstanceCheckedOut) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{25}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{27}
 }
 
 // InstanceReturned: an instance came back to its pool.
@@ -2558,7 +2831,7 @@ type InstanceReturned struct {
 
 func (x *InstanceReturned) Reset() {
 	*x = InstanceReturned{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +2843,7 @@ func (x *InstanceReturned) String() string {
 func (*InstanceReturned) ProtoMessage() {}
 
 func (x *InstanceReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +2856,7 @@ func (x *InstanceReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceReturned.ProtoReflect.Descriptor instead.
 func (*InstanceReturned) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{26}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{28}
 }
 
 // HealthCheckFailed: an instance failed its health check and is replaced.
@@ -2597,7 +2870,7 @@ type HealthCheckFailed struct {
 
 func (x *HealthCheckFailed) Reset() {
 	*x = HealthCheckFailed{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2609,7 +2882,7 @@ func (x *HealthCheckFailed) String() string {
 func (*HealthCheckFailed) ProtoMessage() {}
 
 func (x *HealthCheckFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2622,7 +2895,7 @@ func (x *HealthCheckFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheckFailed.ProtoReflect.Descriptor instead.
 func (*HealthCheckFailed) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{27}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HealthCheckFailed) GetReason() string {
@@ -2645,7 +2918,7 @@ type MemoryPressure struct {
 
 func (x *MemoryPressure) Reset() {
 	*x = MemoryPressure{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2657,7 +2930,7 @@ func (x *MemoryPressure) String() string {
 func (*MemoryPressure) ProtoMessage() {}
 
 func (x *MemoryPressure) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2670,7 +2943,7 @@ func (x *MemoryPressure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemoryPressure.ProtoReflect.Descriptor instead.
 func (*MemoryPressure) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{28}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MemoryPressure) GetLevel() MemoryPressureLevel {
@@ -2700,7 +2973,7 @@ type CircuitStateChanged struct {
 
 func (x *CircuitStateChanged) Reset() {
 	*x = CircuitStateChanged{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2712,7 +2985,7 @@ func (x *CircuitStateChanged) String() string {
 func (*CircuitStateChanged) ProtoMessage() {}
 
 func (x *CircuitStateChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2725,7 +2998,7 @@ func (x *CircuitStateChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CircuitStateChanged.ProtoReflect.Descriptor instead.
 func (*CircuitStateChanged) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{29}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CircuitStateChanged) GetFrom() BreakerState {
@@ -2753,7 +3026,7 @@ type PoolExhausted struct {
 
 func (x *PoolExhausted) Reset() {
 	*x = PoolExhausted{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2765,7 +3038,7 @@ func (x *PoolExhausted) String() string {
 func (*PoolExhausted) ProtoMessage() {}
 
 func (x *PoolExhausted) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2778,7 +3051,7 @@ func (x *PoolExhausted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolExhausted.ProtoReflect.Descriptor instead.
 func (*PoolExhausted) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{30}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PoolExhausted) GetWaiters() uint32 {
@@ -2799,7 +3072,7 @@ type LeaseExpired struct {
 
 func (x *LeaseExpired) Reset() {
 	*x = LeaseExpired{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2811,7 +3084,7 @@ func (x *LeaseExpired) String() string {
 func (*LeaseExpired) ProtoMessage() {}
 
 func (x *LeaseExpired) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2824,7 +3097,7 @@ func (x *LeaseExpired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseExpired.ProtoReflect.Descriptor instead.
 func (*LeaseExpired) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{31}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LeaseExpired) GetLeaseId() string {
@@ -2847,7 +3120,7 @@ type GcCompleted struct {
 
 func (x *GcCompleted) Reset() {
 	*x = GcCompleted{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +3132,7 @@ func (x *GcCompleted) String() string {
 func (*GcCompleted) ProtoMessage() {}
 
 func (x *GcCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +3145,7 @@ func (x *GcCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GcCompleted.ProtoReflect.Descriptor instead.
 func (*GcCompleted) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{32}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GcCompleted) GetReclaimedBytes() uint64 {
@@ -2904,7 +3177,7 @@ type ModuleLoaded struct {
 
 func (x *ModuleLoaded) Reset() {
 	*x = ModuleLoaded{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2916,7 +3189,7 @@ func (x *ModuleLoaded) String() string {
 func (*ModuleLoaded) ProtoMessage() {}
 
 func (x *ModuleLoaded) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2929,7 +3202,7 @@ func (x *ModuleLoaded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleLoaded.ProtoReflect.Descriptor instead.
 func (*ModuleLoaded) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{33}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ModuleLoaded) GetModule() string {
@@ -2965,7 +3238,7 @@ type EventsDropped struct {
 
 func (x *EventsDropped) Reset() {
 	*x = EventsDropped{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2977,7 +3250,7 @@ func (x *EventsDropped) String() string {
 func (*EventsDropped) ProtoMessage() {}
 
 func (x *EventsDropped) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2990,7 +3263,7 @@ func (x *EventsDropped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsDropped.ProtoReflect.Descriptor instead.
 func (*EventsDropped) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{34}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *EventsDropped) GetCount() uint64 {
@@ -3011,7 +3284,7 @@ type GetMetricsRequest struct {
 
 func (x *GetMetricsRequest) Reset() {
 	*x = GetMetricsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3296,7 @@ func (x *GetMetricsRequest) String() string {
 func (*GetMetricsRequest) ProtoMessage() {}
 
 func (x *GetMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3309,7 @@ func (x *GetMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{35}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetMetricsRequest) GetPools() []string {
@@ -3061,7 +3334,7 @@ type GetMetricsResponse struct {
 
 func (x *GetMetricsResponse) Reset() {
 	*x = GetMetricsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3073,7 +3346,7 @@ func (x *GetMetricsResponse) String() string {
 func (*GetMetricsResponse) ProtoMessage() {}
 
 func (x *GetMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3086,7 +3359,7 @@ func (x *GetMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{36}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetMetricsResponse) GetPools() []*PoolStats {
@@ -3163,7 +3436,7 @@ type PoolStats struct {
 
 func (x *PoolStats) Reset() {
 	*x = PoolStats{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3448,7 @@ func (x *PoolStats) String() string {
 func (*PoolStats) ProtoMessage() {}
 
 func (x *PoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3461,7 @@ func (x *PoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStats.ProtoReflect.Descriptor instead.
 func (*PoolStats) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{37}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PoolStats) GetPool() string {
@@ -3370,7 +3643,7 @@ type NativeMetrics struct {
 
 func (x *NativeMetrics) Reset() {
 	*x = NativeMetrics{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3382,7 +3655,7 @@ func (x *NativeMetrics) String() string {
 func (*NativeMetrics) ProtoMessage() {}
 
 func (x *NativeMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3395,7 +3668,7 @@ func (x *NativeMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NativeMetrics.ProtoReflect.Descriptor instead.
 func (*NativeMetrics) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{38}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *NativeMetrics) GetCssInUse() uint32 {
@@ -3479,7 +3752,7 @@ type MemoryStats struct {
 
 func (x *MemoryStats) Reset() {
 	*x = MemoryStats{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3491,7 +3764,7 @@ func (x *MemoryStats) String() string {
 func (*MemoryStats) ProtoMessage() {}
 
 func (x *MemoryStats) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3504,7 +3777,7 @@ func (x *MemoryStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemoryStats.ProtoReflect.Descriptor instead.
 func (*MemoryStats) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{39}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *MemoryStats) GetTotalAllocatedMb() float64 {
@@ -3572,7 +3845,7 @@ type ForceGCRequest struct {
 
 func (x *ForceGCRequest) Reset() {
 	*x = ForceGCRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3584,7 +3857,7 @@ func (x *ForceGCRequest) String() string {
 func (*ForceGCRequest) ProtoMessage() {}
 
 func (x *ForceGCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3597,7 +3870,7 @@ func (x *ForceGCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceGCRequest.ProtoReflect.Descriptor instead.
 func (*ForceGCRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{40}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{42}
 }
 
 // ForceGCResponse tells what the sweep did.
@@ -3619,7 +3892,7 @@ type ForceGCResponse struct {
 
 func (x *ForceGCResponse) Reset() {
 	*x = ForceGCResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3631,7 +3904,7 @@ func (x *ForceGCResponse) String() string {
 func (*ForceGCResponse) ProtoMessage() {}
 
 func (x *ForceGCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3644,7 +3917,7 @@ func (x *ForceGCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceGCResponse.ProtoReflect.Descriptor instead.
 func (*ForceGCResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{41}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ForceGCResponse) GetBefore() *MemoryStats {
@@ -3691,7 +3964,7 @@ type ListExtractorsRequest struct {
 
 func (x *ListExtractorsRequest) Reset() {
 	*x = ListExtractorsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3703,7 +3976,7 @@ func (x *ListExtractorsRequest) String() string {
 func (*ListExtractorsRequest) ProtoMessage() {}
 
 func (x *ListExtractorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3716,7 +3989,7 @@ func (x *ListExtractorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtractorsRequest.ProtoReflect.Descriptor instead.
 func (*ListExtractorsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{42}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{44}
 }
 
 // ListExtractorsResponse lists the pools and the request limits.
@@ -3732,7 +4005,7 @@ type ListExtractorsResponse struct {
 
 func (x *ListExtractorsResponse) Reset() {
 	*x = ListExtractorsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3744,7 +4017,7 @@ func (x *ListExtractorsResponse) String() string {
 func (*ListExtractorsResponse) ProtoMessage() {}
 
 func (x *ListExtractorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3757,7 +4030,7 @@ func (x *ListExtractorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtractorsResponse.ProtoReflect.Descriptor instead.
 func (*ListExtractorsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{43}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListExtractorsResponse) GetExtractors() []*Extractor {
@@ -3796,14 +4069,18 @@ type Extractor struct {
 	// Time limit of one call (unset for native pools).
 	ExtractTimeout *durationpb.Duration `protobuf:"bytes,9,opt,name=extract_timeout,json=extractTimeout,proto3" json:"extract_timeout,omitempty"`
 	// SHA-256 of the module's bytes, hex ("" for native pools).
-	Sha256        string `protobuf:"bytes,10,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Sha256 string `protobuf:"bytes,10,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The ExtractRequest specs this pool answers: "css", "xpath", "fields"
+	// for the css pool; "regex" (and "fields") for the regex pool; "wasm"
+	// for a module.
+	Specs         []string `protobuf:"bytes,11,rep,name=specs,proto3" json:"specs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Extractor) Reset() {
 	*x = Extractor{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3815,7 +4092,7 @@ func (x *Extractor) String() string {
 func (*Extractor) ProtoMessage() {}
 
 func (x *Extractor) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3828,7 +4105,7 @@ func (x *Extractor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extractor.ProtoReflect.Descriptor instead.
 func (*Extractor) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{44}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Extractor) GetPool() string {
@@ -3901,6 +4178,13 @@ func (x *Extractor) GetSha256() string {
 	return ""
 }
 
+func (x *Extractor) GetSpecs() []string {
+	if x != nil {
+		return x.Specs
+	}
+	return nil
+}
+
 // Limits bound every request.
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3910,7 +4194,7 @@ type Limits struct {
 	MaxResultBytes uint64 `protobuf:"varint,2,opt,name=max_result_bytes,json=maxResultBytes,proto3" json:"max_result_bytes,omitempty"`
 	// Most matches one CSS or regex question answers.
 	MaxMatches uint32 `protobuf:"varint,3,opt,name=max_matches,json=maxMatches,proto3" json:"max_matches,omitempty"`
-	// Longest selector, bytes.
+	// Longest selector or XPath expression, bytes.
 	MaxSelectorLength uint32 `protobuf:"varint,4,opt,name=max_selector_length,json=maxSelectorLength,proto3" json:"max_selector_length,omitempty"`
 	// Longest pattern, bytes.
 	MaxPatternLength uint32 `protobuf:"varint,5,opt,name=max_pattern_length,json=maxPatternLength,proto3" json:"max_pattern_length,omitempty"`
@@ -3921,14 +4205,17 @@ type Limits struct {
 	// LEASE_MAX_TTL_MS.
 	LeaseMaxTtl *durationpb.Duration `protobuf:"bytes,8,opt,name=lease_max_ttl,json=leaseMaxTtl,proto3" json:"lease_max_ttl,omitempty"`
 	// Most fields in one FieldsSpec.
-	MaxFields     uint32 `protobuf:"varint,9,opt,name=max_fields,json=maxFields,proto3" json:"max_fields,omitempty"`
+	MaxFields uint32 `protobuf:"varint,9,opt,name=max_fields,json=maxFields,proto3" json:"max_fields,omitempty"`
+	// Most steps one XPath evaluation may take: every move over the tree
+	// is one, and a string value costs one per node and per 64 bytes.
+	MaxXpathSteps uint64 `protobuf:"varint,10,opt,name=max_xpath_steps,json=maxXpathSteps,proto3" json:"max_xpath_steps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3940,7 +4227,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3953,7 +4240,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{45}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Limits) GetMaxDocumentBytes() uint64 {
@@ -4019,11 +4306,18 @@ func (x *Limits) GetMaxFields() uint32 {
 	return 0
 }
 
+func (x *Limits) GetMaxXpathSteps() uint64 {
+	if x != nil {
+		return x.MaxXpathSteps
+	}
+	return 0
+}
+
 var File_riptide_pool_v1_pool_proto protoreflect.FileDescriptor
 
 const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
-	"\x1ariptide/pool/v1/pool.proto\x12\x0friptide.pool.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x02\n" +
+	"\x1ariptide/pool/v1/pool.proto\x12\x0friptide.pool.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x03\n" +
 	"\x0eExtractRequest\x12\x14\n" +
 	"\x04html\x18\x01 \x01(\tH\x00R\x04html\x12\x1b\n" +
 	"\braw_html\x18\x02 \x01(\fH\x00R\arawHtml\x12!\n" +
@@ -4032,7 +4326,9 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x03css\x18\x05 \x01(\v2\x18.riptide.pool.v1.CssSpecH\x01R\x03css\x122\n" +
 	"\x05regex\x18\x06 \x01(\v2\x1a.riptide.pool.v1.RegexSpecH\x01R\x05regex\x125\n" +
 	"\x06fields\x18\a \x01(\v2\x1b.riptide.pool.v1.FieldsSpecH\x01R\x06fields\x12/\n" +
-	"\x04wasm\x18\b \x01(\v2\x19.riptide.pool.v1.WasmSpecH\x01R\x04wasm\x12\x19\n" +
+	"\x04wasm\x18\b \x01(\v2\x19.riptide.pool.v1.WasmSpecH\x01R\x04wasm\x122\n" +
+	"\x05xpath\x18\n" +
+	" \x01(\v2\x1a.riptide.pool.v1.XpathSpecH\x01R\x05xpath\x12\x19\n" +
 	"\blease_id\x18\t \x01(\tR\aleaseIdB\n" +
 	"\n" +
 	"\bdocumentB\x06\n" +
@@ -4042,7 +4338,19 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\tattribute\x18\x02 \x01(\tR\tattribute\x122\n" +
 	"\x06output\x18\x03 \x01(\x0e2\x1a.riptide.pool.v1.CssOutputR\x06output\x12\x10\n" +
 	"\x03all\x18\x04 \x01(\bR\x03all\x12\x14\n" +
-	"\x05limit\x18\x05 \x01(\rR\x05limit\"\x83\x01\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\"\xa5\x01\n" +
+	"\tXpathSpec\x12\x1e\n" +
+	"\n" +
+	"expression\x18\x01 \x01(\tR\n" +
+	"expression\x12\x1c\n" +
+	"\tattribute\x18\x02 \x01(\tR\tattribute\x122\n" +
+	"\x06output\x18\x03 \x01(\x0e2\x1a.riptide.pool.v1.CssOutputR\x06output\x12\x10\n" +
+	"\x03all\x18\x04 \x01(\bR\x03all\x12\x14\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\"u\n" +
+	"\vXpathResult\x124\n" +
+	"\x04type\x18\x01 \x01(\x0e2 .riptide.pool.v1.XpathResultTypeR\x04type\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\x01R\x06number\x12\x18\n" +
+	"\aboolean\x18\x03 \x01(\bR\aboolean\"\x83\x01\n" +
 	"\tRegexSpec\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x10\n" +
 	"\x03all\x18\x02 \x01(\bR\x03all\x12\x14\n" +
@@ -4053,15 +4361,16 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x06fields\x18\x01 \x03(\v2'.riptide.pool.v1.FieldsSpec.FieldsEntryR\x06fields\x1aU\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.riptide.pool.v1.FieldSpecR\x05value:\x028\x01\"u\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.riptide.pool.v1.FieldSpecR\x05value:\x028\x01\"\xa9\x01\n" +
 	"\tFieldSpec\x12,\n" +
 	"\x03css\x18\x01 \x01(\v2\x18.riptide.pool.v1.CssSpecH\x00R\x03css\x122\n" +
-	"\x05regex\x18\x02 \x01(\v2\x1a.riptide.pool.v1.RegexSpecH\x00R\x05regexB\x06\n" +
+	"\x05regex\x18\x02 \x01(\v2\x1a.riptide.pool.v1.RegexSpecH\x00R\x05regex\x122\n" +
+	"\x05xpath\x18\x03 \x01(\v2\x1a.riptide.pool.v1.XpathSpecH\x00R\x05xpathB\x06\n" +
 	"\x04spec\"T\n" +
 	"\bWasmSpec\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12\x12\n" +
 	"\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1c\n" +
-	"\tselectors\x18\x03 \x03(\tR\tselectors\"\xd0\x03\n" +
+	"\tselectors\x18\x03 \x03(\tR\tselectors\"\x84\x04\n" +
 	"\x0fExtractResponse\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\x125\n" +
 	"\amatches\x18\x02 \x03(\v2\x1b.riptide.pool.v1.RegexMatchR\amatches\x12D\n" +
@@ -4072,7 +4381,9 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"instanceId\x12/\n" +
 	"\x06timing\x18\a \x01(\v2\x17.riptide.pool.v1.TimingR\x06timing\x12\x1a\n" +
 	"\bfallback\x18\b \x01(\bR\bfallback\x12\x1c\n" +
-	"\ttruncated\x18\t \x01(\bR\ttruncated\x1aW\n" +
+	"\ttruncated\x18\t \x01(\bR\ttruncated\x122\n" +
+	"\x05xpath\x18\n" +
+	" \x01(\v2\x1c.riptide.pool.v1.XpathResultR\x05xpath\x1aW\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x122\n" +
 	"\x05value\x18\x02 \x01(\v2\x1c.riptide.pool.v1.FieldResultR\x05value:\x028\x01\"\xf3\x01\n" +
@@ -4085,11 +4396,12 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\fnamed_groups\x18\x05 \x03(\v2,.riptide.pool.v1.RegexMatch.NamedGroupsEntryR\vnamedGroups\x1a>\n" +
 	"\x10NamedGroupsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"z\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x01\n" +
 	"\vFieldResult\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\x125\n" +
 	"\amatches\x18\x02 \x03(\v2\x1b.riptide.pool.v1.RegexMatchR\amatches\x12\x1c\n" +
-	"\ttruncated\x18\x03 \x01(\bR\ttruncated\"\xae\x01\n" +
+	"\ttruncated\x18\x03 \x01(\bR\ttruncated\x122\n" +
+	"\x05xpath\x18\x04 \x01(\v2\x1c.riptide.pool.v1.XpathResultR\x05xpath\"\xae\x01\n" +
 	"\x06Timing\x128\n" +
 	"\n" +
 	"queue_wait\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tqueueWait\x129\n" +
@@ -4264,7 +4576,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
 	"extractors\x18\x01 \x03(\v2\x1a.riptide.pool.v1.ExtractorR\n" +
 	"extractors\x12/\n" +
-	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\x83\x03\n" +
+	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\x99\x03\n" +
 	"\tExtractor\x12\x12\n" +
 	"\x04pool\x18\x01 \x01(\tR\x04pool\x122\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.riptide.pool.v1.ExtractorKindR\x04kind\x12\x14\n" +
@@ -4277,7 +4589,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x18instance_memory_limit_mb\x18\b \x01(\rR\x15instanceMemoryLimitMb\x12B\n" +
 	"\x0fextract_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\x0eextractTimeout\x12\x16\n" +
 	"\x06sha256\x18\n" +
-	" \x01(\tR\x06sha256\"\xca\x03\n" +
+	" \x01(\tR\x06sha256\x12\x14\n" +
+	"\x05specs\x18\v \x03(\tR\x05specs\"\xf2\x03\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -4289,12 +4602,20 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x11lease_default_ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0fleaseDefaultTtl\x12=\n" +
 	"\rlease_max_ttl\x18\b \x01(\v2\x19.google.protobuf.DurationR\vleaseMaxTtl\x12\x1d\n" +
 	"\n" +
-	"max_fields\x18\t \x01(\rR\tmaxFields*r\n" +
+	"max_fields\x18\t \x01(\rR\tmaxFields\x12&\n" +
+	"\x0fmax_xpath_steps\x18\n" +
+	" \x01(\x04R\rmaxXpathSteps*r\n" +
 	"\tCssOutput\x12\x1a\n" +
 	"\x16CSS_OUTPUT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCSS_OUTPUT_TEXT\x10\x01\x12\x19\n" +
 	"\x15CSS_OUTPUT_INNER_HTML\x10\x02\x12\x19\n" +
-	"\x15CSS_OUTPUT_OUTER_HTML\x10\x03*Y\n" +
+	"\x15CSS_OUTPUT_OUTER_HTML\x10\x03*\xaf\x01\n" +
+	"\x0fXpathResultType\x12!\n" +
+	"\x1dXPATH_RESULT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aXPATH_RESULT_TYPE_NODE_SET\x10\x01\x12\x1c\n" +
+	"\x18XPATH_RESULT_TYPE_STRING\x10\x02\x12\x1c\n" +
+	"\x18XPATH_RESULT_TYPE_NUMBER\x10\x03\x12\x1d\n" +
+	"\x19XPATH_RESULT_TYPE_BOOLEAN\x10\x04*Y\n" +
 	"\vRegexSource\x12\x1c\n" +
 	"\x18REGEX_SOURCE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11REGEX_SOURCE_TEXT\x10\x01\x12\x15\n" +
@@ -4361,160 +4682,169 @@ func file_riptide_pool_v1_pool_proto_rawDescGZIP() []byte {
 	return file_riptide_pool_v1_pool_proto_rawDescData
 }
 
-var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(CssOutput)(0),                 // 0: riptide.pool.v1.CssOutput
-	(RegexSource)(0),               // 1: riptide.pool.v1.RegexSource
-	(HealthLevel)(0),               // 2: riptide.pool.v1.HealthLevel
-	(BreakerState)(0),              // 3: riptide.pool.v1.BreakerState
-	(EventKind)(0),                 // 4: riptide.pool.v1.EventKind
-	(MemoryPressureLevel)(0),       // 5: riptide.pool.v1.MemoryPressureLevel
-	(ExtractorKind)(0),             // 6: riptide.pool.v1.ExtractorKind
-	(*ExtractRequest)(nil),         // 7: riptide.pool.v1.ExtractRequest
-	(*CssSpec)(nil),                // 8: riptide.pool.v1.CssSpec
-	(*RegexSpec)(nil),              // 9: riptide.pool.v1.RegexSpec
-	(*FieldsSpec)(nil),             // 10: riptide.pool.v1.FieldsSpec
-	(*FieldSpec)(nil),              // 11: riptide.pool.v1.FieldSpec
-	(*WasmSpec)(nil),               // 12: riptide.pool.v1.WasmSpec
-	(*ExtractResponse)(nil),        // 13: riptide.pool.v1.ExtractResponse
-	(*RegexMatch)(nil),             // 14: riptide.pool.v1.RegexMatch
-	(*FieldResult)(nil),            // 15: riptide.pool.v1.FieldResult
-	(*Timing)(nil),                 // 16: riptide.pool.v1.Timing
-	(*CheckoutRequest)(nil),        // 17: riptide.pool.v1.CheckoutRequest
-	(*CheckoutResponse)(nil),       // 18: riptide.pool.v1.CheckoutResponse
-	(*Lease)(nil),                  // 19: riptide.pool.v1.Lease
-	(*RenewLeaseRequest)(nil),      // 20: riptide.pool.v1.RenewLeaseRequest
-	(*RenewLeaseResponse)(nil),     // 21: riptide.pool.v1.RenewLeaseResponse
-	(*ReleaseLeaseRequest)(nil),    // 22: riptide.pool.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),   // 23: riptide.pool.v1.ReleaseLeaseResponse
-	(*HealthRequest)(nil),          // 24: riptide.pool.v1.HealthRequest
-	(*HealthResponse)(nil),         // 25: riptide.pool.v1.HealthResponse
-	(*PoolHealth)(nil),             // 26: riptide.pool.v1.PoolHealth
-	(*PoolEventsRequest)(nil),      // 27: riptide.pool.v1.PoolEventsRequest
-	(*PoolEventsResponse)(nil),     // 28: riptide.pool.v1.PoolEventsResponse
-	(*PoolEvent)(nil),              // 29: riptide.pool.v1.PoolEvent
-	(*InstanceCreated)(nil),        // 30: riptide.pool.v1.InstanceCreated
-	(*InstanceDestroyed)(nil),      // 31: riptide.pool.v1.InstanceDestroyed
-	(*InstanceCheckedOut)(nil),     // 32: riptide.pool.v1.InstanceCheckedOut
-	(*InstanceReturned)(nil),       // 33: riptide.pool.v1.InstanceReturned
-	(*HealthCheckFailed)(nil),      // 34: riptide.pool.v1.HealthCheckFailed
-	(*MemoryPressure)(nil),         // 35: riptide.pool.v1.MemoryPressure
-	(*CircuitStateChanged)(nil),    // 36: riptide.pool.v1.CircuitStateChanged
-	(*PoolExhausted)(nil),          // 37: riptide.pool.v1.PoolExhausted
-	(*LeaseExpired)(nil),           // 38: riptide.pool.v1.LeaseExpired
-	(*GcCompleted)(nil),            // 39: riptide.pool.v1.GcCompleted
-	(*ModuleLoaded)(nil),           // 40: riptide.pool.v1.ModuleLoaded
-	(*EventsDropped)(nil),          // 41: riptide.pool.v1.EventsDropped
-	(*GetMetricsRequest)(nil),      // 42: riptide.pool.v1.GetMetricsRequest
-	(*GetMetricsResponse)(nil),     // 43: riptide.pool.v1.GetMetricsResponse
-	(*PoolStats)(nil),              // 44: riptide.pool.v1.PoolStats
-	(*NativeMetrics)(nil),          // 45: riptide.pool.v1.NativeMetrics
-	(*MemoryStats)(nil),            // 46: riptide.pool.v1.MemoryStats
-	(*ForceGCRequest)(nil),         // 47: riptide.pool.v1.ForceGCRequest
-	(*ForceGCResponse)(nil),        // 48: riptide.pool.v1.ForceGCResponse
-	(*ListExtractorsRequest)(nil),  // 49: riptide.pool.v1.ListExtractorsRequest
-	(*ListExtractorsResponse)(nil), // 50: riptide.pool.v1.ListExtractorsResponse
-	(*Extractor)(nil),              // 51: riptide.pool.v1.Extractor
-	(*Limits)(nil),                 // 52: riptide.pool.v1.Limits
-	nil,                            // 53: riptide.pool.v1.FieldsSpec.FieldsEntry
-	nil,                            // 54: riptide.pool.v1.ExtractResponse.FieldsEntry
-	nil,                            // 55: riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	nil,                            // 56: riptide.pool.v1.PoolStats.DestroyedEntry
-	(*structpb.Struct)(nil),        // 57: google.protobuf.Struct
-	(*durationpb.Duration)(nil),    // 58: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 59: google.protobuf.Timestamp
+	(XpathResultType)(0),           // 1: riptide.pool.v1.XpathResultType
+	(RegexSource)(0),               // 2: riptide.pool.v1.RegexSource
+	(HealthLevel)(0),               // 3: riptide.pool.v1.HealthLevel
+	(BreakerState)(0),              // 4: riptide.pool.v1.BreakerState
+	(EventKind)(0),                 // 5: riptide.pool.v1.EventKind
+	(MemoryPressureLevel)(0),       // 6: riptide.pool.v1.MemoryPressureLevel
+	(ExtractorKind)(0),             // 7: riptide.pool.v1.ExtractorKind
+	(*ExtractRequest)(nil),         // 8: riptide.pool.v1.ExtractRequest
+	(*CssSpec)(nil),                // 9: riptide.pool.v1.CssSpec
+	(*XpathSpec)(nil),              // 10: riptide.pool.v1.XpathSpec
+	(*XpathResult)(nil),            // 11: riptide.pool.v1.XpathResult
+	(*RegexSpec)(nil),              // 12: riptide.pool.v1.RegexSpec
+	(*FieldsSpec)(nil),             // 13: riptide.pool.v1.FieldsSpec
+	(*FieldSpec)(nil),              // 14: riptide.pool.v1.FieldSpec
+	(*WasmSpec)(nil),               // 15: riptide.pool.v1.WasmSpec
+	(*ExtractResponse)(nil),        // 16: riptide.pool.v1.ExtractResponse
+	(*RegexMatch)(nil),             // 17: riptide.pool.v1.RegexMatch
+	(*FieldResult)(nil),            // 18: riptide.pool.v1.FieldResult
+	(*Timing)(nil),                 // 19: riptide.pool.v1.Timing
+	(*CheckoutRequest)(nil),        // 20: riptide.pool.v1.CheckoutRequest
+	(*CheckoutResponse)(nil),       // 21: riptide.pool.v1.CheckoutResponse
+	(*Lease)(nil),                  // 22: riptide.pool.v1.Lease
+	(*RenewLeaseRequest)(nil),      // 23: riptide.pool.v1.RenewLeaseRequest
+	(*RenewLeaseResponse)(nil),     // 24: riptide.pool.v1.RenewLeaseResponse
+	(*ReleaseLeaseRequest)(nil),    // 25: riptide.pool.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),   // 26: riptide.pool.v1.ReleaseLeaseResponse
+	(*HealthRequest)(nil),          // 27: riptide.pool.v1.HealthRequest
+	(*HealthResponse)(nil),         // 28: riptide.pool.v1.HealthResponse
+	(*PoolHealth)(nil),             // 29: riptide.pool.v1.PoolHealth
+	(*PoolEventsRequest)(nil),      // 30: riptide.pool.v1.PoolEventsRequest
+	(*PoolEventsResponse)(nil),     // 31: riptide.pool.v1.PoolEventsResponse
+	(*PoolEvent)(nil),              // 32: riptide.pool.v1.PoolEvent
+	(*InstanceCreated)(nil),        // 33: riptide.pool.v1.InstanceCreated
+	(*InstanceDestroyed)(nil),      // 34: riptide.pool.v1.InstanceDestroyed
+	(*InstanceCheckedOut)(nil),     // 35: riptide.pool.v1.InstanceCheckedOut
+	(*InstanceReturned)(nil),       // 36: riptide.pool.v1.InstanceReturned
+	(*HealthCheckFailed)(nil),      // 37: riptide.pool.v1.HealthCheckFailed
+	(*MemoryPressure)(nil),         // 38: riptide.pool.v1.MemoryPressure
+	(*CircuitStateChanged)(nil),    // 39: riptide.pool.v1.CircuitStateChanged
+	(*PoolExhausted)(nil),          // 40: riptide.pool.v1.PoolExhausted
+	(*LeaseExpired)(nil),           // 41: riptide.pool.v1.LeaseExpired
+	(*GcCompleted)(nil),            // 42: riptide.pool.v1.GcCompleted
+	(*ModuleLoaded)(nil),           // 43: riptide.pool.v1.ModuleLoaded
+	(*EventsDropped)(nil),          // 44: riptide.pool.v1.EventsDropped
+	(*GetMetricsRequest)(nil),      // 45: riptide.pool.v1.GetMetricsRequest
+	(*GetMetricsResponse)(nil),     // 46: riptide.pool.v1.GetMetricsResponse
+	(*PoolStats)(nil),              // 47: riptide.pool.v1.PoolStats
+	(*NativeMetrics)(nil),          // 48: riptide.pool.v1.NativeMetrics
+	(*MemoryStats)(nil),            // 49: riptide.pool.v1.MemoryStats
+	(*ForceGCRequest)(nil),         // 50: riptide.pool.v1.ForceGCRequest
+	(*ForceGCResponse)(nil),        // 51: riptide.pool.v1.ForceGCResponse
+	(*ListExtractorsRequest)(nil),  // 52: riptide.pool.v1.ListExtractorsRequest
+	(*ListExtractorsResponse)(nil), // 53: riptide.pool.v1.ListExtractorsResponse
+	(*Extractor)(nil),              // 54: riptide.pool.v1.Extractor
+	(*Limits)(nil),                 // 55: riptide.pool.v1.Limits
+	nil,                            // 56: riptide.pool.v1.FieldsSpec.FieldsEntry
+	nil,                            // 57: riptide.pool.v1.ExtractResponse.FieldsEntry
+	nil,                            // 58: riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	nil,                            // 59: riptide.pool.v1.PoolStats.DestroyedEntry
+	(*structpb.Struct)(nil),        // 60: google.protobuf.Struct
+	(*durationpb.Duration)(nil),    // 61: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 62: google.protobuf.Timestamp
 }
 var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
-	8,  // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
-	9,  // 1: riptide.pool.v1.ExtractRequest.regex:type_name -> riptide.pool.v1.RegexSpec
-	10, // 2: riptide.pool.v1.ExtractRequest.fields:type_name -> riptide.pool.v1.FieldsSpec
-	12, // 3: riptide.pool.v1.ExtractRequest.wasm:type_name -> riptide.pool.v1.WasmSpec
-	0,  // 4: riptide.pool.v1.CssSpec.output:type_name -> riptide.pool.v1.CssOutput
-	1,  // 5: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
-	53, // 6: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
-	8,  // 7: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
-	9,  // 8: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
-	14, // 9: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
-	54, // 10: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
-	57, // 11: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
-	16, // 12: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
-	55, // 13: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	14, // 14: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
-	58, // 15: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
-	58, // 16: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
-	58, // 17: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
-	58, // 18: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
-	19, // 19: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
-	59, // 20: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	58, // 21: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
-	19, // 22: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
-	2,  // 23: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
-	26, // 24: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
-	58, // 25: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
-	3,  // 26: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	4,  // 27: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
-	29, // 28: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
-	59, // 29: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
-	30, // 30: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
-	31, // 31: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
-	32, // 32: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
-	33, // 33: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
-	34, // 34: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
-	35, // 35: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
-	36, // 36: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
-	37, // 37: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
-	38, // 38: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
-	39, // 39: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
-	40, // 40: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
-	41, // 41: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
-	5,  // 42: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
-	3,  // 43: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
-	3,  // 44: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
-	44, // 45: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
-	46, // 46: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
-	45, // 47: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
-	6,  // 48: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
-	56, // 49: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
-	58, // 50: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
-	58, // 51: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
-	58, // 52: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
-	3,  // 53: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	46, // 54: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
-	46, // 55: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
-	58, // 56: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
-	51, // 57: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
-	52, // 58: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
-	6,  // 59: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
-	58, // 60: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
-	58, // 61: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	58, // 62: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	58, // 63: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	11, // 64: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	15, // 65: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	7,  // 66: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	17, // 67: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	20, // 68: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	22, // 69: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	24, // 70: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	27, // 71: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	42, // 72: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	47, // 73: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	49, // 74: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	13, // 75: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	18, // 76: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	21, // 77: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	23, // 78: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	25, // 79: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	28, // 80: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	43, // 81: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	48, // 82: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	50, // 83: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	75, // [75:84] is the sub-list for method output_type
-	66, // [66:75] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	9,  // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
+	12, // 1: riptide.pool.v1.ExtractRequest.regex:type_name -> riptide.pool.v1.RegexSpec
+	13, // 2: riptide.pool.v1.ExtractRequest.fields:type_name -> riptide.pool.v1.FieldsSpec
+	15, // 3: riptide.pool.v1.ExtractRequest.wasm:type_name -> riptide.pool.v1.WasmSpec
+	10, // 4: riptide.pool.v1.ExtractRequest.xpath:type_name -> riptide.pool.v1.XpathSpec
+	0,  // 5: riptide.pool.v1.CssSpec.output:type_name -> riptide.pool.v1.CssOutput
+	0,  // 6: riptide.pool.v1.XpathSpec.output:type_name -> riptide.pool.v1.CssOutput
+	1,  // 7: riptide.pool.v1.XpathResult.type:type_name -> riptide.pool.v1.XpathResultType
+	2,  // 8: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
+	56, // 9: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
+	9,  // 10: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
+	12, // 11: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
+	10, // 12: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
+	17, // 13: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
+	57, // 14: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
+	60, // 15: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
+	19, // 16: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
+	11, // 17: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
+	58, // 18: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	17, // 19: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
+	11, // 20: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
+	61, // 21: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
+	61, // 22: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
+	61, // 23: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
+	61, // 24: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
+	22, // 25: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
+	62, // 26: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	61, // 27: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
+	22, // 28: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
+	3,  // 29: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
+	29, // 30: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
+	61, // 31: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
+	4,  // 32: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	5,  // 33: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
+	32, // 34: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
+	62, // 35: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
+	33, // 36: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
+	34, // 37: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
+	35, // 38: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
+	36, // 39: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
+	37, // 40: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
+	38, // 41: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
+	39, // 42: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
+	40, // 43: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
+	41, // 44: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
+	42, // 45: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
+	43, // 46: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
+	44, // 47: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
+	6,  // 48: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
+	4,  // 49: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
+	4,  // 50: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
+	47, // 51: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
+	49, // 52: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
+	48, // 53: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
+	7,  // 54: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
+	59, // 55: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
+	61, // 56: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
+	61, // 57: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
+	61, // 58: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
+	4,  // 59: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	49, // 60: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
+	49, // 61: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
+	61, // 62: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
+	54, // 63: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
+	55, // 64: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
+	7,  // 65: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
+	61, // 66: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
+	61, // 67: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	61, // 68: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	61, // 69: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	14, // 70: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	18, // 71: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	8,  // 72: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	20, // 73: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	23, // 74: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	25, // 75: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	27, // 76: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	30, // 77: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	45, // 78: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	50, // 79: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	52, // 80: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	16, // 81: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	21, // 82: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	24, // 83: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	26, // 84: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	28, // 85: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	31, // 86: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	46, // 87: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	51, // 88: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	53, // 89: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	81, // [81:90] is the sub-list for method output_type
+	72, // [72:81] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
@@ -4529,12 +4859,14 @@ func file_riptide_pool_v1_pool_proto_init() {
 		(*ExtractRequest_Regex)(nil),
 		(*ExtractRequest_Fields)(nil),
 		(*ExtractRequest_Wasm)(nil),
+		(*ExtractRequest_Xpath)(nil),
 	}
-	file_riptide_pool_v1_pool_proto_msgTypes[4].OneofWrappers = []any{
+	file_riptide_pool_v1_pool_proto_msgTypes[6].OneofWrappers = []any{
 		(*FieldSpec_Css)(nil),
 		(*FieldSpec_Regex)(nil),
+		(*FieldSpec_Xpath)(nil),
 	}
-	file_riptide_pool_v1_pool_proto_msgTypes[22].OneofWrappers = []any{
+	file_riptide_pool_v1_pool_proto_msgTypes[24].OneofWrappers = []any{
 		(*PoolEvent_InstanceCreated)(nil),
 		(*PoolEvent_InstanceDestroyed)(nil),
 		(*PoolEvent_InstanceCheckedOut)(nil),
@@ -4553,8 +4885,8 @@ func file_riptide_pool_v1_pool_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riptide_pool_v1_pool_proto_rawDesc), len(file_riptide_pool_v1_pool_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   50,
+			NumEnums:      8,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,312 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const xpathPage = `<!DOCTYPE html>
+<html lang="en"><head><title>The  title</title>
+<meta name="description" content="A page"></head>
+<body>
+<div id="main" class="post big">
+<h1>Head</h1>
+<p id="p1">First <b>bold</b> para</p>
+<p id="p2" class="note">Second</p>
+<ul><li>one</li><li>two</li><li>three</li></ul>
+<a href="/a">A</a><a href="b.html" rel="next">B</a><a name="anchor">C</a>
+</div>
+<!-- a comment -->
+<svg viewBox="0 0 1 1"><title>Icon</title><path d="M0"/><a xlink:href="#x"><text>t</text></a></svg>
+<math><mi>x</mi></math>
+<script>var s = "<p>not markup</p>";</script>
+</body></html>`
+
+func TestXPath(t *testing.T) {
+	tests := []struct {
+		name string
+		spec XPathSpec
+		kind XPathKind
+		want []string
+	}{
+		// Node sets.
+		{"elements text", XPathSpec{Expression: "//p", All: true}, XPathNodeSet, []string{"First bold para", "Second"}},
+		{"first only", XPathSpec{Expression: "//li"}, XPathNodeSet, []string{"one"}},
+		{"limit", XPathSpec{Expression: "//li", All: true, Limit: 2}, XPathNodeSet, []string{"one", "two"}},
+		{"no match", XPathSpec{Expression: "//table", All: true}, XPathNodeSet, []string{}},
+		{"attribute nodes", XPathSpec{Expression: "//a/@href", All: true}, XPathNodeSet, []string{"/a", "b.html"}},
+		{"attribute field", XPathSpec{Expression: "//a", Attribute: "HREF", All: true}, XPathNodeSet, []string{"/a", "b.html"}},
+		{"text nodes as written", XPathSpec{Expression: "//p[@id='p1']/text()", All: true}, XPathNodeSet, []string{"First ", " para"}},
+		{"comment", XPathSpec{Expression: "//comment()", All: true}, XPathNodeSet, []string{" a comment "}},
+		{"outer html", XPathSpec{Expression: "//li[2]", Output: OutputOuterHTML}, XPathNodeSet, []string{"<li>two</li>"}},
+		{"inner html", XPathSpec{Expression: "//p[@id='p1']", Output: OutputInnerHTML}, XPathNodeSet, []string{"First <b>bold</b> para"}},
+		{"script raw", XPathSpec{Expression: "//script"}, XPathNodeSet, []string{`var s = "<p>not markup</p>";`}},
+		{"union in document order", XPathSpec{Expression: "//h1 | //title", All: true}, XPathNodeSet, []string{"The title", "Head", "Icon"}},
+		{"union first in document order", XPathSpec{Expression: "//h1 | //title"}, XPathNodeSet, []string{"The title"}},
+		{"reverse axis in document order", XPathSpec{Expression: "//b/ancestor::*/@id", All: true}, XPathNodeSet, []string{"main", "p1"}},
+		// Predicates.
+		{"position", XPathSpec{Expression: "//li[position() > 1]", All: true}, XPathNodeSet, []string{"two", "three"}},
+		{"last", XPathSpec{Expression: "//li[last()]"}, XPathNodeSet, []string{"three"}},
+		{"contains class", XPathSpec{Expression: "//*[contains(concat(' ', @class, ' '), ' big ')]/@id"}, XPathNodeSet, []string{"main"}},
+		{"attribute exists", XPathSpec{Expression: "//a[@rel]"}, XPathNodeSet, []string{"B"}},
+		{"nested predicate", XPathSpec{Expression: "//div[p[@class='note']]/@id"}, XPathNodeSet, []string{"main"}},
+		{"starts-with", XPathSpec{Expression: "//a[starts-with(@href, 'b')]/@href"}, XPathNodeSet, []string{"b.html"}},
+		// Axes.
+		{"parent", XPathSpec{Expression: "//b/parent::p/@id"}, XPathNodeSet, []string{"p1"}},
+		{"ancestor", XPathSpec{Expression: "//b/ancestor::div/@id"}, XPathNodeSet, []string{"main"}},
+		{"following-sibling", XPathSpec{Expression: "//li[1]/following-sibling::li", All: true}, XPathNodeSet, []string{"two", "three"}},
+		{"preceding-sibling", XPathSpec{Expression: "//li[3]/preceding-sibling::li[1]"}, XPathNodeSet, []string{"two"}},
+		{"following", XPathSpec{Expression: "//h1/following::a[1]/@href"}, XPathNodeSet, []string{"/a"}},
+		{"descendant-or-self", XPathSpec{Expression: "count(//ul/descendant-or-self::*)"}, XPathNumber, []string{"4"}},
+		{"self", XPathSpec{Expression: "//p/self::p[@id='p2']"}, XPathNodeSet, []string{"Second"}},
+		// Scalars.
+		{"count", XPathSpec{Expression: "count(//a)"}, XPathNumber, []string{"4"}},
+		{"string", XPathSpec{Expression: "string(//title)"}, XPathString, []string{"The  title"}},
+		{"normalize-space", XPathSpec{Expression: "normalize-space(//title)"}, XPathString, []string{"The title"}},
+		{"boolean", XPathSpec{Expression: "boolean(//form)"}, XPathBoolean, []string{"false"}},
+		{"fraction", XPathSpec{Expression: "count(//li) div 2"}, XPathNumber, []string{"1.5"}},
+		{"infinity", XPathSpec{Expression: "1 div 0"}, XPathNumber, []string{"Infinity"}},
+		{"nan", XPathSpec{Expression: "number('x')"}, XPathNumber, []string{"NaN"}},
+		{"string-length", XPathSpec{Expression: "string-length(//h1)"}, XPathNumber, []string{"4"}},
+		{"name", XPathSpec{Expression: "name(/*)"}, XPathString, []string{"html"}},
+		{"translate", XPathSpec{Expression: "translate(//h1, 'ead', 'EAD')"}, XPathString, []string{"HEAD"}},
+		{"substring-after", XPathSpec{Expression: "substring-after(//a[2]/@href, '.')"}, XPathString, []string{"html"}},
+		// Namespaces: unprefixed names match every namespace, prefixed
+		// ones test it.
+		{"svg unprefixed", XPathSpec{Expression: "//svg/path/@d"}, XPathNodeSet, []string{"M0"}},
+		{"svg prefixed", XPathSpec{Expression: "//svg:path/@d"}, XPathNodeSet, []string{"M0"}},
+		{"svg prefix rejects html", XPathSpec{Expression: "count(//svg:a)"}, XPathNumber, []string{"1"}},
+		{"html prefix rejects svg", XPathSpec{Expression: "count(//html:a)"}, XPathNumber, []string{"3"}},
+		{"mathml", XPathSpec{Expression: "//math:mi"}, XPathNodeSet, []string{"x"}},
+		{"xlink attribute", XPathSpec{Expression: "//@xlink:href"}, XPathNodeSet, []string{"#x"}},
+		{"unprefixed attribute skips xlink", XPathSpec{Expression: "count(//svg//@href)"}, XPathNumber, []string{"0"}},
+		{"namespace-uri", XPathSpec{Expression: "namespace-uri(//svg)"}, XPathString, []string{nsSVG}},
+		{"namespace-uri html", XPathSpec{Expression: "namespace-uri(//body)"}, XPathString, []string{nsHTML}},
+		// The doctype is not a node.
+		{"root children", XPathSpec{Expression: "count(/node())"}, XPathNumber, []string{"1"}},
+	}
+	doc, err := NewDocument(xpathPage, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCSS(nil, Limits{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.XPath(context.Background(), doc, tt.spec)
+			if err != nil {
+				t.Fatalf("XPath(%q): %v", tt.spec.Expression, err)
+			}
+			if got.Kind != tt.kind || !slices.Equal(got.Values, tt.want) {
+				t.Errorf("XPath(%q) = %v %q, want %v %q", tt.spec.Expression, got.Kind, got.Values, tt.kind, tt.want)
+			}
+		})
+	}
+}
+
+func TestXPathScalarFields(t *testing.T) {
+	doc, _ := NewDocument(xpathPage, Limits{})
+	c := NewCSS(nil, Limits{})
+	got, err := c.XPath(context.Background(), doc, XPathSpec{Expression: "count(//li) * 2"})
+	if err != nil || got.Number != 6 {
+		t.Errorf("count(//li) * 2 = %+v, %v; want Number 6", got, err)
+	}
+	got, err = c.XPath(context.Background(), doc, XPathSpec{Expression: "//h1 = 'Head'"})
+	if err != nil || !got.Bool || got.Kind != XPathBoolean {
+		t.Errorf("//h1 = 'Head' = %+v, %v; want true", got, err)
+	}
+}
+
+func TestXPathTruncatedByMaxMatches(t *testing.T) {
+	doc, _ := NewDocument(xpathPage, Limits{})
+	c := NewCSS(nil, Limits{MaxMatches: 2})
+	got, err := c.XPath(context.Background(), doc, XPathSpec{Expression: "//li", All: true})
+	if err != nil || !got.Truncated || len(got.Values) != 2 {
+		t.Errorf("got %+v, %v; want 2 values, truncated", got, err)
+	}
+	got, err = c.XPath(context.Background(), doc, XPathSpec{Expression: "//li", All: true, Limit: 2})
+	if err != nil || got.Truncated {
+		t.Errorf("with limit 2: got %+v, %v; want not truncated", got, err)
+	}
+}
+
+func TestXPathErrors(t *testing.T) {
+	doc, _ := NewDocument(xpathPage, Limits{})
+	tests := []struct {
+		name   string
+		limits Limits
+		spec   XPathSpec
+		field  string
+		cause  error
+	}{
+		{"empty", Limits{}, XPathSpec{Expression: " "}, "expression", ErrEmptyValue},
+		{"too long", Limits{MaxSelectorLen: 10}, XPathSpec{Expression: "//a[@href='0123456789']"}, "expression", ErrTooLong},
+		{"syntax", Limits{}, XPathSpec{Expression: "//a["}, "expression", nil},
+		{"unknown function", Limits{}, XPathSpec{Expression: "frobnicate(//a)"}, "expression", nil},
+		{"variable", Limits{}, XPathSpec{Expression: "$x/a"}, "expression", nil},
+		{"too deep", Limits{}, XPathSpec{Expression: strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300)}, "expression", nil},
+		{"bad attribute", Limits{}, XPathSpec{Expression: "//a", Attribute: "a b"}, "attribute", nil},
+		{"attribute with html", Limits{}, XPathSpec{Expression: "//a", Attribute: "href", Output: OutputOuterHTML}, "attribute", nil},
+		{"negative limit", Limits{}, XPathSpec{Expression: "//a", Limit: -1}, "limit", nil},
+		// A quadratic expression on a small page, held to a small budget.
+		{"over the step budget", Limits{MaxXPathSteps: 500}, XPathSpec{Expression: "//*[count(//*) > 0]", All: true}, "expression", ErrTooCostly},
+		{"string values charged", Limits{MaxXPathSteps: 200}, XPathSpec{Expression: "string-length(concat(string(/), string(/), string(/), string(/), string(/), string(/), string(/), string(/)))"}, "expression", ErrTooCostly},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCSS(nil, tt.limits)
+			_, err := c.XPath(context.Background(), doc, tt.spec)
+			var se *SpecError
+			if !errors.As(err, &se) || se.Field != tt.field {
+				t.Fatalf("XPath(%q) error = %v, want a *SpecError on %s", clip(tt.spec.Expression, 40), err, tt.field)
+			}
+			if tt.cause != nil && !errors.Is(err, tt.cause) {
+				t.Errorf("error = %v, want cause %v", err, tt.cause)
+			}
+		})
+	}
+}
+
+// TestXPathHostileBounded runs expressions whose cost grows with the square
+// or cube of the page on a page of 20,000 elements, with the default
+// budget: each must stop with ErrTooCostly, not run for minutes.
+func TestXPathHostileBounded(t *testing.T) {
+	page := "<html><body>" + strings.Repeat("<div><span>x</span></div>", 10_000) + "</body></html>"
+	doc, err := NewDocument(page, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCSS(nil, Limits{})
+	for _, expr := range []string{
+		"//*[count(//*) > 0]",
+		"count(//*[count(following::*) > 1])",
+		"//span[string(/) = 'x']",
+		"count(//*/ancestor::*/descendant::*)",
+		"sum(//*[count(preceding::span) > 0])",
+	} {
+		_, err := c.XPath(context.Background(), doc, XPathSpec{Expression: expr, All: true})
+		if !errors.Is(err, ErrTooCostly) {
+			t.Errorf("XPath(%q) error = %v, want ErrTooCostly", expr, err)
+		}
+	}
+	// The budget is per call: the extractor still answers.
+	got, err := c.XPath(context.Background(), doc, XPathSpec{Expression: "count(//span)"})
+	if err != nil || got.Number != 10_000 {
+		t.Errorf("count(//span) after the hostile calls = %+v, %v", got, err)
+	}
+}
+
+func TestXPathContextDone(t *testing.T) {
+	page := "<html><body>" + strings.Repeat("<div><span>x</span></div>", 5_000) + "</body></html>"
+	doc, _ := NewDocument(page, Limits{})
+	c := NewCSS(nil, Limits{MaxXPathSteps: 1 << 40})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.XPath(ctx, doc, XPathSpec{Expression: "//*"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("on a cancelled context: error = %v, want context.Canceled", err)
+	}
+	// Cancelled in the middle: the navigator notices within ctxCheckSteps.
+	ctx, cancel = context.WithCancel(context.Background())
+	var once sync.Once
+	walkCtx := &cancelAfter{Context: ctx, after: 3, cancel: func() { once.Do(cancel) }}
+	if _, err := c.XPath(walkCtx, doc, XPathSpec{Expression: "//*[count(//*) > 0]", All: true}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled during evaluation: error = %v, want context.Canceled", err)
+	}
+}
+
+// cancelAfter is a context that cancels itself on its after'th Err call.
+type cancelAfter struct {
+	context.Context
+	after  int
+	cancel func()
+}
+
+func (c *cancelAfter) Err() error {
+	if c.after--; c.after == 0 {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
+func TestXPathResultTooLarge(t *testing.T) {
+	doc, _ := NewDocument(xpathPage, Limits{})
+	c := NewCSS(nil, Limits{MaxResultBytes: 10})
+	for _, expr := range []string{"//p", "string(/)", "//comment()", "//svg/@viewBox | //meta/@content"} {
+		_, err := c.XPath(context.Background(), doc, XPathSpec{Expression: expr, All: true})
+		if !errors.Is(err, ErrResultTooLarge) {
+			t.Errorf("XPath(%q) error = %v, want ErrResultTooLarge", expr, err)
+		}
+	}
+}
+
+// TestXPathConcurrent evaluates one cached expression from many
+// extractors at once: each evaluation must have a compilation of its own
+// (the library's compiled form is stateful). Run with -race.
+func TestXPathConcurrent(t *testing.T) {
+	doc, _ := NewDocument(xpathPage, Limits{})
+	cache := NewSelectorCache(0)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := NewCSS(cache, Limits{})
+			for i := range 50 {
+				expr := []string{"//li[position() > 1]", "count(//li[position() > 1])"}[(g+i)%2]
+				got, err := c.XPath(context.Background(), doc, XPathSpec{Expression: expr, All: true})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if want := map[XPathKind]string{XPathNodeSet: "[two three]", XPathNumber: "[2]"}[got.Kind]; fmt.Sprint(got.Values) != want {
+					errs <- fmt.Errorf("%s = %q, want %s", expr, got.Values, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := cache.XPath().Stats(); st.Len != 2 || st.Misses < 2 {
+		t.Errorf("cache stats %+v, want 2 entries", st)
+	}
+}
+
+func TestXPathNumber(t *testing.T) {
+	for f, want := range map[float64]string{0: "0", 3: "3", -2: "-2", 2.5: "2.5", 1e21: "1000000000000000000000", 0.000001: "0.000001"} {
+		if got := xpathNumber(f); got != want {
+			t.Errorf("xpathNumber(%v) = %q, want %q", f, got, want)
+		}
+	}
+}
+
+func FuzzXPath(f *testing.F) {
+	for _, s := range []string{"//a/@href", "count(//a)", "string(//title)", "//p[1]/text()", "//svg:path",
+		"//*[contains(@class, 'x')]", "sum(//li) div 0", "//a | //b", "ancestor::*", "(//a)[last()]",
+		"substring('abc', 2)", "//*[matches(., 'a+')]", "$x", "//a[", "1 +", "concat()", "id('a')"} {
+		f.Add(s)
+	}
+	doc, err := NewDocument(xpathPage, Limits{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := NewCSS(nil, Limits{MaxXPathSteps: 100_000})
+	f.Fuzz(func(t *testing.T, expr string) {
+		ans, err := c.XPath(context.Background(), doc, XPathSpec{Expression: expr, All: true})
+		var se *SpecError
+		if err != nil && !errors.As(err, &se) && !errors.Is(err, ErrResultTooLarge) {
+			t.Fatalf("XPath(%q) error = %v, want a *SpecError", expr, err)
+		}
+		if err == nil && ans.Kind != XPathNodeSet && len(ans.Values) != 1 {
+			t.Fatalf("XPath(%q) = %+v: a scalar must have one value", expr, ans)
+		}
+	})
+}

@@ -1,0 +1,127 @@
+package server_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/native"
+	"github.com/riptidecrawler/riptide-poold/internal/server"
+	"google.golang.org/grpc/codes"
+)
+
+func xpathReq(spec *poolv1.XpathSpec) *poolv1.ExtractRequest_Xpath {
+	return &poolv1.ExtractRequest_Xpath{Xpath: spec}
+}
+
+func TestGRPCExtractXPath(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	nodeSet := poolv1.XpathResultType_XPATH_RESULT_TYPE_NODE_SET
+	tests := []struct {
+		name   string
+		spec   *poolv1.XpathSpec
+		want   []string
+		result *poolv1.XpathResult
+	}{
+		{"elements", &poolv1.XpathSpec{Expression: "//li", All: true, Limit: 2}, []string{"one", "two"}, &poolv1.XpathResult{Type: nodeSet}},
+		{"attributes", &poolv1.XpathSpec{Expression: "//a/@href", All: true}, []string{"/a", "https://example.com/b"}, &poolv1.XpathResult{Type: nodeSet}},
+		{"attribute field", &poolv1.XpathSpec{Expression: "//a", Attribute: "rel"}, []string{"nofollow"}, &poolv1.XpathResult{Type: nodeSet}},
+		{"outer html", &poolv1.XpathSpec{Expression: "//h1", Output: poolv1.CssOutput_CSS_OUTPUT_OUTER_HTML}, []string{"<h1>Title <b>bold</b></h1>"}, &poolv1.XpathResult{Type: nodeSet}},
+		{"count", &poolv1.XpathSpec{Expression: "count(//li)"}, []string{"4"},
+			&poolv1.XpathResult{Type: poolv1.XpathResultType_XPATH_RESULT_TYPE_NUMBER, Number: 4}},
+		{"string", &poolv1.XpathSpec{Expression: "normalize-space(//title)"}, []string{"Hello World"},
+			&poolv1.XpathResult{Type: poolv1.XpathResultType_XPATH_RESULT_TYPE_STRING}},
+		{"boolean", &poolv1.XpathSpec{Expression: "boolean(//li)"}, []string{"true"},
+			&poolv1.XpathResult{Type: poolv1.XpathResultType_XPATH_RESULT_TYPE_BOOLEAN, Boolean: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := h.client.Extract(t.Context(), &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(tt.spec)})
+			if err != nil {
+				t.Fatalf("Extract: %v", err)
+			}
+			if got := resp.GetValues(); !slices.Equal(got, tt.want) {
+				t.Errorf("values = %q, want %q", got, tt.want)
+			}
+			x := resp.GetXpath()
+			if x.GetType() != tt.result.GetType() || x.GetNumber() != tt.result.GetNumber() || x.GetBoolean() != tt.result.GetBoolean() {
+				t.Errorf("xpath = %v, want %v", x, tt.result)
+			}
+			checkServedBy(t, resp, server.PoolCSS)
+		})
+	}
+}
+
+func TestGRPCExtractXPathFields(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	resp, err := h.client.Extract(t.Context(), &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: fieldsReq(map[string]*poolv1.FieldSpec{
+		"links": {Spec: &poolv1.FieldSpec_Xpath{Xpath: &poolv1.XpathSpec{Expression: "//a/@href", All: true}}},
+		"items": {Spec: &poolv1.FieldSpec_Xpath{Xpath: &poolv1.XpathSpec{Expression: "count(//li)"}}},
+		"title": cssField(&poolv1.CssSpec{Selector: "title"}),
+		"price": regexField(&poolv1.RegexSpec{Pattern: `\$\d+\.\d+`}),
+	})})
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	f := resp.GetFields()
+	if got := f["links"].GetValues(); !slices.Equal(got, []string{"/a", "https://example.com/b"}) {
+		t.Errorf("links = %q", got)
+	}
+	if got := f["items"]; got.GetXpath().GetNumber() != 4 || !slices.Equal(got.GetValues(), []string{"4"}) {
+		t.Errorf("items = %v", got)
+	}
+	if got := f["title"].GetValues(); !slices.Equal(got, []string{"Hello World"}) || f["title"].GetXpath() != nil {
+		t.Errorf("title = %v", f["title"])
+	}
+	if len(f["price"].GetMatches()) != 1 {
+		t.Errorf("price = %v", f["price"])
+	}
+}
+
+func TestGRPCExtractXPathInvalid(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	// 4,000 elements: //*[count(//*) > 0] takes 16 million steps, over
+	// the default budget; the call fails fast, naming the expression.
+	big := "<html><body>" + strings.Repeat("<div><i>x</i></div>", 2000) + "</body></html>"
+	for _, tc := range []errorCase{
+		{name: "empty expression", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
+		{name: "syntax", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a[@"})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
+		{name: "unknown output", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a", Output: 9})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.output"},
+		{name: "too long", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a" + strings.Repeat("[1]", 400)})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
+		{name: "too costly", req: &poolv1.ExtractRequest{Document: htmlDoc(big), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//*[count(//*) > 0]", All: true})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
+		{name: "field", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: fieldsReq(map[string]*poolv1.FieldSpec{
+			"x": {Spec: &poolv1.FieldSpec_Xpath{Xpath: &poolv1.XpathSpec{Expression: "//a["}}}})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: `fields.fields["x"].xpath.expression`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.client.Extract(t.Context(), tc.req)
+			tc.check(t, err)
+		})
+	}
+	// The pool got every extractor back.
+	if st := h.native.CSS.Stats(); st.InUse != 0 {
+		t.Errorf("css pool in use = %d after the failed calls, want 0", st.InUse)
+	}
+}
+
+func TestGRPCListExtractorsXPath(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	resp, err := h.client.ListExtractors(t.Context(), &poolv1.ListExtractorsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.GetLimits().GetMaxXpathSteps(), uint64(native.DefaultLimits().MaxXPathSteps); got != want {
+		t.Errorf("max_xpath_steps = %d, want %d", got, want)
+	}
+	for _, e := range resp.GetExtractors() {
+		if e.GetPool() == server.PoolCSS && !slices.Contains(e.GetSpecs(), "xpath") {
+			t.Errorf("css pool specs = %q, want xpath among them", e.GetSpecs())
+		}
+	}
+}
