@@ -66,7 +66,12 @@ const (
 
 // ctxCheckNodes is how many nodes a walk visits between context checks:
 // often enough to stop within microseconds, rarely enough to cost nothing.
-const ctxCheckNodes = 1024
+// A selector that may cost more than a step per element is checked every
+// ctxCheckWork steps of its bound instead, down to every element.
+const (
+	ctxCheckNodes = 1024
+	ctxCheckWork  = 1 << 14
+)
 
 // CSS extracts values from documents with CSS selectors. It is meant to be
 // pooled: it owns scratch space reused across requests and must not be
@@ -124,6 +129,9 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 	if err != nil {
 		return nil, false, err
 	}
+	if err := c.admit(spec.Selector, sel); err != nil {
+		return nil, false, err
+	}
 	if attr, err = c.pseudoAttr(spec, sel, attr); err != nil {
 		return nil, false, err
 	}
@@ -146,26 +154,32 @@ func (c *CSS) Select(ctx context.Context, doc *Document, spec CSSSpec) (values [
 		// The document's other questions need not find that out again.
 		doc.UseTree()
 	}
-	return c.selectTree(ctx, doc, sel, attr, spec.Output, want, look)
+	var spent float64
+	return c.selectTree(ctx, doc, spec.Selector, sel, attr, spec.Output, want, look, &spent)
 }
 
 // selectTree answers a checked question from doc's parsed tree, as Select
-// describes.
-func (c *CSS) selectTree(ctx context.Context, doc *Document, sel *selector, attr string, out Output, want, look int) (values []string, truncated bool, err error) {
+// describes. *spent is the work the call's earlier questions were charged
+// (see charge); src is the selector's text, for errors.
+func (c *CSS) selectTree(ctx context.Context, doc *Document, src string, sel *selector, attr string, out Output, want, look int, spent *float64) (values []string, truncated bool, err error) {
 	root, err := doc.Root()
+	if err != nil {
+		return nil, false, err
+	}
+	perElement, err := c.charge(doc, src, sel, attr == "" && !(out == OutputText && sel.rawOnly), look, spent)
 	if err != nil {
 		return nil, false, err
 	}
 
 	if sel.pseudo.text || sel.pseudo.inside {
-		return c.selectPseudo(ctx, root, sel, want, look)
+		return c.selectPseudo(ctx, root, sel, want, look, checkEvery(perElement))
 	}
 
 	// The scratch slice points into doc's tree; clear it on the way out so
 	// an idle pooled extractor does not keep a whole document alive.
 	defer func() { clear(c.nodes); c.nodes = c.nodes[:0] }()
 
-	if err := c.match(ctx, root, sel.group, attr, look); err != nil {
+	if err := c.match(ctx, root, sel.group, attr, look, perElement); err != nil {
 		return nil, false, err
 	}
 	if len(c.nodes) > want {
@@ -228,6 +242,9 @@ func (c *CSS) SelectEach(ctx context.Context, doc *Document, specs []CSSSpec) ([
 		sel, err := c.sels.get(spec.Selector)
 		if err == nil {
 			attr, err = c.pseudoAttr(spec, sel, attr)
+			if err == nil {
+				err = c.admit(spec.Selector, sel)
+			}
 		}
 		if err != nil {
 			answers[i].Err = err
@@ -257,9 +274,10 @@ func (c *CSS) SelectEach(ctx context.Context, doc *Document, specs []CSSSpec) ([
 		c.cache.gaveUp.Add(uint64(len(qs)))
 	}
 	doc.UseTree()
+	var spent float64 // one work budget for all the questions
 	for k, q := range qs {
 		i := asked[k]
-		values, truncated, err := c.selectTree(ctx, doc, q.sel, q.attr, specs[i].Output, q.want, q.look)
+		values, truncated, err := c.selectTree(ctx, doc, specs[i].Selector, q.sel, q.attr, specs[i].Output, q.want, q.look, &spent)
 		if err != nil && (errors.Is(err, ErrUnparsable) || ctx.Err() != nil) {
 			return nil, err
 		}
@@ -302,11 +320,14 @@ func (c *CSS) check(spec CSSSpec) (attr string, err error) {
 }
 
 // match fills c.nodes with up to max elements below root that match sel
-// and, when attr is set, carry attr.
-func (c *CSS) match(ctx context.Context, root *html.Node, sel cascadia.SelectorGroup, attr string, max int) error {
-	visited := 0
+// and, when attr is set, carry attr. perElement is the bound on the steps
+// of one sel.Match (see charge), which sets how often ctx is checked.
+func (c *CSS) match(ctx context.Context, root *html.Node, sel cascadia.SelectorGroup, attr string, max int, perElement float64) error {
+	every := checkEvery(perElement)
+	left := every
 	for n := root.FirstChild; n != nil; n = nextIn(n, root) {
-		if visited++; visited%ctxCheckNodes == 0 {
+		if left--; left == 0 {
+			left = every
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -324,6 +345,69 @@ func (c *CSS) match(ctx context.Context, root *html.Node, sel cascadia.SelectorG
 		}
 	}
 	return nil
+}
+
+// checkEvery returns how many elements a walk matches between context
+// checks when one Match may cost perElement steps: ctxCheckNodes for the
+// cheap, fewer so that ctxCheckWork steps pass between checks, and every
+// element for the costliest.
+func checkEvery(perElement float64) int {
+	if perElement*ctxCheckNodes <= ctxCheckWork {
+		return ctxCheckNodes
+	}
+	return int(max(1, ctxCheckWork/perElement))
+}
+
+// admit refuses, before any document is read, a selector that the cost
+// model does not cover or whose :has nesting is over Limits.MaxHasDepth.
+func (c *CSS) admit(src string, sel *selector) error {
+	if sel.costErr != nil {
+		return &SpecError{Field: "selector", Value: src, Err: sel.costErr}
+	}
+	if sel.hasDepth > c.limits.MaxHasDepth {
+		return &SpecError{Field: "selector", Value: src, Err: &CostError{Limit: "MaxHasDepth", Cost: float64(sel.hasDepth), Max: float64(c.limits.MaxHasDepth)}}
+	}
+	return nil
+}
+
+// charge bounds the work of answering sel from doc's tree (matching, and
+// rendering the matches' content when render is set), adds it to *spent,
+// and refuses the question with a *CostError when the call's total would go
+// over Limits.MaxWork or one element's matching over MaxElementWork. It
+// returns the bound on one element. A flat selector is not charged: its
+// work is at most its leaves per element, on any document.
+func (c *CSS) charge(doc *Document, src string, sel *selector, render bool, look int, spent *float64) (float64, error) {
+	if sel.flat {
+		return float64(sel.leaves), nil
+	}
+	shape, err := doc.measured()
+	if err != nil {
+		return 0, err
+	}
+	b := sel.cost.bound(shape, "")
+	total := b.total + shape.nodes // the walk itself
+	// No one element costs more than all of them; and when no element has
+	// the selector's type, none costs more than the failed type test.
+	one := min(b.hit, b.total)
+	if b.tag != "" && shape.tag(b.tag).count == 0 {
+		one = 1
+	}
+	if render {
+		// A text or markup value walks the match's subtree: at most the
+		// whole document per match, or every node once per ancestor.
+		total += min(float64(look)*shape.nodes, shape.nodes+shape.depthSum)
+	}
+	refuse := func(limit string, cost float64, max int64) error {
+		return &SpecError{Field: "selector", Value: src, Err: &CostError{Limit: limit, Cost: cost, Max: float64(max)}}
+	}
+	if one > float64(c.limits.MaxElementWork) {
+		return 0, refuse("MaxElementWork", one, c.limits.MaxElementWork)
+	}
+	if *spent+total > float64(c.limits.MaxWork) {
+		return 0, refuse("MaxWork", *spent+total, c.limits.MaxWork)
+	}
+	*spent += total
+	return one, nil
 }
 
 func attribute(n *html.Node, name string) (string, bool) {

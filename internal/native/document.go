@@ -35,6 +35,9 @@ type Document struct {
 	// questions after it walk the tree.
 	tree atomic.Bool
 
+	shapeOnce sync.Once
+	shape     *docShape
+
 	textOnce sync.Once
 	text     string
 	textErr  error
@@ -235,6 +238,17 @@ func (d *Document) Root() (*html.Node, error) {
 		}
 	})
 	return d.root, d.parseErr
+}
+
+// measured returns the shape of the parsed tree that the cost model needs
+// (cost.go), measuring it on the first call.
+func (d *Document) measured() (*docShape, error) {
+	root, err := d.Root()
+	if err != nil {
+		return nil, err
+	}
+	d.shapeOnce.Do(func() { d.shape = measure(root) })
+	return d.shape, nil
 }
 
 // streamable reports whether a question should try the token stream

@@ -26,6 +26,17 @@ type Limits struct {
 	// and per 64 bytes. Going over it is a *SpecError caused by
 	// ErrTooCostly.
 	MaxXPathSteps int
+	// MaxWork bounds, in steps of the cost model (cost.go), the worst case
+	// of one call's CSS questions on its document, rendering the matches
+	// included: a question over it is refused up front (ErrTooCostly).
+	MaxWork int64
+	// MaxElementWork bounds the worst case of matching one element, which
+	// cannot be interrupted: the context is checked between elements, so
+	// this bounds how long a cancelled call keeps its CPU.
+	MaxElementWork int64
+	// MaxHasDepth bounds the nesting of :has (and cascadia's :haschild)
+	// in a selector, whatever the document.
+	MaxHasDepth int
 }
 
 // DefaultLimits returns the limits used for any field left at zero.
@@ -37,13 +48,33 @@ func DefaultLimits() Limits {
 		MaxSelectorLen:   1024,
 		MaxPatternLen:    4096,
 		MaxXPathSteps:    2_000_000,
+		MaxWork:          DefaultMaxWork,
+		MaxElementWork:   DefaultMaxElementWork,
+		MaxHasDepth:      DefaultMaxHasDepth,
 	}
 }
+
+// The default work limits. A step of the cost model takes 2 to 15 ns of
+// one core where the bound is reached (README, "Work limits"), so a
+// question without a deadline costs at most a few seconds, and a cancelled
+// call holds its core for at most some 10 to 30 ms. Ordinary selectors on
+// the corpus's pages stay below a fifth of them (TestCostCorpus).
+const (
+	DefaultMaxWork        = 500_000_000
+	DefaultMaxElementWork = 2_000_000
+	DefaultMaxHasDepth    = 3
+)
 
 // normalized returns l with every unset field replaced by its default.
 func (l Limits) normalized() Limits {
 	d := DefaultLimits()
 	orDefault := func(v, def int) int {
+		if v <= 0 {
+			return def
+		}
+		return v
+	}
+	orDefault64 := func(v, def int64) int64 {
 		if v <= 0 {
 			return def
 		}
@@ -56,6 +87,9 @@ func (l Limits) normalized() Limits {
 		MaxSelectorLen:   orDefault(l.MaxSelectorLen, d.MaxSelectorLen),
 		MaxPatternLen:    orDefault(l.MaxPatternLen, d.MaxPatternLen),
 		MaxXPathSteps:    orDefault(l.MaxXPathSteps, d.MaxXPathSteps),
+		MaxWork:          orDefault64(l.MaxWork, d.MaxWork),
+		MaxElementWork:   orDefault64(l.MaxElementWork, d.MaxElementWork),
+		MaxHasDepth:      orDefault(l.MaxHasDepth, d.MaxHasDepth),
 	}
 }
 

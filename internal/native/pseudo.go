@@ -156,8 +156,9 @@ func (c *CSS) pseudoAttr(spec CSSSpec, sel *selector, attr string) (string, erro
 // selectPseudo answers a selector that ends in ::text, or in ::attr()
 // after a descendant combinator, from doc's tree; want and look are as
 // for Select. The walk is bounded as Select's is: ctx is checked every
-// ctxCheckNodes nodes, and the result by MaxResultBytes.
-func (c *CSS) selectPseudo(ctx context.Context, root *html.Node, sel *selector, want, look int) (values []string, truncated bool, err error) {
+// every nodes (checkEvery of the selector's bound on one element), and the
+// result by MaxResultBytes.
+func (c *CSS) selectPseudo(ctx context.Context, root *html.Node, sel *selector, want, look, every int) (values []string, truncated bool, err error) {
 	pe := sel.pseudo
 	attr := strings.ToLower(pe.attr)
 	budget := c.limits.MaxResultBytes
@@ -174,7 +175,7 @@ func (c *CSS) selectPseudo(ctx context.Context, root *html.Node, sel *selector, 
 	// each visits the nodes that answer, in document order, and stops
 	// when emit says so.
 	for n := root.FirstChild; n != nil; {
-		if visited++; visited%ctxCheckNodes == 0 {
+		if visited++; visited%every == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, false, err
 			}

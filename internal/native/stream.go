@@ -58,6 +58,17 @@ type selector struct {
 	paraOnly bool
 	// pseudo is the parsel pseudo-element the selectors end in, if any.
 	pseudo pseudoElement
+
+	// cost is the selector as the cost model sees it (cost.go); costErr
+	// is set instead when cascadia compiled a construct the model does not
+	// cover, and the selector is then refused.
+	cost     *costNode
+	costErr  error
+	hasDepth int
+	// flat selectors cost at most leaves steps on any element, so no
+	// document need be measured for them.
+	flat   bool
+	leaves int
 }
 
 func compileSelector(src string) (*selector, error) {
@@ -70,6 +81,10 @@ func compileSelector(src string) (*selector, error) {
 		return nil, err
 	}
 	s := &selector{group: g, pseudo: pe}
+	if s.cost, s.costErr = costModel(g); s.costErr == nil {
+		s.hasDepth = s.cost.hasDepth()
+		s.leaves, s.flat = s.cost.flat()
+	}
 	if !pe.text && !pe.inside {
 		// ::attr() on the matched elements themselves is an attribute
 		// question like any other; the rest needs the tree (pseudo.go).
