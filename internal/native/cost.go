@@ -76,22 +76,22 @@ func (e *CostError) Is(target error) bool { return target == ErrTooCostly }
 type costOp uint8
 
 const (
-	opLeaf        costOp = iota // tests the element's tag or attributes
-	opAttrRegex                 // [attr#=(regexp)]: a regexp over an attribute value
-	opSiblings                  // scans the siblings or children: :nth-*, :first-*, :last-*, :only-*, :empty
-	opLang                      // :lang walks the ancestors
-	opFieldset                  // :enabled, :disabled walk the ancestors and their siblings
-	opText                      // :contains, :matches read the subtree's text
-	opOwnText                   // :containsOwn, :matchesOwn read the children's text
-	opAll                       // a compound selector: every kid
-	opAny                       // a selector list: any kid
-	opNot                       // :not(kid)
-	opHas                       // :has(kid): some descendant
-	opHasChild                  // :haschild(kid): some child
-	opDescendant                // kids[0] kids[1]
-	opChild                     // kids[0] > kids[1]
-	opAdjacent                  // kids[0] + kids[1]
-	opSibling                   // kids[0] ~ kids[1]
+	opLeaf       costOp = iota // tests the element's tag or attributes
+	opAttrRegex                // [attr#=(regexp)]: a regexp over an attribute value
+	opSiblings                 // scans the siblings or children: :nth-*, :first-*, :last-*, :only-*, :empty
+	opLang                     // :lang walks the ancestors
+	opFieldset                 // :enabled, :disabled walk the ancestors and their siblings
+	opText                     // :contains, :matches read the subtree's text
+	opOwnText                  // :containsOwn, :matchesOwn read the children's text
+	opAll                      // a compound selector: every kid
+	opAny                      // a selector list: any kid
+	opNot                      // :not(kid)
+	opHas                      // :has(kid): some descendant
+	opHasChild                 // :haschild(kid): some child
+	opDescendant               // kids[0] kids[1]
+	opChild                    // kids[0] > kids[1]
+	opAdjacent                 // kids[0] + kids[1]
+	opSibling                  // kids[0] ~ kids[1]
 )
 
 // costNode is a compiled selector as the cost model sees it.
@@ -326,7 +326,7 @@ type docShape struct {
 // the largest and summed sizes of their subtrees in nodes and text bytes
 // (what :has and :contains read from them).
 type tagShape struct {
-	count, depth           float64
+	count, depth            float64
 	maxSubNodes, maxSubText float64
 	sumSubNodes, sumSubText float64
 }
