@@ -71,6 +71,9 @@ type Config struct {
 	SelectorCacheSize         int
 	PatternCacheSize          int
 	WarmSelectors             []string
+	CSSMaxWork                int
+	CSSMaxElementWork         int
+	CSSMaxHasDepth            int
 	WarmPatterns              []string
 
 	// ConfigFile is the path given with --config, or empty.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 
@@ -346,6 +347,38 @@ func (c *CSS) match(ctx context.Context, root *html.Node, sel cascadia.SelectorG
 	}
 	return nil
 }
+
+// CheckSelectors charges selectors against limits on doc as the CSS
+// questions of one call that ask for the text of every match, and returns
+// the index of the first that is invalid or refused, with its *SpecError
+// (a *CostError inside for a refusal), or ErrUnparsable; -1 and nil when
+// all pass. It is for callers that run selectors with cascadia elsewhere,
+// such as the article module's custom mode, and must refuse a costly one
+// before it runs. cache, if not nil, is where the selectors are compiled.
+func CheckSelectors(doc *Document, selectors []string, limits Limits, cache *SelectorCache) (int, error) {
+	c := &CSS{limits: limits.normalized()}
+	compile := compileSelector
+	if cache != nil {
+		compile = cache.c.get
+	}
+	var spent float64
+	for i, src := range selectors {
+		sel, err := compile(src)
+		if err == nil {
+			err = c.admit(src, sel)
+		}
+		if err == nil {
+			_, err = c.charge(doc, src, sel, true, math.MaxInt32, &spent)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	return -1, nil
+}
+
+// max1 is v, but at least 1.
+func max1(v float64) float64 { return max(1, v) }
 
 // checkEvery returns how many elements a walk matches between context
 // checks when one Match may cost perElement steps: ctxCheckNodes for the

@@ -48,8 +48,13 @@ func (s *Service) documentError(field string, err error) error {
 // nativeError maps an error of a native extractor; path is the request field
 // path of the spec, e.g. "css" or `fields.fields["title"].css`.
 func (s *Service) nativeError(req *poolv1.ExtractRequest, path string, err error) error {
-	var spec *native.SpecError
+	var (
+		spec *native.SpecError
+		cost *native.CostError
+	)
 	switch {
+	case errors.As(err, &spec) && errors.As(err, &cost):
+		return costError(path+"."+spec.Field, cost)
 	case errors.As(err, &spec):
 		return invalidArgument(path+"."+spec.Field, "%v", spec.Err)
 	case errors.Is(err, native.ErrResultTooLarge):

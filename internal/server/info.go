@@ -95,6 +95,9 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 		LeaseMaxTtl:       durationpb.New(s.limits.LeaseMaxTTL),
 		MaxFields:         uint32(s.limits.MaxFields),
 		MaxXpathSteps:     uint64(s.limits.Normalized().MaxXPathSteps),
+		CssMaxWork:        uint64(s.limits.Normalized().MaxWork),
+		CssMaxElementWork: uint64(s.limits.Normalized().MaxElementWork),
+		CssMaxHasDepth:    uint32(s.limits.Normalized().MaxHasDepth),
 	}}
 	for _, v := range s.Pools() {
 		e := &poolv1.Extractor{

@@ -48,6 +48,9 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkCustomSelectors(req, doc, name, in); err != nil {
+		return nil, err
+	}
 	wreq := wasm.Request{HTML: doc.Source(), URL: req.GetUrl(), Mode: in.GetMode(), Selectors: in.GetSelectors()}
 
 	resp := &poolv1.ExtractResponse{Pool: name}

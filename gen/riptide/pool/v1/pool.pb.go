@@ -4209,8 +4209,17 @@ type Limits struct {
 	// Most steps one XPath evaluation may take: every move over the tree
 	// is one, and a string value costs one per node and per 64 bytes.
 	MaxXpathSteps uint64 `protobuf:"varint,10,opt,name=max_xpath_steps,json=maxXpathSteps,proto3" json:"max_xpath_steps,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// CSS_MAX_WORK: the worst case, in steps of the cost model (README,
+	// "Work limits"), of one call's CSS questions on its document. A
+	// costlier selector is refused with INVALID_ARGUMENT naming it.
+	CssMaxWork uint64 `protobuf:"varint,11,opt,name=css_max_work,json=cssMaxWork,proto3" json:"css_max_work,omitempty"`
+	// CSS_MAX_ELEMENT_WORK: the worst case of matching a selector on one
+	// element, which cannot be interrupted.
+	CssMaxElementWork uint64 `protobuf:"varint,12,opt,name=css_max_element_work,json=cssMaxElementWork,proto3" json:"css_max_element_work,omitempty"`
+	// CSS_MAX_HAS_DEPTH: the deepest nesting of :has in a selector.
+	CssMaxHasDepth uint32 `protobuf:"varint,13,opt,name=css_max_has_depth,json=cssMaxHasDepth,proto3" json:"css_max_has_depth,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -4309,6 +4318,27 @@ func (x *Limits) GetMaxFields() uint32 {
 func (x *Limits) GetMaxXpathSteps() uint64 {
 	if x != nil {
 		return x.MaxXpathSteps
+	}
+	return 0
+}
+
+func (x *Limits) GetCssMaxWork() uint64 {
+	if x != nil {
+		return x.CssMaxWork
+	}
+	return 0
+}
+
+func (x *Limits) GetCssMaxElementWork() uint64 {
+	if x != nil {
+		return x.CssMaxElementWork
+	}
+	return 0
+}
+
+func (x *Limits) GetCssMaxHasDepth() uint32 {
+	if x != nil {
+		return x.CssMaxHasDepth
 	}
 	return 0
 }
@@ -4590,7 +4620,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x0fextract_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\x0eextractTimeout\x12\x16\n" +
 	"\x06sha256\x18\n" +
 	" \x01(\tR\x06sha256\x12\x14\n" +
-	"\x05specs\x18\v \x03(\tR\x05specs\"\xf2\x03\n" +
+	"\x05specs\x18\v \x03(\tR\x05specs\"\xf0\x04\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -4604,7 +4634,11 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
 	"max_fields\x18\t \x01(\rR\tmaxFields\x12&\n" +
 	"\x0fmax_xpath_steps\x18\n" +
-	" \x01(\x04R\rmaxXpathSteps*r\n" +
+	" \x01(\x04R\rmaxXpathSteps\x12 \n" +
+	"\fcss_max_work\x18\v \x01(\x04R\n" +
+	"cssMaxWork\x12/\n" +
+	"\x14css_max_element_work\x18\f \x01(\x04R\x11cssMaxElementWork\x12)\n" +
+	"\x11css_max_has_depth\x18\r \x01(\rR\x0ecssMaxHasDepth*r\n" +
 	"\tCssOutput\x12\x1a\n" +
 	"\x16CSS_OUTPUT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCSS_OUTPUT_TEXT\x10\x01\x12\x19\n" +
