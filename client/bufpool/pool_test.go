@@ -1,4 +1,4 @@
-package grpcwire
+package bufpool
 
 import (
 	"strconv"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestPoolGet(t *testing.T) {
-	p := NewPool(100_000) // classes up to 128 KiB
+	p := New(100_000) // classes up to 128 KiB
 	tests := []struct {
 		n, wantCap int
 	}{
@@ -29,7 +29,7 @@ func TestPoolGet(t *testing.T) {
 }
 
 func TestPoolPutForeign(t *testing.T) {
-	p := NewPool(1 << 16)
+	p := New(1 << 16)
 	for _, c := range []int{0, 100, 300, 1 << 20} {
 		b := make([]byte, 0, c)
 		p.Put(&b) // must not panic, nor land in a class it does not fit
@@ -42,7 +42,7 @@ func TestPoolPutForeign(t *testing.T) {
 }
 
 func TestPoolReuse(t *testing.T) {
-	p := NewPool(1 << 20)
+	p := New(1 << 20)
 	// sync.Pool may drop items at any GC, so only check that reuse is
 	// possible and allocation-free when it happens.
 	allocs := testing.AllocsPerRun(100, func() {
@@ -58,7 +58,7 @@ func TestPoolReuse(t *testing.T) {
 func BenchmarkPool(b *testing.B) {
 	for _, n := range []int{16 << 10, 90_000} {
 		b.Run(sizeName(n), func(b *testing.B) {
-			p := NewPool(1 << 24)
+			p := New(1 << 24)
 			b.ReportAllocs()
 			for b.Loop() {
 				buf := p.Get(n)
