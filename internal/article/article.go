@@ -72,14 +72,23 @@ type Request struct {
 // and is not an error. In modes article and full, links and media are never
 // nil, so they encode as [] rather than null.
 type Result struct {
-	URL           string `json:"url"`
-	Title         string `json:"title"`
-	Byline        string `json:"byline"`
-	PublishedTime string `json:"published_time"` // RFC 3339, empty when unknown
-	SiteName      string `json:"site_name"`
-	Description   string `json:"description"` // the excerpt
-	Lang          string `json:"lang"`
-	Dir           string `json:"dir"` // "ltr", "rtl" or empty
+	URL    string `json:"url"`
+	Title  string `json:"title"`
+	Byline string `json:"byline"`
+	// Authors are the page's authors as a list of names, from structured
+	// data (JSON-LD, meta tags) or the byline; omitted when none is found.
+	Authors       []string `json:"authors,omitempty"`
+	PublishedTime string   `json:"published_time"` // RFC 3339, empty when unknown
+	SiteName      string   `json:"site_name"`
+	Description   string   `json:"description"` // the excerpt
+	Lang          string   `json:"lang"`
+	Dir           string   `json:"dir"` // "ltr", "rtl" or empty
+	// Categories and Tags are the sections and keywords the page declares
+	// for itself (JSON-LD articleSection and keywords, article:section and
+	// article:tag meta tags, rel=category and rel=tag links); omitted when
+	// none is found.
+	Categories []string `json:"categories,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
 
 	Text        string `json:"text"`
 	ContentHTML string `json:"content_html"`
