@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	readability "codeberg.org/readeck/go-readability/v2"
 	"github.com/andybalholm/cascadia"
+	"github.com/riptidecrawler/riptide-poold/internal/article/metadata"
 	"golang.org/x/net/html"
 )
 
@@ -215,12 +217,16 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 		res.Selectors = selectAll(root, p.selectors)
 	}
 
+	// The metadata pass reads the tree before readability takes it apart.
+	md := metadata.Extract(root, p.url)
+
 	parser := readability.NewParser()
 	art, err := parser.ParseAndMutate(root, base)
 	if err != nil {
 		return nil, fmt.Errorf("article: readability: %w", err)
 	}
 	setMetadata(res, &art)
+	addMetadata(res, &md)
 
 	if page == nil && art.Node != nil {
 		// The main content; a page without one leaves the body fields empty.
@@ -262,6 +268,25 @@ func setMetadata(res *Result, art *readability.Article) {
 	if t, err := art.PublishedTime(); err == nil {
 		res.PublishedTime = formatTime(t)
 	}
+}
+
+// addMetadata adds what the metadata pass found to res: the authors as a
+// list, categories and tags, and the publication date, which it finds on
+// more pages than the readability pass and gives as the page writes it.
+func addMetadata(res *Result, md *metadata.Metadata) {
+	res.Authors = md.Authors
+	if len(res.Authors) == 0 && res.Byline != "" {
+		res.Authors = metadata.Names(res.Byline)
+	}
+	res.Categories, res.Tags = md.Categories, md.Tags
+	if md.Published.IsZero() {
+		return
+	}
+	if t, err := time.Parse(time.RFC3339, md.PublishedTime); err == nil && t.Format(time.DateOnly) == md.Published.String() {
+		res.PublishedTime = t.Format(time.RFC3339)
+		return
+	}
+	res.PublishedTime = md.Published.String() + "T00:00:00Z"
 }
 
 // baseURL is the document's base for relative references: the first

@@ -411,8 +411,18 @@ func TestResultJSON(t *testing.T) {
 	if _, ok := m["selectors"]; ok {
 		t.Errorf("JSON has selectors outside custom mode")
 	}
-	if len(m) != 16 {
-		t.Errorf("JSON has %d fields, want 16: %v", len(m), m)
+	// The page names an author and no categories or tags, which are
+	// omitted rather than sent empty.
+	if got, _ := m["authors"].([]any); len(got) != 1 || got[0] != "Jane Doe" {
+		t.Errorf("authors = %v, want [Jane Doe]", m["authors"])
+	}
+	for _, k := range []string{"categories", "tags"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("JSON has %s on a page without any", k)
+		}
+	}
+	if len(m) != 17 {
+		t.Errorf("JSON has %d fields, want 17: %v", len(m), m)
 	}
 }
 

@@ -459,3 +459,56 @@ func mean(xs []float64) float64 {
 	}
 	return sum / float64(max(len(xs), 1))
 }
+
+// BenchmarkArticleBaseline compares the bundled article module with
+// another build of it, such as the one on main before a change to
+// internal/article: both run, trusted, on the corpus' median page and on
+// every page in turn, interleaved in one loop, and the metric x-baseline is
+// the median per-iteration ratio of the bundled module's time to the
+// baseline's. The baseline is the file named by RIPTIDE_BASELINE_GUEST; the
+// benchmark skips without one.
+//
+//	git show main:... or build main's guest, then
+//	RIPTIDE_BASELINE_GUEST=/tmp/article-main.wasm go test -run '^$' -bench 'BenchmarkArticleBaseline' -benchtime 40x ./internal/wasm
+func BenchmarkArticleBaseline(b *testing.B) {
+	path := os.Getenv("RIPTIDE_BASELINE_GUEST")
+	if path == "" {
+		b.Skip("set RIPTIDE_BASELINE_GUEST to the article.wasm to compare with")
+	}
+	baseline, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pages := corpusPages(b)
+	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
+	old, err := rt.Load(context.Background(), "article-baseline", baseline, wasm.ModuleOptions{Trusted: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mods := [2]*wasm.Module{loadArticle(b, rt, true), old}
+	run := func(b *testing.B, pages []string) {
+		insts := [2]*wasm.Instance{newInstance(b, mods[0]), newInstance(b, mods[1])}
+		var newMs, oldMs, ratio []float64
+		for b.Loop() {
+			var t [2]time.Duration
+			for _, page := range pages {
+				req := wasm.Request{HTML: page, URL: quality.PageURL, Mode: article.ModeArticle}
+				for k, i := range insts {
+					start := time.Now()
+					if _, err := i.Extract(context.Background(), req); err != nil {
+						b.Fatal(err)
+					}
+					t[k] += time.Since(start)
+				}
+			}
+			newMs = append(newMs, float64(t[0])/1e6)
+			oldMs = append(oldMs, float64(t[1])/1e6)
+			ratio = append(ratio, float64(t[0])/float64(t[1]))
+		}
+		b.ReportMetric(median(newMs), "new-ms")
+		b.ReportMetric(median(oldMs), "baseline-ms")
+		b.ReportMetric(median(ratio), "x-baseline")
+	}
+	b.Run("median-page", func(b *testing.B) { run(b, pages[len(pages)/2:len(pages)/2+1]) })
+	b.Run("corpus", func(b *testing.B) { run(b, pages) })
+}

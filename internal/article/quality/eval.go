@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
@@ -123,26 +124,34 @@ func resultAuthors(res *article.Result) []string {
 	return nil
 }
 
-// authorsFound reports whether every expected author is named, ignoring
-// case, by one of got: equal to it or holding it as a phrase. A list is
-// scored rather than a paragraph: a name inside a long text (over four
-// times the name's length) does not count.
+// authorsFound reports whether one of the expected authors is named by
+// one of got, ignoring case and punctuation: each holds the other, and the
+// shorter is at least half the longer, so that "Rudolf Fischer" names
+// "Rudolf Fischer, Simon Kohler" while "Henry" does not name "Henry
+// Steinhau", nor a paragraph that mentions it the author.
 func authorsFound(want, got []string) bool {
 	for _, w := range want {
-		w = strings.ToLower(collapse(w))
-		found := false
+		w = nameKey(w)
 		for _, g := range got {
-			g = strings.ToLower(collapse(g))
-			if g == w || (len(g) <= 4*len(w) && strings.Contains(g, w)) {
-				found = true
-				break
+			g = nameKey(g)
+			short, long := g, w
+			if len(short) > len(long) {
+				short, long = long, short
+			}
+			if short != "" && 2*len(short) >= len(long) && strings.Contains(long, short) {
+				return true
 			}
 		}
-		if !found {
-			return false
-		}
 	}
-	return true
+	return false
+}
+
+// nameKey is s lower-cased, its letters and digits only, words separated
+// by one space.
+func nameKey(s string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}), " ")
 }
 
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -29,9 +29,14 @@ func TestScoreEval(t *testing.T) {
 			tp: 1, fn: 1, tn: 2, date: true, author: true,
 		},
 		{
-			name: "boilerplate kept, wrong date, one author",
+			name: "boilerplate kept, wrong date, one author of two is found",
 			res:  article.Result{Text: "Share this first part", PublishedTime: "2020-03-05T00:00:00Z", Byline: "Ada Lovelace"},
-			tp:   1, fn: 1, fp: 1, tn: 1,
+			tp:   1, fn: 1, fp: 1, tn: 1, author: true,
+		},
+		{
+			name: "a first name alone is not the author",
+			res:  article.Result{Authors: []string{"Ada"}},
+			fn:   2, tn: 2,
 		},
 		{
 			name: "an author inside a paragraph is not a list",

@@ -1313,7 +1313,14 @@ type ExtractResponse struct {
 	Matches []*RegexMatch `protobuf:"bytes,2,rep,name=matches,proto3" json:"matches,omitempty"`
 	// Fields answers, by field name.
 	Fields map[string]*FieldResult `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// The WebAssembly module's result (the module's JSON object).
+	// The WebAssembly module's result (the module's JSON object). The bundled
+	// "article" module answers: url, title, byline, authors (list of names),
+	// published_time (RFC 3339, as the page writes it), site_name,
+	// description, lang, dir, categories and tags (lists; authors, categories
+	// and tags are omitted when none is found), text, content_html, markdown,
+	// links ({url, text}), media ({url, type, alt}), word_count,
+	// reading_time_minutes, quality_score, and selectors in mode "custom".
+	// docs/wasm-abi.md says where each comes from and which mode fills it.
 	Result *structpb.Struct `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
 	// The pool that served the request.
 	Pool string `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`

@@ -1,0 +1,538 @@
+// Package metadata finds an HTML page's publication date, authors,
+// categories and tags: the metadata that the readability pass of package
+// article does not find, or finds only as free text.
+//
+// It reads, in order of how much each source is to be trusted: JSON-LD
+// (schema.org), meta tags (Open Graph, Dublin Core and the common
+// publishers' names), microdata (itemprop), <time> elements and rel links,
+// the page's URL, and last the visible text of elements whose class or id
+// says they hold a date or a byline. Every rule is about markup and
+// language-neutral patterns, never a site.
+//
+// The package keeps no state between calls and is safe for concurrent use.
+package metadata
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// Bounds on what one page can make the walk do: a page decides how many
+// scripts, metas and hinted elements it has, so the work on each kind is
+// capped, beyond the linear walk itself.
+const (
+	maxJSONLD        = 16      // JSON-LD scripts parsed
+	maxJSONLDBytes   = 1 << 20 // of one script's text
+	maxHinted        = 64      // elements with a date or author class read
+	maxHintedText    = 200     // bytes of such an element's text that are read
+	maxListItems     = 32      // authors, categories or tags kept
+	maxJSONLDObjects = 256     // JSON-LD objects visited in one page
+)
+
+// Metadata is what Extract found; the zero value means nothing.
+type Metadata struct {
+	// Published is the publication date as the page writes it (not
+	// converted to UTC); Modified is the last-modified date where that is
+	// all the page gives.
+	Published Date
+	// PublishedTime is the full timestamp of Published when a machine
+	// source gave one (RFC 3339 or ISO 8601 as written), else "".
+	PublishedTime string
+	Authors       []string
+	Categories    []string
+	Tags          []string
+}
+
+// Names splits s, a byline, into the names it holds: "By Ann Smith and
+// Bo Li, 3 May 2020" is [Ann Smith, Bo Li].
+func Names(s string) []string { return appendNames(nil, s) }
+
+// Extract reads root, a parsed page, and pageURL, its address (may be
+// empty). It does not modify the tree.
+func Extract(root *html.Node, pageURL string) Metadata {
+	var w walker
+	w.walk(root, false)
+
+	var md Metadata
+	// Structured data first: JSON-LD, then meta tags, then microdata.
+	ld := w.jsonLD()
+	dates := []dateSource{
+		{ld.published, ld.publishedRaw},
+		{w.metaPublished, w.metaPublishedRaw},
+		{w.itempropPublished, ""},
+		{w.timePublished, ""},
+		{urlPathDate(pageURL), ""},
+		{w.firstTime, ""},
+		{w.hintedDate, ""},
+		{w.textDate(&w.nearTitle), ""},
+		{w.textDate(&w.bodyText), ""},
+		{ld.modified, ""},
+		{w.metaModified, ""},
+	}
+	for _, d := range dates {
+		if !d.date.IsZero() {
+			md.Published, md.PublishedTime = d.date, d.raw
+			break
+		}
+	}
+
+	// The first source with a name wins, but a name that is the site's
+	// own (a publisher given as the author) only when no source names a
+	// person.
+	var siteAuthors []string
+	for _, list := range [][]string{ld.authors, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors} {
+		if len(list) == 0 {
+			continue
+		}
+		if w.siteLike(list, pageURL) {
+			if siteAuthors == nil {
+				siteAuthors = list
+			}
+			continue
+		}
+		md.Authors = list
+		break
+	}
+	if md.Authors == nil {
+		md.Authors = siteAuthors
+	}
+	md.Categories = firstNonEmpty(ld.sections, w.metaSections, w.relCategories)
+	md.Tags = firstNonEmpty(ld.keywords, w.metaTags, w.relTags)
+	return md
+}
+
+// siteLike reports whether names is the site rather than a person: its
+// one name is the og:site_name, or the page's host holds it.
+func (w *walker) siteLike(names []string, pageURL string) bool {
+	if len(names) != 1 {
+		return false
+	}
+	name := strings.ToLower(names[0])
+	if w.siteName != "" && strings.EqualFold(name, w.siteName) {
+		return true
+	}
+	if strings.Contains(name, ".") && !strings.Contains(name, " ") {
+		return true // a domain name
+	}
+	host := ""
+	if u, err := url.Parse(pageURL); err == nil {
+		host = strings.ReplaceAll(strings.ToLower(u.Hostname()), "-", "")
+	}
+	compact := strings.ReplaceAll(name, " ", "")
+	return len(compact) >= 4 && host != "" && strings.Contains(host, compact)
+}
+
+// textDate is the first date in the text of b.
+func (w *walker) textDate(b *strings.Builder) Date {
+	d, _ := parseDate(strings.Join(strings.Fields(b.String()), " "), monthFirstLang(w.lang))
+	return d
+}
+
+type dateSource struct {
+	date Date
+	raw  string
+}
+
+func firstNonEmpty(lists ...[]string) []string {
+	for _, l := range lists {
+		if len(l) > 0 {
+			return l
+		}
+	}
+	return nil
+}
+
+func urlPathDate(pageURL string) Date {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return Date{}
+	}
+	return urlDate(u.Path)
+}
+
+// walker gathers the candidates of one pass over the tree.
+type walker struct {
+	lang string
+
+	scripts []string // JSON-LD texts
+
+	metaPublished, metaModified Date
+	metaPublishedRaw            string
+	metaAuthors                 []string
+	metaSections, metaTags      []string
+
+	itempropPublished Date
+	itempropAuthors   []string
+	timePublished     Date
+	firstTime         Date
+	relAuthors        []string
+	hrefAuthors       []string // links to an author page: /author/name
+	siteName          string
+	twitterLabels     map[string]string // twitter:labelN -> its content, lower-cased
+	relCategories     []string
+	relTags           []string
+
+	hinted        int
+	hintedDate    Date
+	hintedAuthors []string
+
+	// nearTitle is the page's visible text from its first <h1> on, up to
+	// maxNearTitle bytes: where a page that marks up nothing writes its
+	// date, next to the headline.
+	seenH1    bool
+	nearTitle strings.Builder
+	bodyText  strings.Builder // the first maxNearTitle bytes of the body's text
+}
+
+// maxNearTitle bounds the text read for a date near the headline.
+const maxNearTitle = 1500
+
+// walk visits n; inComments is set inside a comment section, whose dates
+// and authors are the commenters', not the article's.
+func (w *walker) walk(n *html.Node, inComments bool) {
+	if n.Type == html.TextNode && !inComments {
+		if w.seenH1 && w.nearTitle.Len() < maxNearTitle {
+			w.nearTitle.WriteString(n.Data)
+			w.nearTitle.WriteByte(' ')
+		}
+		if w.bodyText.Len() < maxNearTitle {
+			w.bodyText.WriteString(n.Data)
+			w.bodyText.WriteByte(' ')
+		}
+	}
+	if n.Type == html.ElementNode {
+		switch n.Data {
+		case "html":
+			w.lang = attr(n, "lang")
+		case "script":
+			if strings.EqualFold(strings.TrimSpace(attr(n, "type")), "application/ld+json") && len(w.scripts) < maxJSONLD {
+				if t := nodeText(n); len(t) <= maxJSONLDBytes {
+					w.scripts = append(w.scripts, t)
+				}
+			}
+			return
+		case "style", "noscript", "template":
+			return
+		case "meta":
+			w.meta(n)
+			return
+		case "h1":
+			w.seenH1 = true
+		}
+		label := classID(n)
+		if !inComments && (strings.Contains(label, "comment") || strings.Contains(label, "respond")) {
+			inComments = true
+		}
+		if !inComments {
+			w.element(n, label)
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		w.walk(c, inComments)
+	}
+}
+
+// element reads the microdata, time, link and hinted text of n.
+func (w *walker) element(n *html.Node, label string) {
+	switch prop := strings.ToLower(attr(n, "itemprop")); prop {
+	case "datepublished", "datecreated":
+		if w.itempropPublished.IsZero() {
+			v := firstAttr(n, "content", "datetime")
+			if v == "" {
+				v = limitedText(n, maxHintedText)
+			}
+			w.itempropPublished = parseMachineDate(v)
+		}
+	case "author", "creator":
+		if len(w.itempropAuthors) == 0 {
+			v := attr(n, "content")
+			if v == "" {
+				if name := findItemprop(n, "name"); name != nil {
+					v = firstAttr(name, "content")
+					if v == "" {
+						v = limitedText(name, maxHintedText)
+					}
+				} else {
+					v = limitedText(n, maxHintedText)
+				}
+			}
+			w.itempropAuthors = appendNames(w.itempropAuthors, v)
+		}
+	}
+	switch n.Data {
+	case "time":
+		v := attr(n, "datetime")
+		if v == "" {
+			v = limitedText(n, maxHintedText)
+		}
+		d := parseMachineDate(v)
+		if d.IsZero() {
+			break
+		}
+		if w.firstTime.IsZero() {
+			w.firstTime = d
+		}
+		if w.timePublished.IsZero() && (hasAttr(n, "pubdate") || hasAny(classID(n), "publish", "entry-date", "post-date", "posted", "created")) {
+			w.timePublished = d
+		}
+	case "a", "link":
+		rel := " " + strings.ToLower(attr(n, "rel")) + " "
+		if n.Data == "a" && len(w.hrefAuthors) == 0 && hasAny(strings.ToLower(attr(n, "href")), "/author/", "/autor/", "/auteur/", "/authors/") {
+			w.hrefAuthors = appendNames(nil, limitedText(n, maxHintedText))
+		}
+		switch {
+		case strings.Contains(rel, " author ") && n.Data == "a":
+			if len(w.relAuthors) < maxListItems {
+				w.relAuthors = appendNames(w.relAuthors, limitedText(n, maxHintedText))
+			}
+		case strings.Contains(rel, " category ") && n.Data == "a":
+			w.relCategories = appendItem(w.relCategories, limitedText(n, maxHintedText))
+		case strings.Contains(rel, " tag ") && n.Data == "a":
+			w.relTags = appendItem(w.relTags, limitedText(n, maxHintedText))
+		}
+	}
+	if label == "" || w.hinted >= maxHinted {
+		return
+	}
+	dateHint := w.hintedDate.IsZero() && hasAny(label, "date", "time", "datum", "fecha", "data", "publish", "posted", "meta", "byline", "dateline", "info")
+	authorHint := len(w.hintedAuthors) == 0 && hasAny(label, "author", "byline", "autor", "auteur", "writer") && !hasAny(label, "bio", "avatar", "description", "about", "box")
+	if !dateHint && !authorHint {
+		return
+	}
+	w.hinted++
+	text := limitedText(n, maxHintedText)
+	if dateHint {
+		w.hintedDate, _ = parseDate(text, monthFirstLang(w.lang))
+	}
+	if authorHint {
+		// A byline's name is often a link ("By <a>Ann Smith</a>"); the
+		// link's text is the name without the words around it.
+		if a := findElementNamed(n, "a"); a != nil {
+			w.hintedAuthors = appendNames(nil, limitedText(a, maxHintedText))
+		}
+		if len(w.hintedAuthors) == 0 && len(text) < 120 {
+			w.hintedAuthors = appendNames(nil, text)
+		}
+	}
+}
+
+// meta reads one <meta> element.
+func (w *walker) meta(n *html.Node) {
+	key := strings.ToLower(strings.TrimSpace(firstAttr(n, "property", "name", "itemprop")))
+	content := strings.TrimSpace(attr(n, "content"))
+	if key == "" || content == "" {
+		return
+	}
+	switch key {
+	case "article:published_time", "og:article:published_time", "article:published", "published_time",
+		"datepublished", "pubdate", "publishdate", "publish-date", "publish_date", "publication_date",
+		"date", "dc.date", "dc.date.issued", "dc.date.created", "dcterms.date", "dcterms.issued", "dcterms.created",
+		"sailthru.date", "parsely-pub-date", "citation_publication_date", "citation_date",
+		"originalpublicationdate", "article.published", "article_date_original", "cxenseparse:recs:publishtime", "created":
+		if w.metaPublished.IsZero() {
+			if d := parseMachineDate(content); !d.IsZero() {
+				w.metaPublished, w.metaPublishedRaw = d, content
+			}
+		}
+	case "twitter:label1", "twitter:label2", "twitter:data1", "twitter:data2":
+		// Publishing tools write "twitter:label1" = "Written by" and
+		// "twitter:data1" = the author's name.
+		if w.twitterLabels == nil {
+			w.twitterLabels = make(map[string]string, 4)
+		}
+		w.twitterLabels[key] = content
+		for _, i := range []string{"1", "2"} {
+			label := strings.ToLower(w.twitterLabels["twitter:label"+i])
+			if data := w.twitterLabels["twitter:data"+i]; data != "" && len(w.metaAuthors) == 0 &&
+				hasAny(label, "written by", "author", "autor", "verfasst von", "geschrieben von", "auteur", "écrit par", "escrito por", "scritto da") {
+				w.metaAuthors = appendNames(nil, data)
+			}
+		}
+	case "og:site_name", "application-name":
+		if w.siteName == "" {
+			w.siteName = content
+		}
+	case "article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "dcterms.modified", "last-modified", "lastmod":
+		if w.metaModified.IsZero() {
+			w.metaModified = parseMachineDate(content)
+		}
+	case "author", "article:author", "dc.creator", "dcterms.creator", "parsely-author", "sailthru.author",
+		"citation_author", "byl", "author_name", "og:article:author", "book:author":
+		if len(w.metaAuthors) < maxListItems {
+			w.metaAuthors = appendNames(w.metaAuthors, content)
+		}
+	case "article:section", "parsely-section", "og:article:section", "section":
+		w.metaSections = appendList(w.metaSections, content, false)
+	case "article:tag", "og:article:tag", "parsely-tags", "news_keywords":
+		w.metaTags = appendList(w.metaTags, content, true)
+	}
+}
+
+// ldResult is what the JSON-LD of a page gives.
+type ldResult struct {
+	published, modified Date
+	publishedRaw        string
+	authors             []string
+	sections, keywords  []string
+}
+
+// articleTypes are the schema.org types whose dates and authors are the
+// page's; other objects (an Organization, a WebSite, a Comment) are read
+// only when no such object is found.
+var articleTypes = []string{"article", "posting", "blog", "report", "webpage", "recipe", "review", "creativework", "event", "product"}
+
+// jsonLD reads the page's JSON-LD scripts.
+func (w *walker) jsonLD() ldResult {
+	var objs []map[string]any
+	for _, s := range w.scripts {
+		var v any
+		if json.Unmarshal([]byte(s), &v) != nil {
+			continue
+		}
+		collectObjects(v, &objs, 0)
+	}
+	// Authors are often given by reference to a Person elsewhere in the
+	// @graph: {"author": {"@id": "#/schema/person/1"}}.
+	byID := make(map[string]map[string]any)
+	for _, o := range objs {
+		if id, ok := o["@id"].(string); ok && id != "" {
+			if _, dup := byID[id]; !dup {
+				byID[id] = o
+			}
+		}
+	}
+	var r ldResult
+	for pass := 0; pass < 2; pass++ {
+		for _, o := range objs {
+			typ := strings.ToLower(typeOf(o["@type"]))
+			if typ == "comment" || typ == "answer" || typ == "question" {
+				continue
+			}
+			article := false
+			for _, t := range articleTypes {
+				if strings.Contains(typ, t) {
+					article = true
+					break
+				}
+			}
+			if (pass == 0) != article {
+				continue
+			}
+			if r.published.IsZero() {
+				for _, k := range []string{"datePublished", "dateCreated", "uploadDate"} {
+					if s, ok := o[k].(string); ok {
+						if d := parseMachineDate(s); !d.IsZero() {
+							r.published, r.publishedRaw = d, s
+							break
+						}
+					}
+				}
+			}
+			if r.modified.IsZero() {
+				if s, ok := o["dateModified"].(string); ok {
+					r.modified = parseMachineDate(s)
+				}
+			}
+			if len(r.authors) == 0 && strings.Contains(typ, "webpage") == false {
+				r.authors = ldNames(o["author"], byID, nil)
+				if len(r.authors) == 0 {
+					r.authors = ldNames(o["creator"], byID, nil)
+				}
+			}
+			if len(r.sections) == 0 {
+				r.sections = ldStrings(o["articleSection"], false)
+			}
+			if len(r.keywords) == 0 {
+				r.keywords = ldStrings(o["keywords"], true)
+			}
+		}
+	}
+	return r
+}
+
+// collectObjects appends the JSON objects in v (a value, an array or an
+// @graph, and their nested objects such as "mainEntity") to objs, in
+// document order.
+func collectObjects(v any, objs *[]map[string]any, depth int) {
+	if depth > 8 || len(*objs) >= maxJSONLDObjects {
+		return
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			collectObjects(e, objs, depth+1)
+		}
+	case map[string]any:
+		*objs = append(*objs, x)
+		for _, k := range []string{"@graph", "mainEntity", "mainEntityOfPage", "itemListElement"} {
+			if e, ok := x[k]; ok {
+				collectObjects(e, objs, depth+1)
+			}
+		}
+	}
+}
+
+func typeOf(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case []any:
+		var parts []string
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	return ""
+}
+
+// ldNames reads a JSON-LD author: a name, a Person or Organization
+// object, or an array of them.
+func ldNames(v any, byID map[string]map[string]any, names []string) []string {
+	switch x := v.(type) {
+	case string:
+		return appendNames(names, x)
+	case map[string]any:
+		if _, named := x["name"]; !named {
+			if id, ok := x["@id"].(string); ok && byID[id] != nil {
+				x = byID[id]
+			}
+		}
+		if s, ok := x["name"].(string); ok {
+			return appendNames(names, s)
+		}
+		given, _ := x["givenName"].(string)
+		family, _ := x["familyName"].(string)
+		return appendNames(names, strings.TrimSpace(given+" "+family))
+	case []any:
+		for _, e := range x {
+			if len(names) >= maxListItems {
+				break
+			}
+			names = ldNames(e, byID, names)
+		}
+	}
+	return names
+}
+
+// ldStrings reads a JSON-LD text list: an array of strings, or one string
+// that split says to cut at commas.
+func ldStrings(v any, split bool) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		out = appendList(out, x, split)
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = appendItem(out, s)
+			}
+		}
+	}
+	return out
+}

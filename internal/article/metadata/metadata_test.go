@@ -1,0 +1,222 @@
+package metadata
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+func TestParseDate(t *testing.T) {
+	tests := []struct {
+		in         string
+		monthFirst bool
+		want       string
+	}{
+		{"Posted 2009-08-06 by Ann", false, "2009-08-06"},
+		{"06.08.2009 12:00", false, "2009-08-06"},
+		{"6.8.09", false, "2009-08-06"},
+		{"03/04/2020", false, "2020-04-03"},
+		{"03/04/2020", true, "2020-03-04"},
+		{"13/04/2020", true, "2020-04-13"}, // a day over 12 can only be the day
+		{"6. August 2009", false, "2009-08-06"},
+		{"6 de agosto de 2009", false, "2009-08-06"},
+		{"jeudi 13 juin 2019", false, "2019-06-13"},
+		{"August 6th, 2009", false, "2009-08-06"},
+		{"Aug. 6, 2009", false, "2009-08-06"},
+		{"Published: Sept 5 2021", false, "2021-09-05"},
+		{"the earliest wins: 5 May 2020, then 2021-01-01", false, "2020-05-05"},
+		{"© 2009 Example", false, ""},       // a year alone is not a date
+		{"31.02.2020", false, ""},           // no such day
+		{"1.1.1970", false, ""},             // before the web
+		{"12 marathons in 2009", false, ""}, // a word that starts like a month
+		{"", false, ""},
+	}
+	for _, tt := range tests {
+		if got, _ := parseDate(tt.in, tt.monthFirst); got.String() != tt.want {
+			t.Errorf("parseDate(%q, %v) = %q, want %q", tt.in, tt.monthFirst, got, tt.want)
+		}
+	}
+}
+
+func TestParseMachineDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"2022-05-04T03:37:37+00:00": "2022-05-04",
+		"2022-05-03T23:37:37-04:00": "2022-05-03", // as written, not in UTC
+		"20090806":                  "2009-08-06",
+		"2009-08-06":                "2009-08-06",
+		"Thu, 06 Aug 2009 10:00:00": "2009-08-06",
+		"2009-13-06":                "",
+		"soon":                      "",
+	} {
+		if got := parseMachineDate(in); got.String() != want {
+			t.Errorf("parseMachineDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestURLDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"/2019/06/13/a-story/":    "2019-06-13",
+		"/news/2019-06-13-story":  "2019-06-13",
+		"/p/20190613/story.html":  "2019-06-13",
+		"/2019/06/story":          "", // a month is not a date
+		"/item/1234567890/story":  "",
+		"/2019/13/45/not-a-date/": "",
+	} {
+		if got := urlDate(in); got.String() != want {
+			t.Errorf("urlDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"By Ann Smith", []string{"Ann Smith"}},
+		{"Von Roland Brockmann und Sebastian Drescher", []string{"Roland Brockmann", "Sebastian Drescher"}},
+		{"Ann Smith, Bo Li & Cy Young", []string{"Ann Smith", "Bo Li", "Cy Young"}},
+		{"Posted on May 3, 2020 by Ann Smith", []string{"Ann Smith"}},
+		{"Ann Smith, 3 May 2020", []string{"Ann Smith"}},
+		{"Posted on", nil},
+		{"https://example.com/ann", nil},
+		{"ann@example.com", nil},
+		{"This is a whole sentence that is far too long to be anybody's name", nil},
+		{strings.Repeat("Ann, ", 50), []string{"Ann"}},
+		{strings.Repeat("Ann, ", 100), nil},
+	}
+	for _, tt := range tests {
+		if got := Names(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("Names(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestExtract(t *testing.T) {
+	tests := []struct {
+		name, url, page string
+		want            Metadata
+	}{
+		{
+			name: "JSON-LD graph with an author by reference",
+			page: `<script type="application/ld+json">{"@graph":[
+				{"@type":"WebSite","name":"Site"},
+				{"@type":"Article","datePublished":"2021-03-04T05:06:07+02:00","author":{"@id":"#p1"},
+				 "articleSection":"Science","keywords":"space, stars"},
+				{"@type":"Person","@id":"#p1","name":"Ann Smith"}]}</script>`,
+			want: Metadata{Published: Date{2021, 3, 4}, PublishedTime: "2021-03-04T05:06:07+02:00",
+				Authors: []string{"Ann Smith"}, Categories: []string{"Science"}, Tags: []string{"space", "stars"}},
+		},
+		{
+			name: "meta tags",
+			page: `<meta property="article:published_time" content="2020-01-02">
+				<meta name="author" content="By Bo Li"><meta property="article:section" content="News">
+				<meta property="article:tag" content="a"><meta property="article:tag" content="b">`,
+			want: Metadata{Published: Date{2020, 1, 2}, PublishedTime: "2020-01-02", Authors: []string{"Bo Li"},
+				Categories: []string{"News"}, Tags: []string{"a", "b"}},
+		},
+		{
+			name: "an author that is the site itself gives way to a byline",
+			url:  "https://www.example-news.com/a",
+			page: `<meta name="author" content="Example News"><h1>T</h1>
+				<div class="byline">By <a href="/people/cy">Cy Young</a></div>`,
+			want: Metadata{Authors: []string{"Cy Young"}},
+		},
+		{
+			name: "a comment's date and author are not the article's",
+			url:  "https://example.com/2018/07/09/story",
+			page: `<h1>T</h1><p>Text without a date.</p>
+				<div id="comments"><time datetime="2024-01-01">1 Jan</time><span class="author">Troll</span></div>`,
+			want: Metadata{Published: Date{2018, 7, 9}},
+		},
+		{
+			name: "a date written next to the headline",
+			page: `<nav>Menu</nav><h1>Title</h1><p class="x">Veröffentlicht am 16.08.2019</p><footer>© 2023</footer>`,
+			want: Metadata{Published: Date{2019, 8, 16}},
+		},
+		{
+			name: "twitter label and data",
+			page: `<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="Dee Ray">`,
+			want: Metadata{Authors: []string{"Dee Ray"}},
+		},
+		{
+			name: "rel tag and category links",
+			page: `<a rel="category tag" href="/c">Travel</a><a rel="tag" href="/t">beach</a>`,
+			want: Metadata{Categories: []string{"Travel"}, Tags: []string{"beach"}},
+		},
+		{
+			name: "broken JSON-LD is skipped",
+			page: `<script type="application/ld+json">{"datePublished": </script><time datetime="2011-05-23">x</time>`,
+			want: Metadata{Published: Date{2011, 5, 23}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, err := html.Parse(strings.NewReader(tt.page))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Extract(root, tt.url)
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tt.want) {
+				t.Errorf("Extract =\n %+v\nwant\n %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestExtractBounds feeds pages that try to make the walk do more than a
+// page's size: many JSON-LD scripts, deep JSON, long lists and hinted
+// elements. The work and the lists stay bounded.
+func TestExtractBounds(t *testing.T) {
+	var sb strings.Builder
+	for i := 0; i < 10*maxJSONLD; i++ {
+		fmt.Fprintf(&sb, `<script type="application/ld+json">{"@type":"Thing","name":"x%d"}</script>`, i)
+	}
+	sb.WriteString(`<script type="application/ld+json">` + strings.Repeat(`{"mainEntity":`, 10000) + `{}` + strings.Repeat(`}`, 10000) + `</script>`)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&sb, `<meta property="article:tag" content="tag%d"><a rel="author">Name%c Person</a><div class="author-date">%s</div>`, i, 'A'+rune(i%26), strings.Repeat("word ", 100))
+	}
+	root, err := html.Parse(strings.NewReader(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w walker
+	w.walk(root, false)
+	if len(w.scripts) > maxJSONLD || w.hinted > maxHinted {
+		t.Errorf("read %d scripts and %d hinted elements, bounds %d and %d", len(w.scripts), w.hinted, maxJSONLD, maxHinted)
+	}
+	md := Extract(root, "")
+	if len(md.Tags) > maxListItems || len(md.Authors) > maxListItems {
+		t.Errorf("%d tags and %d authors, bound %d", len(md.Tags), len(md.Authors), maxListItems)
+	}
+}
+
+func FuzzExtract(f *testing.F) {
+	f.Add(`<script type="application/ld+json">{"@graph":[{"@type":"Article","datePublished":"2021-03-04","author":[{"@id":"a"}]},{"@id":"a","name":"Ann"}]}</script>`, "https://x/2020/01/02/a")
+	f.Add(`<meta name="author" content="By A and B, 3 May 2020"><h1>x</h1>6. Mai 2008 <time datetime="20090806">`, "")
+	f.Add(`<div class="byline">Posted on 31/12/2019 by <a>Q</a></div>`, "::bad url")
+	f.Fuzz(func(t *testing.T, page, pageURL string) {
+		root, err := html.Parse(strings.NewReader(page))
+		if err != nil {
+			return
+		}
+		md := Extract(root, pageURL)
+		if !md.Published.IsZero() && !validDate(md.Published.Year, md.Published.Month, md.Published.Day) {
+			t.Errorf("invalid date %v", md.Published)
+		}
+		for _, list := range [][]string{md.Authors, md.Categories, md.Tags} {
+			if len(list) > maxListItems {
+				t.Errorf("list of %d, bound %d", len(list), maxListItems)
+			}
+			for _, s := range list {
+				if strings.TrimSpace(s) == "" {
+					t.Errorf("blank item in %q", list)
+				}
+			}
+		}
+	})
+}

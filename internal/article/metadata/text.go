@@ -1,0 +1,278 @@
+package metadata
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/html"
+)
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key && a.Namespace == "" {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key && a.Namespace == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// firstAttr returns the first of keys that n has with a value.
+func firstAttr(n *html.Node, keys ...string) string {
+	for _, k := range keys {
+		if v := attr(n, k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// classID is n's class and id, lower-cased, or "" when it has neither.
+func classID(n *html.Node) string {
+	c, id := attr(n, "class"), attr(n, "id")
+	if c == "" && id == "" {
+		return ""
+	}
+	return strings.ToLower(c + " " + id)
+}
+
+func hasAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeText is the concatenated text of n's text children (a script's).
+func nodeText(n *html.Node) string {
+	var sb strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.TextNode {
+			sb.WriteString(c.Data)
+		}
+	}
+	return sb.String()
+}
+
+// limitedText is n's visible text, white space collapsed, stopping after
+// limit bytes: enough for a date or a byline, and bounded whatever the
+// element holds.
+func limitedText(n *html.Node, limit int) string {
+	var sb strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		for c := n.FirstChild; c != nil && sb.Len() < limit; c = c.NextSibling {
+			switch c.Type {
+			case html.TextNode:
+				sb.WriteString(c.Data)
+			case html.ElementNode:
+				switch c.Data {
+				case "script", "style", "noscript", "template":
+					continue
+				case "br", "p", "div", "li", "span", "time", "a":
+					sb.WriteByte(' ')
+				}
+				walk(c)
+			}
+		}
+	}
+	walk(n)
+	s := sb.String()
+	if len(s) > limit {
+		s = s[:limit]
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// findElementNamed finds the first descendant of n named tag.
+func findElementNamed(n *html.Node, tag string) *html.Node {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		if c.Data == tag {
+			return c
+		}
+		if f := findElementNamed(c, tag); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// findItemprop finds the first descendant of n with itemprop prop.
+func findItemprop(n *html.Node, prop string) *html.Node {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		if strings.EqualFold(attr(c, "itemprop"), prop) {
+			return c
+		}
+		if f := findItemprop(c, prop); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// monthFirstLang reports whether pages in lang write numeric dates month
+// first (03/04/2020 for March 4): American English.
+func monthFirstLang(lang string) bool {
+	lang = strings.ToLower(lang)
+	return lang == "en-us" || lang == "en_us"
+}
+
+// bylineWords are the words that introduce an author's name in a byline,
+// in the languages most common on the web. They are stripped from the
+// start of a name, with what precedes them ("Posted on 3 May by Ann").
+var bylineWords = []string{
+	"written by", "posted by", "published by", "story by", "words by", "text by", "author:", "authors:", "by:",
+	"by", "von", "vom", "text:", "texte:", "autor:", "autorin:", "autor", "autorin", "geschrieben von", "verfasst von",
+	"par", "por", "di", "door", "av", "af", "od", "de", "auteur:", "redactie:", "redacción:",
+}
+
+// nameSeparators split a list of authors.
+var nameSeparators = []string{",", ";", " and ", " und ", " & ", " et ", " y ", " e ", " i ", " en ", " och ", " og ", " | ", " / ", "\n"}
+
+// appendNames cleans s, a byline or an author field, and appends the
+// names it holds to names: prefixes such as "By" are stripped, a list is
+// split, and what is not a name (a URL, an e-mail address, a date, a
+// sentence) is left out.
+func appendNames(names []string, s string) []string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" || len(s) > 300 {
+		return names
+	}
+	// A date ends the byline ("By Ann Smith, 3 May 2020"), unless the
+	// name comes after it ("Posted on 3 May 2020 by Ann Smith").
+	if _, at := parseDate(s, false); at > 0 {
+		if before := appendNames(nil, s[:at]); len(before) > 0 {
+			return appendNames(names, s[:at])
+		}
+		if after := stripByline(s); after != s {
+			return appendNames(names, after)
+		}
+		return names
+	}
+	s = stripByline(s)
+	for _, sep := range nameSeparators {
+		s = strings.ReplaceAll(s, sep, "\x00")
+	}
+	for part := range strings.SplitSeq(s, "\x00") {
+		if len(names) >= maxListItems {
+			break
+		}
+		part = stripByline(strings.TrimFunc(part, func(r rune) bool {
+			return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '.' || unicode.IsSymbol(r)
+		}))
+		if isName(part) && !contains(names, part) {
+			names = append(names, part)
+		}
+	}
+	return names
+}
+
+// stripByline removes a leading byline word and what precedes it.
+func stripByline(s string) string {
+	lower := strings.ToLower(s)
+	for _, w := range bylineWords {
+		if strings.HasPrefix(lower, w+" ") || strings.HasSuffix(w, ":") && strings.HasPrefix(lower, w) {
+			return strings.TrimSpace(s[len(w):])
+		}
+		// "Posted on May 3 by Ann": the last " by " starts the name.
+		if !strings.HasSuffix(w, ":") && (len(w) > 2 || w == "by") {
+			if i := strings.LastIndex(lower, " "+w+" "); i >= 0 && i < 60 {
+				return strings.TrimSpace(s[i+len(w)+2:])
+			}
+		}
+	}
+	return s
+}
+
+// isName reports whether s can be a person's or an organization's name:
+// one to six words, not a URL, an e-mail address or a number.
+func isName(s string) bool {
+	if s == "" || len(s) > 80 || strings.ContainsAny(s, "@/:=<>{}") {
+		return false
+	}
+	words := strings.Fields(s)
+	if len(words) > 6 || strings.Contains(s, "[at]") {
+		return false
+	}
+	// Only the words around a name ("Posted on", "Artikel von") are not one.
+	label := true
+	for _, w := range words {
+		if !isBylineWord(strings.ToLower(strings.Trim(w, ":"))) {
+			label = false
+			break
+		}
+	}
+	if label {
+		return false
+	}
+	letters := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			letters++
+		}
+	}
+	return letters >= 2
+}
+
+// labelWords are the words of a byline's label besides bylineWords.
+var labelWords = []string{"posted", "on", "published", "publiziert", "veröffentlicht", "am", "artikel", "article", "written", "geschrieben", "beitrag", "beitragvon", "name", "erforderlich", "redaktion:", "autor", "author", "the", "der", "die", "das"}
+
+func isBylineWord(w string) bool {
+	for _, b := range bylineWords {
+		if w == strings.TrimSuffix(b, ":") {
+			return true
+		}
+	}
+	for _, b := range labelWords {
+		if w == b {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if strings.EqualFold(e, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendItem appends s, a category or tag, cleaned, unless it is empty,
+// already there or too long to be one.
+func appendItem(list []string, s string) []string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" || len(s) > 100 || len(list) >= maxListItems || contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// appendList appends the items of s, cut at commas when split is set.
+func appendList(list []string, s string, split bool) []string {
+	if !split {
+		return appendItem(list, s)
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		list = appendItem(list, part)
+	}
+	return list
+}
