@@ -83,6 +83,7 @@ func (s *Service) document(req *poolv1.ExtractRequest) (*native.Document, error)
 	if err != nil {
 		return nil, s.documentError(field, err)
 	}
+	doc.SetURL(req.GetUrl())
 	return doc, nil
 }
 
@@ -105,6 +106,13 @@ func (s *Service) extractCSS(ctx context.Context, req *poolv1.ExtractRequest, in
 		values, truncated, err := c.Select(ctx, doc, spec)
 		if err != nil {
 			return s.nativeError(req, "css", err)
+		}
+		if in.GetAbsoluteUrls() {
+			n, err := c.ResolveURLs(doc, spec, values)
+			if err != nil {
+				return s.nativeError(req, "css", err)
+			}
+			resp.UnresolvedUrls = uint32(n)
 		}
 		resp.Values, resp.Truncated = values, truncated
 		return nil
@@ -194,6 +202,8 @@ type field struct {
 	css   *native.CSSSpec
 	regex *native.RegexSpec
 	xpath *native.XPathSpec
+	// absoluteURLs is the css spec's absolute_urls.
+	absoluteURLs bool
 }
 
 // extractFields answers every field from one parse of the document, with at
@@ -268,7 +278,14 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 					return s.nativeError(req, f.path, a.Err)
 				}
 				r.Values, r.Truncated = a.Values, a.Truncated
-				for _, v := range a.Values {
+				if f.absoluteURLs {
+					n, err := css.ResolveURLs(doc, *f.css, r.Values)
+					if err != nil {
+						return s.nativeError(req, f.path, err)
+					}
+					r.UnresolvedUrls = uint32(n)
+				}
+				for _, v := range r.Values {
 					size += len(v)
 				}
 			default:
@@ -348,7 +365,7 @@ func (s *Service) fieldSpecs(in *poolv1.FieldsSpec) ([]field, error) {
 			if err != nil {
 				return nil, err
 			}
-			f.css = &c
+			f.css, f.absoluteURLs = &c, spec.Css.GetAbsoluteUrls()
 		case *poolv1.FieldSpec_Regex:
 			f.path += ".regex"
 			r, err := regexSpec(spec.Regex, f.path)

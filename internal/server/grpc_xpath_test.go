@@ -125,3 +125,52 @@ func TestGRPCListExtractorsXPath(t *testing.T) {
 		}
 	}
 }
+
+func TestGRPCExtractAbsoluteURLs(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	const doc = `<base href="/s/"><a href="x">x</a><a href="http://a b/">bad</a><img srcset="i.png 1x, /j.png 2x">`
+	tests := []struct {
+		name       string
+		req        *poolv1.ExtractRequest
+		want       []string
+		unresolved uint32
+	}{
+		{"css attribute", &poolv1.ExtractRequest{Document: htmlDoc(doc), Url: "https://e.org/d/p",
+			Spec: cssReq(&poolv1.CssSpec{Selector: "a", Attribute: "href", All: true, AbsoluteUrls: true})},
+			[]string{"https://e.org/s/x", "http://a b/"}, 1},
+		{"css pseudo srcset", &poolv1.ExtractRequest{Document: htmlDoc(doc), Url: "https://e.org/",
+			Spec: cssReq(&poolv1.CssSpec{Selector: "img::attr(srcset)", AbsoluteUrls: true})},
+			[]string{"https://e.org/s/i.png 1x, https://e.org/j.png 2x"}, 0},
+		{"xpath", &poolv1.ExtractRequest{Document: htmlDoc(doc), Url: "https://e.org/",
+			Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a/@href", All: true, AbsoluteUrls: true})},
+			[]string{"https://e.org/s/x", "http://a b/"}, 1},
+		{"as written without the option", &poolv1.ExtractRequest{Document: htmlDoc(doc), Url: "https://e.org/",
+			Spec: cssReq(&poolv1.CssSpec{Selector: "a", Attribute: "href", All: true})},
+			[]string{"x", "http://a b/"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := h.client.Extract(t.Context(), tt.req)
+			if err != nil {
+				t.Fatalf("Extract: %v", err)
+			}
+			if !slices.Equal(resp.GetValues(), tt.want) || resp.GetUnresolvedUrls() != tt.unresolved {
+				t.Errorf("values = %q (%d unresolved), want %q (%d)", resp.GetValues(), resp.GetUnresolvedUrls(), tt.want, tt.unresolved)
+			}
+		})
+	}
+	resp, err := h.client.Extract(t.Context(), &poolv1.ExtractRequest{Document: htmlDoc(doc), Url: "https://e.org/", Spec: fieldsReq(map[string]*poolv1.FieldSpec{
+		"css":   cssField(&poolv1.CssSpec{Selector: "a::attr(href)", All: true, AbsoluteUrls: true}),
+		"xpath": {Spec: &poolv1.FieldSpec_Xpath{Xpath: &poolv1.XpathSpec{Expression: "//a/@href", AbsoluteUrls: true}}},
+	})})
+	if err != nil {
+		t.Fatalf("Extract fields: %v", err)
+	}
+	f := resp.GetFields()
+	if got := f["css"]; !slices.Equal(got.GetValues(), []string{"https://e.org/s/x", "http://a b/"}) || got.GetUnresolvedUrls() != 1 {
+		t.Errorf("css field = %v", got)
+	}
+	if got := f["xpath"]; !slices.Equal(got.GetValues(), []string{"https://e.org/s/x"}) || got.GetUnresolvedUrls() != 0 {
+		t.Errorf("xpath field = %v", got)
+	}
+}

@@ -20,6 +20,7 @@ func (s *Service) extractXPath(ctx context.Context, req *poolv1.ExtractRequest, 
 			return s.nativeError(req, "xpath", err)
 		}
 		resp.Values, resp.Truncated, resp.Xpath = ans.Values, ans.Truncated, xpathResult(ans)
+		resp.UnresolvedUrls = uint32(ans.Unresolved)
 		return nil
 	})
 }
@@ -31,15 +32,17 @@ func (s *Service) answerXPathField(ctx context.Context, req *poolv1.ExtractReque
 		return s.nativeError(req, f.path, err)
 	}
 	r.Values, r.Truncated, r.Xpath = ans.Values, ans.Truncated, xpathResult(ans)
+	r.UnresolvedUrls = uint32(ans.Unresolved)
 	return nil
 }
 
 func xpathSpec(in *poolv1.XpathSpec, path string) (native.XPathSpec, error) {
 	out := native.XPathSpec{
-		Expression: in.GetExpression(),
-		Attribute:  in.GetAttribute(),
-		All:        in.GetAll(),
-		Limit:      int(in.GetLimit()),
+		Expression:   in.GetExpression(),
+		Attribute:    in.GetAttribute(),
+		All:          in.GetAll(),
+		Limit:        int(in.GetLimit()),
+		AbsoluteURLs: in.GetAbsoluteUrls(),
 	}
 	var err error
 	if out.Output, err = cssOutput(in.GetOutput(), path); err != nil {

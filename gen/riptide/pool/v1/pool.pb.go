@@ -786,7 +786,16 @@ type CssSpec struct {
 	// Every match when true; else the first match only.
 	All bool `protobuf:"varint,4,opt,name=all,proto3" json:"all,omitempty"`
 	// When non-zero, at most this many matches (capped by max_matches).
-	Limit         uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	// When true, the values of URL-valued attributes (href, src, srcset,
+	// action, formaction, poster, data, cite, background, longdesc,
+	// manifest, icon, codebase, usemap, profile, itemid), asked for by
+	// attribute or ::attr(), are made absolute as a browser resolves them
+	// (WHATWG URL Standard): against the document's first <base href>,
+	// itself resolved against ExtractRequest.url, or against url. A value
+	// that does not resolve (any relative one when there is no url) comes
+	// back as written and is counted in unresolved_urls.
+	AbsoluteUrls  bool `protobuf:"varint,6,opt,name=absolute_urls,json=absoluteUrls,proto3" json:"absolute_urls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -856,6 +865,13 @@ func (x *CssSpec) GetLimit() uint32 {
 	return 0
 }
 
+func (x *CssSpec) GetAbsoluteUrls() bool {
+	if x != nil {
+		return x.AbsoluteUrls
+	}
+	return false
+}
+
 // XpathSpec evaluates an XPath 1.0 expression on the parsed HTML5 tree
 // (antchfx/xpath: XPath 1.0's functions and a few of 2.0's, such as
 // matches(), ends-with() and lower-case()). Unprefixed names match elements
@@ -878,7 +894,10 @@ type XpathSpec struct {
 	// Every node of a node set when true; else the first only.
 	All bool `protobuf:"varint,4,opt,name=all,proto3" json:"all,omitempty"`
 	// When non-zero, at most this many nodes (capped by max_matches).
-	Limit         uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	// As CssSpec.absolute_urls, for attribute nodes (//a/@href) and the
+	// attribute field.
+	AbsoluteUrls  bool `protobuf:"varint,6,opt,name=absolute_urls,json=absoluteUrls,proto3" json:"absolute_urls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -946,6 +965,13 @@ func (x *XpathSpec) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *XpathSpec) GetAbsoluteUrls() bool {
+	if x != nil {
+		return x.AbsoluteUrls
+	}
+	return false
 }
 
 // XpathResult says what an XPath expression answered; the answer itself is
@@ -1334,9 +1360,12 @@ type ExtractResponse struct {
 	// True when max_matches cut the answer short.
 	Truncated bool `protobuf:"varint,9,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	// For an xpath spec: the type of its answer.
-	Xpath         *XpathResult `protobuf:"bytes,10,opt,name=xpath,proto3" json:"xpath,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Xpath *XpathResult `protobuf:"bytes,10,opt,name=xpath,proto3" json:"xpath,omitempty"`
+	// With absolute_urls: the URL values left as written because they do
+	// not resolve.
+	UnresolvedUrls uint32 `protobuf:"varint,11,opt,name=unresolved_urls,json=unresolvedUrls,proto3" json:"unresolved_urls,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ExtractResponse) Reset() {
@@ -1439,6 +1468,13 @@ func (x *ExtractResponse) GetXpath() *XpathResult {
 	return nil
 }
 
+func (x *ExtractResponse) GetUnresolvedUrls() uint32 {
+	if x != nil {
+		return x.UnresolvedUrls
+	}
+	return 0
+}
+
 // RegexMatch is one match of a pattern.
 type RegexMatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1532,9 +1568,12 @@ type FieldResult struct {
 	// True when max_matches cut the answer short.
 	Truncated bool `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	// When the field is an XPath question: the type of its answer.
-	Xpath         *XpathResult `protobuf:"bytes,4,opt,name=xpath,proto3" json:"xpath,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Xpath *XpathResult `protobuf:"bytes,4,opt,name=xpath,proto3" json:"xpath,omitempty"`
+	// With absolute_urls: the URL values left as written because they do
+	// not resolve.
+	UnresolvedUrls uint32 `protobuf:"varint,5,opt,name=unresolved_urls,json=unresolvedUrls,proto3" json:"unresolved_urls,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FieldResult) Reset() {
@@ -1593,6 +1632,13 @@ func (x *FieldResult) GetXpath() *XpathResult {
 		return x.Xpath
 	}
 	return nil
+}
+
+func (x *FieldResult) GetUnresolvedUrls() uint32 {
+	if x != nil {
+		return x.UnresolvedUrls
+	}
+	return 0
 }
 
 // Timing tells where a request's time went.
@@ -4369,13 +4415,14 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\blease_id\x18\t \x01(\tR\aleaseIdB\n" +
 	"\n" +
 	"\bdocumentB\x06\n" +
-	"\x04spec\"\x9f\x01\n" +
+	"\x04spec\"\xc4\x01\n" +
 	"\aCssSpec\x12\x1a\n" +
 	"\bselector\x18\x01 \x01(\tR\bselector\x12\x1c\n" +
 	"\tattribute\x18\x02 \x01(\tR\tattribute\x122\n" +
 	"\x06output\x18\x03 \x01(\x0e2\x1a.riptide.pool.v1.CssOutputR\x06output\x12\x10\n" +
 	"\x03all\x18\x04 \x01(\bR\x03all\x12\x14\n" +
-	"\x05limit\x18\x05 \x01(\rR\x05limit\"\xa5\x01\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\x12#\n" +
+	"\rabsolute_urls\x18\x06 \x01(\bR\fabsoluteUrls\"\xca\x01\n" +
 	"\tXpathSpec\x12\x1e\n" +
 	"\n" +
 	"expression\x18\x01 \x01(\tR\n" +
@@ -4383,7 +4430,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\tattribute\x18\x02 \x01(\tR\tattribute\x122\n" +
 	"\x06output\x18\x03 \x01(\x0e2\x1a.riptide.pool.v1.CssOutputR\x06output\x12\x10\n" +
 	"\x03all\x18\x04 \x01(\bR\x03all\x12\x14\n" +
-	"\x05limit\x18\x05 \x01(\rR\x05limit\"u\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\x12#\n" +
+	"\rabsolute_urls\x18\x06 \x01(\bR\fabsoluteUrls\"u\n" +
 	"\vXpathResult\x124\n" +
 	"\x04type\x18\x01 \x01(\x0e2 .riptide.pool.v1.XpathResultTypeR\x04type\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\x01R\x06number\x12\x18\n" +
@@ -4407,7 +4455,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\bWasmSpec\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12\x12\n" +
 	"\x04mode\x18\x02 \x01(\tR\x04mode\x12\x1c\n" +
-	"\tselectors\x18\x03 \x03(\tR\tselectors\"\x84\x04\n" +
+	"\tselectors\x18\x03 \x03(\tR\tselectors\"\xad\x04\n" +
 	"\x0fExtractResponse\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\x125\n" +
 	"\amatches\x18\x02 \x03(\v2\x1b.riptide.pool.v1.RegexMatchR\amatches\x12D\n" +
@@ -4420,7 +4468,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\bfallback\x18\b \x01(\bR\bfallback\x12\x1c\n" +
 	"\ttruncated\x18\t \x01(\bR\ttruncated\x122\n" +
 	"\x05xpath\x18\n" +
-	" \x01(\v2\x1c.riptide.pool.v1.XpathResultR\x05xpath\x1aW\n" +
+	" \x01(\v2\x1c.riptide.pool.v1.XpathResultR\x05xpath\x12'\n" +
+	"\x0funresolved_urls\x18\v \x01(\rR\x0eunresolvedUrls\x1aW\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x122\n" +
 	"\x05value\x18\x02 \x01(\v2\x1c.riptide.pool.v1.FieldResultR\x05value:\x028\x01\"\xf3\x01\n" +
@@ -4433,12 +4482,13 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\fnamed_groups\x18\x05 \x03(\v2,.riptide.pool.v1.RegexMatch.NamedGroupsEntryR\vnamedGroups\x1a>\n" +
 	"\x10NamedGroupsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd7\x01\n" +
 	"\vFieldResult\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\x125\n" +
 	"\amatches\x18\x02 \x03(\v2\x1b.riptide.pool.v1.RegexMatchR\amatches\x12\x1c\n" +
 	"\ttruncated\x18\x03 \x01(\bR\ttruncated\x122\n" +
-	"\x05xpath\x18\x04 \x01(\v2\x1c.riptide.pool.v1.XpathResultR\x05xpath\"\xae\x01\n" +
+	"\x05xpath\x18\x04 \x01(\v2\x1c.riptide.pool.v1.XpathResultR\x05xpath\x12'\n" +
+	"\x0funresolved_urls\x18\x05 \x01(\rR\x0eunresolvedUrls\"\xae\x01\n" +
 	"\x06Timing\x128\n" +
 	"\n" +
 	"queue_wait\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tqueueWait\x129\n" +
