@@ -15,6 +15,17 @@ import (
 	"time"
 )
 
+// Engines accepted by ARTICLE_ENGINE.
+const (
+	ArticleEngineWASM   = "wasm"
+	ArticleEngineNative = "native"
+)
+
+// articleNativeBytesPerDocumentByte is articlepool.BytesPerDocumentByte,
+// the memory one native article call may hold per byte of its document
+// (config does not import the pools).
+const articleNativeBytesPerDocumentByte = 128
+
 // Log formats accepted by LOG_FORMAT.
 const (
 	LogFormatJSON = "json"
@@ -76,11 +87,23 @@ type Config struct {
 	CSSMaxHasDepth            int
 	WarmPatterns              []string
 
+	// The bundled article module's engine (see the README).
+	ArticleEngine              string // ArticleEngineWASM or ArticleEngineNative
+	ArticleNativeDocumentBytes int
+	ArticleNativeMemoryMB      int
+
 	// ConfigFile is the path given with --config, or empty.
 	ConfigFile string
 	// ShowVersion reports that --version was given: the caller should print
 	// its version and exit. Nothing but the defaults was loaded then.
 	ShowVersion bool
+}
+
+// ArticleNativeDocumentCap is the largest document the native article
+// engine takes: ARTICLE_NATIVE_DOCUMENT_BYTES, or MAX_DOCUMENT_BYTES if
+// that is smaller.
+func (c *Config) ArticleNativeDocumentCap() int {
+	return min(c.ArticleNativeDocumentBytes, c.MaxDocumentBytes)
 }
 
 // Default returns the built-in defaults. It does not look at the
@@ -173,6 +196,22 @@ func (c *Config) relations() []relation {
 		atMost("LEASE_DEFAULT_TTL_MS", ms(c.LeaseDefaultTTL), "LEASE_MAX_TTL_MS", ms(c.LeaseMaxTTL), "the default must be <= the max"),
 		atMost("WASM_INSTANCE_MEMORY_LIMIT_MB", c.WASMInstanceMemoryLimitMB, "WASM_MEMORY_LIMIT_MB", c.WASMMemoryLimitMB,
 			"one instance must fit in the budget"),
+		{"ARTICLE_NATIVE_MEMORY_MB", "ARTICLE_NATIVE_DOCUMENT_BYTES", func() error {
+			need := (int64(c.ArticleNativeDocumentCap())*articleNativeBytesPerDocumentByte + mib - 1) / mib
+			if c.ArticleEngine != ArticleEngineNative || int64(c.ArticleNativeMemoryMB) >= need {
+				return nil
+			}
+			return &Error{Var: "ARTICLE_NATIVE_MEMORY_MB", Value: strconv.Itoa(c.ArticleNativeMemoryMB), clause: true,
+				Err: fmt.Errorf("is below the %d MiB one call on a document of %d bytes (ARTICLE_NATIVE_DOCUMENT_BYTES or MAX_DOCUMENT_BYTES) may hold (128 bytes per byte)",
+					need, c.ArticleNativeDocumentCap())}
+		}},
+		{"ARTICLE_NATIVE_MEMORY_MB", "MEMORY_LIMIT_MB", func() error {
+			if c.ArticleEngine != ArticleEngineNative || c.MemoryLimitMB == 0 || c.ArticleNativeMemoryMB <= c.MemoryLimitMB {
+				return nil
+			}
+			return &Error{Var: "ARTICLE_NATIVE_MEMORY_MB", Value: strconv.Itoa(c.ArticleNativeMemoryMB), clause: true,
+				Err: fmt.Errorf("exceeds MEMORY_LIMIT_MB=%d (the native article calls' memory is the daemon's)", c.MemoryLimitMB)}
+		}},
 		{"WARM_SELECTORS", "SELECTOR_CACHE_SIZE", func() error {
 			return tooMany("WARM_SELECTORS", len(c.WarmSelectors), "SELECTOR_CACHE_SIZE", c.SelectorCacheSize)
 		}},

@@ -82,6 +82,12 @@
 //	    deadline of one WASM extraction; the guest is interrupted
 //	WASM_TRUSTED_MODULES           article                       comma-separated module names of [A-Za-z0-9._-]
 //	    modules that run without loop-interruption checks
+//	ARTICLE_ENGINE                 wasm                          wasm, native
+//	    what runs the bundled article module: the sandbox, or internal/article in the daemon's process (faster, unsandboxed; see the README)
+//	ARTICLE_NATIVE_DOCUMENT_BYTES  2097152                       1024..1073741824
+//	    largest document the native article engine takes (MAX_DOCUMENT_BYTES if that is smaller)
+//	ARTICLE_NATIVE_MEMORY_MB       512                           1..1048576
+//	    memory the native article engine's calls may hold together, in MiB; each may hold 128 bytes per document byte, so this sets how many run at once
 //	CHECKOUT_TIMEOUT_MS            5000                          1..600000 (1ms..10min)
 //	    longest wait for a free instance
 //	MAX_DOCUMENT_BYTES             10485760                      1024..1073741824

@@ -93,6 +93,10 @@ func TestDefault(t *testing.T) {
 		CSSMaxWork:                500_000_000,
 		CSSMaxElementWork:         2_000_000,
 		CSSMaxHasDepth:            3,
+
+		ArticleEngine:              "wasm",
+		ArticleNativeDocumentBytes: 2 << 20,
+		ArticleNativeMemoryMB:      512,
 	}
 	got := Default()
 	assertConfig(t, got, want)

@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/events"
@@ -78,6 +79,7 @@ type Daemon struct {
 	native   *server.NativePools
 	runtime  *wasm.Runtime
 	wasm     *wasmpool.Set
+	article  *articlepool.Pool // ARTICLE_ENGINE=native
 	bus      *events.Bus
 	leases   *lease.Table
 	metrics  *http.Server
@@ -135,6 +137,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	} else {
 		log.Info("WebAssembly pools disabled", "variable", "WASM_POOL_ENABLED")
 	}
+	if cfg.ArticleEngine == config.ArticleEngineNative {
+		if err := d.articlePool(ctx, limits.Limits); err != nil {
+			d.closePools(ctx)
+			return nil, err
+		}
+	}
 
 	leases, err := lease.New(lease.Config{
 		DefaultTTL: cfg.LeaseDefaultTTL,
@@ -158,6 +166,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		Limits:      limits,
 		Native:      d.native,
 		WASM:        d.wasm,
+		Article:     d.article,
 		Bus:         d.bus,
 		Leases:      d.leases,
 		Extractions: metrics.NewExtractions(d.registry),
@@ -249,8 +258,12 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 		sc.HealthInterval = cfg.WASMHealthCheckInterval
 	}
 	d.wasm = wasmpool.New(sc)
-	if _, err := d.addModule(ctx, bundled.ArticleName, bundled.Article()); err != nil {
-		return fmt.Errorf("bundled module %q: %w", bundled.ArticleName, err)
+	// With ARTICLE_ENGINE=native the bundled module's name is served by
+	// the native article pool: its instances would only take memory.
+	if cfg.ArticleEngine != config.ArticleEngineNative {
+		if _, err := d.addModule(ctx, bundled.ArticleName, bundled.Article()); err != nil {
+			return fmt.Errorf("bundled module %q: %w", bundled.ArticleName, err)
+		}
 	}
 	if cfg.WASMModulesDir != "" {
 		d.loadModulesDir(ctx)
@@ -258,6 +271,43 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 	d.log.Info("WebAssembly pools created", "modules", len(d.wasm.Pools()), "min", cfg.WASMPoolSize,
 		"max", cfg.WASMMaxInstances, "compile", time.Since(began).Round(time.Millisecond).String(),
 		"cache_dir", cfg.WASMCompilationCacheDir)
+	return nil
+}
+
+// articlePool creates the native article pool (ARTICLE_ENGINE=native), which
+// serves the bundled module's name in the daemon's own process.
+func (d *Daemon) articlePool(ctx context.Context, limits native.Limits) error {
+	cfg := d.cfg
+	ac := articlepool.Config{
+		Name:               bundled.ArticleName,
+		MaxDocumentBytes:   cfg.ArticleNativeDocumentCap(),
+		MemoryLimitBytes:   uint64(cfg.ArticleNativeMemoryMB) << 20,
+		Timeout:            cfg.WASMExtractTimeout,
+		MaxResultBytes:     cfg.MaxResultBytes,
+		MaxSelectors:       server.MaxSelectors,
+		MaxSelectorLen:     limits.MaxSelectorLen,
+		CheckoutTimeout:    cfg.CheckoutTimeout,
+		ValidateOnCheckout: cfg.HealthCheckEnabled,
+		FailureThreshold:   cfg.CBFailureThreshold,
+		SuccessThreshold:   cfg.CBSuccessThreshold,
+		OpenTimeout:        cfg.CBTimeout,
+		OnEvent:            d.poolEvent,
+		OnBreaker: func(name string, from, to breaker.State) {
+			d.bus.Publish(events.Event{Kind: events.CircuitStateChanged, Pool: name, From: from.String(), To: to.String()})
+		},
+		Logger: d.log,
+	}
+	if cfg.HealthCheckEnabled {
+		ac.HealthInterval = cfg.HealthCheckInterval
+	}
+	p, err := articlepool.New(ctx, ac)
+	if err != nil {
+		return fmt.Errorf("native article pool: %w", err)
+	}
+	d.article = p
+	l := p.Limits()
+	d.log.Info("article module served natively", "variable", "ARTICLE_ENGINE", "max_document_bytes", l.MaxDocumentBytes,
+		"max_calls", l.MaxCalls, "memory_limit_mb", cfg.ArticleNativeMemoryMB, "timeout", l.Timeout.String())
 	return nil
 }
 
@@ -614,6 +664,9 @@ func (d *Daemon) warmUp(ctx context.Context) error {
 	if d.native != nil {
 		errs = append(errs, d.native.CSS.WaitReady(ctx), d.native.Regex.WaitReady(ctx))
 	}
+	if d.article != nil {
+		errs = append(errs, d.article.Pool.WaitReady(ctx))
+	}
 	return errors.Join(errs...)
 }
 
@@ -687,6 +740,15 @@ func (d *Daemon) closePools(ctx context.Context) {
 			d.log.Warn("native pools closed with instances still in use", "err", err)
 		} else {
 			d.log.Info("native pools closed")
+		}
+	}
+	if d.article != nil {
+		// An abandoned extraction holds its extractor until it ends: Close
+		// waits for it until ctx does.
+		if err := d.article.Pool.Close(ctx); err != nil {
+			d.log.Warn("native article pool closed with extractions still running", "err", err)
+		} else {
+			d.log.Info("native article pool closed")
 		}
 	}
 	if d.wasm != nil {

@@ -17,7 +17,9 @@ import (
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"github.com/riptidecrawler/riptide-poold/internal/config"
+	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/server"
@@ -49,15 +51,21 @@ type grpcOptions struct {
 	// recommended to Go clients; otherwise it has grpc-go's defaults, as a
 	// client in any language would.
 	tunedClient bool
+	// article, when set, serves the bundled article module natively from a
+	// pool of this configuration (ARTICLE_ENGINE=native).
+	article *articlepool.Config
+	// leases serves Checkout, RenewLease and ReleaseLease.
+	leases bool
 }
 
 // grpcHarness is one served Service and a client connected to it.
 type grpcHarness struct {
-	native *server.NativePools
-	svc    *server.Service
-	limits server.Limits
-	conn   *grpc.ClientConn
-	client poolv1.PoolServiceClient
+	native  *server.NativePools
+	article *articlepool.Pool // nil unless grpcOptions.article
+	svc     *server.Service
+	limits  server.Limits
+	conn    *grpc.ClientConn
+	client  poolv1.PoolServiceClient
 }
 
 // newGRPCHarness builds the native pools and the Service as internal/daemon
@@ -82,14 +90,25 @@ func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 	}
 	np := newNativePools(tb, cfg, limits.Limits)
 	h := &grpcHarness{
-		native: np,
-		limits: limits,
-		svc: server.New(server.Config{
-			Version: "test",
-			Limits:  limits,
-			Native:  np,
-		}),
+		native:  np,
+		limits:  limits,
+		article: newArticlePool(tb, opts.article),
 	}
+	var leases *lease.Table
+	if opts.leases {
+		var err error
+		if leases, err = lease.New(lease.Config{DefaultTTL: cfg.LeaseDefaultTTL, MaxTTL: cfg.LeaseMaxTTL}); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { leases.Close(context.Background()) })
+	}
+	h.svc = server.New(server.Config{
+		Version: "test",
+		Limits:  limits,
+		Native:  np,
+		Article: h.article,
+		Leases:  leases,
+	})
 
 	// No recovering interceptor: a panic in a handler must fail the test
 	// (and the fuzzer), not turn into a status.

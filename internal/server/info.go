@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"slices"
+	"strings"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/article"
+	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
@@ -21,6 +24,11 @@ type PoolView struct {
 	Leased      int
 	// Module is set for WebAssembly pools.
 	Module *wasmpool.Pool
+	// Engine says what runs the pool's extractions.
+	Engine poolv1.ExtractorEngine
+	// Article is set for the bundled article module run natively
+	// (ARTICLE_ENGINE=native).
+	Article *articlepool.Pool
 }
 
 // Pools returns a snapshot of every pool: css, regex, then the modules by
@@ -29,10 +37,11 @@ func (s *Service) Pools() []PoolView {
 	var out []PoolView
 	if np := s.native; np != nil {
 		out = append(out,
-			PoolView{Name: PoolCSS, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_CSS, Stats: np.CSS.Stats()},
-			PoolView{Name: PoolRegex, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX, Stats: np.Regex.Stats()},
+			PoolView{Name: PoolCSS, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_CSS, Stats: np.CSS.Stats(), Engine: engineNative},
+			PoolView{Name: PoolRegex, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX, Stats: np.Regex.Stats(), Engine: engineNative},
 		)
 	}
+	modules := len(out)
 	if s.wasm != nil {
 		for _, p := range s.wasm.Pools() {
 			out = append(out, PoolView{
@@ -42,8 +51,21 @@ func (s *Service) Pools() []PoolView {
 				Breaker:     p.Breaker.State(),
 				MemoryBytes: p.MemoryBytes(),
 				Module:      p,
+				Engine:      poolv1.ExtractorEngine_EXTRACTOR_ENGINE_WASM,
 			})
 		}
+	}
+	if a := s.article; a != nil {
+		// The bundled module, run natively: still a module to its clients.
+		out = append(out, PoolView{
+			Name:    DefaultModule,
+			Kind:    poolv1.ExtractorKind_EXTRACTOR_KIND_WASM,
+			Stats:   a.Pool.Stats(),
+			Breaker: a.Breaker.State(),
+			Engine:  engineNative,
+			Article: a,
+		})
+		slices.SortFunc(out[modules:], func(a, b PoolView) int { return strings.Compare(a.Name, b.Name) })
 	}
 	for i := range out {
 		out[i].Leased = s.leased(out[i].Name)
@@ -107,6 +129,14 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 			MaxInstances: uint32(v.Stats.Max),
 		}
 		e.Specs = poolSpecs(v.Kind)
+		e.Engine = v.Engine
+		if a := v.Article; a != nil {
+			l := a.Limits()
+			e.Modes = article.Modes()
+			e.AbiVersion = articleABIVersion
+			e.ExtractTimeout = durationpb.New(l.Timeout)
+			e.MaxDocumentBytes = uint64(min(l.MaxDocumentBytes, s.limits.MaxDocumentBytes))
+		}
 		if m := v.Module; m != nil {
 			e.Modes = m.Module.Modes()
 			e.AbiVersion = uint32(m.Module.ABIVersion())
@@ -119,6 +149,13 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 	}
 	return resp, nil
 }
+
+// engineNative is the engine of the pools that run in the daemon's process.
+const engineNative = poolv1.ExtractorEngine_EXTRACTOR_ENGINE_NATIVE
+
+// articleABIVersion is the guest ABI version of the bundled article module,
+// which the native engine reports in its place: its answers are the same.
+const articleABIVersion = 1
 
 // poolStats converts a pool's snapshot.
 func poolStats(v PoolView) *poolv1.PoolStats {

@@ -73,6 +73,11 @@ func (s *Service) Checkout(ctx context.Context, req *poolv1.CheckoutRequest) (*p
 			}
 			held, instance = nativeHeld[*native.Regex]{h}, instanceID(name, h.ID())
 		}
+	case s.nativeArticle(name):
+		var err error
+		if held, instance, err = s.checkoutArticle(ctx); err != nil {
+			return nil, err
+		}
 	default:
 		var p *wasmpool.Pool
 		if s.wasm != nil {

@@ -110,8 +110,12 @@ func (s *Service) Health(ctx context.Context, _ *poolv1.HealthRequest) (*poolv1.
 	if s.wasm != nil {
 		resp.MemoryUsageMb = mib(s.wasm.Memory().UsedBytes)
 	}
+	views := make(map[string]PoolView)
+	for _, v := range s.Pools() {
+		views[v.Name] = v
+	}
 	for _, p := range r.Pools {
-		resp.Pools = append(resp.Pools, &poolv1.PoolHealth{
+		ph := &poolv1.PoolHealth{
 			Pool:         p.Pool,
 			Total:        uint32(p.Total),
 			InUse:        uint32(p.InUse),
@@ -121,7 +125,15 @@ func (s *Service) Health(ctx context.Context, _ *poolv1.HealthRequest) (*poolv1.
 			Max:          uint32(p.Max),
 			BreakerState: breakerState(p.Breaker),
 			ErrorRate:    p.ErrorRate,
-		})
+		}
+		if v, ok := views[p.Pool]; ok {
+			ph.Engine = v.Engine
+			if a := v.Article; a != nil {
+				st := a.Stats()
+				ph.AbandonedRunning, ph.AbandonedTotal = uint32(st.Running), st.Abandoned
+			}
+		}
+		resp.Pools = append(resp.Pools, ph)
 	}
 	return resp, nil
 }

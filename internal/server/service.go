@@ -14,6 +14,7 @@ import (
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"github.com/riptidecrawler/riptide-poold/internal/events"
 	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/metrics"
@@ -113,6 +114,9 @@ type Config struct {
 	Native *NativePools
 	// WASM is nil when the WebAssembly pools are disabled.
 	WASM *wasmpool.Set
+	// Article, when set, serves the bundled article module natively
+	// (ARTICLE_ENGINE=native) in place of its WebAssembly pool.
+	Article *articlepool.Pool
 	// Leases, when set, serves Checkout, RenewLease, ReleaseLease and
 	// Extract on a lease.
 	Leases *lease.Table
@@ -132,6 +136,7 @@ type Service struct {
 	limits  Limits
 	native  *NativePools
 	wasm    *wasmpool.Set
+	article *articlepool.Pool
 	bus     *events.Bus
 	leases  *lease.Table
 	observe *metrics.Extractions
@@ -161,6 +166,7 @@ func New(cfg Config) *Service {
 		limits:  cfg.Limits,
 		native:  cfg.Native,
 		wasm:    cfg.WASM,
+		article: cfg.Article,
 		bus:     cfg.Bus,
 		leases:  cfg.Leases,
 		observe: cfg.Extractions,

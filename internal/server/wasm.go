@@ -23,8 +23,8 @@ import (
 // article extractor.
 const DefaultModule = "article"
 
-// maxSelectors bounds the selectors of one WasmSpec.
-const maxSelectors = 64
+// MaxSelectors bounds the selectors of one WasmSpec.
+const MaxSelectors = 64
 
 // extractWASM runs a WebAssembly module's extraction. While the module's
 // breaker is open, a "custom" request of the bundled article module, which
@@ -34,6 +34,9 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 	if name == "" {
 		name = DefaultModule
 	}
+	if s.nativeArticle(name) {
+		return s.extractArticle(ctx, req, in)
+	}
 	if s.wasm == nil {
 		return nil, disabled("WebAssembly extraction", "WASM_POOL_ENABLED")
 	}
@@ -41,8 +44,8 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 	if err != nil {
 		return nil, invalidArgument("wasm.module", "unknown module %q; ListExtractors lists the modules", name)
 	}
-	if len(in.GetSelectors()) > maxSelectors {
-		return nil, invalidArgument("wasm.selectors", "%d selectors, at most %d are allowed", len(in.GetSelectors()), maxSelectors)
+	if len(in.GetSelectors()) > MaxSelectors {
+		return nil, invalidArgument("wasm.selectors", "%d selectors, at most %d are allowed", len(in.GetSelectors()), MaxSelectors)
 	}
 	doc, err := s.document(req)
 	if err != nil {
@@ -105,6 +108,9 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 func (s *Service) wasmPoolLabel(name string) string {
 	if name == "" {
 		name = DefaultModule
+	}
+	if s.nativeArticle(name) {
+		return name
 	}
 	if s.wasm == nil {
 		return "unknown"

@@ -552,6 +552,62 @@ func (ExtractorKind) EnumDescriptor() ([]byte, []int) {
 	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{7}
 }
 
+// ExtractorEngine says what runs a pool's extractions.
+type ExtractorEngine int32
+
+const (
+	// Not set.
+	ExtractorEngine_EXTRACTOR_ENGINE_UNSPECIFIED ExtractorEngine = 0
+	// In the WebAssembly sandbox: a memory cap per instance, and a call
+	// interrupted at its deadline.
+	ExtractorEngine_EXTRACTOR_ENGINE_WASM ExtractorEngine = 1
+	// In the daemon's own process: the css and regex pools, and the bundled
+	// article module with ARTICLE_ENGINE=native (see the README for what it
+	// gives up).
+	ExtractorEngine_EXTRACTOR_ENGINE_NATIVE ExtractorEngine = 2
+)
+
+// Enum value maps for ExtractorEngine.
+var (
+	ExtractorEngine_name = map[int32]string{
+		0: "EXTRACTOR_ENGINE_UNSPECIFIED",
+		1: "EXTRACTOR_ENGINE_WASM",
+		2: "EXTRACTOR_ENGINE_NATIVE",
+	}
+	ExtractorEngine_value = map[string]int32{
+		"EXTRACTOR_ENGINE_UNSPECIFIED": 0,
+		"EXTRACTOR_ENGINE_WASM":        1,
+		"EXTRACTOR_ENGINE_NATIVE":      2,
+	}
+)
+
+func (x ExtractorEngine) Enum() *ExtractorEngine {
+	p := new(ExtractorEngine)
+	*p = x
+	return p
+}
+
+func (x ExtractorEngine) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExtractorEngine) Descriptor() protoreflect.EnumDescriptor {
+	return file_riptide_pool_v1_pool_proto_enumTypes[8].Descriptor()
+}
+
+func (ExtractorEngine) Type() protoreflect.EnumType {
+	return &file_riptide_pool_v1_pool_proto_enumTypes[8]
+}
+
+func (x ExtractorEngine) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExtractorEngine.Descriptor instead.
+func (ExtractorEngine) EnumDescriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{8}
+}
+
 // ExtractRequest asks one question of one document.
 type ExtractRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2260,9 +2316,16 @@ type PoolHealth struct {
 	// Instances out on a lease (included in in_use).
 	Leased uint32 `protobuf:"varint,8,opt,name=leased,proto3" json:"leased,omitempty"`
 	// The pool's max instances.
-	Max           uint32 `protobuf:"varint,9,opt,name=max,proto3" json:"max,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Max uint32 `protobuf:"varint,9,opt,name=max,proto3" json:"max,omitempty"`
+	// What runs the pool's extractions: the sandbox or the daemon's process.
+	Engine ExtractorEngine `protobuf:"varint,10,opt,name=engine,proto3,enum=riptide.pool.v1.ExtractorEngine" json:"engine,omitempty"`
+	// Native engine: calls abandoned at their deadline that still run, each
+	// holding an instance (included in in_use) until it ends.
+	AbandonedRunning uint32 `protobuf:"varint,11,opt,name=abandoned_running,json=abandonedRunning,proto3" json:"abandoned_running,omitempty"`
+	// Native engine: calls abandoned at their deadline since the start.
+	AbandonedTotal uint64 `protobuf:"varint,12,opt,name=abandoned_total,json=abandonedTotal,proto3" json:"abandoned_total,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PoolHealth) Reset() {
@@ -2354,6 +2417,27 @@ func (x *PoolHealth) GetLeased() uint32 {
 func (x *PoolHealth) GetMax() uint32 {
 	if x != nil {
 		return x.Max
+	}
+	return 0
+}
+
+func (x *PoolHealth) GetEngine() ExtractorEngine {
+	if x != nil {
+		return x.Engine
+	}
+	return ExtractorEngine_EXTRACTOR_ENGINE_UNSPECIFIED
+}
+
+func (x *PoolHealth) GetAbandonedRunning() uint32 {
+	if x != nil {
+		return x.AbandonedRunning
+	}
+	return 0
+}
+
+func (x *PoolHealth) GetAbandonedTotal() uint64 {
+	if x != nil {
+		return x.AbandonedTotal
 	}
 	return 0
 }
@@ -4126,9 +4210,15 @@ type Extractor struct {
 	// The ExtractRequest specs this pool answers: "css", "xpath", "fields"
 	// for the css pool; "regex" (and "fields") for the regex pool; "wasm"
 	// for a module.
-	Specs         []string `protobuf:"bytes,11,rep,name=specs,proto3" json:"specs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Specs []string `protobuf:"bytes,11,rep,name=specs,proto3" json:"specs,omitempty"`
+	// What runs the pool's extractions: the sandbox or the daemon's process.
+	Engine ExtractorEngine `protobuf:"varint,12,opt,name=engine,proto3,enum=riptide.pool.v1.ExtractorEngine" json:"engine,omitempty"`
+	// Largest document the pool takes, when it is below
+	// Limits.max_document_bytes (ARTICLE_NATIVE_DOCUMENT_BYTES for the
+	// native article engine); 0: Limits.max_document_bytes.
+	MaxDocumentBytes uint64 `protobuf:"varint,13,opt,name=max_document_bytes,json=maxDocumentBytes,proto3" json:"max_document_bytes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Extractor) Reset() {
@@ -4236,6 +4326,20 @@ func (x *Extractor) GetSpecs() []string {
 		return x.Specs
 	}
 	return nil
+}
+
+func (x *Extractor) GetEngine() ExtractorEngine {
+	if x != nil {
+		return x.Engine
+	}
+	return ExtractorEngine_EXTRACTOR_ENGINE_UNSPECIFIED
+}
+
+func (x *Extractor) GetMaxDocumentBytes() uint64 {
+	if x != nil {
+		return x.MaxDocumentBytes
+	}
+	return 0
 }
 
 // Limits bound every request.
@@ -4530,7 +4634,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x06uptime\x18\b \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12\x18\n" +
 	"\aversion\x18\t \x01(\tR\aversion\x12\x18\n" +
 	"\areasons\x18\n" +
-	" \x03(\tR\areasons\"\x88\x02\n" +
+	" \x03(\tR\areasons\"\x98\x03\n" +
 	"\n" +
 	"PoolHealth\x12\x12\n" +
 	"\x04pool\x18\x01 \x01(\tR\x04pool\x12\x14\n" +
@@ -4542,7 +4646,11 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
 	"error_rate\x18\a \x01(\x01R\terrorRate\x12\x16\n" +
 	"\x06leased\x18\b \x01(\rR\x06leased\x12\x10\n" +
-	"\x03max\x18\t \x01(\rR\x03max\"|\n" +
+	"\x03max\x18\t \x01(\rR\x03max\x128\n" +
+	"\x06engine\x18\n" +
+	" \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12+\n" +
+	"\x11abandoned_running\x18\v \x01(\rR\x10abandonedRunning\x12'\n" +
+	"\x0fabandoned_total\x18\f \x01(\x04R\x0eabandonedTotal\"|\n" +
 	"\x11PoolEventsRequest\x120\n" +
 	"\x05kinds\x18\x01 \x03(\x0e2\x1a.riptide.pool.v1.EventKindR\x05kinds\x12\x14\n" +
 	"\x05pools\x18\x02 \x03(\tR\x05pools\x12\x1f\n" +
@@ -4663,7 +4771,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
 	"extractors\x18\x01 \x03(\v2\x1a.riptide.pool.v1.ExtractorR\n" +
 	"extractors\x12/\n" +
-	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\x99\x03\n" +
+	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\x81\x04\n" +
 	"\tExtractor\x12\x12\n" +
 	"\x04pool\x18\x01 \x01(\tR\x04pool\x122\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.riptide.pool.v1.ExtractorKindR\x04kind\x12\x14\n" +
@@ -4677,7 +4785,9 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x0fextract_timeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\x0eextractTimeout\x12\x16\n" +
 	"\x06sha256\x18\n" +
 	" \x01(\tR\x06sha256\x12\x14\n" +
-	"\x05specs\x18\v \x03(\tR\x05specs\"\xf0\x04\n" +
+	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
+	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
+	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\"\xf0\x04\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -4746,7 +4856,11 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x1aEXTRACTOR_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EXTRACTOR_KIND_CSS\x10\x01\x12\x18\n" +
 	"\x14EXTRACTOR_KIND_REGEX\x10\x02\x12\x17\n" +
-	"\x13EXTRACTOR_KIND_WASM\x10\x032\x8c\x06\n" +
+	"\x13EXTRACTOR_KIND_WASM\x10\x03*k\n" +
+	"\x0fExtractorEngine\x12 \n" +
+	"\x1cEXTRACTOR_ENGINE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15EXTRACTOR_ENGINE_WASM\x10\x01\x12\x1b\n" +
+	"\x17EXTRACTOR_ENGINE_NATIVE\x10\x022\x8c\x06\n" +
 	"\vPoolService\x12L\n" +
 	"\aExtract\x12\x1f.riptide.pool.v1.ExtractRequest\x1a .riptide.pool.v1.ExtractResponse\x12O\n" +
 	"\bCheckout\x12 .riptide.pool.v1.CheckoutRequest\x1a!.riptide.pool.v1.CheckoutResponse\x12U\n" +
@@ -4773,7 +4887,7 @@ func file_riptide_pool_v1_pool_proto_rawDescGZIP() []byte {
 	return file_riptide_pool_v1_pool_proto_rawDescData
 }
 
-var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
 var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(CssOutput)(0),                 // 0: riptide.pool.v1.CssOutput
@@ -4784,158 +4898,161 @@ var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(EventKind)(0),                 // 5: riptide.pool.v1.EventKind
 	(MemoryPressureLevel)(0),       // 6: riptide.pool.v1.MemoryPressureLevel
 	(ExtractorKind)(0),             // 7: riptide.pool.v1.ExtractorKind
-	(*ExtractRequest)(nil),         // 8: riptide.pool.v1.ExtractRequest
-	(*CssSpec)(nil),                // 9: riptide.pool.v1.CssSpec
-	(*XpathSpec)(nil),              // 10: riptide.pool.v1.XpathSpec
-	(*XpathResult)(nil),            // 11: riptide.pool.v1.XpathResult
-	(*RegexSpec)(nil),              // 12: riptide.pool.v1.RegexSpec
-	(*FieldsSpec)(nil),             // 13: riptide.pool.v1.FieldsSpec
-	(*FieldSpec)(nil),              // 14: riptide.pool.v1.FieldSpec
-	(*WasmSpec)(nil),               // 15: riptide.pool.v1.WasmSpec
-	(*ExtractResponse)(nil),        // 16: riptide.pool.v1.ExtractResponse
-	(*RegexMatch)(nil),             // 17: riptide.pool.v1.RegexMatch
-	(*FieldResult)(nil),            // 18: riptide.pool.v1.FieldResult
-	(*Timing)(nil),                 // 19: riptide.pool.v1.Timing
-	(*CheckoutRequest)(nil),        // 20: riptide.pool.v1.CheckoutRequest
-	(*CheckoutResponse)(nil),       // 21: riptide.pool.v1.CheckoutResponse
-	(*Lease)(nil),                  // 22: riptide.pool.v1.Lease
-	(*RenewLeaseRequest)(nil),      // 23: riptide.pool.v1.RenewLeaseRequest
-	(*RenewLeaseResponse)(nil),     // 24: riptide.pool.v1.RenewLeaseResponse
-	(*ReleaseLeaseRequest)(nil),    // 25: riptide.pool.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),   // 26: riptide.pool.v1.ReleaseLeaseResponse
-	(*HealthRequest)(nil),          // 27: riptide.pool.v1.HealthRequest
-	(*HealthResponse)(nil),         // 28: riptide.pool.v1.HealthResponse
-	(*PoolHealth)(nil),             // 29: riptide.pool.v1.PoolHealth
-	(*PoolEventsRequest)(nil),      // 30: riptide.pool.v1.PoolEventsRequest
-	(*PoolEventsResponse)(nil),     // 31: riptide.pool.v1.PoolEventsResponse
-	(*PoolEvent)(nil),              // 32: riptide.pool.v1.PoolEvent
-	(*InstanceCreated)(nil),        // 33: riptide.pool.v1.InstanceCreated
-	(*InstanceDestroyed)(nil),      // 34: riptide.pool.v1.InstanceDestroyed
-	(*InstanceCheckedOut)(nil),     // 35: riptide.pool.v1.InstanceCheckedOut
-	(*InstanceReturned)(nil),       // 36: riptide.pool.v1.InstanceReturned
-	(*HealthCheckFailed)(nil),      // 37: riptide.pool.v1.HealthCheckFailed
-	(*MemoryPressure)(nil),         // 38: riptide.pool.v1.MemoryPressure
-	(*CircuitStateChanged)(nil),    // 39: riptide.pool.v1.CircuitStateChanged
-	(*PoolExhausted)(nil),          // 40: riptide.pool.v1.PoolExhausted
-	(*LeaseExpired)(nil),           // 41: riptide.pool.v1.LeaseExpired
-	(*GcCompleted)(nil),            // 42: riptide.pool.v1.GcCompleted
-	(*ModuleLoaded)(nil),           // 43: riptide.pool.v1.ModuleLoaded
-	(*EventsDropped)(nil),          // 44: riptide.pool.v1.EventsDropped
-	(*GetMetricsRequest)(nil),      // 45: riptide.pool.v1.GetMetricsRequest
-	(*GetMetricsResponse)(nil),     // 46: riptide.pool.v1.GetMetricsResponse
-	(*PoolStats)(nil),              // 47: riptide.pool.v1.PoolStats
-	(*NativeMetrics)(nil),          // 48: riptide.pool.v1.NativeMetrics
-	(*MemoryStats)(nil),            // 49: riptide.pool.v1.MemoryStats
-	(*ForceGCRequest)(nil),         // 50: riptide.pool.v1.ForceGCRequest
-	(*ForceGCResponse)(nil),        // 51: riptide.pool.v1.ForceGCResponse
-	(*ListExtractorsRequest)(nil),  // 52: riptide.pool.v1.ListExtractorsRequest
-	(*ListExtractorsResponse)(nil), // 53: riptide.pool.v1.ListExtractorsResponse
-	(*Extractor)(nil),              // 54: riptide.pool.v1.Extractor
-	(*Limits)(nil),                 // 55: riptide.pool.v1.Limits
-	nil,                            // 56: riptide.pool.v1.FieldsSpec.FieldsEntry
-	nil,                            // 57: riptide.pool.v1.ExtractResponse.FieldsEntry
-	nil,                            // 58: riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	nil,                            // 59: riptide.pool.v1.PoolStats.DestroyedEntry
-	(*structpb.Struct)(nil),        // 60: google.protobuf.Struct
-	(*durationpb.Duration)(nil),    // 61: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 62: google.protobuf.Timestamp
+	(ExtractorEngine)(0),           // 8: riptide.pool.v1.ExtractorEngine
+	(*ExtractRequest)(nil),         // 9: riptide.pool.v1.ExtractRequest
+	(*CssSpec)(nil),                // 10: riptide.pool.v1.CssSpec
+	(*XpathSpec)(nil),              // 11: riptide.pool.v1.XpathSpec
+	(*XpathResult)(nil),            // 12: riptide.pool.v1.XpathResult
+	(*RegexSpec)(nil),              // 13: riptide.pool.v1.RegexSpec
+	(*FieldsSpec)(nil),             // 14: riptide.pool.v1.FieldsSpec
+	(*FieldSpec)(nil),              // 15: riptide.pool.v1.FieldSpec
+	(*WasmSpec)(nil),               // 16: riptide.pool.v1.WasmSpec
+	(*ExtractResponse)(nil),        // 17: riptide.pool.v1.ExtractResponse
+	(*RegexMatch)(nil),             // 18: riptide.pool.v1.RegexMatch
+	(*FieldResult)(nil),            // 19: riptide.pool.v1.FieldResult
+	(*Timing)(nil),                 // 20: riptide.pool.v1.Timing
+	(*CheckoutRequest)(nil),        // 21: riptide.pool.v1.CheckoutRequest
+	(*CheckoutResponse)(nil),       // 22: riptide.pool.v1.CheckoutResponse
+	(*Lease)(nil),                  // 23: riptide.pool.v1.Lease
+	(*RenewLeaseRequest)(nil),      // 24: riptide.pool.v1.RenewLeaseRequest
+	(*RenewLeaseResponse)(nil),     // 25: riptide.pool.v1.RenewLeaseResponse
+	(*ReleaseLeaseRequest)(nil),    // 26: riptide.pool.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),   // 27: riptide.pool.v1.ReleaseLeaseResponse
+	(*HealthRequest)(nil),          // 28: riptide.pool.v1.HealthRequest
+	(*HealthResponse)(nil),         // 29: riptide.pool.v1.HealthResponse
+	(*PoolHealth)(nil),             // 30: riptide.pool.v1.PoolHealth
+	(*PoolEventsRequest)(nil),      // 31: riptide.pool.v1.PoolEventsRequest
+	(*PoolEventsResponse)(nil),     // 32: riptide.pool.v1.PoolEventsResponse
+	(*PoolEvent)(nil),              // 33: riptide.pool.v1.PoolEvent
+	(*InstanceCreated)(nil),        // 34: riptide.pool.v1.InstanceCreated
+	(*InstanceDestroyed)(nil),      // 35: riptide.pool.v1.InstanceDestroyed
+	(*InstanceCheckedOut)(nil),     // 36: riptide.pool.v1.InstanceCheckedOut
+	(*InstanceReturned)(nil),       // 37: riptide.pool.v1.InstanceReturned
+	(*HealthCheckFailed)(nil),      // 38: riptide.pool.v1.HealthCheckFailed
+	(*MemoryPressure)(nil),         // 39: riptide.pool.v1.MemoryPressure
+	(*CircuitStateChanged)(nil),    // 40: riptide.pool.v1.CircuitStateChanged
+	(*PoolExhausted)(nil),          // 41: riptide.pool.v1.PoolExhausted
+	(*LeaseExpired)(nil),           // 42: riptide.pool.v1.LeaseExpired
+	(*GcCompleted)(nil),            // 43: riptide.pool.v1.GcCompleted
+	(*ModuleLoaded)(nil),           // 44: riptide.pool.v1.ModuleLoaded
+	(*EventsDropped)(nil),          // 45: riptide.pool.v1.EventsDropped
+	(*GetMetricsRequest)(nil),      // 46: riptide.pool.v1.GetMetricsRequest
+	(*GetMetricsResponse)(nil),     // 47: riptide.pool.v1.GetMetricsResponse
+	(*PoolStats)(nil),              // 48: riptide.pool.v1.PoolStats
+	(*NativeMetrics)(nil),          // 49: riptide.pool.v1.NativeMetrics
+	(*MemoryStats)(nil),            // 50: riptide.pool.v1.MemoryStats
+	(*ForceGCRequest)(nil),         // 51: riptide.pool.v1.ForceGCRequest
+	(*ForceGCResponse)(nil),        // 52: riptide.pool.v1.ForceGCResponse
+	(*ListExtractorsRequest)(nil),  // 53: riptide.pool.v1.ListExtractorsRequest
+	(*ListExtractorsResponse)(nil), // 54: riptide.pool.v1.ListExtractorsResponse
+	(*Extractor)(nil),              // 55: riptide.pool.v1.Extractor
+	(*Limits)(nil),                 // 56: riptide.pool.v1.Limits
+	nil,                            // 57: riptide.pool.v1.FieldsSpec.FieldsEntry
+	nil,                            // 58: riptide.pool.v1.ExtractResponse.FieldsEntry
+	nil,                            // 59: riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	nil,                            // 60: riptide.pool.v1.PoolStats.DestroyedEntry
+	(*structpb.Struct)(nil),        // 61: google.protobuf.Struct
+	(*durationpb.Duration)(nil),    // 62: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 63: google.protobuf.Timestamp
 }
 var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
-	9,  // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
-	12, // 1: riptide.pool.v1.ExtractRequest.regex:type_name -> riptide.pool.v1.RegexSpec
-	13, // 2: riptide.pool.v1.ExtractRequest.fields:type_name -> riptide.pool.v1.FieldsSpec
-	15, // 3: riptide.pool.v1.ExtractRequest.wasm:type_name -> riptide.pool.v1.WasmSpec
-	10, // 4: riptide.pool.v1.ExtractRequest.xpath:type_name -> riptide.pool.v1.XpathSpec
+	10, // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
+	13, // 1: riptide.pool.v1.ExtractRequest.regex:type_name -> riptide.pool.v1.RegexSpec
+	14, // 2: riptide.pool.v1.ExtractRequest.fields:type_name -> riptide.pool.v1.FieldsSpec
+	16, // 3: riptide.pool.v1.ExtractRequest.wasm:type_name -> riptide.pool.v1.WasmSpec
+	11, // 4: riptide.pool.v1.ExtractRequest.xpath:type_name -> riptide.pool.v1.XpathSpec
 	0,  // 5: riptide.pool.v1.CssSpec.output:type_name -> riptide.pool.v1.CssOutput
 	0,  // 6: riptide.pool.v1.XpathSpec.output:type_name -> riptide.pool.v1.CssOutput
 	1,  // 7: riptide.pool.v1.XpathResult.type:type_name -> riptide.pool.v1.XpathResultType
 	2,  // 8: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
-	56, // 9: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
-	9,  // 10: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
-	12, // 11: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
-	10, // 12: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
-	17, // 13: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
-	57, // 14: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
-	60, // 15: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
-	19, // 16: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
-	11, // 17: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
-	58, // 18: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	17, // 19: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
-	11, // 20: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
-	61, // 21: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
-	61, // 22: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
-	61, // 23: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
-	61, // 24: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
-	22, // 25: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
-	62, // 26: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	61, // 27: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
-	22, // 28: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
+	57, // 9: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
+	10, // 10: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
+	13, // 11: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
+	11, // 12: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
+	18, // 13: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
+	58, // 14: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
+	61, // 15: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
+	20, // 16: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
+	12, // 17: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
+	59, // 18: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	18, // 19: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
+	12, // 20: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
+	62, // 21: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
+	62, // 22: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
+	62, // 23: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
+	62, // 24: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
+	23, // 25: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
+	63, // 26: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	62, // 27: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
+	23, // 28: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
 	3,  // 29: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
-	29, // 30: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
-	61, // 31: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
+	30, // 30: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
+	62, // 31: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
 	4,  // 32: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	5,  // 33: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
-	32, // 34: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
-	62, // 35: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
-	33, // 36: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
-	34, // 37: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
-	35, // 38: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
-	36, // 39: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
-	37, // 40: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
-	38, // 41: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
-	39, // 42: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
-	40, // 43: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
-	41, // 44: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
-	42, // 45: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
-	43, // 46: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
-	44, // 47: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
-	6,  // 48: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
-	4,  // 49: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
-	4,  // 50: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
-	47, // 51: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
-	49, // 52: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
-	48, // 53: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
-	7,  // 54: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
-	59, // 55: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
-	61, // 56: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
-	61, // 57: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
-	61, // 58: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
-	4,  // 59: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	49, // 60: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
-	49, // 61: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
-	61, // 62: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
-	54, // 63: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
-	55, // 64: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
-	7,  // 65: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
-	61, // 66: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
-	61, // 67: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	61, // 68: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	61, // 69: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	14, // 70: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	18, // 71: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	8,  // 72: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	20, // 73: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	23, // 74: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	25, // 75: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	27, // 76: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	30, // 77: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	45, // 78: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	50, // 79: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	52, // 80: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	16, // 81: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	21, // 82: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	24, // 83: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	26, // 84: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	28, // 85: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	31, // 86: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	46, // 87: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	51, // 88: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	53, // 89: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	81, // [81:90] is the sub-list for method output_type
-	72, // [72:81] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	8,  // 33: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
+	5,  // 34: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
+	33, // 35: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
+	63, // 36: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
+	34, // 37: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
+	35, // 38: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
+	36, // 39: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
+	37, // 40: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
+	38, // 41: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
+	39, // 42: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
+	40, // 43: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
+	41, // 44: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
+	42, // 45: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
+	43, // 46: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
+	44, // 47: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
+	45, // 48: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
+	6,  // 49: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
+	4,  // 50: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
+	4,  // 51: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
+	48, // 52: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
+	50, // 53: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
+	49, // 54: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
+	7,  // 55: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
+	60, // 56: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
+	62, // 57: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
+	62, // 58: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
+	62, // 59: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
+	4,  // 60: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	50, // 61: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
+	50, // 62: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
+	62, // 63: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
+	55, // 64: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
+	56, // 65: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
+	7,  // 66: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
+	62, // 67: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
+	8,  // 68: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
+	62, // 69: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	62, // 70: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	62, // 71: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	15, // 72: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	19, // 73: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	9,  // 74: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	21, // 75: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	24, // 76: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	26, // 77: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	28, // 78: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	31, // 79: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	46, // 80: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	51, // 81: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	53, // 82: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	17, // 83: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	22, // 84: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	25, // 85: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	27, // 86: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	29, // 87: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	32, // 88: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	47, // 89: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	52, // 90: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	54, // 91: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	83, // [83:92] is the sub-list for method output_type
+	74, // [74:83] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
@@ -4976,7 +5093,7 @@ func file_riptide_pool_v1_pool_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riptide_pool_v1_pool_proto_rawDesc), len(file_riptide_pool_v1_pool_proto_rawDesc)),
-			NumEnums:      8,
+			NumEnums:      9,
 			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -1,0 +1,5 @@
+//go:build !race
+
+package articlepool
+
+const raceEnabled = false
