@@ -164,6 +164,7 @@ func (s *Service) wasmError(name string, err error, stats func() pool.Stats) err
 		guest *wasm.GuestError
 		open  *breaker.OpenError
 		abi   *wasm.ABIError
+		slots *wasmpool.SlotsError
 	)
 	md := []string{"pool", name}
 	switch {
@@ -176,6 +177,11 @@ func (s *Service) wasmError(name string, err error, stats func() pool.Stats) err
 	case errors.As(err, &guest):
 		return statusError(codes.Internal, ReasonExtractorFailed,
 			fmt.Sprintf("module %q failed: %s: %s", name, guest.Code, guest.Message), md)
+	case errors.As(err, &slots):
+		// Every instance may be idle: what ran out is the call slots the
+		// modules share, and the message says who holds them.
+		return statusError(codes.ResourceExhausted, ReasonPoolExhausted,
+			fmt.Sprintf("pool %q exhausted: %v", name, slots), md, retryAfter(min(max(slots.Waited/10, 10*time.Millisecond), time.Second)))
 	case errors.Is(err, wasmpool.ErrMemoryLimit):
 		return statusError(codes.ResourceExhausted, ReasonMemoryLimitExceeded,
 			fmt.Sprintf("pool %q cannot grow: %v", name, err), md, retryAfter(time.Second))

@@ -127,3 +127,14 @@ func checkGoroutines(t *testing.T) {
 		}
 	})
 }
+
+// ownModule reads testdata/<name>.wasm, a module of this package's own
+// (see its .wat; TestTestdataInSync checks it is built from it).
+func ownModule(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

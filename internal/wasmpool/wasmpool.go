@@ -76,11 +76,14 @@ type Config struct {
 	RecycleBytes uint64
 
 	// MaxConcurrentCalls bounds the guest calls running at once across all
-	// modules; 0 means GOMAXPROCS. A guest call is pure computation: more
+	// modules; 0 means GOMAXPROCS. The modules share these call slots
+	// fairly (see slots): one with many slow callers cannot take them all
+	// while another module's callers wait. A guest call is pure computation: more
 	// of them than cores only stretches each one past its time limit, and
 	// a healthy module overloaded that way would time out and open its
 	// breaker. Calls beyond the bound wait, within CheckoutTimeout, and
-	// are answered ErrExhausted like any other lack of capacity.
+	// are answered with a *SlotsError (wrapping pool.ErrExhausted) that
+	// says which modules hold the slots.
 	//
 	// It bounds, separately, the instances being made at once: making one
 	// is computation too (the guest's runtime starts), and a pool filling
@@ -119,7 +122,7 @@ type Set struct {
 	liveMu sync.Mutex
 	live   map[*Instance]struct{} // every open instance, for the sweep
 
-	calls     chan struct{} // one token per guest call running
+	slots     *slots        // the guest call slots, shared fairly by module
 	creations chan struct{} // one token per instance being made
 }
 
@@ -140,7 +143,7 @@ func New(cfg Config) *Set {
 		log:       log,
 		pools:     make(map[string]*Pool),
 		live:      make(map[*Instance]struct{}),
-		calls:     make(chan struct{}, cfg.MaxConcurrentCalls),
+		slots:     newSlots(cfg.MaxConcurrentCalls),
 		creations: make(chan struct{}, cfg.MaxConcurrentCalls),
 	}
 }
@@ -153,12 +156,14 @@ type Pool struct {
 	Pool    *pool.Pool[*Instance]
 	Breaker *breaker.Breaker
 	set     *Set
+	mem     atomic.Int64 // linear memory of its open instances, bytes
 }
 
 // Instance is a pooled wasm.Instance with the Set's memory accounting.
 type Instance struct {
 	*wasm.Instance
 	set      *Set
+	pool     *Pool        // the pool that made it, whose breaker judges its calls
 	initial  uint64       // linear memory when created
 	size     atomic.Int64 // linear memory at the last accounting
 	recycle  atomic.Bool  // the sweep asked for it to be closed
@@ -179,7 +184,9 @@ func (i *Instance) Close() error {
 	i.set.liveMu.Lock()
 	delete(i.set.live, i)
 	i.set.liveMu.Unlock()
-	i.set.used.Add(-i.size.Swap(0))
+	size := i.size.Swap(0)
+	i.set.used.Add(-size)
+	i.pool.mem.Add(-size)
 	if i.recycle.Load() {
 		i.set.recycled.Add(1)
 	}
@@ -190,6 +197,7 @@ func (i *Instance) Close() error {
 func (i *Instance) account() {
 	now := int64(i.Instance.MemoryBytes())
 	if d := now - i.size.Swap(now); d != 0 {
+		i.pool.mem.Add(d)
 		used := i.set.used.Add(d)
 		if i.checkout.Load() {
 			i.set.inUse.Add(d)
@@ -249,7 +257,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 			return nil, cerr
 		}
 		done(errCreated)
-		i := &Instance{Instance: inst, set: s, initial: inst.MemoryBytes()}
+		i := &Instance{Instance: inst, set: s, pool: p, initial: inst.MemoryBytes()}
 		s.liveMu.Lock()
 		s.live[i] = struct{}{}
 		s.liveMu.Unlock()
@@ -267,7 +275,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		defer func() { <-s.creations }()
 		// The budget is checked outside the breaker: a full budget is not
 		// the module's fault and must not open its circuit.
-		if err := s.admit(); err != nil {
+		if err := s.admit(p); err != nil {
 			return nil, err
 		}
 		return create(ctx)
@@ -323,18 +331,65 @@ func (i *Instance) overRecycle(limit uint64) bool {
 	return limit > 0 && size > limit && size > i.initial+i.initial/2
 }
 
-// admit refuses a new instance while memory pressure is at or over the
-// threshold.
-func (s *Set) admit() error {
-	if s.cfg.MemoryBudgetBytes == 0 {
+// admit decides whether p may make another instance under the memory
+// budget. Below the pressure threshold any module may (it borrows memory
+// nobody else is using). At or over it, a module may still grow to its
+// share, the budget over the number of modules, as long as the budget is
+// not used up: so modules that filled the budget first cannot leave a
+// module loaded after them with no instance. The instance's own size is
+// not known before it is made, so the budget can be passed by one.
+func (s *Set) admit(p *Pool) error {
+	budget := s.cfg.MemoryBudgetBytes
+	if budget == 0 {
 		return nil
 	}
-	if p := s.Pressure(); p >= s.cfg.PressureThreshold {
-		return fmt.Errorf("%w: %.0f%% of %d MiB in use (threshold %.0f%%)", ErrMemoryLimit,
-			p*100, s.cfg.MemoryBudgetBytes>>20, s.cfg.PressureThreshold*100)
+	used := uint64(max(s.used.Load(), 0))
+	if float64(used) < s.cfg.PressureThreshold*float64(budget) {
+		return nil
 	}
-	return nil
+	share, modules := s.MemoryShare()
+	held := p.MemoryBytes()
+	if held < share && used < budget {
+		return nil
+	}
+	return &MemoryError{Module: p.Name, Held: held, Share: share, Modules: modules,
+		Used: used, Budget: budget, Threshold: s.cfg.PressureThreshold}
 }
+
+// MemoryShare is what each module is guaranteed of the memory budget (the
+// budget over the number of modules), and that number.
+func (s *Set) MemoryShare() (share uint64, modules int) {
+	s.mu.RLock()
+	modules = len(s.pools)
+	s.mu.RUnlock()
+	return s.cfg.MemoryBudgetBytes / uint64(max(modules, 1)), modules
+}
+
+// MemoryError reports a new instance the memory budget refused, saying
+// which limit it hit: the module's own share, or the whole budget. It wraps
+// ErrMemoryLimit.
+type MemoryError struct {
+	Module       string
+	Held, Share  uint64 // the module's memory and its share, bytes
+	Modules      int    // the share is the budget over this many modules
+	Used, Budget uint64 // all modules' memory and the budget, bytes
+	Threshold    float64
+}
+
+func (e *MemoryError) Error() string {
+	if e.Held >= e.Share {
+		return fmt.Sprintf("module %q holds %s, over its share of %s (WASM_MEMORY_LIMIT_MB %s over %d modules), "+
+			"and may take more only while the budget is under %.0f%% (MEMORY_PRESSURE_THRESHOLD): it is at %.0f%%",
+			e.Module, mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*e.Threshold, 100*float64(e.Used)/float64(e.Budget))
+	}
+	return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB); module %q holds %s of its %s share",
+		mib(e.Used), mib(e.Budget), e.Module, mib(e.Held), mib(e.Share))
+}
+
+func (e *MemoryError) Unwrap() error { return ErrMemoryLimit }
+
+// mib formats a byte count in MiB, to a tenth.
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // Get returns the pool of a module.
 func (s *Set) Get(name string) (*Pool, error) {
@@ -360,47 +415,58 @@ func (s *Set) Pools() []*Pool {
 }
 
 // MemoryBytes is the linear memory of p's open instances.
-func (p *Pool) MemoryBytes() uint64 {
-	var n int64
-	p.set.liveMu.Lock()
-	for inst := range p.set.live {
-		if inst.Module() == p.Module {
-			n += inst.size.Load()
-		}
-	}
-	p.set.liveMu.Unlock()
-	return uint64(max(n, 0))
-}
+func (p *Pool) MemoryBytes() uint64 { return uint64(max(p.mem.Load(), 0)) }
+
+// maxRedirects bounds how many reloads one Checkout follows: each is a
+// module swapped while the caller waited, so more than a few in a row is a
+// reload loop, not a caller to keep waiting.
+const maxRedirects = 4
 
 // Checkout takes an instance of p for one caller. A call already refused by
 // an open breaker is refused before it waits for an instance.
+//
+// A caller that came to p just as its module was reloaded, or that was
+// waiting in p's queue when it was, is served by the module's new pool:
+// a reload is no shutdown, and only a Set being closed answers
+// pool.ErrClosed.
 func (p *Pool) Checkout(ctx context.Context) (*pool.Handle[*Instance], error) {
-	if p.Breaker.State() == breaker.StateOpen {
-		return nil, &breaker.OpenError{Name: p.Name, State: breaker.StateOpen, RetryAfter: p.Breaker.RetryAfter()}
+	for redirects := 0; ; redirects++ {
+		if p.Breaker.State() == breaker.StateOpen {
+			return nil, &breaker.OpenError{Name: p.Name, State: breaker.StateOpen, RetryAfter: p.Breaker.RetryAfter()}
+		}
+		h, err := p.Pool.Checkout(ctx)
+		if err == nil {
+			inst := h.Value()
+			inst.checkout.Store(true)
+			p.set.inUse.Add(inst.size.Load())
+			return h, nil
+		}
+		if !errors.Is(err, pool.ErrClosed) || redirects == maxRedirects {
+			return nil, err
+		}
+		cur, gerr := p.set.Get(p.Name)
+		if gerr != nil || cur == p {
+			return nil, err // the Set itself is closing
+		}
+		p = cur
 	}
-	h, err := p.Pool.Checkout(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inst := h.Value()
-	inst.checkout.Store(true)
-	p.set.inUse.Add(inst.size.Load())
-	return h, nil
 }
 
-// Run runs one extraction on a checked-out instance, through p's breaker,
+// Run runs one extraction on a checked-out instance, through the breaker of
+// the pool that made the instance (p's, unless Checkout followed a reload),
 // once one of the Set's call slots is free (see Config.MaxConcurrentCalls).
 // The call's time limit runs from when it starts, not while it waits.
 func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Request) ([]byte, error) {
-	if err := p.set.acquire(ctx); err != nil {
+	inst := h.Value()
+	p = inst.pool
+	if err := p.set.slots.acquire(ctx, p.Name, p.set.cfg.CheckoutTimeout); err != nil {
 		return nil, err
 	}
-	defer func() { <-p.set.calls }()
+	defer p.set.slots.release(p.Name)
 	done, err := p.Breaker.Allow()
 	if err != nil {
 		return nil, err
 	}
-	inst := h.Value()
 	res, err := inst.Extract(ctx, req)
 	inst.account()
 	if err != nil && ctx.Err() != nil {
@@ -413,34 +479,12 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 	return res, err
 }
 
-// acquire takes a call slot, waiting up to CheckoutTimeout (and ctx).
-func (s *Set) acquire(ctx context.Context) error {
-	select {
-	case s.calls <- struct{}{}:
-		return nil
-	default:
-	}
-	var expired <-chan time.Time
-	if s.cfg.CheckoutTimeout > 0 {
-		t := time.NewTimer(s.cfg.CheckoutTimeout)
-		defer t.Stop()
-		expired = t.C
-	}
-	select {
-	case s.calls <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-expired:
-		return fmt.Errorf("%w: all %d guest call slots busy", pool.ErrExhausted, cap(s.calls))
-	}
-}
-
 // Done ends a checkout: the instance goes back to its pool, or is closed if
 // err left it unusable or it grew past the recycling threshold. It returns
 // the reason the instance was discarded, or "".
 func (p *Pool) Done(h *pool.Handle[*Instance], err error) string {
 	inst := h.Value()
+	p = inst.pool
 	if inst.checkout.Swap(false) {
 		p.set.inUse.Add(-inst.size.Load())
 	}

@@ -1,0 +1,199 @@
+package wasmpool
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
+)
+
+// slots are the Set's guest call slots (Config.MaxConcurrentCalls), shared
+// fairly between modules.
+//
+// A module takes a free slot at once while nobody waits. Otherwise its
+// caller queues, and each slot that frees goes to the module with the
+// fewest calls running among those with callers waiting (its oldest
+// caller; between equals, the module whose oldest caller came first). So
+// with n modules waiting each gets at least its part, total/n, of the
+// slots as calls end, and a module holds more than its part only while no
+// other module waits. A running call is never stopped to make room: a
+// module holding every slot gives one up when its next call ends, within
+// the extract timeout.
+type slots struct {
+	total int
+
+	mu      sync.Mutex
+	busy    int
+	waiting int // callers queued, all modules
+	seq     uint64
+	modules map[string]*moduleSlots
+}
+
+// moduleSlots is one module's calls: those running and those queued.
+type moduleSlots struct {
+	running int
+	queue   []*slotWaiter // oldest first
+}
+
+type slotWaiter struct {
+	seq     uint64
+	ready   chan struct{} // closed when granted
+	granted bool          // under slots.mu
+}
+
+func newSlots(total int) *slots {
+	return &slots{total: total, modules: make(map[string]*moduleSlots)}
+}
+
+func (s *slots) module(name string) *moduleSlots {
+	m := s.modules[name]
+	if m == nil {
+		m = new(moduleSlots)
+		s.modules[name] = m
+	}
+	return m
+}
+
+// acquire takes a slot for a call of module, waiting up to timeout (0: no
+// bound but ctx). It fails with a *SlotsError after timeout, or with
+// ctx.Err().
+func (s *slots) acquire(ctx context.Context, module string, timeout time.Duration) error {
+	s.mu.Lock()
+	m := s.module(module)
+	if s.busy < s.total && s.waiting == 0 {
+		s.busy++
+		m.running++
+		s.mu.Unlock()
+		return nil
+	}
+	s.seq++
+	w := &slotWaiter{seq: s.seq, ready: make(chan struct{})}
+	m.queue = append(m.queue, w)
+	s.waiting++
+	s.grantLocked()
+	s.mu.Unlock()
+
+	began := time.Now()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	var err error
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-expired:
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w.granted { // granted as the wait ended
+		if err == nil {
+			return nil
+		}
+		s.releaseLocked(module)
+		return err
+	}
+	m.queue = slices.DeleteFunc(m.queue, func(x *slotWaiter) bool { return x == w })
+	s.waiting--
+	if err != nil {
+		return err
+	}
+	return s.exhaustedLocked(module, time.Since(began))
+}
+
+// release gives back a slot of module's.
+func (s *slots) release(module string) {
+	s.mu.Lock()
+	s.releaseLocked(module)
+	s.mu.Unlock()
+}
+
+func (s *slots) releaseLocked(module string) {
+	s.busy--
+	m := s.modules[module]
+	m.running--
+	if m.running == 0 && len(m.queue) == 0 {
+		delete(s.modules, module) // a reloaded or removed module leaves nothing
+	}
+	s.grantLocked()
+}
+
+// grantLocked hands free slots to the queued callers of the modules with
+// the fewest calls running.
+func (s *slots) grantLocked() {
+	for s.busy < s.total && s.waiting > 0 {
+		var next *moduleSlots
+		for _, m := range s.modules {
+			if len(m.queue) == 0 {
+				continue
+			}
+			if next == nil || m.running < next.running ||
+				m.running == next.running && m.queue[0].seq < next.queue[0].seq {
+				next = m
+			}
+		}
+		w := next.queue[0]
+		next.queue = next.queue[1:]
+		s.waiting--
+		s.busy++
+		next.running++
+		w.granted = true
+		close(w.ready)
+	}
+}
+
+// exhaustedLocked describes the slots for a caller of module that waited in
+// vain.
+func (s *slots) exhaustedLocked(module string, waited time.Duration) *SlotsError {
+	e := &SlotsError{Module: module, Total: s.total, Waited: waited}
+	for name, m := range s.modules {
+		if m.running > 0 || len(m.queue) > 0 {
+			e.Modules = append(e.Modules, SlotShare{Module: name, Running: m.running, Waiting: len(m.queue)})
+		}
+	}
+	slices.SortFunc(e.Modules, func(a, b SlotShare) int {
+		return cmp.Or(cmp.Compare(b.Running, a.Running), cmp.Compare(a.Module, b.Module))
+	})
+	return e
+}
+
+// SlotShare is one module's use of the guest call slots.
+type SlotShare struct {
+	Module           string
+	Running, Waiting int
+}
+
+// SlotsError reports a call that found no free guest call slot within the
+// checkout timeout: it says who holds the slots. It wraps
+// pool.ErrExhausted.
+type SlotsError struct {
+	Module  string
+	Total   int
+	Waited  time.Duration
+	Modules []SlotShare // by calls running, most first
+}
+
+func (e *SlotsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "module %q waited %v for one of the %d guest call slots (one per core, shared fairly by the modules with callers waiting); running/waiting:",
+		e.Module, e.Waited.Round(time.Millisecond), e.Total)
+	for i, m := range e.Modules {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %s %d/%d", m.Module, m.Running, m.Waiting)
+	}
+	return b.String()
+}
+
+func (e *SlotsError) Unwrap() error { return pool.ErrExhausted }

@@ -1,0 +1,166 @@
+package wasmpool
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
+)
+
+// queued returns how many callers of module wait for a slot.
+func (s *slots) queued(module string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.modules[module]; m != nil {
+		return len(m.queue)
+	}
+	return 0
+}
+
+// waitQueued polls until module has n callers queued.
+func waitQueued(t *testing.T, s *slots, module string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for s.queued(module) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d callers queued, want %d", module, s.queued(module), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// acquireAsync queues a caller of module and returns the channel its
+// outcome arrives on.
+func acquireAsync(ctx context.Context, s *slots, module string) <-chan error {
+	c := make(chan error, 1)
+	go func() { c <- s.acquire(ctx, module, 0) }()
+	return c
+}
+
+// TestSlotsBorrowWhileNobodyWaits: a module alone takes every slot.
+func TestSlotsBorrowWhileNobodyWaits(t *testing.T) {
+	s := newSlots(3)
+	for i := range 3 {
+		if err := s.acquire(context.Background(), "hog", time.Nanosecond); err != nil {
+			t.Fatalf("slot %d of 3 with nobody else waiting: %v", i+1, err)
+		}
+	}
+}
+
+// TestSlotsFreedSlotGoesToTheModuleWithFewest: a module holding every slot,
+// with callers queued before another module's, gives the next free slot
+// to the other module; between modules with as many calls running, the
+// oldest caller comes first.
+func TestSlotsFreedSlotGoesToTheModuleWithFewest(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(2)
+	for range 2 {
+		if err := s.acquire(ctx, "hog", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hogs := make([]<-chan error, 3)
+	for i := range hogs {
+		hogs[i] = acquireAsync(ctx, s, "hog")
+		waitQueued(t, s, "hog", i+1)
+	}
+	article := acquireAsync(ctx, s, "article")
+	waitQueued(t, s, "article", 1)
+
+	s.release("hog") // hog 1 running, article 0: article's turn
+	if err := <-article; err != nil {
+		t.Fatalf("article: %v", err)
+	}
+	if n := s.queued("hog"); n != 3 {
+		t.Fatalf("%d hog callers queued after the slot went to article, want 3", n)
+	}
+	// hog 1, article 1: a freed hog slot goes to the next hog caller.
+	s.release("hog")
+	if err := <-hogs[0]; err != nil {
+		t.Fatalf("hog: %v", err)
+	}
+	for _, c := range hogs[1:] {
+		s.release("hog")
+		if err := <-c; err != nil {
+			t.Fatalf("hog: %v", err)
+		}
+	}
+}
+
+// TestSlotsTieGoesToTheOldestCaller: between modules with as many calls
+// running, the module whose oldest caller came first gets the slot.
+func TestSlotsTieGoesToTheOldestCaller(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(3)
+	for _, m := range []string{"a", "a", "b"} {
+		if err := s.acquire(ctx, m, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, "b", 1)
+	a := acquireAsync(ctx, s, "a")
+	waitQueued(t, s, "a", 1)
+	s.release("a") // a 1, b 1: b's caller came first
+	if err := <-b; err != nil {
+		t.Fatalf("b: %v", err)
+	}
+	if n := s.queued("a"); n != 1 {
+		t.Fatalf("%d a callers queued, want 1", n)
+	}
+	s.release("b")
+	if err := <-a; err != nil {
+		t.Fatalf("a: %v", err)
+	}
+}
+
+// TestSlotsExhaustedSaysWhoHoldsThem: a caller that waits in vain gets a
+// *SlotsError wrapping pool.ErrExhausted that names the holders.
+func TestSlotsExhaustedSaysWhoHoldsThem(t *testing.T) {
+	s := newSlots(2)
+	ctx := context.Background()
+	for range 2 {
+		if err := s.acquire(ctx, "hog", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.acquire(ctx, "article", time.Millisecond)
+	var se *SlotsError
+	if !errors.As(err, &se) || !errors.Is(err, pool.ErrExhausted) {
+		t.Fatalf("acquire with every slot held: %v, want a *SlotsError wrapping pool.ErrExhausted", err)
+	}
+	want := []SlotShare{{Module: "hog", Running: 2}}
+	if se.Module != "article" || se.Total != 2 || len(se.Modules) != 1 || se.Modules[0] != want[0] {
+		t.Errorf("SlotsError = %+v, want article refused, hog holding 2 of 2", se)
+	}
+	if n := s.queued("article"); n != 0 {
+		t.Errorf("%d article callers still queued after giving up", n)
+	}
+}
+
+// TestSlotsCancelledWaiterLeavesTheQueue: a cancelled caller leaves no
+// trace, and the next free slot goes to whoever is still waiting.
+func TestSlotsCancelledWaiterLeavesTheQueue(t *testing.T) {
+	s := newSlots(1)
+	if err := s.acquire(context.Background(), "a", 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, "b", 1)
+	cancel()
+	if err := <-gone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v, want context.Canceled", err)
+	}
+	s.release("a")
+	if err := s.acquire(context.Background(), "c", time.Nanosecond); err != nil {
+		t.Fatalf("the freed slot with nobody waiting: %v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy != 1 || s.waiting != 0 {
+		t.Errorf("busy %d waiting %d, want 1 and 0", s.busy, s.waiting)
+	}
+}

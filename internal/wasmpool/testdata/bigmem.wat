@@ -1,0 +1,37 @@
+;; bigmem: echo (internal/wasm/testdata/echo.wat) with 40 pages (2.5 MiB) of
+;; initial memory, so that every instance is large. Its result is the
+;; document itself when it starts with "{".
+(module
+  (memory (export "memory") 40)
+  (global $heap (mut i32) (i32.const 1024))
+  (data (i32.const 16) "[\"test\"]")
+
+  (func (export "riptide_alloc") (param $size i32) (result i32)
+    (local $ptr i32)
+    (local $end i32)
+    (local.set $ptr (global.get $heap))
+    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
+    (if (i32.gt_u (local.get $end) (i32.mul (memory.size) (i32.const 65536)))
+      (then
+        (if (i32.eq
+              (memory.grow (i32.sub (i32.shr_u (i32.add (local.get $end) (i32.const 65535)) (i32.const 16))
+                                    (memory.size)))
+              (i32.const -1))
+          (then (return (i32.const 0))))))
+    (global.set $heap (i32.and (i32.add (local.get $end) (i32.const 7)) (i32.const -8)))
+    (local.get $ptr))
+  (func (export "riptide_free") (param i32 i32))
+  ;; ["test"]: 8 bytes at 16
+  (func (export "riptide_modes") (result i64) (i64.const 0x0000001000000008))
+  (func (export "riptide_health") (result i32) (i32.const 0))
+  (func (export "riptide_reset") (global.set $heap (i32.const 1024)))
+  (func (export "riptide_abi_version") (result i32) (i32.const 1))
+  (func (export "riptide_extract") (param $req i32) (param $reqLen i32) (param $doc i32) (param $docLen i32) (result i64)
+    (if (i32.and (i32.gt_u (local.get $docLen) (i32.const 0))
+                 (i32.eq (i32.load8_u (local.get $doc)) (i32.const 0x7b)))
+      (then (return (i64.or (i64.shl (i64.extend_i32_u (local.get $doc)) (i64.const 32))
+                            (i64.extend_i32_u (local.get $docLen))))))
+    (if (i32.ge_u (local.get $docLen) (i32.const 8))
+      (then (return (i64.load (local.get $doc)))))
+    (i64.const 0))
+)
