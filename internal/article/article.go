@@ -5,9 +5,12 @@
 // (GOOS=wasip1) and the daemon's native fallback both call, so the two
 // answer the same thing for the same page. Main-content detection and most
 // metadata come from codeberg.org/readeck/go-readability (a port of
-// Mozilla's Readability.js); this package adds link and media collection,
-// a markdown rendering, word counts and a quality score, and the "full",
-// "metadata" and "custom" modes.
+// Mozilla's Readability.js); this package adds a cleaning pass that removes
+// the boilerplate readability keeps inside an article (clean.go), a
+// metadata pass for dates, authors, categories and tags
+// (internal/article/metadata), link and media collection, a markdown
+// rendering, word counts and a quality score, and the "full", "metadata"
+// and "custom" modes.
 //
 // The package keeps no state between calls and is safe for concurrent use.
 package article
@@ -221,6 +224,9 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 	md := metadata.Extract(root, p.url)
 
 	parser := readability.NewParser()
+	// The cleaning pass below reads the content's classes; it strips them
+	// after, as the readability pass would have.
+	parser.KeepClasses = true
 	art, err := parser.ParseAndMutate(root, base)
 	if err != nil {
 		return nil, fmt.Errorf("article: readability: %w", err)
@@ -230,6 +236,8 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 
 	if page == nil && art.Node != nil {
 		// The main content; a page without one leaves the body fields empty.
+		clean(art.Node)
+		stripClasses(art.Node, parser.ClassesToPreserve)
 		page = analyze(art.Node, base, mode == ModeArticle)
 		if d := attr(art.Node, "dir"); d != "" {
 			dir = d

@@ -1,0 +1,262 @@
+package article
+
+import (
+	"slices"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// The cleaning pass removes, from the main content the readability pass
+// found, the boilerplate that sits inside an article's container and that
+// its scoring keeps: image captions and credits, share bars, newsletter
+// boxes, author boxes, lists of related links, meta lines (date, tags,
+// categories) and headings left with nothing under them. Each rule looks at
+// markup (element names, class and id words, link density, length), never
+// at a language's words or a site.
+
+// boilerplateWords are class or id words of containers that hold no
+// article text. A word matches inside a class token ("post-share-buttons").
+var boilerplateWords = []string{
+	"share", "sharing", "social", "newsletter", "subscribe", "signup", "sign-up",
+	"related", "recommend", "author-bio", "about-author", "author-box", "authorbox", "author-info",
+	"comments", "commentlist", "comment-list", "comment-form", "respond", "cookie", "consent",
+	"breadcrumb", "pagination", "byline", "dateline", "post-meta", "entry-meta", "article-meta",
+	"sidebar", "skip-link", "toc_list", "table-of-contents",
+}
+
+// tokenWords are class or id words too common inside other words to match
+// anywhere: each matches a whole token or its last part ("post-tags"), not
+// a WordPress post's "tag-travel" or "category-news" classes, which name
+// what the post is about.
+var tokenWords = []string{"tags", "tag-list", "taglist", "categories", "meta", "metadata", "promo", "banner", "advert", "ad", "ads", "sponsor", "sponsored", "rating", "toolbar", "pager"}
+
+// captionWords mark a caption or a credit, removed only when short: a
+// gallery's long captions are its text.
+var captionWords = []string{"caption", "credit", "copyright"}
+
+// captionMaxChars is the longest caption, in letters and digits, that
+// the cleaning removes.
+const captionMaxChars = 80
+
+// cleanMaxChars is the most text, in letters and digits, that an element
+// with a boilerplate class may hold and still be removed: a container
+// holding more is more likely the article itself with an unlucky class
+// name ("entry-content related-posts-enabled").
+const cleanMaxChars = 600
+
+// clean removes boilerplate under root and reports how many elements it
+// removed.
+func clean(root *html.Node) int {
+	removed := 0
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		var next *html.Node
+		for c := n.FirstChild; c != nil; c = next {
+			next = c.NextSibling
+			if c.Type != html.ElementNode {
+				continue
+			}
+			if isBoilerplate(c) {
+				n.RemoveChild(c)
+				removed++
+				continue
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+	removed += trimTrailingHeadings(root)
+	return removed
+}
+
+// isBoilerplate reports whether n, an element inside the main content, is
+// boilerplate.
+func isBoilerplate(n *html.Node) bool {
+	switch n.Data {
+	case "figcaption":
+		return countAlnum(innerText(n)) <= captionMaxChars
+	case "nav", "button", "select":
+		return true
+	case "aside", "form", "footer":
+		// A shop's form or a footer can hold the text itself.
+		return countAlnum(innerText(n)) <= cleanMaxChars
+	case "ul", "ol":
+		if linkList(n) {
+			return true
+		}
+	}
+	label := classWords(n)
+	if label == "" {
+		return false
+	}
+	for _, w := range captionWords {
+		// A figure says whether it has a caption ("has-caption"): it is
+		// the picture, not the caption.
+		if strings.Contains(label, w) && !holdsMedia(n) {
+			return countAlnum(innerText(n)) <= captionMaxChars
+		}
+	}
+	match := false
+	for _, w := range boilerplateWords {
+		if strings.Contains(label, w) {
+			match = true
+			break
+		}
+	}
+	for tok := range strings.FieldsSeq(label) {
+		if match {
+			break
+		}
+		for _, w := range tokenWords {
+			if tok == w || strings.HasSuffix(tok, "-"+w) || strings.HasSuffix(tok, "_"+w) {
+				match = true
+				break
+			}
+		}
+	}
+	return match && countAlnum(innerText(n)) <= cleanMaxChars
+}
+
+// holdsMedia reports whether n is or holds an image, a video or a picture.
+func holdsMedia(n *html.Node) bool {
+	switch n.Data {
+	case "img", "picture", "video", "figure", "svg", "iframe":
+		return true
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && holdsMedia(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// linkList reports whether a list is navigation or related links: three
+// items or more, each one link and hardly any text besides.
+func linkList(n *html.Node) bool {
+	items, linked := 0, 0
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode || c.Data != "li" {
+			continue
+		}
+		items++
+		text := countAlnum(innerText(c))
+		links := 0
+		for a := range descendants(c, "a") {
+			links += countAlnum(innerText(a))
+		}
+		if text > 0 && links*10 >= text*9 {
+			linked++
+		}
+	}
+	return items >= 3 && linked == items
+}
+
+// descendants yields the elements named tag under n.
+func descendants(n *html.Node, tag string) func(func(*html.Node) bool) {
+	return func(yield func(*html.Node) bool) {
+		var walk func(*html.Node) bool
+		walk = func(n *html.Node) bool {
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				if c.Type != html.ElementNode {
+					continue
+				}
+				if c.Data == tag && !yield(c) {
+					return false
+				}
+				if !walk(c) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(n)
+	}
+}
+
+// stripClasses removes from the elements under n every class but those in
+// keep, as the readability pass does when it is not told to keep them.
+func stripClasses(n *html.Node, keep []string) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		for i := 0; i < len(c.Attr); i++ {
+			if c.Attr[i].Key != "class" || c.Attr[i].Namespace != "" {
+				continue
+			}
+			var kept []string
+			for _, name := range strings.Fields(c.Attr[i].Val) {
+				if slices.Contains(keep, name) {
+					kept = append(kept, name)
+				}
+			}
+			if kept == nil {
+				c.Attr = slices.Delete(c.Attr, i, i+1)
+				i--
+			} else {
+				c.Attr[i].Val = strings.Join(kept, " ")
+			}
+		}
+		stripClasses(c, keep)
+	}
+}
+
+// classWords is n's class and id, lower-cased.
+func classWords(n *html.Node) string {
+	c, id := attr(n, "class"), attr(n, "id")
+	if c == "" && id == "" {
+		return ""
+	}
+	return strings.ToLower(c + " " + id)
+}
+
+// trimTrailingHeadings removes the headings that end the content: a
+// heading with no text after it introduces something that is not there
+// (the "Related articles" of a list the cleaning removed).
+func trimTrailingHeadings(root *html.Node) int {
+	removed := 0
+	for {
+		last := lastElement(root)
+		if last == nil || !isHeading(last.Data) {
+			return removed
+		}
+		last.Parent.RemoveChild(last)
+		removed++
+	}
+}
+
+// lastElement is the last element under n that has text or is a heading,
+// descending into containers.
+func lastElement(n *html.Node) *html.Node {
+	for c := n.LastChild; c != nil; c = c.PrevSibling {
+		switch c.Type {
+		case html.TextNode:
+			if strings.TrimSpace(c.Data) != "" {
+				return nil // text ends the content
+			}
+		case html.ElementNode:
+			if isHeading(c.Data) {
+				return c
+			}
+			if strings.TrimSpace(innerText(c)) == "" {
+				continue
+			}
+			switch c.Data {
+			case "div", "section", "article", "main":
+				return lastElement(c)
+			}
+			return c
+		}
+	}
+	return nil
+}
+
+func isHeading(tag string) bool {
+	switch tag {
+	case "h1", "h2", "h3", "h4", "h5", "h6":
+		return true
+	}
+	return false
+}
