@@ -50,8 +50,8 @@ import (
 // limits of Limits. It is the cause, inside a *SpecError for the selector,
 // of a refused selector; errors.Is(err, ErrTooCostly) holds for it.
 type CostError struct {
-	// Limit names the Limits field exceeded: "MaxWork", "MaxElementWork"
-	// or "MaxHasDepth".
+	// Limit names the Limits field exceeded: "MaxWork", "MaxElementWork",
+	// "MaxHasDepth" or, for an XPath expression, "MaxXPathSteps".
 	Limit string
 	// Cost is the selector's bound (for MaxHasDepth, its nesting of :has).
 	Cost float64
@@ -63,6 +63,8 @@ func (e *CostError) Error() string {
 	switch e.Limit {
 	case "MaxHasDepth":
 		return fmt.Sprintf("too costly: :has nested %.0f deep, at most %.0f allowed", e.Cost, e.Max)
+	case "MaxXPathSteps":
+		return fmt.Sprintf("too costly: the evaluation took over %.0f steps on this document", e.Max)
 	case "MaxElementWork":
 		return fmt.Sprintf("too costly: matching one element could take %.3g steps on this document, over the limit of %.0f", e.Cost, e.Max)
 	}

@@ -24,8 +24,10 @@ import (
 // a hostile expression such as //*[count(//*) > 0] costs its caller at
 // most Limits.MaxXPathSteps steps or its deadline, whichever comes first.
 
-// ErrTooCostly is the cause, inside a *SpecError, of an expression whose
-// evaluation on the document took more than its step budget.
+// ErrTooCostly is the cause, inside a *SpecError, of a question over a
+// work limit: a selector refused by the cost model (a *CostError), or an
+// expression whose evaluation on the document went over MaxXPathSteps (a
+// *CostError with Limit "MaxXPathSteps").
 var ErrTooCostly = errors.New("too costly")
 
 // XPathSpec is one XPath 1.0 question asked of a document.
@@ -252,7 +254,7 @@ func (c *CSS) xpathNodes(ctx context.Context, doc *Document, spec XPathSpec, att
 	switch {
 	case errors.Is(err, errXPathCost):
 		return nil, XPathAnswer{}, &SpecError{Field: "expression", Value: spec.Expression,
-			Err: fmt.Errorf("%w: the evaluation took over %d steps on this document", ErrTooCostly, c.limits.MaxXPathSteps)}
+			Err: &CostError{Limit: "MaxXPathSteps", Cost: float64(walk.steps), Max: float64(c.limits.MaxXPathSteps)}}
 	case err != nil:
 		return nil, XPathAnswer{}, err
 	}

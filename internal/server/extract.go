@@ -40,11 +40,14 @@ func (s *Service) Extract(ctx context.Context, req *poolv1.ExtractRequest) (*poo
 	case *poolv1.ExtractRequest_Xpath:
 		poolName, kind = PoolCSS, "xpath"
 		resp, err = s.extractXPath(ctx, req, spec.Xpath)
+	case *poolv1.ExtractRequest_Structured:
+		poolName, kind = PoolCSS, "structured"
+		resp, err = s.extractStructured(ctx, req, spec.Structured)
 	case *poolv1.ExtractRequest_Wasm:
 		poolName, kind = s.wasmPoolLabel(spec.Wasm.GetModule()), "wasm"
 		resp, err = s.extractWASM(ctx, req, spec.Wasm)
 	default:
-		return nil, invalidArgument("spec", "one of css, xpath, regex, fields or wasm is required")
+		return nil, invalidArgument("spec", "one of css, xpath, regex, fields, structured or wasm is required")
 	}
 	elapsed := time.Since(start)
 	result := outcome(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -107,19 +108,23 @@ func (s *Service) GetMetrics(ctx context.Context, req *poolv1.GetMetricsRequest)
 // ListExtractors answers the pools and the limits.
 func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRequest) (*poolv1.ListExtractorsResponse, error) {
 	resp := &poolv1.ListExtractorsResponse{Limits: &poolv1.Limits{
-		MaxDocumentBytes:  uint64(s.limits.MaxDocumentBytes),
-		MaxResultBytes:    uint64(s.limits.MaxResultBytes),
-		MaxMatches:        uint32(s.limits.MaxMatches),
-		MaxSelectorLength: uint32(s.limits.MaxSelectorLen),
-		MaxPatternLength:  uint32(s.limits.MaxPatternLen),
-		CheckoutTimeout:   durationpb.New(s.limits.CheckoutTimeout),
-		LeaseDefaultTtl:   durationpb.New(s.limits.LeaseDefaultTTL),
-		LeaseMaxTtl:       durationpb.New(s.limits.LeaseMaxTTL),
-		MaxFields:         uint32(s.limits.MaxFields),
-		MaxXpathSteps:     uint64(s.limits.Normalized().MaxXPathSteps),
-		CssMaxWork:        uint64(s.limits.Normalized().MaxWork),
-		CssMaxElementWork: uint64(s.limits.Normalized().MaxElementWork),
-		CssMaxHasDepth:    uint32(s.limits.Normalized().MaxHasDepth),
+		MaxDocumentBytes:   uint64(s.limits.MaxDocumentBytes),
+		MaxResultBytes:     uint64(s.limits.MaxResultBytes),
+		MaxMatches:         uint32(s.limits.MaxMatches),
+		MaxSelectorLength:  uint32(s.limits.MaxSelectorLen),
+		MaxPatternLength:   uint32(s.limits.MaxPatternLen),
+		CheckoutTimeout:    durationpb.New(s.limits.CheckoutTimeout),
+		LeaseDefaultTtl:    durationpb.New(s.limits.LeaseDefaultTTL),
+		LeaseMaxTtl:        durationpb.New(s.limits.LeaseMaxTTL),
+		MaxFields:          uint32(s.limits.MaxFields),
+		MaxXpathSteps:      uint64(s.limits.Normalized().MaxXPathSteps),
+		MaxJsonLdBytes:     native.MaxJSONLDBytes,
+		MaxJsonLdDepth:     native.MaxJSONLDDepth,
+		MaxStructuredItems: native.MaxStructuredItems,
+		MaxMicrodataDepth:  native.MaxMicrodataDepth,
+		CssMaxWork:         uint64(s.limits.Normalized().MaxWork),
+		CssMaxElementWork:  uint64(s.limits.Normalized().MaxElementWork),
+		CssMaxHasDepth:     uint32(s.limits.Normalized().MaxHasDepth),
 	}}
 	for _, v := range s.Pools() {
 		e := &poolv1.Extractor{

@@ -86,7 +86,7 @@ func xpathResult(a native.XPathAnswer) *poolv1.XpathResult {
 func poolSpecs(k poolv1.ExtractorKind) []string {
 	switch k {
 	case poolv1.ExtractorKind_EXTRACTOR_KIND_CSS:
-		return []string{"css", "xpath", "fields"}
+		return []string{"css", "xpath", "structured", "fields"}
 	case poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX:
 		return []string{"regex", "fields"}
 	case poolv1.ExtractorKind_EXTRACTOR_KIND_WASM:

@@ -633,6 +633,7 @@ type ExtractRequest struct {
 	//	*ExtractRequest_Fields
 	//	*ExtractRequest_Wasm
 	//	*ExtractRequest_Xpath
+	//	*ExtractRequest_Structured
 	Spec isExtractRequest_Spec `protobuf_oneof:"spec"`
 	// Optional: run on this leased instance instead of checking one out. The
 	// lease's pool must be the pool the spec routes to (else LEASE_MISMATCH).
@@ -762,6 +763,15 @@ func (x *ExtractRequest) GetXpath() *XpathSpec {
 	return nil
 }
 
+func (x *ExtractRequest) GetStructured() *StructuredSpec {
+	if x != nil {
+		if x, ok := x.Spec.(*ExtractRequest_Structured); ok {
+			return x.Structured
+		}
+	}
+	return nil
+}
+
 func (x *ExtractRequest) GetLeaseId() string {
 	if x != nil {
 		return x.LeaseId
@@ -818,6 +828,12 @@ type ExtractRequest_Xpath struct {
 	Xpath *XpathSpec `protobuf:"bytes,10,opt,name=xpath,proto3,oneof"`
 }
 
+type ExtractRequest_Structured struct {
+	// The page's structured data (JSON-LD, microdata, OpenGraph, Twitter
+	// cards, meta tags), answered by the "css" pool into result.
+	Structured *StructuredSpec `protobuf:"bytes,11,opt,name=structured,proto3,oneof"`
+}
+
 func (*ExtractRequest_Css) isExtractRequest_Spec() {}
 
 func (*ExtractRequest_Regex) isExtractRequest_Spec() {}
@@ -827,6 +843,8 @@ func (*ExtractRequest_Fields) isExtractRequest_Spec() {}
 func (*ExtractRequest_Wasm) isExtractRequest_Spec() {}
 
 func (*ExtractRequest_Xpath) isExtractRequest_Spec() {}
+
+func (*ExtractRequest_Structured) isExtractRequest_Spec() {}
 
 // CssSpec selects elements with a CSS selector (cascadia's syntax: CSS3 and
 // most of CSS4 selectors, plus :contains and :has).
@@ -1030,6 +1048,96 @@ func (x *XpathSpec) GetAbsoluteUrls() bool {
 	return false
 }
 
+// StructuredSpec asks for a page's structured data. The answer is
+// ExtractResponse.result, shaped as Python's extruct.extract(html,
+// base_url=url, uniform=False) answers, key by key, so that a caller moving
+// from extruct changes one call (json_format.MessageToDict(resp.result)):
+//
+//   - "json-ld": every object of every <script type="application/ld+json">
+//     (a top-level array gives its elements), as parsed; numbers are JSON
+//     numbers (Struct holds them as doubles);
+//   - "microdata": every top-level microdata item, {"type" (a string, or a
+//     list for several types), "id" (itemid), "properties": {name: value, or
+//     a list of values}} or, without properties, {"type", "value"}; nested
+//     items in place; URL values (a, img, link, ...) absolute, resolved as
+//     absolute_urls resolves them; text values white space collapsed;
+//   - "opengraph": [{"namespace": {prefix: uri}, "properties": [[property,
+//     content], ...]}] from the <meta property content> children of <head>,
+//     for the og, music, video, article, book, profile, product prefixes and
+//     those the html or head element's prefix attribute declares;
+//
+// and, beyond extruct:
+//
+//   - "json-ld-errors": [{"index" (the block's number from 0), "error"}] for
+//     each block that is not JSON, or is over max_json_ld_bytes or
+//     max_json_ld_depth; the block is skipped (extruct drops the whole page's
+//     JSON-LD instead);
+//   - "twitter": [[name, content], ...] of the twitter: card meta tags;
+//   - "meta": [{"name" | "property" | "http-equiv" | "itemprop", "content"}]
+//     of every <meta> with content, in document order.
+//
+// At most max_structured_items items in all (JSON-LD objects, microdata
+// items and properties, meta pairs): past it the answer is cut and
+// truncated set. Microdata items nest at most max_microdata_depth deep (a
+// deeper item answers its text). The answer counts toward
+// MAX_RESULT_BYTES as JSON. RDFa and microformats are not extracted.
+type StructuredSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The syntaxes to answer, of "json-ld", "microdata", "opengraph",
+	// "twitter", "meta"; all when empty.
+	Syntaxes []string `protobuf:"bytes,1,rep,name=syntaxes,proto3" json:"syntaxes,omitempty"`
+	// When true, a JSON-LD object with an @graph array is replaced by the
+	// graph's objects, each given the object's @context unless it has one.
+	// Default false, as extruct answers.
+	FlattenGraph  bool `protobuf:"varint,2,opt,name=flatten_graph,json=flattenGraph,proto3" json:"flatten_graph,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StructuredSpec) Reset() {
+	*x = StructuredSpec{}
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StructuredSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StructuredSpec) ProtoMessage() {}
+
+func (x *StructuredSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StructuredSpec.ProtoReflect.Descriptor instead.
+func (*StructuredSpec) Descriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StructuredSpec) GetSyntaxes() []string {
+	if x != nil {
+		return x.Syntaxes
+	}
+	return nil
+}
+
+func (x *StructuredSpec) GetFlattenGraph() bool {
+	if x != nil {
+		return x.FlattenGraph
+	}
+	return false
+}
+
 // XpathResult says what an XPath expression answered; the answer itself is
 // in values.
 type XpathResult struct {
@@ -1046,7 +1154,7 @@ type XpathResult struct {
 
 func (x *XpathResult) Reset() {
 	*x = XpathResult{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1166,7 @@ func (x *XpathResult) String() string {
 func (*XpathResult) ProtoMessage() {}
 
 func (x *XpathResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[3]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1179,7 @@ func (x *XpathResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XpathResult.ProtoReflect.Descriptor instead.
 func (*XpathResult) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{3}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *XpathResult) GetType() XpathResultType {
@@ -1113,7 +1221,7 @@ type RegexSpec struct {
 
 func (x *RegexSpec) Reset() {
 	*x = RegexSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1233,7 @@ func (x *RegexSpec) String() string {
 func (*RegexSpec) ProtoMessage() {}
 
 func (x *RegexSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[4]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1246,7 @@ func (x *RegexSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegexSpec.ProtoReflect.Descriptor instead.
 func (*RegexSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{4}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegexSpec) GetPattern() string {
@@ -1180,7 +1288,7 @@ type FieldsSpec struct {
 
 func (x *FieldsSpec) Reset() {
 	*x = FieldsSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1300,7 @@ func (x *FieldsSpec) String() string {
 func (*FieldsSpec) ProtoMessage() {}
 
 func (x *FieldsSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[5]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1313,7 @@ func (x *FieldsSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldsSpec.ProtoReflect.Descriptor instead.
 func (*FieldsSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{5}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FieldsSpec) GetFields() map[string]*FieldSpec {
@@ -1232,7 +1340,7 @@ type FieldSpec struct {
 
 func (x *FieldSpec) Reset() {
 	*x = FieldSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1352,7 @@ func (x *FieldSpec) String() string {
 func (*FieldSpec) ProtoMessage() {}
 
 func (x *FieldSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[6]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1365,7 @@ func (x *FieldSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldSpec.ProtoReflect.Descriptor instead.
 func (*FieldSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{6}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FieldSpec) GetSpec() isFieldSpec_Spec {
@@ -1336,7 +1444,7 @@ type WasmSpec struct {
 
 func (x *WasmSpec) Reset() {
 	*x = WasmSpec{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1456,7 @@ func (x *WasmSpec) String() string {
 func (*WasmSpec) ProtoMessage() {}
 
 func (x *WasmSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[7]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1469,7 @@ func (x *WasmSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WasmSpec.ProtoReflect.Descriptor instead.
 func (*WasmSpec) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{7}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WasmSpec) GetModule() string {
@@ -1395,7 +1503,8 @@ type ExtractResponse struct {
 	Matches []*RegexMatch `protobuf:"bytes,2,rep,name=matches,proto3" json:"matches,omitempty"`
 	// Fields answers, by field name.
 	Fields map[string]*FieldResult `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// The WebAssembly module's result (the module's JSON object). The bundled
+	// The WebAssembly module's result (the module's JSON object), or the
+	// structured data of a StructuredSpec. The bundled
 	// "article" module answers: url, title, byline, authors (list of names),
 	// published_time (RFC 3339, as the page writes it), site_name,
 	// description, lang, dir, categories and tags (lists; authors, categories
@@ -1426,7 +1535,7 @@ type ExtractResponse struct {
 
 func (x *ExtractResponse) Reset() {
 	*x = ExtractResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1547,7 @@ func (x *ExtractResponse) String() string {
 func (*ExtractResponse) ProtoMessage() {}
 
 func (x *ExtractResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[8]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1560,7 @@ func (x *ExtractResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtractResponse.ProtoReflect.Descriptor instead.
 func (*ExtractResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{8}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExtractResponse) GetValues() []string {
@@ -1551,7 +1660,7 @@ type RegexMatch struct {
 
 func (x *RegexMatch) Reset() {
 	*x = RegexMatch{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1672,7 @@ func (x *RegexMatch) String() string {
 func (*RegexMatch) ProtoMessage() {}
 
 func (x *RegexMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[9]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1685,7 @@ func (x *RegexMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegexMatch.ProtoReflect.Descriptor instead.
 func (*RegexMatch) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{9}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RegexMatch) GetValue() string {
@@ -1634,7 +1743,7 @@ type FieldResult struct {
 
 func (x *FieldResult) Reset() {
 	*x = FieldResult{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1755,7 @@ func (x *FieldResult) String() string {
 func (*FieldResult) ProtoMessage() {}
 
 func (x *FieldResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[10]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1768,7 @@ func (x *FieldResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldResult.ProtoReflect.Descriptor instead.
 func (*FieldResult) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{10}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FieldResult) GetValues() []string {
@@ -1712,7 +1821,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1833,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[11]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1846,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{11}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Timing) GetQueueWait() *durationpb.Duration {
@@ -1775,7 +1884,7 @@ type CheckoutRequest struct {
 
 func (x *CheckoutRequest) Reset() {
 	*x = CheckoutRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +1896,7 @@ func (x *CheckoutRequest) String() string {
 func (*CheckoutRequest) ProtoMessage() {}
 
 func (x *CheckoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[12]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +1909,7 @@ func (x *CheckoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutRequest.ProtoReflect.Descriptor instead.
 func (*CheckoutRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{12}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CheckoutRequest) GetPool() string {
@@ -1828,7 +1937,7 @@ type CheckoutResponse struct {
 
 func (x *CheckoutResponse) Reset() {
 	*x = CheckoutResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +1949,7 @@ func (x *CheckoutResponse) String() string {
 func (*CheckoutResponse) ProtoMessage() {}
 
 func (x *CheckoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[13]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +1962,7 @@ func (x *CheckoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckoutResponse.ProtoReflect.Descriptor instead.
 func (*CheckoutResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{13}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CheckoutResponse) GetLease() *Lease {
@@ -1881,7 +1990,7 @@ type Lease struct {
 
 func (x *Lease) Reset() {
 	*x = Lease{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2002,7 @@ func (x *Lease) String() string {
 func (*Lease) ProtoMessage() {}
 
 func (x *Lease) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[14]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2015,7 @@ func (x *Lease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lease.ProtoReflect.Descriptor instead.
 func (*Lease) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{14}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Lease) GetLeaseId() string {
@@ -1951,7 +2060,7 @@ type RenewLeaseRequest struct {
 
 func (x *RenewLeaseRequest) Reset() {
 	*x = RenewLeaseRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1963,7 +2072,7 @@ func (x *RenewLeaseRequest) String() string {
 func (*RenewLeaseRequest) ProtoMessage() {}
 
 func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[15]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1976,7 +2085,7 @@ func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewLeaseRequest.ProtoReflect.Descriptor instead.
 func (*RenewLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{15}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RenewLeaseRequest) GetLeaseId() string {
@@ -2004,7 +2113,7 @@ type RenewLeaseResponse struct {
 
 func (x *RenewLeaseResponse) Reset() {
 	*x = RenewLeaseResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2125,7 @@ func (x *RenewLeaseResponse) String() string {
 func (*RenewLeaseResponse) ProtoMessage() {}
 
 func (x *RenewLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[16]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2138,7 @@ func (x *RenewLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewLeaseResponse.ProtoReflect.Descriptor instead.
 func (*RenewLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{16}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RenewLeaseResponse) GetLease() *Lease {
@@ -2052,7 +2161,7 @@ type ReleaseLeaseRequest struct {
 
 func (x *ReleaseLeaseRequest) Reset() {
 	*x = ReleaseLeaseRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2173,7 @@ func (x *ReleaseLeaseRequest) String() string {
 func (*ReleaseLeaseRequest) ProtoMessage() {}
 
 func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[17]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2186,7 @@ func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{17}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReleaseLeaseRequest) GetLeaseId() string {
@@ -2103,7 +2212,7 @@ type ReleaseLeaseResponse struct {
 
 func (x *ReleaseLeaseResponse) Reset() {
 	*x = ReleaseLeaseResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2224,7 @@ func (x *ReleaseLeaseResponse) String() string {
 func (*ReleaseLeaseResponse) ProtoMessage() {}
 
 func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[18]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2237,7 @@ func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{18}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{19}
 }
 
 // HealthRequest asks for the health report.
@@ -2140,7 +2249,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2261,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[19]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2274,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{19}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{20}
 }
 
 // HealthResponse is the daemon's health report. The README documents how the
@@ -2198,7 +2307,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2319,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[20]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2332,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{20}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HealthResponse) GetLevel() HealthLevel {
@@ -2330,7 +2439,7 @@ type PoolHealth struct {
 
 func (x *PoolHealth) Reset() {
 	*x = PoolHealth{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2342,7 +2451,7 @@ func (x *PoolHealth) String() string {
 func (*PoolHealth) ProtoMessage() {}
 
 func (x *PoolHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[21]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2355,7 +2464,7 @@ func (x *PoolHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolHealth.ProtoReflect.Descriptor instead.
 func (*PoolHealth) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{21}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PoolHealth) GetPool() string {
@@ -2459,7 +2568,7 @@ type PoolEventsRequest struct {
 
 func (x *PoolEventsRequest) Reset() {
 	*x = PoolEventsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +2580,7 @@ func (x *PoolEventsRequest) String() string {
 func (*PoolEventsRequest) ProtoMessage() {}
 
 func (x *PoolEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[22]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +2593,7 @@ func (x *PoolEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolEventsRequest.ProtoReflect.Descriptor instead.
 func (*PoolEventsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{22}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PoolEventsRequest) GetKinds() []EventKind {
@@ -2519,7 +2628,7 @@ type PoolEventsResponse struct {
 
 func (x *PoolEventsResponse) Reset() {
 	*x = PoolEventsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2531,7 +2640,7 @@ func (x *PoolEventsResponse) String() string {
 func (*PoolEventsResponse) ProtoMessage() {}
 
 func (x *PoolEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[23]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2544,7 +2653,7 @@ func (x *PoolEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolEventsResponse.ProtoReflect.Descriptor instead.
 func (*PoolEventsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{23}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PoolEventsResponse) GetEvent() *PoolEvent {
@@ -2586,7 +2695,7 @@ type PoolEvent struct {
 
 func (x *PoolEvent) Reset() {
 	*x = PoolEvent{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2707,7 @@ func (x *PoolEvent) String() string {
 func (*PoolEvent) ProtoMessage() {}
 
 func (x *PoolEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[24]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2720,7 @@ func (x *PoolEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolEvent.ProtoReflect.Descriptor instead.
 func (*PoolEvent) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{24}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PoolEvent) GetTime() *timestamppb.Timestamp {
@@ -2847,7 +2956,7 @@ type InstanceCreated struct {
 
 func (x *InstanceCreated) Reset() {
 	*x = InstanceCreated{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +2968,7 @@ func (x *InstanceCreated) String() string {
 func (*InstanceCreated) ProtoMessage() {}
 
 func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[25]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +2981,7 @@ func (x *InstanceCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCreated.ProtoReflect.Descriptor instead.
 func (*InstanceCreated) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{25}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{26}
 }
 
 // InstanceDestroyed: an instance was closed for good.
@@ -2887,7 +2996,7 @@ type InstanceDestroyed struct {
 
 func (x *InstanceDestroyed) Reset() {
 	*x = InstanceDestroyed{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +3008,7 @@ func (x *InstanceDestroyed) String() string {
 func (*InstanceDestroyed) ProtoMessage() {}
 
 func (x *InstanceDestroyed) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[26]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +3021,7 @@ func (x *InstanceDestroyed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceDestroyed.ProtoReflect.Descriptor instead.
 func (*InstanceDestroyed) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{26}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *InstanceDestroyed) GetReason() string {
@@ -2931,7 +3040,7 @@ type InstanceCheckedOut struct {
 
 func (x *InstanceCheckedOut) Reset() {
 	*x = InstanceCheckedOut{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2943,7 +3052,7 @@ func (x *InstanceCheckedOut) String() string {
 func (*InstanceCheckedOut) ProtoMessage() {}
 
 func (x *InstanceCheckedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[27]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2956,7 +3065,7 @@ func (x *InstanceCheckedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceCheckedOut.ProtoReflect.Descriptor instead.
 func (*InstanceCheckedOut) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{27}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{28}
 }
 
 // InstanceReturned: an instance came back to its pool.
@@ -2968,7 +3077,7 @@ type InstanceReturned struct {
 
 func (x *InstanceReturned) Reset() {
 	*x = InstanceReturned{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2980,7 +3089,7 @@ func (x *InstanceReturned) String() string {
 func (*InstanceReturned) ProtoMessage() {}
 
 func (x *InstanceReturned) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[28]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2993,7 +3102,7 @@ func (x *InstanceReturned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceReturned.ProtoReflect.Descriptor instead.
 func (*InstanceReturned) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{28}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{29}
 }
 
 // HealthCheckFailed: an instance failed its health check and is replaced.
@@ -3007,7 +3116,7 @@ type HealthCheckFailed struct {
 
 func (x *HealthCheckFailed) Reset() {
 	*x = HealthCheckFailed{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3019,7 +3128,7 @@ func (x *HealthCheckFailed) String() string {
 func (*HealthCheckFailed) ProtoMessage() {}
 
 func (x *HealthCheckFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[29]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3032,7 +3141,7 @@ func (x *HealthCheckFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheckFailed.ProtoReflect.Descriptor instead.
 func (*HealthCheckFailed) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{29}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HealthCheckFailed) GetReason() string {
@@ -3055,7 +3164,7 @@ type MemoryPressure struct {
 
 func (x *MemoryPressure) Reset() {
 	*x = MemoryPressure{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3176,7 @@ func (x *MemoryPressure) String() string {
 func (*MemoryPressure) ProtoMessage() {}
 
 func (x *MemoryPressure) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[30]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3189,7 @@ func (x *MemoryPressure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemoryPressure.ProtoReflect.Descriptor instead.
 func (*MemoryPressure) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{30}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *MemoryPressure) GetLevel() MemoryPressureLevel {
@@ -3110,7 +3219,7 @@ type CircuitStateChanged struct {
 
 func (x *CircuitStateChanged) Reset() {
 	*x = CircuitStateChanged{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3122,7 +3231,7 @@ func (x *CircuitStateChanged) String() string {
 func (*CircuitStateChanged) ProtoMessage() {}
 
 func (x *CircuitStateChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[31]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3135,7 +3244,7 @@ func (x *CircuitStateChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CircuitStateChanged.ProtoReflect.Descriptor instead.
 func (*CircuitStateChanged) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{31}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CircuitStateChanged) GetFrom() BreakerState {
@@ -3163,7 +3272,7 @@ type PoolExhausted struct {
 
 func (x *PoolExhausted) Reset() {
 	*x = PoolExhausted{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3284,7 @@ func (x *PoolExhausted) String() string {
 func (*PoolExhausted) ProtoMessage() {}
 
 func (x *PoolExhausted) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[32]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3297,7 @@ func (x *PoolExhausted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolExhausted.ProtoReflect.Descriptor instead.
 func (*PoolExhausted) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{32}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PoolExhausted) GetWaiters() uint32 {
@@ -3209,7 +3318,7 @@ type LeaseExpired struct {
 
 func (x *LeaseExpired) Reset() {
 	*x = LeaseExpired{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3221,7 +3330,7 @@ func (x *LeaseExpired) String() string {
 func (*LeaseExpired) ProtoMessage() {}
 
 func (x *LeaseExpired) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[33]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3234,7 +3343,7 @@ func (x *LeaseExpired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseExpired.ProtoReflect.Descriptor instead.
 func (*LeaseExpired) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{33}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LeaseExpired) GetLeaseId() string {
@@ -3257,7 +3366,7 @@ type GcCompleted struct {
 
 func (x *GcCompleted) Reset() {
 	*x = GcCompleted{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3269,7 +3378,7 @@ func (x *GcCompleted) String() string {
 func (*GcCompleted) ProtoMessage() {}
 
 func (x *GcCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[34]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3282,7 +3391,7 @@ func (x *GcCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GcCompleted.ProtoReflect.Descriptor instead.
 func (*GcCompleted) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{34}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GcCompleted) GetReclaimedBytes() uint64 {
@@ -3314,7 +3423,7 @@ type ModuleLoaded struct {
 
 func (x *ModuleLoaded) Reset() {
 	*x = ModuleLoaded{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3326,7 +3435,7 @@ func (x *ModuleLoaded) String() string {
 func (*ModuleLoaded) ProtoMessage() {}
 
 func (x *ModuleLoaded) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[35]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3339,7 +3448,7 @@ func (x *ModuleLoaded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleLoaded.ProtoReflect.Descriptor instead.
 func (*ModuleLoaded) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{35}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ModuleLoaded) GetModule() string {
@@ -3375,7 +3484,7 @@ type EventsDropped struct {
 
 func (x *EventsDropped) Reset() {
 	*x = EventsDropped{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3387,7 +3496,7 @@ func (x *EventsDropped) String() string {
 func (*EventsDropped) ProtoMessage() {}
 
 func (x *EventsDropped) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[36]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3400,7 +3509,7 @@ func (x *EventsDropped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsDropped.ProtoReflect.Descriptor instead.
 func (*EventsDropped) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{36}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *EventsDropped) GetCount() uint64 {
@@ -3421,7 +3530,7 @@ type GetMetricsRequest struct {
 
 func (x *GetMetricsRequest) Reset() {
 	*x = GetMetricsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3433,7 +3542,7 @@ func (x *GetMetricsRequest) String() string {
 func (*GetMetricsRequest) ProtoMessage() {}
 
 func (x *GetMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[37]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3446,7 +3555,7 @@ func (x *GetMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{37}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetMetricsRequest) GetPools() []string {
@@ -3471,7 +3580,7 @@ type GetMetricsResponse struct {
 
 func (x *GetMetricsResponse) Reset() {
 	*x = GetMetricsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3483,7 +3592,7 @@ func (x *GetMetricsResponse) String() string {
 func (*GetMetricsResponse) ProtoMessage() {}
 
 func (x *GetMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3496,7 +3605,7 @@ func (x *GetMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{38}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetMetricsResponse) GetPools() []*PoolStats {
@@ -3573,7 +3682,7 @@ type PoolStats struct {
 
 func (x *PoolStats) Reset() {
 	*x = PoolStats{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3585,7 +3694,7 @@ func (x *PoolStats) String() string {
 func (*PoolStats) ProtoMessage() {}
 
 func (x *PoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3598,7 +3707,7 @@ func (x *PoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStats.ProtoReflect.Descriptor instead.
 func (*PoolStats) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{39}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PoolStats) GetPool() string {
@@ -3780,7 +3889,7 @@ type NativeMetrics struct {
 
 func (x *NativeMetrics) Reset() {
 	*x = NativeMetrics{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3792,7 +3901,7 @@ func (x *NativeMetrics) String() string {
 func (*NativeMetrics) ProtoMessage() {}
 
 func (x *NativeMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3805,7 +3914,7 @@ func (x *NativeMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NativeMetrics.ProtoReflect.Descriptor instead.
 func (*NativeMetrics) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{40}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NativeMetrics) GetCssInUse() uint32 {
@@ -3889,7 +3998,7 @@ type MemoryStats struct {
 
 func (x *MemoryStats) Reset() {
 	*x = MemoryStats{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3901,7 +4010,7 @@ func (x *MemoryStats) String() string {
 func (*MemoryStats) ProtoMessage() {}
 
 func (x *MemoryStats) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3914,7 +4023,7 @@ func (x *MemoryStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemoryStats.ProtoReflect.Descriptor instead.
 func (*MemoryStats) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{41}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *MemoryStats) GetTotalAllocatedMb() float64 {
@@ -3982,7 +4091,7 @@ type ForceGCRequest struct {
 
 func (x *ForceGCRequest) Reset() {
 	*x = ForceGCRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3994,7 +4103,7 @@ func (x *ForceGCRequest) String() string {
 func (*ForceGCRequest) ProtoMessage() {}
 
 func (x *ForceGCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4007,7 +4116,7 @@ func (x *ForceGCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceGCRequest.ProtoReflect.Descriptor instead.
 func (*ForceGCRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{42}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{43}
 }
 
 // ForceGCResponse tells what the sweep did.
@@ -4029,7 +4138,7 @@ type ForceGCResponse struct {
 
 func (x *ForceGCResponse) Reset() {
 	*x = ForceGCResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4041,7 +4150,7 @@ func (x *ForceGCResponse) String() string {
 func (*ForceGCResponse) ProtoMessage() {}
 
 func (x *ForceGCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4054,7 +4163,7 @@ func (x *ForceGCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceGCResponse.ProtoReflect.Descriptor instead.
 func (*ForceGCResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{43}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ForceGCResponse) GetBefore() *MemoryStats {
@@ -4101,7 +4210,7 @@ type ListExtractorsRequest struct {
 
 func (x *ListExtractorsRequest) Reset() {
 	*x = ListExtractorsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4113,7 +4222,7 @@ func (x *ListExtractorsRequest) String() string {
 func (*ListExtractorsRequest) ProtoMessage() {}
 
 func (x *ListExtractorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4126,7 +4235,7 @@ func (x *ListExtractorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtractorsRequest.ProtoReflect.Descriptor instead.
 func (*ListExtractorsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{44}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{45}
 }
 
 // ListExtractorsResponse lists the pools and the request limits.
@@ -4142,7 +4251,7 @@ type ListExtractorsResponse struct {
 
 func (x *ListExtractorsResponse) Reset() {
 	*x = ListExtractorsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4154,7 +4263,7 @@ func (x *ListExtractorsResponse) String() string {
 func (*ListExtractorsResponse) ProtoMessage() {}
 
 func (x *ListExtractorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4167,7 +4276,7 @@ func (x *ListExtractorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtractorsResponse.ProtoReflect.Descriptor instead.
 func (*ListExtractorsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{45}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListExtractorsResponse) GetExtractors() []*Extractor {
@@ -4223,7 +4332,7 @@ type Extractor struct {
 
 func (x *Extractor) Reset() {
 	*x = Extractor{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4235,7 +4344,7 @@ func (x *Extractor) String() string {
 func (*Extractor) ProtoMessage() {}
 
 func (x *Extractor) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4248,7 +4357,7 @@ func (x *Extractor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extractor.ProtoReflect.Descriptor instead.
 func (*Extractor) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{46}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Extractor) GetPool() string {
@@ -4375,13 +4484,21 @@ type Limits struct {
 	CssMaxElementWork uint64 `protobuf:"varint,12,opt,name=css_max_element_work,json=cssMaxElementWork,proto3" json:"css_max_element_work,omitempty"`
 	// CSS_MAX_HAS_DEPTH: the deepest nesting of :has in a selector.
 	CssMaxHasDepth uint32 `protobuf:"varint,13,opt,name=css_max_has_depth,json=cssMaxHasDepth,proto3" json:"css_max_has_depth,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Largest JSON-LD block a structured spec parses, bytes.
+	MaxJsonLdBytes uint64 `protobuf:"varint,14,opt,name=max_json_ld_bytes,json=maxJsonLdBytes,proto3" json:"max_json_ld_bytes,omitempty"`
+	// Deepest nesting of arrays and objects in a JSON-LD block.
+	MaxJsonLdDepth uint32 `protobuf:"varint,15,opt,name=max_json_ld_depth,json=maxJsonLdDepth,proto3" json:"max_json_ld_depth,omitempty"`
+	// Most items one structured answer holds.
+	MaxStructuredItems uint32 `protobuf:"varint,16,opt,name=max_structured_items,json=maxStructuredItems,proto3" json:"max_structured_items,omitempty"`
+	// Deepest nesting of microdata items.
+	MaxMicrodataDepth uint32 `protobuf:"varint,17,opt,name=max_microdata_depth,json=maxMicrodataDepth,proto3" json:"max_microdata_depth,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4393,7 +4510,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4406,7 +4523,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{47}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Limits) GetMaxDocumentBytes() uint64 {
@@ -4500,11 +4617,39 @@ func (x *Limits) GetCssMaxHasDepth() uint32 {
 	return 0
 }
 
+func (x *Limits) GetMaxJsonLdBytes() uint64 {
+	if x != nil {
+		return x.MaxJsonLdBytes
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxJsonLdDepth() uint32 {
+	if x != nil {
+		return x.MaxJsonLdDepth
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxStructuredItems() uint32 {
+	if x != nil {
+		return x.MaxStructuredItems
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxMicrodataDepth() uint32 {
+	if x != nil {
+		return x.MaxMicrodataDepth
+	}
+	return 0
+}
+
 var File_riptide_pool_v1_pool_proto protoreflect.FileDescriptor
 
 const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
-	"\x1ariptide/pool/v1/pool.proto\x12\x0friptide.pool.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x03\n" +
+	"\x1ariptide/pool/v1/pool.proto\x12\x0friptide.pool.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x03\n" +
 	"\x0eExtractRequest\x12\x14\n" +
 	"\x04html\x18\x01 \x01(\tH\x00R\x04html\x12\x1b\n" +
 	"\braw_html\x18\x02 \x01(\fH\x00R\arawHtml\x12!\n" +
@@ -4515,7 +4660,10 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x06fields\x18\a \x01(\v2\x1b.riptide.pool.v1.FieldsSpecH\x01R\x06fields\x12/\n" +
 	"\x04wasm\x18\b \x01(\v2\x19.riptide.pool.v1.WasmSpecH\x01R\x04wasm\x122\n" +
 	"\x05xpath\x18\n" +
-	" \x01(\v2\x1a.riptide.pool.v1.XpathSpecH\x01R\x05xpath\x12\x19\n" +
+	" \x01(\v2\x1a.riptide.pool.v1.XpathSpecH\x01R\x05xpath\x12A\n" +
+	"\n" +
+	"structured\x18\v \x01(\v2\x1f.riptide.pool.v1.StructuredSpecH\x01R\n" +
+	"structured\x12\x19\n" +
 	"\blease_id\x18\t \x01(\tR\aleaseIdB\n" +
 	"\n" +
 	"\bdocumentB\x06\n" +
@@ -4535,7 +4683,10 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x06output\x18\x03 \x01(\x0e2\x1a.riptide.pool.v1.CssOutputR\x06output\x12\x10\n" +
 	"\x03all\x18\x04 \x01(\bR\x03all\x12\x14\n" +
 	"\x05limit\x18\x05 \x01(\rR\x05limit\x12#\n" +
-	"\rabsolute_urls\x18\x06 \x01(\bR\fabsoluteUrls\"u\n" +
+	"\rabsolute_urls\x18\x06 \x01(\bR\fabsoluteUrls\"Q\n" +
+	"\x0eStructuredSpec\x12\x1a\n" +
+	"\bsyntaxes\x18\x01 \x03(\tR\bsyntaxes\x12#\n" +
+	"\rflatten_graph\x18\x02 \x01(\bR\fflattenGraph\"u\n" +
 	"\vXpathResult\x124\n" +
 	"\x04type\x18\x01 \x01(\x0e2 .riptide.pool.v1.XpathResultTypeR\x04type\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\x01R\x06number\x12\x18\n" +
@@ -4787,7 +4938,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	" \x01(\tR\x06sha256\x12\x14\n" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
-	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\"\xf0\x04\n" +
+	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\"\xa8\x06\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -4805,7 +4956,11 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\fcss_max_work\x18\v \x01(\x04R\n" +
 	"cssMaxWork\x12/\n" +
 	"\x14css_max_element_work\x18\f \x01(\x04R\x11cssMaxElementWork\x12)\n" +
-	"\x11css_max_has_depth\x18\r \x01(\rR\x0ecssMaxHasDepth*r\n" +
+	"\x11css_max_has_depth\x18\r \x01(\rR\x0ecssMaxHasDepth\x12)\n" +
+	"\x11max_json_ld_bytes\x18\x0e \x01(\x04R\x0emaxJsonLdBytes\x12)\n" +
+	"\x11max_json_ld_depth\x18\x0f \x01(\rR\x0emaxJsonLdDepth\x120\n" +
+	"\x14max_structured_items\x18\x10 \x01(\rR\x12maxStructuredItems\x12.\n" +
+	"\x13max_microdata_depth\x18\x11 \x01(\rR\x11maxMicrodataDepth*r\n" +
 	"\tCssOutput\x12\x1a\n" +
 	"\x16CSS_OUTPUT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCSS_OUTPUT_TEXT\x10\x01\x12\x19\n" +
@@ -4888,7 +5043,7 @@ func file_riptide_pool_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(CssOutput)(0),                 // 0: riptide.pool.v1.CssOutput
 	(XpathResultType)(0),           // 1: riptide.pool.v1.XpathResultType
@@ -4902,157 +5057,159 @@ var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(*ExtractRequest)(nil),         // 9: riptide.pool.v1.ExtractRequest
 	(*CssSpec)(nil),                // 10: riptide.pool.v1.CssSpec
 	(*XpathSpec)(nil),              // 11: riptide.pool.v1.XpathSpec
-	(*XpathResult)(nil),            // 12: riptide.pool.v1.XpathResult
-	(*RegexSpec)(nil),              // 13: riptide.pool.v1.RegexSpec
-	(*FieldsSpec)(nil),             // 14: riptide.pool.v1.FieldsSpec
-	(*FieldSpec)(nil),              // 15: riptide.pool.v1.FieldSpec
-	(*WasmSpec)(nil),               // 16: riptide.pool.v1.WasmSpec
-	(*ExtractResponse)(nil),        // 17: riptide.pool.v1.ExtractResponse
-	(*RegexMatch)(nil),             // 18: riptide.pool.v1.RegexMatch
-	(*FieldResult)(nil),            // 19: riptide.pool.v1.FieldResult
-	(*Timing)(nil),                 // 20: riptide.pool.v1.Timing
-	(*CheckoutRequest)(nil),        // 21: riptide.pool.v1.CheckoutRequest
-	(*CheckoutResponse)(nil),       // 22: riptide.pool.v1.CheckoutResponse
-	(*Lease)(nil),                  // 23: riptide.pool.v1.Lease
-	(*RenewLeaseRequest)(nil),      // 24: riptide.pool.v1.RenewLeaseRequest
-	(*RenewLeaseResponse)(nil),     // 25: riptide.pool.v1.RenewLeaseResponse
-	(*ReleaseLeaseRequest)(nil),    // 26: riptide.pool.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),   // 27: riptide.pool.v1.ReleaseLeaseResponse
-	(*HealthRequest)(nil),          // 28: riptide.pool.v1.HealthRequest
-	(*HealthResponse)(nil),         // 29: riptide.pool.v1.HealthResponse
-	(*PoolHealth)(nil),             // 30: riptide.pool.v1.PoolHealth
-	(*PoolEventsRequest)(nil),      // 31: riptide.pool.v1.PoolEventsRequest
-	(*PoolEventsResponse)(nil),     // 32: riptide.pool.v1.PoolEventsResponse
-	(*PoolEvent)(nil),              // 33: riptide.pool.v1.PoolEvent
-	(*InstanceCreated)(nil),        // 34: riptide.pool.v1.InstanceCreated
-	(*InstanceDestroyed)(nil),      // 35: riptide.pool.v1.InstanceDestroyed
-	(*InstanceCheckedOut)(nil),     // 36: riptide.pool.v1.InstanceCheckedOut
-	(*InstanceReturned)(nil),       // 37: riptide.pool.v1.InstanceReturned
-	(*HealthCheckFailed)(nil),      // 38: riptide.pool.v1.HealthCheckFailed
-	(*MemoryPressure)(nil),         // 39: riptide.pool.v1.MemoryPressure
-	(*CircuitStateChanged)(nil),    // 40: riptide.pool.v1.CircuitStateChanged
-	(*PoolExhausted)(nil),          // 41: riptide.pool.v1.PoolExhausted
-	(*LeaseExpired)(nil),           // 42: riptide.pool.v1.LeaseExpired
-	(*GcCompleted)(nil),            // 43: riptide.pool.v1.GcCompleted
-	(*ModuleLoaded)(nil),           // 44: riptide.pool.v1.ModuleLoaded
-	(*EventsDropped)(nil),          // 45: riptide.pool.v1.EventsDropped
-	(*GetMetricsRequest)(nil),      // 46: riptide.pool.v1.GetMetricsRequest
-	(*GetMetricsResponse)(nil),     // 47: riptide.pool.v1.GetMetricsResponse
-	(*PoolStats)(nil),              // 48: riptide.pool.v1.PoolStats
-	(*NativeMetrics)(nil),          // 49: riptide.pool.v1.NativeMetrics
-	(*MemoryStats)(nil),            // 50: riptide.pool.v1.MemoryStats
-	(*ForceGCRequest)(nil),         // 51: riptide.pool.v1.ForceGCRequest
-	(*ForceGCResponse)(nil),        // 52: riptide.pool.v1.ForceGCResponse
-	(*ListExtractorsRequest)(nil),  // 53: riptide.pool.v1.ListExtractorsRequest
-	(*ListExtractorsResponse)(nil), // 54: riptide.pool.v1.ListExtractorsResponse
-	(*Extractor)(nil),              // 55: riptide.pool.v1.Extractor
-	(*Limits)(nil),                 // 56: riptide.pool.v1.Limits
-	nil,                            // 57: riptide.pool.v1.FieldsSpec.FieldsEntry
-	nil,                            // 58: riptide.pool.v1.ExtractResponse.FieldsEntry
-	nil,                            // 59: riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	nil,                            // 60: riptide.pool.v1.PoolStats.DestroyedEntry
-	(*structpb.Struct)(nil),        // 61: google.protobuf.Struct
-	(*durationpb.Duration)(nil),    // 62: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 63: google.protobuf.Timestamp
+	(*StructuredSpec)(nil),         // 12: riptide.pool.v1.StructuredSpec
+	(*XpathResult)(nil),            // 13: riptide.pool.v1.XpathResult
+	(*RegexSpec)(nil),              // 14: riptide.pool.v1.RegexSpec
+	(*FieldsSpec)(nil),             // 15: riptide.pool.v1.FieldsSpec
+	(*FieldSpec)(nil),              // 16: riptide.pool.v1.FieldSpec
+	(*WasmSpec)(nil),               // 17: riptide.pool.v1.WasmSpec
+	(*ExtractResponse)(nil),        // 18: riptide.pool.v1.ExtractResponse
+	(*RegexMatch)(nil),             // 19: riptide.pool.v1.RegexMatch
+	(*FieldResult)(nil),            // 20: riptide.pool.v1.FieldResult
+	(*Timing)(nil),                 // 21: riptide.pool.v1.Timing
+	(*CheckoutRequest)(nil),        // 22: riptide.pool.v1.CheckoutRequest
+	(*CheckoutResponse)(nil),       // 23: riptide.pool.v1.CheckoutResponse
+	(*Lease)(nil),                  // 24: riptide.pool.v1.Lease
+	(*RenewLeaseRequest)(nil),      // 25: riptide.pool.v1.RenewLeaseRequest
+	(*RenewLeaseResponse)(nil),     // 26: riptide.pool.v1.RenewLeaseResponse
+	(*ReleaseLeaseRequest)(nil),    // 27: riptide.pool.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),   // 28: riptide.pool.v1.ReleaseLeaseResponse
+	(*HealthRequest)(nil),          // 29: riptide.pool.v1.HealthRequest
+	(*HealthResponse)(nil),         // 30: riptide.pool.v1.HealthResponse
+	(*PoolHealth)(nil),             // 31: riptide.pool.v1.PoolHealth
+	(*PoolEventsRequest)(nil),      // 32: riptide.pool.v1.PoolEventsRequest
+	(*PoolEventsResponse)(nil),     // 33: riptide.pool.v1.PoolEventsResponse
+	(*PoolEvent)(nil),              // 34: riptide.pool.v1.PoolEvent
+	(*InstanceCreated)(nil),        // 35: riptide.pool.v1.InstanceCreated
+	(*InstanceDestroyed)(nil),      // 36: riptide.pool.v1.InstanceDestroyed
+	(*InstanceCheckedOut)(nil),     // 37: riptide.pool.v1.InstanceCheckedOut
+	(*InstanceReturned)(nil),       // 38: riptide.pool.v1.InstanceReturned
+	(*HealthCheckFailed)(nil),      // 39: riptide.pool.v1.HealthCheckFailed
+	(*MemoryPressure)(nil),         // 40: riptide.pool.v1.MemoryPressure
+	(*CircuitStateChanged)(nil),    // 41: riptide.pool.v1.CircuitStateChanged
+	(*PoolExhausted)(nil),          // 42: riptide.pool.v1.PoolExhausted
+	(*LeaseExpired)(nil),           // 43: riptide.pool.v1.LeaseExpired
+	(*GcCompleted)(nil),            // 44: riptide.pool.v1.GcCompleted
+	(*ModuleLoaded)(nil),           // 45: riptide.pool.v1.ModuleLoaded
+	(*EventsDropped)(nil),          // 46: riptide.pool.v1.EventsDropped
+	(*GetMetricsRequest)(nil),      // 47: riptide.pool.v1.GetMetricsRequest
+	(*GetMetricsResponse)(nil),     // 48: riptide.pool.v1.GetMetricsResponse
+	(*PoolStats)(nil),              // 49: riptide.pool.v1.PoolStats
+	(*NativeMetrics)(nil),          // 50: riptide.pool.v1.NativeMetrics
+	(*MemoryStats)(nil),            // 51: riptide.pool.v1.MemoryStats
+	(*ForceGCRequest)(nil),         // 52: riptide.pool.v1.ForceGCRequest
+	(*ForceGCResponse)(nil),        // 53: riptide.pool.v1.ForceGCResponse
+	(*ListExtractorsRequest)(nil),  // 54: riptide.pool.v1.ListExtractorsRequest
+	(*ListExtractorsResponse)(nil), // 55: riptide.pool.v1.ListExtractorsResponse
+	(*Extractor)(nil),              // 56: riptide.pool.v1.Extractor
+	(*Limits)(nil),                 // 57: riptide.pool.v1.Limits
+	nil,                            // 58: riptide.pool.v1.FieldsSpec.FieldsEntry
+	nil,                            // 59: riptide.pool.v1.ExtractResponse.FieldsEntry
+	nil,                            // 60: riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	nil,                            // 61: riptide.pool.v1.PoolStats.DestroyedEntry
+	(*structpb.Struct)(nil),        // 62: google.protobuf.Struct
+	(*durationpb.Duration)(nil),    // 63: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 64: google.protobuf.Timestamp
 }
 var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	10, // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
-	13, // 1: riptide.pool.v1.ExtractRequest.regex:type_name -> riptide.pool.v1.RegexSpec
-	14, // 2: riptide.pool.v1.ExtractRequest.fields:type_name -> riptide.pool.v1.FieldsSpec
-	16, // 3: riptide.pool.v1.ExtractRequest.wasm:type_name -> riptide.pool.v1.WasmSpec
+	14, // 1: riptide.pool.v1.ExtractRequest.regex:type_name -> riptide.pool.v1.RegexSpec
+	15, // 2: riptide.pool.v1.ExtractRequest.fields:type_name -> riptide.pool.v1.FieldsSpec
+	17, // 3: riptide.pool.v1.ExtractRequest.wasm:type_name -> riptide.pool.v1.WasmSpec
 	11, // 4: riptide.pool.v1.ExtractRequest.xpath:type_name -> riptide.pool.v1.XpathSpec
-	0,  // 5: riptide.pool.v1.CssSpec.output:type_name -> riptide.pool.v1.CssOutput
-	0,  // 6: riptide.pool.v1.XpathSpec.output:type_name -> riptide.pool.v1.CssOutput
-	1,  // 7: riptide.pool.v1.XpathResult.type:type_name -> riptide.pool.v1.XpathResultType
-	2,  // 8: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
-	57, // 9: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
-	10, // 10: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
-	13, // 11: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
-	11, // 12: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
-	18, // 13: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
-	58, // 14: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
-	61, // 15: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
-	20, // 16: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
-	12, // 17: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
-	59, // 18: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	18, // 19: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
-	12, // 20: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
-	62, // 21: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
-	62, // 22: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
-	62, // 23: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
-	62, // 24: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
-	23, // 25: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
-	63, // 26: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	62, // 27: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
-	23, // 28: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
-	3,  // 29: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
-	30, // 30: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
-	62, // 31: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
-	4,  // 32: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	8,  // 33: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
-	5,  // 34: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
-	33, // 35: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
-	63, // 36: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
-	34, // 37: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
-	35, // 38: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
-	36, // 39: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
-	37, // 40: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
-	38, // 41: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
-	39, // 42: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
-	40, // 43: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
-	41, // 44: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
-	42, // 45: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
-	43, // 46: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
-	44, // 47: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
-	45, // 48: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
-	6,  // 49: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
-	4,  // 50: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
-	4,  // 51: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
-	48, // 52: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
-	50, // 53: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
-	49, // 54: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
-	7,  // 55: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
-	60, // 56: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
-	62, // 57: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
-	62, // 58: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
-	62, // 59: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
-	4,  // 60: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	50, // 61: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
-	50, // 62: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
-	62, // 63: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
-	55, // 64: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
-	56, // 65: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
-	7,  // 66: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
-	62, // 67: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
-	8,  // 68: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
-	62, // 69: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	62, // 70: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	62, // 71: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	15, // 72: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	19, // 73: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	9,  // 74: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	21, // 75: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	24, // 76: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	26, // 77: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	28, // 78: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	31, // 79: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	46, // 80: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	51, // 81: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	53, // 82: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	17, // 83: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	22, // 84: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	25, // 85: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	27, // 86: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	29, // 87: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	32, // 88: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	47, // 89: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	52, // 90: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	54, // 91: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	83, // [83:92] is the sub-list for method output_type
-	74, // [74:83] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	12, // 5: riptide.pool.v1.ExtractRequest.structured:type_name -> riptide.pool.v1.StructuredSpec
+	0,  // 6: riptide.pool.v1.CssSpec.output:type_name -> riptide.pool.v1.CssOutput
+	0,  // 7: riptide.pool.v1.XpathSpec.output:type_name -> riptide.pool.v1.CssOutput
+	1,  // 8: riptide.pool.v1.XpathResult.type:type_name -> riptide.pool.v1.XpathResultType
+	2,  // 9: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
+	58, // 10: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
+	10, // 11: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
+	14, // 12: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
+	11, // 13: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
+	19, // 14: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
+	59, // 15: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
+	62, // 16: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
+	21, // 17: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
+	13, // 18: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
+	60, // 19: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	19, // 20: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
+	13, // 21: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
+	63, // 22: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
+	63, // 23: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
+	63, // 24: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
+	63, // 25: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
+	24, // 26: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
+	64, // 27: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	63, // 28: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
+	24, // 29: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
+	3,  // 30: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
+	31, // 31: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
+	63, // 32: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
+	4,  // 33: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	8,  // 34: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
+	5,  // 35: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
+	34, // 36: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
+	64, // 37: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
+	35, // 38: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
+	36, // 39: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
+	37, // 40: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
+	38, // 41: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
+	39, // 42: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
+	40, // 43: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
+	41, // 44: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
+	42, // 45: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
+	43, // 46: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
+	44, // 47: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
+	45, // 48: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
+	46, // 49: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
+	6,  // 50: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
+	4,  // 51: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
+	4,  // 52: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
+	49, // 53: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
+	51, // 54: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
+	50, // 55: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
+	7,  // 56: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
+	61, // 57: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
+	63, // 58: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
+	63, // 59: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
+	63, // 60: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
+	4,  // 61: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	51, // 62: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
+	51, // 63: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
+	63, // 64: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
+	56, // 65: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
+	57, // 66: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
+	7,  // 67: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
+	63, // 68: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
+	8,  // 69: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
+	63, // 70: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	63, // 71: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	63, // 72: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	16, // 73: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	20, // 74: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	9,  // 75: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	22, // 76: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	25, // 77: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	27, // 78: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	29, // 79: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	32, // 80: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	47, // 81: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	52, // 82: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	54, // 83: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	18, // 84: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	23, // 85: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	26, // 86: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	28, // 87: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	30, // 88: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	33, // 89: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	48, // 90: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	53, // 91: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	55, // 92: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	84, // [84:93] is the sub-list for method output_type
+	75, // [75:84] is the sub-list for method input_type
+	75, // [75:75] is the sub-list for extension type_name
+	75, // [75:75] is the sub-list for extension extendee
+	0,  // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
@@ -5068,13 +5225,14 @@ func file_riptide_pool_v1_pool_proto_init() {
 		(*ExtractRequest_Fields)(nil),
 		(*ExtractRequest_Wasm)(nil),
 		(*ExtractRequest_Xpath)(nil),
+		(*ExtractRequest_Structured)(nil),
 	}
-	file_riptide_pool_v1_pool_proto_msgTypes[6].OneofWrappers = []any{
+	file_riptide_pool_v1_pool_proto_msgTypes[7].OneofWrappers = []any{
 		(*FieldSpec_Css)(nil),
 		(*FieldSpec_Regex)(nil),
 		(*FieldSpec_Xpath)(nil),
 	}
-	file_riptide_pool_v1_pool_proto_msgTypes[24].OneofWrappers = []any{
+	file_riptide_pool_v1_pool_proto_msgTypes[25].OneofWrappers = []any{
 		(*PoolEvent_InstanceCreated)(nil),
 		(*PoolEvent_InstanceDestroyed)(nil),
 		(*PoolEvent_InstanceCheckedOut)(nil),
@@ -5094,7 +5252,7 @@ func file_riptide_pool_v1_pool_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riptide_pool_v1_pool_proto_rawDesc), len(file_riptide_pool_v1_pool_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   52,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,705 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// Structured data
+//
+// Structured answers what extruct (the Python library Scrapy users reach
+// for) answers with extruct.extract(html, base_url=url, uniform=False),
+// in the same shape, key by key, so that moving from extruct changes one
+// call:
+//
+//	"json-ld"    every object of every <script type="application/ld+json">
+//	             (a top-level array gives its elements), as parsed;
+//	"microdata"  every top-level microdata item: {"type", "id",
+//	             "properties": {name: value or [values]}} or {"value"}
+//	             for an item without properties; nested items in place;
+//	"opengraph"  [{"namespace": {prefix: uri}, "properties": [[p, v]...]}]
+//	             from the <meta property content> of <head>;
+//
+// and, beyond extruct:
+//
+//	"json-ld-errors"  [{"index", "error"}] for each block that is not
+//	                  JSON, too large or too deep; the block is skipped
+//	                  (extruct drops the whole page's JSON-LD instead);
+//	"twitter"         [[name, content]...] of <meta name="twitter:...">;
+//	"meta"            [{"name"|"property"|"http-equiv"|"itemprop", "content"}]
+//	                  of every <meta> with content, in document order.
+//
+// Bounds, each published in ListExtractors: a JSON-LD block is at most
+// MaxJSONLDBytes and MaxJSONLDDepth deep; at most MaxStructuredItems
+// items in all (JSON-LD objects, microdata items and properties, meta
+// pairs), past which the answer is cut and marked truncated; microdata
+// items nest at most MaxMicrodataDepth deep (a deeper item answers its
+// text) and an itemref cycle is followed once. The answer is held to
+// MaxResultBytes as JSON.
+const (
+	MaxJSONLDBytes     = 1 << 20
+	MaxJSONLDDepth     = 64
+	MaxStructuredItems = 10_000
+	MaxMicrodataDepth  = 16
+)
+
+// The syntaxes Structured knows, in the order of its answer.
+const (
+	SyntaxJSONLD    = "json-ld"
+	SyntaxMicrodata = "microdata"
+	SyntaxOpenGraph = "opengraph"
+	SyntaxTwitter   = "twitter"
+	SyntaxMeta      = "meta"
+)
+
+// Syntaxes lists what Structured can answer.
+func Syntaxes() []string {
+	return []string{SyntaxJSONLD, SyntaxMicrodata, SyntaxOpenGraph, SyntaxTwitter, SyntaxMeta}
+}
+
+// StructuredSpec asks for a document's structured data.
+type StructuredSpec struct {
+	// Syntaxes to answer; all of Syntaxes() when empty.
+	Syntaxes []string
+	// FlattenGraph replaces each JSON-LD object that has an @graph array
+	// by the graph's objects, each given the object's @context unless it
+	// has its own. extruct keeps @graph as it is, which is the default.
+	FlattenGraph bool
+}
+
+// StructuredAnswer is Structured's answer: Data maps each syntax to its
+// items, in the JSON types of encoding/json (numbers as json.Number).
+type StructuredAnswer struct {
+	Data      map[string]any
+	Truncated bool
+}
+
+// structured is one Structured call's state.
+type structured struct {
+	ctx     context.Context
+	items   int // counted toward MaxStructuredItems
+	full    bool
+	visited int
+	urls    urlResolver
+}
+
+// errStructuredFull stops a walk once MaxStructuredItems is reached.
+var errStructuredFull = errors.New("native: structured items limit reached")
+
+// count charges n items and reports whether there was room.
+func (s *structured) count(n int) bool {
+	if s.items+n > MaxStructuredItems {
+		s.full = true
+		return false
+	}
+	s.items += n
+	return true
+}
+
+func (s *structured) tick() error {
+	if s.visited++; s.visited%ctxCheckNodes == 0 {
+		return s.ctx.Err()
+	}
+	return nil
+}
+
+// Structured answers spec on doc from its parsed tree.
+//
+// Errors: *SpecError for an unknown syntax, ErrEmptyDocument,
+// ErrUnparsable, ErrResultTooLarge, ErrClosed, or ctx.Err().
+func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec) (StructuredAnswer, error) {
+	if c.closed.Load() {
+		return StructuredAnswer{}, ErrClosed
+	}
+	want := spec.Syntaxes
+	if len(want) == 0 {
+		want = Syntaxes()
+	}
+	for _, s := range want {
+		if !slices.Contains(Syntaxes(), s) {
+			return StructuredAnswer{}, &SpecError{Field: "syntaxes", Value: s, Err: fmt.Errorf("unknown syntax; known: %s", strings.Join(Syntaxes(), ", "))}
+		}
+	}
+	if doc == nil {
+		return StructuredAnswer{}, ErrEmptyDocument
+	}
+	root, err := doc.Root()
+	if err != nil {
+		return StructuredAnswer{}, err
+	}
+	s := &structured{ctx: ctx, urls: urlResolver{base: doc.base()}}
+	data := make(map[string]any, len(want))
+	for _, syntax := range Syntaxes() {
+		if !slices.Contains(want, syntax) {
+			continue
+		}
+		var err error
+		switch syntax {
+		case SyntaxJSONLD:
+			var items, errs []any
+			items, errs, err = s.jsonLD(root, spec.FlattenGraph)
+			data[SyntaxJSONLD] = items
+			if len(errs) > 0 {
+				data["json-ld-errors"] = errs
+			}
+		case SyntaxMicrodata:
+			data[SyntaxMicrodata], err = s.microdata(root)
+		case SyntaxOpenGraph:
+			data[SyntaxOpenGraph], err = s.openGraph(root)
+		case SyntaxTwitter, SyntaxMeta:
+			data[syntax], err = s.metas(root, syntax == SyntaxTwitter)
+		}
+		if err != nil && !errors.Is(err, errStructuredFull) {
+			return StructuredAnswer{}, err
+		}
+	}
+	// The answer goes out as JSON (or as its Struct twin, of about the
+	// same size): hold that to the result limit.
+	var size countWriter
+	if err := json.NewEncoder(&size).Encode(data); err != nil {
+		return StructuredAnswer{}, fmt.Errorf("native: measuring structured data: %w", err)
+	}
+	if int(size) > c.limits.MaxResultBytes {
+		return StructuredAnswer{}, c.tooLarge()
+	}
+	return StructuredAnswer{Data: data, Truncated: s.full}, nil
+}
+
+type countWriter int
+
+func (w *countWriter) Write(p []byte) (int, error) { *w += countWriter(len(p)); return len(p), nil }
+
+// jsonLD answers the JSON-LD blocks' objects and the errors of the blocks
+// it skipped.
+func (s *structured) jsonLD(root *html.Node, flatten bool) (items, errs []any, err error) {
+	items, errs = []any{}, nil
+	index := 0
+	for n := root; n != nil; n = nextIn(n, root) {
+		if err := s.tick(); err != nil {
+			return nil, nil, err
+		}
+		if n.Type != html.ElementNode || n.DataAtom != atom.Script || n.Namespace != "" {
+			continue
+		}
+		if t, _ := attribute(n, "type"); !strings.EqualFold(strings.TrimSpace(t), "application/ld+json") {
+			continue
+		}
+		index++
+		v, err := parseJSONLD(rawContent(n))
+		if err != nil {
+			errs = append(errs, map[string]any{"index": json.Number(fmt.Sprint(index - 1)), "error": err.Error()})
+			continue
+		}
+		var got []any
+		switch v := v.(type) {
+		case []any:
+			got = v
+		case map[string]any:
+			got = []any{v}
+		}
+		for _, it := range got {
+			if empty(it) {
+				continue
+			}
+			if g, ok := graph(it); ok && flatten {
+				for _, gi := range g {
+					if !s.count(1) {
+						return items, errs, errStructuredFull
+					}
+					items = append(items, gi)
+				}
+				continue
+			}
+			if !s.count(1) {
+				return items, errs, errStructuredFull
+			}
+			items = append(items, it)
+		}
+	}
+	return items, errs, nil
+}
+
+// empty reports the values extruct drops: those Python finds false.
+func empty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	case string:
+		return v == ""
+	case bool:
+		return !v
+	case json.Number:
+		f, err := v.Float64()
+		return err == nil && f == 0
+	}
+	return false
+}
+
+// graph returns the objects of it's @graph, each with it's @context.
+func graph(it any) ([]any, bool) {
+	m, ok := it.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	g, ok := m["@graph"].([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([]any, 0, len(g))
+	for _, gi := range g {
+		if o, ok := gi.(map[string]any); ok {
+			if _, has := o["@context"]; !has && m["@context"] != nil {
+				c := make(map[string]any, len(o)+1)
+				for k, v := range o {
+					c[k] = v
+				}
+				c["@context"] = m["@context"]
+				o = c
+			}
+			out = append(out, o)
+			continue
+		}
+		out = append(out, gi)
+	}
+	return out, true
+}
+
+// commentLine is a leading HTML or JavaScript comment line, which extruct
+// strips from a block that does not parse.
+var commentLine = regexp.MustCompile(`^\s*(//.*|<!--.*-->)`)
+
+// parseJSONLD parses a block as extruct does: as JSON that may hold raw
+// control characters in strings (Python's strict=False), and failing that
+// without a leading comment line.
+func parseJSONLD(src string) (any, error) {
+	if len(src) > MaxJSONLDBytes {
+		return nil, fmt.Errorf("block of %d bytes, over the limit of %d (MaxJSONLDBytes)", len(src), MaxJSONLDBytes)
+	}
+	if d := jsonDepth(src); d > MaxJSONLDDepth {
+		return nil, fmt.Errorf("nested %d deep, over the limit of %d (MaxJSONLDDepth)", d, MaxJSONLDDepth)
+	}
+	v, err := decodeJSON(escapeControls(src))
+	if err == nil {
+		return v, nil
+	}
+	if loc := commentLine.FindStringIndex(src); loc != nil {
+		if v, err2 := decodeJSON(escapeControls(src[:loc[0]] + src[loc[1]:])); err2 == nil {
+			return v, nil
+		}
+	}
+	return nil, err
+}
+
+func decodeJSON(src string) (any, error) {
+	d := json.NewDecoder(strings.NewReader(src))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err == nil {
+		return nil, errors.New("invalid JSON: data after the value")
+	}
+	return v, nil
+}
+
+// jsonDepth returns the deepest nesting of arrays and objects in src,
+// outside strings.
+func jsonDepth(src string) int {
+	depth, most := 0, 0
+	in, esc := false, false
+	for i := 0; i < len(src); i++ {
+		b := src[i]
+		switch {
+		case esc:
+			esc = false
+		case in:
+			if b == '\\' {
+				esc = true
+			} else if b == '"' {
+				in = false
+			}
+		case b == '"':
+			in = true
+		case b == '[' || b == '{':
+			if depth++; depth > most {
+				most = depth
+			}
+		case b == ']' || b == '}':
+			depth--
+		}
+	}
+	return most
+}
+
+// escapeControls escapes the control characters inside JSON strings,
+// which Python's json.loads(strict=False) accepts and Go's decoder does
+// not.
+func escapeControls(src string) string {
+	if !strings.ContainsFunc(src, func(r rune) bool { return r < 0x20 && r != ' ' }) {
+		return src
+	}
+	var b bytes.Buffer
+	in, esc := false, false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case in && c < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// microdata answers the document's top-level microdata items, as extruct's
+// nested, non-strict extractor does.
+func (s *structured) microdata(root *html.Node) ([]any, error) {
+	m := microdata{s: s, seen: map[*html.Node]bool{}, ids: map[string]*html.Node{}}
+	for n := root; n != nil; n = nextIn(n, root) {
+		if n.Type == html.ElementNode {
+			if id, ok := attribute(n, "id"); ok {
+				if _, dup := m.ids[id]; !dup {
+					m.ids[id] = n
+				}
+			}
+		}
+	}
+	items := []any{}
+	for n := root; n != nil; n = nextIn(n, root) {
+		if err := s.tick(); err != nil {
+			return nil, err
+		}
+		if n.Type != html.ElementNode || !hasAttr(n, "itemscope") || m.seen[n] {
+			continue
+		}
+		it, err := m.item(n, 0)
+		if err != nil {
+			return items, err
+		}
+		if it != nil && len(it) > 0 {
+			items = append(items, it)
+		}
+	}
+	return items, nil
+}
+
+type microdata struct {
+	s    *structured
+	seen map[*html.Node]bool
+	ids  map[string]*html.Node
+}
+
+func hasAttr(n *html.Node, name string) bool {
+	_, ok := attribute(n, name)
+	return ok
+}
+
+// item extracts the item whose itemscope is n, at nesting depth.
+func (m *microdata) item(n *html.Node, depth int) (map[string]any, error) {
+	m.seen[n] = true
+	if !m.s.count(1) {
+		return nil, errStructuredFull
+	}
+	it := map[string]any{}
+	if types := strings.Fields(attrOr(n, "itemtype")); len(types) == 1 {
+		it["type"] = types[0]
+	} else if len(types) > 1 {
+		it["type"] = stringsAny(types)
+	}
+	if _, ok := it["type"]; ok {
+		if id := strings.TrimSpace(attrOr(n, "itemid")); id != "" {
+			it["id"] = id
+		}
+	}
+	props := map[string][]any{}
+	var order []string
+	add := func(p *html.Node) error {
+		v, err := m.value(p, depth, false)
+		if err != nil {
+			return err
+		}
+		for _, name := range strings.Fields(attrOr(p, "itemprop")) {
+			if !m.s.count(1) {
+				return errStructuredFull
+			}
+			if _, ok := props[name]; !ok {
+				order = append(order, name)
+			}
+			props[name] = append(props[name], v)
+		}
+		return nil
+	}
+	// The item's own properties: elements with itemprop inside n, but not
+	// inside a nested itemscope (an itemscope with itemprop is one).
+	for p := n.FirstChild; p != nil; {
+		if err := m.s.tick(); err != nil {
+			return nil, err
+		}
+		if p.Type != html.ElementNode {
+			p = nextIn(p, n)
+			continue
+		}
+		if hasAttr(p, "itemprop") {
+			if err := add(p); err != nil {
+				return it, err
+			}
+		}
+		if hasAttr(p, "itemscope") {
+			p = skipSubtree(p, n)
+			continue
+		}
+		p = nextIn(p, n)
+	}
+	for _, ref := range strings.Fields(attrOr(n, "itemref")) {
+		r, ok := m.ids[ref]
+		if !ok {
+			continue
+		}
+		if hasAttr(r, "itemprop") && hasAttr(r, "itemscope") {
+			if err := add(r); err != nil {
+				return it, err
+			}
+			continue
+		}
+		scope := scopeOf(r, true)
+		for p := r; p != nil; p = nextIn(p, r) {
+			if p.Type == html.ElementNode && hasAttr(p, "itemprop") && scopeOf(p, false) == scope {
+				if err := add(p); err != nil {
+					return it, err
+				}
+			}
+		}
+	}
+	if len(order) > 0 {
+		ps := make(map[string]any, len(order))
+		for _, name := range order {
+			if v := props[name]; len(v) == 1 {
+				ps[name] = v[0]
+			} else {
+				ps[name] = v
+			}
+		}
+		it["properties"] = ps
+	} else {
+		v, err := m.value(n, depth, true)
+		if err != nil {
+			return it, err
+		}
+		it["value"] = v
+	}
+	return it, nil
+}
+
+// scopeOf returns the nearest element with itemscope above n (or n itself
+// when self is set), or nil.
+func scopeOf(n *html.Node, self bool) *html.Node {
+	if !self {
+		n = n.Parent
+	}
+	for ; n != nil; n = n.Parent {
+		if n.Type == html.ElementNode && hasAttr(n, "itemscope") {
+			return n
+		}
+	}
+	return nil
+}
+
+// value is a property's value, as extruct reads it.
+func (m *microdata) value(n *html.Node, depth int, force bool) (any, error) {
+	if !force && hasAttr(n, "itemscope") {
+		if m.seen[n] {
+			return nil, nil // extruct answers None for an item met twice
+		}
+		if depth+1 > MaxMicrodataDepth {
+			// Too deep: the item and every item in it answer as text,
+			// here and not again as top-level items.
+			for d := n; d != nil; d = nextIn(d, n) {
+				if d.Type == html.ElementNode && hasAttr(d, "itemscope") {
+					m.seen[d] = true
+				}
+			}
+			return m.text(n), nil
+		}
+		it, err := m.item(n, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		return it, nil
+	}
+	if n.Namespace != "" {
+		return m.text(n), nil
+	}
+	switch n.DataAtom {
+	case atom.Meta:
+		return attrOr(n, "content"), nil
+	case atom.Audio, atom.Embed, atom.Iframe, atom.Img, atom.Source, atom.Track, atom.Video:
+		return m.url(n, "src"), nil
+	case atom.A, atom.Area, atom.Link:
+		return m.url(n, "href"), nil
+	case atom.Object:
+		return m.url(n, "data"), nil
+	case atom.Data, atom.Meter:
+		return attrOr(n, "value"), nil
+	case atom.Time:
+		return attrOr(n, "datetime"), nil
+	}
+	if c := attrOr(n, "content"); c != "" {
+		return c, nil
+	}
+	return m.text(n), nil
+}
+
+func (m *microdata) url(n *html.Node, attr string) string {
+	return m.s.urls.resolve("href", strings.TrimSpace(attrOr(n, attr)))
+}
+
+// text is an element's visible text, white space collapsed.
+func (m *microdata) text(n *html.Node) string {
+	t := textCollector{max: MaxJSONLDBytes}
+	t.collect(n)
+	return string(t.buf)
+}
+
+func attrOr(n *html.Node, name string) string {
+	v, _ := attribute(n, name)
+	return v
+}
+
+func stringsAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// ogNamespaces are the OpenGraph prefixes that extruct knows without a
+// prefix attribute declaring them.
+var ogNamespaces = map[string]string{
+	"og":      "http://ogp.me/ns#",
+	"music":   "http://ogp.me/ns/music#",
+	"video":   "http://ogp.me/ns/video#",
+	"article": "http://ogp.me/ns/article#",
+	"book":    "http://ogp.me/ns/book#",
+	"profile": "http://ogp.me/ns/profile#",
+	"product": "http://ogp.me/ns/product#",
+}
+
+var prefixDecl = regexp.MustCompile(`\s*(\w+):\s*(\S+)`)
+
+// openGraph answers the OpenGraph properties of <head>, as extruct does.
+func (s *structured) openGraph(root *html.Node) ([]any, error) {
+	out := []any{}
+	for n := root; n != nil; n = nextIn(n, root) {
+		if n.Type != html.ElementNode || n.DataAtom != atom.Head || n.Namespace != "" {
+			continue
+		}
+		ns := map[string]any{}
+		if p := n.Parent; p != nil && p.Type == html.ElementNode && p.DataAtom == atom.Html {
+			declared(ns, attrOr(p, "prefix"))
+		}
+		declared(ns, attrOr(n, "prefix"))
+		props := []any{}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if c.Type != html.ElementNode || c.DataAtom != atom.Meta {
+				continue
+			}
+			prop, ok1 := attribute(c, "property")
+			content, ok2 := attribute(c, "content")
+			if !ok1 || !ok2 {
+				continue
+			}
+			prefix, _, _ := strings.Cut(prop, ":")
+			if uri, ok := ogNamespaces[prefix]; ok {
+				ns[prefix] = uri
+			}
+			if _, ok := ns[prefix]; ok {
+				if !s.count(1) {
+					break
+				}
+				props = append(props, []any{prop, content})
+			}
+		}
+		if len(props) > 0 {
+			out = append(out, map[string]any{"namespace": ns, "properties": props})
+		}
+	}
+	if s.full {
+		return out, errStructuredFull
+	}
+	return out, nil
+}
+
+func declared(ns map[string]any, prefix string) {
+	for _, m := range prefixDecl.FindAllStringSubmatch(prefix, -1) {
+		ns[m[1]] = m[2]
+	}
+}
+
+// metas answers every <meta> with content: as {attribute: value,
+// "content"} objects, or for twitter as [name, content] pairs of the
+// twitter: card properties (named by name or, as some pages do, property).
+func (s *structured) metas(root *html.Node, twitter bool) ([]any, error) {
+	out := []any{}
+	for n := root; n != nil; n = nextIn(n, root) {
+		if err := s.tick(); err != nil {
+			return nil, err
+		}
+		if n.Type != html.ElementNode || n.DataAtom != atom.Meta || n.Namespace != "" {
+			continue
+		}
+		content, ok := attribute(n, "content")
+		if !ok {
+			continue
+		}
+		if twitter {
+			name, ok := attribute(n, "name")
+			if !ok || !strings.HasPrefix(name, "twitter:") {
+				name, ok = attribute(n, "property")
+			}
+			if !ok || !strings.HasPrefix(name, "twitter:") {
+				continue
+			}
+			if !s.count(1) {
+				return out, errStructuredFull
+			}
+			out = append(out, []any{name, content})
+			continue
+		}
+		m := map[string]any{"content": content}
+		for _, k := range []string{"name", "property", "http-equiv", "itemprop"} {
+			if v, ok := attribute(n, k); ok {
+				m[k] = v
+			}
+		}
+		if len(m) == 1 {
+			continue // content alone says nothing
+		}
+		if !s.count(1) {
+			return out, errStructuredFull
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

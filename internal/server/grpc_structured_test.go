@@ -1,0 +1,83 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/native"
+	"github.com/riptidecrawler/riptide-poold/internal/server"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+const structuredPage = `<html><head><meta property="og:title" content="T"><meta name="twitter:card" content="summary">
+<script type="application/ld+json">{"@type": "Article", "headline": "H", "wordCount": 120}</script>
+<script type="application/ld+json">{oops</script></head>
+<body><div itemscope itemtype="http://schema.org/Product"><span itemprop="name">W</span><a itemprop="url" href="/w">w</a></div></body></html>`
+
+func structuredReq(spec *poolv1.StructuredSpec) *poolv1.ExtractRequest_Structured {
+	return &poolv1.ExtractRequest_Structured{Structured: spec}
+}
+
+func TestGRPCExtractStructured(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	resp, err := h.client.Extract(t.Context(), &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Url: "https://e.org/p",
+		Spec: structuredReq(&poolv1.StructuredSpec{})})
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	checkServedBy(t, resp, server.PoolCSS)
+	got, err := protojson.Marshal(resp.GetResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"json-ld":[{"@type":"Article","headline":"H","wordCount":120}]`,
+		`"json-ld-errors":[{"error":`,
+		`"microdata":[{"properties":{"name":"W","url":"https://e.org/w"},"type":"http://schema.org/Product"}]`,
+		`"opengraph":[{"namespace":{"og":"http://ogp.me/ns#"},"properties":[["og:title","T"]]}]`,
+		`"twitter":[["twitter:card","summary"]]`,
+	} {
+		if !strings.Contains(strings.ReplaceAll(string(got), " ", ""), strings.ReplaceAll(want, " ", "")) {
+			t.Errorf("result %s\nlacks %s", got, want)
+		}
+	}
+
+	resp, err = h.client.Extract(t.Context(), &poolv1.ExtractRequest{Document: htmlDoc(structuredPage),
+		Spec: structuredReq(&poolv1.StructuredSpec{Syntaxes: []string{"opengraph"}})})
+	if err != nil {
+		t.Fatalf("Extract opengraph only: %v", err)
+	}
+	if f := resp.GetResult().GetFields(); len(f) != 1 || f["opengraph"] == nil {
+		t.Errorf("syntaxes [opengraph]: result keys %v", f)
+	}
+}
+
+func TestGRPCExtractStructuredInvalid(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	for _, tc := range []errorCase{
+		{name: "unknown syntax", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: structuredReq(&poolv1.StructuredSpec{Syntaxes: []string{"rdfa"}})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "structured.syntaxes"},
+		{name: "empty document", req: &poolv1.ExtractRequest{Document: htmlDoc(""), Spec: structuredReq(&poolv1.StructuredSpec{})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "html"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.client.Extract(t.Context(), tc.req)
+			tc.check(t, err)
+		})
+	}
+}
+
+func TestGRPCListExtractorsStructured(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	resp, err := h.client.ListExtractors(t.Context(), &poolv1.ListExtractorsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := resp.GetLimits()
+	if l.GetMaxJsonLdBytes() != native.MaxJSONLDBytes || l.GetMaxJsonLdDepth() != native.MaxJSONLDDepth ||
+		l.GetMaxStructuredItems() != native.MaxStructuredItems || l.GetMaxMicrodataDepth() != native.MaxMicrodataDepth {
+		t.Errorf("structured limits = %v", l)
+	}
+}
