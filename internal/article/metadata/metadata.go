@@ -15,6 +15,7 @@ package metadata
 import (
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -59,7 +60,16 @@ func Extract(root *html.Node, pageURL string) Metadata {
 	var md Metadata
 	// Structured data first: JSON-LD, then meta tags, then microdata.
 	ld := w.jsonLD()
+	// A date the page shows next to its headline, in an element that says
+	// it is a date, is the one its readers see: it wins over the machine
+	// sources, which a publishing system can set on a later import or
+	// update.
+	var shown Date
+	if near := w.textDate(&w.nearTitle); !near.IsZero() && near == w.hintedDate {
+		shown = near
+	}
 	dates := []dateSource{
+		{shown, ""},
 		{ld.published, ld.publishedRaw},
 		{w.metaPublished, w.metaPublishedRaw},
 		{w.itempropPublished, ""},
@@ -78,12 +88,18 @@ func Extract(root *html.Node, pageURL string) Metadata {
 			break
 		}
 	}
+	// A shown date that a machine source confirms keeps its time.
+	for _, d := range dates[1:3] {
+		if md.PublishedTime == "" && d.date == md.Published {
+			md.PublishedTime = d.raw
+		}
+	}
 
 	// The first source with a name wins, but a name that is the site's
 	// own (a publisher given as the author) only when no source names a
 	// person.
 	var siteAuthors []string
-	for _, list := range [][]string{ld.authors, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors} {
+	for _, list := range [][]string{ld.authors, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors, w.textAuthors()} {
 		if len(list) == 0 {
 			continue
 		}
@@ -123,6 +139,21 @@ func (w *walker) siteLike(names []string, pageURL string) bool {
 	}
 	compact := strings.ReplaceAll(name, " ", "")
 	return len(compact) >= 4 && host != "" && strings.Contains(host, compact)
+}
+
+// reBylineText finds a byline in running text: a byline word and one to
+// four capitalized words after it ("von Klaus Stanjek", "Text: Ann Li").
+var reBylineText = regexp.MustCompile(`(?:^|[\s(|])(?i:by|von|par|por|door|text:|texte:|autor:|autorin:|author:|auteur:|written by|posted by)\s+(\p{Lu}[\p{L}.'’-]*(?:\s+(?:\p{Lu}[\p{L}.'’-]*|de|la|van|von|der|di|da)){0,3})`)
+
+// textAuthors is the name of a byline written as text next to the
+// headline, for pages that mark up none.
+func (w *walker) textAuthors() []string {
+	text := strings.Join(strings.Fields(w.nearTitle.String()), " ")
+	m := reBylineText.FindStringSubmatch(text)
+	if m == nil {
+		return nil
+	}
+	return appendNames(nil, m[1])
 }
 
 // textDate is the first date in the text of b.

@@ -139,9 +139,26 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Published: Date{2019, 8, 16}},
 		},
 		{
+			name: "the date shown by the headline wins over a later machine date",
+			page: `<meta property="article:published_time" content="2022-01-20T10:00:00Z"><h1>T</h1>
+				<span class="post-date">12. Januar 2022</span><p>Text</p>`,
+			want: Metadata{Published: Date{2022, 1, 12}},
+		},
+		{
+			name: "a shown date that the meta tag confirms keeps its time",
+			page: `<meta property="article:published_time" content="2022-01-12T10:00:00+01:00"><h1>T</h1>
+				<span class="post-date">12.01.2022</span><p>Text</p>`,
+			want: Metadata{Published: Date{2022, 1, 12}, PublishedTime: "2022-01-12T10:00:00+01:00"},
+		},
+		{
 			name: "twitter label and data",
 			page: `<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="Dee Ray">`,
 			want: Metadata{Authors: []string{"Dee Ray"}},
+		},
+		{
+			name: "a byline written as text by the headline",
+			page: `<h1>Title</h1><p>Ein Film von Klaus Stanjek</p>`,
+			want: Metadata{Authors: []string{"Klaus Stanjek"}},
 		},
 		{
 			name: "rel tag and category links",
