@@ -114,6 +114,10 @@ image-check: tools
 	CGO_ENABLED=0 $(MAKE) build
 	scripts/image-check.sh
 
+## clients-test: the Python, Node and Go client libraries' tests against real daemons, and the fleet test (three daemons, one killed mid-run) for each (docs/CLIENTS.md)
+clients-test: build
+	scripts/clients-test.sh
+
 ## loadtest: ghz against a fresh daemon on loopback: css, regex, fields and wasm article on the corpus at concurrency 8-256, then the saturation status checks (about 15 min on 2 cores; results in docs/LOAD.md)
 loadtest: build $(GHZ)
 	scripts/loadtest.sh load

@@ -135,6 +135,7 @@ func dialOptions(o *options) []grpc.DialOption {
 		experimental.WithBufferPool(bufpool.New(bootstrapMessage)),
 		grpc.WithInitialWindowSize(streamWindow),
 		grpc.WithInitialConnWindowSize(connWindow),
+		grpc.WithResolvers(staticResolver{"ipv4"}, staticResolver{"ipv6"}),
 	}
 	return append(d, o.dial...)
 }
