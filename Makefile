@@ -139,9 +139,10 @@ vulncheck: $(GOVULNCHECK) $(VULNDB)/index/db.json
 bench: wasm tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
 
-## quality: the article extractor's scores on the shared corpus
+## quality: the article extractor's scores on the shared corpora, written to docs/QUALITY.md (about two minutes on 2 cores)
 quality: wasm
-	$(GO) test -run 'Quality' -v ./internal/article/ ./internal/wasm/
+	$(GO) test -count=1 -run 'TestQualityReport' -v ./internal/article/ -args -quality.report=$(CURDIR)/docs/QUALITY.md
+	$(GO) test -count=1 -run 'Quality|Eval' -v ./internal/article/ ./internal/wasm/
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s

@@ -21,15 +21,8 @@ var (
 // evalDir finds the trafilatura evaluation set, or skips tb.
 func evalDir(tb testing.TB) string {
 	tb.Helper()
-	// The set sits beside the readability corpus in ../shared/corpus.
-	dir := os.Getenv("RIPTIDE_EVAL_DIR")
-	if rd := os.Getenv("RIPTIDE_CORPUS_DIR"); dir == "" && rd != "" {
-		dir = filepath.Join(filepath.Dir(rd), "trafilatura-eval")
-	}
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "corpus", "trafilatura-eval")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "expectations.json")); err != nil {
+	dir, ok := quality.FindEvalSet(filepath.Join("..", "..", "..", "shared", "corpus", "trafilatura-eval"))
+	if !ok {
 		tb.Skip("trafilatura evaluation set not found: set RIPTIDE_EVAL_DIR or check out ../shared/corpus/trafilatura-eval")
 	}
 	return dir
@@ -48,6 +41,7 @@ var sampleTargets = quality.EvalTargets{
 
 // TestEvalQuality scores article mode on the trafilatura evaluation set:
 // a sample by default, held to sampleTargets; every page with -eval.all.
+// -eval.report writes the misses page by page, with their classes.
 func TestEvalQuality(t *testing.T) {
 	dir := evalDir(t)
 	cases, err := quality.LoadEval(dir)
@@ -57,9 +51,34 @@ func TestEvalQuality(t *testing.T) {
 	if !*evalAll {
 		cases = quality.Sample(cases, evalSampleStep)
 	}
+	run := runEval(t, dir, cases, *evalReport != "")
+	t.Logf("trafilatura-eval: %s", run.sum)
+	if *evalReport != "" {
+		if err := os.WriteFile(*evalReport, []byte(run.misses.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !*evalAll {
+		if err := run.sum.Check(sampleTargets); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// evalRun is the outcome of scoring article mode on evaluation cases.
+type evalRun struct {
+	sum     quality.EvalSummary
+	classes map[string]int // "kept CLASS", "lost CLASS", "found CLASS" -> snippets
+	misses  strings.Builder
+	dateWrong, authorWrong int // found but not the expected one
+}
+
+// runEval extracts and scores every case; with classify, it also sorts the
+// snippets by where they sit on the page and lists the misses.
+func runEval(t *testing.T, dir string, cases []quality.EvalCase, classify bool) *evalRun {
+	t.Helper()
+	run := &evalRun{classes: map[string]int{}}
 	var scores []quality.EvalScore
-	var misses strings.Builder
-	classes := map[string]int{}
 	for _, c := range cases {
 		src, err := quality.ReadEvalPage(dir, c)
 		if err != nil {
@@ -71,44 +90,40 @@ func TestEvalQuality(t *testing.T) {
 		}
 		s := quality.ScoreEval(c, res)
 		scores = append(scores, s)
-		if *evalReport != "" {
-			writeMisses(&misses, c, s, src, classes)
+		if s.HasDate && !s.DateOK && s.GotDate != "" {
+			run.dateWrong++
+		}
+		if s.HasAuthor && !s.AuthorOK && len(s.GotAuthors) > 0 {
+			run.authorWrong++
+		}
+		if classify {
+			writeMisses(&run.misses, c, s, src, run.classes)
 		}
 	}
-	sum := quality.SummarizeEval(scores)
-	t.Logf("trafilatura-eval: %s", sum)
-	if *evalReport != "" {
+	run.sum = quality.SummarizeEval(scores)
+	if classify {
 		for _, name := range quality.ErrorClassNames() {
-			fmt.Fprintf(&misses, "class\t%s\tkept %d\tlost %d\tfound %d\n", name, classes["kept "+name], classes["lost "+name], classes["found "+name])
-		}
-		if err := os.WriteFile(*evalReport, []byte(misses.String()), 0o644); err != nil {
-			t.Fatal(err)
+			fmt.Fprintf(&run.misses, "class\t%s\tkept %d\tlost %d\tfound %d\n", name, run.classes["kept "+name], run.classes["lost "+name], run.classes["found "+name])
 		}
 	}
-	if !*evalAll {
-		if err := sum.Check(sampleTargets); err != nil {
-			t.Error(err)
-		}
-	}
+	return run
 }
 
 func writeMisses(w *strings.Builder, c quality.EvalCase, s quality.EvalScore, src string, classes map[string]int) {
-	var cl *quality.Classifier
-	if len(s.Lost)+len(s.Kept) > 0 || *evalAll {
-		cl, _ = quality.NewClassifier(src)
+	cl, err := quality.NewClassifier(src)
+	if err != nil {
+		return
 	}
 	for _, l := range s.Lost {
 		class := cl.ClassOf(l)
 		classes["lost "+class]++
 		fmt.Fprintf(w, "%s\tlost\t%s\t%q\n", c.Page, class, l)
 	}
-	if *evalAll && cl != nil {
-		// Where the snippets found sit too, to weigh a rule that would
-		// drop a class: "found" counts content a rule would lose.
-		for _, w := range c.With {
-			if !slices.Contains(s.Lost, w) {
-				classes["found "+cl.ClassOf(w)]++
-			}
+	// Where the snippets found sit too, to weigh a rule that would drop a
+	// class: "found" counts the content such a rule would lose.
+	for _, with := range c.With {
+		if !slices.Contains(s.Lost, with) {
+			classes["found "+cl.ClassOf(with)]++
 		}
 	}
 	for _, k := range s.Kept {

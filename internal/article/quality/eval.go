@@ -36,6 +36,25 @@ type EvalCase struct {
 	Tags        []string `json:"tags"`
 }
 
+// FindEvalSet returns the trafilatura evaluation set's folder:
+// $RIPTIDE_EVAL_DIR if set, else trafilatura-eval beside the readability
+// corpus of $RIPTIDE_CORPUS_DIR, else the first of candidates that holds
+// expectations.json. It reports false when there is none, so that a test
+// can skip.
+func FindEvalSet(candidates ...string) (string, bool) {
+	if dir := os.Getenv("RIPTIDE_EVAL_DIR"); dir != "" {
+		candidates = []string{dir}
+	} else if rd := os.Getenv("RIPTIDE_CORPUS_DIR"); rd != "" {
+		candidates = append([]string{filepath.Join(filepath.Dir(rd), "trafilatura-eval")}, candidates...)
+	}
+	for _, dir := range candidates {
+		if _, err := os.Stat(filepath.Join(dir, "expectations.json")); err == nil {
+			return dir, true
+		}
+	}
+	return "", false
+}
+
 // LoadEval reads the evaluation set's expectations.json in dir.
 func LoadEval(dir string) ([]EvalCase, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "expectations.json"))
