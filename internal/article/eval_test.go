@@ -67,9 +67,9 @@ func TestEvalQuality(t *testing.T) {
 
 // evalRun is the outcome of scoring article mode on evaluation cases.
 type evalRun struct {
-	sum     quality.EvalSummary
-	classes map[string]int // "kept CLASS", "lost CLASS", "found CLASS" -> snippets
-	misses  strings.Builder
+	sum                    quality.EvalSummary
+	classes                map[string]int // "kept CLASS", "lost CLASS", "found CLASS" -> snippets
+	misses                 strings.Builder
 	dateWrong, authorWrong int // found but not the expected one
 }
 
