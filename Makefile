@@ -92,6 +92,8 @@ breaking: $(BUF)
 generate: tools
 	rm -rf gen
 	$(BUF) generate
+	@if command -v protoc >/dev/null && command -v grpc_python_plugin >/dev/null; then clients/python/generate.sh; \
+	else echo "clients/python stubs not regenerated: apt-get install protobuf-compiler protobuf-compiler-grpc python3-grpc-tools"; fi
 
 ## check-generated: fail when gen/ differs from a fresh generation
 check-generated: tools
@@ -100,6 +102,8 @@ check-generated: tools
 	if ! diff -r "$$tmp/gen" gen; then \
 		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; \
 	fi
+	@if command -v protoc >/dev/null && command -v grpc_python_plugin >/dev/null; then clients/python/generate.sh --check; \
+	else echo "clients/python stubs not checked (make clients-test checks them): no protoc/grpc_python_plugin"; fi
 
 ## deploy-check: render every Kubernetes overlay and validate it strictly (module deploy/validate)
 deploy-check:

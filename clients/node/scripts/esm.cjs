@@ -1,4 +1,5 @@
-// Writes dist/esm/index.mjs: the ES module entry point, re-exporting the
+// Copies the API contract into the package (proto/pool.proto, loaded at
+// run time) and writes dist/esm/index.mjs: the ES module entry point, re-exporting the
 // CommonJS build's named exports, so that `import { Client } from
 // "riptide-poold"` and `require("riptide-poold")` share one implementation
 // (and one set of error classes for instanceof).
@@ -6,6 +7,9 @@ const fs = require("node:fs");
 const path = require("node:path");
 const cjs = require("../dist/cjs/index.js");
 const names = Object.keys(cjs).filter((n) => n !== "default" && n !== "__esModule").sort();
+const contract = path.join(__dirname, "..", "..", "..", "proto", "riptide", "pool", "v1", "pool.proto");
+fs.mkdirSync(path.join(__dirname, "..", "proto"), { recursive: true });
+fs.copyFileSync(contract, path.join(__dirname, "..", "proto", "pool.proto"));
 const out = path.join(__dirname, "..", "dist", "esm");
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(

@@ -20,7 +20,7 @@ const URL_ = "https://example.com/tides/";
 test("the packaged proto is the API contract", () => {
   assert.equal(readFileSync(path.join(here, "..", "proto", "pool.proto"), "utf8"),
     readFileSync(path.join(here, "..", "..", "..", "proto", "riptide", "pool", "v1", "pool.proto"), "utf8"),
-    "clients/node/proto/pool.proto differs from proto/riptide/pool/v1/pool.proto: copy it over");
+    "clients/node/proto/pool.proto differs from proto/riptide/pool/v1/pool.proto: npm run build copies it");
 });
 
 test("google.protobuf.Value in both spellings, nested", () => {

@@ -29,6 +29,9 @@ EVENT_KIND_MEMORY_PRESSURE: EventKind
 EVENT_KIND_MODULE_LOADED: EventKind
 EVENT_KIND_POOL_EXHAUSTED: EventKind
 EVENT_KIND_UNSPECIFIED: EventKind
+EXTRACTOR_ENGINE_NATIVE: ExtractorEngine
+EXTRACTOR_ENGINE_UNSPECIFIED: ExtractorEngine
+EXTRACTOR_ENGINE_WASM: ExtractorEngine
 EXTRACTOR_KIND_CSS: ExtractorKind
 EXTRACTOR_KIND_REGEX: ExtractorKind
 EXTRACTOR_KIND_UNSPECIFIED: ExtractorKind
@@ -73,18 +76,20 @@ class CircuitStateChanged(_message.Message):
     def __init__(self, to: _Optional[_Union[BreakerState, str]] = ..., **kwargs) -> None: ...
 
 class CssSpec(_message.Message):
-    __slots__ = ["all", "attribute", "limit", "output", "selector"]
+    __slots__ = ["absolute_urls", "all", "attribute", "limit", "output", "selector"]
+    ABSOLUTE_URLS_FIELD_NUMBER: _ClassVar[int]
     ALL_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    absolute_urls: bool
     all: bool
     attribute: str
     limit: int
     output: CssOutput
     selector: str
-    def __init__(self, selector: _Optional[str] = ..., attribute: _Optional[str] = ..., output: _Optional[_Union[CssOutput, str]] = ..., all: bool = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, selector: _Optional[str] = ..., attribute: _Optional[str] = ..., output: _Optional[_Union[CssOutput, str]] = ..., all: bool = ..., limit: _Optional[int] = ..., absolute_urls: bool = ...) -> None: ...
 
 class EventsDropped(_message.Message):
     __slots__ = ["count"]
@@ -93,7 +98,7 @@ class EventsDropped(_message.Message):
     def __init__(self, count: _Optional[int] = ...) -> None: ...
 
 class ExtractRequest(_message.Message):
-    __slots__ = ["content_type", "css", "fields", "html", "lease_id", "raw_html", "regex", "url", "wasm", "xpath"]
+    __slots__ = ["content_type", "css", "fields", "html", "lease_id", "raw_html", "regex", "structured", "url", "wasm", "xpath"]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     CSS_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +106,7 @@ class ExtractRequest(_message.Message):
     LEASE_ID_FIELD_NUMBER: _ClassVar[int]
     RAW_HTML_FIELD_NUMBER: _ClassVar[int]
     REGEX_FIELD_NUMBER: _ClassVar[int]
+    STRUCTURED_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     WASM_FIELD_NUMBER: _ClassVar[int]
     XPATH_FIELD_NUMBER: _ClassVar[int]
@@ -111,13 +117,14 @@ class ExtractRequest(_message.Message):
     lease_id: str
     raw_html: bytes
     regex: RegexSpec
+    structured: StructuredSpec
     url: str
     wasm: WasmSpec
     xpath: XpathSpec
-    def __init__(self, html: _Optional[str] = ..., raw_html: _Optional[bytes] = ..., content_type: _Optional[str] = ..., url: _Optional[str] = ..., css: _Optional[_Union[CssSpec, _Mapping]] = ..., regex: _Optional[_Union[RegexSpec, _Mapping]] = ..., fields: _Optional[_Union[FieldsSpec, _Mapping]] = ..., wasm: _Optional[_Union[WasmSpec, _Mapping]] = ..., xpath: _Optional[_Union[XpathSpec, _Mapping]] = ..., lease_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, html: _Optional[str] = ..., raw_html: _Optional[bytes] = ..., content_type: _Optional[str] = ..., url: _Optional[str] = ..., css: _Optional[_Union[CssSpec, _Mapping]] = ..., regex: _Optional[_Union[RegexSpec, _Mapping]] = ..., fields: _Optional[_Union[FieldsSpec, _Mapping]] = ..., wasm: _Optional[_Union[WasmSpec, _Mapping]] = ..., xpath: _Optional[_Union[XpathSpec, _Mapping]] = ..., structured: _Optional[_Union[StructuredSpec, _Mapping]] = ..., lease_id: _Optional[str] = ...) -> None: ...
 
 class ExtractResponse(_message.Message):
-    __slots__ = ["fallback", "fields", "instance_id", "matches", "pool", "result", "timing", "truncated", "values", "xpath"]
+    __slots__ = ["fallback", "fields", "instance_id", "matches", "pool", "result", "timing", "truncated", "unresolved_urls", "values", "xpath"]
     class FieldsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +140,7 @@ class ExtractResponse(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     TIMING_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    UNRESOLVED_URLS_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     XPATH_FIELD_NUMBER: _ClassVar[int]
     fallback: bool
@@ -143,16 +151,19 @@ class ExtractResponse(_message.Message):
     result: _struct_pb2.Struct
     timing: Timing
     truncated: bool
+    unresolved_urls: int
     values: _containers.RepeatedScalarFieldContainer[str]
     xpath: XpathResult
-    def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., fields: _Optional[_Mapping[str, FieldResult]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pool: _Optional[str] = ..., instance_id: _Optional[str] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., fallback: bool = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ...) -> None: ...
+    def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., fields: _Optional[_Mapping[str, FieldResult]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pool: _Optional[str] = ..., instance_id: _Optional[str] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., fallback: bool = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ..., unresolved_urls: _Optional[int] = ...) -> None: ...
 
 class Extractor(_message.Message):
-    __slots__ = ["abi_version", "extract_timeout", "instance_memory_limit_mb", "kind", "max_instances", "min_instances", "modes", "pool", "sha256", "specs", "trusted"]
+    __slots__ = ["abi_version", "engine", "extract_timeout", "instance_memory_limit_mb", "kind", "max_document_bytes", "max_instances", "min_instances", "modes", "pool", "sha256", "specs", "trusted"]
     ABI_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_FIELD_NUMBER: _ClassVar[int]
     EXTRACT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_MEMORY_LIMIT_MB_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    MAX_DOCUMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_INSTANCES_FIELD_NUMBER: _ClassVar[int]
     MIN_INSTANCES_FIELD_NUMBER: _ClassVar[int]
     MODES_FIELD_NUMBER: _ClassVar[int]
@@ -161,9 +172,11 @@ class Extractor(_message.Message):
     SPECS_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_FIELD_NUMBER: _ClassVar[int]
     abi_version: int
+    engine: ExtractorEngine
     extract_timeout: _duration_pb2.Duration
     instance_memory_limit_mb: int
     kind: ExtractorKind
+    max_document_bytes: int
     max_instances: int
     min_instances: int
     modes: _containers.RepeatedScalarFieldContainer[str]
@@ -171,19 +184,21 @@ class Extractor(_message.Message):
     sha256: str
     specs: _containers.RepeatedScalarFieldContainer[str]
     trusted: bool
-    def __init__(self, pool: _Optional[str] = ..., kind: _Optional[_Union[ExtractorKind, str]] = ..., modes: _Optional[_Iterable[str]] = ..., abi_version: _Optional[int] = ..., trusted: bool = ..., min_instances: _Optional[int] = ..., max_instances: _Optional[int] = ..., instance_memory_limit_mb: _Optional[int] = ..., extract_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sha256: _Optional[str] = ..., specs: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, pool: _Optional[str] = ..., kind: _Optional[_Union[ExtractorKind, str]] = ..., modes: _Optional[_Iterable[str]] = ..., abi_version: _Optional[int] = ..., trusted: bool = ..., min_instances: _Optional[int] = ..., max_instances: _Optional[int] = ..., instance_memory_limit_mb: _Optional[int] = ..., extract_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sha256: _Optional[str] = ..., specs: _Optional[_Iterable[str]] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., max_document_bytes: _Optional[int] = ...) -> None: ...
 
 class FieldResult(_message.Message):
-    __slots__ = ["matches", "truncated", "values", "xpath"]
+    __slots__ = ["matches", "truncated", "unresolved_urls", "values", "xpath"]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    UNRESOLVED_URLS_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     XPATH_FIELD_NUMBER: _ClassVar[int]
     matches: _containers.RepeatedCompositeFieldContainer[RegexMatch]
     truncated: bool
+    unresolved_urls: int
     values: _containers.RepeatedScalarFieldContainer[str]
     xpath: XpathResult
-    def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ...) -> None: ...
+    def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ..., unresolved_urls: _Optional[int] = ...) -> None: ...
 
 class FieldSpec(_message.Message):
     __slots__ = ["css", "regex", "xpath"]
@@ -321,7 +336,7 @@ class LeaseExpired(_message.Message):
     def __init__(self, lease_id: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ["checkout_timeout", "css_max_element_work", "css_max_has_depth", "css_max_work", "lease_default_ttl", "lease_max_ttl", "max_document_bytes", "max_fields", "max_matches", "max_pattern_length", "max_result_bytes", "max_selector_length", "max_xpath_steps"]
+    __slots__ = ["checkout_timeout", "css_max_element_work", "css_max_has_depth", "css_max_work", "lease_default_ttl", "lease_max_ttl", "max_document_bytes", "max_fields", "max_json_ld_bytes", "max_json_ld_depth", "max_matches", "max_microdata_depth", "max_pattern_length", "max_result_bytes", "max_selector_length", "max_structured_items", "max_xpath_steps"]
     CHECKOUT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     CSS_MAX_ELEMENT_WORK_FIELD_NUMBER: _ClassVar[int]
     CSS_MAX_HAS_DEPTH_FIELD_NUMBER: _ClassVar[int]
@@ -330,10 +345,14 @@ class Limits(_message.Message):
     LEASE_MAX_TTL_FIELD_NUMBER: _ClassVar[int]
     MAX_DOCUMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_JSON_LD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_JSON_LD_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_MATCHES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MICRODATA_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_PATTERN_LENGTH_FIELD_NUMBER: _ClassVar[int]
     MAX_RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SELECTOR_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_STRUCTURED_ITEMS_FIELD_NUMBER: _ClassVar[int]
     MAX_XPATH_STEPS_FIELD_NUMBER: _ClassVar[int]
     checkout_timeout: _duration_pb2.Duration
     css_max_element_work: int
@@ -343,12 +362,16 @@ class Limits(_message.Message):
     lease_max_ttl: _duration_pb2.Duration
     max_document_bytes: int
     max_fields: int
+    max_json_ld_bytes: int
+    max_json_ld_depth: int
     max_matches: int
+    max_microdata_depth: int
     max_pattern_length: int
     max_result_bytes: int
     max_selector_length: int
+    max_structured_items: int
     max_xpath_steps: int
-    def __init__(self, max_document_bytes: _Optional[int] = ..., max_result_bytes: _Optional[int] = ..., max_matches: _Optional[int] = ..., max_selector_length: _Optional[int] = ..., max_pattern_length: _Optional[int] = ..., checkout_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_default_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_max_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_fields: _Optional[int] = ..., max_xpath_steps: _Optional[int] = ..., css_max_work: _Optional[int] = ..., css_max_element_work: _Optional[int] = ..., css_max_has_depth: _Optional[int] = ...) -> None: ...
+    def __init__(self, max_document_bytes: _Optional[int] = ..., max_result_bytes: _Optional[int] = ..., max_matches: _Optional[int] = ..., max_selector_length: _Optional[int] = ..., max_pattern_length: _Optional[int] = ..., checkout_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_default_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_max_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_fields: _Optional[int] = ..., max_xpath_steps: _Optional[int] = ..., css_max_work: _Optional[int] = ..., css_max_element_work: _Optional[int] = ..., css_max_has_depth: _Optional[int] = ..., max_json_ld_bytes: _Optional[int] = ..., max_json_ld_depth: _Optional[int] = ..., max_structured_items: _Optional[int] = ..., max_microdata_depth: _Optional[int] = ...) -> None: ...
 
 class ListExtractorsRequest(_message.Message):
     __slots__ = []
@@ -477,8 +500,11 @@ class PoolExhausted(_message.Message):
     def __init__(self, waiters: _Optional[int] = ...) -> None: ...
 
 class PoolHealth(_message.Message):
-    __slots__ = ["breaker_state", "error_rate", "idle", "in_use", "leased", "max", "pool", "total", "waiters"]
+    __slots__ = ["abandoned_running", "abandoned_total", "breaker_state", "engine", "error_rate", "idle", "in_use", "leased", "max", "pool", "total", "waiters"]
+    ABANDONED_RUNNING_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_TOTAL_FIELD_NUMBER: _ClassVar[int]
     BREAKER_STATE_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_FIELD_NUMBER: _ClassVar[int]
     ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
     IDLE_FIELD_NUMBER: _ClassVar[int]
     IN_USE_FIELD_NUMBER: _ClassVar[int]
@@ -487,7 +513,10 @@ class PoolHealth(_message.Message):
     POOL_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     WAITERS_FIELD_NUMBER: _ClassVar[int]
+    abandoned_running: int
+    abandoned_total: int
     breaker_state: BreakerState
+    engine: ExtractorEngine
     error_rate: float
     idle: int
     in_use: int
@@ -496,7 +525,7 @@ class PoolHealth(_message.Message):
     pool: str
     total: int
     waiters: int
-    def __init__(self, pool: _Optional[str] = ..., total: _Optional[int] = ..., in_use: _Optional[int] = ..., idle: _Optional[int] = ..., waiters: _Optional[int] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., error_rate: _Optional[float] = ..., leased: _Optional[int] = ..., max: _Optional[int] = ...) -> None: ...
+    def __init__(self, pool: _Optional[str] = ..., total: _Optional[int] = ..., in_use: _Optional[int] = ..., idle: _Optional[int] = ..., waiters: _Optional[int] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., error_rate: _Optional[float] = ..., leased: _Optional[int] = ..., max: _Optional[int] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., abandoned_running: _Optional[int] = ..., abandoned_total: _Optional[int] = ...) -> None: ...
 
 class PoolStats(_message.Message):
     __slots__ = ["avg_creation", "avg_wait", "breaker_state", "checkouts", "create_failures", "created", "creating", "destroyed", "idle", "in_use", "kind", "leased", "max", "memory_bytes", "min", "p99_wait", "pool", "timeouts", "total", "utilization", "waiters", "waits"]
@@ -612,6 +641,14 @@ class RenewLeaseResponse(_message.Message):
     lease: Lease
     def __init__(self, lease: _Optional[_Union[Lease, _Mapping]] = ...) -> None: ...
 
+class StructuredSpec(_message.Message):
+    __slots__ = ["flatten_graph", "syntaxes"]
+    FLATTEN_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    SYNTAXES_FIELD_NUMBER: _ClassVar[int]
+    flatten_graph: bool
+    syntaxes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, syntaxes: _Optional[_Iterable[str]] = ..., flatten_graph: bool = ...) -> None: ...
+
 class Timing(_message.Message):
     __slots__ = ["extraction", "queue_wait", "total"]
     EXTRACTION_FIELD_NUMBER: _ClassVar[int]
@@ -643,18 +680,20 @@ class XpathResult(_message.Message):
     def __init__(self, type: _Optional[_Union[XpathResultType, str]] = ..., number: _Optional[float] = ..., boolean: bool = ...) -> None: ...
 
 class XpathSpec(_message.Message):
-    __slots__ = ["all", "attribute", "expression", "limit", "output"]
+    __slots__ = ["absolute_urls", "all", "attribute", "expression", "limit", "output"]
+    ABSOLUTE_URLS_FIELD_NUMBER: _ClassVar[int]
     ALL_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
     EXPRESSION_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    absolute_urls: bool
     all: bool
     attribute: str
     expression: str
     limit: int
     output: CssOutput
-    def __init__(self, expression: _Optional[str] = ..., attribute: _Optional[str] = ..., output: _Optional[_Union[CssOutput, str]] = ..., all: bool = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, expression: _Optional[str] = ..., attribute: _Optional[str] = ..., output: _Optional[_Union[CssOutput, str]] = ..., all: bool = ..., limit: _Optional[int] = ..., absolute_urls: bool = ...) -> None: ...
 
 class CssOutput(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
@@ -678,4 +717,7 @@ class MemoryPressureLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class ExtractorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ExtractorEngine(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
