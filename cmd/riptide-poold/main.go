@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 
@@ -29,6 +30,12 @@ var version = ""
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		// After the first signal, a second one ends the process at once,
+		// as signals do by default.
+		<-ctx.Done()
+		stop()
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
@@ -81,11 +88,34 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			}
 		}
 	}()
+	served := make(chan struct{})
+	defer close(served)
+	go backstop(ctx, served, cfg.ShutdownGrace+2*daemon.StopBound, log)
 	if err := d.Serve(ctx); err != nil {
 		log.Error("stopped on error", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// backstop ends the process if shutdown, which starts when ctx ends, has
+// not finished (served closed) within bound. Shutdown bounds itself at
+// SHUTDOWN_GRACE_MS plus daemon.StopBound; this is the guarantee should a
+// step of it block all the same, since a goroutine cannot be killed.
+func backstop(ctx context.Context, served <-chan struct{}, bound time.Duration, log *slog.Logger) {
+	select {
+	case <-served:
+		return
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case <-served:
+	case <-t.C:
+		log.Error("shutdown overran its bound; exiting now", "bound", bound.String())
+		os.Exit(1)
+	}
 }
 
 // newLogger returns the structured logger LOG_LEVEL and LOG_FORMAT ask for.

@@ -91,12 +91,12 @@
 //	CHECKOUT_TIMEOUT_MS            5000                          1..600000 (1ms..10min)
 //	    longest wait for a free instance
 //	MAX_DOCUMENT_BYTES             10485760                      1024..1073741824
-//	    largest accepted document; also the gRPC message size limit
+//	    largest accepted document; a request message may be 1 MiB more
 //	MAX_RESULT_BYTES               16777216                      1024..1073741824
 //	    largest extraction result
-//	LEASE_DEFAULT_TTL_MS           30000                         1000..86400000 (1s..24h)
+//	LEASE_DEFAULT_TTL_MS           30000                         1..86400000 (1ms..24h)
 //	    lease TTL when a Checkout asks for none
-//	LEASE_MAX_TTL_MS               600000                        1000..86400000 (1s..24h)
+//	LEASE_MAX_TTL_MS               600000                        1..86400000 (1ms..24h)
 //	    longest lease TTL a client may ask for
 //	SHUTDOWN_GRACE_MS              15000                         1..600000 (1ms..10min)
 //	    time in-flight calls get to finish on SIGTERM

@@ -144,7 +144,7 @@ func TestLayers(t *testing.T) {
 		{"CHECKOUT_TIMEOUT_MS", values{"1", "2", "600000"}, values{}, nil},
 		{"MAX_DOCUMENT_BYTES", values{"1024", "2048", "1073741824"}, values{}, nil},
 		{"MAX_RESULT_BYTES", values{"1024", "2048", "1073741824"}, values{}, nil},
-		{"LEASE_DEFAULT_TTL_MS", values{"1000", "2000", "600000"}, values{}, nil},
+		{"LEASE_DEFAULT_TTL_MS", values{"1", "2000", "600000"}, values{}, nil},
 		{"LEASE_MAX_TTL_MS", values{"30000", "40000", "86400000"}, values{}, nil},
 		{"SHUTDOWN_GRACE_MS", values{"1", "30000", "600000"}, values{}, nil},
 		{"MAX_CONNECTION_AGE_MS", values{"0", "60000", "86400000"}, values{}, nil},

@@ -53,10 +53,8 @@ import (
 	"google.golang.org/grpc/reflection"
 )
 
-// messageSlack is what the gRPC message size limits allow beyond the
-// document and result limits, so that a document a little over
-// MAX_DOCUMENT_BYTES reaches the handler and gets the API's
-// DOCUMENT_TOO_LARGE reason rather than the transport's bare error.
+// messageSlack is what the gRPC send limit allows beyond MAX_RESULT_BYTES
+// for the rest of a reply.
 const messageSlack = 1 << 20
 
 // Options are the daemon's inputs besides the configuration.
@@ -86,7 +84,7 @@ type Daemon struct {
 
 	grpcLis, metricsLis net.Listener
 	draining            atomic.Bool
-	inflight            atomic.Int64 // unary PoolService calls being handled
+	inflight            *inflight // unary PoolService calls being handled
 }
 
 // New builds a daemon from a validated configuration: pools, services and
@@ -179,6 +177,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		return nil, err
 	}
 	d.grpc = grpcServer
+	d.inflight = newInflight(grpcServer.GetServiceInfo())
 	return d, nil
 }
 
@@ -421,8 +420,7 @@ func (d *Daemon) grpcServer() (*grpc.Server, error) {
 	d.registry.MustRegister(grpcMetrics)
 
 	// grpcwire's options come first: its interceptor must be the outermost.
-	opts := append(grpcwire.ServerOptions(cfg.MaxDocumentBytes+messageSlack),
-		grpc.MaxRecvMsgSize(cfg.MaxDocumentBytes+messageSlack),
+	opts := append(grpcwire.ServerOptions(server.MaxRecvMessageBytes(cfg.MaxDocumentBytes)),
 		grpc.MaxSendMsgSize(cfg.MaxResultBytes+messageSlack),
 		// Clients may ping to keep connections through proxies alive, but
 		// not so often that pings become a load.
@@ -460,13 +458,16 @@ func (d *Daemon) grpcServer() (*grpc.Server, error) {
 	}
 
 	s := grpc.NewServer(opts...)
-	poolv1.RegisterPoolServiceServer(s, d.svc)
+	// Every service goes through the Registrar, so that a request too large
+	// or malformed to decode gets an ErrorInfo like any other bad request.
+	reg := server.Registrar{Server: s, MaxDocumentBytes: cfg.MaxDocumentBytes}
+	poolv1.RegisterPoolServiceServer(reg, d.svc)
 	d.health = health.NewServer()
 	// NOT_SERVING until Serve has finished its start-up work.
 	d.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	d.health.SetServingStatus(poolv1.PoolService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
-	healthpb.RegisterHealthServer(s, d.health)
-	reflection.Register(s)
+	healthpb.RegisterHealthServer(reg, d.health)
+	reflection.Register(reg)
 	grpcMetrics.InitializeMetrics(s)
 	return s, nil
 }
@@ -548,6 +549,9 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	// Count calls by every method served, including any registered
+	// after New.
+	d.inflight = newInflight(d.grpc.GetServiceInfo())
 	errc := make(chan error, 2)
 	go func() {
 		if err := d.grpc.Serve(d.grpcLis); err != nil {
@@ -670,7 +674,16 @@ func (d *Daemon) warmUp(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// shutdown drains and closes everything, logging each step.
+// StopBound is how long shutdown may take past SHUTDOWN_GRACE_MS: to cancel
+// the calls still running, stop the servers and close the pools. A call
+// that ignores its cancellation (an extraction stuck in a loop, a trusted
+// WebAssembly call that cannot be interrupted) cannot be killed in Go; once
+// StopBound is spent, shutdown abandons it and the process exits anyway.
+const StopBound = time.Second
+
+// shutdown drains and closes everything, logging each step, and returns
+// within SHUTDOWN_GRACE_MS plus StopBound whatever still runs. Its last log
+// line says what it abandoned, if anything.
 func (d *Daemon) shutdown() {
 	began := time.Now()
 	grace := d.cfg.ShutdownGrace
@@ -682,10 +695,10 @@ func (d *Daemon) shutdown() {
 	d.draining.Store(true)
 	d.svc.SetDraining(true)
 	d.health.Shutdown()
-	for d.inflight.Load() > 0 && time.Now().Before(deadline) {
+	for d.inflight.running() > 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	d.log.Info("calls in flight finished", "remaining", d.inflight.Load())
+	d.log.Info("calls in flight finished", "remaining", d.inflight.running())
 	// Closing the bus ends the PoolEvents streams cleanly (their handlers
 	// return), so that GracefulStop does not wait on them until the grace
 	// period runs out.
@@ -701,13 +714,24 @@ func (d *Daemon) shutdown() {
 	case <-stopped:
 		d.log.Info("gRPC server stopped")
 	case <-timer.C:
-		d.log.Warn("grace period over; cancelling calls and streams still open")
+		d.log.Warn("grace period over; cancelling calls and streams still open", "calls", d.inflight.methods())
 		d.grpc.Stop()
-		<-stopped
+		// Stop cancels every call's context and closes the connections,
+		// but GracefulStop, still running, waits for every handler to
+		// return, and a handler that does not watch its context never
+		// does. Wait a part of StopBound for them, then go on without.
+		select {
+		case <-stopped:
+			d.log.Info("gRPC server stopped")
+		case <-time.After(StopBound / 4):
+			d.log.Error("calls still running after cancellation; abandoning them", "calls", d.inflight.methods())
+		}
 	}
 	timer.Stop()
 
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	// The pools wait for their instances in use until ctx ends: at most
+	// the rest of StopBound once the grace period is over.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(StopBound*3/4))
 	defer cancel()
 	if d.metrics != nil {
 		if err := d.metrics.Shutdown(ctx); err != nil {
@@ -720,7 +744,29 @@ func (d *Daemon) shutdown() {
 	if network, address := d.cfg.GRPCListenAddr(); network == "unix" {
 		os.Remove(address)
 	}
-	d.log.Info("stopped", "shutdown", time.Since(began).Round(time.Millisecond).String())
+	took := time.Since(began).Round(time.Millisecond).String()
+	calls, instances := d.inflight.methods(), d.instancesOut()
+	if calls == nil && instances == nil {
+		d.log.Info("stopped", "shutdown", took)
+		return
+	}
+	d.log.Warn("stopped; abandoned what still runs", "shutdown", took, "calls", calls, "instances", instances)
+}
+
+// instancesOut returns, by pool, the instances not back in their pool:
+// held by a call that has not returned, or by a detached WebAssembly call.
+// It is nil when there are none.
+func (d *Daemon) instancesOut() map[string]int {
+	var out map[string]int
+	for _, v := range d.svc.Pools() {
+		if n := v.Stats.InUse + v.Stats.Closing; n > 0 {
+			if out == nil {
+				out = make(map[string]int)
+			}
+			out[v.Name] = n
+		}
+	}
+	return out
 }
 
 // closePools closes every pool, waiting for instances still in use until

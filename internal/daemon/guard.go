@@ -7,8 +7,6 @@ import (
 
 	"github.com/riptidecrawler/riptide-poold/internal/server"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // exempt reports whether a method keeps answering while the daemon drains:
@@ -27,15 +25,15 @@ func (d *Daemon) unaryGuard(ctx context.Context, req any, info *grpc.UnaryServer
 	// Count the call before checking the flag, so that shutdown, which sets
 	// the flag before it waits for the count to reach zero, never misses a
 	// call that got past the check.
-	d.inflight.Add(1)
-	defer d.inflight.Add(-1)
+	d.inflight.add(info.FullMethod, 1)
+	defer d.inflight.add(info.FullMethod, -1)
 	if d.draining.Load() {
 		return nil, server.ShuttingDown()
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			d.log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-			resp, err = nil, status.Errorf(codes.Internal, "internal error in %s", info.FullMethod)
+			resp, err = nil, server.Panicked(info.FullMethod)
 		}
 	}()
 	return handler(ctx, req)
@@ -49,7 +47,7 @@ func (d *Daemon) streamGuard(srv any, ss grpc.ServerStream, info *grpc.StreamSer
 	defer func() {
 		if r := recover(); r != nil {
 			d.log.Error("panic in stream handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-			err = status.Errorf(codes.Internal, "internal error in %s", info.FullMethod)
+			err = server.Panicked(info.FullMethod)
 		}
 	}()
 	return handler(srv, ss)

@@ -546,6 +546,18 @@ func TestLeaseInvalidRequests(t *testing.T) {
 			_, err := r.client.Checkout(ctx, leaseCheckoutRequest("css", -time.Second))
 			return err
 		}, "ttl"},
+		{"checkout ttl of 1ns, born expired", func() error {
+			_, err := r.client.Checkout(ctx, leaseCheckoutRequest("css", time.Nanosecond))
+			return err
+		}, "ttl"},
+		{"checkout ttl under LEASE_DEFAULT_TTL_MS's least", func() error {
+			_, err := r.client.Checkout(ctx, leaseCheckoutRequest("css", 500*time.Microsecond))
+			return err
+		}, "ttl"},
+		{"renew ttl of 1ns", func() error {
+			_, err := r.client.RenewLease(ctx, &poolv1.RenewLeaseRequest{LeaseId: live.GetLeaseId(), Ttl: durationpb.New(time.Nanosecond)})
+			return err
+		}, "ttl"},
 		{"checkout malformed ttl", func() error {
 			_, err := r.client.Checkout(ctx, &poolv1.CheckoutRequest{Pool: "css", Ttl: &durationpb.Duration{Seconds: 1, Nanos: -1}})
 			return err

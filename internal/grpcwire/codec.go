@@ -20,7 +20,7 @@ import (
 
 // errInvalidUTF8 is proto.Unmarshal's complaint, for an html field that a
 // later document field replaces.
-var errInvalidUTF8 = errors.New("grpcwire: ExtractRequest: string field contains invalid UTF-8")
+var errInvalidUTF8 = errors.New("string field contains invalid UTF-8")
 
 // Field numbers of ExtractRequest's document oneof (proto/riptide/pool/v1).
 const (
@@ -43,14 +43,63 @@ const (
 // with an INTERNAL "error unmarshalling request". The handler must check.
 type Codec struct {
 	pool *Pool
+	// maxMessage bounds a received message; 0 means no bound. See
+	// TooLargeError.
+	maxMessage int
 
 	mu   sync.Mutex
 	held map[*poolv1.ExtractRequest]mem.Buffer
 }
 
-// NewCodec returns a Codec that takes its buffers from pool.
+// NewCodec returns a Codec that takes its buffers from pool and accepts
+// messages of any size the transport lets through.
 func NewCodec(pool *Pool) *Codec {
 	return &Codec{pool: pool, held: make(map[*poolv1.ExtractRequest]mem.Buffer)}
+}
+
+// Deferred is a decoding target that keeps the decoding error.
+//
+// A codec error never reaches the service: grpc-go answers it itself, as
+// INTERNAL "failed to unmarshal", inside RecvMsg, before any handler or
+// interceptor can map it. A handler that wants to answer a malformed
+// request as the caller's fault passes a *Deferred around its message to
+// the decoding function instead: Codec.Unmarshal decodes into Msg, keeps
+// any error in Err, and reports success to grpc-go, leaving the answer to
+// the handler. Only this package's Codec knows Deferred; with any other
+// codec every call fails.
+type Deferred struct {
+	Msg any   // the message to decode into
+	Err error // the decoding error; nil when Msg was decoded
+}
+
+// DecodeError is a message that could not be decoded. Field names the
+// field at fault when the codec can tell, as the API's field paths do
+// ("html"); it is empty when the message as a whole is unreadable.
+type DecodeError struct {
+	Message string // the message's full name, e.g. riptide.pool.v1.ExtractRequest
+	Field   string
+	Err     error
+}
+
+func (e *DecodeError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s field %s: %v", e.Message, e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Message, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// TooLargeError is a received message over the Codec's bound. The codec
+// has a bound of its own, below the transport's, so that a message a
+// little too large is answered by the handler, with the API's reason,
+// rather than by grpc-go.
+type TooLargeError struct {
+	Size, Limit int
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("message of %d bytes over the limit of %d bytes", e.Size, e.Limit)
 }
 
 // Name is the codec's content subtype, the one every gRPC client uses.
@@ -88,17 +137,32 @@ func (c *Codec) marshal(m proto.Message) (*[]byte, error) {
 	return buf, nil
 }
 
-// Unmarshal decodes data into v.
+// Unmarshal decodes data into v. For a *Deferred, it decodes into its Msg
+// and keeps the error there, returning nil.
 func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
+	if d, ok := v.(*Deferred); ok {
+		d.Err = c.unmarshal(data, d.Msg)
+		return nil
+	}
+	return c.unmarshal(data, v)
+}
+
+func (c *Codec) unmarshal(data mem.BufferSlice, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
 		return fmt.Errorf("grpcwire: cannot unmarshal into %T, not a proto.Message", v)
+	}
+	if n := data.Len(); c.maxMessage > 0 && n > c.maxMessage {
+		return &TooLargeError{Size: n, Limit: c.maxMessage}
 	}
 	buf := data.MaterializeToBuffer(c.pool)
 	req, ok := v.(*poolv1.ExtractRequest)
 	if !ok {
 		defer buf.Free()
-		return proto.Unmarshal(buf.ReadOnlyData(), m)
+		if err := proto.Unmarshal(buf.ReadOnlyData(), m); err != nil {
+			return &DecodeError{Message: string(m.ProtoReflect().Descriptor().FullName()), Err: err}
+		}
+		return nil
 	}
 	aliased, err := unmarshalExtract(buf.ReadOnlyData(), req)
 	if err != nil || !aliased {
@@ -130,17 +194,17 @@ func unmarshalExtract(wire []byte, req *poolv1.ExtractRequest) (bool, error) {
 	for len(scanned) > 0 {
 		num, typ, n := protowire.ConsumeTag(scanned)
 		if n < 0 {
-			return false, fmt.Errorf("grpcwire: ExtractRequest: %w", protowire.ParseError(n))
+			return false, extractError(0, protowire.ParseError(n))
 		}
 		if (num == fieldHTML || num == fieldRawHTML) && typ == protowire.BytesType {
 			v, m := protowire.ConsumeBytes(scanned[n:])
 			if m < 0 {
-				return false, fmt.Errorf("grpcwire: ExtractRequest field %d: %w", num, protowire.ParseError(m))
+				return false, extractError(num, protowire.ParseError(m))
 			}
 			// proto.Unmarshal checks every html it decodes, even one a later
 			// field replaces; only the html that stays is left to the handler.
 			if docNum == fieldHTML && !utf8.Valid(doc) {
-				return false, errInvalidUTF8
+				return false, extractError(fieldHTML, errInvalidUTF8)
 			}
 			docNum, doc = num, v
 			scanned = scanned[n+m:]
@@ -148,13 +212,13 @@ func unmarshalExtract(wire []byte, req *poolv1.ExtractRequest) (bool, error) {
 		}
 		m := protowire.ConsumeFieldValue(num, typ, scanned[n:])
 		if m < 0 {
-			return false, fmt.Errorf("grpcwire: ExtractRequest field %d: %w", num, protowire.ParseError(m))
+			return false, extractError(num, protowire.ParseError(m))
 		}
 		rest = append(rest, scanned[:n+m]...)
 		scanned = scanned[n+m:]
 	}
 	if err := proto.Unmarshal(rest, req); err != nil {
-		return false, err
+		return false, extractError(0, err)
 	}
 	switch {
 	case docNum == fieldHTML:
@@ -166,6 +230,17 @@ func unmarshalExtract(wire []byte, req *poolv1.ExtractRequest) (bool, error) {
 		return false, nil
 	}
 	return len(doc) > 0, nil
+}
+
+// extractError is a DecodeError of an ExtractRequest, naming the field of
+// number num when it is one of the message's (0: none).
+func extractError(num protowire.Number, err error) error {
+	desc := (*poolv1.ExtractRequest)(nil).ProtoReflect().Descriptor()
+	e := &DecodeError{Message: string(desc.FullName()), Err: err}
+	if f := desc.Fields().ByNumber(num); f != nil {
+		e.Field = string(f.Name())
+	}
+	return e
 }
 
 // encoded is a reply that UnaryInterceptor has already encoded.

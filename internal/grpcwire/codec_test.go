@@ -3,6 +3,7 @@ package grpcwire
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -249,3 +250,72 @@ func FuzzUnmarshalExtract(f *testing.F) {
 }
 
 func memSlice(b []byte) mem.BufferSlice { return mem.BufferSlice{mem.SliceBuffer(b)} }
+
+// TestCodecDeferred: decoding into a Deferred reports success to grpc-go
+// and keeps the error, typed, for the handler; a message over the codec's
+// bound is refused before it is decoded.
+func TestCodecDeferred(t *testing.T) {
+	good := wire{}.bytes(1, "<p>a</p>").msg(5, css)
+	tests := []struct {
+		name     string
+		in       []byte
+		into     proto.Message
+		max      int
+		field    string // the DecodeError's field; "" for none
+		tooLarge bool
+		ok       bool
+	}{
+		{name: "good", in: good, into: new(poolv1.ExtractRequest), ok: true},
+		{name: "good at the bound", in: good, into: new(poolv1.ExtractRequest), max: len(good), ok: true},
+		{name: "a byte over the bound", in: good, into: new(poolv1.ExtractRequest), max: len(good) - 1, tooLarge: true},
+		{name: "other message over the bound", in: []byte(wire{}.bytes(1, "css")), into: new(poolv1.CheckoutRequest), max: 4, tooLarge: true},
+		{name: "truncated tag", in: []byte{0x80}, into: new(poolv1.ExtractRequest)},
+		{name: "html length past the end", in: good[:5], into: new(poolv1.ExtractRequest), field: "html"},
+		{name: "spec length past the end", in: good[:len(good)-1], into: new(poolv1.ExtractRequest), field: "css"},
+		{name: "replaced html not UTF-8", in: wire{}.bytes(1, "caf\xe9").bytes(2, "cafe"), into: new(poolv1.ExtractRequest), field: "html"},
+		{name: "other message truncated", in: []byte{0x0a, 0x05, 'c'}, into: new(poolv1.CheckoutRequest)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCodec(NewPool(1 << 20))
+			c.maxMessage = tt.max
+			d := &Deferred{Msg: tt.into}
+			if err := c.Unmarshal(memSlice(bytes.Clone(tt.in)), d); err != nil {
+				t.Fatalf("Unmarshal into a Deferred returned %v; want nil and the error kept", err)
+			}
+			if tt.ok {
+				if d.Err != nil {
+					t.Fatalf("Deferred.Err = %v, want nil", d.Err)
+				}
+				if c.heldBuffers() == 1 {
+					c.UnaryInterceptor(t.Context(), tt.into, nil, func(context.Context, any) (any, error) { return nil, nil })
+				}
+				return
+			}
+			var large *TooLargeError
+			if got := errors.As(d.Err, &large); got != tt.tooLarge {
+				t.Fatalf("Deferred.Err = %v: TooLargeError %v, want %v", d.Err, got, tt.tooLarge)
+			}
+			if tt.tooLarge {
+				if large.Size != len(tt.in) || large.Limit != tt.max {
+					t.Errorf("TooLargeError %+v, want size %d limit %d", large, len(tt.in), tt.max)
+				}
+				return
+			}
+			var bad *DecodeError
+			if !errors.As(d.Err, &bad) {
+				t.Fatalf("Deferred.Err = %v (%T), want a *DecodeError", d.Err, d.Err)
+			}
+			if bad.Field != tt.field || bad.Message != string(tt.into.ProtoReflect().Descriptor().FullName()) {
+				t.Errorf("DecodeError %q field %q, want %q field %q", bad.Message, bad.Field, tt.into.ProtoReflect().Descriptor().FullName(), tt.field)
+			}
+			if n := c.heldBuffers(); n != 0 {
+				t.Errorf("a failed decoding holds %d buffers", n)
+			}
+			// Without a Deferred the same error is returned, as grpc-go expects.
+			if err := c.Unmarshal(memSlice(bytes.Clone(tt.in)), tt.into); err == nil {
+				t.Error("Unmarshal without a Deferred: nil error")
+			}
+		})
+	}
+}

@@ -18,6 +18,11 @@
 //	|------|-----------------------------------------------|----------------------------------------|-----------------|
 //	| U    | utilization u > 0.80                          | 25 × (u − 0.80) / 0.20, at most 25     |                 |
 //	| W    | some pool has waiters                         | 10                                     |                 |
+//	| X    | a pool is exhausted: every instance in use    | 20 per pool, at most 40                |                 |
+//	| R    | POOL_EXHAUSTED answered in the last minute    | 15                                     |                 |
+//	| O    | a pool has calls running past their deadline  | 25 per pool, at most 50                |                 |
+//	| C    | a pool cannot create an instance and has none | 30 per pool, at most 60                |                 |
+//	|      | idle (its latest creation failed)             |                                        |                 |
 //	| M1   | memory pressure ≥ 0.70                        | 10                                     |                 |
 //	| M2   | memory pressure ≥ 0.90                        | 25 (instead of M1)                     |                 |
 //	| M3   | memory pressure ≥ 1.00                        | 40 (instead of M2)                     | 49 (UNHEALTHY)  |
@@ -43,7 +48,11 @@
 // With no pools, no memory budget and no errors, the report is HEALTHY 100.
 //
 // A pool's own ErrorRate is reported but not scored: the daemon-wide rate
-// already counts its failures, and its breaker reacts to them.
+// already counts its failures, and its breaker reacts to them. X, R, O and
+// C see what the error rate cannot: a pool so busy that callers wait or are
+// refused (the rate needs a few outcomes in the window before it counts),
+// work that was asked to stop and still holds an instance and a core, and
+// a pool that cannot grow.
 package health
 
 import (
@@ -114,6 +123,15 @@ type PoolInput struct {
 	// ErrorRate is the pool's share of failed extractions; reported, not
 	// scored.
 	ErrorRate float64
+	// Refused is the number of callers answered POOL_EXHAUSTED by the pool
+	// in the last minute.
+	Refused uint64
+	// Overrunning is the number of calls still running on the pool's
+	// instances after their deadline or cancellation.
+	Overrunning int
+	// CreateFailing is true when the pool's latest instance creation
+	// failed.
+	CreateFailing bool
 }
 
 // Input is everything Evaluate looks at.
@@ -185,6 +203,28 @@ func Evaluate(in Input) Report {
 		ev.lose(10, fmt.Sprintf("%d requests waiting for an instance in %d pools", waiters, pools))
 	}
 
+	if pools := exhausted(in.Pools); len(pools) > 0 {
+		ev.lose(min(20*len(pools), 40), fmt.Sprintf("pools exhausted, every instance in use: [%s]", strings.Join(pools, " ")))
+	}
+
+	if refused, pools := sumBy(in.Pools, func(p PoolInput) uint64 { return p.Refused }); refused > 0 {
+		ev.lose(15, fmt.Sprintf("%d callers answered POOL_EXHAUSTED in the last minute by [%s]", refused, strings.Join(pools, " ")))
+	}
+
+	if calls, pools := sumBy(in.Pools, func(p PoolInput) uint64 { return uint64(max(p.Overrunning, 0)) }); calls > 0 {
+		ev.lose(min(25*len(pools), 50), fmt.Sprintf("%d calls running past their deadline in [%s]", calls, strings.Join(pools, " ")))
+	}
+
+	var stuck []string
+	for _, p := range in.Pools {
+		if p.CreateFailing && p.Idle == 0 {
+			stuck = append(stuck, p.Pool)
+		}
+	}
+	if len(stuck) > 0 {
+		ev.lose(min(30*len(stuck), 60), fmt.Sprintf("pools that cannot create an instance and have none idle: [%s]", strings.Join(stuck, " ")))
+	}
+
 	switch p := r.MemoryPressure; {
 	case p >= 1:
 		ev.lose(40, fmt.Sprintf("memory pressure %.2f at or over the budget", p))
@@ -245,6 +285,28 @@ func utilization(pools []PoolInput) float64 {
 		return 0
 	}
 	return float64(inUse) / float64(capacity)
+}
+
+// exhausted names the pools with a max whose every instance is in use.
+func exhausted(pools []PoolInput) []string {
+	var out []string
+	for _, p := range pools {
+		if p.Max > 0 && p.InUse >= p.Max {
+			out = append(out, p.Pool)
+		}
+	}
+	return out
+}
+
+// sumBy sums f over the pools and names those where it is not zero.
+func sumBy(pools []PoolInput, f func(PoolInput) uint64) (sum uint64, names []string) {
+	for _, p := range pools {
+		if n := f(p); n > 0 {
+			sum += n
+			names = append(names, p.Pool)
+		}
+	}
+	return sum, names
 }
 
 func waiting(pools []PoolInput) (waiters, inPools int) {

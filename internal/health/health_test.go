@@ -42,10 +42,27 @@ func TestRules(t *testing.T) {
 		// U: utilization above 0.80, scaled, at most 25.
 		{"U: at 0.80", Input{Pools: []PoolInput{pool("css", 8)}}, 100, LevelHealthy, ""},
 		{"U: 0.90", Input{Pools: []PoolInput{pool("css", 9)}}, 88, LevelHealthy, "utilization 0.90"},
-		{"U: 1.00", Input{Pools: []PoolInput{pool("css", 10)}}, 75, LevelDegraded, "utilization 1.00"},
-		{"U: over max counts as full", Input{Pools: []PoolInput{pool("css", 14)}}, 75, LevelDegraded, "utilization 1.00"},
-		{"U: summed over pools", Input{Pools: []PoolInput{pool("css", 10), pool("regex", 7)}}, 94, LevelHealthy, "utilization 0.85"},
-		{"U: pools without max ignored", Input{Pools: []PoolInput{pool("css", 10), {Pool: "x", InUse: 5}}}, 75, LevelDegraded, "utilization 1.00"},
+		// At 1.00 a pool is exhausted too: U 25 + X 20.
+		{"U: 1.00", Input{Pools: []PoolInput{pool("css", 10)}}, 55, LevelDegraded, "utilization 1.00"},
+		{"U: over max counts as full", Input{Pools: []PoolInput{pool("css", 14)}}, 55, LevelDegraded, "utilization 1.00"},
+		{"U: summed over pools", Input{Pools: []PoolInput{pool("css", 10), pool("regex", 7)}}, 74, LevelDegraded, "utilization 0.85"},
+		{"U: pools without max ignored", Input{Pools: []PoolInput{pool("css", 10), {Pool: "x", InUse: 5}}}, 55, LevelDegraded, "utilization 1.00"},
+
+		// X: exhausted pools, at any utilization of the whole.
+		{"X: one small pool of many", Input{Pools: []PoolInput{{Pool: "article", InUse: 2, Max: 2}, pool("css", 0), pool("regex", 0)}}, 80, LevelHealthy, "pools exhausted, every instance in use: [article]"},
+		{"X: two pools at 0.6 overall", Input{Pools: []PoolInput{{Pool: "article", InUse: 2, Max: 2}, {Pool: "css", InUse: 4, Max: 4}, pool("regex", 0)}}, 60, LevelDegraded, "[article css]"},
+		{"X: at most 40", Input{Pools: []PoolInput{{Pool: "a", InUse: 1, Max: 1}, {Pool: "b", InUse: 1, Max: 1}, {Pool: "c", InUse: 1, Max: 1}, pool("d", 0), pool("e", 0), pool("f", 0), pool("g", 0)}}, 60, LevelDegraded, "[a b c]"},
+
+		// R: callers refused with POOL_EXHAUSTED, however few.
+		{"R: two refusals", Input{Pools: []PoolInput{{Pool: "css", Max: 10, Refused: 2}}}, 85, LevelHealthy, "2 callers answered POOL_EXHAUSTED in the last minute by [css]"},
+
+		// O: calls running past their deadline.
+		{"O: one pool", Input{Pools: []PoolInput{{Pool: "css", Max: 10, InUse: 3, Overrunning: 3}}}, 75, LevelDegraded, "3 calls running past their deadline in [css]"},
+		{"O: at most 50", Input{Pools: []PoolInput{{Pool: "a", Max: 10, Overrunning: 1}, {Pool: "b", Max: 10, Overrunning: 1}, {Pool: "c", Max: 10, Overrunning: 1}}}, 50, LevelDegraded, "[a b c]"},
+
+		// C: pools that cannot create an instance.
+		{"C: failing with none idle", Input{Pools: []PoolInput{{Pool: "article", Max: 10, CreateFailing: true}}}, 70, LevelDegraded, "cannot create an instance and have none idle: [article]"},
+		{"C: failing with some idle", Input{Pools: []PoolInput{{Pool: "article", Max: 10, Idle: 1, Total: 1, CreateFailing: true}}}, 100, LevelHealthy, ""},
 
 		// W: waiters.
 		{"W: one pool", Input{Pools: []PoolInput{withWaiters(pool("css", 0), 3)}}, 90, LevelHealthy, "3 requests waiting"},
@@ -125,8 +142,8 @@ func TestRulesCombine(t *testing.T) {
 		{
 			name: "waiters at full utilization",
 			in:   Input{Pools: []PoolInput{withWaiters(pool("css", 10), 4)}},
-			// U 25 + W 10
-			score: 65, level: LevelDegraded, reasons: 2,
+			// U 25 + W 10 + X 20
+			score: 45, level: LevelUnhealthy, reasons: 3,
 		},
 		{
 			name: "everything at once",
@@ -138,13 +155,30 @@ func TestRulesCombine(t *testing.T) {
 				MemoryUsedBytes: 200 * mb, MemoryBudgetBytes: 100 * mb,
 				ErrorRate: 0.9, Draining: true,
 			},
-			// U 25 + W 10 + M3 40 + E3 30 + B 60, caps M3, B3, D
-			score: 0, level: LevelCritical, reasons: 8,
+			// U 25 + W 10 + X 40 + M3 40 + E3 30 + B 60, caps M3, B3, D
+			score: 0, level: LevelCritical, reasons: 9,
 		},
 		{
 			name:  "draining does not raise a worse score",
 			in:    Input{Draining: true, ErrorRate: 0.5, MemoryUsedBytes: 95, MemoryBudgetBytes: 100},
 			score: 45, level: LevelUnhealthy, reasons: 3, // E3 30 + M2 25, D
+		},
+		{
+			// Issue 14: every css and article instance leased, Extract
+			// answered POOL_EXHAUSTED twice, utilization 0.6, error rate 0.
+			name: "leased out and refusing at 0.6 utilization",
+			in: Input{Pools: []PoolInput{
+				{Pool: "css", InUse: 4, Leased: 4, Max: 4, Refused: 2},
+				{Pool: "article", InUse: 2, Leased: 2, Max: 2},
+				{Pool: "regex", Max: 4},
+			}},
+			score: 45, level: LevelUnhealthy, reasons: 2, // X 40 + R 15
+		},
+		{
+			// Issue 14: three stuck handlers holding css instances.
+			name:  "stuck calls on an otherwise quiet pool",
+			in:    Input{Pools: []PoolInput{{Pool: "css", InUse: 3, Max: 100, Overrunning: 3}, {Pool: "regex", Max: 100}}},
+			score: 75, level: LevelDegraded, reasons: 1, // O 25
 		},
 		{
 			name: "a cap lowers a good score",

@@ -134,6 +134,8 @@ type Pool[T Poolable] struct {
 	canceled       atomic.Uint64
 	created        atomic.Uint64
 	createFailures atomic.Uint64
+	createFailing  atomic.Bool  // the latest factory call failed
+	overrunning    atomic.Int64 // calls running on after their context ended; see Watch
 	destroyed      [NumReasons]atomic.Uint64
 	waitHist       *histogram.Recorder
 	createHist     *histogram.Recorder
@@ -469,6 +471,7 @@ func (p *Pool[T]) create(id uint64) {
 
 	if err != nil {
 		p.createFailures.Add(1)
+		p.createFailing.Store(true)
 		p.mu.Lock()
 		p.creating--
 		p.total--
@@ -497,6 +500,7 @@ func (p *Pool[T]) create(id uint64) {
 	}
 
 	p.created.Add(1)
+	p.createFailing.Store(false)
 	p.createHist.Observe(took)
 	h := &Handle[T]{pool: p, value: v, id: id, created: end}
 	if p.cfg.OnEvent != nil {
@@ -576,6 +580,8 @@ func (p *Pool[T]) Stats() Stats {
 	s.Canceled = p.canceled.Load()
 	s.Created = p.created.Load()
 	s.CreateFailures = p.createFailures.Load()
+	s.CreateFailing = p.createFailing.Load()
+	s.Overrunning = int(max(p.overrunning.Load(), 0))
 	for i := range s.Destroyed {
 		s.Destroyed[i] = p.destroyed[i].Load()
 	}
@@ -629,6 +635,28 @@ func (p *Pool[T]) Close(ctx context.Context) error {
 		out := p.inUse + p.creating + p.probing + p.closing
 		p.mu.Unlock()
 		return fmt.Errorf("pool %q: close: %d items still out: %w", p.cfg.Name, out, ctx.Err())
+	}
+}
+
+// Watch counts a call bound by ctx, running on an item of the pool, as
+// overrunning from the moment ctx is done (its deadline passed, or it was
+// cancelled) until the returned function is called, when the call ends.
+// Stats.Overrunning is the number of such calls now: work that was asked
+// to stop and has not, which holds its item and a core meanwhile. Whoever
+// runs work on a checked-out item calls Watch around it; it costs one
+// context.AfterFunc.
+func (p *Pool[T]) Watch(ctx context.Context) (end func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	stop := context.AfterFunc(ctx, func() { p.overrunning.Add(1) })
+	return func() {
+		if !stop() {
+			// The count went up, or is about to (AfterFunc runs its
+			// function on a goroutine of its own): take it back. The sum
+			// may read -1 for that moment; Stats reads it as 0.
+			p.overrunning.Add(-1)
+		}
 	}
 }
 

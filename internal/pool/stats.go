@@ -61,6 +61,8 @@ type Stats struct {
 	Canceled       uint64 // checkouts that failed because the caller's context ended
 	Created        uint64 // successful factory calls
 	CreateFailures uint64 // failed factory calls
+	CreateFailing  bool   // the latest factory call failed: the pool may not be able to grow
+	Overrunning    int    // calls still running after their context ended (see Pool.Watch)
 	Destroyed      [NumReasons]uint64
 
 	AvgWait   time.Duration // mean time Checkout waited for an item, over all checkouts

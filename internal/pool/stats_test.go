@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -51,5 +52,67 @@ func TestSweepInterval(t *testing.T) {
 		if got := p.sweepInterval(); got != tt.want {
 			t.Errorf("sweepInterval(%+v) = %v, want %v", tt.cfg, got, tt.want)
 		}
+	}
+}
+
+// TestWatchOverrunning: a call counts as overrunning from the moment its
+// context ends until it does, and only then.
+func TestWatchOverrunning(t *testing.T) {
+	tests := []struct {
+		name        string
+		ctx         func() (context.Context, context.CancelFunc)
+		cancelFirst bool // the context ends while the call runs
+		want        int  // Overrunning while the call runs on
+	}{
+		{"ends within its context", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }, false, 0},
+		{"runs on after cancellation", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }, true, 1},
+		{"runs on past its deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+		}, true, 1},
+		{"a context that never ends", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newTestPool(t, Config{MinSize: 1, MaxSize: 2}, &testFactory{})
+			ctx, cancel := tt.ctx()
+			end := p.Watch(ctx)
+			if tt.cancelFirst {
+				cancel()
+				waitFor(t, "the overrun to count", func() bool { return p.Stats().Overrunning == tt.want })
+			}
+			if got := p.Stats().Overrunning; got != tt.want {
+				t.Errorf("Overrunning = %d while the call runs, want %d", got, tt.want)
+			}
+			end()
+			cancel()
+			// AfterFunc, had it been left registered, would count by now.
+			time.Sleep(10 * time.Millisecond)
+			if got := p.Stats().Overrunning; got != 0 {
+				t.Errorf("Overrunning = %d after the call ended, want 0", got)
+			}
+		})
+	}
+}
+
+// TestCreateFailing follows the latest factory call: failing after a
+// failure, not after a success.
+func TestCreateFailing(t *testing.T) {
+	f := &testFactory{}
+	f.fail.Store(true)
+	p := newTestPool(t, Config{MinSize: 0, MaxSize: 2, CheckoutTimeout: time.Second}, f)
+	if p.Stats().CreateFailing {
+		t.Fatal("CreateFailing before any creation")
+	}
+	if _, err := p.Checkout(t.Context()); err == nil {
+		t.Fatal("checkout with a failing factory succeeded")
+	}
+	if !p.Stats().CreateFailing {
+		t.Error("CreateFailing false after a failed creation")
+	}
+	f.fail.Store(false)
+	h := mustCheckout(t, p)
+	defer h.Release()
+	if p.Stats().CreateFailing {
+		t.Error("CreateFailing true after a successful creation")
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -20,9 +23,18 @@ func ShuttingDown() error {
 		"the daemon is shutting down; retry on another instance", nil, retryAfter(time.Second))
 }
 
-// unimplemented answers a capability that this build does not have yet.
+// unimplemented answers a capability that this server was built without
+// (a Service with no lease table or event bus).
 func unimplemented(capability string) error {
-	return status.Errorf(codes.Unimplemented, "%s is not implemented yet", capability)
+	return statusError(codes.Unimplemented, ReasonDisabled,
+		fmt.Sprintf("%s is not served by this server", capability), nil)
+}
+
+// Panicked is the status of a call whose handler panicked: the daemon's
+// bug, logged with its stack where it was recovered.
+func Panicked(method string) error {
+	return statusError(codes.Internal, ReasonInternalError,
+		fmt.Sprintf("internal error in %s; the daemon logged it", method), []string{"method", method})
 }
 
 // disabled answers a capability that configuration turned off.
@@ -69,6 +81,19 @@ func (s *Service) nativeError(req *poolv1.ExtractRequest, path string, err error
 	return contextOr(err, func() error {
 		return statusError(codes.Internal, ReasonExtractorFailed, fmt.Sprintf("%s: %v", path, err), nil)
 	})
+}
+
+// checkMode refuses a mode that the module did not advertise, before any
+// instance is spent on it; an empty mode is the module's default.
+func checkMode(p *wasmpool.Pool, mode string) error {
+	if mode == "" {
+		return nil
+	}
+	modes := p.Module.Modes()
+	if slices.Contains(modes, mode) {
+		return nil
+	}
+	return invalidArgument("wasm.mode", "module %q has no mode %q (want one of %s)", p.Name, mode, strings.Join(modes, ", "))
 }
 
 // documentField names the request's document field.

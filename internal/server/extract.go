@@ -185,6 +185,7 @@ func onNative[T pool.Poolable](ctx context.Context, s *Service, leaseID, name st
 		return wait, s.poolError(err, name, p.Stats)
 	}
 	defer h.Release()
+	defer p.Watch(ctx)() // health sees work that outlives its deadline
 	return wait, fn(h.Value(), instanceID(name, h.ID()))
 }
 

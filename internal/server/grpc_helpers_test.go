@@ -31,9 +31,8 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 )
 
-// grpcMessageSlack mirrors internal/daemon's messageSlack: the transport
-// admits a little more than MAX_DOCUMENT_BYTES so that an oversized document
-// reaches the handler and gets DOCUMENT_TOO_LARGE, not a transport error.
+// grpcMessageSlack mirrors internal/daemon's messageSlack, what the send
+// limit allows beyond MAX_RESULT_BYTES.
 const grpcMessageSlack = 1 << 20
 
 // grpcOptions configure a harness. The zero value, after defaults, is the
@@ -112,11 +111,10 @@ func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 
 	// No recovering interceptor: a panic in a handler must fail the test
 	// (and the fuzzer), not turn into a status.
-	srv := grpc.NewServer(append(grpcwire.ServerOptions(limits.MaxDocumentBytes+grpcMessageSlack),
-		grpc.MaxRecvMsgSize(limits.MaxDocumentBytes+grpcMessageSlack),
+	srv := grpc.NewServer(append(grpcwire.ServerOptions(server.MaxRecvMessageBytes(limits.MaxDocumentBytes)),
 		grpc.MaxSendMsgSize(limits.MaxResultBytes+grpcMessageSlack),
 	)...)
-	poolv1.RegisterPoolServiceServer(srv, h.svc)
+	poolv1.RegisterPoolServiceServer(server.Registrar{Server: srv, MaxDocumentBytes: limits.MaxDocumentBytes}, h.svc)
 
 	var (
 		lis    net.Listener

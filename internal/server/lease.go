@@ -143,11 +143,33 @@ func (s *Service) leaseTTL(d *durationpb.Duration) (time.Duration, error) {
 		return 0, invalidArgument("ttl", "%v", err)
 	}
 	ttl := d.AsDuration()
-	if ttl < 0 || (s.limits.LeaseMaxTTL > 0 && ttl > s.limits.LeaseMaxTTL) {
-		return 0, invalidArgument("ttl", "%v is not in 0..%v (LEASE_MAX_TTL_MS); 0 means the default of %v",
-			ttl, s.limits.LeaseMaxTTL, s.limits.LeaseDefaultTTL)
+	if ttl == 0 {
+		return 0, nil
+	}
+	if ttl < minLeaseTTL || (s.limits.LeaseMaxTTL > 0 && ttl > s.limits.LeaseMaxTTL) {
+		return 0, invalidArgument("ttl", "%v is not in %v..%v (LEASE_MAX_TTL_MS); 0 means the default of %v",
+			ttl, minLeaseTTL, s.limits.LeaseMaxTTL, s.limits.LeaseDefaultTTL)
 	}
 	return ttl, nil
+}
+
+// minLeaseTTL is the shortest TTL a Checkout or RenewLease may ask for: the
+// lower bound of LEASE_DEFAULT_TTL_MS and LEASE_MAX_TTL_MS too (internal/config),
+// so that a client can ask for no lease the configuration could not set,
+// and none born expired (a TTL of 1ns) that only makes the reaper work.
+const minLeaseTTL = time.Millisecond
+
+// knownPool reports whether name is a pool this daemon serves now.
+func (s *Service) knownPool(name string) bool {
+	switch name {
+	case PoolCSS, PoolRegex:
+		return s.native != nil
+	}
+	if s.wasm == nil {
+		return false
+	}
+	_, err := s.wasm.Get(name)
+	return err == nil
 }
 
 // leaseError maps an error of the lease table.

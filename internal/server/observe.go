@@ -26,10 +26,18 @@ type errorWindows struct {
 	all    *health.ErrorWindow
 	mu     sync.Mutex
 	byPool map[string]*health.ErrorWindow
+	// refused counts, by pool, the callers answered POOL_EXHAUSTED over
+	// the same minute (as failures), with no minimum of samples: two
+	// refusals are news on an idle daemon too.
+	refused map[string]*health.ErrorWindow
 }
 
 func newErrorWindows() *errorWindows {
-	return &errorWindows{all: newWindow(), byPool: make(map[string]*health.ErrorWindow)}
+	return &errorWindows{
+		all:     newWindow(),
+		byPool:  make(map[string]*health.ErrorWindow),
+		refused: make(map[string]*health.ErrorWindow),
+	}
 }
 
 // newWindow is a one-minute window that reports no rate until it has seen
@@ -39,12 +47,26 @@ func newWindow() *health.ErrorWindow {
 }
 
 func (w *errorWindows) pool(name string) *health.ErrorWindow {
+	return w.window(w.byPool, name, newWindow)
+}
+
+// refusals is the number of callers pool name answered POOL_EXHAUSTED in
+// the last minute.
+func (w *errorWindows) refusals(name string) uint64 {
+	_, n := w.window(w.refused, name, newCountWindow).Counts()
+	return n
+}
+
+// newCountWindow is a one-minute window that counts every outcome.
+func newCountWindow() *health.ErrorWindow { return health.NewErrorWindow(health.WindowConfig{}) }
+
+func (w *errorWindows) window(m map[string]*health.ErrorWindow, name string, fresh func() *health.ErrorWindow) *health.ErrorWindow {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	pw := w.byPool[name]
+	pw := m[name]
 	if pw == nil {
-		pw = newWindow()
-		w.byPool[name] = pw
+		pw = fresh()
+		m[name] = pw
 	}
 	return pw
 }
@@ -56,7 +78,7 @@ func (w *errorWindows) record(pool, outcome string) {
 	case "ok":
 		ok = true
 	case ReasonExtractorFailed, ReasonExtractorTimeout, ReasonCreationFailed, ReasonCircuitOpen,
-		ReasonPoolExhausted, ReasonMemoryLimitExceeded, codes.Internal.String(), codes.Unknown.String():
+		ReasonPoolExhausted, ReasonMemoryLimitExceeded, ReasonInternalError, codes.Internal.String(), codes.Unknown.String():
 		ok = false
 	default:
 		return
@@ -64,6 +86,9 @@ func (w *errorWindows) record(pool, outcome string) {
 	w.all.Record(ok)
 	if pool != "" && pool != "unknown" {
 		w.pool(pool).Record(ok)
+		if outcome == ReasonPoolExhausted {
+			w.window(w.refused, pool, newCountWindow).Record(false)
+		}
 	}
 }
 
@@ -85,6 +110,10 @@ func (s *Service) Report() health.Report {
 			Max:       v.Stats.Max,
 			Breaker:   v.Breaker,
 			ErrorRate: s.errors.pool(v.Name).Rate(),
+
+			Refused:       s.errors.refusals(v.Name),
+			Overrunning:   v.Stats.Overrunning,
+			CreateFailing: v.Stats.CreateFailing,
 		})
 	}
 	if s.wasm != nil {
@@ -234,6 +263,11 @@ func (s *Service) PoolEvents(req *poolv1.PoolEventsRequest, stream poolv1.PoolSe
 			return invalidArgument("kinds", "unknown event kind %v", k)
 		}
 		f.Kinds = append(f.Kinds, kind)
+	}
+	for i, name := range req.GetPools() {
+		if !s.knownPool(name) {
+			return invalidArgument(fmt.Sprintf("pools[%d]", i), "unknown pool %q; ListExtractors lists the pools", name)
+		}
 	}
 	f.Pools = req.GetPools()
 	buffer := int(req.GetBufferSize())

@@ -30,10 +30,13 @@ const (
 	ReasonLeaseNotFound       = "LEASE_NOT_FOUND"
 	ReasonLeaseMismatch       = "LEASE_MISMATCH"
 	ReasonShuttingDown        = "SHUTTING_DOWN"
-	// Beyond DESIGN.md's table: a capability turned off by configuration,
-	// and ForceGC called more often than once a second.
-	ReasonDisabled    = "DISABLED"
-	ReasonRateLimited = "RATE_LIMITED"
+	// Beyond DESIGN.md's table: a capability turned off by configuration
+	// or not served by this server, ForceGC called more often than once a
+	// second, and a handler that panicked (a daemon bug, never the caller's
+	// fault).
+	ReasonDisabled      = "DISABLED"
+	ReasonRateLimited   = "RATE_LIMITED"
+	ReasonInternalError = "INTERNAL_ERROR"
 )
 
 // statusError builds a status with an ErrorInfo and any further details.

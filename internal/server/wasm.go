@@ -47,6 +47,9 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 	if len(in.GetSelectors()) > MaxSelectors {
 		return nil, invalidArgument("wasm.selectors", "%d selectors, at most %d are allowed", len(in.GetSelectors()), MaxSelectors)
 	}
+	if err := checkMode(p, in.GetMode()); err != nil {
+		return nil, err
+	}
 	doc, err := s.document(req)
 	if err != nil {
 		return nil, err
@@ -82,7 +85,9 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 			runErr = cerr
 		} else {
 			began = time.Now()
+			end := p.Pool.Watch(ctx)
 			res, runErr = p.Run(ctx, h, wreq)
+			end()
 			p.Done(h, runErr)
 			resp.InstanceId = instanceID(name, h.ID())
 		}

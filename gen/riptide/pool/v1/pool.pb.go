@@ -7,9 +7,11 @@
 //
 //   reason                 code                 when
 //   INVALID_REQUEST        INVALID_ARGUMENT     bad selector, pattern, mode, module,
-//                                               empty document, missing field; a
+//                                               empty document, missing field, a
+//                                               message that does not decode; a
 //                                               google.rpc.BadRequest names the field
-//   DOCUMENT_TOO_LARGE     RESOURCE_EXHAUSTED   document over MAX_DOCUMENT_BYTES
+//   DOCUMENT_TOO_LARGE     RESOURCE_EXHAUSTED   document over MAX_DOCUMENT_BYTES, or
+//                                               a message over it plus 1 MiB
 //   RESULT_TOO_LARGE       RESOURCE_EXHAUSTED   result over MAX_RESULT_BYTES
 //   POOL_EXHAUSTED         RESOURCE_EXHAUSTED   no instance within CHECKOUT_TIMEOUT_MS
 //                                               (+ google.rpc.RetryInfo)
@@ -23,6 +25,10 @@
 //   LEASE_NOT_FOUND        NOT_FOUND            unknown, released or expired lease
 //   LEASE_MISMATCH         FAILED_PRECONDITION  the lease belongs to another pool
 //   SHUTTING_DOWN          UNAVAILABLE          the daemon is draining
+//   DISABLED               FAILED_PRECONDITION  the capability is turned off
+//   RATE_LIMITED           RESOURCE_EXHAUSTED   ForceGC again within a second
+//                                               (+ RetryInfo)
+//   INTERNAL_ERROR         INTERNAL             a daemon bug (a handler panicked)
 //
 // ErrorInfo.metadata carries "pool" (and "field", "lease_id" where relevant).
 
@@ -1876,7 +1882,7 @@ type CheckoutRequest struct {
 	// The pool: "css", "regex" or a WebAssembly module name. Required.
 	Pool string `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
 	// How long the lease lasts unless renewed. Default LEASE_DEFAULT_TTL_MS;
-	// over LEASE_MAX_TTL_MS is INVALID_REQUEST.
+	// under 1ms or over LEASE_MAX_TTL_MS is INVALID_REQUEST.
 	Ttl           *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2557,7 +2563,8 @@ type PoolEventsRequest struct {
 	// Kinds to receive; empty means every kind except INSTANCE_CHECKED_OUT and
 	// INSTANCE_RETURNED, which are sent only when listed here.
 	Kinds []EventKind `protobuf:"varint,1,rep,packed,name=kinds,proto3,enum=riptide.pool.v1.EventKind" json:"kinds,omitempty"`
-	// Pools to receive events of; empty means all.
+	// Pools to receive events of; empty means all. An unknown pool is
+	// INVALID_REQUEST.
 	Pools []string `protobuf:"bytes,2,rep,name=pools,proto3" json:"pools,omitempty"`
 	// Events buffered for this subscriber before the oldest are dropped (and
 	// an EventsDropped event tells how many). 0 means the server's default.

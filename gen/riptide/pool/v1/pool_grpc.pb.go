@@ -7,9 +7,11 @@
 //
 //   reason                 code                 when
 //   INVALID_REQUEST        INVALID_ARGUMENT     bad selector, pattern, mode, module,
-//                                               empty document, missing field; a
+//                                               empty document, missing field, a
+//                                               message that does not decode; a
 //                                               google.rpc.BadRequest names the field
-//   DOCUMENT_TOO_LARGE     RESOURCE_EXHAUSTED   document over MAX_DOCUMENT_BYTES
+//   DOCUMENT_TOO_LARGE     RESOURCE_EXHAUSTED   document over MAX_DOCUMENT_BYTES, or
+//                                               a message over it plus 1 MiB
 //   RESULT_TOO_LARGE       RESOURCE_EXHAUSTED   result over MAX_RESULT_BYTES
 //   POOL_EXHAUSTED         RESOURCE_EXHAUSTED   no instance within CHECKOUT_TIMEOUT_MS
 //                                               (+ google.rpc.RetryInfo)
@@ -23,6 +25,10 @@
 //   LEASE_NOT_FOUND        NOT_FOUND            unknown, released or expired lease
 //   LEASE_MISMATCH         FAILED_PRECONDITION  the lease belongs to another pool
 //   SHUTTING_DOWN          UNAVAILABLE          the daemon is draining
+//   DISABLED               FAILED_PRECONDITION  the capability is turned off
+//   RATE_LIMITED           RESOURCE_EXHAUSTED   ForceGC again within a second
+//                                               (+ RetryInfo)
+//   INTERNAL_ERROR         INTERNAL             a daemon bug (a handler panicked)
 //
 // ErrorInfo.metadata carries "pool" (and "field", "lease_id" where relevant).
 

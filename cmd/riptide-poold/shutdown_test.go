@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// runMainEnv makes the test binary run the daemon's main instead of the
+// tests, so that a test can run the real program as a process of its own
+// and signal it, without building it first.
+const runMainEnv = "RIPTIDE_POOLD_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// exitBound is how long a test waits for the process to exit after
+// SIGTERM: far beyond SHUTDOWN_GRACE_MS plus daemon.StopBound, so reaching
+// it means the process did not exit by itself, as it once never did.
+const exitBound = 60 * time.Second
+
+// TestShutdownEndsWithCallRunning runs the daemon as a process, leaves a
+// call running past the grace period (a WebAssembly module that loops
+// forever, with a 10-minute WASM_EXTRACT_TIMEOUT_MS), and sends SIGTERM:
+// the process exits by itself with status 0, the call's client gets an
+// answer, and the log says the grace period ran out.
+//
+// The module is not trusted: a trusted module's loop cannot be interrupted
+// and, as wazero's compiled code has no preemption point, it stops the
+// whole Go runtime at the next garbage collection, shutdown included
+// (README, Shutdown). internal/daemon's TestShutdownAbandonsStuckHandler
+// covers a handler that never returns.
+func TestShutdownEndsWithCallRunning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the daemon with its WebAssembly pools")
+	}
+	modules := t.TempDir()
+	loop, err := os.ReadFile(filepath.Join("..", "..", "internal", "wasm", "testdata", "loop.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(modules, "loop.wasm"), loop, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache, cleanup, err := testenv.CompilationCacheDir("poold-shutdown-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(),
+		runMainEnv+"=1",
+		"GRPC_ADDR=127.0.0.1:0",
+		"METRICS_ADDR=",
+		"LOG_FORMAT=json",
+		"NATIVE_POOL_SIZE=1",
+		"WASM_POOL_SIZE=1",
+		"WASM_MAX_INSTANCES=2",
+		"WASM_MODULES_DIR="+modules,
+		"WASM_TRUSTED_MODULES=article",
+		"WASM_EXTRACT_TIMEOUT_MS=600000",
+		"WASM_COMPILATION_CACHE_DIR="+cache,
+		"SHUTDOWN_GRACE_MS=500",
+		"HOME="+t.TempDir(),
+	)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	log := &logLines{done: make(chan struct{})}
+	go log.read(stderr)
+	// exited is closed once the process has exited; Wait closes the pipe,
+	// so it must come after the log is read.
+	var exitErr error
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		<-log.done
+		exitErr = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+
+	// The address is in the log; the daemon serves once it says so.
+	addr, _ := log.wait(t, "gRPC listening")["addr"].(string)
+	log.wait(t, "serving")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := poolv1.NewPoolServiceClient(conn)
+
+	stuck := make(chan error, 1)
+	go func() {
+		_, err := client.Extract(context.Background(), &poolv1.ExtractRequest{
+			Document: &poolv1.ExtractRequest_Html{Html: "<p>x</p>"},
+			Spec:     &poolv1.ExtractRequest_Wasm{Wasm: &poolv1.WasmSpec{Module: "loop"}},
+		})
+		stuck <- err
+	}()
+	waitInUse(t, client, "loop")
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		if exitErr != nil {
+			t.Errorf("exit: %v, want status 0", exitErr)
+		}
+	case <-time.After(exitBound):
+		t.Fatalf("the process was still running %v after SIGTERM with SHUTDOWN_GRACE_MS=500", exitBound)
+	}
+	lines := log.all()
+	if !slices.ContainsFunc(lines, func(l map[string]any) bool {
+		return l["msg"] == "grace period over; cancelling calls and streams still open"
+	}) {
+		t.Error("the log does not say that the grace period ran out with the call running")
+	}
+	last := lines[len(lines)-1]
+	select {
+	case err := <-stuck:
+		if c := status.Code(err); c != codes.Unavailable && c != codes.Canceled {
+			t.Errorf("the stuck call ended with %v, want UNAVAILABLE or CANCELLED", err)
+		}
+	case <-time.After(exitBound):
+		t.Error("the stuck call's client got no answer")
+	}
+	if msg := last["msg"]; msg != "stopped" && msg != "stopped; abandoned what still runs" {
+		t.Errorf("last log line %v, want shutdown's last", last)
+	}
+}
+
+// logLines collects the daemon's JSON log lines.
+type logLines struct {
+	mu    sync.Mutex
+	lines []map[string]any
+	done  chan struct{} // closed when the log ends
+}
+
+func (l *logLines) read(r io.Reader) {
+	defer close(l.done)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil {
+			l.mu.Lock()
+			l.lines = append(l.lines, line)
+			l.mu.Unlock()
+		}
+	}
+}
+
+func (l *logLines) all() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
+}
+
+// wait returns the first line whose msg is msg, failing the test if the
+// log ends or it does not come within exitBound.
+func (l *logLines) wait(t *testing.T, msg string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(exitBound)
+	for time.Now().Before(deadline) {
+		if i := slices.IndexFunc(l.all(), func(line map[string]any) bool { return line["msg"] == msg }); i >= 0 {
+			return l.all()[i]
+		}
+		select {
+		case <-l.done:
+			t.Fatalf("the daemon exited without logging %q", msg)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("the daemon did not log %q within %v", msg, exitBound)
+	return nil
+}
+
+// waitInUse waits until an instance of pool is in use.
+func waitInUse(t *testing.T, client poolv1.PoolServiceClient, pool string) {
+	t.Helper()
+	deadline := time.Now().Add(exitBound)
+	for time.Now().Before(deadline) {
+		resp, err := client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{Pools: []string{pool}})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		if p := resp.GetPools(); len(p) == 1 && p[0].GetInUse() > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s instance in use within %v", pool, exitBound)
+}
