@@ -151,6 +151,58 @@ def css_section(md, rows, lang, peers, grpc_name, baseline, target_text):
     return R, results, cpu_results
 
 
+def article_engines(md, dev, targets):
+    """The article section: both engines of the bundled module against
+    Readability.js from Node and readability-lxml from Python
+    (bench/compare/article.sh), one caller, every page of the corpus."""
+    node = kv_lines(dev / "compare-article-node.txt", "row")
+    py = kv_lines(dev / "compare-article-python.txt", "row")
+    if not node and not py:
+        return
+    md.append("\n## article: both engines against Readability.js and readability-lxml\n")
+    md.append("The bundled `article` module (mode `article`, URL `http://fakehost/test/page.html`) from two "
+              "daemons side by side, one started with `ARTICLE_ENGINE=wasm` (the default: the sandbox) and one "
+              "with `ARTICLE_ENGINE=native` (`internal/article` in the daemon's process; the README says what "
+              "it gives up), against Readability.js 0.6 in-process from Node (on its own JSDOMParser, the "
+              "fastest way to run it, on linkedom and on jsdom) and readability-lxml (Debian's "
+              "python3-readability: `Document(html).summary()` and `.title()`) in-process from Python. "
+              "One caller; a pass is every page of the corpus once; passes of the variants are interleaved "
+              "and the ratio is the median over passes of the two variants' times in the same pass. Titles "
+              "are checked against expected-metadata.json. Written by `bench/compare/article.sh` "
+              "(docs/dev/compare-article-*.txt).\n")
+    for c in comments(dev / "compare-article-node.txt") + comments(dev / "compare-article-python.txt"):
+        md.append(f"- {c}")
+    quality = {(q["lang"], q["variant"]): q for q in kv_lines(dev / "compare-article-node.txt", "quality") +
+               kv_lines(dev / "compare-article-python.txt", "quality")}
+    md.append("\n| from | variant | ms per page, all pages (range over passes) | time / peer's | "
+              "time / daemon wasm's | title matches |")
+    md.append("| --- | --- | --- | --- | --- | --- |")
+    for lang, rows, peer in [("Node", node, "readability-jsdomparser"), ("Python", py, "readability-lxml")]:
+        al = {r["variant"]: r for r in rows if r["set"] == "all"}
+        for v, r in al.items():
+            q = quality.get((lang.lower(), v))
+            md.append(f"| {lang} | `{v}` | {ms(r['ns_op'])} ({ms(r['min_ns'])}–{ms(r['max_ns'])}) | "
+                      f"{ratio(paired(r, al.get(peer), 'w'))} | {ratio(paired(r, al.get('grpc-article'), 'w'))} | "
+                      f"{int(q['title_match'])}/{int(q['pages'])} |" if q else "— |")
+        nat, p = al.get("grpc-article-native"), al.get(peer)
+        if nat and p:
+            x = paired(nat, p, "w")
+            if lang == "Node":
+                targets.append(("Node, 1 caller, every page: daemon article, native engine, ≤ 0.8x Readability.js "
+                                "(JSDOMParser) in-process", f"{x:.2f}x", f"{paired(nat, p, 'c'):.2f}x", x <= 0.8))
+            else:
+                targets.append(("Python, 1 caller, every page: daemon article, native engine, faster than "
+                                "readability-lxml in-process", f"{x:.2f}x", f"{paired(nat, p, 'c'):.2f}x", x < 1))
+        base, w = al.get("grpc-article-base"), al.get("grpc-article")
+        if base and w:
+            x = paired(w, base, "w")
+            targets.append((f"{lang}, 1 caller: daemon article, wasm engine, no slower than the previous build",
+                            f"{x:.2f}x", f"{paired(w, base, 'c'):.2f}x", x <= 1.05))
+    for q in quality.values():
+        if q.get("miss") not in (None, "-"):
+            md.append(f"\n{q['lang']} {q['variant']}: title differs from expected-metadata.json on {q['miss']}.")
+
+
 def parse_gobench(path):
     """go test -bench lines -> {name: {unit: [values]}} (the -N suffix dropped)."""
     out = {}
@@ -297,6 +349,8 @@ def main():
     for r in [r for r in nd + ga if r["variant"] == "grpc-article" and r["set"] == "median"]:
         md.append(f"\nDaemon article from {r['lang']}: wall {ms(r['ns_op'])} ms = client CPU {ms(r['client_cpu_ns'])} "
                   f"+ daemon CPU {ms(r['daemon_cpu_ns'])} ms per page.")
+
+    article_engines(md, dev, targets)
 
     # ---- Go floor.
     gs = parse_gobench(dev / "compare-go-server.txt")

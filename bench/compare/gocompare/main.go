@@ -43,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: gocompare wait|sweep|articles|parts|gc [flags]")
+		fmt.Fprintln(os.Stderr, "usage: gocompare wait|sweep|articles|articleload|parts|gc [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -55,7 +55,7 @@ func main() {
 	rounds := fs.Int("rounds", 5, "articles: rounds on the median page")
 	roundsAll := fs.Int("rounds-all", 1, "articles: rounds on all pages")
 	timeout := fs.Duration("timeout", 60*time.Second, "wait: how long to wait")
-	pid := fs.Int("daemon-pid", 0, "articles: the daemon's pid, to report its CPU time per call")
+	pid := fs.Int("daemon-pid", 0, "articles: the daemon's pid, to report its CPU time per call; articleload: its memory")
 	bin := fs.String("bin", "bin/riptide-poold", "gc: the daemon binary")
 	var variants []string
 	fs.Func("variant", "gc: one daemon's settings, comma-separated NAME=value (repeat the flag; the first is the baseline)", func(s string) error {
@@ -84,6 +84,14 @@ func main() {
 		}
 	case "parts":
 		err = parts(*corpus, *rounds)
+	case "articleload":
+		err = withConn(*addr, func(c poolv1.PoolServiceClient) error {
+			counts, err := parseInts(*callers)
+			if err != nil {
+				return err
+			}
+			return articleLoad(ctx, c, *corpus, counts, *dur, *pid)
+		})
 	case "articles":
 		err = withConn(*addr, func(c poolv1.PoolServiceClient) error {
 			return articles(ctx, c, *corpus, *rounds, *roundsAll, *pid)

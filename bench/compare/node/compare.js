@@ -76,6 +76,11 @@ function cheerioPeer(options) {
 
 function readabilityPeer(kind) {
   const { Readability } = require('@mozilla/readability');
+  if (kind === 'jsdomparser') {
+    // Readability.js' own minimal DOM parser, the fastest way to run it.
+    const JSDOMParser = require('@mozilla/readability/JSDOMParser');
+    return async (html) => new Readability(new JSDOMParser().parse(html, PAGE_URL)).parse()?.title ?? '';
+  }
   if (kind === 'linkedom') {
     const { parseHTML } = require('linkedom');
     return async (html) => new Readability(parseHTML(html).document).parse()?.title ?? '';
@@ -138,7 +143,7 @@ function daemonClient(addr) {
 }
 
 // variants: name -> question -> async function(html).
-function variants(addr) {
+function variants(addr, nativeAddr) {
   const d = daemonClient(addr);
   const v = {};
   const cheerios = [
@@ -154,17 +159,25 @@ function variants(addr) {
   v['grpc-fields'] = { all: d.fields(QUESTIONS) };
   v['readability-linkedom'] = { article: readabilityPeer('linkedom') };
   v['readability-jsdom'] = { article: readabilityPeer('jsdom') };
+  v['readability-jsdomparser'] = { article: readabilityPeer('jsdomparser') };
   v['grpc-article'] = { article: d.article };
-  return { v, close: d.close };
+  let close = d.close;
+  if (nativeAddr) {
+    // A second daemon, started with ARTICLE_ENGINE=native.
+    const n = daemonClient(nativeAddr);
+    v['grpc-article-native'] = { article: n.article };
+    close = () => { d.close(); n.close(); };
+  }
+  return { v, close };
 }
 
 // ---- workers.
 
 async function worker() {
-  const { addr, corpus, barrier, n } = workerData;
+  const { addr, nativeAddr, corpus, barrier, n } = workerData;
   const pages = loadPages(corpus);
   const sets = { median: [pages[Math.floor(pages.length / 2)].html], all: pages.map((p) => p.html) };
-  const { v, close } = variants(addr);
+  const { v, close } = variants(addr, nativeAddr);
   const gate = new Int32Array(barrier);
   let generation = 0;
   parentPort.on('message', async (msg) => {
@@ -199,10 +212,10 @@ async function worker() {
 }
 
 class Workers {
-  constructor(n, addr, corpus) {
+  constructor(n, addr, corpus, nativeAddr) {
     this.n = n;
     const barrier = new SharedArrayBuffer(4);
-    this.ws = Array.from({ length: n }, () => new Worker(__filename, { workerData: { addr, corpus, barrier, n } }));
+    this.ws = Array.from({ length: n }, () => new Worker(__filename, { workerData: { addr, nativeAddr, corpus, barrier, n } }));
   }
   ask(w, msg) {
     return new Promise((resolve, reject) => {
@@ -275,9 +288,10 @@ async function measure(ws, items, opts, print) {
       const [set, variant, q] = it;
       if (r >= (set === 'median' ? opts.rounds : opts.roundsAll)) continue;
       const key = it.join('|');
-      const d0 = daemonCPU(opts.pid);
+      const pid = variant.endsWith('-native') ? opts.nativePid : opts.pid;
+      const d0 = daemonCPU(pid);
       const { wall, cpu, calls } = await ws.run(variant, q, set, iters.get(key));
-      const d1 = daemonCPU(opts.pid);
+      const d1 = daemonCPU(pid);
       samples.get(key).push({ ns: wall / calls, cpu: cpu / calls, dcpu: (d1 - d0) / calls, calls });
     }
   }
@@ -310,7 +324,7 @@ function cssPlan() {
   return out;
 }
 
-const ARTICLE_VARIANTS = ['readability-linkedom', 'readability-jsdom', 'grpc-article'];
+const ARTICLE_VARIANTS = ['readability-linkedom', 'readability-jsdom', 'readability-jsdomparser', 'grpc-article'];
 
 async function main() {
   const { values: a } = parseArgs({
@@ -322,6 +336,11 @@ async function main() {
       rounds: { type: 'string', default: '5' },
       'rounds-all': { type: 'string', default: '3' },
       'article-rounds-all': { type: 'string', default: '1' },
+      // The article comparison alone, against a second daemon started with
+      // ARTICLE_ENGINE=native (bench/compare/article.sh).
+      'native-addr': { type: 'string', default: '' },
+      'native-daemon-pid': { type: 'string', default: '0' },
+      only: { type: 'string', default: '' },
       target: { type: 'string', default: '0.3' },
     },
   });
@@ -335,10 +354,28 @@ async function main() {
   print(`# cheerio ${ver('cheerio')}, @mozilla/readability ${ver('@mozilla/readability')}, linkedom ${ver('linkedom')}, jsdom ${ver('jsdom')}, @grpc/grpc-js ${ver('@grpc/grpc-js')}, @grpc/proto-loader ${ver('@grpc/proto-loader')}`);
   const opts = {
     pid: Number(a['daemon-pid']),
+    nativePid: Number(a['native-daemon-pid']),
     rounds: Number(a.rounds),
     roundsAll: Number(a['rounds-all']),
     target: Number(a.target),
   };
+  const articleVariants = a['native-addr'] ? [...ARTICLE_VARIANTS, 'grpc-article-native'] : ARTICLE_VARIANTS;
+  if (a.only === 'article') {
+    const ws = new Workers(1, a.addr, a.corpus, a['native-addr']);
+    await ws.ready();
+    try {
+      for (const v of articleVariants) {
+        const titles = await ws.answers(v, 'article', 'all');
+        const miss = pages.filter((p, i) => norm(titles[i]) !== norm(p.title)).map((p) => p.name);
+        print(`quality lang=node variant=${v} title_match=${pages.length - miss.length} pages=${pages.length} miss=${miss.join(',') || '-'}`);
+      }
+      const items = [...articleVariants.map((v) => ['median', v, 'article']), ...articleVariants.map((v) => ['all', v, 'article'])];
+      await measure(ws, items, { ...opts, roundsAll: Number(a['article-rounds-all']) }, print);
+    } finally {
+      await ws.close();
+    }
+    return;
+  }
   for (const n of a.callers.split(',').map(Number)) {
     const ws = new Workers(n, a.addr, a.corpus);
     await ws.ready();
