@@ -138,3 +138,41 @@ func BenchmarkStats(b *testing.B) {
 		_ = p.Stats()
 	}
 }
+
+// BenchmarkWatch is what Pool.Watch adds to a call, the way the server uses
+// it: a checkout and release on a call's cancellable context, without and
+// with Watch around the work.
+func BenchmarkWatch(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := New(ctx, Config{Name: "bench", MinSize: benchPoolSize, MaxSize: benchPoolSize},
+		func(context.Context) (*benchItem, error) { return &benchItem{}, nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	if err := p.WaitReady(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for _, watch := range []bool{false, true} {
+		name := "watch=false"
+		if watch {
+			name = "watch=true"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				call, end := context.WithCancel(ctx)
+				h, err := p.Checkout(call)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if watch {
+					p.Watch(call)()
+				}
+				h.Release()
+				end()
+			}
+		})
+	}
+}
