@@ -163,6 +163,10 @@ type pattern struct {
 	// hides the preceding rune.
 	looksBehind bool
 	named       bool // has named groups
+	// insts is the size of the compiled program: Go's regexp does at most
+	// about that much work per byte of text (its NFA runs up to one
+	// thread per instruction), which is the regex cost model.
+	insts int
 }
 
 // PatternCache is a bounded LRU cache of compiled regular expressions
@@ -207,7 +211,11 @@ func parsePattern(expr string) (*pattern, error) {
 	if err != nil {
 		return nil, &SpecError{Field: "pattern", Value: expr, Err: err}
 	}
-	pat := &pattern{re: re, looksBehind: looksBehind(tree)}
+	prog, err := syntax.Compile(tree.Simplify())
+	if err != nil {
+		return nil, &SpecError{Field: "pattern", Value: expr, Err: err}
+	}
+	pat := &pattern{re: re, looksBehind: looksBehind(tree), insts: len(prog.Inst)}
 	for _, name := range re.SubexpNames() {
 		if name != "" {
 			pat.named = true

@@ -73,16 +73,16 @@ func TestSelectRefusesCostly(t *testing.T) {
 		all            bool
 		wantLimit      string // "" when the question is answered
 	}{
-		{"3 levels of :has on 500 nested divs", nest500, "div:has(div:has(div:has(span)))", true, "MaxElementWork"},
+		{"3 levels of :has on 500 nested divs", nest500, "div:has(div:has(div:has(span)))", true, "MaxHasDepth"},
 		{"5 levels of :has", "<p>x</p>", "div:has(div:has(div:has(div:has(div:has(span)))))", true, "MaxHasDepth"},
 		{"4 levels of :has inside :not", "<p>x</p>", "p:not(div:has(div:has(div:has(div:has(span)))))", true, "MaxHasDepth"},
-		{"3 levels of :has inside :not", nest500, "div:not(div:has(div:has(div:has(span))))", true, "MaxElementWork"},
+		{"3 levels of :has inside :not", nest500, "div:not(div:has(div:has(div:has(span))))", true, "MaxHasDepth"},
 		{"2 levels of :has on 500 nested divs", nest500, "div:has(div:has(span))", true, ""},
-		{"3 levels of :has without a match on 500 nested divs", nest500, "*:has(*:has(*:has(p)))", false, "MaxElementWork"},
+		{"2 levels of :has over text on 300 nested divs", nestedDivs(300) + strings.Repeat("abc ", 50_000), "*:has(*:has(:contains(zzz)))", false, "MaxElementWork"},
 		{"1 level of :has on 500 nested divs", nest500, "div:has(span)", true, ""},
-		{"3 levels of :has on 100 nested divs", nest100, "div:has(div:has(div:has(span)))", true, ""},
-		{"3 levels of :has on 200 nested divs", nestedDivs(200), "div:has(div:has(div:has(span)))", true, "MaxElementWork"},
-		{"3 levels of :has on a page", page, "body:has(div:has(p:has(a)))", true, ""},
+		{"2 levels of :has on 100 nested divs", nest100, "div:has(div:has(span))", true, ""},
+		{"3 levels of :has on a small page", page, "body:has(div:has(p:has(a)))", true, "MaxHasDepth"},
+		{"2 levels of :has on a page", page, "body:has(div:has(a))", true, ""},
 		{"descendant chain on 500 nested divs", nest500, "x div div div div span", true, "MaxElementWork"},
 		{"descendant chain on a page", page, "html body div div p a", true, ""},
 		{"descendant pair on 500 nested divs", nest500, "div span", true, ""},
@@ -196,5 +196,73 @@ func TestCostCorpus(t *testing.T) {
 	}
 	for sel, w := range worst {
 		t.Logf("%-32s worst bound on the corpus %.3g steps (MaxWork %d)", sel, w, DefaultMaxWork)
+	}
+}
+
+// A text on which a pattern with a large program keeps many NFA threads
+// alive at every byte, and never matches.
+var lowercase = strings.Repeat("abcdefghijklmnopqrstuvwxyz ", 40_000) // ~1 MB
+
+// TestFindRefusesCostly: a pattern whose program times the text is over
+// MaxWork is refused before the search, naming the pattern.
+func TestFindRefusesCostly(t *testing.T) {
+	doc := mustDoc(t, lowercase)
+	re := NewRegex(nil, Limits{})
+	for _, tt := range []struct {
+		pattern string
+		all     bool
+		refused bool
+	}{
+		{`[a-z ]{0,1000}0`, false, true},
+		{`\b[a-z]{0,300}0\b`, true, true}, // looks behind: searched once per batch
+		{`[a-z]{3}0`, true, false},
+		{`xyz0`, true, false},
+	} {
+		_, _, err := re.Find(context.Background(), doc, RegexSpec{Pattern: tt.pattern, All: tt.all, Source: SourceHTML})
+		var spec *SpecError
+		var cost *CostError
+		refused := errors.As(err, &spec) && spec.Field == "pattern" && errors.As(err, &cost) && cost.Limit == "MaxWork"
+		if refused != tt.refused || (!refused && err != nil) {
+			t.Errorf("%s: err = %v, want refused %v", tt.pattern, err, tt.refused)
+		}
+	}
+}
+
+// TestFindStopsInsideASearch: one search over a long text with a large
+// program, which regexp cannot interrupt, stops when ctx is done.
+func TestFindStopsInsideASearch(t *testing.T) {
+	doc := mustDoc(t, lowercase)
+	re := NewRegex(nil, Limits{MaxWork: 1 << 50})
+	ctx := &countdownCtx{Context: context.Background(), left: 4}
+	_, _, err := re.Find(ctx, doc, RegexSpec{Pattern: `[a-z ]{0,500}0`, Source: SourceHTML})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestFindReaderAgrees: searches through a ctxReader find what regexp
+// finds in the string.
+func TestFindReaderAgrees(t *testing.T) {
+	text := strings.Repeat("Anno 1999: café, 2024-12-07 x@y.z; \xff naïve ABC ", 25_000)
+	doc := mustDoc(t, text)
+	re := NewRegex(nil, Limits{MaxMatches: 1 << 20, MaxResultBytes: 1 << 30})
+	for _, pattern := range []string{`\d{4}-\d\d-\d\d`, `[a-zé]+`, `(?P<w>\w+)@(\w+)\.z`, `(?i)caf.`, `[^ ]{3,9}`} {
+		got, _, err := re.Find(context.Background(), doc, RegexSpec{Pattern: pattern, All: true, Source: SourceHTML})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pat, _ := parsePattern(pattern)
+		if float64(len(text))*float64(pat.insts) <= readerWork {
+			t.Fatalf("%s: the text is too short to be searched through a reader", pattern)
+		}
+		want := pat.re.FindAllStringSubmatchIndex(text, -1)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d matches, regexp %d", pattern, len(got), len(want))
+		}
+		for i, m := range got {
+			if m.Start != want[i][0] || m.End != want[i][1] || m.Value != text[want[i][0]:want[i][1]] {
+				t.Fatalf("%s: match %d at %d-%d, regexp %v", pattern, i, m.Start, m.End, want[i])
+			}
+		}
 	}
 }

@@ -62,7 +62,7 @@ func DefaultLimits() Limits {
 const (
 	DefaultMaxWork        = 500_000_000
 	DefaultMaxElementWork = 2_000_000
-	DefaultMaxHasDepth    = 3
+	DefaultMaxHasDepth    = 2
 )
 
 // normalized returns l with every unset field replaced by its default.

@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"unicode/utf8"
 )
@@ -94,10 +95,13 @@ func NewRegex(cache *PatternCache, limits Limits) *Regex {
 // The bytes counted against Limits.MaxResultBytes are those of each Value,
 // its Groups, and its Named keys and values.
 //
-// Errors: *SpecError for an invalid spec, ErrEmptyDocument for a nil doc,
-// ErrResultTooLarge, ErrClosed, or ctx.Err() when ctx is done. ctx is
-// checked between matches; for patterns with ^, \A, \b or \B it is checked
-// between batches of matches instead (see findAnchored).
+// Errors: *SpecError for an invalid spec (with a *CostError inside for a
+// pattern whose work on the text could go over Limits.MaxWork),
+// ErrEmptyDocument for a nil doc, ErrResultTooLarge, ErrClosed, or
+// ctx.Err() when ctx is done. ctx is checked between matches, and inside
+// a search whose text times program is over readerWork (see find); for
+// patterns with ^, \A, \b or \B it is checked between batches of matches
+// instead (see findAnchored), which MaxWork bounds.
 func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matches []Match, truncated bool, err error) {
 	if r.closed.Load() {
 		return nil, false, ErrClosed
@@ -123,6 +127,10 @@ func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matche
 	}
 
 	want, look := plan(spec.All, spec.Limit, r.limits.MaxMatches)
+	if work := regexWork(pat, len(s), look); work > float64(r.limits.MaxWork) {
+		return nil, false, &SpecError{Field: "pattern", Value: spec.Pattern,
+			Err: &CostError{Limit: "MaxWork", Cost: work, Max: float64(r.limits.MaxWork)}}
+	}
 	b := matchBuilder{
 		pat: pat, s: s, want: want, look: look,
 		limit: r.limits.MaxResultBytes, budget: r.limits.MaxResultBytes,
@@ -152,6 +160,58 @@ func (r *Regex) check(spec RegexSpec) error {
 	return nil
 }
 
+// regexWork bounds the steps of finding look matches of pat in n bytes of
+// text: a search costs at most the program's size per byte, and
+// findAnchored may search the whole text once per batch.
+func regexWork(pat *pattern, n, look int) float64 {
+	searches := 1
+	if pat.looksBehind {
+		for b := min(64, look); b < look; b *= 2 {
+			searches++
+		}
+	}
+	return float64(n+1) * float64(pat.insts) * float64(searches)
+}
+
+// readerWork is the bound on a search's work (text bytes times program
+// instructions) past which find searches through a ctxReader: regexp
+// offers no cancellation, and a search over megabytes with a large program
+// runs for seconds. Below it, the string search is faster (it skips to a
+// literal prefix, and backtracks on short texts) and ends within
+// milliseconds anyway.
+const readerWork = 1 << 22
+
+// ctxCheckRunes is how many runes a ctxReader reads between context checks.
+const ctxCheckRunes = 4096
+
+// ctxReader reads s, and ends as if the text ended once ctx is done, so
+// that a regexp search over it stops: the caller then checks ctx.
+type ctxReader struct {
+	ctx  context.Context
+	s    string
+	i    int
+	left int
+}
+
+func (r *ctxReader) ReadRune() (rune, int, error) {
+	if r.left--; r.left <= 0 {
+		r.left = ctxCheckRunes
+		if r.ctx.Err() != nil {
+			return 0, 0, io.EOF
+		}
+	}
+	if r.i >= len(r.s) {
+		return 0, 0, io.EOF
+	}
+	if c := r.s[r.i]; c < utf8.RuneSelf {
+		r.i++
+		return rune(c), 1, nil
+	}
+	c, w := utf8.DecodeRuneInString(r.s[r.i:])
+	r.i += w
+	return c, w, nil
+}
+
 // matchBuilder collects the matches of one call.
 type matchBuilder struct {
 	pat    *pattern
@@ -179,7 +239,15 @@ func (b *matchBuilder) find(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		loc := b.pat.re.FindStringSubmatchIndex(b.s[pos:])
+		var loc []int
+		if rest := b.s[pos:]; float64(len(rest))*float64(b.pat.insts) > readerWork {
+			loc = b.pat.re.FindReaderSubmatchIndex(&ctxReader{ctx: ctx, s: rest, left: ctxCheckRunes})
+			if err := ctx.Err(); err != nil {
+				return err // the reader may have ended the text early
+			}
+		} else {
+			loc = b.pat.re.FindStringSubmatchIndex(rest)
+		}
 		if loc == nil {
 			return nil
 		}
