@@ -82,7 +82,7 @@ type Config struct {
 	SelectorCacheSize         int
 	PatternCacheSize          int
 	WarmSelectors             []string
-	CSSMaxWork                int
+	MaxWork                int
 	CSSMaxElementWork         int
 	CSSMaxHasDepth            int
 	WarmPatterns              []string

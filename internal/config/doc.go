@@ -126,11 +126,11 @@
 //	    compiled CSS selectors kept in the shared cache
 //	PATTERN_CACHE_SIZE             1024                          1..1000000
 //	    compiled regular expressions kept in the shared cache
-//	CSS_MAX_WORK                   500000000                     10000..1000000000000
-//	    worst case, in steps of the cost model, of one call's CSS questions on its document; a costlier selector is refused
+//	MAX_WORK                       500000000                     10000..1000000000000
+//	    worst case, in steps of the cost models, of a call's CSS questions together or of one regex question, on its document; a costlier selector or pattern is refused
 //	CSS_MAX_ELEMENT_WORK           2000000                       1000..1000000000000
 //	    worst case of matching a selector on one element, which cannot be interrupted; a costlier selector is refused
-//	CSS_MAX_HAS_DEPTH              3                             1..32
+//	CSS_MAX_HAS_DEPTH              2                             1..32
 //	    deepest nesting of :has (and :haschild) in a selector
 //	WARM_SELECTORS                 ""                            CSS selectors, one per line; at most SELECTOR_CACHE_SIZE
 //	    selectors compiled into the cache at start

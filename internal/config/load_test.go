@@ -160,7 +160,7 @@ func TestLayers(t *testing.T) {
 		{"WASM_POOL_ENABLED", values{"false", "true", "0"}, values{"", "", "false"}, nil},
 		{"SELECTOR_CACHE_SIZE", values{"1", "2", "1000000"}, values{}, nil},
 		{"PATTERN_CACHE_SIZE", values{"1", "2", "1000000"}, values{}, nil},
-		{"CSS_MAX_WORK", values{"10000", "20000", "1000000000000"}, values{}, nil},
+		{"MAX_WORK", values{"10000", "20000", "1000000000000"}, values{}, nil},
 		{"CSS_MAX_ELEMENT_WORK", values{"1000", "2000", "1000000000000"}, values{}, nil},
 		{"CSS_MAX_HAS_DEPTH", values{"1", "2", "32"}, values{}, nil},
 		{"WARM_SELECTORS", values{"h1, h2\n div.a\n", "p", ""}, values{"h1, h2\ndiv.a", "", ""}, nil},

@@ -90,9 +90,9 @@ func TestDefault(t *testing.T) {
 		WASMPoolEnabled:           true,
 		SelectorCacheSize:         1024,
 		PatternCacheSize:          1024,
-		CSSMaxWork:                500_000_000,
+		MaxWork:                   500_000_000,
 		CSSMaxElementWork:         2_000_000,
-		CSSMaxHasDepth:            3,
+		CSSMaxHasDepth:            2,
 
 		ArticleEngine:              "wasm",
 		ArticleNativeDocumentBytes: 2 << 20,

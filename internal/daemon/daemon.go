@@ -186,7 +186,7 @@ func nativeLimits(cfg *config.Config) native.Limits {
 	l := native.DefaultLimits()
 	l.MaxDocumentBytes = cfg.MaxDocumentBytes
 	l.MaxResultBytes = cfg.MaxResultBytes
-	l.MaxWork = int64(cfg.CSSMaxWork)
+	l.MaxWork = int64(cfg.MaxWork)
 	l.MaxElementWork = int64(cfg.CSSMaxElementWork)
 	l.MaxHasDepth = cfg.CSSMaxHasDepth
 	return l

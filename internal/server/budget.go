@@ -13,7 +13,7 @@ import (
 // costLimitVars names the configuration variable of each work limit of
 // native.Limits, for the messages and ErrorInfo metadata of refusals.
 var costLimitVars = map[string]string{
-	"MaxWork":        "CSS_MAX_WORK",
+	"MaxWork":        "MAX_WORK",
 	"MaxElementWork": "CSS_MAX_ELEMENT_WORK",
 	"MaxHasDepth":    "CSS_MAX_HAS_DEPTH",
 	// Not configurable: published as ListExtractors' limits.max_xpath_steps.

@@ -25,21 +25,26 @@ func nestedDivs(n int) string {
 
 func wideList(n int) string { return "<ul>" + strings.Repeat("<li>a</li>", n) + "</ul>" }
 
-// waitIdle waits until the css pool of h has no instance in use, as
+// lowercase is a text on which a pattern with a large program keeps many
+// NFA threads alive at every byte, and which no pattern ending in 0
+// matches.
+var lowercase = strings.Repeat("abcdefghijklmnopqrstuvwxyz ", 40_000) // ~1 MB
+
+// waitIdle waits until the native pools of h have no instance in use, as
 // GetMetrics reports it, and fails the test if that takes releaseBound.
 func waitIdle(t testing.TB, h *grpcHarness) {
 	t.Helper()
 	deadline := time.Now().Add(releaseBound)
 	for {
-		m, err := h.client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{Pools: []string{server.PoolCSS}})
+		m, err := h.client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{})
 		if err != nil {
 			t.Fatalf("GetMetrics: %v", err)
 		}
-		if m.GetNative().GetCssInUse() == 0 {
+		if m.GetNative().GetCssInUse() == 0 && m.GetNative().GetRegexInUse() == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("a css instance is still in use %v after the call ended: its work did not stop", releaseBound)
+			t.Fatalf("a native instance is still in use %v after the call ended: its work did not stop", releaseBound)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -57,10 +62,11 @@ func TestGRPCHostileCSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	lim := list.GetLimits()
-	if lim.GetCssMaxWork() == 0 || lim.GetCssMaxElementWork() == 0 || lim.GetCssMaxHasDepth() == 0 {
+	if lim.GetMaxWork() == 0 || lim.GetCssMaxElementWork() == 0 || lim.GetCssMaxHasDepth() == 0 {
 		t.Fatalf("ListExtractors publishes no work limits: %v", lim)
 	}
 	nest500, wide := nestedDivs(500), wideList(40_000)
+	deepText := strings.Repeat("<div>", 300) + strings.Repeat("abc ", 50_000) + strings.Repeat("</div>", 300)
 	hasChain := func(n int) string {
 		return strings.Repeat("div:has(", n) + "span" + strings.Repeat(")", n)
 	}
@@ -74,17 +80,21 @@ func TestGRPCHostileCSS(t *testing.T) {
 		field string
 		limit string // "" when the call succeeds
 	}{
-		{"3 levels of :has, 500 nested divs", css(nest500, hasChain(3)), "css.selector", "CSS_MAX_ELEMENT_WORK"},
+		{"3 levels of :has, 500 nested divs", css(nest500, hasChain(3)), "css.selector", "CSS_MAX_HAS_DEPTH"},
+		{"2 levels of :has over deep text", css(deepText, "div:has(div:has(:contains(zzz)))"), "css.selector", "CSS_MAX_ELEMENT_WORK"},
 		{"4 levels of :has", css(nest500, hasChain(4)), "css.selector", "CSS_MAX_HAS_DEPTH"},
 		{"5 levels of :has", css("<p>x</p>", hasChain(5)), "css.selector", "CSS_MAX_HAS_DEPTH"},
-		{":has inside :not", css(nest500, "div:not("+hasChain(3)+")"), "css.selector", "CSS_MAX_ELEMENT_WORK"},
-		{":nth-* chain, 40000 siblings", css(wide, "li:nth-child(odd):nth-last-child(even)"), "css.selector", "CSS_MAX_WORK"},
+		{":has inside :not", css(nest500, "div:not("+hasChain(3)+")"), "css.selector", "CSS_MAX_HAS_DEPTH"},
+		{":contains in :has inside :not, deep text", css(deepText, "div:not(:has(:contains(zzz)))"), "css.selector", "CSS_MAX_ELEMENT_WORK"},
+		{":nth-* chain, 40000 siblings", css(wide, "li:nth-child(odd):nth-last-child(even)"), "css.selector", "MAX_WORK"},
 		{"~ chain, 40000 siblings", css(wide, "li ~ li ~ li"), "css.selector", "CSS_MAX_ELEMENT_WORK"},
-		{"a long selector list, 10000 siblings", css(wideList(10_000), listOf("li:nth-child(2n+1)", 6)), "css.selector", "CSS_MAX_WORK"},
+		{"a long selector list, 10000 siblings", css(wideList(10_000), listOf("li:nth-child(2n+1)", 6)), "css.selector", "MAX_WORK"},
 		{"a descendant chain, 500 nested divs", css(nest500, "x div div div div span"), "css.selector", "CSS_MAX_ELEMENT_WORK"},
 		{":has in a field", &poolv1.ExtractRequest{Document: htmlDoc(nest500), Spec: fieldsReq(map[string]*poolv1.FieldSpec{
-			"ok": cssField(&poolv1.CssSpec{Selector: "span"}), "bad": cssField(&poolv1.CssSpec{Selector: hasChain(3)})})},
+			"ok": cssField(&poolv1.CssSpec{Selector: "span"}), "bad": cssField(&poolv1.CssSpec{Selector: "x div div div div span"})})},
 			`fields.fields["bad"].css.selector`, "CSS_MAX_ELEMENT_WORK"},
+		{"a regex whose program times the text is over MAX_WORK", &poolv1.ExtractRequest{Document: htmlDoc(lowercase),
+			Spec: regexReq(&poolv1.RegexSpec{Pattern: `[a-z ]{0,1000}0`, Source: poolv1.RegexSource_REGEX_SOURCE_HTML})}, "regex.pattern", "MAX_WORK"},
 		{"1 level of :has, 500 nested divs", css(nest500, hasChain(1)), "", ""},
 		{"a descendant pair, 500 nested divs", css(nest500, "div span"), "", ""},
 		{":nth-child, 10000 siblings", css(wideList(10_000), "li:nth-child(2n+1)"), "", ""},
@@ -110,12 +120,12 @@ func TestGRPCHostileCSS(t *testing.T) {
 	}
 }
 
-// TestGRPCCSSStopsAtDeadline: a question within the limits whose work
+// TestGRPCNativeStopsAtDeadline: a question within the limits whose work
 // outlasts the caller's deadline, or that the caller cancels, stops: the
 // caller gets DEADLINE_EXCEEDED or CANCELLED, and the daemon's metrics
 // show its instance back in the pool, where the same question runs to its
-// end for many seconds. Done alike through css and fields.
-func TestGRPCCSSStopsAtDeadline(t *testing.T) {
+// end for many seconds. Done alike through css, fields and regex.
+func TestGRPCNativeStopsAtDeadline(t *testing.T) {
 	h := newGRPCHarness(t, grpcOptions{})
 	// Every <div> has thousands of <div> descendants and no <p>: each one
 	// visits its subtree and every node of it visits its own. Within the
@@ -126,10 +136,16 @@ func TestGRPCCSSStopsAtDeadline(t *testing.T) {
 		switch spec {
 		case "fields":
 			return &poolv1.ExtractRequest{Document: htmlDoc(doc), Spec: fieldsReq(map[string]*poolv1.FieldSpec{"x": cssField(&poolv1.CssSpec{Selector: slow, All: true})})}
+		case "regex":
+			// One search, which regexp cannot interrupt, of a million
+			// bytes with a few hundred NFA threads alive at each:
+			// within MAX_WORK, and seconds long.
+			return &poolv1.ExtractRequest{Document: htmlDoc(lowercase),
+				Spec: regexReq(&poolv1.RegexSpec{Pattern: `[a-z ]{0,150}0`, Source: poolv1.RegexSource_REGEX_SOURCE_HTML})}
 		}
 		return &poolv1.ExtractRequest{Document: htmlDoc(doc), Spec: cssReq(&poolv1.CssSpec{Selector: slow, All: true})}
 	}
-	for _, kind := range []string{"css", "fields"} {
+	for _, kind := range []string{"css", "fields", "regex"} {
 		t.Run(kind+" deadline", func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 			defer cancel()
@@ -156,20 +172,20 @@ func TestGRPCCSSStopsAtDeadline(t *testing.T) {
 	}
 }
 
-// waitBusy waits until the css pool has an instance in use.
+// waitBusy waits until a native pool has an instance in use.
 func waitBusy(t testing.TB, h *grpcHarness) {
 	t.Helper()
 	deadline := time.Now().Add(releaseBound)
 	for {
-		m, err := h.client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{Pools: []string{server.PoolCSS}})
+		m, err := h.client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{})
 		if err != nil {
 			t.Fatalf("GetMetrics: %v", err)
 		}
-		if m.GetNative().GetCssInUse() > 0 {
+		if m.GetNative().GetCssInUse()+m.GetNative().GetRegexInUse() > 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the call never took a css instance")
+			t.Fatal("the call never took a native instance")
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -122,7 +122,7 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 		MaxJsonLdDepth:     native.MaxJSONLDDepth,
 		MaxStructuredItems: native.MaxStructuredItems,
 		MaxMicrodataDepth:  native.MaxMicrodataDepth,
-		CssMaxWork:         uint64(s.limits.Normalized().MaxWork),
+		MaxWork:            uint64(s.limits.Normalized().MaxWork),
 		CssMaxElementWork:  uint64(s.limits.Normalized().MaxElementWork),
 		CssMaxHasDepth:     uint32(s.limits.Normalized().MaxHasDepth),
 	}}

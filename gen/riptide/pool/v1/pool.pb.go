@@ -4482,10 +4482,11 @@ type Limits struct {
 	// Most steps one XPath evaluation may take: every move over the tree
 	// is one, and a string value costs one per node and per 64 bytes.
 	MaxXpathSteps uint64 `protobuf:"varint,10,opt,name=max_xpath_steps,json=maxXpathSteps,proto3" json:"max_xpath_steps,omitempty"`
-	// CSS_MAX_WORK: the worst case, in steps of the cost model (README,
-	// "Work limits"), of one call's CSS questions on its document. A
-	// costlier selector is refused with INVALID_ARGUMENT naming it.
-	CssMaxWork uint64 `protobuf:"varint,11,opt,name=css_max_work,json=cssMaxWork,proto3" json:"css_max_work,omitempty"`
+	// MAX_WORK: the worst case, in steps of the cost models (README,
+	// "Work limits"), of a call's CSS questions together or of one regex
+	// question, on its document. A costlier selector or pattern is refused with
+	// INVALID_ARGUMENT naming it.
+	MaxWork uint64 `protobuf:"varint,11,opt,name=max_work,json=maxWork,proto3" json:"max_work,omitempty"`
 	// CSS_MAX_ELEMENT_WORK: the worst case of matching a selector on one
 	// element, which cannot be interrupted.
 	CssMaxElementWork uint64 `protobuf:"varint,12,opt,name=css_max_element_work,json=cssMaxElementWork,proto3" json:"css_max_element_work,omitempty"`
@@ -4603,9 +4604,9 @@ func (x *Limits) GetMaxXpathSteps() uint64 {
 	return 0
 }
 
-func (x *Limits) GetCssMaxWork() uint64 {
+func (x *Limits) GetMaxWork() uint64 {
 	if x != nil {
-		return x.CssMaxWork
+		return x.MaxWork
 	}
 	return 0
 }
@@ -4945,7 +4946,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	" \x01(\tR\x06sha256\x12\x14\n" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
-	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\"\xa8\x06\n" +
+	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\"\xa1\x06\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -4959,9 +4960,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
 	"max_fields\x18\t \x01(\rR\tmaxFields\x12&\n" +
 	"\x0fmax_xpath_steps\x18\n" +
-	" \x01(\x04R\rmaxXpathSteps\x12 \n" +
-	"\fcss_max_work\x18\v \x01(\x04R\n" +
-	"cssMaxWork\x12/\n" +
+	" \x01(\x04R\rmaxXpathSteps\x12\x19\n" +
+	"\bmax_work\x18\v \x01(\x04R\amaxWork\x12/\n" +
 	"\x14css_max_element_work\x18\f \x01(\x04R\x11cssMaxElementWork\x12)\n" +
 	"\x11css_max_has_depth\x18\r \x01(\rR\x0ecssMaxHasDepth\x12)\n" +
 	"\x11max_json_ld_bytes\x18\x0e \x01(\x04R\x0emaxJsonLdBytes\x12)\n" +
