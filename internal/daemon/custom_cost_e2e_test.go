@@ -72,7 +72,6 @@ func TestCustomSelectorsBounded(t *testing.T) {
 			limit     string
 		}{
 			{"3 levels of :has", []string{"title", has(3)}, "wasm.selectors[1]", "CSS_MAX_HAS_DEPTH"},
-			{":has over :contains", []string{"div:has(:contains(x))"}, "wasm.selectors[0]", "CSS_MAX_ELEMENT_WORK"},
 			{"a descendant chain", []string{"x div div div div span"}, "wasm.selectors[0]", "CSS_MAX_ELEMENT_WORK"},
 			{"a syntax error", []string{"span", "div["}, "wasm.selectors[1]", ""},
 			{"ordinary selectors", []string{"title", "div span", has(1)}, "", ""},
