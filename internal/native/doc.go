@@ -61,6 +61,22 @@
 // returns. A result over MaxResultBytes is an error, ErrResultTooLarge,
 // because a result cut by size would be silently incomplete.
 //
+// # Work limits
+//
+// A selector's cost depends on the document (nested :has over nested
+// elements, descendant chains through deep ones, :nth-* and ~ over wide
+// ones), and cascadia cannot be interrupted inside one element. Before a
+// question walks the tree, its worst case on this document is computed
+// from a model of cascadia's matching (cost.go) and the question is
+// refused, with a *CostError inside its *SpecError, when one element could
+// cost more than Limits.MaxElementWork steps, the call's questions more
+// than Limits.MaxWork, or :has is nested deeper than Limits.MaxHasDepth.
+// The walk checks the context every few thousand steps of the element
+// bound, so a cancelled call stops within one element's bound. A regex
+// question is refused when text bytes times program size is over MaxWork,
+// and a long search reads the text through a reader that ends when the
+// context is done.
+//
 // # Errors
 //
 // An invalid spec is a *[SpecError] naming the offending field; a bad
