@@ -6,8 +6,9 @@
 # same run. Writes docs/dev/compare-article-{node,python}.txt; run.sh calls
 # it, and report.py renders it. Alone:
 #
-#   bench/compare/article.sh            # about 6 minutes on 2 cores
+#   bench/compare/article.sh            # about 5 minutes on 2 idle cores
 #   QUICK=1 bench/compare/article.sh    # a smoke run, figures not for publishing
+#   ROUNDS=3 bench/compare/article.sh   # fewer passes (default 5)
 #
 # Needs what run.sh needs, and Debian's python3-readability. RIPTIDE_BIN
 # names the daemon binary (default: make build's). Everything listens on
@@ -26,7 +27,7 @@ python=/usr/bin/python3
 if [ -n "${QUICK:-}" ]; then
 	R=1 RA=1 T=0.1 PR=1
 else
-	R=5 RA=5 T=0.3 PR=5
+	R=5 RA=${ROUNDS:-5} T=0.3 PR=${ROUNDS:-5}
 fi
 
 pids=()
