@@ -51,6 +51,9 @@ func (s *Service) extractArticle(ctx context.Context, req *poolv1.ExtractRequest
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkCustomSelectors(req, doc, DefaultModule, in); err != nil {
+		return nil, err
+	}
 	areq := articlepool.Request{HTML: doc.Source(), URL: req.GetUrl(), Mode: in.GetMode(), Selectors: in.GetSelectors()}
 	resp := &poolv1.ExtractResponse{Pool: DefaultModule}
 	var (

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"strings"
+
+	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"testing"
 	"time"
 
@@ -223,4 +225,43 @@ func FuzzGRPCCSSDeadline(f *testing.F) {
 		}
 		waitIdle(t, h)
 	})
+}
+
+// TestGRPCCustomSelectorsNativeEngine: with the bundled article module
+// served by the native engine, which runs its selectors in the daemon's
+// process and cannot interrupt them, a custom-mode selector too costly on
+// the page is refused before it runs, naming it and the limit.
+func TestGRPCCustomSelectorsNativeEngine(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{article: &articlepool.Config{}})
+	nested := "<title>t</title>" + nestedDivs(500)
+	custom := func(selectors ...string) *poolv1.ExtractRequest {
+		return &poolv1.ExtractRequest{Document: htmlDoc(nested),
+			Spec: &poolv1.ExtractRequest_Wasm{Wasm: &poolv1.WasmSpec{Mode: "custom", Selectors: selectors}}}
+	}
+	for _, tt := range []struct {
+		name  string
+		req   *poolv1.ExtractRequest
+		field string
+		limit string
+	}{
+		{"3 levels of :has", custom("title", "div:has(div:has(div:has(span)))"), "wasm.selectors[1]", "CSS_MAX_HAS_DEPTH"},
+		{"a descendant chain", custom("x div div div div span"), "wasm.selectors[0]", "CSS_MAX_ELEMENT_WORK"},
+		{"ordinary selectors", custom("title", "div span", "div:has(span)"), "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), hostileCallBound)
+			defer cancel()
+			_, err := h.client.Extract(ctx, tt.req)
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Extract: %v", err)
+				}
+				return
+			}
+			errorCase{code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: tt.field}.check(t, err)
+			if d := detailOf(err); d.metadata["limit"] != tt.limit {
+				t.Errorf("limit %q, want %s", d.metadata["limit"], tt.limit)
+			}
+		})
+	}
 }
