@@ -177,7 +177,7 @@ func TestGRPCArticleNativeErrors(t *testing.T) {
 		{name: "unknown mode", req: wasmRequest(articlePage, "summary"),
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm"},
 		{name: "bad selector", req: wasmRequest(articlePage, article.ModeCustom, "p["),
-			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm"},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm.selectors[0]"},
 		{name: "selector too long", req: wasmRequest(articlePage, article.ModeCustom, strings.Repeat("p ", 513)),
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm"},
 		{name: "too many selectors", req: wasmRequest(articlePage, article.ModeCustom, manySelectors...),
