@@ -60,7 +60,7 @@ build: wasm
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/riptide-poold ./cmd/riptide-poold
 
 ## run: build and start the daemon with defaults (gRPC :50051, metrics :9090)
-run: build
+run: build $(GRPCURL)
 	$(BIN)/riptide-poold $(ARGS)
 
 ## wasm: the bundled article module, built for wasip1 with the same Go

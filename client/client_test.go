@@ -38,6 +38,38 @@ func TestExtractHelpers(t *testing.T) {
 		t.Errorf("CSS served by %q/%q, want pool css and an instance", values.Pool, values.InstanceID)
 	}
 
+	abs, err := c.CSS(ctx, doc, client.CSS{Selector: "a", Attribute: "href", All: true, AbsoluteURLs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://example.com/north", "https://example.org/south", "https://example.com/tides/#top"}; !slices.Equal(abs.Values, want) {
+		t.Errorf("CSS absolute values = %q, want %q", abs.Values, want)
+	}
+
+	n, err := c.XPath(ctx, doc, client.XPath{Expression: "count(//a)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.XPath.GetType() != poolv1.XpathResultType_XPATH_RESULT_TYPE_NUMBER || n.XPath.GetNumber() != 3 {
+		t.Errorf("XPath count(//a) = %v, want the number 3", n.XPath)
+	}
+	h, err := c.XPath(ctx, doc, client.XPath{Expression: "//h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(h.Values, []string{"Tide tables"}) {
+		t.Errorf("XPath //h1 = %q", h.Values)
+	}
+
+	sd, err := c.Structured(ctx, client.HTML(`<head><meta property="og:title" content="Tides">`+
+		`<script type="application/ld+json">{"@type": "Article", "wordCount": 3}</script></head>`, ""), client.Structured{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ld, _ := sd.Result["json-ld"].([]any); len(ld) != 1 || ld[0].(map[string]any)["@type"] != "Article" {
+		t.Errorf("structured json-ld = %v, want the Article object", sd.Result["json-ld"])
+	}
+
 	m, err := c.Regex(ctx, doc, client.Regex{Pattern: `\$(?P<amount>[0-9.]+)`, All: true})
 	if err != nil {
 		t.Fatal(err)
@@ -49,12 +81,16 @@ func TestExtractHelpers(t *testing.T) {
 	f, err := c.Fields(ctx, doc, map[string]client.Field{
 		"title": {CSS: &client.CSS{Selector: "title"}},
 		"times": {Regex: &client.Regex{Pattern: `[0-9]{2}:[0-9]{2}`, All: true}},
+		"links": {XPath: &client.XPath{Expression: "//a/@href", All: true}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := f.Fields["title"].Values; !slices.Equal(got, []string{"Tide tables"}) {
 		t.Errorf("fields title = %q", got)
+	}
+	if got := f.Fields["links"].Values; len(got) != 3 {
+		t.Errorf("fields links (xpath) = %q, want 3", got)
 	}
 	if got := len(f.Fields["times"].Matches); got != 3 {
 		t.Errorf("fields times: %d matches, want 3", got)

@@ -38,16 +38,42 @@ func (d Document) request() *poolv1.ExtractRequest {
 
 // CSS is a CSS question: the text (or Output, or Attribute) of the first
 // match of Selector, or of every match when All.
+// AbsoluteURLs resolves URL-valued attributes against the document's URL
+// as a browser does.
 type CSS struct {
-	Selector  string
-	Attribute string
-	Output    poolv1.CssOutput
-	All       bool
-	Limit     uint32
+	Selector     string
+	Attribute    string
+	Output       poolv1.CssOutput
+	All          bool
+	Limit        uint32
+	AbsoluteURLs bool
 }
 
 func (q CSS) spec() *poolv1.CssSpec {
-	return &poolv1.CssSpec{Selector: q.Selector, Attribute: q.Attribute, Output: q.Output, All: q.All, Limit: q.Limit}
+	return &poolv1.CssSpec{Selector: q.Selector, Attribute: q.Attribute, Output: q.Output, All: q.All, Limit: q.Limit, AbsoluteUrls: q.AbsoluteURLs}
+}
+
+// XPath is an XPath 1.0 question: a node set's texts (or Output, or
+// Attribute), or the number, string or boolean the expression answers.
+type XPath struct {
+	Expression   string
+	Attribute    string
+	Output       poolv1.CssOutput
+	All          bool
+	Limit        uint32
+	AbsoluteURLs bool
+}
+
+func (q XPath) spec() *poolv1.XpathSpec {
+	return &poolv1.XpathSpec{Expression: q.Expression, Attribute: q.Attribute, Output: q.Output, All: q.All, Limit: q.Limit, AbsoluteUrls: q.AbsoluteURLs}
+}
+
+// Structured asks for a page's structured data (JSON-LD, microdata,
+// OpenGraph, Twitter cards, meta tags), shaped as Python's extruct
+// answers; Syntaxes chooses (all when empty).
+type Structured struct {
+	Syntaxes     []string
+	FlattenGraph bool
 }
 
 // Regex is a regular-expression question (Go RE2 syntax), run against the
@@ -63,9 +89,11 @@ func (q Regex) spec() *poolv1.RegexSpec {
 	return &poolv1.RegexSpec{Pattern: q.Pattern, All: q.All, Limit: q.Limit, Source: q.Source}
 }
 
-// Field is one named question of a Fields call: a CSS or a Regex question.
+// Field is one named question of a Fields call: a CSS, an XPath or a
+// Regex question.
 type Field struct {
 	CSS   *CSS
+	XPath *XPath
 	Regex *Regex
 }
 
@@ -97,11 +125,16 @@ func served(r *poolv1.ExtractResponse) Served {
 	}
 }
 
-// Values is the answer of a CSS question.
+// Values is the answer of a CSS or XPath question.
 type Values struct {
 	Values []string
 	// Truncated is true when the daemon's max_matches cut the answer.
 	Truncated bool
+	// UnresolvedURLs counts, with AbsoluteURLs, the values left as written.
+	UnresolvedURLs int
+	// XPath is what an XPath expression answered (its type, and the
+	// number or boolean); nil for CSS.
+	XPath *poolv1.XpathResult
 	Served
 }
 
@@ -127,6 +160,7 @@ type FieldResult struct {
 	Values    []string
 	Matches   []Match
 	Truncated bool
+	XPath     *poolv1.XpathResult
 }
 
 // Fields is the answer of a Fields call, by field name.
@@ -153,22 +187,25 @@ func (r *Result) Decode(v any) error {
 
 // Article is the result of the bundled article module (docs/wasm-abi.md).
 type Article struct {
-	URL                string  `json:"url"`
-	Title              string  `json:"title"`
-	Byline             string  `json:"byline"`
-	PublishedTime      string  `json:"published_time"`
-	SiteName           string  `json:"site_name"`
-	Description        string  `json:"description"`
-	Lang               string  `json:"lang"`
-	Dir                string  `json:"dir"`
-	Text               string  `json:"text"`
-	ContentHTML        string  `json:"content_html"`
-	Markdown           string  `json:"markdown"`
-	Links              []Link  `json:"links"`
-	Media              []Media `json:"media"`
-	WordCount          int     `json:"word_count"`
-	ReadingTimeMinutes float64 `json:"reading_time_minutes"`
-	QualityScore       int     `json:"quality_score"`
+	URL                string   `json:"url"`
+	Title              string   `json:"title"`
+	Byline             string   `json:"byline"`
+	PublishedTime      string   `json:"published_time"`
+	SiteName           string   `json:"site_name"`
+	Description        string   `json:"description"`
+	Lang               string   `json:"lang"`
+	Dir                string   `json:"dir"`
+	Text               string   `json:"text"`
+	ContentHTML        string   `json:"content_html"`
+	Markdown           string   `json:"markdown"`
+	Authors            []string `json:"authors,omitempty"`
+	Categories         []string `json:"categories,omitempty"`
+	Tags               []string `json:"tags,omitempty"`
+	Links              []Link   `json:"links"`
+	Media              []Media  `json:"media"`
+	WordCount          int      `json:"word_count"`
+	ReadingTimeMinutes float64  `json:"reading_time_minutes"`
+	QualityScore       int      `json:"quality_score"`
 	// Selectors holds, in the custom mode, each selector's matches.
 	Selectors map[string][]string `json:"selectors,omitempty"`
 }
@@ -197,6 +234,22 @@ func matches(ms []*poolv1.RegexMatch) []Match {
 // CSS answers a CSS question about doc.
 func (c *Client) CSS(ctx context.Context, doc Document, q CSS) (*Values, error) {
 	return c.caller.css(ctx, doc, q, "")
+}
+
+// XPath answers an XPath 1.0 question about doc.
+func (c *Client) XPath(ctx context.Context, doc Document, q XPath) (*Values, error) {
+	return c.caller.xpath(ctx, doc, q, "")
+}
+
+// Structured answers doc's structured data.
+func (c *Client) Structured(ctx context.Context, doc Document, q Structured) (*Result, error) {
+	req := doc.request()
+	req.Spec = &poolv1.ExtractRequest_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: q.Syntaxes, FlattenGraph: q.FlattenGraph}}
+	r, err := c.caller.extract(ctx, req, doc, "")
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Result: r.GetResult().AsMap(), Served: served(r)}, nil
 }
 
 // Regex answers a regular-expression question about doc.
@@ -235,7 +288,17 @@ func (c *caller) css(ctx context.Context, doc Document, q CSS, lease string) (*V
 	if err != nil {
 		return nil, err
 	}
-	return &Values{Values: r.GetValues(), Truncated: r.GetTruncated(), Served: served(r)}, nil
+	return &Values{Values: r.GetValues(), Truncated: r.GetTruncated(), UnresolvedURLs: int(r.GetUnresolvedUrls()), Served: served(r)}, nil
+}
+
+func (c *caller) xpath(ctx context.Context, doc Document, q XPath, lease string) (*Values, error) {
+	req := doc.request()
+	req.Spec = &poolv1.ExtractRequest_Xpath{Xpath: q.spec()}
+	r, err := c.extract(ctx, req, doc, lease)
+	if err != nil {
+		return nil, err
+	}
+	return &Values{Values: r.GetValues(), Truncated: r.GetTruncated(), UnresolvedURLs: int(r.GetUnresolvedUrls()), XPath: r.GetXpath(), Served: served(r)}, nil
 }
 
 func (c *caller) regex(ctx context.Context, doc Document, q Regex, lease string) (*Matches, error) {
@@ -252,12 +315,14 @@ func (c *caller) fields(ctx context.Context, doc Document, fields map[string]Fie
 	spec := &poolv1.FieldsSpec{Fields: make(map[string]*poolv1.FieldSpec, len(fields))}
 	for name, f := range fields {
 		switch {
-		case f.CSS != nil && f.Regex == nil:
+		case f.CSS != nil && f.XPath == nil && f.Regex == nil:
 			spec.Fields[name] = &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Css{Css: f.CSS.spec()}}
-		case f.Regex != nil && f.CSS == nil:
+		case f.XPath != nil && f.CSS == nil && f.Regex == nil:
+			spec.Fields[name] = &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Xpath{Xpath: f.XPath.spec()}}
+		case f.Regex != nil && f.CSS == nil && f.XPath == nil:
 			spec.Fields[name] = &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Regex{Regex: f.Regex.spec()}}
 		default:
-			return nil, invalid("fields."+name, "a field is either a CSS or a Regex question")
+			return nil, invalid("fields."+name, "a field is exactly one of a CSS, an XPath or a Regex question")
 		}
 	}
 	req := doc.request()
@@ -268,7 +333,7 @@ func (c *caller) fields(ctx context.Context, doc Document, fields map[string]Fie
 	}
 	out := &Fields{Fields: make(map[string]FieldResult, len(r.GetFields())), Served: served(r)}
 	for name, f := range r.GetFields() {
-		out.Fields[name] = FieldResult{Values: f.GetValues(), Matches: matches(f.GetMatches()), Truncated: f.GetTruncated()}
+		out.Fields[name] = FieldResult{Values: f.GetValues(), Matches: matches(f.GetMatches()), Truncated: f.GetTruncated(), XPath: f.GetXpath()}
 	}
 	return out, nil
 }

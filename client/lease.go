@@ -91,6 +91,11 @@ func (l *Lease) CSS(ctx context.Context, doc Document, q CSS) (*Values, error) {
 	return l.caller.css(ctx, doc, q, l.ID)
 }
 
+// XPath answers an XPath question on the leased instance.
+func (l *Lease) XPath(ctx context.Context, doc Document, q XPath) (*Values, error) {
+	return l.caller.xpath(ctx, doc, q, l.ID)
+}
+
 // Regex answers a regular-expression question on the leased instance.
 func (l *Lease) Regex(ctx context.Context, doc Document, q Regex) (*Matches, error) {
 	return l.caller.regex(ctx, doc, q, l.ID)

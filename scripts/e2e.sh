@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check of what users run: builds the daemon exactly as the
-# Dockerfile does, starts it on free loopback ports, runs the Python and Node
-# clients, the README's grpcurl walkthrough and a client over a unix socket
+# Dockerfile does, starts it on free loopback ports, runs the Python, Node and
+# Go examples (on the client libraries; each must print examples/expected.txt),
+# the README's grpcurl walkthrough and the examples over a unix socket
 # (the sidecar-unix setup), then the deployment checks (Dockerfile rules,
 # ConfigMap, dashboard and rules against the live metrics, promtool, and the
 # strict Kubernetes validation). Fails on any error; the daemons are stopped
@@ -10,8 +11,8 @@
 #   scripts/e2e.sh
 #
 # Needs: go, make, curl, python3 with grpcio and grpcio-tools (Debian
-# python3-grpcio python3-grpc-tools), node and npm, and promtool (Debian
-# prometheus) for the promtool checks.
+# python3-grpcio python3-grpc-tools python3-protobuf), node and npm, and
+# promtool (Debian prometheus) for the promtool checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,21 +81,31 @@ ok "start"
 
 python=""
 for p in python3 /usr/bin/python3; do
-	if command -v "$p" >/dev/null && "$p" -c 'import grpc, grpc_tools' 2>/dev/null; then
+	if command -v "$p" >/dev/null && "$p" -c 'import grpc, google.protobuf' 2>/dev/null; then
 		python=$p
 		break
 	fi
 done
-[ -n "$python" ] || { echo "e2e: no python3 with grpc and grpc_tools (apt-get install python3-grpcio python3-grpc-tools)"; exit 1; }
+[ -n "$python" ] || { echo "e2e: no python3 with grpc and protobuf (apt-get install python3-grpcio python3-protobuf)"; exit 1; }
 
-step "Python client ($python)"
-"$python" examples/python/riptide_client.py --addr "$tcp_GRPC" --check
+# The examples are ten-line programs on the client libraries; each must
+# print examples/expected.txt exactly.
+step "Python example on the library ($python)"
+PYTHONPATH=$PWD/clients/python/src "$python" examples/python/riptide_client.py "$tcp_GRPC" | tee "$work/py.out"
+diff -u examples/expected.txt "$work/py.out"
 ok "python"
 
-step "Node client"
+step "Node example on the library"
+(cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
 (cd examples/node && npm ci --no-audit --no-fund --loglevel=error)
-node examples/node/client.js --addr "$tcp_GRPC" --check
+node examples/node/client.mjs "$tcp_GRPC" | tee "$work/node.out"
+diff -u examples/expected.txt "$work/node.out"
 ok "node"
+
+step "Go example on the library"
+"$GO" run ./examples/goclient "$tcp_GRPC" | tee "$work/go.out"
+diff -u examples/expected.txt "$work/go.out"
+ok "go"
 
 step "README grpcurl walkthrough, line for line"
 "$python" scripts/readme-walkthrough.py "$tcp_GRPC" "$tcp_METRICS"
@@ -102,8 +113,9 @@ ok "walkthrough"
 
 step "a client over a unix socket (the sidecar-unix overlay)"
 start unix "unix://$work/poold.sock"
-"$python" examples/python/riptide_client.py --addr "$unix_GRPC" --check
-node examples/node/client.js --addr "$unix_GRPC" --check
+PYTHONPATH=$PWD/clients/python/src "$python" examples/python/riptide_client.py "$unix_GRPC" | diff -u examples/expected.txt -
+node examples/node/client.mjs "$unix_GRPC" | diff -u examples/expected.txt -
+"$GO" run ./examples/goclient "$unix_GRPC" | diff -u examples/expected.txt -
 ok "unix socket"
 
 step "deployment checks against this binary (go test ./deploy ./examples/goclient)"

@@ -42,6 +42,21 @@ export interface CssQuery {
   output?: "text" | "inner_html" | "outer_html";
   all?: boolean;
   limit?: number;
+  /** Resolve URL-valued attributes against the document's URL as a browser does. */
+  absoluteUrls?: boolean;
+}
+export interface XPathQuery {
+  expression: string;
+  attribute?: string;
+  output?: "text" | "inner_html" | "outer_html";
+  all?: boolean;
+  limit?: number;
+  absoluteUrls?: boolean;
+}
+export interface StructuredQuery {
+  /** Of "json-ld", "microdata", "opengraph", "twitter", "meta"; all when empty. */
+  syntaxes?: string[];
+  flattenGraph?: boolean;
 }
 export interface RegexQuery {
   pattern: string;
@@ -49,7 +64,7 @@ export interface RegexQuery {
   limit?: number;
   source?: "text" | "html";
 }
-export type FieldQuery = { css: CssQuery } | { regex: RegexQuery };
+export type FieldQuery = { css: CssQuery } | { xpath: XPathQuery } | { regex: RegexQuery };
 export interface WasmQuery {
   module?: string;
   mode?: string;
@@ -63,7 +78,14 @@ export interface Served {
   totalMs: number;
   fallback: boolean;
 }
-export interface Values { values: string[]; truncated: boolean; served: Served }
+/** A CSS or XPath answer; for XPath, `xpath` says what the expression answered. */
+export interface Values {
+  values: string[];
+  truncated: boolean;
+  unresolvedUrls: number;
+  xpath?: { type: "node_set" | "string" | "number" | "boolean"; number: number; boolean: boolean };
+  served: Served;
+}
 export interface Match { value: string; start: number; end: number; groups: string[]; named: Record<string, string> }
 export interface Matches { matches: Match[]; truncated: boolean; served: Served }
 export interface FieldResult { values: string[]; matches: Match[]; truncated: boolean }
@@ -73,7 +95,7 @@ export interface Link { url: string; text: string }
 export interface Media { type: string; url: string; alt: string }
 export interface Article {
   url: string; title: string; byline: string; published_time: string; site_name: string; description: string;
-  lang: string; dir: string; text: string; content_html: string; markdown: string; links: Link[]; media: Media[];
+  lang: string; dir: string; authors?: string[]; categories?: string[]; tags?: string[]; text: string; content_html: string; markdown: string; links: Link[]; media: Media[];
   word_count: number; reading_time_minutes: number; quality_score: number; selectors?: Record<string, string[]>;
   served: Served;
 }
@@ -131,7 +153,19 @@ const matches = (ms_: any[]): Match[] =>
 function cssSpec(q: CssQuery) {
   const output = q.output ?? "text";
   if (!["text", "inner_html", "outer_html"].includes(output)) throw invalid("css.output", `${output}: want text, inner_html or outer_html`);
-  return { selector: q.selector, attribute: q.attribute ?? "", output: "CSS_OUTPUT_" + output.toUpperCase(), all: !!q.all, limit: q.limit ?? 0 };
+  return { selector: q.selector, attribute: q.attribute ?? "", output: "CSS_OUTPUT_" + output.toUpperCase(), all: !!q.all, limit: q.limit ?? 0, absolute_urls: !!q.absoluteUrls };
+}
+function xpathSpec(q: XPathQuery) {
+  const output = q.output ?? "text";
+  if (!["text", "inner_html", "outer_html"].includes(output)) throw invalid("xpath.output", `${output}: want text, inner_html or outer_html`);
+  return { expression: q.expression, attribute: q.attribute ?? "", output: "CSS_OUTPUT_" + output.toUpperCase(), all: !!q.all, limit: q.limit ?? 0, absolute_urls: !!q.absoluteUrls };
+}
+function values(r: any): Values {
+  const v: Values = { values: r.values ?? [], truncated: !!r.truncated, unresolvedUrls: r.unresolved_urls ?? 0, served: served(r) };
+  if (r.xpath && r.xpath.type && r.xpath.type !== "XPATH_RESULT_TYPE_UNSPECIFIED") {
+    v.xpath = { type: String(r.xpath.type).replace("XPATH_RESULT_TYPE_", "").toLowerCase() as any, number: r.xpath.number, boolean: r.xpath.boolean };
+  }
+  return v;
 }
 function regexSpec(q: RegexQuery) {
   const source = q.source ?? "text";
@@ -201,8 +235,20 @@ abstract class Extractor {
   /** The text (or output, or attribute) of the first match of a CSS selector, or of every match with all. */
   async css(doc: Doc, q: string | CssQuery, o: DocOptions = {}): Promise<Values> {
     const req = { ...docRequest(doc, o), css: cssSpec(typeof q === "string" ? { selector: q } : q) };
+    return values(await this.caller.extract(req, doc, this.leaseId, o.timeoutMs));
+  }
+
+  /** An XPath 1.0 question: a node set's texts, or what the expression answers (values[0] and xpath). */
+  async xpath(doc: Doc, q: string | XPathQuery, o: DocOptions = {}): Promise<Values> {
+    const req = { ...docRequest(doc, o), xpath: xpathSpec(typeof q === "string" ? { expression: q } : q) };
+    return values(await this.caller.extract(req, doc, this.leaseId, o.timeoutMs));
+  }
+
+  /** The page's structured data (JSON-LD, microdata, OpenGraph, Twitter cards, meta tags), shaped as extruct answers. */
+  async structured(doc: Doc, q: StructuredQuery = {}, o: DocOptions = {}): Promise<Result> {
+    const req = { ...docRequest(doc, o), structured: { syntaxes: q.syntaxes ?? [], flatten_graph: !!q.flattenGraph } };
     const r = await this.caller.extract(req, doc, this.leaseId, o.timeoutMs);
-    return { values: r.values ?? [], truncated: !!r.truncated, served: served(r) };
+    return { result: decodeStruct(r.result), served: served(r) };
   }
 
   /** Matches of a Go RE2 pattern in the visible text (source "html": the markup). */
@@ -216,9 +262,12 @@ abstract class Extractor {
   async fields(doc: Doc, fields: Record<string, FieldQuery>, o: DocOptions = {}): Promise<Fields> {
     const spec: Record<string, object> = {};
     for (const [name, f] of Object.entries(fields)) {
-      if ("css" in f && !("regex" in f)) spec[name] = { css: cssSpec(f.css) };
-      else if ("regex" in f && !("css" in f)) spec[name] = { regex: regexSpec(f.regex) };
-      else throw invalid(`fields.${name}`, "a field is either { css } or { regex }");
+      const keys = Object.keys(f);
+      if (keys.length !== 1) throw invalid(`fields.${name}`, "a field is exactly one of { css }, { xpath } or { regex }");
+      if ("css" in f) spec[name] = { css: cssSpec(f.css) };
+      else if ("xpath" in f) spec[name] = { xpath: xpathSpec(f.xpath) };
+      else if ("regex" in f) spec[name] = { regex: regexSpec(f.regex) };
+      else throw invalid(`fields.${name}`, "a field is exactly one of { css }, { xpath } or { regex }");
     }
     const r = await this.caller.extract({ ...docRequest(doc, o), fields: { fields: spec } }, doc, this.leaseId, o.timeoutMs);
     const out: Record<string, FieldResult> = {};

@@ -73,9 +73,18 @@ describe("against a daemon", () => {
     const v = await c.css(PAGE, { selector: "a", attribute: "href", all: true }, { url: URL_ });
     assert.deepEqual(v.values, ["/north", "https://example.org/south"]);
     assert.equal(v.served.pool, "css");
+    assert.deepEqual((await c.css(PAGE, { selector: "a", attribute: "href", all: true, absoluteUrls: true }, { url: URL_ })).values,
+      ["https://example.com/north", "https://example.org/south"]);
+    const n = await c.xpath(PAGE, "count(//a)");
+    assert.deepEqual([n.values, n.xpath.type, n.xpath.number], [["2"], "number", 2]);
+    assert.deepEqual((await c.xpath(PAGE, { expression: "//h1" })).values, ["Tide tables"]);
+    const sd = await c.structured('<head><meta property="og:title" content="Tides"><script type="application/ld+json">{"@type": "Article", "wordCount": 3}</script></head>');
+    assert.deepEqual(sd.result["json-ld"], [{ "@type": "Article", wordCount: 3 }]);
     const m = await c.regex(PAGE, { pattern: "\\$(?P<amount>[0-9.]+)", all: true });
     assert.deepEqual(m.matches.map((x) => x.named.amount), ["12.50"]);
-    const f = await c.fields(PAGE, { title: { css: { selector: "title" } }, times: { regex: { pattern: "[0-9]{2}:[0-9]{2}", all: true } } });
+    const f = await c.fields(PAGE, { title: { css: { selector: "title" } }, times: { regex: { pattern: "[0-9]{2}:[0-9]{2}", all: true } },
+      links: { xpath: { expression: "//a/@href", all: true } } });
+    assert.deepEqual(f.fields.links.values, ["/north", "https://example.org/south"]);
     assert.deepEqual(f.fields.title.values, ["Tide tables"]);
     assert.deepEqual(f.fields.times.matches.map((x) => x.value), ["06:12", "18:40", "12:25"]);
     const a = await c.article(PAGE, "full", { url: URL_ });

@@ -10,7 +10,7 @@ import pytest
 
 from riptide_poold import (
     AsyncClient, Client, Css, DocumentTooLarge, InvalidRequest, LeaseNotFound, PoolExhausted, Regex,
-    RiptideError,
+    RiptideError, XPath,
 )
 from riptide_poold import _core
 from riptide_poold._pb import pool_pb2 as pb
@@ -32,9 +32,19 @@ def test_extract_helpers(daemon: Daemon) -> None:
         v = c.css(PAGE, "a", attribute="href", all=True, url=URL)
         assert v.values == ["/north", "https://example.org/south"]
         assert v.served.pool == "css" and v.served.instance_id
+        assert c.css(PAGE, "a", attribute="href", all=True, absolute_urls=True, url=URL).values == [
+            "https://example.com/north", "https://example.org/south"]
+        n = c.xpath(PAGE, "count(//a)")
+        assert (n.xpath_type, n.number, n.values) == ("number", 2.0, ["2"])
+        assert c.xpath(PAGE, XPath("//h1")).values == ["Tide tables"]
+        sd = c.structured('<head><meta property="og:title" content="Tides">'
+                          '<script type="application/ld+json">{"@type": "Article", "wordCount": 3}</script></head>')
+        assert sd.result["json-ld"] == [{"@type": "Article", "wordCount": 3}]
         m = c.regex(PAGE, r"\$(?P<amount>[0-9.]+)", all=True)
         assert [x.named["amount"] for x in m.matches] == ["12.50"]
-        f = c.fields(PAGE, {"title": Css("title"), "times": Regex(r"[0-9]{2}:[0-9]{2}", all=True)})
+        f = c.fields(PAGE, {"title": Css("title"), "times": Regex(r"[0-9]{2}:[0-9]{2}", all=True),
+                            "links": XPath("//a/@href", all=True)})
+        assert f.fields["links"].values == ["/north", "https://example.org/south"]
         assert f.fields["title"].values == ["Tide tables"]
         assert [x.value for x in f.fields["times"].matches] == ["06:12", "18:40", "12:25"]
         a = c.article(PAGE, url=URL, mode="full")

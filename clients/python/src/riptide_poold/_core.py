@@ -14,7 +14,7 @@ from riptide_poold._pb import pool_pb2 as pb
 from riptide_poold.errors import InvalidRequest, DocumentTooLarge, RiptideError
 from riptide_poold.types import (
     Article, Css, FieldResult, Fields, Limits, Link, Match, Matches, Media, Regex,
-    Result, Served, Values,
+    Result, Served, Values, XPath,
 )
 
 DEFAULT_TIMEOUT = 30.0
@@ -102,8 +102,8 @@ def request(doc: Document, url: str, content_type: str, limits: Optional[Limits]
     """The document part of an ExtractRequest; a document over the daemon's
     MAX_DOCUMENT_BYTES is refused here, without sending it."""
     field = "raw_html" if isinstance(doc, bytes) else "html"
-    size = len(doc) if isinstance(doc, bytes) else len(doc.encode("utf-8"))
-    if limits is not None and size > limits.max_document_bytes:
+    if limits is not None and _over(doc, limits.max_document_bytes):
+        size = len(doc) if isinstance(doc, bytes) else len(doc.encode("utf-8"))
         raise DocumentTooLarge(
             grpc.StatusCode.RESOURCE_EXHAUSTED,
             f"{field}: {size} bytes, over the daemon's max_document_bytes {limits.max_document_bytes} (not sent)",
@@ -114,10 +114,26 @@ def request(doc: Document, url: str, content_type: str, limits: Optional[Limits]
     return pb.ExtractRequest(html=doc, url=url)
 
 
+def _over(doc: Document, limit: int) -> bool:
+    # A str's UTF-8 form is 1 to 4 bytes a code point: encode it (a copy
+    # of the page) only when its length cannot decide.
+    if isinstance(doc, bytes) or len(doc) > limit:
+        return len(doc) > limit
+    return 4 * len(doc) > limit and len(doc.encode("utf-8")) > limit
+
+
 def css_spec(q: Css) -> pb.CssSpec:
     if q.output not in _OUTPUTS:
         raise _invalid("css.output", f"{q.output!r}: want one of {sorted(_OUTPUTS)}")
-    return pb.CssSpec(selector=q.selector, attribute=q.attribute, output=_OUTPUTS[q.output], all=q.all, limit=q.limit)
+    return pb.CssSpec(selector=q.selector, attribute=q.attribute, output=_OUTPUTS[q.output], all=q.all, limit=q.limit,
+                      absolute_urls=q.absolute_urls)
+
+
+def xpath_spec(q: XPath) -> pb.XpathSpec:
+    if q.output not in _OUTPUTS:
+        raise _invalid("xpath.output", f"{q.output!r}: want one of {sorted(_OUTPUTS)}")
+    return pb.XpathSpec(expression=q.expression, attribute=q.attribute, output=_OUTPUTS[q.output], all=q.all,
+                        limit=q.limit, absolute_urls=q.absolute_urls)
 
 
 def regex_spec(q: Regex) -> pb.RegexSpec:
@@ -126,15 +142,17 @@ def regex_spec(q: Regex) -> pb.RegexSpec:
     return pb.RegexSpec(pattern=q.pattern, all=q.all, limit=q.limit, source=_SOURCES[q.source])
 
 
-def fields_spec(fields: Mapping[str, Union[Css, Regex]]) -> pb.FieldsSpec:
+def fields_spec(fields: Mapping[str, Union[Css, XPath, Regex]]) -> pb.FieldsSpec:
     spec = pb.FieldsSpec()
     for name, q in fields.items():
         if isinstance(q, Css):
             spec.fields[name].css.CopyFrom(css_spec(q))
+        elif isinstance(q, XPath):
+            spec.fields[name].xpath.CopyFrom(xpath_spec(q))
         elif isinstance(q, Regex):
             spec.fields[name].regex.CopyFrom(regex_spec(q))
         else:
-            raise _invalid(f"fields.{name}", "a field is a Css or a Regex question")
+            raise _invalid(f"fields.{name}", "a field is a Css, an XPath or a Regex question")
     return spec
 
 
@@ -162,7 +180,11 @@ def _matches(ms: Iterable[pb.RegexMatch]) -> List[Match]:
 
 
 def values(r: pb.ExtractResponse) -> Values:
-    return Values(values=list(r.values), truncated=r.truncated, served=served(r))
+    xtype = ""
+    if r.HasField("xpath"):
+        xtype = pb.XpathResultType.Name(r.xpath.type).removeprefix("XPATH_RESULT_TYPE_").lower()
+    return Values(values=list(r.values), truncated=r.truncated, served=served(r), unresolved_urls=r.unresolved_urls,
+                  xpath_type=xtype, number=r.xpath.number, boolean=r.xpath.boolean)
 
 
 def matches(r: pb.ExtractResponse) -> Matches:
@@ -203,6 +225,8 @@ def article(res: Result) -> Article:
         url=str(a.get("url", "")), title=str(a.get("title", "")), byline=str(a.get("byline", "")),
         published_time=str(a.get("published_time", "")), site_name=str(a.get("site_name", "")),
         description=str(a.get("description", "")), lang=str(a.get("lang", "")), dir=str(a.get("dir", "")),
+        authors=[str(x) for x in a.get("authors") or []], categories=[str(x) for x in a.get("categories") or []],
+        tags=[str(x) for x in a.get("tags") or []],
         text=str(a.get("text", "")), content_html=str(a.get("content_html", "")), markdown=str(a.get("markdown", "")),
         links=[Link(url=str(x.get("url", "")), text=str(x.get("text", ""))) for x in a.get("links") or []],
         media=[Media(type=str(x.get("type", "")), url=str(x.get("url", "")), alt=str(x.get("alt", ""))) for x in a.get("media") or []],

@@ -14,7 +14,7 @@ from riptide_poold._core import Document
 from riptide_poold._pb import pool_pb2 as pb
 from riptide_poold._pb import pool_pb2_grpc as pb_grpc
 from riptide_poold.errors import RiptideError, from_status
-from riptide_poold.types import Article, Css, Fields, Limits, Matches, Regex, Result, Values
+from riptide_poold.types import Article, Css, Fields, Limits, Matches, Regex, Result, Values, XPath
 
 # A deferred release never hangs on a daemon that went away.
 RELEASE_TIMEOUT = 5.0
@@ -74,14 +74,32 @@ class _Extractor:
         return self._caller.client.limits
 
     def css(self, doc: Document, selector: Union[str, Css], *, attribute: str = "", output: str = "text",
-            all: bool = False, limit: int = 0, url: str = "", content_type: str = "",
+            all: bool = False, limit: int = 0, absolute_urls: bool = False, url: str = "", content_type: str = "",
             timeout: Optional[float] = None) -> Values:
         """The text (or output, or attribute) of the first match of
         selector in doc, or of every match when all."""
-        q = selector if isinstance(selector, Css) else Css(selector, attribute, output, all, limit)
+        q = selector if isinstance(selector, Css) else Css(selector, attribute, output, all, limit, absolute_urls)
         req = _core.request(doc, url, content_type, self._limits())
         req.css.CopyFrom(_core.css_spec(q))
         return _core.values(self._caller.extract(req, self._lease_id, timeout))
+
+    def xpath(self, doc: Document, expression: Union[str, XPath], *, attribute: str = "", output: str = "text",
+              all: bool = False, limit: int = 0, absolute_urls: bool = False, url: str = "", content_type: str = "",
+              timeout: Optional[float] = None) -> Values:
+        """An XPath 1.0 question: a node set's texts, or what the expression
+        answers (values[0], and xpath_type, number, boolean)."""
+        q = expression if isinstance(expression, XPath) else XPath(expression, attribute, output, all, limit, absolute_urls)
+        req = _core.request(doc, url, content_type, self._limits())
+        req.xpath.CopyFrom(_core.xpath_spec(q))
+        return _core.values(self._caller.extract(req, self._lease_id, timeout))
+
+    def structured(self, doc: Document, *, syntaxes: Sequence[str] = (), flatten_graph: bool = False,
+                   url: str = "", content_type: str = "", timeout: Optional[float] = None) -> Result:
+        """The page's structured data (JSON-LD, microdata, OpenGraph, Twitter
+        cards, meta tags), shaped as extruct answers."""
+        req = _core.request(doc, url, content_type, self._limits())
+        req.structured.CopyFrom(pb.StructuredSpec(syntaxes=list(syntaxes), flatten_graph=flatten_graph))
+        return _core.result(self._caller.extract(req, self._lease_id, timeout))
 
     def regex(self, doc: Document, pattern: Union[str, Regex], *, all: bool = False, limit: int = 0,
               source: str = "text", url: str = "", content_type: str = "",
@@ -93,7 +111,7 @@ class _Extractor:
         req.regex.CopyFrom(_core.regex_spec(q))
         return _core.matches(self._caller.extract(req, self._lease_id, timeout))
 
-    def fields(self, doc: Document, fields: Mapping[str, Union[Css, Regex]], *, url: str = "",
+    def fields(self, doc: Document, fields: Mapping[str, Union[Css, XPath, Regex]], *, url: str = "",
                content_type: str = "", timeout: Optional[float] = None) -> Fields:
         """Several named Css or Regex questions answered from one parse."""
         req = _core.request(doc, url, content_type, self._limits())

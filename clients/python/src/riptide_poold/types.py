@@ -16,6 +16,20 @@ class Css:
     output: str = "text"  # text, inner_html, outer_html
     all: bool = False
     limit: int = 0
+    absolute_urls: bool = False
+
+
+@dataclass(frozen=True)
+class XPath:
+    """An XPath 1.0 question: a node set's texts (or output, or attribute),
+    or the number, string or boolean the expression answers."""
+
+    expression: str
+    attribute: str = ""
+    output: str = "text"  # text, inner_html, outer_html
+    all: bool = False
+    limit: int = 0
+    absolute_urls: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,11 +57,17 @@ class Served:
 
 @dataclass(frozen=True)
 class Values:
-    """The answer of a CSS question."""
+    """The answer of a CSS or XPath question. For XPath, xpath_type is
+    "node_set", "string", "number" or "boolean", and number / boolean hold
+    what a number or boolean expression answered."""
 
     values: List[str]
     truncated: bool = False
     served: Served = field(default_factory=Served)
+    unresolved_urls: int = 0
+    xpath_type: str = ""
+    number: float = 0.0
+    boolean: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,9 @@ class Article:
     description: str = ""
     lang: str = ""
     dir: str = ""
+    authors: List[str] = field(default_factory=list)
+    categories: List[str] = field(default_factory=list)
+    tags: List[str] = field(default_factory=list)
     text: str = ""
     content_html: str = ""
     markdown: str = ""
