@@ -82,7 +82,7 @@ type Config struct {
 	SelectorCacheSize         int
 	PatternCacheSize          int
 	WarmSelectors             []string
-	MaxWork                int
+	MaxWork                   int
 	CSSMaxElementWork         int
 	CSSMaxHasDepth            int
 	WarmPatterns              []string
