@@ -428,6 +428,22 @@ func (s *docShape) tag(name string) tagShape {
 	return t
 }
 
+// shapeView is a docShape as bound reads it: with the element names the
+// selector asks about (byName), or, cheaper, as if every node had every
+// name, which needs no walk beyond measure's and bounds the same work
+// less tightly. charge tries the cheap view first.
+type shapeView struct {
+	*docShape
+	byName bool
+}
+
+func (v shapeView) tag(name string) tagShape {
+	if !v.byName {
+		name = ""
+	}
+	return v.docShape.tag(name)
+}
+
 // textAlloc is the steps charged for the buffer and the lowercased copy
 // that cascadia allocates for each text pseudo-class it evaluates.
 const textAlloc = 64
@@ -444,14 +460,14 @@ type workBound struct {
 
 // ancestors bounds the steps of testing b on every ancestor of one node:
 // one each, and hit on those of b's name.
-func (b workBound) ancestors(s *docShape) float64 {
+func (b workBound) ancestors(s shapeView) float64 {
 	return s.maxDepth + s.tag(b.tag).depth*(b.hit-1)
 }
 
 // bound computes n's work bound on the document s, for the elements named
 // on ("": any node): hit bounds one Match on one of them, total the sum
 // over all of them.
-func (n *costNode) bound(s *docShape, on string) workBound {
+func (n *costNode) bound(s shapeView, on string) workBound {
 	N, W, D := s.nodes, s.maxKids, s.maxDepth
 	ts := s.tag(on)
 	switch n.op {
@@ -528,6 +544,6 @@ func (n *costNode) bound(s *docShape, on string) workBound {
 
 // matching bounds the nodes named on that a selector whose type is tag
 // can match.
-func (s *docShape) matching(tag, on string) float64 {
+func (s shapeView) matching(tag, on string) float64 {
 	return min(s.tag(tag).count, s.tag(on).count)
 }

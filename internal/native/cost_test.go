@@ -191,7 +191,7 @@ func TestCostCorpus(t *testing.T) {
 			}
 			s, _ := compileSelector(sel)
 			shape, _ := doc.measured()
-			worst[sel] = max(worst[sel], s.cost.bound(shape, "").total)
+			worst[sel] = max(worst[sel], s.cost.bound(shapeView{shape, true}, "").total)
 		}
 	}
 	for sel, w := range worst {

@@ -348,6 +348,25 @@ func (c *CSS) match(ctx context.Context, root *html.Node, sel cascadia.SelectorG
 	return nil
 }
 
+// work returns sel's bounds on one element and on the whole question
+// (matching, the walk, and rendering the matches when render is set).
+func (c *CSS) work(s shapeView, sel *selector, render bool, look int) (one, total float64) {
+	b := sel.cost.bound(s, "")
+	total = b.total + s.nodes // the walk itself
+	if render {
+		// A text or markup value walks the match's subtree: at most the
+		// whole document per match, or every node once per ancestor.
+		total += min(float64(look)*s.nodes, s.nodes+s.depthSum)
+	}
+	// No one element costs more than all of them; and when no element has
+	// the selector's type, none costs more than the failed type test.
+	one = min(b.hit, b.total)
+	if b.tag != "" && s.tag(b.tag).count == 0 {
+		one = 1
+	}
+	return one, total
+}
+
 // CheckSelectors charges selectors against limits on doc as the CSS
 // questions of one call that ask for the text of every match, and returns
 // the index of the first that is invalid or refused, with its *SpecError
@@ -417,18 +436,11 @@ func (c *CSS) charge(doc *Document, src string, sel *selector, render bool, look
 	if err != nil {
 		return 0, err
 	}
-	b := sel.cost.bound(shape, "")
-	total := b.total + shape.nodes // the walk itself
-	// No one element costs more than all of them; and when no element has
-	// the selector's type, none costs more than the failed type test.
-	one := min(b.hit, b.total)
-	if b.tag != "" && shape.tag(b.tag).count == 0 {
-		one = 1
-	}
-	if render {
-		// A text or markup value walks the match's subtree: at most the
-		// whole document per match, or every node once per ancestor.
-		total += min(float64(look)*shape.nodes, shape.nodes+shape.depthSum)
+	// The bound without the names first: it needs no walk beyond the
+	// measuring, and ordinary selectors on ordinary pages pass with it.
+	one, total := c.work(shapeView{shape, false}, sel, render, look)
+	if one > float64(c.limits.MaxElementWork) || *spent+total > float64(c.limits.MaxWork) {
+		one, total = c.work(shapeView{shape, true}, sel, render, look)
 	}
 	refuse := func(limit string, cost float64, max int64) error {
 		return &SpecError{Field: "selector", Value: src, Err: &CostError{Limit: limit, Cost: cost, Max: float64(max)}}
