@@ -107,7 +107,12 @@ var (
 
 // parseDate finds the first date written in s. monthFirst says how to read
 // an ambiguous numeric date such as 03/04/2020: month first (as in the
-// United States) or day first (almost everywhere else).
+// United States) or day first (almost everywhere else). It returns the
+// date and where it starts in s, or -1.
+//
+// Running the patterns over all of s is what costs; but every date has a
+// year, so the patterns with a four-digit year run only on a window around
+// each one, and the text between years is skipped.
 func parseDate(s string, monthFirst bool) (Date, int) {
 	best, at := Date{}, -1
 	try := func(d Date, pos int) {
@@ -115,14 +120,7 @@ func parseDate(s string, monthFirst bool) (Date, int) {
 			best, at = d, pos
 		}
 	}
-	if m := reISO.FindStringSubmatchIndex(s); m != nil {
-		if s[m[4]:m[5]] == s[m[8]:m[9]] { // the same separator twice
-			y, mo, d := atoi(s[m[2]:m[3]]), atoi(s[m[6]:m[7]]), atoi(s[m[10]:m[11]])
-			if validDate(y, mo, d) {
-				try(Date{y, mo, d}, m[0])
-			}
-		}
-	}
+	// Numeric dates may have a two-digit year: they are scanned whole.
 	for _, m := range reNumeric.FindAllStringSubmatchIndex(s, 4) {
 		if s[m[4]:m[5]] != s[m[8]:m[9]] {
 			continue
@@ -140,26 +138,75 @@ func parseDate(s string, monthFirst bool) (Date, int) {
 			break
 		}
 	}
-	for _, m := range reDayMonth.FindAllStringSubmatchIndex(s, 4) {
-		if mo := monthOf(s[m[4]:m[5]]); mo > 0 {
-			y, d := atoi(s[m[6]:m[7]]), atoi(s[m[2]:m[3]])
-			if validDate(y, mo, d) {
-				try(Date{y, mo, d}, m[0])
-				break
+	for p := nextYear(s, 0); p >= 0 && (at < 0 || p < at); p = nextYear(s, p+4) {
+		// The year starts an ISO date, or ends a written one.
+		if d, ok := isoAt(s, p); ok {
+			try(d, p)
+			break
+		}
+		lo := max(0, p-40)
+		if lo > 0 {
+			// Start the window at a word, where \b means what it says.
+			if sp := strings.IndexAny(s[lo:p], " \t\n"); sp >= 0 {
+				lo += sp + 1
+			} else {
+				lo = p
 			}
 		}
-	}
-	for _, m := range reMonthDay.FindAllStringSubmatchIndex(s, 4) {
-		if mo := monthOf(s[m[2]:m[3]]); mo > 0 {
-			y, d := atoi(s[m[6]:m[7]]), atoi(s[m[4]:m[5]])
-			if validDate(y, mo, d) {
-				try(Date{y, mo, d}, m[0])
-				break
+		win := s[lo : p+4]
+		if m := reDayMonth.FindStringSubmatchIndex(win); m != nil {
+			if mo := monthOf(win[m[4]:m[5]]); mo > 0 {
+				if y, d := atoi(win[m[6]:m[7]]), atoi(win[m[2]:m[3]]); validDate(y, mo, d) {
+					try(Date{y, mo, d}, lo+m[0])
+				}
 			}
+		}
+		if m := reMonthDay.FindStringSubmatchIndex(win); m != nil {
+			if mo := monthOf(win[m[2]:m[3]]); mo > 0 {
+				if y, d := atoi(win[m[6]:m[7]]), atoi(win[m[4]:m[5]]); validDate(y, mo, d) {
+					try(Date{y, mo, d}, lo+m[0])
+				}
+			}
+		}
+		if at >= 0 && at >= lo {
+			break
 		}
 	}
 	return best, at
 }
+
+// nextYear returns the index of the first four-digit year (19xx or 20xx,
+// not part of a longer number) in s at or after from, or -1.
+func nextYear(s string, from int) int {
+	for i := from; i+4 <= len(s); i++ {
+		if !(s[i] == '1' && s[i+1] == '9' || s[i] == '2' && s[i+1] == '0') {
+			continue
+		}
+		if isDigit(s[i+2]) && isDigit(s[i+3]) && (i == 0 || !isDigit(s[i-1])) && (i+4 == len(s) || !isDigit(s[i+4])) {
+			return i
+		}
+	}
+	return -1
+}
+
+// isoAt reads an ISO date (2009-08-06, 2009/08/06, 2009.08.06) at s[p:].
+func isoAt(s string, p int) (Date, bool) {
+	m := reISO.FindStringSubmatchIndex(s[p:min(len(s), p+11)])
+	if m == nil || m[0] != 0 {
+		return Date{}, false
+	}
+	t := s[p:]
+	if t[m[4]:m[5]] != t[m[8]:m[9]] { // the same separator twice
+		return Date{}, false
+	}
+	y, mo, d := atoi(t[m[2]:m[3]]), atoi(t[m[6]:m[7]]), atoi(t[m[10]:m[11]])
+	if !validDate(y, mo, d) {
+		return Date{}, false
+	}
+	return Date{y, mo, d}, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // parseMachineDate reads a date written for machines (a meta tag's
 // content, a datetime attribute, JSON-LD): an ISO 8601 date or timestamp,

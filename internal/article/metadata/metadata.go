@@ -64,32 +64,42 @@ func Extract(root *html.Node, pageURL string) Metadata {
 	// it is a date, is the one its readers see: it wins over the machine
 	// sources, which a publishing system can set on a later import or
 	// update.
-	var shown Date
-	if near := w.textDate(&w.nearTitle); !near.IsZero() && near == w.hintedDate {
-		shown = near
+	var shown, near Date
+	if !w.hintedDate.IsZero() {
+		near = w.textDate(&w.nearTitle)
+		if near == w.hintedDate {
+			shown = near
+		}
 	}
-	dates := []dateSource{
-		{shown, ""},
-		{ld.published, ld.publishedRaw},
-		{w.metaPublished, w.metaPublishedRaw},
-		{w.itempropPublished, ""},
-		{w.timePublished, ""},
-		{urlPathDate(pageURL), ""},
-		{w.firstTime, ""},
-		{w.hintedDate, ""},
-		{w.textDate(&w.nearTitle), ""},
-		{w.textDate(&w.bodyText), ""},
-		{ld.modified, ""},
-		{w.metaModified, ""},
+	// The sources in order; the text scans, the costly ones, run only
+	// when every source before them has failed.
+	dates := []func() dateSource{
+		func() dateSource { return dateSource{shown, ""} },
+		func() dateSource { return dateSource{ld.published, ld.publishedRaw} },
+		func() dateSource { return dateSource{w.metaPublished, w.metaPublishedRaw} },
+		func() dateSource { return dateSource{w.itempropPublished, ""} },
+		func() dateSource { return dateSource{w.timePublished, ""} },
+		func() dateSource { return dateSource{urlPathDate(pageURL), ""} },
+		func() dateSource { return dateSource{w.firstTime, ""} },
+		func() dateSource { return dateSource{w.hintedDate, ""} },
+		func() dateSource {
+			if near.IsZero() {
+				near = w.textDate(&w.nearTitle)
+			}
+			return dateSource{near, ""}
+		},
+		func() dateSource { return dateSource{w.textDate(&w.bodyText), ""} },
+		func() dateSource { return dateSource{ld.modified, ""} },
+		func() dateSource { return dateSource{w.metaModified, ""} },
 	}
-	for _, d := range dates {
-		if !d.date.IsZero() {
+	for _, source := range dates {
+		if d := source(); !d.date.IsZero() {
 			md.Published, md.PublishedTime = d.date, d.raw
 			break
 		}
 	}
 	// A shown date that a machine source confirms keeps its time.
-	for _, d := range dates[1:3] {
+	for _, d := range []dateSource{{ld.published, ld.publishedRaw}, {w.metaPublished, w.metaPublishedRaw}} {
 		if md.PublishedTime == "" && d.date == md.Published {
 			md.PublishedTime = d.raw
 		}
@@ -99,7 +109,7 @@ func Extract(root *html.Node, pageURL string) Metadata {
 	// own (a publisher given as the author) only when no source names a
 	// person.
 	var siteAuthors []string
-	for _, list := range [][]string{ld.authors, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors, w.textAuthors()} {
+	for _, list := range [][]string{ld.authors, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors} {
 		if len(list) == 0 {
 			continue
 		}
@@ -113,7 +123,14 @@ func Extract(root *html.Node, pageURL string) Metadata {
 		break
 	}
 	if md.Authors == nil {
-		md.Authors = siteAuthors
+		// A byline in the text, scanned only when the markup has none.
+		if list := w.textAuthors(); len(list) > 0 && !w.siteLike(list, pageURL) {
+			md.Authors = list
+		} else if siteAuthors != nil {
+			md.Authors = siteAuthors
+		} else {
+			md.Authors = list
+		}
 	}
 	md.Categories = firstNonEmpty(ld.sections, w.metaSections, w.relCategories)
 	md.Tags = firstNonEmpty(ld.keywords, w.metaTags, w.relTags)
