@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		log.Info("WebAssembly pools disabled", "variable", "WASM_POOL_ENABLED")
 	}
 	if cfg.ArticleEngine == config.ArticleEngineNative {
-		if err := d.articlePool(ctx, limits.Limits); err != nil {
+		if err := d.articlePool(ctx); err != nil {
 			d.closePools(ctx)
 			return nil, err
 		}
@@ -275,16 +275,18 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 
 // articlePool creates the native article pool (ARTICLE_ENGINE=native), which
 // serves the bundled module's name in the daemon's own process.
-func (d *Daemon) articlePool(ctx context.Context, limits native.Limits) error {
+func (d *Daemon) articlePool(ctx context.Context) error {
 	cfg := d.cfg
 	ac := articlepool.Config{
-		Name:               bundled.ArticleName,
-		MaxDocumentBytes:   cfg.ArticleNativeDocumentCap(),
-		MemoryLimitBytes:   uint64(cfg.ArticleNativeMemoryMB) << 20,
-		Timeout:            cfg.WASMExtractTimeout,
-		MaxResultBytes:     cfg.MaxResultBytes,
+		Name:             bundled.ArticleName,
+		MaxDocumentBytes: cfg.ArticleNativeDocumentCap(),
+		MemoryLimitBytes: uint64(cfg.ArticleNativeMemoryMB) << 20,
+		Timeout:          cfg.WASMExtractTimeout,
+		MaxResultBytes:   cfg.MaxResultBytes,
+		// Selectors are bounded by the server as the sandbox's are (count,
+		// and the css pool's work limits on the document), so that both
+		// engines refuse the same ones.
 		MaxSelectors:       server.MaxSelectors,
-		MaxSelectorLen:     limits.MaxSelectorLen,
 		CheckoutTimeout:    cfg.CheckoutTimeout,
 		ValidateOnCheckout: cfg.HealthCheckEnabled,
 		FailureThreshold:   cfg.CBFailureThreshold,

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/lease"
@@ -47,10 +50,15 @@ func (s *Service) extractArticle(ctx context.Context, req *poolv1.ExtractRequest
 	if len(in.GetSelectors()) > MaxSelectors {
 		return nil, invalidArgument("wasm.selectors", "%d selectors, at most %d are allowed", len(in.GetSelectors()), MaxSelectors)
 	}
+	if mode := in.GetMode(); mode != "" && !slices.Contains(article.Modes(), mode) {
+		return nil, invalidArgument("wasm.mode", "module %q has no mode %q (want one of %s)", DefaultModule, mode, strings.Join(article.Modes(), ", "))
+	}
 	doc, err := s.document(req)
 	if err != nil {
 		return nil, err
 	}
+	// The custom mode's selectors are bounded as the sandbox's are: by the
+	// css pool's work limits, before any extraction starts.
 	if err := s.checkCustomSelectors(req, doc, DefaultModule, in); err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func newArticlePool(tb testing.TB, cfg *articlepool.Config) *articlepool.Pool {
 	if c.CheckoutTimeout == 0 {
 		c.CheckoutTimeout = 5 * time.Second
 	}
-	c.MaxSelectors, c.MaxSelectorLen = server.MaxSelectors, 1024
+	c.MaxSelectors = server.MaxSelectors
 	p, err := articlepool.New(context.Background(), c)
 	if err != nil {
 		tb.Fatal(err)
@@ -175,11 +175,11 @@ func TestGRPCArticleNativeErrors(t *testing.T) {
 	}
 	cases := []errorCase{
 		{name: "unknown mode", req: wasmRequest(articlePage, "summary"),
-			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm"},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm.mode"},
 		{name: "bad selector", req: wasmRequest(articlePage, article.ModeCustom, "p["),
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm.selectors[0]"},
-		{name: "selector too long", req: wasmRequest(articlePage, article.ModeCustom, strings.Repeat("p ", 513)),
-			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm"},
+		{name: "selector too costly", req: wasmRequest(strings.Repeat("<div>", 400), article.ModeCustom, "p", "div:has(div:has(div:has(span)))"),
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm.selectors[1]"},
 		{name: "too many selectors", req: wasmRequest(articlePage, article.ModeCustom, manySelectors...),
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "wasm.selectors"},
 		{name: "blank document", req: wasmRequest(" \n ", ""),
