@@ -251,6 +251,9 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 		OnBreaker: func(module string, from, to breaker.State) {
 			d.bus.Publish(events.Event{Kind: events.CircuitStateChanged, Pool: module, From: from.String(), To: to.String()})
 		},
+		OnDemoted: func(p *wasmpool.Pool) {
+			d.bus.Publish(events.Event{Kind: events.ModuleLoaded, Pool: p.Name, ABIVersion: p.Module.ABIVersion(), Digest: p.SHA256})
+		},
 		Logger: d.log,
 	}
 	if cfg.HealthCheckEnabled {
@@ -617,6 +620,7 @@ func (d *Daemon) monitor(ctx context.Context) {
 
 	serving := true
 	level := server.PressureNormal
+	conditions := make(map[string]map[string]bool) // by pool, the conditions it is in
 	for {
 		select {
 		case <-ctx.Done():
@@ -637,6 +641,7 @@ func (d *Daemon) monitor(ctx context.Context) {
 			if d.wasm == nil {
 				continue
 			}
+			d.publishConditions(conditions)
 			p := d.wasm.Pressure()
 			now := server.PressureNormal
 			switch {
@@ -657,6 +662,36 @@ func (d *Daemon) monitor(ctx context.Context) {
 		case <-gcTick.C:
 			reclaimed, recycled, took := d.svc.Sweep(ctx)
 			d.log.Debug("memory sweep", "reclaimed_bytes", reclaimed, "recycled", recycled, "took", took)
+		}
+	}
+}
+
+// publishConditions publishes a PoolCondition event, and logs a line, for
+// each condition a WebAssembly pool entered or left since the last call;
+// seen holds, by pool, the conditions it was in.
+func (d *Daemon) publishConditions(seen map[string]map[string]bool) {
+	live := make(map[string]bool)
+	for _, p := range d.wasm.Pools() {
+		live[p.Name] = true
+		now := make(map[string]bool)
+		for _, c := range p.Conditions() {
+			now[c.Name] = true
+			if !seen[p.Name][c.Name] {
+				d.log.Warn("pool entered a condition", "pool", p.Name, "condition", c.Name, "detail", c.Detail)
+				d.bus.Publish(events.Event{Kind: events.PoolCondition, Pool: p.Name, Condition: c.Name, Active: true, Reason: c.Detail})
+			}
+		}
+		for c := range seen[p.Name] {
+			if !now[c] {
+				d.log.Info("pool left a condition", "pool", p.Name, "condition", c)
+				d.bus.Publish(events.Event{Kind: events.PoolCondition, Pool: p.Name, Condition: c, Active: false})
+			}
+		}
+		seen[p.Name] = now
+	}
+	for name := range seen {
+		if !live[name] {
+			delete(seen, name)
 		}
 	}
 }

@@ -7,11 +7,18 @@ package daemon_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -44,7 +51,14 @@ func TestReloadServesQueuedCallers(t *testing.T) {
 		return poolStats(t, client, "m").GetWaiters() == callers
 	})
 
-	copyModule(t, dir, "slow", "m")
+	// The new version answers at once as echo does, from other bytes.
+	big, err := os.ReadFile(filepath.Join("..", "wasmpool", "testdata", "bigmem.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "m.wasm"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s.d.Reload(ctx)
 	wg.Wait()
 	close(errs)
@@ -56,4 +70,145 @@ func TestReloadServesQueuedCallers(t *testing.T) {
 	if _, err := client.ReleaseLease(ctx, &poolv1.ReleaseLeaseRequest{LeaseId: lease.GetLease().GetLeaseId()}); err != nil {
 		t.Errorf("ReleaseLease of the old version's instance: %v", err)
 	}
+}
+
+// TestSlowModuleDoesNotStarveOthers runs 24 callers of a module whose
+// every call answers OK after a few hundred milliseconds of CPU, many more
+// than the guest call slots (one per core), and checks that the bundled
+// article module, another module and the css pool answer OK meanwhile,
+// well within a checkout timeout the slow module's own callers overrun:
+// the slots go to the module with the fewest calls running. The slow
+// module's callers that wait in vain get POOL_EXHAUSTED with a message
+// that says the call slots ran out, not its instances.
+func TestSlowModuleDoesNotStarveOthers(t *testing.T) {
+	dir := modulesDir(t, "echo")
+	copyModule(t, dir, "slow", "hog")
+	// The slow module's calls take what they take on this machine (the
+	// shortest, 1 M interruptible iterations, 0.1 to over 1 s): the
+	// checkout timeout is set from it once measured, through a second
+	// daemon, since configuration is read at start.
+	probe := start(t, wasmEnv(dir, "WASM_EXTRACT_TIMEOUT_MS=60000"))
+	began := time.Now()
+	if _, err := poolv1.NewPoolServiceClient(probe.conn).Extract(context.Background(), wasmRequest("hog", "", "x")); err != nil {
+		t.Fatalf("one hog call: %v", err)
+	}
+	call := time.Since(began)
+	if err := probe.stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkout := max(4*call, 2*time.Second)
+	t.Logf("one hog call alone: %v; CHECKOUT_TIMEOUT_MS %v", call, checkout)
+
+	s := start(t, wasmEnv(dir, fmt.Sprintf("CHECKOUT_TIMEOUT_MS=%d", checkout.Milliseconds()),
+		"WASM_MAX_INSTANCES=32", "WASM_EXTRACT_TIMEOUT_MS=60000"))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	hogDoc := "x"
+	const hogCallers = 24 // 12 calls queued per slot: several checkout timeouts
+
+	stop := make(chan struct{})
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		hogOK     int
+		exhausted []error
+	)
+	for range hogCallers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := client.Extract(ctx, wasmRequest("hog", "", hogDoc))
+				mu.Lock()
+				switch {
+				case err == nil:
+					hogOK++
+				case errorReason(err) == "POOL_EXHAUSTED":
+					exhausted = append(exhausted, err)
+				case errorReason(err) == "EXTRACTOR_TIMEOUT":
+					// A machine so busy that one call took a minute:
+					// the hog's own fault, not the test's.
+				default:
+					t.Errorf("hog: %v", err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	waitFor(t, "the hog's callers queue for call slots", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(exhausted) > 0
+	})
+	for i := range 6 {
+		if _, err := client.Extract(ctx, wasmRequest("article", "article", articlePage)); err != nil {
+			t.Errorf("article call %d beside the hog: %v (reason %q)", i, err, errorReason(err))
+		}
+		if _, err := client.Extract(ctx, wasmRequest("echo", "", `{"ok":{}}`)); err != nil {
+			t.Errorf("echo call %d beside the hog: %v (reason %q)", i, err, errorReason(err))
+		}
+		if _, err := client.Extract(ctx, cssRequest(articlePage, "h1")); err != nil {
+			t.Errorf("css call %d beside the hog: %v", i, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("hog: %d OK, %d POOL_EXHAUSTED", hogOK, len(exhausted))
+	err := exhausted[0]
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "guest call slots") || !strings.Contains(msg, "hog") {
+		t.Errorf("POOL_EXHAUSTED message %q does not say the call slots ran out and who holds them", msg)
+	}
+	if _, ok := retryDelay(err); !ok || status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("POOL_EXHAUSTED %v without RetryInfo", err)
+	}
+}
+
+// TestTrustedOverrunIsDemoted makes a module trusted (WASM_TRUSTED_MODULES)
+// whose call runs far past WASM_EXTRACT_TIMEOUT_MS: the caller gets
+// DEADLINE_EXCEEDED EXTRACTOR_TIMEOUT at the deadline, css and the article
+// module answer while the guest runs on, and the module is loaded again
+// interruptible, published as a PoolCondition "demoted" event and a
+// ModuleLoaded event and scored by Health; its next overrunning call is
+// interrupted.
+func TestTrustedOverrunIsDemoted(t *testing.T) {
+	dir := modulesDir(t)
+	copyModule(t, dir, "slow", "hot")
+	s := start(t, wasmEnv(dir, "WASM_TRUSTED_MODULES=article,hot", "WASM_EXTRACT_TIMEOUT_MS=300"))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	ev, _ := subscribe(t, s, s.conn, &poolv1.PoolEventsRequest{
+		Kinds: []poolv1.EventKind{poolv1.EventKind_EVENT_KIND_POOL_CONDITION, poolv1.EventKind_EVENT_KIND_MODULE_LOADED},
+		Pools: []string{"hot"},
+	}, true)
+
+	long := wasmRequest("hot", "", strings.Repeat("x", 2000)) // 2 G iterations: seconds, trusted
+	_, err := client.Extract(ctx, long)
+	wantStatus(t, "a trusted call past its deadline", err, codes.DeadlineExceeded, "EXTRACTOR_TIMEOUT")
+	if _, err := client.Extract(ctx, cssRequest(articlePage, "h1")); err != nil {
+		t.Errorf("css while the trusted guest runs on: %v", err)
+	}
+	if _, err := client.Extract(ctx, wasmRequest("article", "article", articlePage)); err != nil {
+		t.Errorf("article while the trusted guest runs on: %v", err)
+	}
+
+	e := ev.next(t, "PoolCondition demoted", func(e *poolv1.PoolEvent) bool {
+		return e.GetPoolCondition().GetCondition() == "demoted" && e.GetPoolCondition().GetActive()
+	})
+	if !strings.Contains(e.GetPoolCondition().GetDetail(), "WASM_EXTRACT_TIMEOUT_MS") {
+		t.Errorf("demotion detail %q does not say why", e.GetPoolCondition().GetDetail())
+	}
+	h, err := client.Health(ctx, &poolv1.HealthRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(h.GetReasons(), func(r string) bool { return strings.Contains(r, "hot: demoted") }) {
+		t.Errorf("Health reasons %q do not name the demoted module", h.GetReasons())
+	}
+
+	// Interruptible now: the same call stops at its deadline.
+	_, err = client.Extract(ctx, long)
+	wantStatus(t, "the demoted module's overrunning call", err, codes.DeadlineExceeded, "EXTRACTOR_TIMEOUT")
 }

@@ -45,6 +45,7 @@ const (
 	GcCompleted                         // ReclaimedBytes, Recycled
 	ModuleLoaded                        // Pool (the module's name)
 	EventsDropped                       // Count; made by the bus, never published
+	PoolCondition                       // Pool, Condition, Active, Reason (the detail)
 	numKinds
 )
 
@@ -61,6 +62,7 @@ var kindNames = [numKinds]string{
 	GcCompleted:         "GcCompleted",
 	ModuleLoaded:        "ModuleLoaded",
 	EventsDropped:       "EventsDropped",
+	PoolCondition:       "PoolCondition",
 }
 
 // String returns the kind's name, as in the API ("InstanceCreated").
@@ -116,6 +118,8 @@ type Event struct {
 	Item       uint64
 	ABIVersion int    // ModuleLoaded: the module's guest ABI version
 	Digest     string // ModuleLoaded: SHA-256 of the module's bytes, hex
+	Condition  string // PoolCondition: the condition's name
+	Active     bool   // PoolCondition: entered (true) or left
 }
 
 // Filter selects the events a Subscription receives.

@@ -359,8 +359,8 @@ func TestKindString(t *testing.T) {
 		}
 		seen[s] = true
 	}
-	if len(seen) != 12 {
-		t.Errorf("%d kinds, want the 12 of the API", len(seen))
+	if len(seen) != 13 {
+		t.Errorf("%d kinds, want the 13 of the API", len(seen))
 	}
 	if got := Kind(0).String(); got != "Kind(0)" {
 		t.Errorf("Kind(0).String() = %q", got)

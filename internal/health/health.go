@@ -32,6 +32,7 @@
 //	| B1   | a pool's breaker is open                      | 30 per pool (B1 + B2 at most 60)       |                 |
 //	| B2   | a pool's breaker is half-open                 | 10 per pool (B1 + B2 at most 60)       |                 |
 //	| B3   | every pool's breaker is open (≥ 1 pool)       | none beyond B1                         | 19 (CRITICAL)   |
+//	| P    | a pool is in a condition (PoolInput.Conditions) | 10 per pool, at most 30              |                 |
 //	| D    | the daemon is draining                        | none                                   | 49 (UNHEALTHY)  |
 //
 // Points are rounded to the nearest integer. The level follows from the
@@ -132,6 +133,10 @@ type PoolInput struct {
 	// CreateFailing is true when the pool's latest instance creation
 	// failed.
 	CreateFailing bool
+	// Conditions are the states of a WebAssembly pool that lower the
+	// score (rule P): "no_instance", "creation_backoff",
+	// "over_memory_share", "demoted" (see wasmpool.Conditions).
+	Conditions []string
 }
 
 // Input is everything Evaluate looks at.
@@ -258,6 +263,16 @@ func Evaluate(in Input) Report {
 		ev.lose(points, fmt.Sprintf("breakers open: [%s], half-open: [%s]",
 			strings.Join(open, " "), strings.Join(halfOpen, " ")))
 	}
+	var inCondition []string
+	for _, p := range in.Pools {
+		if len(p.Conditions) > 0 {
+			inCondition = append(inCondition, p.Pool+": "+strings.Join(p.Conditions, ", "))
+		}
+	}
+	if len(inCondition) > 0 {
+		ev.lose(min(10*len(inCondition), 30), "pools in a condition: ["+strings.Join(inCondition, "; ")+"]")
+	}
+
 	if len(in.Pools) > 0 && len(open) == len(in.Pools) {
 		ev.capAt(capCritical, "every pool's breaker is open")
 	}

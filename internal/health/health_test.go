@@ -2,6 +2,7 @@ package health
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ func pool(name string, inUse int) PoolInput {
 
 func withBreaker(p PoolInput, s breaker.State) PoolInput { p.Breaker = s; return p }
 func withWaiters(p PoolInput, n int) PoolInput           { p.Waiters = n; return p }
+func withConditions(p PoolInput, c ...string) PoolInput  { p.Conditions = c; return p }
 
 func memory(pressure float64) Input {
 	return Input{MemoryUsedBytes: uint64(pressure * 100 * mb), MemoryBudgetBytes: 100 * mb}
@@ -106,6 +108,15 @@ func TestRules(t *testing.T) {
 		{"B3: every pool open", Input{Pools: []PoolInput{
 			withBreaker(pool("a", 0), breaker.StateOpen), withBreaker(pool("b", 0), breaker.StateOpen),
 		}}, 19, LevelCritical, "every pool's breaker is open"},
+
+		// P: pools in a condition.
+		{"P: one pool, two conditions", Input{Pools: []PoolInput{
+			withConditions(pool("big", 0), "no_instance", "creation_backoff"), pool("css", 0),
+		}}, 90, LevelHealthy, "pools in a condition: [big: no_instance, creation_backoff] (-10)"},
+		{"P: at most 30", Input{Pools: []PoolInput{
+			withConditions(pool("a", 0), "demoted"), withConditions(pool("b", 0), "no_instance"),
+			withConditions(pool("c", 0), "over_memory_share"), withConditions(pool("d", 0), "no_instance"),
+		}}, 70, LevelDegraded, "(-30)"},
 
 		// D: draining.
 		{"D: draining", Input{Draining: true}, 49, LevelUnhealthy, "draining (at most UNHEALTHY)"},
@@ -253,7 +264,7 @@ func TestReportFields(t *testing.T) {
 	if r.Utilization != 0.4 || r.MemoryPressure != 0.25 || r.ErrorRate != 0.005 || r.Draining {
 		t.Errorf("report %+v: want utilization 0.4, pressure 0.25, error rate 0.005", r)
 	}
-	if !slices.Equal(r.Pools, pools) {
+	if !reflect.DeepEqual(r.Pools, pools) {
 		t.Errorf("pools %+v, want %+v", r.Pools, pools)
 	}
 	pools[0].Pool = "changed"

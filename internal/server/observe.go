@@ -114,6 +114,7 @@ func (s *Service) Report() health.Report {
 			Refused:       s.errors.refusals(v.Name),
 			Overrunning:   v.Stats.Overrunning,
 			CreateFailing: v.Stats.CreateFailing,
+			Conditions:    s.wasmConditions(v.Name),
 		})
 	}
 	if s.wasm != nil {
@@ -121,6 +122,23 @@ func (s *Service) Report() health.Report {
 		in.MemoryUsedBytes, in.MemoryBudgetBytes = m.UsedBytes, m.BudgetBytes
 	}
 	return health.Evaluate(in)
+}
+
+// wasmConditions names the conditions of a WebAssembly pool (none for the
+// native pools).
+func (s *Service) wasmConditions(name string) []string {
+	if s.wasm == nil {
+		return nil
+	}
+	p, err := s.wasm.Get(name)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range p.Conditions() {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 // Health answers the health report.
@@ -308,6 +326,7 @@ var eventKinds = map[poolv1.EventKind]events.Kind{
 	poolv1.EventKind_EVENT_KIND_GC_COMPLETED:          events.GcCompleted,
 	poolv1.EventKind_EVENT_KIND_MODULE_LOADED:         events.ModuleLoaded,
 	poolv1.EventKind_EVENT_KIND_EVENTS_DROPPED:        events.EventsDropped,
+	poolv1.EventKind_EVENT_KIND_POOL_CONDITION:        events.PoolCondition,
 }
 
 func eventKind(k poolv1.EventKind) (events.Kind, bool) {
@@ -350,6 +369,9 @@ func poolEvent(e events.Event) *poolv1.PoolEvent {
 			Module: e.Pool, AbiVersion: uint32(e.ABIVersion), Sha256: e.Digest}}
 	case events.EventsDropped:
 		out.Kind = &poolv1.PoolEvent_EventsDropped{EventsDropped: &poolv1.EventsDropped{Count: e.Count}}
+	case events.PoolCondition:
+		out.Kind = &poolv1.PoolEvent_PoolCondition{PoolCondition: &poolv1.PoolCondition{
+			Condition: e.Condition, Active: e.Active, Detail: e.Reason}}
 	}
 	return out
 }

@@ -70,6 +70,14 @@ func (i *Instance) bind() {
 // Module is the module the instance was made from.
 func (i *Instance) Module() *Module { return i.mod }
 
+// Overrunning reports whether a call of a trusted module that overran its
+// deadline is still running, detached from its caller.
+func (i *Instance) Overrunning() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.detached && !i.callReturned
+}
+
 // MemoryBytes is the current size of the instance's linear memory. Linear
 // memory never shrinks, so recycle instances that grew too large.
 func (i *Instance) MemoryBytes() uint64 { return i.lin.size.Load() }

@@ -181,6 +181,10 @@ func (r *Runtime) release(ctx context.Context) error {
 // MemoryLimitBytes is the cap of each instance's linear memory.
 func (r *Runtime) MemoryLimitBytes() uint64 { return r.memoryLimit }
 
+// ExtractTimeout is the bound of every guest call (0: none but the
+// caller's).
+func (r *Runtime) ExtractTimeout() time.Duration { return r.cfg.ExtractTimeout }
+
 // ModuleOptions configure one module.
 type ModuleOptions struct {
 	// Trusted runs the module without interruption checks. A call past its

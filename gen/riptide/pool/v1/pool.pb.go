@@ -381,6 +381,8 @@ const (
 	EventKind_EVENT_KIND_MODULE_LOADED EventKind = 11
 	// See EventsDropped.
 	EventKind_EVENT_KIND_EVENTS_DROPPED EventKind = 12
+	// See PoolCondition.
+	EventKind_EVENT_KIND_POOL_CONDITION EventKind = 13
 )
 
 // Enum value maps for EventKind.
@@ -399,6 +401,7 @@ var (
 		10: "EVENT_KIND_GC_COMPLETED",
 		11: "EVENT_KIND_MODULE_LOADED",
 		12: "EVENT_KIND_EVENTS_DROPPED",
+		13: "EVENT_KIND_POOL_CONDITION",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED":           0,
@@ -414,6 +417,7 @@ var (
 		"EVENT_KIND_GC_COMPLETED":          10,
 		"EVENT_KIND_MODULE_LOADED":         11,
 		"EVENT_KIND_EVENTS_DROPPED":        12,
+		"EVENT_KIND_POOL_CONDITION":        13,
 	}
 )
 
@@ -2695,6 +2699,7 @@ type PoolEvent struct {
 	//	*PoolEvent_GcCompleted
 	//	*PoolEvent_ModuleLoaded
 	//	*PoolEvent_EventsDropped
+	//	*PoolEvent_PoolCondition
 	Kind          isPoolEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2866,6 +2871,15 @@ func (x *PoolEvent) GetEventsDropped() *EventsDropped {
 	return nil
 }
 
+func (x *PoolEvent) GetPoolCondition() *PoolCondition {
+	if x != nil {
+		if x, ok := x.Kind.(*PoolEvent_PoolCondition); ok {
+			return x.PoolCondition
+		}
+	}
+	return nil
+}
+
 type isPoolEvent_Kind interface {
 	isPoolEvent_Kind()
 }
@@ -2930,6 +2944,11 @@ type PoolEvent_EventsDropped struct {
 	EventsDropped *EventsDropped `protobuf:"bytes,21,opt,name=events_dropped,json=eventsDropped,proto3,oneof"`
 }
 
+type PoolEvent_PoolCondition struct {
+	// A pool entered or left a condition that lowers the health score.
+	PoolCondition *PoolCondition `protobuf:"bytes,22,opt,name=pool_condition,json=poolCondition,proto3,oneof"`
+}
+
 func (*PoolEvent_InstanceCreated) isPoolEvent_Kind() {}
 
 func (*PoolEvent_InstanceDestroyed) isPoolEvent_Kind() {}
@@ -2953,6 +2972,8 @@ func (*PoolEvent_GcCompleted) isPoolEvent_Kind() {}
 func (*PoolEvent_ModuleLoaded) isPoolEvent_Kind() {}
 
 func (*PoolEvent_EventsDropped) isPoolEvent_Kind() {}
+
+func (*PoolEvent_PoolCondition) isPoolEvent_Kind() {}
 
 // InstanceCreated: an instance was created.
 type InstanceCreated struct {
@@ -3526,6 +3547,76 @@ func (x *EventsDropped) GetCount() uint64 {
 	return 0
 }
 
+// PoolCondition: a pool entered (active) or left a condition that lowers
+// the health score: "no_instance" (a pool that should have instances has
+// none), "creation_backoff" (below its minimum, creations failing and
+// retried later), "over_memory_share" (over its share of
+// WASM_MEMORY_LIMIT_MB while the budget is under pressure), "demoted" (a
+// trusted module loaded again interruptible after a call overran its
+// deadline).
+type PoolCondition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The condition's name.
+	Condition string `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
+	// True when the pool entered it, false when it left it.
+	Active bool `protobuf:"varint,2,opt,name=active,proto3" json:"active,omitempty"`
+	// What the daemon saw, for people.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PoolCondition) Reset() {
+	*x = PoolCondition{}
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolCondition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolCondition) ProtoMessage() {}
+
+func (x *PoolCondition) ProtoReflect() protoreflect.Message {
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolCondition.ProtoReflect.Descriptor instead.
+func (*PoolCondition) Descriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *PoolCondition) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *PoolCondition) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *PoolCondition) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 // GetMetricsRequest asks for statistics.
 type GetMetricsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3537,7 +3628,7 @@ type GetMetricsRequest struct {
 
 func (x *GetMetricsRequest) Reset() {
 	*x = GetMetricsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3549,7 +3640,7 @@ func (x *GetMetricsRequest) String() string {
 func (*GetMetricsRequest) ProtoMessage() {}
 
 func (x *GetMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[38]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3562,7 +3653,7 @@ func (x *GetMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{38}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetMetricsRequest) GetPools() []string {
@@ -3587,7 +3678,7 @@ type GetMetricsResponse struct {
 
 func (x *GetMetricsResponse) Reset() {
 	*x = GetMetricsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3599,7 +3690,7 @@ func (x *GetMetricsResponse) String() string {
 func (*GetMetricsResponse) ProtoMessage() {}
 
 func (x *GetMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[39]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3612,7 +3703,7 @@ func (x *GetMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMetricsResponse.ProtoReflect.Descriptor instead.
 func (*GetMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{39}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetMetricsResponse) GetPools() []*PoolStats {
@@ -3689,7 +3780,7 @@ type PoolStats struct {
 
 func (x *PoolStats) Reset() {
 	*x = PoolStats{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3701,7 +3792,7 @@ func (x *PoolStats) String() string {
 func (*PoolStats) ProtoMessage() {}
 
 func (x *PoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[40]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3714,7 +3805,7 @@ func (x *PoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStats.ProtoReflect.Descriptor instead.
 func (*PoolStats) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{40}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PoolStats) GetPool() string {
@@ -3896,7 +3987,7 @@ type NativeMetrics struct {
 
 func (x *NativeMetrics) Reset() {
 	*x = NativeMetrics{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3908,7 +3999,7 @@ func (x *NativeMetrics) String() string {
 func (*NativeMetrics) ProtoMessage() {}
 
 func (x *NativeMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[41]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3921,7 +4012,7 @@ func (x *NativeMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NativeMetrics.ProtoReflect.Descriptor instead.
 func (*NativeMetrics) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{41}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *NativeMetrics) GetCssInUse() uint32 {
@@ -4005,7 +4096,7 @@ type MemoryStats struct {
 
 func (x *MemoryStats) Reset() {
 	*x = MemoryStats{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4017,7 +4108,7 @@ func (x *MemoryStats) String() string {
 func (*MemoryStats) ProtoMessage() {}
 
 func (x *MemoryStats) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[42]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4030,7 +4121,7 @@ func (x *MemoryStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemoryStats.ProtoReflect.Descriptor instead.
 func (*MemoryStats) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{42}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *MemoryStats) GetTotalAllocatedMb() float64 {
@@ -4098,7 +4189,7 @@ type ForceGCRequest struct {
 
 func (x *ForceGCRequest) Reset() {
 	*x = ForceGCRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4110,7 +4201,7 @@ func (x *ForceGCRequest) String() string {
 func (*ForceGCRequest) ProtoMessage() {}
 
 func (x *ForceGCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[43]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4123,7 +4214,7 @@ func (x *ForceGCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceGCRequest.ProtoReflect.Descriptor instead.
 func (*ForceGCRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{43}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{44}
 }
 
 // ForceGCResponse tells what the sweep did.
@@ -4145,7 +4236,7 @@ type ForceGCResponse struct {
 
 func (x *ForceGCResponse) Reset() {
 	*x = ForceGCResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4157,7 +4248,7 @@ func (x *ForceGCResponse) String() string {
 func (*ForceGCResponse) ProtoMessage() {}
 
 func (x *ForceGCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[44]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4170,7 +4261,7 @@ func (x *ForceGCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceGCResponse.ProtoReflect.Descriptor instead.
 func (*ForceGCResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{44}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ForceGCResponse) GetBefore() *MemoryStats {
@@ -4217,7 +4308,7 @@ type ListExtractorsRequest struct {
 
 func (x *ListExtractorsRequest) Reset() {
 	*x = ListExtractorsRequest{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4229,7 +4320,7 @@ func (x *ListExtractorsRequest) String() string {
 func (*ListExtractorsRequest) ProtoMessage() {}
 
 func (x *ListExtractorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[45]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4242,7 +4333,7 @@ func (x *ListExtractorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtractorsRequest.ProtoReflect.Descriptor instead.
 func (*ListExtractorsRequest) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{45}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{46}
 }
 
 // ListExtractorsResponse lists the pools and the request limits.
@@ -4258,7 +4349,7 @@ type ListExtractorsResponse struct {
 
 func (x *ListExtractorsResponse) Reset() {
 	*x = ListExtractorsResponse{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4270,7 +4361,7 @@ func (x *ListExtractorsResponse) String() string {
 func (*ListExtractorsResponse) ProtoMessage() {}
 
 func (x *ListExtractorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[46]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4283,7 +4374,7 @@ func (x *ListExtractorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtractorsResponse.ProtoReflect.Descriptor instead.
 func (*ListExtractorsResponse) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{46}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListExtractorsResponse) GetExtractors() []*Extractor {
@@ -4339,7 +4430,7 @@ type Extractor struct {
 
 func (x *Extractor) Reset() {
 	*x = Extractor{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4351,7 +4442,7 @@ func (x *Extractor) String() string {
 func (*Extractor) ProtoMessage() {}
 
 func (x *Extractor) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[47]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4364,7 +4455,7 @@ func (x *Extractor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extractor.ProtoReflect.Descriptor instead.
 func (*Extractor) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{47}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Extractor) GetPool() string {
@@ -4506,7 +4597,7 @@ type Limits struct {
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[48]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4518,7 +4609,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[48]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4531,7 +4622,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{48}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Limits) GetMaxDocumentBytes() uint64 {
@@ -4816,7 +4907,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\vbuffer_size\x18\x03 \x01(\rR\n" +
 	"bufferSize\"F\n" +
 	"\x12PoolEventsResponse\x120\n" +
-	"\x05event\x18\x01 \x01(\v2\x1a.riptide.pool.v1.PoolEventR\x05event\"\xa6\b\n" +
+	"\x05event\x18\x01 \x01(\v2\x1a.riptide.pool.v1.PoolEventR\x05event\"\xef\b\n" +
 	"\tPoolEvent\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
 	"\x04pool\x18\x02 \x01(\tR\x04pool\x12\x1f\n" +
@@ -4834,7 +4925,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\rlease_expired\x18\x12 \x01(\v2\x1d.riptide.pool.v1.LeaseExpiredH\x00R\fleaseExpired\x12A\n" +
 	"\fgc_completed\x18\x13 \x01(\v2\x1c.riptide.pool.v1.GcCompletedH\x00R\vgcCompleted\x12D\n" +
 	"\rmodule_loaded\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLoadedH\x00R\fmoduleLoaded\x12G\n" +
-	"\x0eevents_dropped\x18\x15 \x01(\v2\x1e.riptide.pool.v1.EventsDroppedH\x00R\reventsDroppedB\x06\n" +
+	"\x0eevents_dropped\x18\x15 \x01(\v2\x1e.riptide.pool.v1.EventsDroppedH\x00R\reventsDropped\x12G\n" +
+	"\x0epool_condition\x18\x16 \x01(\v2\x1e.riptide.pool.v1.PoolConditionH\x00R\rpoolConditionB\x06\n" +
 	"\x04kind\"\x11\n" +
 	"\x0fInstanceCreated\"+\n" +
 	"\x11InstanceDestroyed\x12\x16\n" +
@@ -4862,7 +4954,11 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"abiVersion\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\tR\x06sha256\"%\n" +
 	"\rEventsDropped\x12\x14\n" +
-	"\x05count\x18\x01 \x01(\x04R\x05count\")\n" +
+	"\x05count\x18\x01 \x01(\x04R\x05count\"]\n" +
+	"\rPoolCondition\x12\x1c\n" +
+	"\tcondition\x18\x01 \x01(\tR\tcondition\x12\x16\n" +
+	"\x06active\x18\x02 \x01(\bR\x06active\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\")\n" +
 	"\x11GetMetricsRequest\x12\x14\n" +
 	"\x05pools\x18\x01 \x03(\tR\x05pools\"\xb4\x01\n" +
 	"\x12GetMetricsResponse\x120\n" +
@@ -4993,7 +5089,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x19BREAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14BREAKER_STATE_CLOSED\x10\x01\x12\x1b\n" +
 	"\x17BREAKER_STATE_HALF_OPEN\x10\x02\x12\x16\n" +
-	"\x12BREAKER_STATE_OPEN\x10\x03*\xb3\x03\n" +
+	"\x12BREAKER_STATE_OPEN\x10\x03*\xd2\x03\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_KIND_INSTANCE_CREATED\x10\x01\x12!\n" +
@@ -5008,7 +5104,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x17EVENT_KIND_GC_COMPLETED\x10\n" +
 	"\x12\x1c\n" +
 	"\x18EVENT_KIND_MODULE_LOADED\x10\v\x12\x1d\n" +
-	"\x19EVENT_KIND_EVENTS_DROPPED\x10\f*\xa2\x01\n" +
+	"\x19EVENT_KIND_EVENTS_DROPPED\x10\f\x12\x1d\n" +
+	"\x19EVENT_KIND_POOL_CONDITION\x10\r*\xa2\x01\n" +
 	"\x13MemoryPressureLevel\x12%\n" +
 	"!MEMORY_PRESSURE_LEVEL_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cMEMORY_PRESSURE_LEVEL_NORMAL\x10\x01\x12\x1e\n" +
@@ -5050,7 +5147,7 @@ func file_riptide_pool_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(CssOutput)(0),                 // 0: riptide.pool.v1.CssOutput
 	(XpathResultType)(0),           // 1: riptide.pool.v1.XpathResultType
@@ -5099,24 +5196,25 @@ var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(*GcCompleted)(nil),            // 44: riptide.pool.v1.GcCompleted
 	(*ModuleLoaded)(nil),           // 45: riptide.pool.v1.ModuleLoaded
 	(*EventsDropped)(nil),          // 46: riptide.pool.v1.EventsDropped
-	(*GetMetricsRequest)(nil),      // 47: riptide.pool.v1.GetMetricsRequest
-	(*GetMetricsResponse)(nil),     // 48: riptide.pool.v1.GetMetricsResponse
-	(*PoolStats)(nil),              // 49: riptide.pool.v1.PoolStats
-	(*NativeMetrics)(nil),          // 50: riptide.pool.v1.NativeMetrics
-	(*MemoryStats)(nil),            // 51: riptide.pool.v1.MemoryStats
-	(*ForceGCRequest)(nil),         // 52: riptide.pool.v1.ForceGCRequest
-	(*ForceGCResponse)(nil),        // 53: riptide.pool.v1.ForceGCResponse
-	(*ListExtractorsRequest)(nil),  // 54: riptide.pool.v1.ListExtractorsRequest
-	(*ListExtractorsResponse)(nil), // 55: riptide.pool.v1.ListExtractorsResponse
-	(*Extractor)(nil),              // 56: riptide.pool.v1.Extractor
-	(*Limits)(nil),                 // 57: riptide.pool.v1.Limits
-	nil,                            // 58: riptide.pool.v1.FieldsSpec.FieldsEntry
-	nil,                            // 59: riptide.pool.v1.ExtractResponse.FieldsEntry
-	nil,                            // 60: riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	nil,                            // 61: riptide.pool.v1.PoolStats.DestroyedEntry
-	(*structpb.Struct)(nil),        // 62: google.protobuf.Struct
-	(*durationpb.Duration)(nil),    // 63: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 64: google.protobuf.Timestamp
+	(*PoolCondition)(nil),          // 47: riptide.pool.v1.PoolCondition
+	(*GetMetricsRequest)(nil),      // 48: riptide.pool.v1.GetMetricsRequest
+	(*GetMetricsResponse)(nil),     // 49: riptide.pool.v1.GetMetricsResponse
+	(*PoolStats)(nil),              // 50: riptide.pool.v1.PoolStats
+	(*NativeMetrics)(nil),          // 51: riptide.pool.v1.NativeMetrics
+	(*MemoryStats)(nil),            // 52: riptide.pool.v1.MemoryStats
+	(*ForceGCRequest)(nil),         // 53: riptide.pool.v1.ForceGCRequest
+	(*ForceGCResponse)(nil),        // 54: riptide.pool.v1.ForceGCResponse
+	(*ListExtractorsRequest)(nil),  // 55: riptide.pool.v1.ListExtractorsRequest
+	(*ListExtractorsResponse)(nil), // 56: riptide.pool.v1.ListExtractorsResponse
+	(*Extractor)(nil),              // 57: riptide.pool.v1.Extractor
+	(*Limits)(nil),                 // 58: riptide.pool.v1.Limits
+	nil,                            // 59: riptide.pool.v1.FieldsSpec.FieldsEntry
+	nil,                            // 60: riptide.pool.v1.ExtractResponse.FieldsEntry
+	nil,                            // 61: riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	nil,                            // 62: riptide.pool.v1.PoolStats.DestroyedEntry
+	(*structpb.Struct)(nil),        // 63: google.protobuf.Struct
+	(*durationpb.Duration)(nil),    // 64: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 65: google.protobuf.Timestamp
 }
 var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	10, // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
@@ -5129,34 +5227,34 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	0,  // 7: riptide.pool.v1.XpathSpec.output:type_name -> riptide.pool.v1.CssOutput
 	1,  // 8: riptide.pool.v1.XpathResult.type:type_name -> riptide.pool.v1.XpathResultType
 	2,  // 9: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
-	58, // 10: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
+	59, // 10: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
 	10, // 11: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
 	14, // 12: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
 	11, // 13: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
 	19, // 14: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
-	59, // 15: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
-	62, // 16: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
+	60, // 15: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
+	63, // 16: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
 	21, // 17: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
 	13, // 18: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
-	60, // 19: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	61, // 19: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
 	19, // 20: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
 	13, // 21: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
-	63, // 22: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
-	63, // 23: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
-	63, // 24: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
-	63, // 25: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
+	64, // 22: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
+	64, // 23: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
+	64, // 24: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
+	64, // 25: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
 	24, // 26: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
-	64, // 27: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	63, // 28: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
+	65, // 27: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	64, // 28: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
 	24, // 29: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
 	3,  // 30: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
 	31, // 31: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
-	63, // 32: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
+	64, // 32: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
 	4,  // 33: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
 	8,  // 34: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
 	5,  // 35: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
 	34, // 36: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
-	64, // 37: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
+	65, // 37: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
 	35, // 38: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
 	36, // 39: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
 	37, // 40: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
@@ -5169,54 +5267,55 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	44, // 47: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
 	45, // 48: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
 	46, // 49: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
-	6,  // 50: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
-	4,  // 51: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
-	4,  // 52: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
-	49, // 53: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
-	51, // 54: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
-	50, // 55: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
-	7,  // 56: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
-	61, // 57: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
-	63, // 58: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
-	63, // 59: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
-	63, // 60: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
-	4,  // 61: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	51, // 62: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
-	51, // 63: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
-	63, // 64: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
-	56, // 65: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
-	57, // 66: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
-	7,  // 67: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
-	63, // 68: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
-	8,  // 69: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
-	63, // 70: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	63, // 71: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	63, // 72: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	16, // 73: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	20, // 74: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	9,  // 75: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	22, // 76: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	25, // 77: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	27, // 78: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	29, // 79: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	32, // 80: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	47, // 81: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	52, // 82: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	54, // 83: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	18, // 84: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	23, // 85: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	26, // 86: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	28, // 87: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	30, // 88: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	33, // 89: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	48, // 90: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	53, // 91: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	55, // 92: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	84, // [84:93] is the sub-list for method output_type
-	75, // [75:84] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	47, // 50: riptide.pool.v1.PoolEvent.pool_condition:type_name -> riptide.pool.v1.PoolCondition
+	6,  // 51: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
+	4,  // 52: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
+	4,  // 53: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
+	50, // 54: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
+	52, // 55: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
+	51, // 56: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
+	7,  // 57: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
+	62, // 58: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
+	64, // 59: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
+	64, // 60: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
+	64, // 61: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
+	4,  // 62: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	52, // 63: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
+	52, // 64: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
+	64, // 65: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
+	57, // 66: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
+	58, // 67: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
+	7,  // 68: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
+	64, // 69: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
+	8,  // 70: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
+	64, // 71: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	64, // 72: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	64, // 73: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	16, // 74: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	20, // 75: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	9,  // 76: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	22, // 77: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	25, // 78: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	27, // 79: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	29, // 80: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	32, // 81: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	48, // 82: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	53, // 83: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	55, // 84: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	18, // 85: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	23, // 86: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	26, // 87: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	28, // 88: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	30, // 89: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	33, // 90: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	49, // 91: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	54, // 92: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	56, // 93: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	85, // [85:94] is the sub-list for method output_type
+	76, // [76:85] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
@@ -5252,6 +5351,7 @@ func file_riptide_pool_v1_pool_proto_init() {
 		(*PoolEvent_GcCompleted)(nil),
 		(*PoolEvent_ModuleLoaded)(nil),
 		(*PoolEvent_EventsDropped)(nil),
+		(*PoolEvent_PoolCondition)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -5259,7 +5359,7 @@ func file_riptide_pool_v1_pool_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riptide_pool_v1_pool_proto_rawDesc), len(file_riptide_pool_v1_pool_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   53,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

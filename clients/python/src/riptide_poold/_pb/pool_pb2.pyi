@@ -27,6 +27,7 @@ EVENT_KIND_INSTANCE_RETURNED: EventKind
 EVENT_KIND_LEASE_EXPIRED: EventKind
 EVENT_KIND_MEMORY_PRESSURE: EventKind
 EVENT_KIND_MODULE_LOADED: EventKind
+EVENT_KIND_POOL_CONDITION: EventKind
 EVENT_KIND_POOL_EXHAUSTED: EventKind
 EVENT_KIND_UNSPECIFIED: EventKind
 EXTRACTOR_ENGINE_NATIVE: ExtractorEngine
@@ -443,8 +444,18 @@ class NativeMetrics(_message.Message):
     selector_cache_misses: int
     def __init__(self, css_in_use: _Optional[int] = ..., css_total: _Optional[int] = ..., regex_in_use: _Optional[int] = ..., regex_total: _Optional[int] = ..., selector_cache_hits: _Optional[int] = ..., selector_cache_misses: _Optional[int] = ..., pattern_cache_hits: _Optional[int] = ..., pattern_cache_misses: _Optional[int] = ...) -> None: ...
 
+class PoolCondition(_message.Message):
+    __slots__ = ["active", "condition", "detail"]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    active: bool
+    condition: str
+    detail: str
+    def __init__(self, condition: _Optional[str] = ..., active: bool = ..., detail: _Optional[str] = ...) -> None: ...
+
 class PoolEvent(_message.Message):
-    __slots__ = ["circuit_state_changed", "events_dropped", "gc_completed", "health_check_failed", "instance_checked_out", "instance_created", "instance_destroyed", "instance_id", "instance_returned", "lease_expired", "memory_pressure", "module_loaded", "pool", "pool_exhausted", "time"]
+    __slots__ = ["circuit_state_changed", "events_dropped", "gc_completed", "health_check_failed", "instance_checked_out", "instance_created", "instance_destroyed", "instance_id", "instance_returned", "lease_expired", "memory_pressure", "module_loaded", "pool", "pool_condition", "pool_exhausted", "time"]
     CIRCUIT_STATE_CHANGED_FIELD_NUMBER: _ClassVar[int]
     EVENTS_DROPPED_FIELD_NUMBER: _ClassVar[int]
     GC_COMPLETED_FIELD_NUMBER: _ClassVar[int]
@@ -457,6 +468,7 @@ class PoolEvent(_message.Message):
     LEASE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     MEMORY_PRESSURE_FIELD_NUMBER: _ClassVar[int]
     MODULE_LOADED_FIELD_NUMBER: _ClassVar[int]
+    POOL_CONDITION_FIELD_NUMBER: _ClassVar[int]
     POOL_EXHAUSTED_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -473,9 +485,10 @@ class PoolEvent(_message.Message):
     memory_pressure: MemoryPressure
     module_loaded: ModuleLoaded
     pool: str
+    pool_condition: PoolCondition
     pool_exhausted: PoolExhausted
     time: _timestamp_pb2.Timestamp
-    def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., pool: _Optional[str] = ..., instance_id: _Optional[str] = ..., instance_created: _Optional[_Union[InstanceCreated, _Mapping]] = ..., instance_destroyed: _Optional[_Union[InstanceDestroyed, _Mapping]] = ..., instance_checked_out: _Optional[_Union[InstanceCheckedOut, _Mapping]] = ..., instance_returned: _Optional[_Union[InstanceReturned, _Mapping]] = ..., health_check_failed: _Optional[_Union[HealthCheckFailed, _Mapping]] = ..., memory_pressure: _Optional[_Union[MemoryPressure, _Mapping]] = ..., circuit_state_changed: _Optional[_Union[CircuitStateChanged, _Mapping]] = ..., pool_exhausted: _Optional[_Union[PoolExhausted, _Mapping]] = ..., lease_expired: _Optional[_Union[LeaseExpired, _Mapping]] = ..., gc_completed: _Optional[_Union[GcCompleted, _Mapping]] = ..., module_loaded: _Optional[_Union[ModuleLoaded, _Mapping]] = ..., events_dropped: _Optional[_Union[EventsDropped, _Mapping]] = ...) -> None: ...
+    def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., pool: _Optional[str] = ..., instance_id: _Optional[str] = ..., instance_created: _Optional[_Union[InstanceCreated, _Mapping]] = ..., instance_destroyed: _Optional[_Union[InstanceDestroyed, _Mapping]] = ..., instance_checked_out: _Optional[_Union[InstanceCheckedOut, _Mapping]] = ..., instance_returned: _Optional[_Union[InstanceReturned, _Mapping]] = ..., health_check_failed: _Optional[_Union[HealthCheckFailed, _Mapping]] = ..., memory_pressure: _Optional[_Union[MemoryPressure, _Mapping]] = ..., circuit_state_changed: _Optional[_Union[CircuitStateChanged, _Mapping]] = ..., pool_exhausted: _Optional[_Union[PoolExhausted, _Mapping]] = ..., lease_expired: _Optional[_Union[LeaseExpired, _Mapping]] = ..., gc_completed: _Optional[_Union[GcCompleted, _Mapping]] = ..., module_loaded: _Optional[_Union[ModuleLoaded, _Mapping]] = ..., events_dropped: _Optional[_Union[EventsDropped, _Mapping]] = ..., pool_condition: _Optional[_Union[PoolCondition, _Mapping]] = ...) -> None: ...
 
 class PoolEventsRequest(_message.Message):
     __slots__ = ["buffer_size", "kinds", "pools"]
