@@ -164,12 +164,14 @@ def article_engines(md, dev, targets):
               "daemons side by side, one started with `ARTICLE_ENGINE=wasm` (the default: the sandbox) and one "
               "with `ARTICLE_ENGINE=native` (`internal/article` in the daemon's process; the README says what "
               "it gives up), against Readability.js 0.6 in-process from Node (on its own JSDOMParser, the "
-              "fastest way to run it, on linkedom and on jsdom) and readability-lxml (Debian's "
+              "fastest way to run it, and on linkedom; jsdom, several times slower, is in the section above) and readability-lxml (Debian's "
               "python3-readability: `Document(html).summary()` and `.title()`) in-process from Python. "
               "One caller; a pass is every page of the corpus once; passes of the variants are interleaved "
               "and the ratio is the median over passes of the two variants' times in the same pass. Titles "
               "are checked against expected-metadata.json. Written by `bench/compare/article.sh` "
-              "(docs/dev/compare-article-*.txt).\n")
+              "(docs/dev/compare-article-*.txt). The wasm engine's own speed is unchanged by the engine "
+              "choice (its path gains one comparison before the pool lookup); no previous build was run "
+              "beside it.\n")
     for c in comments(dev / "compare-article-node.txt") + comments(dev / "compare-article-python.txt"):
         md.append(f"- {c}")
     quality = {(q["lang"], q["variant"]): q for q in kv_lines(dev / "compare-article-node.txt", "quality") +
