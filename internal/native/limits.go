@@ -58,7 +58,7 @@ func DefaultLimits() Limits {
 // one core where the bound is reached (README, "Work limits"), so a
 // question without a deadline costs at most a few seconds, and a cancelled
 // call holds its core for at most some 10 to 30 ms. Ordinary selectors on
-// the corpus's pages stay below a fifth of them (TestCostCorpus).
+// the corpus's pages are all admitted (TestCostCorpus).
 const (
 	DefaultMaxWork        = 500_000_000
 	DefaultMaxElementWork = 2_000_000
