@@ -23,13 +23,14 @@ var boilerplateWords = []string{
 	"comments", "commentlist", "comment-list", "comment-form", "respond", "cookie", "consent",
 	"breadcrumb", "pagination", "byline", "dateline", "post-meta", "entry-meta", "article-meta",
 	"sidebar", "skip-link", "toc_list", "table-of-contents",
+	"entry-footer", "post-footer", "article-footer", "post-info", "postinfo", "entry-utility", "postmetadata", "post-tags", "article-tags",
 }
 
 // tokenWords are class or id words too common inside other words to match
 // anywhere: each matches a whole token or its last part ("post-tags"), not
 // a WordPress post's "tag-travel" or "category-news" classes, which name
 // what the post is about.
-var tokenWords = []string{"tags", "tag-list", "taglist", "categories", "meta", "metadata", "promo", "banner", "advert", "ad", "ads", "sponsor", "sponsored", "rating", "toolbar", "pager"}
+var tokenWords = []string{"info", "footer", "date", "dates", "timestamp", "published", "author", "authors", "source", "disclaimer", "tags", "tag-list", "taglist", "categories", "meta", "metadata", "promo", "banner", "advert", "ad", "ads", "sponsor", "sponsored", "rating", "toolbar", "pager"}
 
 // captionWords mark a caption or a credit, removed only when short: a
 // gallery's long captions are its text.

@@ -29,6 +29,8 @@ func TestClean(t *testing.T) {
 		{"trailing heading", `<p>Body</p><div><h3>Related articles</h3></div>`, []string{"Body"}, []string{"Related articles"}},
 		{"a heading with text after it stays", `<h2>Part two</h2><p>Body</p>`, []string{"Part two", "Body"}, nil},
 		{"a shop form with the description", `<form class="product">` + long + `</form>`, []string{"Article text"}, nil},
+		{"date and author lines", `<p>Body</p><div class="post-date">3 May 2020</div><span class="entry-author">Ann</span>`, []string{"Body"}, []string{"3 May", "Ann"}},
+		{"an entry footer", `<p>Body</p><div class="entry-footer">Posted in News</div>`, []string{"Body"}, []string{"Posted in"}},
 		{"navigation", `<nav>Home About</nav><p>Body</p>`, []string{"Body"}, []string{"Home About"}},
 	}
 	for _, tt := range tests {
