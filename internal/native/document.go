@@ -26,6 +26,8 @@ type Document struct {
 	// url and baseURL serve absolute URLs (urls.go).
 	url     string
 	baseURL baseURL
+	// order numbers the tree's nodes for XPath's document order (xpath.go).
+	order docOrder
 
 	parseOnce sync.Once
 	root      *html.Node

@@ -91,17 +91,15 @@ type XPathAnswer struct {
 	Unresolved int
 }
 
-// xpathExpr is a compiled expression in the cache. The library's compiled
-// form keeps iteration state in its query tree and so serves one
-// evaluation at a time; exprs holds spare compilations for concurrent
-// callers, each made from the same source, which compiled once already.
+// xpathExpr is an expression in the cache. The library's compiled form
+// keeps evaluation state in its query tree, and a second evaluation of it
+// can see the first's (normalize-space(//title) answered another page's
+// title in the corpus test), so no compilation serves two evaluations:
+// the cache holds one that has never run, and each evaluation takes it or
+// compiles the source again, which is known to compile.
 type xpathExpr struct {
 	src   string
 	exprs sync.Pool
-	// unordered is set when the library may answer the node set out of
-	// document order: it walks a union's sides one after the other and
-	// reverse axes backwards, where lxml answers in document order.
-	unordered bool
 }
 
 func compileXPath(src string) (*xpathExpr, error) {
@@ -112,8 +110,7 @@ func compileXPath(src string) (*xpathExpr, error) {
 	if err != nil {
 		return nil, &SpecError{Field: "expression", Value: src, Err: err}
 	}
-	x := &xpathExpr{src: src, unordered: strings.Contains(src, "|") ||
-		strings.Contains(src, "ancestor") || strings.Contains(src, "preceding")}
+	x := &xpathExpr{src: src}
 	x.exprs.Put(e)
 	return x, nil
 }
@@ -143,7 +140,8 @@ func (x *xpathExpr) get() *xpath.Expr {
 	return e
 }
 
-func (x *xpathExpr) put(e *xpath.Expr) { x.exprs.Put(e) }
+// put is where a used compilation would go back; it must not.
+func (x *xpathExpr) put(*xpath.Expr) {}
 
 // xpathNode is one node of a node set: an element, text, comment or the
 // root, or the attribute attr of element n.
@@ -236,14 +234,16 @@ func (c *CSS) xpathNodes(ctx context.Context, doc *Document, spec XPathSpec, att
 	e := x.get()
 	defer x.put(e)
 	walk := &xpathWalk{ctx: ctx, max: c.limits.MaxXPathSteps}
-	collect := look
-	if x.unordered {
-		// The first nodes in document order may come last.
-		collect = c.limits.MaxMatches + 1
-	}
-	nodes, ans, err = evaluate(e, newNavigator(walk, root), attr, collect)
-	if err == nil && x.unordered {
-		sortNodes(walk, root, nodes)
+	// The library answers some node sets out of document order (a
+	// union's sides one after the other, reverse axes backwards, steps
+	// after a positional predicate) and some with a node twice (the
+	// parents of siblings), where XPath's node sets are sets and lxml
+	// answers them in document order. So every node is collected, up to
+	// the bound, then sorted and made unique: the first node in document
+	// order may come last.
+	nodes, ans, err = evaluate(e, newNavigator(walk, root), attr, c.limits.MaxMatches+1)
+	if err == nil && len(nodes) > 1 {
+		nodes = sortNodes(walk, doc.order.of(root), nodes)
 	}
 	if len(nodes) > look {
 		nodes = nodes[:look]
@@ -398,27 +398,32 @@ func (c *CSS) xpaths() *view[*xpathExpr] {
 }
 
 // sortNodes puts nodes in document order, an attribute after its element
-// and before its children. It numbers the tree's nodes, charging a step
-// per node to walk.
-func sortNodes(walk *xpathWalk, root *html.Node, nodes []xpathNode) {
-	if len(nodes) < 2 {
-		return
-	}
-	var order map[*html.Node]int
-	cmp := func(a, b xpathNode) int {
+// and before its children, and drops repeated nodes.
+func sortNodes(walk *xpathWalk, order map[*html.Node]int32, nodes []xpathNode) []xpathNode {
+	walk.spend(len(nodes))
+	slices.SortStableFunc(nodes, func(a, b xpathNode) int {
 		if a.n == b.n {
 			return a.attr - b.attr
 		}
-		return order[a.n] - order[b.n]
-	}
-	order = make(map[*html.Node]int)
-	i := 0
-	for n := root; n != nil; n = nextIn(n, root) {
-		if !walk.spend(1) {
-			return
+		return int(order[a.n] - order[b.n])
+	})
+	return slices.Compact(nodes)
+}
+
+// docOrder numbers a tree's nodes in document order, once per document.
+type docOrder struct {
+	once  sync.Once
+	order map[*html.Node]int32
+}
+
+func (d *docOrder) of(root *html.Node) map[*html.Node]int32 {
+	d.once.Do(func() {
+		d.order = make(map[*html.Node]int32)
+		var i int32
+		for n := root; n != nil; n = nextIn(n, root) {
+			d.order[n] = i
+			i++
 		}
-		order[n] = i
-		i++
-	}
-	slices.SortStableFunc(nodes, cmp)
+	})
+	return d.order
 }

@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""Make the reference answers that internal/native's anchor tests compare
+with, from Debian's python3-lxml, -html5lib, -parsel, -w3lib and -extruct
+(apt-get install python3-lxml python3-html5lib python3-parsel python3-w3lib
+python3-extruct), over every page of ../shared/corpus whose bytes are UTF-8.
+
+    /usr/bin/python3 make_anchors.py CORPUS_DIR > anchors.json
+
+The pages are parsed once with html5lib into an lxml tree (an HTML5 parser,
+as the daemon's x/net/html is, so that the anchors test the XPath engine,
+parsel's pseudo-elements and the URL resolution rather than the
+differences between libxml2's HTML 4 parser and HTML5's), and then:
+
+- xpath: lxml's XPath 1.0 over that tree, for each expression of
+  XPATH_EXPRESSIONS (prefixes svg, math, xlink bound);
+- pseudo: parsel.Selector(root=that tree).css(q).getall() for each query
+  of PSEUDO_QUERIES;
+- urls: every a@href, img@src, link@href, form@action answered by parsel,
+  joined with urljoin against w3lib.html.get_base_url(page, page_url) and
+  made safe by w3lib.url.safe_url_string, as Scrapy's response.urljoin and
+  response.follow do;
+- pages that are not UTF-8, or that html5lib cannot build into lxml
+  (control characters in text), are skipped and listed;
+- structured: extruct.extract(page, base_url=page_url, syntaxes=[json-ld,
+  microdata, opengraph], uniform=False): extruct parses with its own lxml
+  HTML parser, as its users get it.
+
+Answers are stored as a count and the first 12 hex digits of the SHA-256
+of the values joined with U+001F (elements answer their local name;
+numbers as XPath's string() writes them; structured data as JSON with
+sorted keys), not the values themselves: the pages stay out of the repo.
+"""
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import sys
+from decimal import Decimal
+from urllib.parse import urljoin
+
+import extruct
+import html5lib
+import lxml
+import parsel
+import w3lib
+from lxml import etree
+from w3lib.html import get_base_url
+from w3lib.url import safe_url_string
+
+NS = {
+    "svg": "http://www.w3.org/2000/svg",
+    "math": "http://www.w3.org/1998/Math/MathML",
+    "xlink": "http://www.w3.org/1999/xlink",
+}
+
+XPATH_EXPRESSIONS = [
+    "count(//*)",
+    "count(//a)",
+    "//a/@href",
+    "//img/@src",
+    "string(//title)",
+    "normalize-space(//title)",
+    "//meta/@content",
+    "//meta[@property='og:title']/@content",
+    "count(//p[a])",
+    "//h1//text()",
+    "//li[1]/a/@href",
+    "//a[last()]/@href",
+    "//a[contains(@href, 'http')]/@href",
+    "//a[starts-with(@href, '/')]/@href",
+    "(//*[@id])[position() <= 5]/@id",
+    "//link[@rel='canonical']/@href",
+    "count(//script)",
+    "boolean(//form)",
+    "//div[@class]/@class",
+    "//p[position() = 2]/text()",
+    "//img/ancestor::*[1]",
+    "//h2/following-sibling::*[1]",
+    "//a/parent::*",
+    "//title | //h1",
+    "count(//img[@width])",
+    "string-length(string(//body))",
+    "count(//svg:svg)",
+    "count(//comment())",
+    "//*[self::h1 or self::h2]",
+    "substring-before(//a[@href][1]/@href, ':')",
+    "translate(normalize-space(//h1), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')",
+    "//input/@name",
+    "//ul/li[last()]/preceding-sibling::li[1]",
+    "count(//*[not(*)])",
+    "//meta[@name='description']/@content",
+    "sum(//li/@value) = 0",
+]
+
+PSEUDO_QUERIES = [
+    "title::text",
+    "a::attr(href)",
+    "p::text",
+    "p ::text",
+    "h1 *::text",
+    "meta[name=description]::attr(content)",
+    "img::attr(src)",
+    "li a::attr(href)",
+    "a::text",
+    'script[type="application/ld+json"]::text',
+    "html::attr(lang)",
+    "link[rel=canonical]::attr(href)",
+    "h1::text, h2::text",
+    "div > a::attr(title)",
+]
+
+URL_QUERIES = ["a::attr(href)", "img::attr(src)", "link::attr(href)", "form::attr(action)"]
+
+
+def h(values):
+    return [len(values), hashlib.sha256("\x1f".join(values).encode("utf-8", "surrogatepass")).hexdigest()[:12]]
+
+
+def number(f):
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "Infinity" if f > 0 else "-Infinity"
+    if f == int(f):
+        return str(int(f))
+    return format(Decimal(repr(f)), "f")
+
+
+def xvalue(v):
+    if isinstance(v, bool):
+        return ["true" if v else "false"]
+    if isinstance(v, float):
+        return [number(v)]
+    if not isinstance(v, list):  # a string (lxml's "smart" str included)
+        return [str(v)]
+    out = []
+    for x in v:
+        if isinstance(x, etree._Comment):
+            out.append(x.text or "")
+        elif isinstance(x, etree._Element):
+            out.append(etree.QName(x).localname)
+        else:
+            out.append(str(x))
+    return out
+
+
+def join(base, v):
+    """Scrapy's response.urljoin made safe as response.follow does; a value
+    they refuse (a port that is not a number...) stays as written."""
+    try:
+        return safe_url_string(urljoin(base, v.strip()))
+    except ValueError:
+        return v
+
+
+def canon(v):
+    return json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def page(args):
+    try:
+        return page_anchors(args)
+    except Exception as err:
+        raise RuntimeError("%s: %r" % (args[0], err)) from err
+
+
+def page_anchors(args):
+    name, path, url = args
+    raw = open(path, "rb").read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return name, None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        tree = html5lib.parse(text, treebuilder="lxml", namespaceHTMLElements=False)
+    except ValueError:
+        # libxml2 takes no control characters in text, which html5lib
+        # passes on from some pages: lxml cannot hold this page at all.
+        return name, None
+    out = {"xpath": [], "pseudo": [], "urls": [], "structured": {}}
+    for e in XPATH_EXPRESSIONS:
+        out["xpath"].append(h(xvalue(tree.xpath(e, namespaces=NS))))
+    sel = parsel.Selector(root=tree.getroot())
+    for q in PSEUDO_QUERIES:
+        out["pseudo"].append(h(sel.css(q).getall()))
+    try:
+        base = get_base_url(text, url)
+    except ValueError:
+        base = url
+    for q in URL_QUERIES:
+        out["urls"].append(h([join(base, v) for v in sel.css(q).getall()]))
+    try:
+        data = extruct.extract(text, base_url=url, syntaxes=["json-ld", "microdata", "opengraph"], uniform=False, errors="ignore")
+    except Exception as err:  # extruct gives up on some pages whole
+        out["structured"] = {"error": type(err).__name__}
+    else:
+        for k, v in data.items():
+            out["structured"][k] = h([canon(x) for x in v])
+    return name, out
+
+
+def main():
+    corpus = sys.argv[1]
+    jobs = []
+    r = os.path.join(corpus, "readability")
+    for d in sorted(os.listdir(r)):
+        p = os.path.join(r, d, "source.html")
+        if os.path.exists(p):
+            jobs.append(("readability/" + d, p, "http://fakehost/test/page.html"))
+    t = os.path.join(corpus, "trafilatura-eval")
+    for e in json.load(open(os.path.join(t, "expectations.json"))):
+        jobs.append(("trafilatura-eval/" + e["page"], os.path.join(t, e["page"]), e["url"]))
+    with multiprocessing.Pool(int(os.environ.get("JOBS", "2"))) as pool:
+        pages = dict(pool.map(page, jobs, chunksize=4))
+    json.dump({
+        "made_by": "internal/native/testdata/anchors/make_anchors.py",
+        "versions": {"lxml": lxml.__version__, "html5lib": html5lib.__version__, "parsel": parsel.__version__,
+                     "w3lib": w3lib.__version__, "extruct": "0.14.0 (Debian python3-extruct 0.14.0-2)"},
+        "xpath_expressions": XPATH_EXPRESSIONS,
+        "pseudo_queries": PSEUDO_QUERIES,
+        "url_queries": URL_QUERIES,
+        "pages": {k: v for k, v in sorted(pages.items()) if v is not None},
+        "skipped_not_utf8_or_not_xml": sorted(k for k, v in pages.items() if v is None),
+    }, sys.stdout, separators=(",", ":"), sort_keys=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
