@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""XPath and structured data, from Python: the daemon over gRPC against
+lxml's XPath and extruct in-process (issue 18's rows of docs/COMPARE.md).
+
+    python3 xpath_structured.py --addr 127.0.0.1:50051 --corpus DIR [--rounds 15]
+
+DIR is the readability corpus. Each round times every variant on the
+median page (many iterations) and on all pages (one pass), variants
+interleaved so that load from elsewhere falls on all alike; a row reports
+the median over rounds of each variant's time and of the ratio of the
+peer's time to the daemon's within a round (above 1: the daemon is
+faster). A peer parses the page and answers, as a caller without the
+daemon would: lxml.html.document_fromstring then .xpath(expr) (libxml2's
+XPath 1.0 in C); extruct.extract(html, base_url, syntaxes=[json-ld,
+microdata, opengraph], uniform=False). The daemon is sent the page and the
+question. Needs Debian's python3-lxml, python3-extruct, python3-grpcio,
+python3-grpc-tools. Not yet part of run.sh.
+"""
+
+import argparse
+import pathlib
+import statistics
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "examples" / "python"))
+
+XPATHS = ["//a/@href", "count(//p)", "string(//title)"]
+SYNTAXES = ["json-ld", "microdata", "opengraph"]
+URL = "http://fakehost/test/page.html"
+
+
+def load_pages(corpus):
+    pages = []
+    for d in sorted(pathlib.Path(corpus).iterdir()):
+        f = d / "source.html"
+        if f.exists():
+            pages.append((d.name, f.read_text(encoding="utf-8", errors="replace")))
+    pages.sort(key=lambda p: len(p[1]))
+    return pages
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--iters", type=int, default=20)
+    args = ap.parse_args()
+
+    import extruct
+    import grpc
+    import lxml.html
+    from riptide_client import load_stubs
+
+    pb, rpc = load_stubs()
+    ch = grpc.insecure_channel(args.addr, options=[("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)])
+    grpc.channel_ready_future(ch).result(timeout=30)
+    stub = rpc.PoolServiceStub(ch)
+
+    pages = load_pages(args.corpus)
+    name, median = pages[len(pages) // 2]
+    every = [html for _, html in pages]
+
+    def lxml_xpath(expr):
+        return lambda html: lxml.html.document_fromstring(html).xpath(expr)
+
+    def daemon_xpath(expr):
+        spec = pb.XpathSpec(expression=expr, all=True)
+        return lambda html: stub.Extract(pb.ExtractRequest(html=html, xpath=spec))
+
+    def extruct_run(html):
+        return extruct.extract(html, base_url=URL, syntaxes=SYNTAXES, uniform=False, errors="ignore")
+
+    spec = pb.StructuredSpec(syntaxes=SYNTAXES)
+
+    def daemon_structured(html):
+        return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=spec))
+
+    rows = [("xpath `%s`" % e, lxml_xpath(e), daemon_xpath(e), "lxml") for e in XPATHS]
+    rows.append(("structured (json-ld, microdata, opengraph)", extruct_run, daemon_structured, "extruct"))
+
+    # Warm up every variant (and check the daemon answers).
+    for _, peer, daemon, _ in rows:
+        peer(median)
+        daemon(median)
+
+    def timed(fn, docs, iters):
+        t = time.perf_counter()
+        for _ in range(iters):
+            for d in docs:
+                fn(d)
+        return (time.perf_counter() - t) / iters
+
+    results = {}
+    for _ in range(args.rounds):
+        for label, peer, daemon, _ in rows:
+            for set_name, docs, iters in (("median", [median], args.iters), ("all", every, 1)):
+                p = timed(peer, docs, iters)
+                d = timed(daemon, docs, iters)
+                r = results.setdefault((label, set_name), {"peer": [], "daemon": [], "ratio": []})
+                r["peer"].append(p)
+                r["daemon"].append(d)
+                r["ratio"].append(p / d)
+
+    print("python %s; lxml %s; extruct 0.14.0; median page %s, %d bytes; all: %d pages, %d bytes; %d rounds"
+          % (sys.version.split()[0], ".".join(map(str, lxml.etree.LXML_VERSION)), name, len(median.encode()),
+             len(every), sum(len(h.encode()) for h in every), args.rounds))
+    print()
+    print("| question | pages | peer | peer ms | daemon ms | peer / daemon |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, _, _, peer_name in rows:
+        for set_name in ("median", "all"):
+            r = results[(label, set_name)]
+            print("| %s | %s | %s | %.2f | %.2f | %.2fx |" % (
+                label, set_name, peer_name, statistics.median(r["peer"]) * 1e3,
+                statistics.median(r["daemon"]) * 1e3, statistics.median(r["ratio"])))
+
+
+if __name__ == "__main__":
+    main()
