@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // wasmCache is the compilation cache of every daemon the tests start, so
@@ -570,13 +571,21 @@ func TestMemoryPressure(t *testing.T) {
 		return resp.GetMemory().GetPressure()
 	}
 
-	// 7 MiB: over the threshold, under the 8 MiB past which an instance
-	// is recycled under pressure (half of WASM_RECYCLE_MEMORY_MB).
-	if _, err := client.Extract(ctx, wasmRequest("grow", "", strings.Repeat("x", 112))); err != nil {
-		t.Fatalf("grow by 7 MiB: %v", err)
+	// A lease holds the grow module's instance, so that the sweep cannot
+	// recycle it and a second grow call needs an instance of its own. It
+	// grows by 17 MiB: over the threshold and over the module's share of
+	// the budget (32 MiB over two modules: docs/wasm-abi.md, Shares).
+	lease, err := client.Checkout(ctx, &poolv1.CheckoutRequest{Pool: "grow", Ttl: durationpb.New(time.Minute)})
+	if err != nil {
+		t.Fatalf("Checkout grow: %v", err)
+	}
+	grow := wasmRequest("grow", "", strings.Repeat("x", 272))
+	grow.LeaseId = lease.GetLease().GetLeaseId()
+	if _, err := client.Extract(ctx, grow); err != nil {
+		t.Fatalf("grow by 17 MiB: %v", err)
 	}
 	if p := pressure(); p < 0.2 || p >= 1 {
-		t.Fatalf("pressure %.2f after growing 7 MiB of 32, want in [0.2, 1)", p)
+		t.Fatalf("pressure %.2f after growing 17 MiB of 32, want in [0.2, 1)", p)
 	}
 	e := ev.next(t, "MemoryPressure", func(e *poolv1.PoolEvent) bool { return e.GetMemoryPressure() != nil })
 	if e.GetMemoryPressure().GetLevel() != poolv1.MemoryPressureLevel_MEMORY_PRESSURE_LEVEL_HIGH || e.GetMemoryPressure().GetPressure() < 0.2 {
@@ -584,17 +593,19 @@ func TestMemoryPressure(t *testing.T) {
 	}
 	ev.next(t, "GcCompleted", func(e *poolv1.PoolEvent) bool { return e.GetGcCompleted() != nil })
 
-	// While high, no new instance: article has none yet.
-	_, err := client.Extract(ctx, wasmRequest("article", "metadata", articlePage))
-	wantStatus(t, "new instance under pressure", err, codes.ResourceExhausted, "MEMORY_LIMIT_EXCEEDED")
+	// While high, a module over its share gets no new instance. (A module
+	// under its share still would: internal/wasmpool/shares_test.go.)
+	_, err = client.Extract(ctx, wasmRequest("grow", "", "x"))
+	wantStatus(t, "a new instance over the module's share under pressure", err, codes.ResourceExhausted, "MEMORY_LIMIT_EXCEEDED")
 	if h, err := client.Health(ctx, &poolv1.HealthRequest{}); err != nil || h.GetMemoryPressure() < 0.2 || h.GetMemoryUsageMb() < 6 {
 		t.Errorf("health under pressure: %v %v", h, err)
 	}
 
-	// Grow past the recycling line; the sweep (ForceGC or the daemon's own)
-	// recycles the instance and the pressure falls.
-	if _, err := client.Extract(ctx, wasmRequest("grow", "", strings.Repeat("x", 64))); err != nil {
-		t.Fatalf("grow by 4 MiB more: %v", err)
+	// Released, the instance is past the recycling line (8 MiB under
+	// pressure); the sweep (ForceGC or the daemon's own) recycles it and
+	// the pressure falls.
+	if _, err := client.ReleaseLease(ctx, &poolv1.ReleaseLeaseRequest{LeaseId: lease.GetLease().GetLeaseId()}); err != nil {
+		t.Fatalf("ReleaseLease: %v", err)
 	}
 	waitFor(t, "the pressure falls", func() bool {
 		resp, err := client.ForceGC(ctx, &poolv1.ForceGCRequest{})
