@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
-	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -41,40 +38,20 @@ func TestMain(m *testing.M) {
 // it means the process did not exit by itself, as it once never did.
 const exitBound = 60 * time.Second
 
-// startBound is how long a test waits for the daemon to start: compiling
-// the bundled module with a cold cache under the race detector takes
-// minutes on a busy machine.
-const startBound = 5 * time.Minute
+// startBound is how long a test waits for the daemon to start: far beyond
+// what starting the native pools takes, even under the race detector on a
+// busy machine.
+const startBound = 2 * time.Minute
 
 // TestShutdownEndsWithCallRunning runs the daemon as a process, leaves a
-// call running past the grace period (a WebAssembly module that loops
-// forever, with a 10-minute WASM_EXTRACT_TIMEOUT_MS), and sends SIGTERM:
-// the process exits by itself with status 0, the call's client gets an
-// answer, and the log says the grace period ran out.
-//
-// The module is not trusted: a trusted module's loop cannot be interrupted
-// and, as wazero's compiled code has no preemption point, it stops the
-// whole Go runtime at the next garbage collection, shutdown included
-// (README, Shutdown). internal/daemon's TestShutdownAbandonsStuckHandler
-// covers a handler that never returns.
+// call running past the grace period (an Extract waiting for the one css
+// instance, which a lease holds, with a 10-minute CHECKOUT_TIMEOUT_MS), and
+// sends SIGTERM: the process exits by itself with status 0, the call's
+// client gets an answer, and the log says the grace period ran out.
+// internal/daemon's TestShutdownAbandonsStuckHandler covers a handler that
+// never returns, and the README why a trusted WebAssembly call that never
+// returns is beyond any bound.
 func TestShutdownEndsWithCallRunning(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the daemon with its WebAssembly pools")
-	}
-	modules := t.TempDir()
-	loop, err := os.ReadFile(filepath.Join("..", "..", "internal", "wasm", "testdata", "loop.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(modules, "loop.wasm"), loop, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cache, cleanup, err := testenv.CompilationCacheDir("poold-shutdown-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(),
 		runMainEnv+"=1",
@@ -82,12 +59,9 @@ func TestShutdownEndsWithCallRunning(t *testing.T) {
 		"METRICS_ADDR=",
 		"LOG_FORMAT=json",
 		"NATIVE_POOL_SIZE=1",
-		"WASM_POOL_SIZE=1",
-		"WASM_MAX_INSTANCES=2",
-		"WASM_MODULES_DIR="+modules,
-		"WASM_TRUSTED_MODULES=article",
-		"WASM_EXTRACT_TIMEOUT_MS=600000",
-		"WASM_COMPILATION_CACHE_DIR="+cache,
+		"NATIVE_MAX_INSTANCES=1",
+		"CHECKOUT_TIMEOUT_MS=600000",
+		"WASM_POOL_ENABLED=false",
 		"SHUTDOWN_GRACE_MS=500",
 		"HOME="+t.TempDir(),
 	)
@@ -128,15 +102,18 @@ func TestShutdownEndsWithCallRunning(t *testing.T) {
 	defer conn.Close()
 	client := poolv1.NewPoolServiceClient(conn)
 
+	if _, err := client.Checkout(context.Background(), &poolv1.CheckoutRequest{Pool: "css"}); err != nil {
+		t.Fatal(err)
+	}
 	stuck := make(chan error, 1)
 	go func() {
 		_, err := client.Extract(context.Background(), &poolv1.ExtractRequest{
 			Document: &poolv1.ExtractRequest_Html{Html: "<p>x</p>"},
-			Spec:     &poolv1.ExtractRequest_Wasm{Wasm: &poolv1.WasmSpec{Module: "loop"}},
+			Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "p"}},
 		})
 		stuck <- err
 	}()
-	waitInUse(t, client, "loop")
+	waitWaiting(t, client, "css")
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -215,19 +192,21 @@ func (l *logLines) wait(t *testing.T, msg string) map[string]any {
 	return nil
 }
 
-// waitInUse waits until an instance of pool is in use.
-func waitInUse(t *testing.T, client poolv1.PoolServiceClient, pool string) {
+// waitWaiting waits until a call waits for an instance of pool.
+func waitWaiting(t *testing.T, client poolv1.PoolServiceClient, pool string) {
 	t.Helper()
 	deadline := time.Now().Add(exitBound)
 	for time.Now().Before(deadline) {
-		resp, err := client.GetMetrics(context.Background(), &poolv1.GetMetricsRequest{Pools: []string{pool}})
-		if err != nil && !errors.Is(err, context.Canceled) {
+		resp, err := client.Health(context.Background(), &poolv1.HealthRequest{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if p := resp.GetPools(); len(p) == 1 && p[0].GetInUse() > 0 {
-			return
+		for _, p := range resp.GetPools() {
+			if p.GetPool() == pool && p.GetWaiters() > 0 {
+				return
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("no %s instance in use within %v", pool, exitBound)
+	t.Fatalf("no call waiting for a %s instance within %v", pool, exitBound)
 }

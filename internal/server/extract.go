@@ -177,6 +177,7 @@ func onNative[T pool.Poolable](ctx context.Context, s *Service, leaseID, name st
 	if leaseID != "" {
 		return 0, s.onLease(ctx, leaseID, name, func(held lease.Held) error {
 			h := held.(nativeHeld[T]).h
+			defer p.Watch(ctx)()
 			return fn(h.Value(), instanceID(name, h.ID()))
 		})
 	}

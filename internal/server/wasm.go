@@ -70,7 +70,9 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 		err = s.onLease(ctx, id, name, func(held lease.Held) error {
 			w := held.(*wasmHeld)
 			began = time.Now()
+			end := w.p.Pool.Watch(ctx)
 			res, w.err = w.p.Run(ctx, w.h, wreq)
+			end()
 			runErr = w.err
 			resp.InstanceId = instanceID(name, w.h.ID())
 			return nil
