@@ -737,7 +737,9 @@ func TestLeaseConcurrentExtractsSerialized(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.pool, func(t *testing.T) {
 			r := &leaseRig{t: t, s: r.s, client: r.client}
-			l := r.checkout(tc.pool, 0)
+			// A TTL far past the calls' run time: on a loaded machine the
+			// race detector stretches eight regex calls past the default 30 s.
+			l := r.checkout(tc.pool, 5*time.Minute)
 			defer r.release(l.GetLeaseId(), false)
 			before := r.stats(tc.pool)
 
