@@ -23,9 +23,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is the kind of an Event.
@@ -211,11 +213,37 @@ func (b *Bus) Publish(e Event) {
 	if e.Time.IsZero() {
 		e.Time = b.clock()
 	}
+	e.Reason = sanitize(e.Reason)
 	for _, s := range *b.subs.Load() {
 		if s.matches(&e) {
 			s.push(&e)
 		}
 	}
+}
+
+// MaxReasonBytes bounds an event's Reason. A reason may quote what a
+// WebAssembly module wrote (its error text, its standard error); it
+// reaches every subscriber, and the API's strings must be valid UTF-8: one
+// reason that is not would end every PoolEvents stream it reaches.
+const MaxReasonBytes = 4 << 10
+
+// sanitize makes a reason valid UTF-8 of at most MaxReasonBytes, cut at a
+// character boundary. Reasons are short and valid almost always, which
+// costs one pass over them.
+func sanitize(s string) string {
+	if len(s) <= MaxReasonBytes && utf8.ValidString(s) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > MaxReasonBytes {
+		const ellipsis = "…"
+		cut := MaxReasonBytes - len(ellipsis)
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + ellipsis
+	}
+	return s
 }
 
 // Subscribe returns a subscription to the events that f selects, with room

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 )
 
 // drain reads every event already buffered in s, without waiting.
@@ -532,4 +534,36 @@ func BenchmarkPublish(b *testing.B) {
 			bus.Publish(e)
 		}
 	})
+}
+
+// TestReasonSanitized publishes reasons that quote a hostile module's text:
+// every subscriber gets valid UTF-8 of at most MaxReasonBytes, which the
+// API can marshal.
+func TestReasonSanitized(t *testing.T) {
+	long := strings.Repeat("é", MaxReasonBytes) // two bytes each
+	tests := []struct {
+		name, reason, want string
+	}{
+		{"plain", "unusable: trap", "unusable: trap"},
+		{"invalid byte", "panic: \xff\xfe here", "panic: \uFFFD here"},
+		{"cut mid-character", "panic: caf\xc3", "panic: caf\uFFFD"},
+		{"too long", long, long[:MaxReasonBytes-len("…")-1] + "…"},
+		{"too long, odd cut", "x" + long, "x" + long[:MaxReasonBytes-len("…")-1] + "…"},
+	}
+	bus := NewBus(Config{})
+	sub := bus.Subscribe(Filter{}, 16)
+	defer sub.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bus.Publish(Event{Kind: InstanceDestroyed, Pool: "hostile", Reason: tt.reason})
+			got := drain(t, sub)
+			if len(got) != 1 {
+				t.Fatalf("%d events", len(got))
+			}
+			r := got[0].Reason
+			if r != tt.want || !utf8.ValidString(r) || len(r) > MaxReasonBytes {
+				t.Errorf("Reason = %.40q… (%d bytes, valid %v), want %.40q… (%d bytes)", r, len(r), utf8.ValidString(r), tt.want, len(tt.want))
+			}
+		})
+	}
 }

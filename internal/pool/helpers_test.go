@@ -46,6 +46,7 @@ func (it *testItem) Close() error {
 // (honouring ctx unless ignoreCtx).
 type testFactory struct {
 	fail      atomic.Bool
+	sick      atomic.Bool // every item it makes is unhealthy
 	calls     atomic.Int32
 	gate      chan struct{}
 	ignoreCtx bool
@@ -71,6 +72,7 @@ func (f *testFactory) new(ctx context.Context) (*testItem, error) {
 		return nil, errFactory
 	}
 	it := &testItem{n: int64(n)}
+	it.sick.Store(f.sick.Load())
 	f.mu.Lock()
 	f.items = append(f.items, it)
 	f.mu.Unlock()

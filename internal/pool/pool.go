@@ -33,6 +33,9 @@ type Factory[T Poolable] func(ctx context.Context) (T, error)
 var (
 	// ErrClosed is returned by Checkout once Close has been called.
 	ErrClosed = errors.New("pool: closed")
+	// ErrUnhealthy is returned by Checkout when maxValidationFailures
+	// items in a row failed validation (Config.ValidateOnCheckout).
+	ErrUnhealthy = errors.New("pool: items failing their health check")
 	// ErrExhausted is returned by Checkout when no item became available
 	// within Config.CheckoutTimeout. A caller's own context ending yields
 	// an error wrapping ctx.Err() instead.
@@ -68,6 +71,10 @@ type Config struct {
 }
 
 const defaultRetryBackoff = 100 * time.Millisecond
+
+// maxValidationFailures is how many items may fail validation for one
+// Checkout before it gives up with ErrUnhealthy.
+const maxValidationFailures = 3
 
 func (c Config) validate() error {
 	switch {
@@ -241,11 +248,15 @@ func (p *Pool[T]) WaitReady(ctx context.Context) error {
 
 // Checkout returns an idle item, or creates one while the pool is below
 // MaxSize, or waits in FIFO order for one to be released. It fails with
-// ErrClosed, with ErrExhausted after Config.CheckoutTimeout, with a factory
+// ErrClosed, with ErrExhausted after Config.CheckoutTimeout, with
+// ErrUnhealthy when items keep failing validation, with a factory
 // error that stopped the creation this call was waiting on, or with an error
 // wrapping ctx.Err().
 func (p *Pool[T]) Checkout(ctx context.Context) (*Handle[T], error) {
-	var ws waitState
+	var (
+		ws        waitState
+		unhealthy int // items that failed validation for this call
+	)
 	for {
 		p.mu.Lock()
 		if p.closed {
@@ -276,6 +287,13 @@ func (p *Pool[T]) Checkout(ctx context.Context) (*Handle[T], error) {
 				p.emit(Event{Kind: EventHealthCheckFailed, ItemID: h.id})
 			}
 			p.destroyInUse(h, ReasonUnhealthy, "", nil, !waited)
+			// Items that fail validation one after another, new ones
+			// included, would have this caller make and destroy items
+			// until its deadline: give up after a few.
+			if unhealthy++; unhealthy >= maxValidationFailures {
+				ws.stop()
+				return nil, fmt.Errorf("pool %q: %d items in a row failed their health check: %w", p.cfg.Name, unhealthy, ErrUnhealthy)
+			}
 			continue
 		}
 		var d time.Duration

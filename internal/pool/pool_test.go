@@ -308,6 +308,23 @@ func TestValidateOnCheckoutReplacesUnhealthy(t *testing.T) {
 	}
 }
 
+// TestValidateOnCheckoutGivesUp checks that a Checkout whose every item,
+// new ones included, fails validation gives up after a few instead of
+// making and destroying items until its deadline.
+func TestValidateOnCheckoutGivesUp(t *testing.T) {
+	f := &testFactory{}
+	f.sick.Store(true)
+	p := newTestPool(t, Config{MinSize: 0, MaxSize: 1, ValidateOnCheckout: true}, f)
+	h, err := p.Checkout(context.Background())
+	if !errors.Is(err, ErrUnhealthy) {
+		t.Fatalf("Checkout = %v, %v; want ErrUnhealthy", h, err)
+	}
+	s := settled(t, p, 0)
+	if s.Created != maxValidationFailures || s.Destroyed[ReasonUnhealthy] != maxValidationFailures || s.InUse != 0 {
+		t.Errorf("stats = %+v; want %d created and destroyed", s, maxValidationFailures)
+	}
+}
+
 func TestHealthLoop(t *testing.T) {
 	clk := newFakeClock()
 	f := &testFactory{}

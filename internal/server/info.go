@@ -11,6 +11,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -149,6 +150,8 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 			e.Sha256 = m.SHA256
 			e.InstanceMemoryLimitMb = uint32(s.limits.InstanceMemoryLimitMB)
 			e.ExtractTimeout = durationpb.New(s.limits.ExtractTimeout)
+			e.ModuleLimits = s.moduleLimits(m)
+			e.MaxDocumentBytes = e.ModuleLimits.GetMaxDocumentBytes()
 		}
 		resp.Extractors = append(resp.Extractors, e)
 	}
@@ -161,6 +164,24 @@ const engineNative = poolv1.ExtractorEngine_EXTRACTOR_ENGINE_NATIVE
 // articleABIVersion is the guest ABI version of the bundled article module,
 // which the native engine reports in its place: its answers are the same.
 const articleABIVersion = 1
+
+// moduleLimits are the published bounds of one module's calls.
+func (s *Service) moduleLimits(p *wasmpool.Pool) *poolv1.ModuleLimits {
+	rt := p.Module.Runtime()
+	doc := uint64(p.Module.DocumentLimit())
+	if daemon := uint64(s.limits.MaxDocumentBytes); daemon > 0 {
+		doc = min(doc, daemon)
+	}
+	return &poolv1.ModuleLimits{
+		MaxDocumentBytes:    doc,
+		DocumentBlameBytes:  uint64(p.Module.BlameDocumentBytes()),
+		MaxResultBytes:      uint64(rt.ResultLimitBytes()),
+		MaxResultDepth:      wasm.MaxResultDepth,
+		MaxErrorTextBytes:   wasm.MaxGuestTextBytes,
+		MaxTableEntries:     wasm.MaxTableEntries,
+		HousekeepingTimeout: durationpb.New(rt.HousekeepingTimeout()),
+	}
+}
 
 // poolStats converts a pool's snapshot.
 func poolStats(v PoolView) *poolv1.PoolStats {

@@ -61,7 +61,7 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 
 	resp := &poolv1.ExtractResponse{Pool: name}
 	var (
-		res    []byte
+		res    *structpb.Struct
 		began  = time.Now()
 		wait   time.Duration
 		runErr error
@@ -98,14 +98,14 @@ func (s *Service) extractWASM(ctx context.Context, req *poolv1.ExtractRequest, i
 		if fb, ok := s.fallback(ctx, p, wreq, runErr); ok {
 			return fb, nil
 		}
+		if errors.Is(runErr, wasm.ErrDocumentUnparsable) { // as the native pools answer it
+			return nil, invalidArgument(documentField(req), "%v", runErr)
+		}
 		return nil, s.wasmError(name, runErr, p.Pool.Stats)
 	}
-	result, err := decodeResult(res)
-	if err != nil {
-		return nil, statusError(codes.Internal, ReasonExtractorFailed,
-			fmt.Sprintf("module %q returned a result that is not a JSON object: %v", name, err), []string{"pool", name})
-	}
-	resp.Result = result
+	// The module's result was converted, within its bounds, during the
+	// call (wasm.Instance.Extract).
+	resp.Result = res
 	resp.Timing = timing(wait, time.Since(began))
 	return resp, nil
 }
@@ -168,10 +168,11 @@ func decodeResult(b []byte) (*structpb.Struct, error) {
 // wasmError maps an error of a WebAssembly checkout or call.
 func (s *Service) wasmError(name string, err error, stats func() pool.Stats) error {
 	var (
-		guest *wasm.GuestError
-		open  *breaker.OpenError
-		abi   *wasm.ABIError
-		slots *wasmpool.SlotsError
+		guest    *wasm.GuestError
+		open     *breaker.OpenError
+		abi      *wasm.ABIError
+		slots    *wasmpool.SlotsError
+		creation *wasmpool.CreationError
 	)
 	md := []string{"pool", name}
 	switch {
@@ -195,15 +196,27 @@ func (s *Service) wasmError(name string, err error, stats func() pool.Stats) err
 	case errors.Is(err, wasm.ErrRequestTooLarge):
 		return statusError(codes.ResourceExhausted, ReasonDocumentTooLarge,
 			fmt.Sprintf("module %q: %v", name, err), md)
+	case errors.Is(err, wasm.ErrDocumentOutOfMemory):
+		// The document's fault, not the module's: not counted by the
+		// breaker, nor in the error rate.
+		return statusError(codes.ResourceExhausted, ReasonDocumentTooLarge,
+			fmt.Sprintf("module %q ran out of memory on this document, too large for its instances (WASM_INSTANCE_MEMORY_LIMIT_MB); the instance was replaced: %v", name, err), md)
 	case errors.Is(err, wasm.ErrResultTooLarge):
 		return statusError(codes.ResourceExhausted, ReasonResultTooLarge,
 			fmt.Sprintf("module %q: %v", name, err), md)
 	case errors.Is(err, context.Canceled):
 		return contextOr(err, func() error { return err })
+	case errors.As(err, &creation) && !errors.Is(err, breaker.ErrOpen):
+		return statusError(codes.Unavailable, ReasonCreationFailed,
+			fmt.Sprintf("module %q could not make an instance: %v", name, err), md, retryAfter(time.Second))
+	case errors.Is(err, pool.ErrUnhealthy):
+		return statusError(codes.Unavailable, ReasonCreationFailed,
+			fmt.Sprintf("module %q: its instances fail their health checks: %v", name, err), md, retryAfter(time.Second))
 	case errors.Is(err, wasm.ErrTimeout):
 		return statusError(codes.DeadlineExceeded, ReasonExtractorTimeout,
 			fmt.Sprintf("module %q ran out of time (WASM_EXTRACT_TIMEOUT_MS or the request's deadline); the instance was replaced", name), md)
-	case errors.Is(err, wasm.ErrTrap), errors.Is(err, wasm.ErrOutOfMemory), errors.Is(err, wasm.ErrUnusable), errors.As(err, &abi):
+	case errors.Is(err, wasm.ErrTrap), errors.Is(err, wasm.ErrOutOfMemory), errors.Is(err, wasm.ErrUnusable),
+		errors.Is(err, wasm.ErrUnhealthy), errors.As(err, &abi):
 		return statusError(codes.Internal, ReasonExtractorFailed,
 			fmt.Sprintf("module %q failed: %v; the instance was replaced", name, err), md)
 	}

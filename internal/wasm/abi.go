@@ -1,7 +1,6 @@
 package wasm
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -185,58 +184,4 @@ type requestOptions struct {
 	URL       string   `json:"url"`
 	Mode      string   `json:"mode"`
 	Selectors []string `json:"selectors"`
-}
-
-// envelope is the JSON a guest returns from riptide_extract, decoded the slow
-// way when the fast path of parseEnvelope does not apply.
-type envelope struct {
-	OK    json.RawMessage `json:"ok"`
-	Error *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-var okPrefix = []byte(`{"ok":`)
-
-// parseEnvelope checks the result envelope in b, a view of guest memory, and
-// returns either a copy of the "ok" object or the guest's error. b is not
-// retained. A malformed envelope is reported as a non-nil reason.
-func parseEnvelope(b []byte) (ok []byte, code, message, reason string) {
-	// Fast path, for guests that write the envelope without spaces (ours
-	// does): {"ok":V} is an object with the single key "ok" exactly when V
-	// is valid JSON, which json.Valid checks without decoding.
-	if bytes.HasPrefix(b, okPrefix) {
-		inner := bytes.TrimRight(b[len(okPrefix):], " \t\r\n")
-		if n := len(inner); n > 0 && inner[n-1] == '}' {
-			if v := bytes.TrimRight(inner[:n-1], " \t\r\n"); isObject(v) && json.Valid(v) {
-				return bytes.Clone(v), "", "", ""
-			}
-		}
-	}
-	var env envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, "", "", "the result is not a JSON envelope: " + err.Error()
-	}
-	switch {
-	case env.OK != nil && env.Error != nil:
-		return nil, "", "", `the result envelope has both "ok" and "error"`
-	case env.Error != nil:
-		if env.Error.Code == "" {
-			return nil, "", "", `the result envelope's "error" has no "code"`
-		}
-		return nil, env.Error.Code, env.Error.Message, ""
-	case env.OK != nil:
-		if !isObject(env.OK) {
-			return nil, "", "", `the result envelope's "ok" is not a JSON object`
-		}
-		return env.OK, "", "", ""
-	}
-	return nil, "", "", `the result envelope has neither "ok" nor "error"`
-}
-
-// isObject reports whether the JSON value b starts as an object.
-func isObject(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{'
 }

@@ -1,7 +1,9 @@
 package wasm_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -13,6 +15,8 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/article/quality"
 	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // corpusPages returns the corpus pages' sources, smallest first.
@@ -511,4 +515,43 @@ func BenchmarkArticleBaseline(b *testing.B) {
 	}
 	b.Run("median-page", func(b *testing.B) { run(b, pages[len(pages)/2:len(pages)/2+1]) })
 	b.Run("corpus", func(b *testing.B) { run(b, pages) })
+}
+
+// BenchmarkResultConversion converts the article result of the corpus'
+// median page, as the guest returns it, to the Struct the client gets: the
+// host's bounded decoder against what the server did before it (check the
+// envelope with json.Valid, copy the object, then protojson.Unmarshal).
+//
+//	go test -run '^$' -bench BenchmarkResultConversion -count 6 ./internal/wasm
+func BenchmarkResultConversion(b *testing.B) {
+	pages := corpusPages(b)
+	res, err := article.Extract(pages[len(pages)/2], article.Request{URL: quality.PageURL, Mode: article.ModeArticle})
+	if err != nil {
+		b.Fatal(err)
+	}
+	obj, err := json.Marshal(res)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := append(append([]byte(`{"ok":`), obj...), '}')
+	b.Run("protojson", func(b *testing.B) {
+		b.SetBytes(int64(len(env)))
+		for b.Loop() {
+			if !json.Valid(env) {
+				b.Fatal("invalid")
+			}
+			st := new(structpb.Struct)
+			if err := protojson.Unmarshal(bytes.Clone(env[len(`{"ok":`):len(env)-1]), st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bounded", func(b *testing.B) {
+		b.SetBytes(int64(len(env)))
+		for b.Loop() {
+			if st, _, _, err, reason := wasm.DecodeEnvelope(env, 16<<20); st == nil {
+				b.Fatal(err, reason)
+			}
+		}
+	})
 }

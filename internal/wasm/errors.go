@@ -24,13 +24,26 @@ var (
 	// ErrOutOfMemory reports a guest that failed after its linear memory
 	// reached RuntimeConfig.InstanceMemoryLimitMB.
 	ErrOutOfMemory = errors.New("wasm: guest out of memory")
+	// ErrUnhealthy reports an instance whose riptide_health answered
+	// anything but 0: the module asks for it to be replaced.
+	ErrUnhealthy = errors.New("wasm: guest unhealthy")
 
 	// ErrResultTooLarge reports a result over RuntimeConfig.MaxResultBytes.
 	// The instance stays usable.
 	ErrResultTooLarge = errors.New("wasm: result too large")
-	// ErrRequestTooLarge reports a document too large for the instance's
-	// memory (over half of it). The instance stays usable.
+	// ErrRequestTooLarge reports a document over the module's document
+	// limit (Module.DocumentLimit), refused before the guest saw it, or
+	// one too large for the instance's memory. The instance stays usable.
 	ErrRequestTooLarge = errors.New("wasm: request too large")
+	// ErrDocumentOutOfMemory reports a guest that ran out of memory on a
+	// document of at least Module.BlameDocumentBytes: the document's size
+	// is taken to be the cause, not the module. The instance is unusable,
+	// like after ErrOutOfMemory, which this error does not match.
+	ErrDocumentOutOfMemory = errors.New("wasm: the document needs more memory than an instance has")
+	// ErrDocumentUnparsable reports a document the host's HTML parser
+	// refuses (more than 512 elements open at once), which the native
+	// pools refuse too. The guest was not called.
+	ErrDocumentUnparsable = errors.New("wasm: document nested too deeply")
 	// ErrUnusable reports a call on an instance that was closed or broken
 	// by an earlier failure.
 	ErrUnusable = errors.New("wasm: instance unusable")

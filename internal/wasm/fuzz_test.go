@@ -3,11 +3,12 @@ package wasm_test
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"testing"
 
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // FuzzResultBoundary drives the echo module, which returns as its result
@@ -64,9 +65,14 @@ func FuzzResultBoundary(f *testing.F) {
 		)
 		switch {
 		case err == nil:
-			var obj map[string]any
-			if json.Unmarshal(got, &obj) != nil {
-				t.Fatalf("result %q is not a JSON object", got)
+			// What the client's runtime will check: it marshals, and
+			// it reads back.
+			b, err := proto.Marshal(got)
+			if err != nil {
+				t.Fatalf("result %s does not marshal: %v", asJSON(got), err)
+			}
+			if err := proto.Unmarshal(b, new(structpb.Struct)); err != nil {
+				t.Fatalf("result %s does not unmarshal: %v", asJSON(got), err)
 			}
 		case errors.As(err, &abi):
 			if inst.IsHealthy(ctx) {

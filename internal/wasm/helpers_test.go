@@ -2,6 +2,7 @@ package wasm_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,7 +10,21 @@ import (
 	"time"
 
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"google.golang.org/protobuf/types/known/structpb"
 )
+
+// asJSON is a result as compact JSON with sorted keys, to compare; "" for
+// nil.
+func asJSON(st *structpb.Struct) string {
+	if st == nil {
+		return ""
+	}
+	b, err := json.Marshal(st.AsMap())
+	if err != nil {
+		return "unmarshalable: " + err.Error()
+	}
+	return string(b)
+}
 
 // newRuntime makes a Runtime closed at the end of the test, with the tests'
 // compilation cache unless cfg names one.

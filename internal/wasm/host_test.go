@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 )
@@ -27,6 +28,7 @@ func TestLoadRefusesNonConformingModules(t *testing.T) {
 		{"badversion", readTestdata(t, "badversion"), "riptide_abi_version returned 2: this host speaks version 1"},
 		{"badimport", readTestdata(t, "badimport"), "imports env.fetch: only wasi_snapshot_preview1 is provided"},
 		{"badtree", readTestdata(t, "badtree"), `export "riptide_extract_tree" is func(i32, i32) i64, want func(i32, i32, i32, i32) i64`},
+		{"tablebig", readTestdata(t, "tablebig"), "table 0 starts with 134217728 entries, over the limit of 65536"},
 		{"garbage", []byte("\x00asm but not really"), "not a valid WebAssembly module"},
 		{"empty", nil, "not a valid WebAssembly module"},
 	}
@@ -123,11 +125,63 @@ func TestHostileModulesAreContained(t *testing.T) {
 				t.Error("a replacement instance is unhealthy")
 			}
 			got, err := bystander.Extract(ctx, wasm.Request{HTML: `{"ok":{"fine":true}}`})
-			if err != nil || string(got) != `{"fine":true}` {
+			if err != nil || asJSON(got) != `{"fine":true}` {
 				t.Errorf("the healthy module's Extract = %s, %v", got, err)
 			}
 		})
 	}
+}
+
+// TestHousekeepingIsBounded runs modules whose calls between extractions
+// misbehave: they are refused at load, or fail within the housekeeping
+// timeout and leave their instance unusable.
+func TestHousekeepingIsBounded(t *testing.T) {
+	checkGoroutines(t)
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 10 * time.Second, HousekeepingTimeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		module string
+		want   error
+	}{
+		{"unhealthy", wasm.ErrUnhealthy},
+		{"hanghealth", wasm.ErrTimeout},
+	} {
+		t.Run(tt.module, func(t *testing.T) {
+			if m, err := rt.Load(ctx, tt.module, readTestdata(t, tt.module), wasm.ModuleOptions{}); !errors.Is(err, tt.want) {
+				t.Fatalf("Load = %v, %v; want %v", m, err, tt.want)
+			}
+		})
+	}
+	t.Run("hangreset", func(t *testing.T) {
+		i := newInstance(t, load(t, rt, "hangreset", wasm.ModuleOptions{}))
+		if _, err := i.Extract(ctx, wasm.Request{HTML: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := i.Reset(ctx); !errors.Is(err, wasm.ErrTimeout) {
+			t.Fatalf("Reset = %v; want ErrTimeout", err)
+		}
+		if i.IsHealthy(ctx) {
+			t.Error("healthy after a reset that overran")
+		}
+	})
+	t.Run("tablegrow", func(t *testing.T) {
+		i := newInstance(t, load(t, rt, "tablegrow", wasm.ModuleOptions{}))
+		for range 3 { // each call asks for 2^25 more entries, and is refused
+			if _, err := i.Extract(ctx, wasm.Request{HTML: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Its linear memory (a few pages) and its table's bound.
+		if got := i.MemoryBytes(); got < wasm.MaxTableEntries*8+64<<10 || got > wasm.MaxTableEntries*8+1<<20 {
+			t.Errorf("MemoryBytes = %d, want a few pages more than the table's bound of %d", got, wasm.MaxTableEntries*8)
+		}
+	})
+	t.Run("stack", func(t *testing.T) {
+		i := newInstance(t, load(t, rt, "stack", wasm.ModuleOptions{}))
+		if _, err := i.Extract(ctx, wasm.Request{HTML: "x"}); !errors.Is(err, wasm.ErrTrap) || !strings.Contains(err.Error(), "stack overflow") {
+			t.Fatalf("Extract = %v; want ErrTrap, a stack overflow", err)
+		}
+	})
 }
 
 func isErr(target error) func(error) bool {
@@ -143,7 +197,7 @@ func isABIError(err error) bool {
 // the result envelopes a guest may return.
 func TestEnvelope(t *testing.T) {
 	checkGoroutines(t)
-	rt := newRuntime(t, wasm.RuntimeConfig{MaxResultBytes: 1000})
+	rt := newRuntime(t, wasm.RuntimeConfig{MaxResultBytes: 32000})
 	m := load(t, rt, "echo", wasm.ModuleOptions{})
 	tests := []struct {
 		name, result string
@@ -151,12 +205,12 @@ func TestEnvelope(t *testing.T) {
 		wantErr      func(error) bool
 		fatal        bool // the instance is unusable after it
 	}{
-		{name: "ok", result: `{"ok":{"title":"T","n":[1,2]}}`, want: `{"title":"T","n":[1,2]}`},
-		{name: "ok with spaces", result: "{\n \"ok\" : { \"a\" : 1 } \n}\n", want: `{ "a" : 1 }`},
+		{name: "ok", result: `{"ok":{"title":"T","n":[1,2]}}`, want: `{"n":[1,2],"title":"T"}`},
+		{name: "ok with spaces", result: "{\n \"ok\" : { \"a\" : 1 } \n}\n", want: `{"a":1}`},
 		{name: "ok then newline", result: "{\"ok\":{\"a\":1}\n}", want: `{"a":1}`},
 		{name: "guest error", result: `{"error":{"code":"INVALID_ARGUMENT","message":"unknown mode \"x\""}}`, wantErr: isGuestError(wasm.CodeInvalidArgument, `unknown mode "x"`)},
 		{name: "guest internal error", result: `{"error":{"code":"INTERNAL","message":"boom"}}`, wantErr: isGuestError(wasm.CodeInternal, "boom")},
-		{name: "too large", result: `{"ok":{"s":"` + strings.Repeat("x", 1000) + `"}}`, wantErr: isErr(wasm.ErrResultTooLarge)},
+		{name: "too large", result: `{"ok":{"s":"` + strings.Repeat("x", 32000) + `"}}`, wantErr: isErr(wasm.ErrResultTooLarge)},
 		{name: "not JSON", result: `{"ok":{`, wantErr: isABIError, fatal: true},
 		{name: "ok not an object", result: `{"ok":[1]}`, wantErr: isABIError, fatal: true},
 		{name: "ok null", result: `{"ok":null}`, wantErr: isABIError, fatal: true},
@@ -165,6 +219,21 @@ func TestEnvelope(t *testing.T) {
 		{name: "neither", result: `{"okay":{}}`, wantErr: isABIError, fatal: true},
 		{name: "error without code", result: `{"error":{"message":"m"}}`, wantErr: isABIError, fatal: true},
 		{name: "trailing garbage", result: `{"ok":{}}x`, wantErr: isABIError, fatal: true},
+		// Results the host cannot convert break the ABI.
+		{name: "invalid UTF-8", result: "{\"ok\":{\"a\":\"\xff\"}}", wantErr: isABIError, fatal: true},
+		{name: "duplicate key", result: `{"ok":{"a":1,"a":2}}`, wantErr: isABIError, fatal: true},
+		{name: "nested duplicate key", result: `{"ok":{"a":[{"b":1,"b":1}]}}`, wantErr: isABIError, fatal: true},
+		{name: "two oks", result: `{"ok":{},"ok":{}}`, wantErr: isABIError, fatal: true},
+		{name: "number out of range", result: `{"ok":{"a":1e999}}`, wantErr: isABIError, fatal: true},
+		{name: "error code not a string", result: `{"error":{"code":1}}`, wantErr: isABIError, fatal: true},
+		// Results over a bound are refused; the guest broke no rule.
+		{name: "deepest allowed", result: `{"ok":{"a":` + strings.Repeat("[", wasm.MaxResultDepth-1) + strings.Repeat("]", wasm.MaxResultDepth-1) + `}}`,
+			want: `{"a":` + strings.Repeat("[", wasm.MaxResultDepth-1) + strings.Repeat("]", wasm.MaxResultDepth-1) + `}`},
+		{name: "too deep", result: `{"ok":{"a":` + strings.Repeat("[", wasm.MaxResultDepth) + strings.Repeat("]", wasm.MaxResultDepth) + `}}`, wantErr: isErr(wasm.ErrResultTooDeep)},
+		{name: "too deep objects", result: `{"ok":` + strings.Repeat(`{"a":`, wasm.MaxResultDepth) + "{}" + strings.Repeat("}", wasm.MaxResultDepth) + `}`, wantErr: isErr(wasm.ErrResultTooDeep)},
+		// 800 bytes of JSON, 400 values: over 32000 bytes once converted.
+		{name: "converted too large", result: `{"ok":{"a":[` + strings.Repeat("1,", 399) + `1]}}`, wantErr: isErr(wasm.ErrResultTooLarge)},
+		{name: "error message not UTF-8", result: "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"caf\xc3\"}}", wantErr: isABIError, fatal: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,8 +241,8 @@ func TestEnvelope(t *testing.T) {
 			i := newInstance(t, m)
 			got, err := i.Extract(ctx, wasm.Request{HTML: tt.result})
 			switch {
-			case tt.wantErr == nil && (err != nil || string(got) != tt.want):
-				t.Fatalf("Extract = %s, %v; want %s", got, err, tt.want)
+			case tt.wantErr == nil && (err != nil || asJSON(got) != tt.want):
+				t.Fatalf("Extract = %s, %v; want %s", asJSON(got), err, tt.want)
 			case tt.wantErr != nil && !tt.wantErr(err):
 				t.Fatalf("Extract error = %v", err)
 			}
@@ -182,6 +251,44 @@ func TestEnvelope(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGuestText checks that what a guest writes reaches the caller as valid
+// UTF-8 of at most MaxGuestTextBytes: its error message (here 1 MiB) and
+// the excerpt of its standard error (a panic message cut mid-character).
+func TestGuestText(t *testing.T) {
+	checkGoroutines(t)
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 10 * time.Second})
+	ctx := context.Background()
+	t.Run("error message", func(t *testing.T) {
+		i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
+		doc := `{"error":{"code":"` + strings.Repeat("C", 1000) + `","message":"` + strings.Repeat("é", 1<<19) + `"}}`
+		_, err := i.Extract(ctx, wasm.Request{HTML: doc})
+		var g *wasm.GuestError
+		if !errors.As(err, &g) {
+			t.Fatalf("Extract error = %v; want a *GuestError", err)
+		}
+		if !utf8.ValidString(g.Message) || len(g.Message) > wasm.MaxGuestTextBytes || !strings.HasSuffix(g.Message, "é…") {
+			t.Errorf("message of %d bytes, valid %v, ending %q", len(g.Message), utf8.ValidString(g.Message), g.Message[max(len(g.Message)-8, 0):])
+		}
+		if len(g.Code) > 64 {
+			t.Errorf("code of %d bytes", len(g.Code))
+		}
+		if !i.IsHealthy(ctx) {
+			t.Error("an error envelope cost the instance")
+		}
+	})
+	t.Run("stderr", func(t *testing.T) {
+		i := newInstance(t, load(t, rt, "stderr", wasm.ModuleOptions{}))
+		_, err := i.Extract(ctx, wasm.Request{HTML: "x"})
+		if !errors.Is(err, wasm.ErrTrap) {
+			t.Fatalf("Extract error = %v; want ErrTrap", err)
+		}
+		msg := err.Error()
+		if !utf8.ValidString(msg) || len(msg) > wasm.MaxGuestTextBytes+512 || !strings.Contains(msg, "panic: ") {
+			t.Errorf("error of %d bytes, valid UTF-8 %v: %.200q", len(msg), utf8.ValidString(msg), msg)
+		}
+	})
 }
 
 func isGuestError(code, message string) func(error) bool {
@@ -202,8 +309,8 @@ func TestResultIsACopy(t *testing.T) {
 	if _, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{"a":"other"}}`}); err != nil {
 		t.Fatal(err)
 	}
-	if string(first) != `{"a":"first"}` {
-		t.Errorf("the first result changed to %s", first)
+	if asJSON(first) != `{"a":"first"}` {
+		t.Errorf("the first result changed to %s", asJSON(first))
 	}
 }
 
@@ -222,7 +329,7 @@ func TestTimeouts(t *testing.T) {
 				rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 80 * time.Millisecond})
 				i := newInstance(t, load(t, rt, "slow", wasm.ModuleOptions{Trusted: trusted}))
 				ctx := context.Background()
-				if got, err := i.Extract(ctx, wasm.Request{}); err != nil || string(got) != "{}" {
+				if got, err := i.Extract(ctx, wasm.Request{}); err != nil || asJSON(got) != "{}" {
 					t.Fatalf("a short call = %s, %v", got, err)
 				}
 				want, wantCtx := wasm.ErrTimeout, context.DeadlineExceeded
@@ -312,8 +419,8 @@ func TestConcurrentInstances(t *testing.T) {
 			for n := range 50 {
 				doc := `{"ok":{"g":` + itoa(g) + `,"n":` + itoa(n) + `}}`
 				got, err := i.Extract(context.Background(), wasm.Request{HTML: doc})
-				if err != nil || !strings.Contains(doc, string(got)) {
-					errs <- errors.Join(err, errors.New("got "+string(got)))
+				if err != nil || !strings.Contains(doc, asJSON(got)) {
+					errs <- errors.Join(err, errors.New("got "+asJSON(got)))
 					return
 				}
 			}
@@ -484,7 +591,7 @@ func TestCompilationCacheDir(t *testing.T) {
 	for range 2 { // cold, then warm
 		rt := newRuntime(t, wasm.RuntimeConfig{CompilationCacheDir: dir})
 		i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{Trusted: true}))
-		if got, err := i.Extract(context.Background(), wasm.Request{HTML: `{"ok":{}}`}); err != nil || string(got) != "{}" {
+		if got, err := i.Extract(context.Background(), wasm.Request{HTML: `{"ok":{}}`}); err != nil || asJSON(got) != "{}" {
 			t.Fatalf("Extract = %s, %v", got, err)
 		}
 	}

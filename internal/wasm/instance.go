@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/net/html"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Request is one extraction.
@@ -78,12 +78,18 @@ func (i *Instance) Overrunning() bool {
 	return i.detached && !i.callReturned
 }
 
-// MemoryBytes is the current size of the instance's linear memory. Linear
-// memory never shrinks, so recycle instances that grew too large.
-func (i *Instance) MemoryBytes() uint64 { return i.lin.size.Load() }
+// MemoryBytes is the current size of the instance's linear memory, plus
+// what its tables may take (see MaxTableEntries). Linear memory never
+// shrinks, so recycle instances that grew too large.
+func (i *Instance) MemoryBytes() uint64 { return i.lin.size.Load() + i.mod.tableBytes }
 
-// Extract runs one extraction and returns the result JSON object, a copy the
-// caller owns.
+// Extract runs one extraction and returns the result object, converted from
+// the guest's JSON within the bounds of the ABI: at most MaxResultBytes of
+// JSON, and as much again of converted size (see ValueCost), at most
+// MaxResultDepth levels deep. A result over a bound is ErrResultTooLarge
+// (or ErrResultTooDeep) and leaves the instance usable; one that is not
+// valid UTF-8, repeats a key, holds a number a double cannot or is not the
+// envelope is an *ABIError, like any other broken result.
 //
 // A module that exports riptide_extract_tree gets the document parsed here,
 // natively, with golang.org/x/net/html, and encoded by package htmltree:
@@ -91,24 +97,30 @@ func (i *Instance) MemoryBytes() uint64 { return i.lin.size.Load() }
 // guest. A blank document, one the parser refuses, or one whose tree would
 // not fit where its HTML does goes to riptide_extract as HTML instead, for
 // the module's own answer.
-func (i *Instance) Extract(ctx context.Context, req Request) (result []byte, err error) {
+func (i *Instance) Extract(ctx context.Context, req Request) (result *structpb.Struct, err error) {
 	opts, err := json.Marshal(requestOptions{URL: req.URL, Mode: req.Mode, Selectors: req.Selectors})
 	if err != nil {
 		return nil, fmt.Errorf("wasm: encoding the request: %w", err)
 	}
+	// The same document limits as every pool's, and the module's own,
+	// before the guest spends anything on the document.
+	if limit := i.mod.DocumentLimit(); len(req.HTML) > limit {
+		return nil, fmt.Errorf("%w: module %q: a document of %d bytes is over its limit of %d bytes (an eighth of the instance memory cap)", ErrRequestTooLarge, i.mod.name, len(req.HTML), limit)
+	}
+	tree, err := parseTree(req.HTML)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDocumentUnparsable, err)
+	}
 	// A request may take up to half of the instance's memory cap.
 	budget := i.mod.rt.memoryLimit / 2
 	fn, fnName, docLen := i.extract, exportExtract, len(req.HTML)
-	var tree *htmltree.Plan // nil: the document goes as HTML
-	if i.extractTree != nil {
-		// A tree is larger than its HTML, up to several times for pages
-		// of many small elements: taking it must not refuse a page that
-		// fits as HTML.
-		if tree = parseTree(req.HTML); tree != nil && uint64(len(opts))+uint64(tree.Len()) <= budget {
-			fn, fnName, docLen = i.extractTree, exportExtractTree, tree.Len()
-		} else {
-			tree = nil
-		}
+	// A tree is larger than its HTML, up to several times for pages of
+	// many small elements: taking it must not refuse a page that fits as
+	// HTML.
+	if i.extractTree != nil && tree != nil && uint64(len(opts))+uint64(tree.Len()) <= budget {
+		fn, fnName, docLen = i.extractTree, exportExtractTree, tree.Len()
+	} else {
+		tree = nil
 	}
 	if err := i.acquire(); err != nil {
 		return nil, err
@@ -132,17 +144,26 @@ func (i *Instance) Extract(ctx context.Context, req Request) (result []byte, err
 	i.stack[0], i.stack[1] = uint64(ptr), uint64(len(opts))
 	i.stack[2], i.stack[3] = uint64(docPtr), uint64(docLen)
 	if err := i.invoke(ctx, fnName, fn); err != nil {
+		if errors.Is(err, ErrOutOfMemory) && len(req.HTML) >= i.mod.BlameDocumentBytes() {
+			return nil, fmt.Errorf("%w: module %q: a document of %d bytes (%v)", ErrDocumentOutOfMemory, i.mod.name, len(req.HTML), err)
+		}
 		return nil, err
 	}
 	view, err := i.view(fnName, i.stack[0])
 	if err != nil {
 		return nil, err
 	}
-	if limit := i.mod.rt.cfg.MaxResultBytes; limit > 0 && len(view) > limit {
+	limit := i.mod.rt.resultLimit()
+	if len(view) > limit {
 		return nil, fmt.Errorf("%w: module %q returned %d bytes, over %d", ErrResultTooLarge, i.mod.name, len(view), limit)
 	}
-	ok, code, message, reason := parseEnvelope(view)
+	// The conversion runs here, while the caller holds the instance (and,
+	// in the daemon, one of the call slots): what a result costs the host
+	// is the module's call's cost.
+	ok, code, message, err, reason := decodeEnvelope(view, limit)
 	switch {
+	case err != nil:
+		return nil, fmt.Errorf("module %q: %w", i.mod.name, err)
 	case reason != "":
 		return nil, &ABIError{Module: i.mod.name, Reason: reason}
 	case code != "":
@@ -151,22 +172,25 @@ func (i *Instance) Extract(ctx context.Context, req Request) (result []byte, err
 	return ok, nil
 }
 
-// parseTree parses page for riptide_extract_tree. It returns nil for a
-// page that goes as HTML: a blank one (the module answers that it is
-// empty), or one the parser refuses (over 512 nested elements).
-func parseTree(page string) *htmltree.Plan {
+// parseTree parses page as every pool does, and returns its tree for
+// riptide_extract_tree, or nil for a blank page, which goes as HTML (the
+// module answers that it is empty). It returns the parser's error for a page
+// it refuses (over 512 nested elements), which the native pools refuse too.
+// Modules that take HTML pay for the parse as well: the same document limits
+// apply to every pool.
+func parseTree(page string) (*htmltree.Plan, error) {
 	if strings.TrimSpace(page) == "" {
-		return nil
+		return nil, nil
 	}
 	root, err := html.Parse(strings.NewReader(page))
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	p, err := htmltree.Measure(root)
 	if err != nil { // html.Parse makes no tree the format cannot hold
-		return nil
+		return nil, nil
 	}
-	return &p
+	return &p, nil
 }
 
 // writeDocument writes the document at ptr in guest memory: the tree's
@@ -238,33 +262,36 @@ func (i *Instance) view(fn string, v uint64) ([]byte, error) {
 // IsHealthy reports whether the instance is usable and its guest says it is
 // healthy (riptide_health returns 0). An instance in use by another caller
 // reports false: check idle instances.
-func (i *Instance) IsHealthy(ctx context.Context) bool {
+func (i *Instance) IsHealthy(ctx context.Context) bool { return i.Health(ctx) == nil }
+
+// Health calls riptide_health, within RuntimeConfig.HousekeepingTimeout.
+// An instance whose guest answers anything but 0 (ErrUnhealthy), or fails
+// or overruns, is unusable afterwards; the error says why.
+func (i *Instance) Health(ctx context.Context) (err error) {
 	if err := i.acquire(); err != nil {
-		return false
+		return err
 	}
-	ctx, cancel := i.mod.rt.callContext(ctx)
+	defer func() { i.release(err) }()
+	ctx, cancel := i.mod.rt.housekeepingContext(ctx)
 	defer cancel()
-	err := i.invoke(ctx, exportHealth, i.health)
-	status := uint32(i.stack[0])
-	i.release(err)
-	if err != nil {
-		return false
+	if err := i.invoke(ctx, exportHealth, i.health); err != nil {
+		return err
 	}
-	if status != 0 {
-		i.mod.rt.log.LogAttrs(ctx, slog.LevelWarn, "wasm guest unhealthy", slog.String("module", i.mod.name), slog.Uint64("status", uint64(status)))
-		return false
+	if status := uint32(i.stack[0]); status != 0 {
+		return fmt.Errorf("%w: module %q: %s answered %d", ErrUnhealthy, i.mod.name, exportHealth, status)
 	}
-	return true
+	return nil
 }
 
 // Reset returns the guest to a clean state between callers: the host frees
-// its request buffer and calls riptide_reset.
+// its request buffer and calls riptide_reset, both within
+// RuntimeConfig.HousekeepingTimeout.
 func (i *Instance) Reset(ctx context.Context) (err error) {
 	if err := i.acquire(); err != nil {
 		return err
 	}
 	defer func() { i.release(err) }()
-	ctx, cancel := i.mod.rt.callContext(ctx)
+	ctx, cancel := i.mod.rt.housekeepingContext(ctx)
 	defer cancel()
 	if err := i.releaseBuffer(ctx); err != nil {
 		return err
@@ -348,7 +375,8 @@ func (i *Instance) finishLocked() {
 func fatal(err error) bool {
 	var abi *ABIError
 	return errors.Is(err, ErrTimeout) || errors.Is(err, ErrCanceled) ||
-		errors.Is(err, ErrTrap) || errors.Is(err, ErrOutOfMemory) || errors.As(err, &abi)
+		errors.Is(err, ErrTrap) || errors.Is(err, ErrOutOfMemory) || errors.Is(err, ErrDocumentOutOfMemory) ||
+		errors.Is(err, ErrUnhealthy) || errors.As(err, &abi)
 }
 
 // initialize runs the guest's _initialize export, if any.

@@ -95,7 +95,9 @@ type stderrExcerpt struct {
 	buf []byte
 }
 
-const maxStderrExcerpt = 2 << 10
+// maxStderrExcerpt is what is kept of a call's standard error; guestText
+// then cuts it to MaxGuestTextBytes with an ellipsis if need be.
+const maxStderrExcerpt = MaxGuestTextBytes + 1
 
 func (w *stderrExcerpt) Write(p []byte) (int, error) {
 	w.mu.Lock()
@@ -106,11 +108,15 @@ func (w *stderrExcerpt) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// take returns what was written since the last take.
+// take returns what was written since the last take, made valid UTF-8 (an
+// honest message may be cut mid-character) and at most MaxGuestTextBytes.
 func (w *stderrExcerpt) take() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := string(w.buf)
+	if len(w.buf) == 0 {
+		return ""
+	}
+	s := guestText(string(w.buf), MaxGuestTextBytes)
 	w.buf = w.buf[:0]
 	return s
 }

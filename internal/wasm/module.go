@@ -27,12 +27,18 @@ type Module struct {
 	version  int
 	modes    []string
 	closed   atomic.Bool
+	// tableBytes is the host memory the module's tables may take, counted
+	// with each instance's memory.
+	tableBytes uint64
 
 	// spare is the instance the probe made, handed out by the first
 	// NewInstance: a pool's first instance is then ready as soon as the
 	// module is loaded, and start-up makes one instance fewer.
 	spare atomic.Pointer[Instance]
 }
+
+// Runtime is the runtime that loaded the module.
+func (m *Module) Runtime() *Runtime { return m.rt }
 
 // Name is the module's name, given to Load.
 func (m *Module) Name() string { return m.name }
@@ -50,6 +56,21 @@ func (m *Module) TakesTree() bool {
 	_, ok := m.compiled.ExportedFunctions()[exportExtractTree]
 	return ok
 }
+
+// DocumentLimit is the largest document, in bytes, the host hands the
+// module: an eighth of the instance memory cap. An extractor's memory grows
+// with its document, several times over (a parsed tree alone is 1.5 to 3
+// times the HTML), and a larger document would only run the guest out of
+// memory after it spent its time on it: it is refused up front
+// (ErrRequestTooLarge).
+func (m *Module) DocumentLimit() int { return int(m.rt.memoryLimit / 8) }
+
+// BlameDocumentBytes is the document size from which a guest that runs out
+// of memory is taken to have done so because of the document
+// (ErrDocumentOutOfMemory, which does not count against the module), and
+// below which because of the module (ErrOutOfMemory): a sixteenth of the
+// instance memory cap.
+func (m *Module) BlameDocumentBytes() int { return int(m.rt.memoryLimit / 16) }
 
 // Trusted reports whether the module runs without interruption checks.
 func (m *Module) Trusted() bool { return m.opts.Trusted }
@@ -71,15 +92,26 @@ func (m *Module) Close(ctx context.Context) error {
 // the GOMEMLIMIT and GOGC the host sets, real clocks and a cryptographic
 // random source. Under RuntimeConfig.ExtractTimeout unless the module is
 // trusted.
+//
+// A new instance must answer riptide_health with 0: one that does not, or
+// does not answer within RuntimeConfig.HousekeepingTimeout, is closed and
+// its error (ErrUnhealthy, ErrTimeout) returned, so that a module whose
+// instances are unhealthy from the start fails its creations, which the
+// caller can count and back off from, rather than making instance after
+// instance that a health check discards at once.
 func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	if i := m.spare.Swap(nil); i != nil {
-		return i, nil
+		return i, nil // checked by probe
 	}
 	i, err := m.instantiate(ctx)
 	if err != nil {
 		return nil, err
 	}
 	i.bind()
+	if err := i.Health(ctx); err != nil {
+		i.Close()
+		return nil, err
+	}
 	return i, nil
 }
 
@@ -112,6 +144,11 @@ func (m *Module) probe(ctx context.Context) (err error) {
 	}
 	i.bind()
 	if m.modes, err = i.callModes(ctx); err != nil {
+		return err
+	}
+	// A module whose first instance is not healthy would fail every
+	// creation: refuse it now.
+	if err = i.Health(ctx); err != nil {
 		return err
 	}
 	m.spare.Store(i)

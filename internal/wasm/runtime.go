@@ -41,8 +41,15 @@ type RuntimeConfig struct {
 	// instantiation) besides the caller's context; 0 means no bound but the
 	// caller's.
 	ExtractTimeout time.Duration
-	// MaxResultBytes bounds the result JSON of one extraction; 0 means no
-	// bound but the memory cap.
+	// HousekeepingTimeout bounds the calls that are not extractions:
+	// riptide_health, riptide_reset and riptide_free between calls; 0
+	// means DefaultHousekeepingTimeout, or ExtractTimeout if that is
+	// shorter. The ABI asks a module to answer them quickly; one that does
+	// not is failed (ErrTimeout) and its instance discarded.
+	HousekeepingTimeout time.Duration
+	// MaxResultBytes bounds the result JSON of one extraction, and
+	// separately what the host builds from it (see ValueCost); 0 means the
+	// instance memory cap.
 	MaxResultBytes int
 	// GOGC is passed to Go guests in their environment; 0 means
 	// DefaultGuestGOGC, a negative value turns their collector off (they
@@ -51,6 +58,10 @@ type RuntimeConfig struct {
 	// Logger receives module loads and guest failures; nil discards them.
 	Logger *slog.Logger
 }
+
+// DefaultHousekeepingTimeout is the default of
+// RuntimeConfig.HousekeepingTimeout.
+const DefaultHousekeepingTimeout = time.Second
 
 // probeMemoryBytes is the linear memory prepared for a module's first
 // instance while the module compiles: a Go guest's runtime takes some
@@ -78,6 +89,7 @@ type Runtime struct {
 
 	calls    gate     // guest calls running
 	mappings mappings // linear memories of closed instances, for reuse
+	logRate  *logLimiter
 
 	mu     sync.Mutex
 	closed bool
@@ -94,6 +106,15 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	}
 	if cfg.ExtractTimeout < 0 {
 		return nil, fmt.Errorf("wasm: negative extract timeout %v", cfg.ExtractTimeout)
+	}
+	if cfg.HousekeepingTimeout < 0 {
+		return nil, fmt.Errorf("wasm: negative housekeeping timeout %v", cfg.HousekeepingTimeout)
+	}
+	if cfg.HousekeepingTimeout == 0 {
+		cfg.HousekeepingTimeout = DefaultHousekeepingTimeout
+		if cfg.ExtractTimeout > 0 {
+			cfg.HousekeepingTimeout = min(cfg.HousekeepingTimeout, cfg.ExtractTimeout)
+		}
 	}
 	if cfg.MaxResultBytes < 0 {
 		return nil, fmt.Errorf("wasm: negative result limit %d", cfg.MaxResultBytes)
@@ -113,7 +134,7 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
 		}
 	}
-	r := &Runtime{cfg: cfg, log: log, memoryLimit: uint64(limitMB) << 20, cache: cache}
+	r := &Runtime{cfg: cfg, log: log, memoryLimit: uint64(limitMB) << 20, cache: cache, logRate: newLogLimiter(log, time.Now)}
 	// The two runtimes compile the same bytes to different code; wazero
 	// keys its cache on the interruption setting too, so they can share it.
 	var err error
@@ -219,12 +240,23 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	go r.mappings.prepare(r.memoryLimit, probeMemoryBytes)
 	// Compiling (on a cold cache) is seconds of work per module that
 	// wazero can spread over several goroutines; reading the cache is not.
-	compiled, err := rt.CompileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), wasm)
+	// Tables are bounded by rewriting their declared maximum (see
+	// MaxTableEntries) before compiling. Bytes the host cannot follow go
+	// to the compiler as they are, for its own error.
+	bounded, tableBytes, problems, readErr := boundTables(wasm)
+	if readErr == nil && len(problems) > 0 {
+		return nil, &ABIError{Module: name, Reason: strings.Join(problems, "; ")}
+	}
+	compiled, err := rt.CompileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), bounded)
 	if err != nil {
 		return nil, &ABIError{Module: name, Reason: "not a valid WebAssembly module: " + err.Error()}
 	}
+	if readErr != nil { // valid, but in a form the host cannot bound
+		compiled.Close(ctx)
+		return nil, &ABIError{Module: name, Reason: "its tables cannot be read: " + readErr.Error()}
+	}
 	compiledAt := time.Now()
-	m := &Module{name: name, rt: r, wazero: rt, compiled: compiled, opts: opts}
+	m := &Module{name: name, rt: r, wazero: rt, compiled: compiled, opts: opts, tableBytes: tableBytes}
 	if err := m.probe(ctx); err != nil {
 		compiled.Close(ctx)
 		return nil, err
@@ -283,8 +315,22 @@ func (r *Runtime) callContext(ctx context.Context) (context.Context, context.Can
 	return ctx, func() {}
 }
 
+// housekeepingContext bounds a call that is not an extraction by
+// HousekeepingTimeout.
+func (r *Runtime) housekeepingContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.cfg.HousekeepingTimeout)
+}
+
+// HousekeepingTimeout is the bound of riptide_health, riptide_reset and
+// riptide_free between calls.
+func (r *Runtime) HousekeepingTimeout() time.Duration { return r.cfg.HousekeepingTimeout }
+
+// ResultLimitBytes is the bound of a result's JSON and, separately, of its
+// converted size.
+func (r *Runtime) ResultLimitBytes() int { return r.resultLimit() }
+
 func (r *Runtime) logFailure(ctx context.Context, module string, err error) {
-	r.log.LogAttrs(ctx, slog.LevelWarn, "wasm instance failed", slog.String("module", module), slog.Any("error", err))
+	r.logRate.logAttrs(ctx, slog.LevelWarn, module, "wasm instance failed", slog.Any("error", err))
 }
 
 // gate counts the guest calls running and lets Close wait for them.
@@ -326,6 +372,14 @@ func (g *gate) close() <-chan struct{} {
 		}
 	}
 	return g.drained
+}
+
+// resultLimit is the bound of a result's JSON and of its converted size.
+func (r *Runtime) resultLimit() int {
+	if r.cfg.MaxResultBytes > 0 {
+		return r.cfg.MaxResultBytes
+	}
+	return int(min(r.memoryLimit, 1<<31-1))
 }
 
 // guestMemoryLimit is the GOMEMLIMIT of Go guests, in bytes.

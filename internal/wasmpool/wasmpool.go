@@ -32,6 +32,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // ErrMemoryLimit reports that the memory budget refused a new instance:
@@ -189,11 +190,36 @@ type Instance struct {
 
 // IsHealthy reports false for an instance the sweep marked for recycling,
 // so that the pool's health pass closes it; otherwise it asks the guest.
+// A guest that answers unhealthy, fails or overruns the health check counts
+// as a failure of its module's breaker: a module whose instances all turn
+// unhealthy then stops being given new ones.
 func (i *Instance) IsHealthy(ctx context.Context) bool {
 	if i.recycle.Load() {
 		return false
 	}
-	return i.Instance.IsHealthy(ctx)
+	err := i.Instance.Health(ctx)
+	i.blame(err)
+	return err == nil
+}
+
+// Reset resets the guest between callers; a reset that fails or overruns
+// counts as a failure of the module's breaker, and the pool discards the
+// instance.
+func (i *Instance) Reset(ctx context.Context) error {
+	err := i.Instance.Reset(ctx)
+	i.blame(err)
+	return err
+}
+
+// blame tells the module's breaker of a housekeeping call that failed for
+// the module's own reasons.
+func (i *Instance) blame(err error) {
+	if i.pool == nil || !isFailure(err) {
+		return
+	}
+	if done, aerr := i.pool.Breaker.Allow(); aerr == nil {
+		done(err)
+	}
 }
 
 // Close closes the instance and removes its memory from the account.
@@ -532,7 +558,7 @@ func (p *Pool) Checkout(ctx context.Context) (*pool.Handle[*Instance], error) {
 // the pool that made the instance (p's, unless Checkout followed a reload),
 // once one of the Set's call slots is free (see Config.MaxConcurrentCalls).
 // The call's time limit runs from when it starts, not while it waits.
-func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Request) ([]byte, error) {
+func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Request) (*structpb.Struct, error) {
 	inst := h.Value()
 	p = inst.pool
 	if err := p.set.slots.acquire(ctx, p.Name, p.set.cfg.CheckoutTimeout); err != nil {
@@ -590,17 +616,18 @@ func Unusable(err error) bool {
 	var abi *wasm.ABIError
 	return errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrCanceled) ||
 		errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrOutOfMemory) ||
+		errors.Is(err, wasm.ErrUnhealthy) || errors.Is(err, wasm.ErrDocumentOutOfMemory) ||
 		errors.Is(err, wasm.ErrUnusable) || errors.As(err, &abi)
 }
 
 // isFailure tells the breaker which errors are the module's fault: traps,
-// timeouts, running out of memory, ABI violations and failed creations.
-// A guest's verdict on bad input, a result too large and the caller's own
-// cancellation are not.
+// timeouts, running out of memory, ABI violations, unhealthy instances and
+// failed creations. A guest's verdict on bad input, a result too large
+// and the caller's own cancellation are not.
 func isFailure(err error) bool {
 	var ce *CreationError
 	return errors.As(err, &ce) || errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrTrap) ||
-		errors.Is(err, wasm.ErrOutOfMemory) || isABI(err)
+		errors.Is(err, wasm.ErrOutOfMemory) || errors.Is(err, wasm.ErrUnhealthy) || isABI(err)
 }
 
 func isABI(err error) bool {

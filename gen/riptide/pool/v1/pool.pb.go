@@ -4424,8 +4424,11 @@ type Extractor struct {
 	// Limits.max_document_bytes (ARTICLE_NATIVE_DOCUMENT_BYTES for the
 	// native article engine); 0: Limits.max_document_bytes.
 	MaxDocumentBytes uint64 `protobuf:"varint,13,opt,name=max_document_bytes,json=maxDocumentBytes,proto3" json:"max_document_bytes,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// What one call on the module may cost (unset for native pools); see
+	// docs/wasm-abi.md, "Limits".
+	ModuleLimits  *ModuleLimits `protobuf:"bytes,20,opt,name=module_limits,json=moduleLimits,proto3" json:"module_limits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Extractor) Reset() {
@@ -4549,6 +4552,118 @@ func (x *Extractor) GetMaxDocumentBytes() uint64 {
 	return 0
 }
 
+func (x *Extractor) GetModuleLimits() *ModuleLimits {
+	if x != nil {
+		return x.ModuleLimits
+	}
+	return nil
+}
+
+// ModuleLimits are the bounds of one WebAssembly module's calls, beyond the
+// daemon's Limits.
+type ModuleLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Largest document the module is given, bytes: an eighth of the instance
+	// memory cap, and at most MAX_DOCUMENT_BYTES. Larger ones are refused up
+	// front with DOCUMENT_TOO_LARGE.
+	MaxDocumentBytes uint64 `protobuf:"varint,1,opt,name=max_document_bytes,json=maxDocumentBytes,proto3" json:"max_document_bytes,omitempty"`
+	// Document size from which a guest that runs out of memory is taken to
+	// have done so because of the document (DOCUMENT_TOO_LARGE, not counted
+	// against the module): a sixteenth of the instance memory cap.
+	DocumentBlameBytes uint64 `protobuf:"varint,2,opt,name=document_blame_bytes,json=documentBlameBytes,proto3" json:"document_blame_bytes,omitempty"`
+	// Bound of a result's JSON, and separately of its converted size, bytes.
+	MaxResultBytes uint64 `protobuf:"varint,3,opt,name=max_result_bytes,json=maxResultBytes,proto3" json:"max_result_bytes,omitempty"`
+	// Deepest nesting of objects and arrays in a result.
+	MaxResultDepth uint32 `protobuf:"varint,4,opt,name=max_result_depth,json=maxResultDepth,proto3" json:"max_result_depth,omitempty"`
+	// Longest error message or standard error excerpt passed on, bytes.
+	MaxErrorTextBytes uint32 `protobuf:"varint,5,opt,name=max_error_text_bytes,json=maxErrorTextBytes,proto3" json:"max_error_text_bytes,omitempty"`
+	// Most entries of one table.
+	MaxTableEntries uint32 `protobuf:"varint,6,opt,name=max_table_entries,json=maxTableEntries,proto3" json:"max_table_entries,omitempty"`
+	// Time limit of riptide_health, riptide_reset and riptide_free.
+	HousekeepingTimeout *durationpb.Duration `protobuf:"bytes,7,opt,name=housekeeping_timeout,json=housekeepingTimeout,proto3" json:"housekeeping_timeout,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ModuleLimits) Reset() {
+	*x = ModuleLimits{}
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModuleLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModuleLimits) ProtoMessage() {}
+
+func (x *ModuleLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModuleLimits.ProtoReflect.Descriptor instead.
+func (*ModuleLimits) Descriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ModuleLimits) GetMaxDocumentBytes() uint64 {
+	if x != nil {
+		return x.MaxDocumentBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetDocumentBlameBytes() uint64 {
+	if x != nil {
+		return x.DocumentBlameBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetMaxResultBytes() uint64 {
+	if x != nil {
+		return x.MaxResultBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetMaxResultDepth() uint32 {
+	if x != nil {
+		return x.MaxResultDepth
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetMaxErrorTextBytes() uint32 {
+	if x != nil {
+		return x.MaxErrorTextBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetMaxTableEntries() uint32 {
+	if x != nil {
+		return x.MaxTableEntries
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetHousekeepingTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.HousekeepingTimeout
+	}
+	return nil
+}
+
 // Limits bound every request.
 type Limits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4597,7 +4712,7 @@ type Limits struct {
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4609,7 +4724,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4622,7 +4737,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{49}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Limits) GetMaxDocumentBytes() uint64 {
@@ -5026,7 +5141,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
 	"extractors\x18\x01 \x03(\v2\x1a.riptide.pool.v1.ExtractorR\n" +
 	"extractors\x12/\n" +
-	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\x81\x04\n" +
+	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\xc5\x04\n" +
 	"\tExtractor\x12\x12\n" +
 	"\x04pool\x18\x01 \x01(\tR\x04pool\x122\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.riptide.pool.v1.ExtractorKindR\x04kind\x12\x14\n" +
@@ -5042,7 +5157,16 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	" \x01(\tR\x06sha256\x12\x14\n" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
-	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\"\xa1\x06\n" +
+	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\x12B\n" +
+	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xed\x02\n" +
+	"\fModuleLimits\x12,\n" +
+	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x120\n" +
+	"\x14document_blame_bytes\x18\x02 \x01(\x04R\x12documentBlameBytes\x12(\n" +
+	"\x10max_result_bytes\x18\x03 \x01(\x04R\x0emaxResultBytes\x12(\n" +
+	"\x10max_result_depth\x18\x04 \x01(\rR\x0emaxResultDepth\x12/\n" +
+	"\x14max_error_text_bytes\x18\x05 \x01(\rR\x11maxErrorTextBytes\x12*\n" +
+	"\x11max_table_entries\x18\x06 \x01(\rR\x0fmaxTableEntries\x12L\n" +
+	"\x14housekeeping_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13housekeepingTimeout\"\xa1\x06\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -5147,7 +5271,7 @@ func file_riptide_pool_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(CssOutput)(0),                 // 0: riptide.pool.v1.CssOutput
 	(XpathResultType)(0),           // 1: riptide.pool.v1.XpathResultType
@@ -5207,14 +5331,15 @@ var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(*ListExtractorsRequest)(nil),  // 55: riptide.pool.v1.ListExtractorsRequest
 	(*ListExtractorsResponse)(nil), // 56: riptide.pool.v1.ListExtractorsResponse
 	(*Extractor)(nil),              // 57: riptide.pool.v1.Extractor
-	(*Limits)(nil),                 // 58: riptide.pool.v1.Limits
-	nil,                            // 59: riptide.pool.v1.FieldsSpec.FieldsEntry
-	nil,                            // 60: riptide.pool.v1.ExtractResponse.FieldsEntry
-	nil,                            // 61: riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	nil,                            // 62: riptide.pool.v1.PoolStats.DestroyedEntry
-	(*structpb.Struct)(nil),        // 63: google.protobuf.Struct
-	(*durationpb.Duration)(nil),    // 64: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 65: google.protobuf.Timestamp
+	(*ModuleLimits)(nil),           // 58: riptide.pool.v1.ModuleLimits
+	(*Limits)(nil),                 // 59: riptide.pool.v1.Limits
+	nil,                            // 60: riptide.pool.v1.FieldsSpec.FieldsEntry
+	nil,                            // 61: riptide.pool.v1.ExtractResponse.FieldsEntry
+	nil,                            // 62: riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	nil,                            // 63: riptide.pool.v1.PoolStats.DestroyedEntry
+	(*structpb.Struct)(nil),        // 64: google.protobuf.Struct
+	(*durationpb.Duration)(nil),    // 65: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 66: google.protobuf.Timestamp
 }
 var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	10, // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
@@ -5227,34 +5352,34 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	0,  // 7: riptide.pool.v1.XpathSpec.output:type_name -> riptide.pool.v1.CssOutput
 	1,  // 8: riptide.pool.v1.XpathResult.type:type_name -> riptide.pool.v1.XpathResultType
 	2,  // 9: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
-	59, // 10: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
+	60, // 10: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
 	10, // 11: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
 	14, // 12: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
 	11, // 13: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
 	19, // 14: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
-	60, // 15: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
-	63, // 16: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
+	61, // 15: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
+	64, // 16: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
 	21, // 17: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
 	13, // 18: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
-	61, // 19: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	62, // 19: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
 	19, // 20: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
 	13, // 21: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
-	64, // 22: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
-	64, // 23: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
-	64, // 24: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
-	64, // 25: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
+	65, // 22: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
+	65, // 23: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
+	65, // 24: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
+	65, // 25: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
 	24, // 26: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
-	65, // 27: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	64, // 28: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
+	66, // 27: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	65, // 28: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
 	24, // 29: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
 	3,  // 30: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
 	31, // 31: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
-	64, // 32: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
+	65, // 32: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
 	4,  // 33: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
 	8,  // 34: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
 	5,  // 35: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
 	34, // 36: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
-	65, // 37: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
+	66, // 37: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
 	35, // 38: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
 	36, // 39: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
 	37, // 40: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
@@ -5275,47 +5400,49 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	52, // 55: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
 	51, // 56: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
 	7,  // 57: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
-	62, // 58: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
-	64, // 59: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
-	64, // 60: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
-	64, // 61: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
+	63, // 58: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
+	65, // 59: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
+	65, // 60: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
+	65, // 61: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
 	4,  // 62: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
 	52, // 63: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
 	52, // 64: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
-	64, // 65: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
+	65, // 65: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
 	57, // 66: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
-	58, // 67: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
+	59, // 67: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
 	7,  // 68: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
-	64, // 69: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
+	65, // 69: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
 	8,  // 70: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
-	64, // 71: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	64, // 72: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	64, // 73: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	16, // 74: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	20, // 75: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	9,  // 76: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	22, // 77: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	25, // 78: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	27, // 79: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	29, // 80: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	32, // 81: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	48, // 82: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	53, // 83: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	55, // 84: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	18, // 85: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	23, // 86: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	26, // 87: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	28, // 88: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	30, // 89: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	33, // 90: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	49, // 91: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	54, // 92: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	56, // 93: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	85, // [85:94] is the sub-list for method output_type
-	76, // [76:85] is the sub-list for method input_type
-	76, // [76:76] is the sub-list for extension type_name
-	76, // [76:76] is the sub-list for extension extendee
-	0,  // [0:76] is the sub-list for field type_name
+	58, // 71: riptide.pool.v1.Extractor.module_limits:type_name -> riptide.pool.v1.ModuleLimits
+	65, // 72: riptide.pool.v1.ModuleLimits.housekeeping_timeout:type_name -> google.protobuf.Duration
+	65, // 73: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	65, // 74: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	65, // 75: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	16, // 76: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	20, // 77: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	9,  // 78: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	22, // 79: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	25, // 80: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	27, // 81: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	29, // 82: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	32, // 83: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	48, // 84: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	53, // 85: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	55, // 86: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	18, // 87: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	23, // 88: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	26, // 89: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	28, // 90: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	30, // 91: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	33, // 92: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	49, // 93: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	54, // 94: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	56, // 95: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	87, // [87:96] is the sub-list for method output_type
+	78, // [78:87] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
@@ -5359,7 +5486,7 @@ func file_riptide_pool_v1_pool_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riptide_pool_v1_pool_proto_rawDesc), len(file_riptide_pool_v1_pool_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   54,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

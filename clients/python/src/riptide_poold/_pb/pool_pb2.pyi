@@ -158,7 +158,7 @@ class ExtractResponse(_message.Message):
     def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., fields: _Optional[_Mapping[str, FieldResult]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pool: _Optional[str] = ..., instance_id: _Optional[str] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., fallback: bool = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ..., unresolved_urls: _Optional[int] = ...) -> None: ...
 
 class Extractor(_message.Message):
-    __slots__ = ["abi_version", "engine", "extract_timeout", "instance_memory_limit_mb", "kind", "max_document_bytes", "max_instances", "min_instances", "modes", "pool", "sha256", "specs", "trusted"]
+    __slots__ = ["abi_version", "engine", "extract_timeout", "instance_memory_limit_mb", "kind", "max_document_bytes", "max_instances", "min_instances", "modes", "module_limits", "pool", "sha256", "specs", "trusted"]
     ABI_VERSION_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     EXTRACT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
@@ -168,6 +168,7 @@ class Extractor(_message.Message):
     MAX_INSTANCES_FIELD_NUMBER: _ClassVar[int]
     MIN_INSTANCES_FIELD_NUMBER: _ClassVar[int]
     MODES_FIELD_NUMBER: _ClassVar[int]
+    MODULE_LIMITS_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     SPECS_FIELD_NUMBER: _ClassVar[int]
@@ -181,11 +182,12 @@ class Extractor(_message.Message):
     max_instances: int
     min_instances: int
     modes: _containers.RepeatedScalarFieldContainer[str]
+    module_limits: ModuleLimits
     pool: str
     sha256: str
     specs: _containers.RepeatedScalarFieldContainer[str]
     trusted: bool
-    def __init__(self, pool: _Optional[str] = ..., kind: _Optional[_Union[ExtractorKind, str]] = ..., modes: _Optional[_Iterable[str]] = ..., abi_version: _Optional[int] = ..., trusted: bool = ..., min_instances: _Optional[int] = ..., max_instances: _Optional[int] = ..., instance_memory_limit_mb: _Optional[int] = ..., extract_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sha256: _Optional[str] = ..., specs: _Optional[_Iterable[str]] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., max_document_bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, pool: _Optional[str] = ..., kind: _Optional[_Union[ExtractorKind, str]] = ..., modes: _Optional[_Iterable[str]] = ..., abi_version: _Optional[int] = ..., trusted: bool = ..., min_instances: _Optional[int] = ..., max_instances: _Optional[int] = ..., instance_memory_limit_mb: _Optional[int] = ..., extract_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sha256: _Optional[str] = ..., specs: _Optional[_Iterable[str]] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., max_document_bytes: _Optional[int] = ..., module_limits: _Optional[_Union[ModuleLimits, _Mapping]] = ...) -> None: ...
 
 class FieldResult(_message.Message):
     __slots__ = ["matches", "truncated", "unresolved_urls", "values", "xpath"]
@@ -413,6 +415,24 @@ class MemoryStats(_message.Message):
     pressure: float
     total_allocated_mb: float
     def __init__(self, total_allocated_mb: _Optional[float] = ..., in_use_mb: _Optional[float] = ..., peak_mb: _Optional[float] = ..., gc_count: _Optional[int] = ..., instances_recycled: _Optional[int] = ..., budget_mb: _Optional[float] = ..., pressure: _Optional[float] = ..., go_heap_mb: _Optional[float] = ...) -> None: ...
+
+class ModuleLimits(_message.Message):
+    __slots__ = ["document_blame_bytes", "housekeeping_timeout", "max_document_bytes", "max_error_text_bytes", "max_result_bytes", "max_result_depth", "max_table_entries"]
+    DOCUMENT_BLAME_BYTES_FIELD_NUMBER: _ClassVar[int]
+    HOUSEKEEPING_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    MAX_DOCUMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_ERROR_TEXT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESULT_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_TABLE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    document_blame_bytes: int
+    housekeeping_timeout: _duration_pb2.Duration
+    max_document_bytes: int
+    max_error_text_bytes: int
+    max_result_bytes: int
+    max_result_depth: int
+    max_table_entries: int
+    def __init__(self, max_document_bytes: _Optional[int] = ..., document_blame_bytes: _Optional[int] = ..., max_result_bytes: _Optional[int] = ..., max_result_depth: _Optional[int] = ..., max_error_text_bytes: _Optional[int] = ..., max_table_entries: _Optional[int] = ..., housekeeping_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ModuleLoaded(_message.Message):
     __slots__ = ["abi_version", "module", "sha256"]
