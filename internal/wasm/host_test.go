@@ -494,7 +494,7 @@ func TestReset(t *testing.T) {
 }
 
 func TestMemoryBytes(t *testing.T) {
-	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 4})
+	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 4, MaxDocumentBytes: 4 << 20})
 	i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
 	if got := i.MemoryBytes(); got != 64<<10 {
 		t.Errorf("MemoryBytes = %d; want one page", got)
@@ -604,15 +604,17 @@ func TestCompilationCacheDir(t *testing.T) {
 // TestAllocFailure fills echo's bump allocator, which never reuses memory,
 // until riptide_alloc returns 0.
 func TestAllocFailure(t *testing.T) {
-	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 1})
+	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 1, MaxDocumentBytes: 1 << 20})
 	i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
 	ctx := context.Background()
 	if _, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{}}` + strings.Repeat(" ", 300<<10)}); err != nil {
 		t.Fatal(err)
 	}
+	// Half the cap: a document that large is taken to be the cause, not
+	// the module.
 	_, err := i.Extract(ctx, wasm.Request{HTML: `{"ok":{}}` + strings.Repeat(" ", 500<<10)})
-	if !errors.Is(err, wasm.ErrOutOfMemory) {
-		t.Fatalf("Extract error = %v; want ErrOutOfMemory", err)
+	if !errors.Is(err, wasm.ErrDocumentOutOfMemory) || errors.Is(err, wasm.ErrOutOfMemory) {
+		t.Fatalf("Extract error = %v; want ErrDocumentOutOfMemory", err)
 	}
 	if i.IsHealthy(ctx) {
 		t.Error("healthy after running out of memory")

@@ -135,7 +135,7 @@ func (i *Instance) Extract(ctx context.Context, req Request) (result *structpb.S
 	}
 	ptr, err := i.requestBuffer(ctx, uint32(need))
 	if err != nil {
-		return nil, err
+		return nil, i.blameDocument(err, len(req.HTML))
 	}
 	docPtr := ptr + uint32(len(opts))
 	if !i.mem.Write(ptr, opts) || !i.writeDocument(docPtr, req.HTML, tree) {
@@ -144,10 +144,7 @@ func (i *Instance) Extract(ctx context.Context, req Request) (result *structpb.S
 	i.stack[0], i.stack[1] = uint64(ptr), uint64(len(opts))
 	i.stack[2], i.stack[3] = uint64(docPtr), uint64(docLen)
 	if err := i.invoke(ctx, fnName, fn); err != nil {
-		if errors.Is(err, ErrOutOfMemory) && len(req.HTML) >= i.mod.BlameDocumentBytes() {
-			return nil, fmt.Errorf("%w: module %q: a document of %d bytes (%v)", ErrDocumentOutOfMemory, i.mod.name, len(req.HTML), err)
-		}
-		return nil, err
+		return nil, i.blameDocument(err, len(req.HTML))
 	}
 	view, err := i.view(fnName, i.stack[0])
 	if err != nil {
@@ -170,6 +167,16 @@ func (i *Instance) Extract(ctx context.Context, req Request) (result *structpb.S
 		return nil, &GuestError{Module: i.mod.name, Code: code, Message: message}
 	}
 	return ok, nil
+}
+
+// blameDocument turns running out of memory on a document of docLen bytes
+// into ErrDocumentOutOfMemory when the document is large enough to be the
+// cause (see Module.BlameDocumentBytes).
+func (i *Instance) blameDocument(err error, docLen int) error {
+	if errors.Is(err, ErrOutOfMemory) && docLen >= i.mod.BlameDocumentBytes() {
+		return fmt.Errorf("%w: module %q: a document of %d bytes (%v)", ErrDocumentOutOfMemory, i.mod.name, docLen, err)
+	}
+	return err
 }
 
 // parseTree parses page as every pool does, and returns its tree for

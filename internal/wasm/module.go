@@ -62,8 +62,13 @@ func (m *Module) TakesTree() bool {
 // with its document, several times over (a parsed tree alone is 1.5 to 3
 // times the HTML), and a larger document would only run the guest out of
 // memory after it spent its time on it: it is refused up front
-// (ErrRequestTooLarge).
-func (m *Module) DocumentLimit() int { return int(m.rt.memoryLimit / 8) }
+// (ErrRequestTooLarge). RuntimeConfig.MaxDocumentBytes sets another limit.
+func (m *Module) DocumentLimit() int {
+	if n := m.rt.cfg.MaxDocumentBytes; n > 0 {
+		return n
+	}
+	return int(m.rt.memoryLimit / 8)
+}
 
 // BlameDocumentBytes is the document size from which a guest that runs out
 // of memory is taken to have done so because of the document

@@ -47,6 +47,11 @@ type RuntimeConfig struct {
 	// shorter. The ABI asks a module to answer them quickly; one that does
 	// not is failed (ErrTimeout) and its instance discarded.
 	HousekeepingTimeout time.Duration
+	// MaxDocumentBytes bounds the documents given to a module; 0 means an
+	// eighth of the instance memory cap (see Module.DocumentLimit). The
+	// request JSON and the document together stay within half the cap in
+	// any case.
+	MaxDocumentBytes int
 	// MaxResultBytes bounds the result JSON of one extraction, and
 	// separately what the host builds from it (see ValueCost); 0 means the
 	// instance memory cap.
@@ -106,6 +111,9 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	}
 	if cfg.ExtractTimeout < 0 {
 		return nil, fmt.Errorf("wasm: negative extract timeout %v", cfg.ExtractTimeout)
+	}
+	if cfg.MaxDocumentBytes < 0 {
+		return nil, fmt.Errorf("wasm: negative document limit %d", cfg.MaxDocumentBytes)
 	}
 	if cfg.HousekeepingTimeout < 0 {
 		return nil, fmt.Errorf("wasm: negative housekeeping timeout %v", cfg.HousekeepingTimeout)

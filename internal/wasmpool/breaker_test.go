@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 )
@@ -84,5 +85,31 @@ func TestGuestErrorIsNotAFault(t *testing.T) {
 	}
 	if st := p.Pool.Stats(); st.Created != 1 {
 		t.Errorf("%d instances created for three guest errors, want 1", st.Created)
+	}
+}
+
+// TestHangingResetOpensBreaker runs a module whose calls succeed but whose
+// riptide_reset never returns: each reset overruns the housekeeping
+// timeout, costs the instance and counts against the module in place of
+// the call's success, so that the breaker opens.
+func TestHangingResetOpensBreaker(t *testing.T) {
+	s := newSet(t, 100*time.Millisecond, wasmpool.Config{MinSize: 0, MaxSize: 1, FailureThreshold: 3, OpenTimeout: time.Hour})
+	p := add(t, s, "hangreset", testModule(t, "hangreset"), wasm.ModuleOptions{})
+	ctx := context.Background()
+	for i := range 3 {
+		h, err := p.Checkout(ctx)
+		if err != nil {
+			t.Fatalf("Checkout %d: %v", i, err)
+		}
+		if _, err := p.Run(ctx, h, wasm.Request{HTML: "x"}); err != nil {
+			t.Fatalf("Run %d: %v", i, err)
+		}
+		p.Done(h, nil)
+	}
+	if st := p.Breaker.State(); st != breaker.StateOpen {
+		t.Errorf("breaker %v after three resets that hung; want open", st)
+	}
+	if st := p.Pool.Stats(); st.Destroyed[pool.ReasonResetFailed] != 3 {
+		t.Errorf("destroyed %v; want three failed resets", st.Destroyed)
 	}
 }

@@ -180,8 +180,11 @@ type Pool struct {
 // Instance is a pooled wasm.Instance with the Set's memory accounting.
 type Instance struct {
 	*wasm.Instance
-	set      *Set
-	pool     *Pool        // the pool that made it, whose breaker judges its calls
+	set  *Set
+	pool *Pool // the pool that made it, whose breaker judges its calls
+	// pending is the breaker's verdict function of the last call, which
+	// succeeded, until the instance is reset (see Run).
+	pending  atomic.Pointer[func(error)]
 	initial  uint64       // linear memory when created
 	size     atomic.Int64 // linear memory at the last accounting
 	recycle  atomic.Bool  // the sweep asked for it to be closed
@@ -203,12 +206,27 @@ func (i *Instance) IsHealthy(ctx context.Context) bool {
 }
 
 // Reset resets the guest between callers; a reset that fails or overruns
-// counts as a failure of the module's breaker, and the pool discards the
-// instance.
+// counts as a failure of the module's breaker (in place of the success of
+// the call before it), and the pool discards the instance.
 func (i *Instance) Reset(ctx context.Context) error {
 	err := i.Instance.Reset(ctx)
-	i.blame(err)
+	if !isFailure(err) {
+		i.settle(nil)
+	} else if !i.settle(err) {
+		i.blame(err)
+	}
 	return err
+}
+
+// settle tells the breaker the outcome of the last successful call, if it
+// has not been told yet, and reports whether there was one.
+func (i *Instance) settle(err error) bool {
+	done := i.pending.Swap(nil)
+	if done == nil {
+		return false
+	}
+	(*done)(err)
+	return true
 }
 
 // blame tells the module's breaker of a housekeeping call that failed for
@@ -569,19 +587,27 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 	if err != nil {
 		return nil, err
 	}
+	inst.settle(nil) // a call before this one on a lease was a success
 	began := time.Now()
 	res, err := inst.Extract(ctx, req)
 	inst.account()
 	if p.code != nil && (errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrCanceled)) && inst.Overrunning() {
 		p.set.watchOverrun(p, inst, began)
 	}
-	if err != nil && ctx.Err() != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
 		// The caller's own deadline or cancellation is not the module's
 		// fault: do not count it.
 		done(ctx.Err())
-		return nil, err
+	case err != nil:
+		done(err)
+	default:
+		// A success is told to the breaker once the instance is reset
+		// (Instance.Reset, Done): a module whose calls succeed but whose
+		// resets fail or hang would otherwise have every failure
+		// followed by a success, and its breaker would never open.
+		inst.pending.Store(&done)
 	}
-	done(err)
 	return res, err
 }
 
@@ -604,9 +630,11 @@ func (p *Pool) Done(h *pool.Handle[*Instance], err error) string {
 	}
 	if reason != "" {
 		h.Discard(reason)
+		inst.settle(nil)
 		return reason
 	}
-	h.Release()
+	h.Release() // resets the instance, which settles a pending success
+	inst.settle(nil)
 	return ""
 }
 
