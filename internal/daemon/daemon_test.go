@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,19 +88,21 @@ func start(t *testing.T, env []string, dialOpts ...grpc.DialOption) *started {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	var stopped bool
+	// stop may be called from a test's own goroutine while the test fails
+	// and its cleanup calls it too: once, and without t.Fatal, which only
+	// the test's goroutine may call.
+	var stopOnce sync.Once
 	var stopErr error
 	s := &started{d: d, conn: conn}
 	s.stop = func() error {
-		if !stopped {
-			stopped = true
+		stopOnce.Do(func() {
 			cancel()
 			select {
 			case stopErr = <-done:
 			case <-time.After(30 * time.Second):
-				t.Fatal("Serve did not return within 30s of cancellation")
+				stopErr = errors.New("Serve did not return within 30s of cancellation")
 			}
-		}
+		})
 		return stopErr
 	}
 	t.Cleanup(func() {
