@@ -671,25 +671,29 @@ func TestHealthReport(t *testing.T) {
 }
 
 // TestNotServingWhenEveryBreakerOpen opens the breaker of every pool (the
-// native pools off; article fails on a document its memory cannot hold,
-// echo on one it cannot answer) and checks that the health level is
-// CRITICAL and grpc.health.v1 goes NOT_SERVING.
+// native pools off; article, untrusted, runs out of its own time on a large
+// page, echo fails on a document it cannot answer) and checks that the
+// health level is CRITICAL and grpc.health.v1 goes NOT_SERVING. (A document
+// too large for article's memory no longer serves: it is the caller's
+// fault, DOCUMENT_TOO_LARGE, which no breaker counts.)
 func TestNotServingWhenEveryBreakerOpen(t *testing.T) {
 	s := start(t, wasmEnv(modulesDir(t, "echo"),
 		"NATIVE_POOL_ENABLED=false",
-		"WASM_INSTANCE_MEMORY_LIMIT_MB=24",
-		"MAX_DOCUMENT_BYTES=12000000",
+		"WASM_TRUSTED_MODULES=", // article interruptible, so it stops at its timeout
+		"WASM_EXTRACT_TIMEOUT_MS=50",
 		"CB_FAILURE_THRESHOLD=2", "CB_TIMEOUT_MS=3600000",
 		"HEALTH_CHECK_INTERVAL_MS=100",
 	))
 	client := poolv1.NewPoolServiceClient(s.conn)
 	ctx := context.Background()
-	huge := "<html><body>" + strings.Repeat("<div><p>word</p></div>", 11000000/22) + "</body></html>"
+	// 2 MB of small elements: within article's document limit, and far
+	// more than 50 ms of work.
+	large := "<html><body>" + strings.Repeat("<div><p>word</p></div>", 2000000/22) + "</body></html>"
 	for range 2 {
 		_, err := client.Extract(ctx, wasmRequest("echo", "", "not json"))
 		wantStatus(t, "echo", err, codes.Internal, "EXTRACTOR_FAILED")
-		_, err = client.Extract(ctx, wasmRequest("article", "article", huge))
-		wantStatus(t, "article on a document too big for its memory", err, codes.Internal, "EXTRACTOR_FAILED")
+		_, err = client.Extract(ctx, wasmRequest("article", "article", large))
+		wantStatus(t, "article past its own time limit", err, codes.DeadlineExceeded, "EXTRACTOR_TIMEOUT")
 	}
 	hc := healthpb.NewHealthClient(s.conn)
 	waitFor(t, "NOT_SERVING", func() bool {
