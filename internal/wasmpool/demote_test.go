@@ -45,8 +45,11 @@ func TestTrustedOverrunDemotes(t *testing.T) {
 	ctx := context.Background()
 	trusted := add(t, s, "m", testModule(t, "slow"), wasm.ModuleOptions{Trusted: true})
 
-	// About 0.5 G iterations: a good part of a second, trusted.
-	long := wasm.Request{HTML: slowDoc(500)}
+	// About 5 G iterations: a second or more, trusted. Far longer than the
+	// deadline, so that the call still runs when Run returns and the watch
+	// fires, however late a busy machine schedules them (0.5 G once ended
+	// first under a loaded go test ./...).
+	long := wasm.Request{HTML: slowDoc(5000)}
 	if err := runOnce(ctx, t, s, "m", long); !errors.Is(err, wasm.ErrTimeout) {
 		t.Fatalf("a trusted call past its deadline: %v, want wasm.ErrTimeout", err)
 	}

@@ -418,6 +418,9 @@ func (s *Set) demote(p *Pool, reason string) {
 	s.background.Go(func() {
 		np, err := s.add(s.closing, p.Name, p.code, wasm.ModuleOptions{}, p, reason)
 		if err != nil {
+			// Let the next overrun try again: a creation that failed
+			// under load must not leave the module trusted for good.
+			p.demoting.Store(false)
 			s.log.Error("demoting a trusted module failed", "module", p.Name, "err", err)
 			return
 		}
