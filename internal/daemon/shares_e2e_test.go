@@ -83,13 +83,18 @@ func TestReloadServesQueuedCallers(t *testing.T) {
 func TestSlowModuleDoesNotStarveOthers(t *testing.T) {
 	dir := modulesDir(t, "echo")
 	copyModule(t, dir, "slow", "hog")
-	// The slow module's calls take what they take on this machine (the
-	// shortest, 1 M interruptible iterations, 0.1 to over 1 s): the
-	// checkout timeout is set from it once measured, through a second
-	// daemon, since configuration is read at start.
+	// The slow module's calls take what they take on this machine (8 M
+	// interruptible iterations: about 0.6 s on a quiet one, several under
+	// load): the checkout timeout is set from it once measured, through a
+	// second daemon, since configuration is read at start. Its floor of
+	// 2 s keeps the other modules' callers clear of it; the call is long
+	// enough that 12 calls queued on a slot (below) outlast that floor even
+	// on a quiet machine, where a 1 M-iteration call (75 ms) never made a
+	// hog caller wait 2 s.
+	const hogDoc = "xxxxxxxx"
 	probe := start(t, wasmEnv(dir, "WASM_EXTRACT_TIMEOUT_MS=60000"))
 	began := time.Now()
-	if _, err := poolv1.NewPoolServiceClient(probe.conn).Extract(context.Background(), wasmRequest("hog", "", "x")); err != nil {
+	if _, err := poolv1.NewPoolServiceClient(probe.conn).Extract(context.Background(), wasmRequest("hog", "", hogDoc)); err != nil {
 		t.Fatalf("one hog call: %v", err)
 	}
 	call := time.Since(began)
@@ -103,7 +108,6 @@ func TestSlowModuleDoesNotStarveOthers(t *testing.T) {
 		"WASM_MAX_INSTANCES=32", "WASM_EXTRACT_TIMEOUT_MS=60000"))
 	client := poolv1.NewPoolServiceClient(s.conn)
 	ctx := context.Background()
-	hogDoc := "x"
 	const hogCallers = 24 // 12 calls queued per slot: several checkout timeouts
 
 	stop := make(chan struct{})
