@@ -33,9 +33,6 @@ type Factory[T Poolable] func(ctx context.Context) (T, error)
 var (
 	// ErrClosed is returned by Checkout once Close has been called.
 	ErrClosed = errors.New("pool: closed")
-	// ErrUnhealthy is returned by Checkout when maxValidationFailures
-	// items in a row failed validation (Config.ValidateOnCheckout).
-	ErrUnhealthy = errors.New("pool: items failing their health check")
 	// ErrExhausted is returned by Checkout when no item became available
 	// within Config.CheckoutTimeout. A caller's own context ending yields
 	// an error wrapping ctx.Err() instead.
@@ -72,8 +69,9 @@ type Config struct {
 
 const defaultRetryBackoff = 100 * time.Millisecond
 
-// maxValidationFailures is how many items may fail validation for one
-// Checkout before it gives up with ErrUnhealthy.
+// maxValidationFailures is how many pooled items may fail validation for
+// one Checkout before it stops taking idle items and waits for a new one,
+// as database/sql falls back to a new connection after bad ones.
 const maxValidationFailures = 3
 
 func (c Config) validate() error {
@@ -248,10 +246,17 @@ func (p *Pool[T]) WaitReady(ctx context.Context) error {
 
 // Checkout returns an idle item, or creates one while the pool is below
 // MaxSize, or waits in FIFO order for one to be released. It fails with
-// ErrClosed, with ErrExhausted after Config.CheckoutTimeout, with
-// ErrUnhealthy when items keep failing validation, with a factory
+// ErrClosed, with ErrExhausted after Config.CheckoutTimeout, with a factory
 // error that stopped the creation this call was waiting on, or with an error
 // wrapping ctx.Err().
+//
+// With Config.ValidateOnCheckout, items that have been pooled are checked
+// with IsHealthy first and destroyed when they fail; an item the factory
+// made for this very call is handed out as it is, since the factory's
+// contract is to return items ready for use. A caller never gets an error
+// for items that failed validation: after a few in a row it takes no more
+// idle items and waits for a release or a new item instead, so that a
+// health check that fails at random costs time, not a failed call.
 func (p *Pool[T]) Checkout(ctx context.Context) (*Handle[T], error) {
 	var (
 		ws        waitState
@@ -264,9 +269,12 @@ func (p *Pool[T]) Checkout(ctx context.Context) (*Handle[T], error) {
 			ws.stop()
 			return nil, ErrClosed
 		}
-		var h *Handle[T]
-		waited := false
-		if n := len(p.idle); n > 0 {
+		var (
+			h      *Handle[T]
+			waited bool
+			fresh  bool
+		)
+		if n := len(p.idle); n > 0 && (unhealthy < maxValidationFailures || p.total >= p.cfg.MaxSize) {
 			h = p.idle[n-1]
 			p.idle[n-1] = nil
 			p.idle = p.idle[:n-1]
@@ -275,25 +283,19 @@ func (p *Pool[T]) Checkout(ctx context.Context) (*Handle[T], error) {
 			p.mu.Unlock()
 		} else {
 			var err error
-			if h, err = p.wait(ctx, &ws); err != nil { // unlocks
+			if h, fresh, err = p.wait(ctx, &ws); err != nil { // unlocks
 				ws.stop()
 				return nil, err
 			}
 			waited = true
 		}
 
-		if p.cfg.ValidateOnCheckout && !h.value.IsHealthy(ctx) {
+		if p.cfg.ValidateOnCheckout && !fresh && !h.value.IsHealthy(ctx) {
 			if p.cfg.OnEvent != nil {
 				p.emit(Event{Kind: EventHealthCheckFailed, ItemID: h.id})
 			}
 			p.destroyInUse(h, ReasonUnhealthy, "", nil, !waited)
-			// Items that fail validation one after another, new ones
-			// included, would have this caller make and destroy items
-			// until its deadline: give up after a few.
-			if unhealthy++; unhealthy >= maxValidationFailures {
-				ws.stop()
-				return nil, fmt.Errorf("pool %q: %d items in a row failed their health check: %w", p.cfg.Name, unhealthy, ErrUnhealthy)
-			}
+			unhealthy++
 			continue
 		}
 		var d time.Duration
@@ -333,11 +335,11 @@ func (ws *waitState) stop() {
 
 // wait queues the caller for an item. It is called with p.mu held and
 // releases it.
-func (p *Pool[T]) wait(ctx context.Context, ws *waitState) (*Handle[T], error) {
+func (p *Pool[T]) wait(ctx context.Context, ws *waitState) (h *Handle[T], fresh bool, err error) {
 	if err := ctx.Err(); err != nil {
 		p.mu.Unlock()
 		p.canceled.Add(1)
-		return nil, p.ctxError(err)
+		return nil, false, p.ctxError(err)
 	}
 	w := &waiter[T]{ch: make(chan delivery[T], 1)}
 	p.waiters.push(w)
@@ -360,13 +362,13 @@ func (p *Pool[T]) wait(ctx context.Context, ws *waitState) (*Handle[T], error) {
 
 	select {
 	case d := <-w.ch:
-		return d.h, d.err
+		return d.h, d.fresh, d.err
 	case <-ctx.Done():
 		p.canceled.Add(1)
-		return nil, p.abandon(w, p.ctxError(ctx.Err()))
+		return nil, false, p.abandon(w, p.ctxError(ctx.Err()))
 	case <-ws.timeout:
 		p.timeouts.Add(1)
-		return nil, p.abandon(w, fmt.Errorf("pool %q: no item within %v: %w", p.cfg.Name, p.cfg.CheckoutTimeout, ErrExhausted))
+		return nil, false, p.abandon(w, fmt.Errorf("pool %q: no item within %v: %w", p.cfg.Name, p.cfg.CheckoutTimeout, ErrExhausted))
 	}
 }
 
@@ -533,7 +535,12 @@ func (p *Pool[T]) create(id uint64) {
 		p.closeItem(h, ReasonClosed, "", nil)
 		return
 	}
-	p.returnLocked(h, end)
+	if w := p.waiters.pop(); w != nil {
+		p.inUse++
+		w.ch <- delivery[T]{h: h, fresh: true}
+	} else {
+		p.returnLocked(h, end)
+	}
 	p.checkWarmLocked()
 	p.mu.Unlock()
 }
@@ -681,8 +688,9 @@ func (p *Pool[T]) Watch(ctx context.Context) (end func()) {
 // delivery is what a waiter receives: an item, or the error that ends its
 // wait.
 type delivery[T Poolable] struct {
-	h   *Handle[T]
-	err error
+	h     *Handle[T]
+	fresh bool // h comes straight from the factory, never pooled
+	err   error
 }
 
 // waiter is a Checkout call queued for an item. ch has room for one

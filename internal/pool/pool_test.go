@@ -308,20 +308,25 @@ func TestValidateOnCheckoutReplacesUnhealthy(t *testing.T) {
 	}
 }
 
-// TestValidateOnCheckoutGivesUp checks that a Checkout whose every item,
-// new ones included, fails validation gives up after a few instead of
-// making and destroying items until its deadline.
-func TestValidateOnCheckoutGivesUp(t *testing.T) {
+// TestValidateOnCheckoutFallsBackToNew checks that a Checkout whose pooled
+// items all fail validation stops taking them after a few, waits for a new
+// item, and hands that one out without validating it again: the caller
+// gets an item, not an error, and the idle items it skipped stay pooled.
+func TestValidateOnCheckoutFallsBackToNew(t *testing.T) {
 	f := &testFactory{}
-	f.sick.Store(true)
-	p := newTestPool(t, Config{MinSize: 0, MaxSize: 1, ValidateOnCheckout: true}, f)
-	h, err := p.Checkout(context.Background())
-	if !errors.Is(err, ErrUnhealthy) {
-		t.Fatalf("Checkout = %v, %v; want ErrUnhealthy", h, err)
+	p := newTestPool(t, Config{MinSize: 5, MaxSize: 6, ValidateOnCheckout: true}, f)
+	for _, it := range f.all() {
+		it.sick.Store(true)
 	}
-	s := settled(t, p, 0)
-	if s.Created != maxValidationFailures || s.Destroyed[ReasonUnhealthy] != maxValidationFailures || s.InUse != 0 {
-		t.Errorf("stats = %+v; want %d created and destroyed", s, maxValidationFailures)
+	f.sick.Store(true) // new items would fail validation too, were they validated
+	h := mustCheckout(t, p)
+	defer h.Release()
+	if h.Value().n <= 5 {
+		t.Errorf("handed out pooled item %d; want a new one", h.Value().n)
+	}
+	s := p.Stats()
+	if s.Destroyed[ReasonUnhealthy] != maxValidationFailures {
+		t.Errorf("destroyed %v; want %d unhealthy", s.Destroyed, maxValidationFailures)
 	}
 }
 

@@ -82,10 +82,8 @@ func TestStress(t *testing.T) {
 				h, err := p.Checkout(ctx)
 				cancel()
 				if err != nil {
-					// ErrUnhealthy: three new items in a row failed their
-					// health check, and Checkout gave up rather than loop.
 					if !errors.Is(err, ErrExhausted) && !errors.Is(err, errFactory) &&
-						!errors.Is(err, ErrUnhealthy) && !errors.Is(err, context.DeadlineExceeded) {
+						!errors.Is(err, context.DeadlineExceeded) {
 						t.Errorf("Checkout: unexpected error %v", err)
 					}
 					continue

@@ -209,9 +209,6 @@ func (s *Service) wasmError(name string, err error, stats func() pool.Stats) err
 	case errors.As(err, &creation) && !errors.Is(err, breaker.ErrOpen):
 		return statusError(codes.Unavailable, ReasonCreationFailed,
 			fmt.Sprintf("module %q could not make an instance: %v", name, err), md, retryAfter(time.Second))
-	case errors.Is(err, pool.ErrUnhealthy):
-		return statusError(codes.Unavailable, ReasonCreationFailed,
-			fmt.Sprintf("module %q: its instances fail their health checks: %v", name, err), md, retryAfter(time.Second))
 	case errors.Is(err, wasm.ErrTimeout):
 		return statusError(codes.DeadlineExceeded, ReasonExtractorTimeout,
 			fmt.Sprintf("module %q ran out of time (WASM_EXTRACT_TIMEOUT_MS or the request's deadline); the instance was replaced", name), md)
