@@ -453,6 +453,7 @@ func (d *Daemon) grpcServer() (*grpc.Server, error) {
 			grpcMetrics.StreamServerInterceptor(),
 			d.streamGuard,
 		),
+		grpc.UnknownServiceHandler(server.UnknownMethod),
 	)
 	if cfg.TLSCertFile != "" {
 		creds, err := tlsCredentials(cfg)

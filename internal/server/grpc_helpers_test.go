@@ -113,6 +113,7 @@ func newGRPCHarness(tb testing.TB, opts grpcOptions) *grpcHarness {
 	// (and the fuzzer), not turn into a status.
 	srv := grpc.NewServer(append(grpcwire.ServerOptions(server.MaxRecvMessageBytes(limits.MaxDocumentBytes)),
 		grpc.MaxSendMsgSize(limits.MaxResultBytes+grpcMessageSlack),
+		grpc.UnknownServiceHandler(server.UnknownMethod),
 	)...)
 	poolv1.RegisterPoolServiceServer(server.Registrar{Server: srv, MaxDocumentBytes: limits.MaxDocumentBytes}, h.svc)
 

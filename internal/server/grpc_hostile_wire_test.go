@@ -158,6 +158,14 @@ func TestGRPCHostileWire(t *testing.T) {
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest},
 		{name: "PoolEvents truncated varint", method: events, msg: []byte{0x18, 0x80}, stream: true,
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest},
+		{name: "unknown method of the service", method: "/riptide.pool.v1.PoolService/Transmogrify", msg: random,
+			code: codes.Unimplemented, reason: server.ReasonUnknownMethod},
+		{name: "unknown service", method: "/riptide.pool.v2.PoolService/Extract", msg: random,
+			code: codes.Unimplemented, reason: server.ReasonUnknownMethod},
+		{name: "unknown streaming method", method: "/riptide.pool.v1.PoolService/Events", msg: random, stream: true,
+			code: codes.Unimplemented, reason: server.ReasonUnknownMethod},
+		{name: "unknown method with a long path", method: "/" + strings.Repeat("s", 4000) + "/M", msg: random,
+			code: codes.Unimplemented, reason: server.ReasonUnknownMethod},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,6 +183,9 @@ func TestGRPCHostileWire(t *testing.T) {
 			}
 			if tt.code == codes.OK {
 				return
+			}
+			if len(d.message) > 1024 {
+				t.Errorf("a %d-byte message: the answer to a caller's bytes must stay small", len(d.message))
 			}
 			if tt.reason == "" {
 				if d.reason != "" {
