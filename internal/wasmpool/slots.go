@@ -21,9 +21,17 @@ import (
 // caller; between equals, the module whose oldest caller came first). So
 // with n modules waiting each gets at least its part, total/n, of the
 // slots as calls end, and a module holds more than its part only while no
-// other module waits. A running call is never stopped to make room: a
-// module holding every slot gives one up when its next call ends, within
-// the extract timeout.
+// other module waits.
+//
+// A running call also gives its slot up at its interruption ticks (yield)
+// once it has held slots for a quantum longer than a waiting caller has:
+// the slot goes to the caller served least so far, and the running call
+// queues again behind callers served less than it. This is
+// least-attained-service scheduling: a short call (an article page) beside
+// long ones (a module that computes for a second) waits at most a quantum
+// for a slot instead of a long call's whole length, so long calls cost
+// other modules' callers little latency, while they still get every slot
+// that short calls leave free.
 type slots struct {
 	total int
 
@@ -41,9 +49,15 @@ type moduleSlots struct {
 }
 
 type slotWaiter struct {
-	seq     uint64
-	ready   chan struct{} // closed when granted
-	granted bool          // under slots.mu
+	attained time.Duration // slot time its call has had; 0 for new calls
+	seq      uint64
+	ready    chan struct{} // closed when granted
+	granted  bool          // under slots.mu
+}
+
+// before orders waiters of one module: least served first, then oldest.
+func (w *slotWaiter) before(x *slotWaiter) bool {
+	return w.attained < x.attained || w.attained == x.attained && w.seq < x.seq
 }
 
 func newSlots(total int) *slots {
@@ -71,10 +85,7 @@ func (s *slots) acquire(ctx context.Context, module string, timeout time.Duratio
 		s.mu.Unlock()
 		return nil
 	}
-	s.seq++
-	w := &slotWaiter{seq: s.seq, ready: make(chan struct{})}
-	m.queue = append(m.queue, w)
-	s.waiting++
+	w := s.enqueueLocked(m, 0)
 	s.grantLocked()
 	s.mu.Unlock()
 
@@ -111,6 +122,75 @@ func (s *slots) acquire(ctx context.Context, module string, timeout time.Duratio
 	return s.exhaustedLocked(module, time.Since(began))
 }
 
+// enqueueLocked queues a caller of m that has been served attained.
+func (s *slots) enqueueLocked(m *moduleSlots, attained time.Duration) *slotWaiter {
+	s.seq++
+	w := &slotWaiter{attained: attained, seq: s.seq, ready: make(chan struct{})}
+	i := len(m.queue)
+	for i > 0 && w.before(m.queue[i-1]) {
+		i--
+	}
+	m.queue = slices.Insert(m.queue, i, w)
+	s.waiting++
+	return w
+}
+
+// yieldQuantum is how much longer than a waiting caller a running call must
+// have held slots before it gives its slot up. It is several interruption
+// ticks, so that calls of about the same length do not trade slots at
+// every tick, and long next to what a slot handover costs (a wake-up).
+const yieldQuantum = 40 * time.Millisecond
+
+// yield is called on a running call of module that holds a slot and has
+// held slots for attained so far. If a caller waits that has been served
+// at least yieldQuantum less, the call gives its slot to the least served
+// caller and queues again until it is given one back. It reports whether
+// it gave the slot up. If ctx ends while it waits, it returns ctx's error
+// and holds no slot: the caller must not release one.
+func (s *slots) yield(ctx context.Context, module string, attained time.Duration) (yielded bool, err error) {
+	s.mu.Lock()
+	if !s.shorterWaitsLocked(attained - yieldQuantum) {
+		s.mu.Unlock()
+		return false, nil
+	}
+	m := s.module(module)
+	w := s.enqueueLocked(m, attained)
+	s.releaseLocked(module)
+	s.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		return true, nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w.granted {
+		s.releaseLocked(module)
+	} else {
+		m.queue = slices.DeleteFunc(m.queue, func(x *slotWaiter) bool { return x == w })
+		s.waiting--
+		if m.running == 0 && len(m.queue) == 0 {
+			delete(s.modules, module)
+		}
+	}
+	return true, ctx.Err()
+}
+
+// shorterWaitsLocked reports whether a caller waits that has been served
+// less than limit.
+func (s *slots) shorterWaitsLocked(limit time.Duration) bool {
+	if s.waiting == 0 || limit <= 0 {
+		return false
+	}
+	for _, m := range s.modules {
+		if len(m.queue) > 0 && m.queue[0].attained < limit {
+			return true
+		}
+	}
+	return false
+}
+
 // release gives back a slot of module's.
 func (s *slots) release(module string) {
 	s.mu.Lock()
@@ -128,8 +208,9 @@ func (s *slots) releaseLocked(module string) {
 	s.grantLocked()
 }
 
-// grantLocked hands free slots to the queued callers of the modules with
-// the fewest calls running.
+// grantLocked hands free slots to the queued callers served least so far
+// (new calls before calls that gave their slot up), and between those to
+// the modules with the fewest calls running.
 func (s *slots) grantLocked() {
 	for s.busy < s.total && s.waiting > 0 {
 		var next *moduleSlots
@@ -137,8 +218,18 @@ func (s *slots) grantLocked() {
 			if len(m.queue) == 0 {
 				continue
 			}
-			if next == nil || m.running < next.running ||
-				m.running == next.running && m.queue[0].seq < next.queue[0].seq {
+			if next == nil {
+				next = m
+				continue
+			}
+			w, x := m.queue[0], next.queue[0]
+			if w.attained != x.attained {
+				if w.attained < x.attained {
+					next = m
+				}
+				continue
+			}
+			if m.running < next.running || m.running == next.running && w.seq < x.seq {
 				next = m
 			}
 		}

@@ -164,3 +164,144 @@ func TestSlotsCancelledWaiterLeavesTheQueue(t *testing.T) {
 		t.Errorf("busy %d waiting %d, want 1 and 0", s.busy, s.waiting)
 	}
 }
+
+// yieldAsync has a running call of module that has been served attained
+// offer its slot, and returns the channel its outcome arrives on.
+func yieldAsync(ctx context.Context, s *slots, module string, attained time.Duration) <-chan error {
+	c := make(chan error, 1)
+	go func() {
+		yielded, err := s.yield(ctx, module, attained)
+		if err == nil && !yielded {
+			err = errors.New("did not yield")
+		}
+		c <- err
+	}()
+	return c
+}
+
+// TestSlotsYieldToShorterCalls: a call that has held a slot for a quantum
+// longer than a waiting caller gives the slot to it, queues, and gets a
+// slot back when one frees; one that has not keeps its slot.
+func TestSlotsYieldToShorterCalls(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(1)
+	if err := s.acquire(ctx, "hog", 0); err != nil {
+		t.Fatal(err)
+	}
+	article := acquireAsync(ctx, s, "article")
+	waitQueued(t, s, "article", 1)
+
+	if yielded, err := s.yield(ctx, "hog", yieldQuantum/2); yielded || err != nil {
+		t.Fatalf("yield after half a quantum: %v, %v; want the slot kept", yielded, err)
+	}
+	hog := yieldAsync(ctx, s, "hog", 3*yieldQuantum)
+	if err := <-article; err != nil {
+		t.Fatalf("article after hog yielded: %v", err)
+	}
+	waitQueued(t, s, "hog", 1)
+	s.release("article")
+	if err := <-hog; err != nil {
+		t.Fatalf("hog getting its slot back: %v", err)
+	}
+	s.release("hog")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy != 0 || s.waiting != 0 || len(s.modules) != 0 {
+		t.Errorf("busy %d waiting %d modules %v, want all 0", s.busy, s.waiting, s.modules)
+	}
+}
+
+// TestSlotsYieldNobodyShorter: with only longer-served callers waiting, or
+// nobody, a call keeps its slot.
+func TestSlotsYieldNobodyShorter(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(1)
+	if err := s.acquire(ctx, "a", 0); err != nil {
+		t.Fatal(err)
+	}
+	if yielded, err := s.yield(ctx, "a", time.Hour); yielded || err != nil {
+		t.Fatalf("yield with nobody waiting: %v, %v", yielded, err)
+	}
+	// b gives its slot to a (served 0), then a is the running one.
+	b := acquireAsync(ctx, s, "b")
+	waitQueued(t, s, "b", 1)
+	s.release("a")
+	if err := <-b; err != nil {
+		t.Fatal(err)
+	}
+	if yielded, err := s.yield(ctx, "b", 10*yieldQuantum); yielded || err != nil {
+		t.Fatalf("yield with nobody waiting: %v, %v", yielded, err)
+	}
+	// c, preempted earlier after 5 quanta, waits; b at 5.5 quanta keeps its slot.
+	s.mu.Lock()
+	w := s.enqueueLocked(s.module("c"), 5*yieldQuantum)
+	s.mu.Unlock()
+	if yielded, err := s.yield(ctx, "b", 5*yieldQuantum+yieldQuantum/2); yielded || err != nil {
+		t.Fatalf("yield to a caller served about as long: %v, %v", yielded, err)
+	}
+	s.release("b")
+	<-w.ready
+	s.release("c")
+}
+
+// TestSlotsNewCallsBeforePreempted: a freed slot goes to a new call of any
+// module before a call that gave its slot up, whatever the modules' running
+// counts.
+func TestSlotsNewCallsBeforePreempted(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(2)
+	for _, m := range []string{"hog", "article"} {
+		if err := s.acquire(ctx, m, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second := acquireAsync(ctx, s, "article") // article: 1 running, 1 new waiting
+	waitQueued(t, s, "article", 1)
+	hog := yieldAsync(ctx, s, "hog", 2*yieldQuantum) // gives its slot to article's new call
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, s, "hog", 1)
+	third := acquireAsync(ctx, s, "article") // article 2 running, hog 0: the new call still comes first
+	waitQueued(t, s, "article", 1)
+	s.release("article")
+	if err := <-third; err != nil {
+		t.Fatal(err)
+	}
+	if n := s.queued("hog"); n != 1 {
+		t.Fatalf("hog queued %d, want 1 (behind the new call)", n)
+	}
+	s.release("article")
+	if err := <-hog; err != nil {
+		t.Fatal(err)
+	}
+	s.release("hog")
+	s.release("article")
+}
+
+// TestSlotsYieldDeadline: a call whose context ends while it waits for its
+// slot back returns the context's error, holds no slot and leaves the queue.
+func TestSlotsYieldDeadline(t *testing.T) {
+	s := newSlots(1)
+	if err := s.acquire(context.Background(), "hog", 0); err != nil {
+		t.Fatal(err)
+	}
+	article := acquireAsync(context.Background(), s, "article")
+	waitQueued(t, s, "article", 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	hog := yieldAsync(ctx, s, "hog", time.Second)
+	if err := <-article; err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, s, "hog", 1)
+	cancel()
+	if err := <-hog; !errors.Is(err, context.Canceled) {
+		t.Fatalf("hog cancelled while waiting: %v, want context.Canceled", err)
+	}
+	s.release("article")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy != 0 || s.waiting != 0 || len(s.modules) != 0 {
+		t.Errorf("busy %d waiting %d modules %v, want all 0", s.busy, s.waiting, s.modules)
+	}
+}
