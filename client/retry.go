@@ -47,36 +47,32 @@ func (class retryClass) retries(code codes.Code, reason Reason) bool {
 	return reason == ReasonShuttingDown || reason == ReasonCircuitOpen || reason == ReasonCreationFailed
 }
 
-// retry runs attempt until it succeeds, fails in a way class does not
-// retry, has run opts.maxAttempts times, or the next wait would pass ctx's
-// deadline or opts.maxRetryDelay. The error returned is an *Error of the
-// last attempt.
-func (c *caller) retry(ctx context.Context, class retryClass, attempt func(context.Context) error) error {
-	for n := 1; ; n++ {
-		err := attempt(ctx)
-		if err == nil {
-			return nil
-		}
-		code, reason, delay := reasonOf(err)
-		if n >= c.opts.maxAttempts || ctx.Err() != nil || !class.retries(code, reason) {
-			return asError(err, n)
-		}
-		if delay <= 0 {
-			delay = backoff(n)
-		}
-		if delay > c.opts.maxRetryDelay {
-			return asError(err, n)
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= delay {
-			return asError(err, n)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return asError(err, n)
-		case <-t.C:
-		}
+// again decides, after the n-th attempt of a call failed with err, whether
+// to send it again: it waits the delay and returns nil to retry, or returns
+// the *Error to give up with when class does not retry err, the call has
+// run opts.maxAttempts times, or the wait would pass ctx's deadline or
+// opts.maxRetryDelay.
+func (c *caller) again(ctx context.Context, class retryClass, err error, n int) error {
+	code, reason, delay := reasonOf(err)
+	if n >= c.opts.maxAttempts || ctx.Err() != nil || !class.retries(code, reason) {
+		return asError(err, n)
+	}
+	if delay <= 0 {
+		delay = backoff(n)
+	}
+	if delay > c.opts.maxRetryDelay {
+		return asError(err, n)
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= delay {
+		return asError(err, n)
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return asError(err, n)
+	case <-t.C:
+		return nil
 	}
 }
 

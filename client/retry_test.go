@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -56,7 +57,7 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-// TestRetryBounds runs retry against scripted failures: it stops at the
+// TestRetryBounds runs call against scripted failures: it stops at the
 // attempt bound, at a RetryInfo over the delay bound, and at the deadline.
 func TestRetryBounds(t *testing.T) {
 	unavailable := daemonError(codes.Unavailable, ReasonShuttingDown, 0)
@@ -86,10 +87,14 @@ func TestRetryBounds(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 			defer cancel()
 			attempts := 0
-			err := c.retry(ctx, idempotent, func(context.Context) error {
+			rpc := func(context.Context, *struct{}, ...grpc.CallOption) (*struct{}, error) {
 				attempts++
-				return tt.errs[min(attempts, len(tt.errs))-1]
-			})
+				return &struct{}{}, tt.errs[min(attempts, len(tt.errs))-1]
+			}
+			resp, err := call(ctx, c, idempotent, rpc, &struct{}{})
+			if (resp != nil) != (err == nil) {
+				t.Errorf("response %v with error %v: want exactly one", resp, err)
+			}
 			if attempts != tt.wantAttempts {
 				t.Errorf("%d attempts, want %d", attempts, tt.wantAttempts)
 			}
