@@ -180,37 +180,54 @@ function invalid(field: string, msg: string): InvalidRequest {
 class Caller {
   constructor(readonly stub: any, readonly opts: Required<Omit<ClientOptions, "credentials" | "channelOptions">>, public limits?: Limits) {}
 
-  call<T>(method: string, req: object, cls: number, timeoutMs?: number, callOpts: grpc.CallOptions = {}): Promise<T> {
-    return this.callWithPeer<T>(method, req, cls, timeoutMs, callOpts).then(([resp]) => resp);
+  /** One call; the retry loop runs only once an attempt has failed. */
+  async call<T>(method: string, req: object, cls: number, timeoutMs?: number, callOpts: grpc.CallOptions = {}): Promise<T> {
+    const deadline = Date.now() + (timeoutMs ?? this.opts.timeoutMs);
+    for (let n = 1; ; n++) {
+      try {
+        return await new Promise<T>((resolve, reject) => {
+          this.stub[method](req, { ...callOpts, deadline: new Date(deadline) },
+            (err: grpc.ServiceError | null, resp: T) => (err ? reject(err) : resolve(resp)));
+        });
+      } catch (e) {
+        await this.again(e, cls, n, deadline);
+      }
+    }
   }
 
+  /** As call, and the address of the replica that answered (a lease lives there). */
   async callWithPeer<T>(method: string, req: object, cls: number, timeoutMs?: number, callOpts: grpc.CallOptions = {}): Promise<[T, string]> {
     const deadline = Date.now() + (timeoutMs ?? this.opts.timeoutMs);
     for (let n = 1; ; n++) {
       let peer = "";
       try {
         const resp = await new Promise<T>((resolve, reject) => {
-          const call = this.stub[method](req, new grpc.Metadata(), { ...callOpts, deadline: new Date(deadline) },
+          const call = this.stub[method](req, { ...callOpts, deadline: new Date(deadline) },
             (err: grpc.ServiceError | null, resp: T) => (err ? reject(err) : resolve(resp)));
           call.on("status", () => { try { peer = call.getPeer(); } catch { /* closed */ } });
           try { peer = call.getPeer(); } catch { /* not yet */ }
         });
         return [resp, peer];
       } catch (e) {
-        const err = e instanceof RiptideError ? e : fromServiceError(e as grpc.ServiceError, n);
-        let delay = err.retryDelayMs && err.retryDelayMs > 0 ? err.retryDelayMs : backoff(n);
-        if (n >= this.opts.maxAttempts || !retries(cls, err.code, err.reason) || delay > this.opts.maxRetryDelayMs ||
-            deadline - Date.now() <= delay) {
-          throw err;
-        }
-        await sleep(delay);
+        await this.again(e, cls, n, deadline);
       }
     }
   }
 
+  /** After the n-th attempt failed with e: waits and returns to retry, or throws the error to give up with. */
+  private async again(e: unknown, cls: number, n: number, deadline: number): Promise<void> {
+    const err = e instanceof RiptideError ? e : fromServiceError(e as grpc.ServiceError, n);
+    const delay = err.retryDelayMs && err.retryDelayMs > 0 ? err.retryDelayMs : backoff(n);
+    if (n >= this.opts.maxAttempts || !retries(cls, err.code, err.reason) || delay > this.opts.maxRetryDelayMs ||
+        deadline - Date.now() <= delay) {
+      throw err;
+    }
+    await sleep(delay);
+  }
+
   async extract(req: any, doc: Doc, lease: string, timeoutMs?: number): Promise<any> {
-    const size = typeof doc === "string" ? Buffer.byteLength(doc, "utf8") : doc.byteLength;
-    if (this.limits && size > this.limits.maxDocumentBytes) {
+    if (this.limits && overLimit(doc, this.limits.maxDocumentBytes)) {
+      const size = typeof doc === "string" ? Buffer.byteLength(doc, "utf8") : doc.byteLength;
       const field = typeof doc === "string" ? "html" : "raw_html";
       throw new DocumentTooLarge(grpc.status.RESOURCE_EXHAUSTED,
         `${field}: ${size} bytes, over the daemon's max_document_bytes ${this.limits.maxDocumentBytes} (not sent)`,
@@ -219,6 +236,17 @@ class Caller {
     if (lease) req.lease_id = lease;
     return this.call("Extract", req, lease ? NEVER : IDEMPOTENT, timeoutMs);
   }
+}
+
+/**
+ * Whether doc's UTF-8 form is over limit bytes. A string's UTF-16 code unit
+ * is 1 to 3 UTF-8 bytes, so its length alone decides unless it is between
+ * limit / 3 and limit; only then is it measured (a scan of the page).
+ */
+function overLimit(doc: Doc, limit: number): boolean {
+  if (typeof doc !== "string") return doc.byteLength > limit;
+  if (doc.length > limit) return true;
+  return 3 * doc.length > limit && Buffer.byteLength(doc, "utf8") > limit;
 }
 
 function docRequest(doc: Doc, o: DocOptions): any {
