@@ -110,11 +110,31 @@ describe("against a daemon", () => {
     });
   }
 
-  test("a document over the limit is not sent", async () => {
-    const s = await Client.connect(small.addr);
-    await assert.rejects(s.css("x".repeat(5000), "p"), (e) => e instanceof DocumentTooLarge && e.attempts === 0 && e.field === "html");
-    s.close();
-  });
+  // small's MAX_DOCUMENT_BYTES is 4096: a string's length decides unless it
+  // lies between 4096 / 3 and 4096, where its UTF-8 form is measured.
+  for (const [name, doc, refused] of [
+    ["longer than the limit", "x".repeat(5000), true],
+    ["at the limit", "x".repeat(4096), false],
+    ["3-byte characters just over, in the measured range", "€".repeat(1366), true],
+    ["3-byte characters just under", "€".repeat(1365), false],
+    ["4-byte characters over, half as many code units", "😀".repeat(1025), true],
+    ["bytes over the limit", new Uint8Array(4097), true],
+  ]) {
+    test(`document size: ${name}: ${refused ? "refused, not sent" : "sent"}`, async () => {
+      const s = await Client.connect(small.addr);
+      try {
+        const call = s.css(doc, "p");
+        if (refused) {
+          const field = typeof doc === "string" ? "html" : "raw_html";
+          await assert.rejects(call, (e) => e instanceof DocumentTooLarge && e.attempts === 0 && e.field === field);
+        } else {
+          assert.deepEqual((await call).values, []);
+        }
+      } finally {
+        s.close();
+      }
+    });
+  }
 
   test("a result over 4 MiB: a stock client fails, the library receives it", async () => {
     const doc = "<html><body>" + ("<p>" + "riptide ".repeat(100) + "</p>").repeat(7000) + "</body></html>";

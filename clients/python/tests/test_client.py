@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, List, Type
+from typing import Any, List, Type, Union
 
 import grpc
 import pytest
@@ -75,11 +75,25 @@ def test_errors(daemon: Daemon, call: Any, exc: Type[RiptideError], field: str) 
         assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_document_too_large_is_not_sent(small_daemon: Daemon) -> None:
+# small_daemon's MAX_DOCUMENT_BYTES is 4096: a str's length decides unless
+# it lies between 4096 / 4 and 4096, where its UTF-8 form is measured.
+@pytest.mark.parametrize("doc,refused", [
+    ("x" * 5000, True),
+    ("x" * 4096, False),
+    ("\u20ac" * 1366, True),  # 3 bytes each: 4098
+    ("\u20ac" * 1365, False),  # 4095
+    ("\U0001f600" * 1025, True),  # 4 bytes each: 4100
+    (b"\0" * 4097, True),
+])
+def test_document_size(small_daemon: Daemon, doc: Union[str, bytes], refused: bool) -> None:
     with Client(small_daemon.addr) as c:
+        if not refused:
+            assert c.css(doc, "p").values == []
+            return
         with pytest.raises(DocumentTooLarge) as info:
-            c.css("x" * 5000, "p")
-        assert info.value.field == "html" and info.value.attempts == 0
+            c.css(doc, "p")
+        assert info.value.field == ("raw_html" if isinstance(doc, bytes) else "html")
+        assert info.value.attempts == 0
 
 
 def test_large_result(daemon: Daemon) -> None:
