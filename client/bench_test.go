@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/riptidecrawler/riptide-poold/client"
@@ -11,44 +12,85 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// BenchmarkOverhead measures what the client adds over the generated stub:
-// the same css question about the corpus's median page, to the same
-// daemon, through a plain grpc-go connection (raw) and through the client
-// (docs/CLIENTS.md).
+// overheadAddrEnv names a running daemon for BenchmarkOverhead; unset, the
+// benchmark starts one in its own process, whose work then shares the
+// process (and its garbage collector) with the client being measured.
+const overheadAddrEnv = "RIPTIDE_OVERHEAD_ADDR"
+
+// BenchmarkOverhead measures what the client adds over the generated stub
+// (docs/CLIENTS.md): the same css question about the corpus's median page,
+// to the same daemon, three ways:
+//
+//   - stub: the generated stub on the client's own connection
+//     (Client.Raw), so with the same transport settings (buffer pool,
+//     windows, round_robin, message sizes): what the library adds per call;
+//   - client: Client.CSS;
+//   - stock: the generated stub on a connection with grpc-go's defaults,
+//     for what the client's transport settings change.
+//
+// Each builds its request per call, as a caller would. For rounds that
+// interleave the ways, run the test binary once per way and round
+// (-test.bench 'Overhead/way=stub$', ...) and compare with benchstat -col
+// /way, as scripts/clients-overhead.sh does.
 func BenchmarkOverhead(b *testing.B) {
 	pages := testenv.CorpusPages(b)
 	page := pages[len(pages)/2].Source
-	d := startDaemon(b, "NATIVE_POOL_SIZE=4", "WASM_POOL_ENABLED=false")
+	addr := os.Getenv(overheadAddrEnv)
+	outside := addr != ""
+	if !outside {
+		addr = startDaemon(b, "NATIVE_POOL_SIZE=4", "WASM_POOL_ENABLED=false").addr
+	}
 	ctx := context.Background()
+	c := dial(b, addr)
+	stock, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stock.Close()
 
-	b.Run("raw", func(b *testing.B) {
-		conn, err := grpc.NewClient(d.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			b.Fatal(err)
+	doc := client.HTML(page, "")
+	q := client.CSS{Selector: "a", Attribute: "href", All: true}
+	stubCall := func(stub poolv1.PoolServiceClient) error {
+		req := &poolv1.ExtractRequest{
+			Document: &poolv1.ExtractRequest_Html{Html: page},
+			Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "a", Attribute: "href", All: true}},
 		}
-		defer conn.Close()
-		stub := poolv1.NewPoolServiceClient(conn)
-		b.ResetTimer()
-		for b.Loop() {
-			// As a caller of the stub would: a request per call.
-			req := &poolv1.ExtractRequest{
-				Document: &poolv1.ExtractRequest_Html{Html: page},
-				Spec:     &poolv1.ExtractRequest_Css{Css: &poolv1.CssSpec{Selector: "a", Attribute: "href", All: true}},
-			}
-			if _, err := stub.Extract(ctx, req); err != nil {
+		_, err := stub.Extract(ctx, req)
+		return err
+	}
+	ways := []struct {
+		name string
+		call func() error
+	}{
+		{"way=stub", func() error { return stubCall(c.Raw()) }},
+		{"way=client", func() error { _, err := c.CSS(ctx, doc, q); return err }},
+		{"way=stock", func() error { return stubCall(poolv1.NewPoolServiceClient(stock)) }},
+	}
+	// Warm every way up first (connections, the daemon's pools, the
+	// buffer pools), so that the first one measured is not the one that
+	// pays for it.
+	for range 20 {
+		for _, w := range ways {
+			if err := w.call(); err != nil {
 				b.Fatal(err)
 			}
 		}
-	})
-	b.Run("client", func(b *testing.B) {
-		c := dial(b, d.addr)
-		doc := client.HTML(page, "")
-		q := client.CSS{Selector: "a", Attribute: "href", All: true}
-		b.ResetTimer()
-		for b.Loop() {
-			if _, err := c.CSS(ctx, doc, q); err != nil {
-				b.Fatal(err)
+	}
+	for _, w := range ways {
+		b.Run(w.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0, _ := processCPU()
+			for b.Loop() {
+				if err := w.call(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+			// The process's CPU time per call: with an outside daemon, the
+			// client's own work, which the other processes on a shared
+			// machine change far less than they change the wall time.
+			if cpu1, ok := processCPU(); ok && outside {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+			}
+		})
+	}
 }

@@ -1,30 +1,74 @@
-// What the Node client adds over the generated client: the same css
-// question about one page, to the same daemon, alternating raw and library
-// in rounds. Prints the median time per call of each and their ratio.
+// What the Node client adds over the generated client (docs/CLIENTS.md,
+// "Overhead"): the same css question about one page, to the same daemon,
+// three ways, each building its request per call as a caller would:
+//
+//   stub    the generated client on the library's own channel (Client.stub):
+//           same channel options, so the difference is the library's code;
+//   client  Client.css;
+//   stock   the generated client on a channel with grpc-js's defaults, for
+//           what the library's channel options change.
+//
+// The ways run in rounds, in an order that reverses every round, so that
+// drift in the machine's load hits each alike. Prints, for the wall time
+// and for this process's CPU time (the client's own work, which the
+// machine's other processes move far less), each way's median time per call
+// over the rounds, and the median with the quartiles of the per-round
+// ratios client / stub and stock / stub.
 //
 //   node bench/overhead.mjs ADDR PAGE [ROUNDS] [CALLS_PER_ROUND]
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { Client } from "../dist/esm/index.mjs";
 
+const require = createRequire(import.meta.url);
+const grpc = require("@grpc/grpc-js");
+const protoLoader = require("@grpc/proto-loader");
+
 const [addr, pagePath] = process.argv.slice(2);
-const rounds = Number(process.argv[4] ?? 10), per = Number(process.argv[5] ?? 50);
+const rounds = Number(process.argv[4] ?? 30), per = Number(process.argv[5] ?? 30);
 const page = readFileSync(pagePath, "utf8");
 const c = await Client.connect(addr);
-const raw = c.stubFor(addr, c.limits); // the generated client, on its own channel
-// As a caller of the generated client would: a request per call.
-const rawCall = () => new Promise((res, rej) => raw.Extract({ html: page, css: { selector: "a", attribute: "href", all: true } }, { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e ? rej(e) : res(r))));
-const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const rawT = [], libT = [];
-for (let j = 0; j < 20; j++) { await rawCall(); await c.css(page, "a"); } // warm-up
+// The stock client: the library's proto-loader settings, grpc-js's channel defaults.
+const def = protoLoader.loadSync(new URL("../proto/pool.proto", import.meta.url).pathname,
+  { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+const Service = grpc.loadPackageDefinition(def).riptide.pool.v1.PoolService;
+const stock = new Service(addr, grpc.credentials.createInsecure());
+
+const stubCall = (stub) => () => new Promise((res, rej) => stub.Extract(
+  { html: page, css: { selector: "a", attribute: "href", all: true } },
+  { deadline: new Date(Date.now() + 30_000) }, (e, r) => (e ? rej(e) : res(r))));
+const ways = {
+  stub: stubCall(c.stub),
+  client: () => c.css(page, { selector: "a", attribute: "href", all: true }),
+  stock: stubCall(stock),
+};
+const times = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
+const cpu = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
+for (let j = 0; j < 20; j++) for (const run of Object.values(ways)) await run(); // warm-up
+const order = Object.keys(ways);
 for (let i = 0; i < rounds; i++) {
-  let t = performance.now();
-  for (let j = 0; j < per; j++) await rawCall();
-  rawT.push((performance.now() - t) / per);
-  t = performance.now();
-  for (let j = 0; j < per; j++) await c.css(page, { selector: "a", attribute: "href", all: true });
-  libT.push((performance.now() - t) / per);
+  for (const name of order) {
+    const run = ways[name];
+    const t = performance.now(), c0 = process.cpuUsage();
+    for (let j = 0; j < per; j++) await run();
+    times[name].push((performance.now() - t) / per);
+    const c1 = process.cpuUsage(c0);
+    cpu[name].push((c1.user + c1.system) / 1000 / per);
+  }
+  order.reverse();
 }
-const r = median(rawT), l = median(libT);
-console.log(`node raw ${r.toFixed(3)} ms  client ${l.toFixed(3)} ms  ratio ${(l / r).toFixed(3)}`);
-raw.close();
+// Quantiles by linear interpolation, as Python's statistics.quantiles (inclusive) would.
+const quantile = (xs, q) => {
+  const s = xs.slice().sort((a, b) => a - b), p = (s.length - 1) * q, lo = Math.floor(p);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (p - lo);
+};
+const summary = (xs) => `${quantile(xs, 0.5).toFixed(3)} [${quantile(xs, 0.25).toFixed(3)}, ${quantile(xs, 0.75).toFixed(3)}]`;
+console.log(`node: ${rounds} rounds of ${per} calls; wall time, and this process's CPU time`);
+for (const [label, xs] of [["wall", times], ["cpu", cpu]]) {
+  const med = (k) => quantile(xs[k], 0.5).toFixed(3);
+  const ratio = (k) => xs[k].map((t, i) => t / xs.stub[i]);
+  console.log(`node ${label}: median ms/call: stub ${med("stub")}, client ${med("client")}, stock ${med("stock")}; ` +
+    `per-round ratio, median [quartiles]: client/stub ${summary(ratio("client"))}, stock/stub ${summary(ratio("stock"))}`);
+}
+stock.close();
 c.close();
