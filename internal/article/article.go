@@ -8,9 +8,11 @@
 // Mozilla's Readability.js); this package adds a cleaning pass that removes
 // the boilerplate readability keeps inside an article (clean.go), a
 // metadata pass for dates, authors, categories and tags
-// (internal/article/metadata), link and media collection, a markdown
-// rendering, word counts and a quality score, and the "full", "metadata"
-// and "custom" modes.
+// (internal/article/metadata), the trimming of the short lines that follow
+// the text (tail.go), a second, paragraph-based extraction whose paragraphs
+// join the content where readability missed them (merge.go), link and
+// media collection, a markdown rendering, word counts and a quality score,
+// and the "full", "metadata" and "custom" modes.
 //
 // The package keeps no state between calls and is safe for concurrent use.
 package article
@@ -237,6 +239,12 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 	if page == nil && art.Node != nil {
 		// The main content; a page without one leaves the body fields empty.
 		clean(art.Node)
+		if mode == ModeArticle {
+			// What the content ends with that is not the article's, then
+			// the article's paragraphs the readability pass missed.
+			trimTail(art.Node)
+			mergeParagraphs(art.Node, root, base)
+		}
 		stripClasses(art.Node, parser.ClassesToPreserve)
 		page = analyze(art.Node, base, mode == ModeArticle)
 		if d := attr(art.Node, "dir"); d != "" {
