@@ -11,6 +11,8 @@
 #       round, the ways' order reversed every round; benchstat -col /way;
 #   Python and Node: the ways alternated in rounds in one process, medians
 #       and the quartiles of the per-round ratios.
+# Then each language's own code per call, with a canned answer in place of
+# the network and the daemon (Go: BenchmarkLibraryCode).
 #
 #   scripts/clients-overhead.sh [ROUNDS]   (after make build and make clients-test;
 #                                           default 10 rounds)
@@ -43,7 +45,11 @@ for ((r = 0; r < rounds; r++)); do
 	ways=("${ways[2]}" "${ways[1]}" "${ways[0]}")
 done
 .tools/bin/benchstat -col /way "$work/go.txt"
+# The Go client's own code per call, a canned answer instead of the network.
+(cd client && "$work/client.test" -test.run '^$' -test.bench '^BenchmarkLibraryCode$' -test.benchtime=100ms -test.count=6) |
+	grep -E '^(Benchmark|goos|goarch|pkg|cpu)' >"$work/go-code.txt"
+.tools/bin/benchstat -col /way "$work/go-code.txt"
 
-PYTHONPATH=clients/python/src /usr/bin/python3 clients/python/bench_overhead.py "$addr" "$page" $((3 * rounds)) 30
-(cd clients/node && node bench/overhead.mjs "$addr" "$page" $((3 * rounds)) 30)
+PYTHONPATH=clients/python/src /usr/bin/python3 clients/python/bench_overhead.py "$addr" "$page" $((3 * rounds)) 50
+(cd clients/node && node bench/overhead.mjs "$addr" "$page" $((3 * rounds)) 50)
 echo "end: $(uptime)"
