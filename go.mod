@@ -8,7 +8,6 @@ require (
 	codeberg.org/readeck/go-readability/v2 v2.1.3
 	github.com/KimMachineGun/automemlimit v1.0.1
 	github.com/andybalholm/cascadia v1.3.5
-	github.com/antchfx/xpath v1.3.9
 	github.com/go-shiori/dom v0.0.0-20230515143342-73569d674e1c
 	github.com/grpc-ecosystem/go-grpc-prometheus v1.2.0
 	github.com/hashicorp/golang-lru/v2 v2.0.7

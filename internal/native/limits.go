@@ -21,9 +21,10 @@ type Limits struct {
 	MaxSelectorLen int
 	// MaxPatternLen bounds a regular expression's length in bytes.
 	MaxPatternLen int
-	// MaxXPathSteps bounds the work of one XPath evaluation: every move of
-	// its navigator is a step, and a string value costs a step per node
-	// and per 64 bytes. Going over it is a *SpecError caused by
+	// MaxXPathSteps bounds the work of one XPath evaluation: every node
+	// an axis visits, every predicate tested and every node sorted is a
+	// step, and a string value costs a step per node and per 64 bytes
+	// (xpath_eval.go). Going over it is a *SpecError caused by
 	// ErrTooCostly.
 	MaxXPathSteps int
 	// MaxWork bounds, in steps of the cost model (cost.go), the worst case

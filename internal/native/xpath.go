@@ -10,19 +10,18 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/antchfx/xpath"
 	"golang.org/x/net/html"
 )
 
 // XPath 1.0
 //
-// Expressions are compiled by github.com/antchfx/xpath, which walks a tree
-// through a navigator that this package implements over x/net/html
-// (xpath_nav.go). The navigator, not the library, enforces the budget: it
-// charges every move and every string value, checks the context every
-// ctxCheckSteps steps, and stops answering once either runs out, so that
-// a hostile expression such as //*[count(//*) > 0] costs its caller at
-// most Limits.MaxXPathSteps steps or its deadline, whichever comes first.
+// Expressions are compiled by this package (xpath_parse.go) and evaluated
+// over the x/net/html tree (xpath_eval.go, xpath_func.go), as XPath 1.0
+// says and lxml answers, predicates' positions and node-set order
+// included. The evaluator charges every node it visits to a step budget
+// and checks the context every ctxCheckSteps steps, so that a hostile
+// expression such as //*[count(//*) > 0] costs its caller at most
+// Limits.MaxXPathSteps steps or its deadline, whichever comes first.
 
 // ErrTooCostly is the cause, inside a *SpecError, of a question over a
 // work limit: a selector refused by the cost model (a *CostError), or an
@@ -32,10 +31,11 @@ var ErrTooCostly = errors.New("too costly")
 
 // XPathSpec is one XPath 1.0 question asked of a document.
 type XPathSpec struct {
-	// Expression is an XPath 1.0 expression, with the functions of
-	// antchfx/xpath (XPath 1.0's core library and a few of 2.0's, such as
-	// matches, ends-with and lower-case). The prefixes html, svg, math,
-	// xlink, xml and xmlns are bound to their namespaces.
+	// Expression is an XPath 1.0 expression, with XPath 1.0's core
+	// function library and a few of 2.0's (xpath_func.go: matches,
+	// replace, ends-with, lower-case, upper-case, string-join). The
+	// prefixes html, svg, math, xlink, xml and xmlns are bound to their
+	// namespaces.
 	Expression string
 	// Attribute, when set, answers that attribute of each element of the
 	// node set instead of Output; nodes without it are skipped.
@@ -91,57 +91,23 @@ type XPathAnswer struct {
 	Unresolved int
 }
 
-// xpathExpr is an expression in the cache. The library's compiled form
-// keeps evaluation state in its query tree, and a second evaluation of it
-// can see the first's (normalize-space(//title) answered another page's
-// title in the corpus test), so no compilation serves two evaluations:
-// the cache holds one that has never run, and each evaluation takes it or
-// compiles the source again, which is known to compile.
+// xpathExpr is a compiled expression in the cache. It is immutable, so
+// one compilation serves every evaluation.
 type xpathExpr struct {
-	src   string
-	exprs sync.Pool
+	src string
+	e   xexpr
 }
 
 func compileXPath(src string) (*xpathExpr, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &SpecError{Field: "expression", Value: src, Err: ErrEmptyValue}
 	}
-	e, err := buildXPath(src)
+	e, err := parseXPath(src)
 	if err != nil {
 		return nil, &SpecError{Field: "expression", Value: src, Err: err}
 	}
-	x := &xpathExpr{src: src}
-	x.exprs.Put(e)
-	return x, nil
+	return &xpathExpr{src: src, e: e}, nil
 }
-
-// buildXPath compiles src, turning a panic of the library's parser into
-// an error: the expression is the caller's, and no expression may take
-// the daemon down.
-func buildXPath(src string) (e *xpath.Expr, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			e, err = nil, fmt.Errorf("%v", r)
-		}
-	}()
-	return xpath.CompileWithNS(src, xpathPrefixes())
-}
-
-// get returns a compiled expression for one evaluation; put returns it.
-func (x *xpathExpr) get() *xpath.Expr {
-	if e, ok := x.exprs.Get().(*xpath.Expr); ok {
-		return e
-	}
-	// It compiled when it entered the cache, so it compiles again.
-	e, err := buildXPath(x.src)
-	if err != nil {
-		panic(fmt.Sprintf("native: xpath %q compiled once but not twice: %v", x.src, err))
-	}
-	return e
-}
-
-// put is where a used compilation would go back; it must not.
-func (x *xpathExpr) put(*xpath.Expr) {}
 
 // xpathNode is one node of a node set: an element, text, comment or the
 // root, or the attribute attr of element n.
@@ -231,78 +197,54 @@ func (c *CSS) xpathNodes(ctx context.Context, doc *Document, spec XPathSpec, att
 	}
 	want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
 
-	e := x.get()
-	defer x.put(e)
-	walk := &xpathWalk{ctx: ctx, max: c.limits.MaxXPathSteps}
-	// The library answers some node sets out of document order (a
-	// union's sides one after the other, reverse axes backwards, steps
-	// after a positional predicate) and some with a node twice (the
-	// parents of siblings), where XPath's node sets are sets and lxml
-	// answers them in document order. So every node is collected, up to
-	// the bound, then sorted and made unique: the first node in document
-	// order may come last.
-	nodes, ans, err = evaluate(e, newNavigator(walk, root), attr, c.limits.MaxMatches+1)
-	if err == nil && len(nodes) > 1 {
-		nodes = sortNodes(walk, doc.order.of(root), nodes)
+	ev := &xpathEval{ctx: ctx, doc: doc, root: root, max: c.limits.MaxXPathSteps}
+	top := xctx{node: xpathNode{n: root, attr: -1}, pos: 1, size: 1}
+	var v xval
+	if p, ok := x.e.(*xPath); ok && look == 1 && attr == "" {
+		// One node is asked for: the first, found without the rest.
+		if n, found := p.first(ev, top); found {
+			v = nodeSetVal([]xpathNode{n})
+		}
+	} else {
+		v = x.e.eval(ev, top)
+	}
+	var xe *xpathEvalError
+	switch err := ev.err; {
+	case errors.Is(err, errXPathCost):
+		return nil, XPathAnswer{}, &SpecError{Field: "expression", Value: spec.Expression,
+			Err: &CostError{Limit: "MaxXPathSteps", Cost: float64(ev.steps), Max: float64(c.limits.MaxXPathSteps)}}
+	case errors.As(err, &xe):
+		return nil, XPathAnswer{}, &SpecError{Field: "expression", Value: spec.Expression, Err: fmt.Errorf("cannot be evaluated: %w", err)}
+	case err != nil:
+		return nil, XPathAnswer{}, err
+	}
+	switch v.kind {
+	case XPathString:
+		return nil, XPathAnswer{Kind: XPathString, Values: []string{v.str}}, nil
+	case XPathNumber:
+		return nil, XPathAnswer{Kind: XPathNumber, Values: []string{xpathNumber(v.num)}, Number: v.num}, nil
+	case XPathBoolean:
+		return nil, XPathAnswer{Kind: XPathBoolean, Values: []string{strconv.FormatBool(v.b)}, Bool: v.b}, nil
+	}
+	nodes = v.nodes
+	if attr != "" {
+		// Only elements carrying the attribute answer.
+		nodes = slices.DeleteFunc(nodes, func(n xpathNode) bool {
+			if n.attr >= 0 || n.n.Type != html.ElementNode {
+				return true
+			}
+			_, ok := attribute(n.n, attr)
+			return !ok
+		})
 	}
 	if len(nodes) > look {
 		nodes = nodes[:look]
 	}
-	if walk.err != nil {
-		err = walk.err
-	}
-	switch {
-	case errors.Is(err, errXPathCost):
-		return nil, XPathAnswer{}, &SpecError{Field: "expression", Value: spec.Expression,
-			Err: &CostError{Limit: "MaxXPathSteps", Cost: float64(walk.steps), Max: float64(c.limits.MaxXPathSteps)}}
-	case err != nil:
-		return nil, XPathAnswer{}, err
-	}
+	ans = XPathAnswer{Kind: XPathNodeSet}
 	if len(nodes) > want {
 		nodes, ans.Truncated = nodes[:want], true
 	}
 	return nodes, ans, nil
-}
-
-// evaluate runs e from nav and returns a node set's first look nodes (the
-// elements carrying attr, when attr is set) or a scalar answer. A panic
-// in the library is the expression's doing and comes back as a
-// *SpecError.
-func evaluate(e *xpath.Expr, nav *navigator, attr string, look int) (nodes []xpathNode, ans XPathAnswer, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			nodes, ans = nil, XPathAnswer{}
-			err = &SpecError{Field: "expression", Value: e.String(), Err: fmt.Errorf("cannot be evaluated: %v", r)}
-		}
-	}()
-	switch v := e.Evaluate(nav).(type) {
-	case *xpath.NodeIterator:
-		for len(nodes) < look && v.MoveNext() {
-			cur, ok := v.Current().(*navigator)
-			if !ok {
-				continue
-			}
-			n := xpathNode{n: cur.cur, attr: cur.attr}
-			if attr != "" {
-				if n.attr >= 0 || n.n.Type != html.ElementNode {
-					continue
-				}
-				if _, ok := attribute(n.n, attr); !ok {
-					continue
-				}
-			}
-			nodes = append(nodes, n)
-		}
-		return nodes, XPathAnswer{Kind: XPathNodeSet}, nil
-	case string:
-		return nil, XPathAnswer{Kind: XPathString, Values: []string{v}}, nil
-	case float64:
-		return nil, XPathAnswer{Kind: XPathNumber, Values: []string{xpathNumber(v)}, Number: v}, nil
-	case bool:
-		return nil, XPathAnswer{Kind: XPathBoolean, Values: []string{strconv.FormatBool(v)}, Bool: v}, nil
-	default:
-		return nil, ans, &SpecError{Field: "expression", Value: e.String(), Err: fmt.Errorf("answers an unknown type %T", v)}
-	}
 }
 
 // xpathNumber writes f as XPath 1.0's string() does: NaN, Infinity,
@@ -395,19 +337,6 @@ func (c *CSS) xpaths() *view[*xpathExpr] {
 		c.xpathView.shared = c.cache.XPath().c
 	}
 	return &c.xpathView
-}
-
-// sortNodes puts nodes in document order, an attribute after its element
-// and before its children, and drops repeated nodes.
-func sortNodes(walk *xpathWalk, order map[*html.Node]int32, nodes []xpathNode) []xpathNode {
-	walk.spend(len(nodes))
-	slices.SortStableFunc(nodes, func(a, b xpathNode) int {
-		if a.n == b.n {
-			return a.attr - b.attr
-		}
-		return int(order[a.n] - order[b.n])
-	})
-	return slices.Compact(nodes)
 }
 
 // docOrder numbers a tree's nodes in document order, once per document.

@@ -35,6 +35,11 @@ func TestXPathAgreesWithLxml(t *testing.T) {
 				for _, n := range nodes {
 					values = append(values, anchorNodeValue(n))
 				}
+				// The first node alone, found by a shorter walk.
+				first, _, err := c.xpathNodes(ctx, doc, XPathSpec{Expression: expr}, "")
+				if err != nil || len(first) != min(1, len(nodes)) || len(first) == 1 && first[0] != nodes[0] {
+					t.Errorf("%s: XPath(%q) first = %v, %v; want the set's first", p.name, expr, first, err)
+				}
 			}
 			if got := answerOf(values); !got.equal(want) {
 				mismatches[expr] = append(mismatches[expr], p.name)
@@ -58,13 +63,7 @@ func anchorNodeValue(n xpathNode) string {
 // xpathExplained lists, per expression, how many pages may differ from
 // lxml and why.
 //
-// Three classes are antchfx/xpath 1.3.9's departures from XPath 1.0,
-// found here and left as they are (the README says so): a positional
-// predicate after another predicate (//a[@href][1]) or on a parenthesized
-// expression ((//*[@id])[position() <= 5]) is not applied as XPath says,
-// and normalize-space() also collapses non-breaking spaces (U+00A0),
-// where XPath's white space is ASCII's (0557, 0688). The others are differences of the trees, not of XPath:
-// html5lib 1.1 and x/net/html build different trees on a few pages
+// They are differences of the trees, not of XPath: // html5lib 1.1 and x/net/html build different trees on a few pages
 // (trafilatura-eval 0018 has one <a> more here; 0375, 0650, 0809 differ
 // in an element), libxml2 holds text differently (as .text/.tail, so a
 // text node next to a comment or a control character is split in two:
@@ -84,8 +83,4 @@ var xpathExplained = explained{
 	"string-length(string(//body))":      {1, "html5lib drops characters XML cannot hold"},
 	"count(//comment())":                 {1, "html5lib rewrites a comment"},
 	"//title | //h1":                     {61, "//title also matches inline SVG's <title> here, as in parsel on libxml2's tree"},
-	"normalize-space(//title)":           {10, "antchfx's normalize-space() collapses U+00A0 too"},
-	"translate(normalize-space(//h1), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')": {19, "antchfx's normalize-space() collapses U+00A0 too"},
-	"substring-before(//a[@href][1]/@href, ':')":                                                   {45, "antchfx applies [1] after [@href] to the whole node set, not per parent"},
-	"(//*[@id])[position() <= 5]/@id":                                                              {900, "antchfx does not apply a positional predicate to a parenthesized node set"},
 }

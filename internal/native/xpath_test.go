@@ -56,6 +56,73 @@ func TestXPath(t *testing.T) {
 		{"attribute exists", XPathSpec{Expression: "//a[@rel]"}, XPathNodeSet, []string{"B"}},
 		{"nested predicate", XPathSpec{Expression: "//div[p[@class='note']]/@id"}, XPathNodeSet, []string{"main"}},
 		{"starts-with", XPathSpec{Expression: "//a[starts-with(@href, 'b')]/@href"}, XPathNodeSet, []string{"b.html"}},
+		// XPath 1.0's positions (section 2.4), each answer as lxml gives
+		// it on this page: a step's predicate counts along its axis from
+		// each node of the step before, backwards on a reverse axis; a
+		// filter expression's counts over the whole set in document order;
+		// each predicate counts among the nodes the one before it kept.
+		{"position mod 2 is a number", XPathSpec{Expression: "//li[position() mod 2]", All: true}, XPathNodeSet, []string{"one"}},
+		{"position mod 2 = 1", XPathSpec{Expression: "//li[position() mod 2 = 1]", All: true}, XPathNodeSet, []string{"one", "three"}},
+		{"position = last - 1", XPathSpec{Expression: "//li[position() = last() - 1]", All: true}, XPathNodeSet, []string{"two"}},
+		{"step [1] per parent", XPathSpec{Expression: "//*[@id][1]/@id", All: true}, XPathNodeSet, []string{"main", "p1"}},
+		{"filter [1] over the set", XPathSpec{Expression: "(//*[@id])[1]/@id", All: true}, XPathNodeSet, []string{"main"}},
+		{"step [2] per parent", XPathSpec{Expression: "//body//*[2]", All: true, Output: OutputOuterHTML, Limit: 2}, XPathNodeSet, []string{`<p id="p1">First <b>bold</b> para</p>`, "<li>two</li>"}},
+		{"filter [2] over the set", XPathSpec{Expression: "(//body//*)[2]", All: true}, XPathNodeSet, []string{"Head"}},
+		{"filter position <= 2", XPathSpec{Expression: "(//li)[position() <= 2]", All: true}, XPathNodeSet, []string{"one", "two"}},
+		{"filter last of a union", XPathSpec{Expression: "(//li | //p)[last()]", All: true}, XPathNodeSet, []string{"three"}},
+		{"filter position = last", XPathSpec{Expression: "(//a[@href])[position() = last()]", All: true}, XPathNodeSet, []string{"B"}},
+		{"preceding-sibling [1] is the nearest", XPathSpec{Expression: "//li[3]/preceding-sibling::*[1]", All: true}, XPathNodeSet, []string{"two"}},
+		{"preceding-sibling [last()] is the farthest", XPathSpec{Expression: "//li[3]/preceding-sibling::*[last()]", All: true}, XPathNodeSet, []string{"one"}},
+		{"preceding-sibling answered in document order", XPathSpec{Expression: "//li[3]/preceding-sibling::*", All: true}, XPathNodeSet, []string{"one", "two"}},
+		{"filter of a reverse axis counts in document order", XPathSpec{Expression: "(//li[3]/preceding-sibling::*)[1]", All: true}, XPathNodeSet, []string{"one"}},
+		{"ancestor [1] is the parent", XPathSpec{Expression: "//b/ancestor::*[1]/@id", All: true}, XPathNodeSet, []string{"p1"}},
+		{"ancestor [2]", XPathSpec{Expression: "//b/ancestor::*[2]/@id", All: true}, XPathNodeSet, []string{"main"}},
+		{"preceding [1] is the nearest", XPathSpec{Expression: "//li[2]/preceding::*[1]", All: true}, XPathNodeSet, []string{"one"}},
+		{"following [position() < 3]", XPathSpec{Expression: "//h1/following::*[position() < 3]", All: true}, XPathNodeSet, []string{"First bold para", "bold"}},
+		{"predicate after predicate", XPathSpec{Expression: "//a[@href][2]", All: true}, XPathNodeSet, []string{"B"}},
+		{"predicates in the other order", XPathSpec{Expression: "//a[1][@href]", All: true}, XPathNodeSet, []string{"A"}},
+		{"last after a predicate", XPathSpec{Expression: "//a[@href][last()]/@href", All: true}, XPathNodeSet, []string{"b.html"}},
+		{"positions renumbered by the predicate before", XPathSpec{Expression: "//li[position() > 1][1]", All: true}, XPathNodeSet, []string{"two"}},
+		{"last renumbered by the predicate before", XPathSpec{Expression: "//li[position() > 1][last()]", All: true}, XPathNodeSet, []string{"three"}},
+		{"nested predicate with last", XPathSpec{Expression: "//ul[li[last()][. = 'three']]/li[1]", All: true}, XPathNodeSet, []string{"one"}},
+		{"nested positional predicate", XPathSpec{Expression: "//div[p[2]]/@id", All: true}, XPathNodeSet, []string{"main"}},
+		{"text()[last()] per parent", XPathSpec{Expression: "//p/text()[last()]", All: true}, XPathNodeSet, []string{" para", "Second"}},
+		{"attribute axis position", XPathSpec{Expression: "//a/@href[1]", All: true}, XPathNodeSet, []string{"/a", "b.html"}},
+		{"position 0", XPathSpec{Expression: "//li[0]", All: true}, XPathNodeSet, []string{}},
+		{"negative position", XPathSpec{Expression: "//li[-1]", All: true}, XPathNodeSet, []string{}},
+		{"fractional position", XPathSpec{Expression: "//li[1.5]", All: true}, XPathNodeSet, []string{}},
+		{"boolean predicate", XPathSpec{Expression: "count(//li[true()])"}, XPathNumber, []string{"3"}},
+		// Comparisons of node sets are existential (section 3.4).
+		{"set = string", XPathSpec{Expression: "//li = 'two'"}, XPathBoolean, []string{"true"}},
+		{"set != string", XPathSpec{Expression: "//li != 'two'"}, XPathBoolean, []string{"true"}},
+		{"set < number", XPathSpec{Expression: "//li < 3"}, XPathBoolean, []string{"false"}},
+		{"empty set = string", XPathSpec{Expression: "'a' = //nope"}, XPathBoolean, []string{"false"}},
+		{"set = set", XPathSpec{Expression: "//li[1] = //li"}, XPathBoolean, []string{"true"}},
+		{"set != itself", XPathSpec{Expression: "//li[1] != //li[1]"}, XPathBoolean, []string{"false"}},
+		{"set by string value", XPathSpec{Expression: "count(//li[. = //li[2]])"}, XPathNumber, []string{"1"}},
+		// Strings and numbers as XPath 1.0 (and lxml) write them.
+		{"normalize-space keeps no-break spaces", XPathSpec{Expression: "normalize-space('\u00a0a\u00a0\t b ')"}, XPathString, []string{"\u00a0a\u00a0 b"}},
+		{"normalize-space of the context", XPathSpec{Expression: "//li[normalize-space() = 'two']"}, XPathNodeSet, []string{"two"}},
+		{"substring rounds", XPathSpec{Expression: "substring('12345', 1.5, 2.6)"}, XPathString, []string{"234"}},
+		{"substring from 0", XPathSpec{Expression: "substring('12345', 0, 3)"}, XPathString, []string{"12"}},
+		{"substring NaN", XPathSpec{Expression: "substring('12345', 0 div 0, 3)"}, XPathString, []string{""}},
+		{"substring infinite length", XPathSpec{Expression: "substring('12345', -42, 1 div 0)"}, XPathString, []string{"12345"}},
+		{"substring -inf + inf", XPathSpec{Expression: "substring('12345', -1 div 0, 1 div 0)"}, XPathString, []string{""}},
+		{"substring of characters", XPathSpec{Expression: "substring('h\u00e9llo', 2, 2)"}, XPathString, []string{"\u00e9l"}},
+		{"round half", XPathSpec{Expression: "round(2.5)"}, XPathNumber, []string{"3"}},
+		{"round negative half", XPathSpec{Expression: "round(-0.5)"}, XPathNumber, []string{"0"}},
+		{"number with spaces", XPathSpec{Expression: "number(' -12.5 ')"}, XPathNumber, []string{"-12.5"}},
+		{"number with an exponent, as libxml2", XPathSpec{Expression: "number('1e3')"}, XPathNumber, []string{"1000"}},
+		{"number with a plus", XPathSpec{Expression: "number('+1')"}, XPathNumber, []string{"NaN"}},
+		{"translate drops", XPathSpec{Expression: "translate('--aaa--', 'abc-', 'ABC')"}, XPathString, []string{"AAA"}},
+		{"id", XPathSpec{Expression: "id('p2 main')/@id", All: true}, XPathNodeSet, []string{"main", "p2"}},
+		{"lang without xml:lang", XPathSpec{Expression: "lang('en')"}, XPathBoolean, []string{"false"}},
+		{"matches", XPathSpec{Expression: "//li[matches(., '^t')]", All: true}, XPathNodeSet, []string{"two", "three"}},
+		{"matches with a flag", XPathSpec{Expression: "count(//li[matches(., '^T', 'i')])"}, XPathNumber, []string{"2"}},
+		{"matches a pattern from the page", XPathSpec{Expression: "count(//li[matches(., //li[2])])"}, XPathNumber, []string{"1"}},
+		{"replace with a group", XPathSpec{Expression: "replace('a1b22', '([0-9]+)', '<$1>')"}, XPathString, []string{"a<1>b<22>"}},
+		{"string-join", XPathSpec{Expression: "string-join(//li, ', ')"}, XPathString, []string{"one, two, three"}},
+		{"upper-case", XPathSpec{Expression: "upper-case(//h1)"}, XPathString, []string{"HEAD"}},
 		// Axes.
 		{"parent", XPathSpec{Expression: "//b/parent::p/@id"}, XPathNodeSet, []string{"p1"}},
 		{"ancestor", XPathSpec{Expression: "//b/ancestor::div/@id"}, XPathNodeSet, []string{"main"}},
@@ -149,6 +216,28 @@ func TestXPathErrors(t *testing.T) {
 		{"unknown function", Limits{}, XPathSpec{Expression: "frobnicate(//a)"}, "expression", nil},
 		{"variable", Limits{}, XPathSpec{Expression: "$x/a"}, "expression", nil},
 		{"too deep", Limits{}, XPathSpec{Expression: strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300)}, "expression", nil},
+		{"count of a string", Limits{}, XPathSpec{Expression: "count('a')"}, "expression", nil},
+		{"predicate on a string", Limits{}, XPathSpec{Expression: "('a')[1]"}, "expression", nil},
+		{"path after a number", Limits{}, XPathSpec{Expression: "(1)/a"}, "expression", nil},
+		{"union of a string", Limits{}, XPathSpec{Expression: "'a' | //b"}, "expression", nil},
+		{"unknown prefix", Limits{}, XPathSpec{Expression: "//foo:bar"}, "expression", nil},
+		{"unknown axis", Limits{}, XPathSpec{Expression: "//a/sideways::b"}, "expression", nil},
+		{"arity", Limits{}, XPathSpec{Expression: "concat('a')"}, "expression", nil},
+		{"trailing operator", Limits{}, XPathSpec{Expression: "1 div"}, "expression", nil},
+		{"unbalanced", Limits{}, XPathSpec{Expression: "//a]"}, "expression", nil},
+		{"unterminated literal", Limits{}, XPathSpec{Expression: "//a[@x='b]"}, "expression", nil},
+		{"bad pattern", Limits{}, XPathSpec{Expression: "//a[matches(., '(')]"}, "expression", nil},
+		{"bad flag", Limits{}, XPathSpec{Expression: "//a[matches(., 'a', 'x')]"}, "expression", nil},
+		{"replace of the empty string", Limits{}, XPathSpec{Expression: "replace(//h1, 'x*', 'y')"}, "expression", nil},
+		{"bad pattern from the page", Limits{}, XPathSpec{Expression: "//li[matches(., concat('(', .))]"}, "expression", nil},
+		{"bad replacement", Limits{}, XPathSpec{Expression: "replace(//h1, 'H', '$x')"}, "expression", nil},
+		// replace() is charged for the longest answer it could make
+		// before making it: here about 100 x 800 bytes, where its
+		// arguments cost a few hundred steps.
+		{"replace blown up", Limits{MaxXPathSteps: 1000}, XPathSpec{Expression: "replace(string(/), '.', concat(string(/), string(/), string(/), string(/), string(/), string(/), string(/), string(/)))"}, "expression", ErrTooCostly},
+		// A match costs the pattern's program size per byte: 1000
+		// instructions over 300 bytes.
+		{"regexp charged by its program", Limits{MaxXPathSteps: 500}, XPathSpec{Expression: "matches('" + strings.Repeat("x", 300) + "', '[a-z]{1000}y')"}, "expression", ErrTooCostly},
 		{"bad attribute", Limits{}, XPathSpec{Expression: "//a", Attribute: "a b"}, "attribute", nil},
 		{"attribute with html", Limits{}, XPathSpec{Expression: "//a", Attribute: "href", Output: OutputOuterHTML}, "attribute", nil},
 		{"negative limit", Limits{}, XPathSpec{Expression: "//a", Limit: -1}, "limit", nil},
@@ -185,7 +274,8 @@ func TestXPathHostileBounded(t *testing.T) {
 		"//*[count(//*) > 0]",
 		"count(//*[count(following::*) > 1])",
 		"//span[string(/) = 'x']",
-		"count(//*/ancestor::*/descendant::*)",
+		"count(//*/preceding::*)",
+		"count(//*[. = //span])",
 		"sum(//*[count(preceding::span) > 0])",
 	} {
 		_, err := c.XPath(context.Background(), doc, XPathSpec{Expression: expr, All: true})
@@ -291,7 +381,9 @@ func TestXPathNumber(t *testing.T) {
 func FuzzXPath(f *testing.F) {
 	for _, s := range []string{"//a/@href", "count(//a)", "string(//title)", "//p[1]/text()", "//svg:path",
 		"//*[contains(@class, 'x')]", "sum(//li) div 0", "//a | //b", "ancestor::*", "(//a)[last()]",
-		"substring('abc', 2)", "//*[matches(., 'a+')]", "$x", "//a[", "1 +", "concat()", "id('a')"} {
+		"substring('abc', 2)", "//*[matches(., 'a+')]", "$x", "//a[", "1 +", "concat()", "id('a')",
+		"//p[b]/text()", "//li[2]/following::*", "//ul/li/text()", "(//p | //li)[2]", ".//li[last()]",
+		"//div/p[.//b]", "//text()[normalize-space()]"} {
 		f.Add(s)
 	}
 	doc, err := NewDocument(xpathPage, Limits{})
@@ -307,6 +399,14 @@ func FuzzXPath(f *testing.F) {
 		}
 		if err == nil && ans.Kind != XPathNodeSet && len(ans.Values) != 1 {
 			t.Fatalf("XPath(%q) = %+v: a scalar must have one value", expr, ans)
+		}
+		// The first node alone is found by a shorter walk; it must be
+		// the whole set's first.
+		if err == nil && ans.Kind == XPathNodeSet {
+			one, err := c.XPath(context.Background(), doc, XPathSpec{Expression: expr})
+			if err != nil || len(one.Values) != min(1, len(ans.Values)) || len(one.Values) == 1 && one.Values[0] != ans.Values[0] {
+				t.Fatalf("XPath(%q) first = %q, %v; want the first of %q", expr, one.Values, err, ans.Values)
+			}
 		}
 	})
 }

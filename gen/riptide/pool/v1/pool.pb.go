@@ -957,8 +957,9 @@ func (x *CssSpec) GetAbsoluteUrls() bool {
 }
 
 // XpathSpec evaluates an XPath 1.0 expression on the parsed HTML5 tree
-// (antchfx/xpath: XPath 1.0's functions and a few of 2.0's, such as
-// matches(), ends-with() and lower-case()). Unprefixed names match elements
+// (XPath 1.0's functions and a few of 2.0's, such as matches(),
+// replace(), ends-with() and lower-case(); positions counted as XPath 1.0
+// and lxml count them). Unprefixed names match elements
 // of every namespace, as in lxml and parsel (//svg/path); the prefixes
 // html, svg, math, xlink, xml and xmlns are bound to their namespaces
 // (//svg:path, //@xlink:href). An evaluation is bounded by the request's
