@@ -299,7 +299,7 @@ func TestXPathContextDone(t *testing.T) {
 	if _, err := c.XPath(ctx, doc, XPathSpec{Expression: "//*"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("on a cancelled context: error = %v, want context.Canceled", err)
 	}
-	// Cancelled in the middle: the navigator notices within ctxCheckSteps.
+	// Cancelled in the middle: the evaluator notices within ctxCheckSteps.
 	ctx, cancel = context.WithCancel(context.Background())
 	var once sync.Once
 	walkCtx := &cancelAfter{Context: ctx, after: 3, cancel: func() { once.Do(cancel) }}
