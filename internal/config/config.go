@@ -85,6 +85,7 @@ type Config struct {
 	MaxWork                   int
 	CSSMaxElementWork         int
 	CSSMaxHasDepth            int
+	XPathMaxSteps             int
 	WarmPatterns              []string
 
 	// The bundled article module's engine (see the README).

@@ -132,6 +132,8 @@
 //	    worst case of matching a selector on one element, which cannot be interrupted; a costlier selector is refused
 //	CSS_MAX_HAS_DEPTH              2                             1..32
 //	    deepest nesting of :has (and :haschild) in a selector
+//	XPATH_MAX_STEPS                2000000                       1000..1000000000
+//	    work of one XPath evaluation (nodes visited, predicates tested, string bytes / 64); an expression over it on its document is refused, and costs only its caller
 //	WARM_SELECTORS                 ""                            CSS selectors, one per line; at most SELECTOR_CACHE_SIZE
 //	    selectors compiled into the cache at start
 //	WARM_PATTERNS                  ""                            RE2 patterns, one per line; at most PATTERN_CACHE_SIZE

@@ -93,6 +93,7 @@ func TestDefault(t *testing.T) {
 		MaxWork:                   500_000_000,
 		CSSMaxElementWork:         2_000_000,
 		CSSMaxHasDepth:            2,
+		XPathMaxSteps:             2_000_000,
 
 		ArticleEngine:              "wasm",
 		ArticleNativeDocumentBytes: 2 << 20,

@@ -189,6 +189,7 @@ func nativeLimits(cfg *config.Config) native.Limits {
 	l.MaxWork = int64(cfg.MaxWork)
 	l.MaxElementWork = int64(cfg.CSSMaxElementWork)
 	l.MaxHasDepth = cfg.CSSMaxHasDepth
+	l.MaxXPathSteps = cfg.XPathMaxSteps
 	return l
 }
 

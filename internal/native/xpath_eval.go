@@ -64,6 +64,10 @@ var errXPathCost = errors.New("over the step budget")
 // checks.
 const ctxCheckSteps = 1024
 
+// xpathCompactAt is the size from which a step's union of overlapping
+// answers is made unique as it grows.
+const xpathCompactAt = 4096
+
 // maxXPathRegexps bounds the regular expressions one evaluation compiles
 // from patterns that are not literals (matches(., @data-re)) and keeps.
 const maxXPathRegexps = 16
@@ -781,6 +785,11 @@ func (ev *xpathEval) step(s *xStep, in []xpathNode, flat bool) ([]xpathNode, boo
 		return out, false
 	}
 	var out, buf []xpathNode
+	// Overlapping answers (the ancestors, or the following nodes, of
+	// every node) are made unique whenever they have doubled, so that the
+	// union holds about as many nodes as the document at most, not as
+	// many as the steps allow.
+	compactAt := xpathCompactAt
 	for _, n := range in {
 		buf = ev.filter(ev.axis(buf[:0], s, n, false), s.preds)
 		if ev.err != nil {
@@ -790,6 +799,10 @@ func (ev *xpathEval) step(s *xStep, in []xpathNode, flat bool) ([]xpathNode, boo
 			slices.Reverse(buf)
 		}
 		out = append(out, buf...)
+		if len(out) > compactAt && !(flat && (s.axis == axisChild || s.axis == axisSelf || s.axis == axisAttribute)) {
+			out = ev.sortUnique(out)
+			compactAt = max(compactAt, 2*len(out))
+		}
 	}
 	switch s.axis {
 	case axisAttribute:

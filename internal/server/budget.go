@@ -16,8 +16,7 @@ var costLimitVars = map[string]string{
 	"MaxWork":        "MAX_WORK",
 	"MaxElementWork": "CSS_MAX_ELEMENT_WORK",
 	"MaxHasDepth":    "CSS_MAX_HAS_DEPTH",
-	// Not configurable: published as ListExtractors' limits.max_xpath_steps.
-	"MaxXPathSteps": "max_xpath_steps",
+	"MaxXPathSteps":  "XPATH_MAX_STEPS",
 }
 
 // costError answers a selector refused by the cost model: INVALID_ARGUMENT
