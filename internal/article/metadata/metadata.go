@@ -17,6 +17,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -132,6 +134,7 @@ func Extract(root *html.Node, pageURL string) Metadata {
 			md.Authors = list
 		}
 	}
+
 	md.Categories = firstNonEmpty(ld.sections, w.metaSections, w.relCategories)
 	md.Tags = firstNonEmpty(ld.keywords, w.metaTags, w.relTags)
 	return md
@@ -158,20 +161,110 @@ func (w *walker) siteLike(names []string, pageURL string) bool {
 	return len(compact) >= 4 && host != "" && strings.Contains(host, compact)
 }
 
-// reBylineText finds a byline in running text: a byline word and one to
-// four capitalized words after it ("von Klaus Stanjek", "Text: Ann Li").
-var reBylineText = regexp.MustCompile(`(?:^|[\s(|])(?i:by|von|par|por|door|text:|texte:|autor:|autorin:|author:|auteur:|written by|posted by)\s+(\p{Lu}[\p{L}.'’-]*(?:\s+(?:\p{Lu}[\p{L}.'’-]*|de|la|van|von|der|di|da)){0,3})`)
-
-// textAuthors is the name of a byline written as text next to the
-// headline, for pages that mark up none.
+// textAuthors is the name of a byline written as text, for pages that
+// mark up none: the first short block after the headline (else before
+// it) that starts with a byline word.
 func (w *walker) textAuthors() []string {
-	text := strings.Join(strings.Fields(w.nearTitle.String()), " ")
-	m := reBylineText.FindStringSubmatch(text)
-	if m == nil {
-		return nil
+	if w.bylineAfterH1 != nil {
+		return w.bylineAfterH1
 	}
-	return appendNames(nil, m[1])
+	return w.bylineBefore
 }
+
+// reBylineBlock reads a byline block: up to three words of a label
+// ("Ein Artikel von", "Posted"), a byline word, then one or more names of
+// capitalized words, separated by commas or "and".
+var reBylineBlock = regexp.MustCompile(`^(?:\S+\s+){0,3}?(?i:written by|posted by|words by|story by|by|von|par|por|door|di|av|text|texte|autor|autorin|autoren|author|authors|auteur|autore)\s*:?\s*(\p{Lu}[\p{L}.'’-]*(?:(?:\s*,\s*|\s+(?:und|and|&|et|y|e|u\.)\s+|\s+)(?:\p{Lu}[\p{L}.'’-]*|de|la|van|von|der|den|di|da|du|le|zu)){0,9})`)
+
+// maxBylineText is the longest block, in bytes, read as a byline: a
+// longer one is a sentence that happens to hold "by" or "von".
+const maxBylineText = 120
+
+// bylineLead is how far into a text node, in bytes, a byline word is
+// looked for: past a short label only.
+const bylineLead = 40
+
+// bylineStarts are the words that introduce a byline's names.
+var bylineStarts = []string{"by", "von", "par", "por", "door", "di", "av", "text", "texte", "autor", "autorin", "autoren", "author", "authors", "auteur", "autore"}
+
+// hasBylineWord reports whether text holds a byline word, as a word
+// followed by a space, a colon or its end, in its first bylineLead bytes.
+func hasBylineWord(text string) bool {
+	text = strings.TrimSpace(text)
+	if len(text) > bylineLead {
+		text = text[:bylineLead]
+	}
+	for start := 0; start < len(text); {
+		end := start
+		for end < len(text) && text[end] != ' ' && text[end] != ':' && text[end] != '\n' && text[end] != '\t' {
+			end++
+		}
+		word := text[start:end]
+		for _, b := range bylineStarts {
+			if strings.EqualFold(word, b) {
+				return true
+			}
+		}
+		start = end + 1
+	}
+	return false
+}
+
+// byline reads the block around t, a text node that holds a byline word,
+// as a byline; when the block holds only the label ("Autor:" in a
+// heading), its parent is read too.
+func (w *walker) byline(t *html.Node) {
+	w.bylineChecks++
+	block := t.Parent
+	for block != nil && block.Type == html.ElementNode && inline[block.Data] && block.Parent != nil {
+		block = block.Parent
+	}
+	for range 2 {
+		if block == nil || block.Type != html.ElementNode || block.Data == "title" || block.Data == "body" {
+			return
+		}
+		text := limitedText(block, maxBylineText+1)
+		if len(text) > maxBylineText {
+			return
+		}
+		if m := reBylineBlock.FindStringSubmatchIndex(text); m != nil {
+			// A name of one word is read after "Autor:" only: "Das
+			// Beste von Mallorca" is not a byline.
+			name := text[m[2]:m[3]]
+			labelled := strings.HasSuffix(strings.TrimSpace(text[:m[2]]), ":")
+			if names := appendNames(nil, name); len(names) > 0 && (labelled || len(strings.Fields(names[0])) >= 2) && bylineEnd(text[m[3]:]) {
+				if w.seenH1 {
+					w.bylineAfterH1 = names
+				} else if w.bylineBefore == nil {
+					w.bylineBefore = names
+				}
+				return
+			}
+		}
+		block = block.Parent
+	}
+}
+
+// bylineEnd reports whether rest, what follows a byline's names in its
+// block, ends a byline: nothing, a separator ("|", "·", ","), or words
+// before a date ("am 3. Mai"), not the rest of a sentence.
+func bylineEnd(rest string) bool {
+	rest = strings.TrimSpace(rest)
+	if rest == "" {
+		return true
+	}
+	if r, _ := utf8.DecodeRuneInString(rest); !unicode.IsLetter(r) {
+		return true
+	}
+	if len(rest) > 16 {
+		rest = rest[:16]
+	}
+	return strings.ContainsAny(rest, "0123456789")
+}
+
+// inline are the elements that hold part of a line: the block that holds
+// a byline is their nearest ancestor that is none.
+var inline = map[string]bool{"a": true, "span": true, "em": true, "i": true, "b": true, "strong": true, "small": true, "time": true, "font": true, "u": true, "cite": true}
 
 // textDate is the first date in the text of b.
 func (w *walker) textDate(b *strings.Builder) Date {
@@ -232,7 +325,12 @@ type walker struct {
 	// date, next to the headline.
 	seenH1    bool
 	nearTitle strings.Builder
-	bodyText  strings.Builder // the first maxNearTitle bytes of the body's text
+
+	// Bylines written as text: the first after the first <h1> and the
+	// first before it, read from at most maxHinted blocks.
+	bylineChecks                int
+	bylineAfterH1, bylineBefore []string
+	bodyText                    strings.Builder // the first maxNearTitle bytes of the body's text
 }
 
 // maxNearTitle bounds the text read for a date near the headline.
@@ -242,6 +340,9 @@ const maxNearTitle = 1500
 // and authors are the commenters', not the article's.
 func (w *walker) walk(n *html.Node, inComments bool) {
 	if n.Type == html.TextNode && !inComments {
+		if w.bylineAfterH1 == nil && w.bylineChecks < maxHinted && hasBylineWord(n.Data) {
+			w.byline(n)
+		}
 		if w.seenH1 && w.nearTitle.Len() < maxNearTitle {
 			w.nearTitle.WriteString(n.Data)
 			w.nearTitle.WriteByte(' ')

@@ -83,6 +83,10 @@ func TestNames(t *testing.T) {
 		{"Posted on May 3, 2020 by Ann Smith", []string{"Ann Smith"}},
 		{"Ann Smith, 3 May 2020", []string{"Ann Smith"}},
 		{"Posted on", nil},
+		{"Christoph von Ritter", []string{"Christoph von Ritter"}},
+		{"Erstellt von Andri Bryner", []string{"Andri Bryner"}},
+		{"Artikel von Ann", []string{"Ann"}},
+		{"admin", nil},
 		{"https://example.com/ann", nil},
 		{"ann@example.com", nil},
 		{"This is a whole sentence that is far too long to be anybody's name", nil},
@@ -161,6 +165,31 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Klaus Stanjek"}},
 		},
 		{
+			name: "a byline block after a label, the name in markup",
+			page: `<h1>Title</h1><div class="x">Ein Artikel von <strong>Pamela Lindqvist</strong> | 27.01.2022</div><p>Text.</p>`,
+			want: Metadata{Published: Date{2022, 1, 27}, Authors: []string{"Pamela Lindqvist"}},
+		},
+		{
+			name: "a label in a heading, the name beside it",
+			page: `<h1>Title</h1><div><h5>Autor:</h5>Peter Maahn/SP-X</div>`,
+			want: Metadata{Authors: []string{"Peter Maahn"}},
+		},
+		{
+			name: "a one-word name needs a label's colon",
+			page: `<h1>Title</h1><h2>Das Beste von Mallorca</h2><p>Autor: Heiko</p>`,
+			want: Metadata{Authors: []string{"Heiko"}},
+		},
+		{
+			name: "a sentence is no byline",
+			page: `<h1>Title</h1><p>Updates von Windows Server kommen, so der Hersteller, künftig seltener als früher und in größeren Paketen.</p>`,
+			want: Metadata{},
+		},
+		{
+			name: "a placeholder account is nobody",
+			page: `<meta name="author" content="admin"><h1>Title</h1><p>By Ann Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist"}},
+		},
+		{
 			name: "rel tag and category links",
 			page: `<a rel="category tag" href="/c">Travel</a><a rel="tag" href="/t">beach</a>`,
 			want: Metadata{Categories: []string{"Travel"}, Tags: []string{"beach"}},
@@ -195,7 +224,7 @@ func TestExtractBounds(t *testing.T) {
 	}
 	sb.WriteString(`<script type="application/ld+json">` + strings.Repeat(`{"mainEntity":`, 10000) + `{}` + strings.Repeat(`}`, 10000) + `</script>`)
 	for i := 0; i < 1000; i++ {
-		fmt.Fprintf(&sb, `<meta property="article:tag" content="tag%d"><a rel="author">Name%c Person</a><div class="author-date">%s</div>`, i, 'A'+rune(i%26), strings.Repeat("word ", 100))
+		fmt.Fprintf(&sb, `<meta property="article:tag" content="tag%d"><a rel="author">Name%c Person</a><div class="author-date">%s</div><p>by nobody here</p>`, i, 'A'+rune(i%26), strings.Repeat("word ", 100))
 	}
 	root, err := html.Parse(strings.NewReader(sb.String()))
 	if err != nil {
@@ -203,8 +232,9 @@ func TestExtractBounds(t *testing.T) {
 	}
 	var w walker
 	w.walk(root, false)
-	if len(w.scripts) > maxJSONLD || w.hinted > maxHinted {
-		t.Errorf("read %d scripts and %d hinted elements, bounds %d and %d", len(w.scripts), w.hinted, maxJSONLD, maxHinted)
+	if len(w.scripts) > maxJSONLD || w.hinted > maxHinted || w.bylineChecks > maxHinted {
+		t.Errorf("read %d scripts, %d hinted elements and %d bylines, bounds %d, %d and %d",
+			len(w.scripts), w.hinted, w.bylineChecks, maxJSONLD, maxHinted, maxHinted)
 	}
 	md := Extract(root, "")
 	if len(md.Tags) > maxListItems || len(md.Authors) > maxListItems {

@@ -3,6 +3,7 @@ package metadata
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -190,9 +191,10 @@ func stripByline(s string) string {
 		if strings.HasPrefix(lower, w+" ") || strings.HasSuffix(w, ":") && strings.HasPrefix(lower, w) {
 			return strings.TrimSpace(s[len(w):])
 		}
-		// "Posted on May 3 by Ann": the last " by " starts the name.
+		// "Posted on May 3 by Ann": the last " by " starts the name,
+		// unless it is a particle of the name ("Christoph von Ritter").
 		if !strings.HasSuffix(w, ":") && (len(w) > 2 || w == "by") {
-			if i := strings.LastIndex(lower, " "+w+" "); i >= 0 && i < 60 {
+			if i := strings.LastIndex(lower, " "+w+" "); i >= 0 && i < 60 && !nameParticle(s[:i], w, s[i+len(w)+2:]) {
 				return strings.TrimSpace(s[i+len(w)+2:])
 			}
 		}
@@ -200,10 +202,49 @@ func stripByline(s string) string {
 	return s
 }
 
+// nameParticle reports whether w, between before and after, is a particle
+// of a name rather than a byline word: "von" between one or two
+// capitalized words that are not a byline's label and one word
+// ("Christoph von Ritter", not "Artikel von Ann" nor "Erstellt von Ann
+// Li").
+func nameParticle(before, w, after string) bool {
+	switch w {
+	case "von", "van", "de", "di", "da", "du", "zu":
+	default:
+		return false
+	}
+	words := strings.Fields(before)
+	if len(words) == 0 || len(words) > 2 || len(strings.Fields(after)) != 1 {
+		return false
+	}
+	for _, word := range words {
+		r, _ := utf8.DecodeRuneInString(word)
+		if !unicode.IsUpper(r) || isBylineWord(strings.ToLower(strings.Trim(word, ":"))) {
+			return false
+		}
+	}
+	return true
+}
+
+// placeholderNames are the accounts a publishing system names as the
+// author when nobody is: not a name of anyone.
+var placeholderNames = []string{"admin", "administrator", "webmaster", "wordpressadmin", "no author", "unknown", "anonymous", "editor", "root", "guest", "user"}
+
+// isPlaceholder reports whether name is one of placeholderNames.
+func isPlaceholder(name string) bool {
+	name = strings.ToLower(name)
+	for _, p := range placeholderNames {
+		if name == p {
+			return true
+		}
+	}
+	return false
+}
+
 // isName reports whether s can be a person's or an organization's name:
 // one to six words, not a URL, an e-mail address or a number.
 func isName(s string) bool {
-	if s == "" || len(s) > 80 || strings.ContainsAny(s, "@/:=<>{}") {
+	if s == "" || len(s) > 80 || strings.ContainsAny(s, "@/:=<>{}") || isPlaceholder(s) {
 		return false
 	}
 	words := strings.Fields(s)

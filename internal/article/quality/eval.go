@@ -147,8 +147,12 @@ func resultAuthors(res *article.Result) []string {
 // one of got, ignoring case and punctuation: each holds the other, and the
 // shorter is at least half the longer, so that "Rudolf Fischer" names
 // "Rudolf Fischer, Simon Kohler" while "Henry" does not name "Henry
-// Steinhau", nor a paragraph that mentions it the author.
+// Steinhau", nor a paragraph that mentions it the author. An expected
+// entry that names several people in one string ("Ann Li and Bo Wu") is
+// also named by the whole list when every word of the list is one of its
+// words and the list is at least half as long.
 func authorsFound(want, got []string) bool {
+	all := nameKey(strings.Join(got, " "))
 	for _, w := range want {
 		w = nameKey(w)
 		for _, g := range got {
@@ -161,8 +165,22 @@ func authorsFound(want, got []string) bool {
 				return true
 			}
 		}
+		if len(got) > 1 && 2*len(all) >= len(w) && wordsIn(all, w) {
+			return true
+		}
 	}
 	return false
+}
+
+// wordsIn reports whether every word of a is a word of b.
+func wordsIn(a, b string) bool {
+	words := strings.Fields(b)
+	for _, x := range strings.Fields(a) {
+		if !slices.Contains(words, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // nameKey is s lower-cased, its letters and digits only, words separated

@@ -105,3 +105,23 @@ func TestClassOf(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorsFound(t *testing.T) {
+	tests := []struct {
+		want, got []string
+		found     bool
+	}{
+		{[]string{"Ann Li"}, []string{"ann  li"}, true},
+		{[]string{"Ann Li, Bo Wu"}, []string{"Ann Li"}, true},
+		{[]string{"Von Ann Lindqvist und Bo Wuttke"}, []string{"Ann Lindqvist", "Bo Wuttke"}, true},
+		{[]string{"Ann Lindqvist und Bo Wuttke"}, []string{"Ann Lindqvist", "Cy Xu"}, false},
+		{[]string{"Ann Lindqvist, Bo Wuttke, Cy Xu and Di Yarrow"}, []string{"Ann Lindqvist"}, false},
+		{[]string{"Henry Steinhau"}, []string{"Henry"}, false},
+		{[]string{"Ann Lindqvist and Bo Wuttke"}, []string{"Ann", "Bo"}, false},
+	}
+	for _, tt := range tests {
+		if got := authorsFound(tt.want, tt.got); got != tt.found {
+			t.Errorf("authorsFound(%q, %q) = %v, want %v", tt.want, tt.got, got, tt.found)
+		}
+	}
+}
