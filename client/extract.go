@@ -270,15 +270,17 @@ func (c *Client) WASM(ctx context.Context, doc Document, q WASM) (*Result, error
 // Article reads doc as an article with the bundled module's mode (""
 // for "article").
 func (c *Client) Article(ctx context.Context, doc Document, mode string) (*Article, error) {
-	r, err := c.WASM(ctx, doc, WASM{Module: "article", Mode: mode})
+	req := doc.request()
+	req.Spec = &poolv1.ExtractRequest_Wasm{Wasm: &poolv1.WasmSpec{Module: "article", Mode: mode}}
+	r, err := c.caller.extract(ctx, req, doc, "")
 	if err != nil {
 		return nil, err
 	}
-	var a Article
-	if err := r.Decode(&a); err != nil {
+	a, err := articleFrom(r.GetResult())
+	if err != nil {
 		return nil, fmt.Errorf("riptide-poold: decoding the article: %w", err)
 	}
-	return &a, nil
+	return a, nil
 }
 
 func (c *caller) css(ctx context.Context, doc Document, q CSS, lease string) (*Values, error) {
