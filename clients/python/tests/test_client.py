@@ -7,6 +7,7 @@ from typing import Any, List, Type, Union
 
 import grpc
 import pytest
+from google.protobuf import struct_pb2
 
 from riptide_poold import (
     AsyncClient, Client, Css, DocumentTooLarge, InvalidRequest, LeaseNotFound, PoolExhausted, Regex,
@@ -223,3 +224,47 @@ def test_from_status_survives_bad_trailers() -> None:
     for trailers in ([("grpc-status-details-bin", b"\xff\xff\xff")], None, [("other", "v")], [object()]):
         err = from_status(grpc.StatusCode.UNAVAILABLE, "x", trailers)
         assert err.code == grpc.StatusCode.UNAVAILABLE and err.reason == ""
+
+
+def _response(result: Any) -> pb.ExtractResponse:
+    r = pb.ExtractResponse()
+    r.result.update(result)
+    return r
+
+
+@pytest.mark.parametrize("result,want", [
+    ({"title": "T", "word_count": 1800, "reading_time_minutes": 7.5, "ok": True, "none": None},
+     {"title": "T", "word_count": 1800, "reading_time_minutes": 7.5, "ok": True, "none": None}),
+    ({"links": [{"url": "u", "text": "t"}, None, [1, 2.5, [3]]]},
+     {"links": [{"url": "u", "text": "t"}, None, [1, 2.5, [3]]]}),
+    ({"big": 2.0**53, "neg": -3.0, "zero": 0.0, "empty": {}, "list": []},
+     {"big": 2.0**53, "neg": -3, "zero": 0, "empty": {}, "list": []}),
+])
+def test_result_conversion(result: Any, want: Any) -> None:
+    got = _core.result(_response(result)).result
+    assert got == want
+    # Whole numbers are int (under 2**53), the rest float, as json.loads gives.
+    assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in want.items()}
+
+
+def _nested(depth: int) -> pb.ExtractResponse:
+    """A result whose "deep" value is depth lists deep, built from the
+    inside out (protobuf's own update would recurse in Python)."""
+    v = struct_pb2.Value(string_value="x")
+    for _ in range(depth):
+        w = struct_pb2.Value()
+        w.list_value.values.add().CopyFrom(v)
+        v = w
+    r = pb.ExtractResponse()
+    r.result.fields["deep"].CopyFrom(v)
+    return r
+
+
+def test_result_nesting_bound() -> None:
+    # "deep" is depth 1 itself; each list is one more level.
+    with pytest.raises(ValueError, match="nested too deep"):
+        _core.result(_nested(_core.MAX_VALUE_DEPTH))
+    got: Any = _core.result(_nested(_core.MAX_VALUE_DEPTH - 1)).result["deep"]
+    for _ in range(_core.MAX_VALUE_DEPTH - 1):
+        (got,) = got
+    assert got == "x"

@@ -8,7 +8,6 @@ import random
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import grpc
-from google.protobuf import json_format
 
 from riptide_poold._pb import pool_pb2 as pb
 from riptide_poold.errors import InvalidRequest, DocumentTooLarge, RiptideError
@@ -205,24 +204,44 @@ def fields(r: pb.ExtractResponse) -> Fields:
     )
 
 
+# The depth a Value may nest to before decoding gives up with ValueError:
+# the daemon's results nest at most 32 levels (MaxResultDepth), and a cap
+# keeps a hostile reply from exhausting the stack; each level is two
+# Python frames, well within the default recursion limit of 1000.
+MAX_VALUE_DEPTH = 128
+
+
 def result(r: pb.ExtractResponse) -> Result:
-    """The module's JSON object. google.protobuf.Struct is decoded by
-    protobuf's own json_format, whatever the nesting of lists and structs;
-    whole numbers come back as int."""
-    obj: Dict[str, Any] = json_format.MessageToDict(r.result)
-    return Result(result=_ints(obj), served=served(r))
+    """The module's JSON object, whatever the nesting of lists and structs;
+    whole numbers come back as int, as json.loads would give them."""
+    return Result(result=_struct(r.result, 0), served=served(r))
 
 
-def _ints(v: Any) -> Any:
-    # Struct has only doubles; JSON's integers (word_count) come back as
-    # int, as json.loads would give them.
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return int(v)
-    if isinstance(v, dict):
-        return {k: _ints(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_ints(x) for x in v]
-    return v
+# One pass over the Struct: json_format.MessageToDict and then a second walk
+# turning whole floats into ints took 3.5 times as long (1.6 ms against
+# 0.46 ms for the median page's article, about a tenth of its call).
+def _struct(s: Any, depth: int) -> Dict[str, Any]:
+    return {k: _value(v, depth + 1) for k, v in s.fields.items()}
+
+
+def _value(v: Any, depth: int) -> Any:
+    if depth > MAX_VALUE_DEPTH:
+        raise ValueError("google.protobuf.Value nested too deep")
+    kind = v.WhichOneof("kind")
+    if kind == "string_value":
+        return v.string_value
+    if kind == "number_value":
+        n = v.number_value
+        # Struct has only doubles; JSON's integers (word_count) come back
+        # as int.
+        return int(n) if n.is_integer() and abs(n) < 2**53 else n
+    if kind == "struct_value":
+        return _struct(v.struct_value, depth)
+    if kind == "list_value":
+        return [_value(x, depth + 1) for x in v.list_value.values]
+    if kind == "bool_value":
+        return v.bool_value
+    return None  # null_value, or no kind
 
 
 def article(res: Result) -> Article:
