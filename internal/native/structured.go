@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -137,6 +138,10 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 		return StructuredAnswer{}, err
 	}
 	s := &structured{ctx: ctx, urls: urlResolver{base: doc.base()}}
+	sc, err := s.scan(root, slices.Contains(want, SyntaxMicrodata))
+	if err != nil {
+		return StructuredAnswer{}, err
+	}
 	data := make(map[string]any, len(want))
 	for _, syntax := range Syntaxes() {
 		if !slices.Contains(want, syntax) {
@@ -146,17 +151,17 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 		switch syntax {
 		case SyntaxJSONLD:
 			var items, errs []any
-			items, errs, err = s.jsonLD(root, spec.FlattenGraph)
+			items, errs, err = s.jsonLD(sc.scripts, spec.FlattenGraph)
 			data[SyntaxJSONLD] = items
 			if len(errs) > 0 {
 				data["json-ld-errors"] = errs
 			}
 		case SyntaxMicrodata:
-			data[SyntaxMicrodata], err = s.microdata(root)
+			data[SyntaxMicrodata], err = s.microdata(root, sc)
 		case SyntaxOpenGraph:
-			data[SyntaxOpenGraph], err = s.openGraph(root)
+			data[SyntaxOpenGraph], err = s.openGraph(sc.heads)
 		case SyntaxTwitter, SyntaxMeta:
-			data[syntax], err = s.metas(root, syntax == SyntaxTwitter)
+			data[syntax], err = s.metas(sc.metas, syntax == SyntaxTwitter)
 		}
 		if err != nil && !errors.Is(err, errStructuredFull) {
 			return StructuredAnswer{}, err
@@ -164,39 +169,111 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 	}
 	// The answer goes out as JSON (or as its Struct twin, of about the
 	// same size): hold that to the result limit.
-	var size countWriter
-	if err := json.NewEncoder(&size).Encode(data); err != nil {
-		return StructuredAnswer{}, fmt.Errorf("native: measuring structured data: %w", err)
-	}
-	if int(size) > c.limits.MaxResultBytes {
+	if jsonSize(data) > c.limits.MaxResultBytes {
 		return StructuredAnswer{}, c.tooLarge()
 	}
 	return StructuredAnswer{Data: data, Truncated: s.full}, nil
 }
 
-type countWriter int
+// structuredScan is what one walk of the tree finds for every syntax: the
+// elements each reads, in document order.
+type structuredScan struct {
+	scripts []*html.Node // <script type="application/ld+json">
+	heads   []*html.Node
+	metas   []*html.Node
+	// scopes are the elements with itemscope, and itemref is set when
+	// some element has itemref, when microdata is asked for.
+	scopes  []*html.Node
+	itemref bool
+}
 
-func (w *countWriter) Write(p []byte) (int, error) { *w += countWriter(len(p)); return len(p), nil }
+// scan walks the tree once.
+func (s *structured) scan(root *html.Node, microdata bool) (*structuredScan, error) {
+	sc := &structuredScan{}
+	for n := root; n != nil; n = nextIn(n, root) {
+		if err := s.tick(); err != nil {
+			return nil, err
+		}
+		if n.Type != html.ElementNode {
+			continue
+		}
+		if microdata {
+			for _, a := range n.Attr {
+				switch {
+				case a.Namespace != "":
+				case a.Key == "itemscope":
+					sc.scopes = append(sc.scopes, n)
+				case a.Key == "itemref":
+					sc.itemref = true
+				}
+			}
+		}
+		if n.Namespace != "" {
+			continue
+		}
+		switch n.DataAtom {
+		case atom.Script:
+			if t, _ := attribute(n, "type"); strings.EqualFold(strings.TrimSpace(t), "application/ld+json") {
+				sc.scripts = append(sc.scripts, n)
+			}
+		case atom.Head:
+			sc.heads = append(sc.heads, n)
+		case atom.Meta:
+			sc.metas = append(sc.metas, n)
+		}
+	}
+	return sc, nil
+}
+
+// jsonSize is the length of v written as JSON by encoding/json, or a
+// little more: every byte a string may escape is counted as escaped.
+func jsonSize(v any) int {
+	switch v := v.(type) {
+	case nil:
+		return len("null")
+	case bool:
+		return len("false")
+	case string:
+		return jsonStringSize(v)
+	case json.Number:
+		return len(v)
+	case float64:
+		return 24
+	case map[string]any:
+		n := 2
+		for k, x := range v {
+			n += jsonStringSize(k) + 2 + jsonSize(x)
+		}
+		return n
+	case []any:
+		n := 2
+		for _, x := range v {
+			n += jsonSize(x) + 1
+		}
+		return n
+	}
+	return 0
+}
+
+func jsonStringSize(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			n += 5
+		}
+	}
+	return n
+}
 
 // jsonLD answers the JSON-LD blocks' objects and the errors of the blocks
 // it skipped.
-func (s *structured) jsonLD(root *html.Node, flatten bool) (items, errs []any, err error) {
+func (s *structured) jsonLD(scripts []*html.Node, flatten bool) (items, errs []any, err error) {
 	items, errs = []any{}, nil
-	index := 0
-	for n := root; n != nil; n = nextIn(n, root) {
-		if err := s.tick(); err != nil {
-			return nil, nil, err
-		}
-		if n.Type != html.ElementNode || n.DataAtom != atom.Script || n.Namespace != "" {
-			continue
-		}
-		if t, _ := attribute(n, "type"); !strings.EqualFold(strings.TrimSpace(t), "application/ld+json") {
-			continue
-		}
-		index++
+	for index, n := range scripts {
 		v, err := parseJSONLD(rawContent(n))
 		if err != nil {
-			errs = append(errs, map[string]any{"index": json.Number(fmt.Sprint(index - 1)), "error": err.Error()})
+			errs = append(errs, map[string]any{"index": json.Number(strconv.Itoa(index)), "error": err.Error()})
 			continue
 		}
 		var got []any
@@ -374,23 +451,28 @@ func escapeControls(src string) string {
 
 // microdata answers the document's top-level microdata items, as extruct's
 // nested, non-strict extractor does.
-func (s *structured) microdata(root *html.Node) ([]any, error) {
+func (s *structured) microdata(root *html.Node, sc *structuredScan) ([]any, error) {
+	items := []any{}
+	if len(sc.scopes) == 0 {
+		return items, nil
+	}
 	m := microdata{s: s, seen: map[*html.Node]bool{}, ids: map[string]*html.Node{}}
-	for n := root; n != nil; n = nextIn(n, root) {
-		if n.Type == html.ElementNode {
-			if id, ok := attribute(n, "id"); ok {
-				if _, dup := m.ids[id]; !dup {
-					m.ids[id] = n
+	if sc.itemref {
+		for n := root; n != nil; n = nextIn(n, root) {
+			if n.Type == html.ElementNode {
+				if id, ok := attribute(n, "id"); ok {
+					if _, dup := m.ids[id]; !dup {
+						m.ids[id] = n
+					}
 				}
 			}
 		}
 	}
-	items := []any{}
-	for n := root; n != nil; n = nextIn(n, root) {
+	for _, n := range sc.scopes {
 		if err := s.tick(); err != nil {
 			return nil, err
 		}
-		if n.Type != html.ElementNode || !hasAttr(n, "itemscope") || m.seen[n] {
+		if m.seen[n] {
 			continue
 		}
 		it, err := m.item(n, 0)
@@ -408,6 +490,8 @@ type microdata struct {
 	s    *structured
 	seen map[*html.Node]bool
 	ids  map[string]*html.Node
+	// buf is scratch space for text values, reused from one to the next.
+	buf []byte
 }
 
 func hasAttr(n *html.Node, name string) bool {
@@ -576,8 +660,9 @@ func (m *microdata) url(n *html.Node, attr string) string {
 
 // text is an element's visible text, white space collapsed.
 func (m *microdata) text(n *html.Node) string {
-	t := textCollector{max: MaxJSONLDBytes}
+	t := textCollector{buf: m.buf[:0], max: MaxJSONLDBytes}
 	t.collect(n)
+	m.buf = t.buf
 	return string(t.buf)
 }
 
@@ -609,12 +694,9 @@ var ogNamespaces = map[string]string{
 var prefixDecl = regexp.MustCompile(`\s*(\w+):\s*(\S+)`)
 
 // openGraph answers the OpenGraph properties of <head>, as extruct does.
-func (s *structured) openGraph(root *html.Node) ([]any, error) {
+func (s *structured) openGraph(heads []*html.Node) ([]any, error) {
 	out := []any{}
-	for n := root; n != nil; n = nextIn(n, root) {
-		if n.Type != html.ElementNode || n.DataAtom != atom.Head || n.Namespace != "" {
-			continue
-		}
+	for _, n := range heads {
 		ns := map[string]any{}
 		if p := n.Parent; p != nil && p.Type == html.ElementNode && p.DataAtom == atom.Html {
 			declared(ns, attrOr(p, "prefix"))
@@ -660,15 +742,9 @@ func declared(ns map[string]any, prefix string) {
 // metas answers every <meta> with content: as {attribute: value,
 // "content"} objects, or for twitter as [name, content] pairs of the
 // twitter: card properties (named by name or, as some pages do, property).
-func (s *structured) metas(root *html.Node, twitter bool) ([]any, error) {
+func (s *structured) metas(metas []*html.Node, twitter bool) ([]any, error) {
 	out := []any{}
-	for n := root; n != nil; n = nextIn(n, root) {
-		if err := s.tick(); err != nil {
-			return nil, err
-		}
-		if n.Type != html.ElementNode || n.DataAtom != atom.Meta || n.Namespace != "" {
-			continue
-		}
+	for _, n := range metas {
 		content, ok := attribute(n, "content")
 		if !ok {
 			continue

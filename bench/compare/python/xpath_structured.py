@@ -24,7 +24,7 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "examples" / "python"))
+sys.path.insert(0, str(REPO / "clients" / "python" / "src"))
 
 XPATHS = ["//a/@href", "count(//p)", "string(//title)"]
 SYNTAXES = ["json-ld", "microdata", "opengraph"]
@@ -52,9 +52,9 @@ def main():
     import extruct
     import grpc
     import lxml.html
-    from riptide_client import load_stubs
+    from riptide_poold._pb import pool_pb2 as pb
+    from riptide_poold._pb import pool_pb2_grpc as rpc
 
-    pb, rpc = load_stubs()
     ch = grpc.insecure_channel(args.addr, options=[("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)])
     grpc.channel_ready_future(ch).result(timeout=30)
     stub = rpc.PoolServiceStub(ch)
