@@ -178,36 +178,43 @@ func mergeParagraphs(content, root *html.Node, base *url.URL) int {
 		return 0
 	}
 	kept := keptParagraphs(content)
-	var shingles map[uint64]struct{} // of the content's text, built when needed
 	// held[i] is where the content holds paragraph i: its copy, or the
 	// content itself when it holds the text in another shape (a child
 	// removed by the cleaning, a paragraph split or joined); nil when it
 	// does not hold it.
 	held := make([]*html.Node, len(paras))
-	total, found := 0, 0
+	total, exact := 0, 0
 	for i, p := range paras {
-		if n, ok := kept[p.text]; ok {
-			held[i] = n
-		} else {
-			if shingles == nil {
-				shingles = make(map[uint64]struct{})
-				eachShingle(textOf(content), func(h uint64) bool {
-					shingles[h] = struct{}{}
-					return len(shingles) < maxShingles
-				})
-			}
-			if holds(shingles, p.text) {
-				held[i] = content
-			}
-		}
+		n, ok := kept[p.text]
+		held[i] = n
 		if p.chars >= overlapMinChars {
 			total += p.chars
-			if held[i] != nil {
+			if ok {
+				exact += p.chars
+			}
+		}
+	}
+	// Most pages are done here: the content holds the paragraphs as they
+	// are. The others are read again for the paragraphs it holds in
+	// another shape.
+	if total == 0 || float64(exact) >= keptShare*float64(total) {
+		return 0
+	}
+	shingles := make(map[uint64]struct{})
+	eachShingle(textOf(content), func(h uint64) bool {
+		shingles[h] = struct{}{}
+		return len(shingles) < maxShingles
+	})
+	found := exact
+	for i, p := range paras {
+		if held[i] == nil && holds(shingles, p.text) {
+			held[i] = content
+			if p.chars >= overlapMinChars {
 				found += p.chars
 			}
 		}
 	}
-	if total == 0 || float64(found) >= keptShare*float64(total) {
+	if float64(found) >= keptShare*float64(total) {
 		return 0
 	}
 	added := 0
@@ -241,15 +248,24 @@ func mergeParagraphs(content, root *html.Node, base *url.URL) int {
 // the paragraph.
 func keptParagraphs(content *html.Node) map[string]*html.Node {
 	kept := make(map[string]*html.Node)
-	for _, tag := range [...]string{"p", "blockquote", "pre"} {
-		for n := range descendants(content, tag) {
-			if t := textOf(n); t != "" {
-				if _, dup := kept[t]; !dup {
-					kept[t] = n
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if c.Type != html.ElementNode {
+				continue
+			}
+			switch c.Data {
+			case "p", "blockquote", "pre":
+				if t := textOf(c); t != "" {
+					if _, dup := kept[t]; !dup {
+						kept[t] = c
+					}
 				}
 			}
+			walk(c)
 		}
 	}
+	walk(content)
 	return kept
 }
 

@@ -11,7 +11,7 @@ import (
 
 func TestTrimTail(t *testing.T) {
 	long := strings.Repeat("The article's text goes on. ", 12) // over longLineChars
-	mid := strings.Repeat("More text. ", 9)                     // over tailLineChars
+	mid := strings.Repeat("More text. ", 12)                   // over tailLineChars
 	tests := []struct {
 		name, in string
 		keep     []string

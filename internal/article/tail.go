@@ -19,7 +19,7 @@ const (
 	longLineChars = 300
 	// tailLineChars is the length from which a line after the last long
 	// one is text, which keeps the tail.
-	tailLineChars = 80
+	tailLineChars = 100
 )
 
 // blockTags are the elements that start and end a line of text.
