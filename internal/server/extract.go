@@ -13,6 +13,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/lease"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -207,6 +208,8 @@ type field struct {
 	css   *native.CSSSpec
 	regex *native.RegexSpec
 	xpath *native.XPathSpec
+	// structured asks for the page's structured data.
+	structured *native.StructuredSpec
 	// absoluteURLs is the css spec's absolute_urls.
 	absoluteURLs bool
 }
@@ -231,13 +234,14 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 		if f.css != nil {
 			cssSpecs = append(cssSpecs, *f.css)
 		}
-		if f.xpath != nil || f.regex != nil && f.regex.Source == native.SourceText {
-			// XPath and the document's text need the tree: the CSS questions
-			// had better walk it than read the token stream first.
+		if f.xpath != nil || f.structured != nil || f.regex != nil && f.regex.Source == native.SourceText {
+			// XPath, structured data and the document's text need the
+			// tree: the CSS questions had better walk it than read the
+			// token stream first.
 			doc.UseTree()
 		}
 	}
-	needCSS := len(cssSpecs) > 0 || slices.ContainsFunc(fields, func(f field) bool { return f.xpath != nil })
+	needCSS := len(cssSpecs) > 0 || slices.ContainsFunc(fields, func(f field) bool { return f.xpath != nil || f.structured != nil })
 	needRegex := slices.ContainsFunc(fields, func(f field) bool { return f.regex != nil })
 	leaseID := req.GetLeaseId()
 	if leaseID != "" && needCSS && needRegex {
@@ -276,6 +280,11 @@ func (s *Service) extractFields(ctx context.Context, req *poolv1.ExtractRequest,
 				for _, v := range r.Values {
 					size += len(v)
 				}
+			case f.structured != nil:
+				if err := s.answerStructuredField(ctx, req, css, doc, f, r); err != nil {
+					return err
+				}
+				size += proto.Size(r.Result)
 			case f.css != nil:
 				a := answers[0]
 				answers = answers[1:]
@@ -385,8 +394,11 @@ func (s *Service) fieldSpecs(in *poolv1.FieldsSpec) ([]field, error) {
 				return nil, err
 			}
 			f.xpath = &x
+		case *poolv1.FieldSpec_Structured:
+			f.path += ".structured"
+			f.structured = &native.StructuredSpec{Syntaxes: spec.Structured.GetSyntaxes(), FlattenGraph: spec.Structured.GetFlattenGraph()}
 		default:
-			return nil, invalidArgument(f.path, "one of css, xpath or regex is required")
+			return nil, invalidArgument(f.path, "one of css, xpath, regex or structured is required")
 		}
 		fields = append(fields, f)
 	}

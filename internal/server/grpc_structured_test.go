@@ -81,3 +81,56 @@ func TestGRPCListExtractorsStructured(t *testing.T) {
 		t.Errorf("structured limits = %v", l)
 	}
 }
+
+// TestGRPCExtractStructuredField: a structured field answers result from
+// the same parse as the request's CSS and XPath fields; a bad one names
+// its path.
+func TestGRPCExtractStructuredField(t *testing.T) {
+	h := newGRPCHarness(t, grpcOptions{})
+	resp, err := h.client.Extract(t.Context(), &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Url: "https://e.org/p", Spec: fieldsReq(map[string]*poolv1.FieldSpec{
+		"data":  {Spec: &poolv1.FieldSpec_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: []string{"json-ld", "microdata"}}}},
+		"og":    {Spec: &poolv1.FieldSpec_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: []string{"opengraph"}}}},
+		"name":  {Spec: &poolv1.FieldSpec_Css{Css: &poolv1.CssSpec{Selector: "[itemprop=name]"}}},
+		"count": {Spec: &poolv1.FieldSpec_Xpath{Xpath: &poolv1.XpathSpec{Expression: "count(//script)"}}},
+	})})
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	checkServedBy(t, resp, server.PoolCSS)
+	f := resp.GetFields()
+	if got := f["name"].GetValues(); len(got) != 1 || got[0] != "W" {
+		t.Errorf("name = %q, want [W]", got)
+	}
+	if got := f["count"].GetXpath().GetNumber(); got != 2 {
+		t.Errorf("count = %v, want 2", got)
+	}
+	data, err := protojson.Marshal(f["data"].GetResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"json-ld":[{"@type":"Article","headline":"H","wordCount":120}]`, `"url":"https://e.org/w"`} {
+		if !strings.Contains(strings.ReplaceAll(string(data), " ", ""), want) {
+			t.Errorf("data = %s\nlacks %s", data, want)
+		}
+	}
+	if keys := f["data"].GetResult().GetFields(); keys["opengraph"] != nil || keys["microdata"] == nil {
+		t.Errorf("data answers %v, want json-ld and microdata only", keys)
+	}
+	if og := f["og"].GetResult().GetFields(); len(og) != 1 || og["opengraph"] == nil {
+		t.Errorf("og answers %v, want opengraph", og)
+	}
+
+	for _, tc := range []errorCase{
+		{name: "unknown syntax in a field", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: fieldsReq(map[string]*poolv1.FieldSpec{
+			"s": {Spec: &poolv1.FieldSpec_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: []string{"rdfa"}}}},
+		})}, code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: `fields.fields["s"].structured.syntaxes`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := h.client.Extract(t.Context(), tc.req)
+			tc.check(t, err)
+		})
+	}
+	if st := h.native.CSS.Stats(); st.InUse != 0 {
+		t.Errorf("css pool in use = %d after the calls, want 0", st.InUse)
+	}
+}

@@ -1344,6 +1344,7 @@ type FieldSpec struct {
 	//	*FieldSpec_Css
 	//	*FieldSpec_Regex
 	//	*FieldSpec_Xpath
+	//	*FieldSpec_Structured
 	Spec          isFieldSpec_Spec `protobuf_oneof:"spec"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1413,6 +1414,15 @@ func (x *FieldSpec) GetXpath() *XpathSpec {
 	return nil
 }
 
+func (x *FieldSpec) GetStructured() *StructuredSpec {
+	if x != nil {
+		if x, ok := x.Spec.(*FieldSpec_Structured); ok {
+			return x.Structured
+		}
+	}
+	return nil
+}
+
 type isFieldSpec_Spec interface {
 	isFieldSpec_Spec()
 }
@@ -1432,11 +1442,20 @@ type FieldSpec_Xpath struct {
 	Xpath *XpathSpec `protobuf:"bytes,3,opt,name=xpath,proto3,oneof"`
 }
 
+type FieldSpec_Structured struct {
+	// The page's structured data; the field answers result, as a
+	// structured request answers ExtractResponse.result, from the same
+	// parse as the other fields.
+	Structured *StructuredSpec `protobuf:"bytes,4,opt,name=structured,proto3,oneof"`
+}
+
 func (*FieldSpec_Css) isFieldSpec_Spec() {}
 
 func (*FieldSpec_Regex) isFieldSpec_Spec() {}
 
 func (*FieldSpec_Xpath) isFieldSpec_Spec() {}
+
+func (*FieldSpec_Structured) isFieldSpec_Spec() {}
 
 // WasmSpec runs a WebAssembly extractor module.
 type WasmSpec struct {
@@ -1748,8 +1767,11 @@ type FieldResult struct {
 	// With absolute_urls: the URL values left as written because they do
 	// not resolve.
 	UnresolvedUrls uint32 `protobuf:"varint,5,opt,name=unresolved_urls,json=unresolvedUrls,proto3" json:"unresolved_urls,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When the field is a structured question: the page's structured data,
+	// as ExtractResponse.result holds it for a structured request.
+	Result        *structpb.Struct `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FieldResult) Reset() {
@@ -1815,6 +1837,13 @@ func (x *FieldResult) GetUnresolvedUrls() uint32 {
 		return x.UnresolvedUrls
 	}
 	return 0
+}
+
+func (x *FieldResult) GetResult() *structpb.Struct {
+	if x != nil {
+		return x.Result
+	}
+	return nil
 }
 
 // Timing tells where a request's time went.
@@ -4916,11 +4945,14 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x06fields\x18\x01 \x03(\v2'.riptide.pool.v1.FieldsSpec.FieldsEntryR\x06fields\x1aU\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.riptide.pool.v1.FieldSpecR\x05value:\x028\x01\"\xa9\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.riptide.pool.v1.FieldSpecR\x05value:\x028\x01\"\xec\x01\n" +
 	"\tFieldSpec\x12,\n" +
 	"\x03css\x18\x01 \x01(\v2\x18.riptide.pool.v1.CssSpecH\x00R\x03css\x122\n" +
 	"\x05regex\x18\x02 \x01(\v2\x1a.riptide.pool.v1.RegexSpecH\x00R\x05regex\x122\n" +
-	"\x05xpath\x18\x03 \x01(\v2\x1a.riptide.pool.v1.XpathSpecH\x00R\x05xpathB\x06\n" +
+	"\x05xpath\x18\x03 \x01(\v2\x1a.riptide.pool.v1.XpathSpecH\x00R\x05xpath\x12A\n" +
+	"\n" +
+	"structured\x18\x04 \x01(\v2\x1f.riptide.pool.v1.StructuredSpecH\x00R\n" +
+	"structuredB\x06\n" +
 	"\x04spec\"T\n" +
 	"\bWasmSpec\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12\x12\n" +
@@ -4952,13 +4984,14 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\fnamed_groups\x18\x05 \x03(\v2,.riptide.pool.v1.RegexMatch.NamedGroupsEntryR\vnamedGroups\x1a>\n" +
 	"\x10NamedGroupsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x88\x02\n" +
 	"\vFieldResult\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\x125\n" +
 	"\amatches\x18\x02 \x03(\v2\x1b.riptide.pool.v1.RegexMatchR\amatches\x12\x1c\n" +
 	"\ttruncated\x18\x03 \x01(\bR\ttruncated\x122\n" +
 	"\x05xpath\x18\x04 \x01(\v2\x1c.riptide.pool.v1.XpathResultR\x05xpath\x12'\n" +
-	"\x0funresolved_urls\x18\x05 \x01(\rR\x0eunresolvedUrls\"\xae\x01\n" +
+	"\x0funresolved_urls\x18\x05 \x01(\rR\x0eunresolvedUrls\x12/\n" +
+	"\x06result\x18\x06 \x01(\v2\x17.google.protobuf.StructR\x06result\"\xae\x01\n" +
 	"\x06Timing\x128\n" +
 	"\n" +
 	"queue_wait\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tqueueWait\x129\n" +
@@ -5357,93 +5390,95 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	10, // 11: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
 	14, // 12: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
 	11, // 13: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
-	19, // 14: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
-	61, // 15: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
-	64, // 16: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
-	21, // 17: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
-	13, // 18: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
-	62, // 19: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	19, // 20: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
-	13, // 21: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
-	65, // 22: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
-	65, // 23: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
-	65, // 24: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
-	65, // 25: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 26: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
-	66, // 27: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	65, // 28: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 29: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
-	3,  // 30: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
-	31, // 31: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
-	65, // 32: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
-	4,  // 33: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	8,  // 34: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
-	5,  // 35: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
-	34, // 36: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
-	66, // 37: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
-	35, // 38: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
-	36, // 39: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
-	37, // 40: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
-	38, // 41: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
-	39, // 42: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
-	40, // 43: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
-	41, // 44: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
-	42, // 45: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
-	43, // 46: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
-	44, // 47: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
-	45, // 48: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
-	46, // 49: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
-	47, // 50: riptide.pool.v1.PoolEvent.pool_condition:type_name -> riptide.pool.v1.PoolCondition
-	6,  // 51: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
-	4,  // 52: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
-	4,  // 53: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
-	50, // 54: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
-	52, // 55: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
-	51, // 56: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
-	7,  // 57: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
-	63, // 58: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
-	65, // 59: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
-	65, // 60: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
-	65, // 61: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
-	4,  // 62: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
-	52, // 63: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
-	52, // 64: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
-	65, // 65: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
-	57, // 66: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
-	59, // 67: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
-	7,  // 68: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
-	65, // 69: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
-	8,  // 70: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
-	58, // 71: riptide.pool.v1.Extractor.module_limits:type_name -> riptide.pool.v1.ModuleLimits
-	65, // 72: riptide.pool.v1.ModuleLimits.housekeeping_timeout:type_name -> google.protobuf.Duration
-	65, // 73: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	65, // 74: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	65, // 75: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	16, // 76: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	20, // 77: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	9,  // 78: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	22, // 79: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	25, // 80: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	27, // 81: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	29, // 82: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	32, // 83: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	48, // 84: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	53, // 85: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	55, // 86: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	18, // 87: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	23, // 88: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	26, // 89: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	28, // 90: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	30, // 91: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	33, // 92: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	49, // 93: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	54, // 94: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	56, // 95: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	87, // [87:96] is the sub-list for method output_type
-	78, // [78:87] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	12, // 14: riptide.pool.v1.FieldSpec.structured:type_name -> riptide.pool.v1.StructuredSpec
+	19, // 15: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
+	61, // 16: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
+	64, // 17: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
+	21, // 18: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
+	13, // 19: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
+	62, // 20: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	19, // 21: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
+	13, // 22: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
+	64, // 23: riptide.pool.v1.FieldResult.result:type_name -> google.protobuf.Struct
+	65, // 24: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
+	65, // 25: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
+	65, // 26: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
+	65, // 27: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
+	24, // 28: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
+	66, // 29: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	65, // 30: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
+	24, // 31: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
+	3,  // 32: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
+	31, // 33: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
+	65, // 34: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
+	4,  // 35: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	8,  // 36: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
+	5,  // 37: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
+	34, // 38: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
+	66, // 39: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
+	35, // 40: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
+	36, // 41: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
+	37, // 42: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
+	38, // 43: riptide.pool.v1.PoolEvent.instance_returned:type_name -> riptide.pool.v1.InstanceReturned
+	39, // 44: riptide.pool.v1.PoolEvent.health_check_failed:type_name -> riptide.pool.v1.HealthCheckFailed
+	40, // 45: riptide.pool.v1.PoolEvent.memory_pressure:type_name -> riptide.pool.v1.MemoryPressure
+	41, // 46: riptide.pool.v1.PoolEvent.circuit_state_changed:type_name -> riptide.pool.v1.CircuitStateChanged
+	42, // 47: riptide.pool.v1.PoolEvent.pool_exhausted:type_name -> riptide.pool.v1.PoolExhausted
+	43, // 48: riptide.pool.v1.PoolEvent.lease_expired:type_name -> riptide.pool.v1.LeaseExpired
+	44, // 49: riptide.pool.v1.PoolEvent.gc_completed:type_name -> riptide.pool.v1.GcCompleted
+	45, // 50: riptide.pool.v1.PoolEvent.module_loaded:type_name -> riptide.pool.v1.ModuleLoaded
+	46, // 51: riptide.pool.v1.PoolEvent.events_dropped:type_name -> riptide.pool.v1.EventsDropped
+	47, // 52: riptide.pool.v1.PoolEvent.pool_condition:type_name -> riptide.pool.v1.PoolCondition
+	6,  // 53: riptide.pool.v1.MemoryPressure.level:type_name -> riptide.pool.v1.MemoryPressureLevel
+	4,  // 54: riptide.pool.v1.CircuitStateChanged.from:type_name -> riptide.pool.v1.BreakerState
+	4,  // 55: riptide.pool.v1.CircuitStateChanged.to:type_name -> riptide.pool.v1.BreakerState
+	50, // 56: riptide.pool.v1.GetMetricsResponse.pools:type_name -> riptide.pool.v1.PoolStats
+	52, // 57: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
+	51, // 58: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
+	7,  // 59: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
+	63, // 60: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
+	65, // 61: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
+	65, // 62: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
+	65, // 63: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
+	4,  // 64: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
+	52, // 65: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
+	52, // 66: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
+	65, // 67: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
+	57, // 68: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
+	59, // 69: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
+	7,  // 70: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
+	65, // 71: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
+	8,  // 72: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
+	58, // 73: riptide.pool.v1.Extractor.module_limits:type_name -> riptide.pool.v1.ModuleLimits
+	65, // 74: riptide.pool.v1.ModuleLimits.housekeeping_timeout:type_name -> google.protobuf.Duration
+	65, // 75: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	65, // 76: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	65, // 77: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	16, // 78: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	20, // 79: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	9,  // 80: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	22, // 81: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	25, // 82: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	27, // 83: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	29, // 84: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	32, // 85: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	48, // 86: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	53, // 87: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	55, // 88: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	18, // 89: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	23, // 90: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	26, // 91: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	28, // 92: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	30, // 93: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	33, // 94: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	49, // 95: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	54, // 96: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	56, // 97: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	89, // [89:98] is the sub-list for method output_type
+	80, // [80:89] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
@@ -5465,6 +5500,7 @@ func file_riptide_pool_v1_pool_proto_init() {
 		(*FieldSpec_Css)(nil),
 		(*FieldSpec_Regex)(nil),
 		(*FieldSpec_Xpath)(nil),
+		(*FieldSpec_Structured)(nil),
 	}
 	file_riptide_pool_v1_pool_proto_msgTypes[25].OneofWrappers = []any{
 		(*PoolEvent_InstanceCreated)(nil),

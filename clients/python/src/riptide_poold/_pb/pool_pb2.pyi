@@ -190,28 +190,32 @@ class Extractor(_message.Message):
     def __init__(self, pool: _Optional[str] = ..., kind: _Optional[_Union[ExtractorKind, str]] = ..., modes: _Optional[_Iterable[str]] = ..., abi_version: _Optional[int] = ..., trusted: bool = ..., min_instances: _Optional[int] = ..., max_instances: _Optional[int] = ..., instance_memory_limit_mb: _Optional[int] = ..., extract_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sha256: _Optional[str] = ..., specs: _Optional[_Iterable[str]] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., max_document_bytes: _Optional[int] = ..., module_limits: _Optional[_Union[ModuleLimits, _Mapping]] = ...) -> None: ...
 
 class FieldResult(_message.Message):
-    __slots__ = ["matches", "truncated", "unresolved_urls", "values", "xpath"]
+    __slots__ = ["matches", "result", "truncated", "unresolved_urls", "values", "xpath"]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     UNRESOLVED_URLS_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     XPATH_FIELD_NUMBER: _ClassVar[int]
     matches: _containers.RepeatedCompositeFieldContainer[RegexMatch]
+    result: _struct_pb2.Struct
     truncated: bool
     unresolved_urls: int
     values: _containers.RepeatedScalarFieldContainer[str]
     xpath: XpathResult
-    def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ..., unresolved_urls: _Optional[int] = ...) -> None: ...
+    def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ..., unresolved_urls: _Optional[int] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class FieldSpec(_message.Message):
-    __slots__ = ["css", "regex", "xpath"]
+    __slots__ = ["css", "regex", "structured", "xpath"]
     CSS_FIELD_NUMBER: _ClassVar[int]
     REGEX_FIELD_NUMBER: _ClassVar[int]
+    STRUCTURED_FIELD_NUMBER: _ClassVar[int]
     XPATH_FIELD_NUMBER: _ClassVar[int]
     css: CssSpec
     regex: RegexSpec
+    structured: StructuredSpec
     xpath: XpathSpec
-    def __init__(self, css: _Optional[_Union[CssSpec, _Mapping]] = ..., regex: _Optional[_Union[RegexSpec, _Mapping]] = ..., xpath: _Optional[_Union[XpathSpec, _Mapping]] = ...) -> None: ...
+    def __init__(self, css: _Optional[_Union[CssSpec, _Mapping]] = ..., regex: _Optional[_Union[RegexSpec, _Mapping]] = ..., xpath: _Optional[_Union[XpathSpec, _Mapping]] = ..., structured: _Optional[_Union[StructuredSpec, _Mapping]] = ...) -> None: ...
 
 class FieldsSpec(_message.Message):
     __slots__ = ["fields"]
