@@ -3,9 +3,10 @@
 # (docs/CLIENTS.md, "Overhead over the generated stubs"): the same css
 # question (every link's href) about the readability corpus's median page,
 # to one daemon on loopback (bin/riptide-poold, shared by the three
-# languages), three ways: the generated stub on the library's own
-# connection ("stub"), the library ("client"), and the generated stub on a
-# connection with the gRPC library's defaults ("stock").
+# languages), four ways: the generated stub on the library's own
+# connection ("stub"), the library ("client"), the generated stub on a
+# connection with the gRPC library's defaults ("stock"), and the stub again
+# ("twin": a control, whose difference from "stub" is the noise).
 #
 #   Go: BenchmarkOverhead (client/bench_test.go), one process per way and
 #       round, the ways' order reversed every round; benchstat -col /way;
@@ -35,14 +36,14 @@ addr=$(grep '"msg":"gRPC listening"' "$log" | sed -E 's/.*"addr":"([^"]*)".*/\1/
 [ -n "$addr" ] || { cat "$log"; exit 1; }
 
 "$GO" test -c -o "$work/client.test" ./client/
-ways=(stub client stock)
+ways=(stub client stock twin)
 for ((r = 0; r < rounds; r++)); do
 	for way in "${ways[@]}"; do
 		(cd client && RIPTIDE_OVERHEAD_ADDR=$addr RIPTIDE_CORPUS_DIR=$corpus "$work/client.test" \
 			-test.run '^$' -test.bench "^BenchmarkOverhead/way=$way\$" -test.benchtime=200ms -test.count=1) |
 			grep -E '^(Benchmark|goos|goarch|pkg|cpu)' >>"$work/go.txt"
 	done
-	ways=("${ways[2]}" "${ways[1]}" "${ways[0]}")
+	ways=("${ways[3]}" "${ways[2]}" "${ways[1]}" "${ways[0]}")
 done
 .tools/bin/benchstat -col /way "$work/go.txt"
 # The Go client's own code per call, a canned answer instead of the network.

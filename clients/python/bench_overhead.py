@@ -1,20 +1,21 @@
 """What the Python client adds over the generated stub (docs/CLIENTS.md,
 "Overhead"): the same css question about one page, to the same daemon,
-three ways, each building its request per call as a caller would:
+four ways, each building its request per call as a caller would:
 
   stub    the generated stub on the client's own channel (Client.stub):
           same channel options, so the difference is the library's code;
   client  Client.css;
   stock   the generated stub on a channel with grpcio's defaults, for what
-          the client's channel options change.
+          the client's channel options change;
+  twin    stub again, a control: its ratio to stub is the noise.
 
 The ways run in rounds, in an order that reverses every round (stub,
-client, stock, then stock, client, stub), so that drift in the machine's
-load hits each alike. Prints, for the wall time and for this process's CPU
-time (the client's own work, which the machine's other processes move far
-less), each way's median time per call over the rounds, and the median with
-the quartiles of the per-round ratios client / stub and stock / stub (the
-ratio of two runs side by side, which drift between rounds does not move).
+client, stock, twin, then twin, stock, client, stub), so that drift in
+the machine's load hits each alike. Prints, for the wall time and for
+this process's CPU time (the client's own work, which other processes move
+less than the wall time), each way's median time per call over the rounds, and the median with
+the quartiles of each way's per-round ratio to stub (the ratio of two runs
+side by side, which drift between rounds does not move).
 
     python3 bench_overhead.py ADDR PAGE [ROUNDS] [CALLS_PER_ROUND]
 """
@@ -56,6 +57,7 @@ def main() -> None:
         "stub": stub_call(c.stub),
         "client": lambda: c.css(page, "a", attribute="href", all=True),
         "stock": stub_call(stock),
+        "twin": stub_call(c.stub),  # the stub again: its ratio to stub is the noise
     }
     times: Dict[str, List[float]] = {name: [] for name in ways}
     cpu: Dict[str, List[float]] = {name: [] for name in ways}
@@ -75,11 +77,9 @@ def main() -> None:
         order.reverse()
     for label, xs in (("wall", times), ("cpu", cpu)):
         ms = {name: statistics.median(ts) * 1e3 for name, ts in xs.items()}
-        client_ratio = [lib / raw for lib, raw in zip(xs["client"], xs["stub"])]
-        stock_ratio = [s / raw for s, raw in zip(xs["stock"], xs["stub"])]
-        print(f"python {label}: median ms/call: stub {ms['stub']:.3f}, client {ms['client']:.3f}, "
-              f"stock {ms['stock']:.3f}; per-round ratio, median [quartiles]: client/stub "
-              f"{quartiles(client_ratio)}, stock/stub {quartiles(stock_ratio)}")
+        ratios = {name: quartiles([t / raw for t, raw in zip(xs[name], xs["stub"])]) for name in ("client", "stock", "twin")}
+        print(f"python {label}: median ms/call: " + ", ".join(f"{name} {t:.3f}" for name, t in ms.items()) +
+              "; per-round ratio to stub, median [quartiles]: " + ", ".join(f"{n} {q}" for n, q in ratios.items()))
     code(c, ways["stub"]())
     c.close()
     stock_channel.close()

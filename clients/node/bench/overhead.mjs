@@ -1,19 +1,20 @@
 // What the Node client adds over the generated client (docs/CLIENTS.md,
 // "Overhead"): the same css question about one page, to the same daemon,
-// three ways, each building its request per call as a caller would:
+// four ways, each building its request per call as a caller would:
 //
 //   stub    the generated client on the library's own channel (Client.stub):
 //           same channel options, so the difference is the library's code;
 //   client  Client.css;
 //   stock   the generated client on a channel with grpc-js's defaults, for
-//           what the library's channel options change.
+//           what the library's channel options change;
+//   twin    stub again, a control: its ratio to stub is the noise.
 //
 // The ways run in rounds, in an order that reverses every round, so that
 // drift in the machine's load hits each alike. Prints, for the wall time
 // and for this process's CPU time (the client's own work, which the
-// machine's other processes move far less), each way's median time per call
-// over the rounds, and the median with the quartiles of the per-round
-// ratios client / stub and stock / stub.
+// other processes move less than the wall time), each way's median time per call
+// over the rounds, and the median with the quartiles of each way's
+// per-round ratio to stub.
 //
 //   node bench/overhead.mjs ADDR PAGE [ROUNDS] [CALLS_PER_ROUND]
 import { readFileSync } from "node:fs";
@@ -41,6 +42,7 @@ const ways = {
   stub: stubCall(c.stub),
   client: () => c.css(page, { selector: "a", attribute: "href", all: true }),
   stock: stubCall(stock),
+  twin: stubCall(c.stub), // the stub again: its ratio to stub is the noise
 };
 const times = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
 const cpu = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
@@ -65,10 +67,9 @@ const quantile = (xs, q) => {
 const summary = (xs) => `${quantile(xs, 0.5).toFixed(3)} [${quantile(xs, 0.25).toFixed(3)}, ${quantile(xs, 0.75).toFixed(3)}]`;
 console.log(`node: ${rounds} rounds of ${per} calls; wall time, and this process's CPU time`);
 for (const [label, xs] of [["wall", times], ["cpu", cpu]]) {
-  const med = (k) => quantile(xs[k], 0.5).toFixed(3);
-  const ratio = (k) => xs[k].map((t, i) => t / xs.stub[i]);
-  console.log(`node ${label}: median ms/call: stub ${med("stub")}, client ${med("client")}, stock ${med("stock")}; ` +
-    `per-round ratio, median [quartiles]: client/stub ${summary(ratio("client"))}, stock/stub ${summary(ratio("stock"))}`);
+  const med = Object.keys(xs).map((k) => `${k} ${quantile(xs[k], 0.5).toFixed(3)}`).join(", ");
+  const ratios = ["client", "stock", "twin"].map((k) => `${k} ${summary(xs[k].map((t, i) => t / xs.stub[i]))}`).join(", ");
+  console.log(`node ${label}: median ms/call: ${med}; per-round ratio to stub, median [quartiles]: ${ratios}`);
 }
 
 // The library's own code per call, without the network and the daemon (and
