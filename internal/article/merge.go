@@ -3,6 +3,7 @@ package article
 import (
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -53,8 +54,8 @@ const (
 // paragraph is a block of text found by the paragraph pass.
 type paragraph struct {
 	node    *html.Node
-	text    string     // collapsed
-	chars   int        // runes of text
+	key     uint64     // textKey.hash of its text
+	chars   int        // runes of its collapsed text
 	article *html.Node // the <article> element holding it, if any
 }
 
@@ -115,18 +116,53 @@ func paragraphs(root *html.Node) (out []paragraph, articles int) {
 }
 
 // textParagraph reads n as a paragraph; it reports false for one that is
-// mostly links.
+// mostly links, or empty.
 func textParagraph(n *html.Node) (paragraph, bool) {
-	var sb strings.Builder
-	linked := 0
+	k := keyText(n)
+	if k.chars == 0 || 2*k.linked > k.bytes {
+		return paragraph{}, false
+	}
+	return paragraph{node: n, key: k.hash, chars: k.chars}, true
+}
+
+// textKey identifies a paragraph's visible text with its white space
+// collapsed, without building it: the paragraphs of the page and of the
+// content are compared by it.
+type textKey struct {
+	hash          uint64 // FNV-1a of the collapsed text
+	chars         int    // runes of the collapsed text
+	bytes, linked int    // bytes of text, and of text inside links
+}
+
+// keyText computes n's textKey, leaving out what is never visible.
+func keyText(n *html.Node) textKey {
+	const offset, prime = 14695981039346656037, 1099511628211
+	k := textKey{hash: offset}
+	space := false // a space is owed before the next word
 	var walk func(n *html.Node, inLink bool)
 	walk = func(n *html.Node, inLink bool) {
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			switch c.Type {
 			case html.TextNode:
-				sb.WriteString(c.Data)
+				k.bytes += len(c.Data)
 				if inLink {
-					linked += len(c.Data)
+					k.linked += len(c.Data)
+				}
+				for _, r := range c.Data {
+					if unicode.IsSpace(r) {
+						space = k.chars > 0
+						continue
+					}
+					if space {
+						k.hash = (k.hash ^ ' ') * prime
+						k.chars++
+						space = false
+					}
+					var buf [utf8.UTFMax]byte
+					for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
+						k.hash = (k.hash ^ uint64(b)) * prime
+					}
+					k.chars++
 				}
 			case html.ElementNode:
 				if !skipped(c) && !invisible(c) {
@@ -136,11 +172,7 @@ func textParagraph(n *html.Node) (paragraph, bool) {
 		}
 	}
 	walk(n, false)
-	if 2*linked > sb.Len() {
-		return paragraph{}, false
-	}
-	text := collapseSpace(sb.String())
-	return paragraph{node: n, text: text, chars: utf8.RuneCountInString(text)}, text != ""
+	return k
 }
 
 // stopContainer reports whether n is a container whose class or id names
@@ -185,7 +217,7 @@ func mergeParagraphs(content, root *html.Node, base *url.URL) int {
 	held := make([]*html.Node, len(paras))
 	total, exact := 0, 0
 	for i, p := range paras {
-		n, ok := kept[p.text]
+		n, ok := kept[p.key]
 		held[i] = n
 		if p.chars >= overlapMinChars {
 			total += p.chars
@@ -207,7 +239,7 @@ func mergeParagraphs(content, root *html.Node, base *url.URL) int {
 	})
 	found := exact
 	for i, p := range paras {
-		if held[i] == nil && holds(shingles, p.text) {
+		if held[i] == nil && holds(shingles, textOf(p.node)) {
 			held[i] = content
 			if p.chars >= overlapMinChars {
 				found += p.chars
@@ -244,10 +276,10 @@ func mergeParagraphs(content, root *html.Node, base *url.URL) int {
 	return added
 }
 
-// keptParagraphs maps the collapsed text of each paragraph in content to
+// keptParagraphs maps the textKey hash of each paragraph in content to
 // the paragraph.
-func keptParagraphs(content *html.Node) map[string]*html.Node {
-	kept := make(map[string]*html.Node)
+func keptParagraphs(content *html.Node) map[uint64]*html.Node {
+	kept := make(map[uint64]*html.Node)
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
@@ -256,9 +288,9 @@ func keptParagraphs(content *html.Node) map[string]*html.Node {
 			}
 			switch c.Data {
 			case "p", "blockquote", "pre":
-				if t := textOf(c); t != "" {
-					if _, dup := kept[t]; !dup {
-						kept[t] = c
+				if k := keyText(c); k.chars > 0 {
+					if _, dup := kept[k.hash]; !dup {
+						kept[k.hash] = c
 					}
 				}
 			}
