@@ -140,25 +140,40 @@ func Extract(root *html.Node, pageURL string) Metadata {
 	return md
 }
 
-// siteLike reports whether names is the site rather than a person: its
-// one name is the og:site_name, or the page's host holds it.
+// siteLike reports whether names is the site rather than a person: the
+// names, letters only, are the og:site_name's or part of it ("Die FURCHE"
+// of "Achtsam durch die Krise | Die FURCHE"), part of the page's host, or
+// a domain name.
 func (w *walker) siteLike(names []string, pageURL string) bool {
-	if len(names) != 1 {
+	if len(names) == 0 || len(names) > 3 {
 		return false
 	}
-	name := strings.ToLower(names[0])
-	if w.siteName != "" && strings.EqualFold(name, w.siteName) {
-		return true
-	}
-	if strings.Contains(name, ".") && !strings.Contains(name, " ") {
+	if len(names) == 1 && strings.Contains(names[0], ".") && !strings.Contains(names[0], " ") {
 		return true // a domain name
+	}
+	name := letters(strings.Join(names, ""))
+	if len(name) < 2 {
+		return false
+	}
+	if site := letters(w.siteName); site != "" && (name == site || len(name) >= 4 && strings.Contains(site, name)) {
+		return true
 	}
 	host := ""
 	if u, err := url.Parse(pageURL); err == nil {
-		host = strings.ReplaceAll(strings.ToLower(u.Hostname()), "-", "")
+		host = letters(u.Hostname())
 	}
-	compact := strings.ReplaceAll(name, " ", "")
-	return len(compact) >= 4 && host != "" && strings.Contains(host, compact)
+	return len(name) >= 4 && host != "" && strings.Contains(host, name)
+}
+
+// letters is s lower-cased, its letters and digits only.
+func letters(s string) string {
+	var sb strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
 }
 
 // textAuthors is the name of a byline written as text, for pages that
@@ -174,7 +189,7 @@ func (w *walker) textAuthors() []string {
 // reBylineBlock reads a byline block: up to three words of a label
 // ("Ein Artikel von", "Posted"), a byline word, then one or more names of
 // capitalized words, separated by commas or "and".
-var reBylineBlock = regexp.MustCompile(`^(?:\S+\s+){0,3}?(?i:written by|posted by|words by|story by|by|von|par|por|door|di|av|text|texte|autor|autorin|autoren|author|authors|auteur|autore)\s*:?\s*(\p{Lu}[\p{L}.'’-]*(?:(?:\s*,\s*|\s+(?:und|and|&|et|y|e|u\.)\s+|\s+)(?:\p{Lu}[\p{L}.'’-]*|de|la|van|von|der|den|di|da|du|le|zu)){0,9})`)
+var reBylineBlock = regexp.MustCompile(`^(?:\S+\s+){0,3}?(?i:written by|posted by|words by|story by|by|von|par|por|door|di|av|text|texte|autor|autorin|autoren|author|authors|auteur|autore|redaktion)\s*:?\s*(\p{Lu}[\p{L}.'’-]*(?:(?:\s*,\s*|\s+(?:und|and|&|et|y|e|u\.)\s+|\s+)(?:\p{Lu}[\p{L}.'’-]*|de|la|van|von|der|den|di|da|du|le|zu)){0,9})`)
 
 // maxBylineText is the longest block, in bytes, read as a byline: a
 // longer one is a sentence that happens to hold "by" or "von".
@@ -185,7 +200,7 @@ const maxBylineText = 120
 const bylineLead = 40
 
 // bylineStarts are the words that introduce a byline's names.
-var bylineStarts = []string{"by", "von", "par", "por", "door", "di", "av", "text", "texte", "autor", "autorin", "autoren", "author", "authors", "auteur", "autore"}
+var bylineStarts = []string{"by", "von", "par", "por", "door", "di", "av", "text", "texte", "autor", "autorin", "autoren", "author", "authors", "auteur", "autore", "redaktion"}
 
 // hasBylineWord reports whether text holds a byline word, as a word
 // followed by a space, a colon or its end, in its first bylineLead bytes.
@@ -260,6 +275,49 @@ func bylineEnd(rest string) bool {
 		rest = rest[:16]
 	}
 	return strings.ContainsAny(rest, "0123456789")
+}
+
+// reDatedName reads a line that gives a date and then a name, as many
+// pages do under a headline: "11.12.2019 - Ann Li", "04.02.2022 | 13:10 |
+// Ann Li".
+var reDatedName = regexp.MustCompile(`^(.*\d.*?)\s*[-–—|∙·•]\s*(\p{Lu}[\p{L}.'’-]*(?:\s+(?:\p{Lu}[\p{L}.'’-]*|de|van|von|der|di|da)){1,3})$`)
+
+// startsWithDigit reports whether text starts, after white space, with a
+// digit: where a dated line starts.
+func startsWithDigit(text string) bool {
+	text = strings.TrimLeftFunc(text, unicode.IsSpace)
+	return text != "" && '0' <= text[0] && text[0] <= '9'
+}
+
+// datedName reads the block around t, a text node that starts with a
+// digit, as a date followed by a name.
+func (w *walker) datedName(t *html.Node) {
+	block := t.Parent
+	for block != nil && block.Type == html.ElementNode && inline[block.Data] && block.Parent != nil {
+		block = block.Parent
+	}
+	if block == nil || block.Type != html.ElementNode || block.Data == "title" || block.Data == "body" {
+		return
+	}
+	w.bylineChecks++
+	text := limitedText(block, maxBylineText+1)
+	if len(text) > maxBylineText {
+		return
+	}
+	m := reDatedName.FindStringSubmatch(text)
+	if m == nil {
+		return
+	}
+	if d, _ := parseDate(m[1], monthFirstLang(w.lang)); d.IsZero() {
+		return
+	}
+	if names := appendNames(nil, m[2]); len(names) > 0 {
+		if w.seenH1 {
+			w.bylineAfterH1 = names
+		} else if w.bylineBefore == nil {
+			w.bylineBefore = names
+		}
+	}
 }
 
 // inline are the elements that hold part of a line: the block that holds
@@ -340,8 +398,12 @@ const maxNearTitle = 1500
 // and authors are the commenters', not the article's.
 func (w *walker) walk(n *html.Node, inComments bool) {
 	if n.Type == html.TextNode && !inComments {
-		if w.bylineAfterH1 == nil && w.bylineChecks < maxHinted && hasBylineWord(n.Data) {
-			w.byline(n)
+		if w.bylineAfterH1 == nil && w.bylineChecks < maxHinted {
+			if hasBylineWord(n.Data) {
+				w.byline(n)
+			} else if startsWithDigit(n.Data) {
+				w.datedName(n)
+			}
 		}
 		if w.seenH1 && w.nearTitle.Len() < maxNearTitle {
 			w.nearTitle.WriteString(n.Data)

@@ -180,6 +180,21 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Heiko"}},
 		},
 		{
+			name: "a date line that ends with a name",
+			page: `<h1>Title</h1><p class="text-muted">11.12.2019 - Amelie Lindqvist</p><p>Text.</p>`,
+			want: Metadata{Published: Date{2019, 12, 11}, Authors: []string{"Amelie Lindqvist"}},
+		},
+		{
+			name: "a number line is no dated name",
+			page: `<h1>Title</h1><p>3 - Weitere Informationen</p>`,
+			want: Metadata{},
+		},
+		{
+			name: "an author that is part of the site's name",
+			page: `<meta property="og:site_name" content="Achtsam leben | Die FURCHE"><meta name="author" content="Die FURCHE"><h1>T</h1><p>Von Ursula Baatz</p>`,
+			want: Metadata{Authors: []string{"Ursula Baatz"}},
+		},
+		{
 			name: "a sentence is no byline",
 			page: `<h1>Title</h1><p>Updates von Windows Server kommen, so der Hersteller, künftig seltener als früher und in größeren Paketen.</p>`,
 			want: Metadata{},
