@@ -521,12 +521,50 @@ func (w *walker) element(n *html.Node, label string) {
 	if authorHint {
 		// A byline's name is often a link ("By <a>Ann Smith</a>"); the
 		// link's text is the name without the words around it.
-		if a := findElementNamed(n, "a"); a != nil {
+		if a := authorLink(n); a != nil {
 			w.hintedAuthors = appendNames(nil, limitedText(a, maxHintedText))
 		}
 		if len(w.hintedAuthors) == 0 && len(text) < 120 {
 			w.hintedAuthors = appendNames(nil, text)
 		}
+	}
+}
+
+// authorLink is the first link under n that is not to a category, a tag
+// or an archive: a byline box often links the post's section too.
+func authorLink(n *html.Node) *html.Node {
+	for a := range linksUnder(n) {
+		href := strings.ToLower(attr(a, "href"))
+		if !hasAny(href, "/category/", "/categories/", "/tag/", "/tags/", "/kategorie/", "/rubrik/", "/section/", "/topics/", "/archive") {
+			return a
+		}
+	}
+	return nil
+}
+
+// linksUnder yields the <a> elements under n, at most maxHinted.
+func linksUnder(n *html.Node) func(func(*html.Node) bool) {
+	return func(yield func(*html.Node) bool) {
+		seen := 0
+		var walk func(*html.Node) bool
+		walk = func(n *html.Node) bool {
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				if c.Type != html.ElementNode {
+					continue
+				}
+				if c.Data == "a" {
+					if seen++; seen > maxHinted || !yield(c) {
+						return false
+					}
+					continue
+				}
+				if !walk(c) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(n)
 	}
 }
 

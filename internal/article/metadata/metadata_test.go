@@ -87,6 +87,8 @@ func TestNames(t *testing.T) {
 		{"Erstellt von Andri Bryner", []string{"Andri Bryner"}},
 		{"Artikel von Ann", []string{"Ann"}},
 		{"admin", nil},
+		{"juillet 2020", nil},
+		{"R2D2", []string{"R2D2"}},
 		{"https://example.com/ann", nil},
 		{"ann@example.com", nil},
 		{"This is a whole sentence that is far too long to be anybody's name", nil},
@@ -193,6 +195,11 @@ func TestExtract(t *testing.T) {
 			name: "an author that is part of the site's name",
 			page: `<meta property="og:site_name" content="Achtsam leben | Die FURCHE"><meta name="author" content="Die FURCHE"><h1>T</h1><p>Von Ursula Baatz</p>`,
 			want: Metadata{Authors: []string{"Ursula Baatz"}},
+		},
+		{
+			name: "a byline box's section link is not the author",
+			page: `<div class="post-author"><a href="/category/news/">News</a> <a href="/people/ann">Ann Lindqvist</a></div>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist"}},
 		},
 		{
 			name: "a sentence is no byline",

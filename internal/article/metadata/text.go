@@ -95,22 +95,6 @@ func limitedText(n *html.Node, limit int) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// findElementNamed finds the first descendant of n named tag.
-func findElementNamed(n *html.Node, tag string) *html.Node {
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if c.Type != html.ElementNode {
-			continue
-		}
-		if c.Data == tag {
-			return c
-		}
-		if f := findElementNamed(c, tag); f != nil {
-			return f
-		}
-	}
-	return nil
-}
-
 // findItemprop finds the first descendant of n with itemprop prop.
 func findItemprop(n *html.Node, prop string) *html.Node {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
@@ -250,6 +234,13 @@ func isName(s string) bool {
 	words := strings.Fields(s)
 	if len(words) > 6 || strings.Contains(s, "[at]") {
 		return false
+	}
+	// A number on its own is a date's or a count's ("juillet 2020",
+	// "vor 5 Stunden"), never a name's ("r2d2" is one).
+	for _, w := range words {
+		if strings.IndexFunc(w, func(r rune) bool { return !unicode.IsDigit(r) }) < 0 {
+			return false
+		}
 	}
 	// Only the words around a name ("Posted on", "Artikel von") are not one.
 	label := true
