@@ -63,14 +63,17 @@ func anchorNodeValue(n xpathNode) string {
 // xpathExplained lists, per expression, how many pages may differ from
 // lxml and why.
 //
-// They are differences of the trees, not of XPath: // html5lib 1.1 and x/net/html build different trees on a few pages
+// They are differences of the trees, not of XPath: html5lib 1.1 and
+// x/net/html build different trees on a few pages
 // (trafilatura-eval 0018 has one <a> more here; 0375, 0650, 0809 differ
 // in an element), libxml2 holds text differently (as .text/.tail, so a
 // text node next to a comment or a control character is split in two:
 // 0154, 0499, 0758), and html5lib rewrites comments that hold "--" and
 // drops characters that XML cannot hold, which changes string values and
-// counts on a page or two. The svg:title of inline SVG icons is matched
-// by an unprefixed //title here, as parsel users expect, and not by lxml
+// counts on a page or two, and it renames elements whose names XML cannot
+// hold (gcse:search becomes gcseU0003Asearch). The svg:title of inline
+// SVG icons is matched by an unprefixed //title here, as parsel users
+// expect, and not by lxml
 // on html5lib's tree, where it is {http://www.w3.org/2000/svg}title.
 var xpathExplained = explained{
 	"count(//*)":                         {3, "tree differences (0018, 0650, 0809)"},
@@ -83,4 +86,7 @@ var xpathExplained = explained{
 	"string-length(string(//body))":      {1, "html5lib drops characters XML cannot hold"},
 	"count(//comment())":                 {1, "html5lib rewrites a comment"},
 	"//title | //h1":                     {61, "//title also matches inline SVG's <title> here, as in parsel on libxml2's tree"},
+	"//a[position() <= 2]/@href":         {1, "tree difference (0018)"},
+	"//h2/preceding::*[1]":               {1, "html5lib renames an element whose name XML cannot hold (gcse:search, 0622)"},
+	"count(//*[position() = last()])":    {3, "tree differences (0375, 0650, 0809)"},
 }

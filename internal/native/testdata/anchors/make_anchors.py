@@ -92,6 +92,20 @@ XPATH_EXPRESSIONS = [
     "count(//*[not(*)])",
     "//meta[@name='description']/@content",
     "sum(//li/@value) = 0",
+    # XPath 1.0's positions: per node of the step before, along the axis
+    # (backwards on reverse axes), and over the whole set for a filter.
+    "//li[position() mod 2 = 0]",
+    "(//a[@href])[last()]/@href",
+    "//p[a][2]",
+    "//li[2]/preceding-sibling::*[last()]",
+    "(//p)[position() > 1 and position() < 4]",
+    "//*[@id][last()]/@id",
+    "//a[position() <= 2]/@href",
+    "//div[p[2]]/@class",
+    "//h2/preceding::*[1]",
+    "//img/ancestor::div[2]/@class",
+    "count(//*[position() = last()])",
+    "(//div//a)[1]/@href",
 ]
 
 PSEUDO_QUERIES = [
