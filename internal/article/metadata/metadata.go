@@ -107,37 +107,79 @@ func Extract(root *html.Node, pageURL string) Metadata {
 		}
 	}
 
-	// The first source with a name wins, but a name that is the site's
-	// own (a publisher given as the author) only when no source names a
-	// person.
-	var siteAuthors []string
-	for _, list := range [][]string{ld.authors, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors} {
-		if len(list) == 0 {
-			continue
-		}
-		if w.siteLike(list, pageURL) {
-			if siteAuthors == nil {
-				siteAuthors = list
-			}
-			continue
-		}
-		md.Authors = list
-		break
-	}
-	if md.Authors == nil {
-		// A byline in the text, scanned only when the markup has none.
-		if list := w.textAuthors(); len(list) > 0 && !w.siteLike(list, pageURL) {
-			md.Authors = list
-		} else if siteAuthors != nil {
-			md.Authors = siteAuthors
-		} else {
-			md.Authors = list
-		}
-	}
+	md.Authors = w.authors(ld.authors, pageURL)
 
 	md.Categories = firstNonEmpty(ld.sections, w.metaSections, w.relCategories)
 	md.Tags = firstNonEmpty(ld.keywords, w.metaTags, w.relTags)
 	return md
+}
+
+// authors chooses the page's authors among the sources. The first source
+// with a name wins, but a name that is the site's own (a publisher given
+// as the author) only when no source names a person, and a name that
+// other sources confirm wins over one that none does: a theme's meta tag
+// can name the blog's owner where the byline, its link and its class
+// name the post's author.
+func (w *walker) authors(ld []string, pageURL string) []string {
+	sources := [...][]string{ld, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors, w.textAuthors()}
+	chosen, site := -1, -1
+	for i, list := range sources {
+		if len(list) == 0 {
+			continue
+		}
+		if w.siteLike(list, pageURL) {
+			if site < 0 {
+				site = i
+			}
+			continue
+		}
+		chosen = i
+		break
+	}
+	if chosen < 0 {
+		if site < 0 {
+			return nil
+		}
+		return sources[site]
+	}
+	votes := func(i int) int {
+		n := 0
+		for j, other := range sources {
+			if j != i && len(other) > 0 && agree(sources[i], other) {
+				n++
+			}
+		}
+		return n
+	}
+	best, most := chosen, votes(chosen)
+	for i, list := range sources {
+		if len(list) == 0 || agree(list, sources[chosen]) || w.siteLike(list, pageURL) {
+			continue
+		}
+		if v := votes(i); v > most {
+			best, most = i, v
+		}
+	}
+	return sources[best]
+}
+
+// agree reports whether a name of a and a name of b are the same person:
+// one holds the other, ignoring case and punctuation, and is at least
+// half its length.
+func agree(a, b []string) bool {
+	for _, x := range a {
+		x = letters(x)
+		for _, y := range b {
+			short, long := x, letters(y)
+			if len(short) > len(long) {
+				short, long = long, short
+			}
+			if short != "" && 2*len(short) >= len(long) && strings.Contains(long, short) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // siteLike reports whether names is the site rather than a person: the

@@ -202,6 +202,16 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Ann Lindqvist"}},
 		},
 		{
+			name: "a name that other sources confirm wins over the first source's",
+			page: `<meta name="author" content="Peter Owner"><h1>T</h1><div class="byline">Von <a rel="author" href="/people/harald">Harald Bauer</a></div>`,
+			want: Metadata{Authors: []string{"Harald Bauer"}},
+		},
+		{
+			name: "the first source wins when nothing confirms another",
+			page: `<meta name="author" content="Peter Owner"><h1>T</h1><a rel="author" href="/people/harald">Harald Bauer</a>`,
+			want: Metadata{Authors: []string{"Peter Owner"}},
+		},
+		{
 			name: "a sentence is no byline",
 			page: `<h1>Title</h1><p>Updates von Windows Server kommen, so der Hersteller, künftig seltener als früher und in größeren Paketen.</p>`,
 			want: Metadata{},
