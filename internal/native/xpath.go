@@ -96,6 +96,9 @@ type XPathAnswer struct {
 type xpathExpr struct {
 	src string
 	e   xexpr
+	// cssType, when set, is the element name of an expression //name or
+	// //name/@attr, and cssAttr the attr (xpathAsCSS).
+	cssType, cssAttr string
 }
 
 func compileXPath(src string) (*xpathExpr, error) {
@@ -106,7 +109,43 @@ func compileXPath(src string) (*xpathExpr, error) {
 	if err != nil {
 		return nil, &SpecError{Field: "expression", Value: src, Err: err}
 	}
-	return &xpathExpr{src: src, e: e}, nil
+	x := &xpathExpr{src: src, e: e}
+	x.cssType, x.cssAttr = cssQuestion(e)
+	return x, nil
+}
+
+// cssQuestion returns the element name and attribute of an expression
+// //name or //name/@attr whose names are lowercase ASCII: XPath compares
+// names as written and CSS type selectors ignore case, which agree on
+// such names in an HTML tree, where elements are named in lowercase.
+func cssQuestion(e xexpr) (typ, attr string) {
+	p, ok := e.(*xPath)
+	if !ok || !p.absolute || p.start != nil || len(p.steps) == 0 || len(p.steps) > 2 {
+		return "", ""
+	}
+	plain := func(s *xStep, axis xAxis) bool {
+		return s.axis == axis && s.test.kind == testName && !s.test.prefixed && len(s.preds) == 0 && lowerASCIIName(s.test.local)
+	}
+	if !plain(p.steps[0], axisDescendant) {
+		return "", ""
+	}
+	if len(p.steps) == 2 {
+		if !plain(p.steps[1], axisAttribute) {
+			return "", ""
+		}
+		attr = p.steps[1].test.local
+	}
+	return p.steps[0].test.local, attr
+}
+
+func lowerASCIIName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || i > 0 && ('0' <= c && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // xpathNode is one node of a node set: an element, text, comment or the
@@ -116,9 +155,13 @@ type xpathNode struct {
 	attr int
 }
 
-// XPath answers spec on doc from its parsed tree. A node set answers one
-// value per node, as Select does for elements; see XPathAnswer for
-// scalars. The evaluation is bounded by ctx and by Limits.MaxXPathSteps.
+// XPath answers spec on doc. A node set answers one value per node, as
+// Select does for elements; see XPathAnswer for scalars. The evaluation
+// is bounded by ctx and by Limits.MaxXPathSteps.
+//
+// An expression that asks what a CSS type selector asks, //name or
+// //name/@attr, is answered as Select answers that selector: from the
+// token stream, without building the tree, where the page allows.
 //
 // Errors: *SpecError for an invalid spec or one over its step budget
 // (cause ErrTooCostly), ErrEmptyDocument, ErrUnparsable, ErrResultTooLarge,
@@ -128,6 +171,47 @@ func (c *CSS) XPath(ctx context.Context, doc *Document, spec XPathSpec) (XPathAn
 	if err != nil {
 		return XPathAnswer{}, err
 	}
+	if c.closed.Load() {
+		return XPathAnswer{}, ErrClosed
+	}
+	x, err := c.xpaths().get(spec.Expression)
+	if err != nil {
+		return XPathAnswer{}, err
+	}
+	if x.cssType != "" && (x.cssAttr == "" || attr == "") {
+		return c.xpathAsCSS(ctx, doc, spec, x)
+	}
+	return c.xpathTree(ctx, doc, spec, attr)
+}
+
+// xpathAsCSS answers spec, whose expression is //name or //name/@attr,
+// with Select: the same elements in the same order (an unprefixed XPath
+// name, like a CSS type selector, matches every namespace), each
+// answering as XPath answers it.
+func (c *CSS) xpathAsCSS(ctx context.Context, doc *Document, spec XPathSpec, x *xpathExpr) (XPathAnswer, error) {
+	cs := CSSSpec{Selector: x.cssType, Attribute: spec.Attribute, Output: spec.Output, All: spec.All, Limit: spec.Limit}
+	if x.cssAttr != "" {
+		// Attribute nodes answer their value whatever the output.
+		cs.Attribute, cs.Output = x.cssAttr, OutputText
+	}
+	values, truncated, err := c.Select(ctx, doc, cs)
+	if err != nil {
+		return XPathAnswer{}, err
+	}
+	ans := XPathAnswer{Kind: XPathNodeSet, Values: values, Truncated: truncated}
+	if spec.AbsoluteURLs {
+		if ans.Unresolved, err = c.ResolveURLs(doc, cs, values); err != nil {
+			return XPathAnswer{}, err
+		}
+	}
+	if ans.Values == nil {
+		ans.Values = []string{}
+	}
+	return ans, nil
+}
+
+// xpathTree answers spec by evaluating its expression on the tree.
+func (c *CSS) xpathTree(ctx context.Context, doc *Document, spec XPathSpec, attr string) (XPathAnswer, error) {
 	nodes, ans, err := c.xpathNodes(ctx, doc, spec, attr)
 	if err != nil {
 		return XPathAnswer{}, err

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 )
 
 const xpathPage = `<!DOCTYPE html>
@@ -409,4 +411,65 @@ func FuzzXPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestXPathAsCSS: //name and //name/@attr are answered by Select, from the
+// token stream where the page allows; the answers must be the evaluator's
+// on every corpus page, for every output, limit and absolute URLs.
+func TestXPathAsCSS(t *testing.T) {
+	specs := []XPathSpec{
+		{Expression: "//a/@href", All: true},
+		{Expression: "//a/@href", All: true, AbsoluteURLs: true},
+		{Expression: "//img/@src", All: true, Limit: 3, AbsoluteURLs: true},
+		{Expression: "//a", Attribute: "href", All: true, AbsoluteURLs: true},
+		{Expression: "//title"},
+		{Expression: "//p", All: true},
+		{Expression: "//h1", Output: OutputOuterHTML, All: true},
+		{Expression: "//script", All: true},
+		{Expression: "//meta/@content", All: true},
+		{Expression: "//li", All: true, Limit: 2},
+		{Expression: "//a/@href", Attribute: "rel", All: true}, // attribute nodes have no attributes: empty
+	}
+	pages := []testenv.Page{{Name: "xpathPage", Source: xpathPage}}
+	if testing.Short() || raceEnabled {
+		pages = append(pages, testenv.CorpusPages(t)[:5]...)
+	} else {
+		pages = append(pages, testenv.CorpusPages(t)...)
+	}
+	cache := NewSelectorCache(0)
+	c := NewCSS(cache, Limits{MaxMatches: 50})
+	ctx := context.Background()
+	for _, p := range pages {
+		for _, spec := range specs {
+			doc, err := NewDocument(p.Source, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc.SetURL("https://example.com/dir/page.html")
+			got, err := c.XPath(ctx, doc, spec)
+			if err != nil {
+				t.Fatalf("%s: XPath(%+v): %v", p.Name, spec, err)
+			}
+			tree, err := NewDocument(p.Source, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree.SetURL("https://example.com/dir/page.html")
+			attr, err := c.checkXPath(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := c.xpathTree(ctx, tree, spec, attr)
+			if err != nil {
+				t.Fatalf("%s: xpathTree(%+v): %v", p.Name, spec, err)
+			}
+			if !slices.Equal(got.Values, want.Values) || got.Truncated != want.Truncated || got.Unresolved != want.Unresolved {
+				t.Errorf("%s: %+v: as CSS %q (truncated %v, unresolved %d), evaluated %q (%v, %d)", p.Name, spec,
+					clip(fmt.Sprint(got.Values), 200), got.Truncated, got.Unresolved, clip(fmt.Sprint(want.Values), 200), want.Truncated, want.Unresolved)
+			}
+		}
+	}
+	if st := cache.Stats(); st.Streamed == 0 {
+		t.Errorf("no XPath question was answered from the token stream: %+v", st)
+	}
 }
