@@ -160,7 +160,29 @@ func (w *walker) authors(ld []string, pageURL string) []string {
 			best, most = i, v
 		}
 	}
+	// Of the sources that name the same person, the one that writes the
+	// name in full: "Arian Schlichenmayer" for an account's
+	// "arianschlichenmayer", "Nils Pickert" for "Nils".
+	for _, list := range sources {
+		if fuller(list, sources[best]) {
+			return list
+		}
+	}
 	return sources[best]
+}
+
+// fuller reports whether a, one name, writes b, one name, in full: the
+// same letters with spaces between words, or more words that start with
+// b's one.
+func fuller(a, b []string) bool {
+	if len(a) != 1 || len(b) != 1 || strings.Contains(b[0], " ") {
+		return false
+	}
+	words := strings.Fields(a[0])
+	if len(words) < 2 || len(words) > 4 {
+		return false
+	}
+	return letters(a[0]) == letters(b[0]) || strings.EqualFold(words[0], b[0])
 }
 
 // agree reports whether a name of a and a name of b are the same person:

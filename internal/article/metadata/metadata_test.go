@@ -212,6 +212,16 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Peter Owner"}},
 		},
 		{
+			name: "an account's name written in full elsewhere",
+			page: `<script type="application/ld+json">{"@type":"Article","author":"arianlindqvist"}</script><h1>T</h1><p>Von Arian Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Arian Lindqvist"}},
+		},
+		{
+			name: "a first name written in full elsewhere",
+			page: `<meta name="author" content="Nils"><h1>T</h1><p>Text: Nils Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Nils Lindqvist"}},
+		},
+		{
 			name: "a sentence is no byline",
 			page: `<h1>Title</h1><p>Updates von Windows Server kommen, so der Hersteller, künftig seltener als früher und in größeren Paketen.</p>`,
 			want: Metadata{},
