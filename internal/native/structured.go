@@ -133,11 +133,26 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 	if doc == nil {
 		return StructuredAnswer{}, ErrEmptyDocument
 	}
+	if err := ctx.Err(); err != nil {
+		return StructuredAnswer{}, err
+	}
+	s := &structured{ctx: ctx, urls: urlResolver{base: doc.base()}}
+	if doc.streamable() && !slices.ContainsFunc(want, func(syntax string) bool { return !streamSyntax(syntax) }) {
+		data, err := c.streamStructured(ctx, doc, s, want, spec.FlattenGraph)
+		switch {
+		case err == nil || errors.Is(err, errStructuredFull):
+			c.cache.streamed.Add(1)
+			return c.structuredAnswer(data, s)
+		case !errors.Is(err, errNeedsTree):
+			return StructuredAnswer{}, err
+		}
+		c.cache.gaveUp.Add(1)
+		s = &structured{ctx: ctx, urls: urlResolver{base: doc.base()}}
+	}
 	root, err := doc.Root()
 	if err != nil {
 		return StructuredAnswer{}, err
 	}
-	s := &structured{ctx: ctx, urls: urlResolver{base: doc.base()}}
 	sc, err := s.scan(root, slices.Contains(want, SyntaxMicrodata))
 	if err != nil {
 		return StructuredAnswer{}, err
@@ -167,8 +182,12 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 			return StructuredAnswer{}, err
 		}
 	}
-	// The answer goes out as JSON (or as its Struct twin, of about the
-	// same size): hold that to the result limit.
+	return c.structuredAnswer(data, s)
+}
+
+// structuredAnswer holds data to the result limit: it goes out as JSON,
+// or as its Struct twin, of about the same size.
+func (c *CSS) structuredAnswer(data map[string]any, s *structured) (StructuredAnswer, error) {
 	if jsonSize(data) > c.limits.MaxResultBytes {
 		return StructuredAnswer{}, c.tooLarge()
 	}
@@ -269,9 +288,19 @@ func jsonStringSize(s string) int {
 // jsonLD answers the JSON-LD blocks' objects and the errors of the blocks
 // it skipped.
 func (s *structured) jsonLD(scripts []*html.Node, flatten bool) (items, errs []any, err error) {
+	blocks := make([]string, len(scripts))
+	for i, n := range scripts {
+		blocks[i] = rawContent(n)
+	}
+	return s.jsonLDBlocks(blocks, flatten)
+}
+
+// jsonLDBlocks answers the objects of the JSON-LD blocks, each a script's
+// text, and the errors of the blocks it skipped.
+func (s *structured) jsonLDBlocks(blocks []string, flatten bool) (items, errs []any, err error) {
 	items, errs = []any{}, nil
-	for index, n := range scripts {
-		v, err := parseJSONLD(rawContent(n))
+	for index, block := range blocks {
+		v, err := parseJSONLD(block)
 		if err != nil {
 			errs = append(errs, map[string]any{"index": json.Number(strconv.Itoa(index)), "error": err.Error()})
 			continue
@@ -695,23 +724,39 @@ var prefixDecl = regexp.MustCompile(`\s*(\w+):\s*(\S+)`)
 
 // openGraph answers the OpenGraph properties of <head>, as extruct does.
 func (s *structured) openGraph(heads []*html.Node) ([]any, error) {
-	out := []any{}
+	var hs []ogHead
 	for _, n := range heads {
-		ns := map[string]any{}
+		var h ogHead
 		if p := n.Parent; p != nil && p.Type == html.ElementNode && p.DataAtom == atom.Html {
-			declared(ns, attrOr(p, "prefix"))
+			h.htmlPrefix = attrOr(p, "prefix")
 		}
-		declared(ns, attrOr(n, "prefix"))
-		props := []any{}
+		h.headPrefix = attrOr(n, "prefix")
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			if c.Type != html.ElementNode || c.DataAtom != atom.Meta {
 				continue
 			}
 			prop, ok1 := attribute(c, "property")
 			content, ok2 := attribute(c, "content")
-			if !ok1 || !ok2 {
+			h.metas = append(h.metas, ogMeta{property: prop, content: content, ok: ok1 && ok2})
+		}
+		hs = append(hs, h)
+	}
+	return s.openGraphOf(hs)
+}
+
+// openGraphOf answers the OpenGraph properties of heads.
+func (s *structured) openGraphOf(heads []ogHead) ([]any, error) {
+	out := []any{}
+	for _, h := range heads {
+		ns := map[string]any{}
+		declared(ns, h.htmlPrefix)
+		declared(ns, h.headPrefix)
+		props := []any{}
+		for _, m := range h.metas {
+			if !m.ok {
 				continue
 			}
+			prop, content := m.property, m.content
 			prefix, _, _ := strings.Cut(prop, ":")
 			if uri, ok := ogNamespaces[prefix]; ok {
 				ns[prefix] = uri
