@@ -15,7 +15,7 @@ import (
 // on the median corpus page), and extruct's three syntaxes need it only
 // for microdata: JSON-LD is the text of <script type="application/ld+json">
 // elements, which the token stream answers as it answers the CSS question
-// script[type] (stream.go, which gives up wherever the tree could hold
+// script[type*="ld+json" i] (stream.go, which gives up wherever the tree could hold
 // other elements), and OpenGraph is the <meta> children of <head>, which
 // are the metas before the first token that makes the parser open <body>.
 // A page with no "itemscope" anywhere has no microdata. streamStructured
@@ -72,7 +72,8 @@ func (c *CSS) streamStructured(ctx context.Context, doc *Document, s *structured
 
 // streamJSONLD returns the text of every ld+json script, in order.
 func (c *CSS) streamJSONLD(ctx context.Context, src string) ([]string, error) {
-	sel, err := c.sels.get("script[type]")
+	// Only scripts whose type could be ld+json have their text copied.
+	sel, err := c.sels.get(`script[type*="ld+json" i]`)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,7 @@ func TestStructuredStream(t *testing.T) {
 		{"second html tag needs the tree", `<html><head><meta property="og:title" content="t"></head><body><html prefix="og: http://example.com/">`, false},
 		{"late html tag needs the tree", `<head><meta property="og:title" content="t"></head><body><html prefix="og: http://example.com/">`, false},
 		{"script in svg is not json-ld", `<svg><script type="application/ld+json">{"a": 1}</script></svg>`, false},
+		{"type in any case and space, other scripts skipped", `<script type="text/javascript">var a = "{}";</script><script type=" Application/LD+JSON ">{"a": 1}</script><script type="application/ld+json+x">{"b": 2}</script>`, true},
 		{"bad block", `<script type="application/ld+json">{oops</script><script type="application/ld+json">{"ok": true}</script>`, true},
 	}
 	c := NewCSS(NewSelectorCache(0), Limits{})
