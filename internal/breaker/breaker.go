@@ -263,8 +263,12 @@ func (b *Breaker) RetryAfter() time.Duration {
 }
 
 func (b *Breaker) retryAfter() time.Duration {
-	left := b.timeout - (time.Since(b.epoch) - time.Duration(b.openedAt.Load()))
-	return max(left, 0)
+	// openedAt is read before the clock: read after, it could be a
+	// re-opening that happened since, and the wait come out longer than
+	// the timeout.
+	opened := time.Duration(b.openedAt.Load())
+	left := b.timeout - (time.Since(b.epoch) - opened)
+	return min(max(left, 0), b.timeout)
 }
 
 // Allow asks the breaker to let one call through. If it does, the caller
