@@ -1,0 +1,242 @@
+package interrupt
+
+import "fmt"
+
+// rewriteCode instruments every function body of the code section.
+func (m *module) rewriteCode(body []byte) ([]byte, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	out := make([]byte, 0, len(body)+len(body)/4)
+	out = appendU32(out, n)
+	var (
+		fn    []byte   // one body's output, reused
+		loops []uint32 // one body's loop lengths, reused
+	)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		code := r.bytes(r.u32())
+		if r.err != nil {
+			break
+		}
+		var err error
+		if fn, loops, err = m.rewriteBody(code, fn[:0], loops[:0]); err != nil {
+			return nil, fmt.Errorf("%w (function %d)", err, m.importedFuncs+i)
+		}
+		out = appendU32(out, uint32(len(fn)))
+		out = append(out, fn...)
+	}
+	if err := r.end("code"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// appendCheck appends the check that charges cost to the fuel and calls
+// the host when it runs out:
+//
+//	global.get $fuel; i32.const cost; i32.sub; global.set $fuel
+//	global.get $fuel; i32.const 0; i32.lt_s
+//	if; i32.const Fuel; global.set $fuel; call $interrupt; end
+//
+// The second global.get costs nothing: compilers (wazero's among them)
+// reuse the value just stored.
+func (m *module) appendCheck(out []byte, cost int) []byte {
+	out = append(out, 0x23) // global.get
+	out = appendU32(out, m.globals)
+	out = append(out, 0x41) // i32.const
+	out = appendS32(out, int32(min(max(cost, 1), Fuel)))
+	out = append(out, 0x6b, 0x24) // i32.sub; global.set
+	out = appendU32(out, m.globals)
+	out = append(out, 0x23)
+	out = appendU32(out, m.globals)
+	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41) // i32.const 0; i32.lt_s; if; i32.const
+	out = appendS32(out, Fuel)
+	out = append(out, 0x24)
+	out = appendU32(out, m.globals)
+	out = append(out, 0x10) // call
+	out = appendU32(out, m.importedFuncs)
+	return append(out, 0x0b) // end
+}
+
+// rewriteBody copies one function body to out with the checks inserted and
+// the calls renumbered. It reads the body twice: first for the length of
+// each loop, which its check charges, then to rewrite it. loops is scratch
+// space, returned for reuse.
+func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32, error) {
+	// The first pass records, in the order the loops begin, the length of
+	// their bodies.
+	r := &reader{b: body}
+	if err := r.locals(); err != nil {
+		return nil, nil, err
+	}
+	code := r.b
+	type open struct {
+		start int // offset of the loop's first instruction in code; -1 for other blocks
+		slot  int // its index in loops
+	}
+	stack := []open{{start: -1}}
+	for len(stack) > 0 && r.err == nil {
+		if len(r.b) == 0 {
+			return nil, nil, fmt.Errorf("%w: the body ends without end", ErrUnsupported)
+		}
+		switch op, _ := r.instr(); op {
+		case 0x02, 0x04: // block, if
+			stack = append(stack, open{start: -1})
+		case 0x03: // loop
+			stack = append(stack, open{start: len(code) - len(r.b), slot: len(loops)})
+			loops = append(loops, 0)
+		case 0x0b: // end
+			if b := stack[len(stack)-1]; b.start >= 0 {
+				loops[b.slot] = uint32(len(code) - len(r.b) - b.start)
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if r.err != nil {
+		return nil, nil, fmt.Errorf("%w: at byte %d of the body: %v", ErrUnsupported, len(body)-len(r.b), r.err)
+	}
+	if len(r.b) > 0 {
+		return nil, nil, fmt.Errorf("%w: %d bytes after the body's end", ErrUnsupported, len(r.b))
+	}
+
+	// The second pass copies the body, instruction by instruction, except
+	// where one is rewritten. The entry check charges the whole body:
+	// what runs outside any loop runs at most once per call.
+	out = append(out, body[:len(body)-len(code)]...)
+	out = m.appendCheck(out, len(code))
+	r = &reader{b: code}
+	next := 0
+	for len(r.b) > 0 {
+		from := r.b
+		switch op, f := r.instr(); op {
+		case 0x03: // loop: the check charges one round of its body
+			out = append(out, from[:len(from)-len(r.b)]...)
+			out = m.appendCheck(out, int(loops[next]))
+			next++
+		case 0x10, 0x12, 0xd2: // call, return_call, ref.func
+			out = append(out, op)
+			out = appendU32(out, m.moved(f))
+		default:
+			out = append(out, from[:len(from)-len(r.b)]...)
+		}
+	}
+	return out, loops, nil
+}
+
+// locals skips a body's local declarations.
+func (r *reader) locals() error {
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		r.u32()
+		r.byte()
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: locals: %v", ErrUnsupported, r.err)
+	}
+	return nil
+}
+
+// instr reads one instruction and returns its opcode and, for call,
+// return_call and ref.func, the function index.
+func (r *reader) instr() (op byte, f uint32) {
+	switch op = r.byte(); op {
+	case 0x02, 0x03, 0x04: // block, loop, if
+		r.blockType()
+	case 0x0b: // end
+	case 0x10, 0x12, 0xd2:
+		f = r.u32()
+	default:
+		r.immediates(op)
+	}
+	return op, f
+}
+
+// immediates skips the immediates of an instruction other than those instr
+// reads itself, and fails on an opcode it does not know.
+func (r *reader) immediates(op byte) {
+	switch {
+	case op == 0x00 || op == 0x01 || op == 0x05 || op == 0x0f || // unreachable, nop, else, return
+		op == 0x1a || op == 0x1b || // drop, select
+		op >= 0x45 && op <= 0xc4 || // numeric, conversions, sign extension
+		op == 0xd1: // ref.is_null
+	case op == 0x0c || op == 0x0d || // br, br_if
+		op >= 0x20 && op <= 0x26 || // local.*, global.*, table.get, table.set
+		op == 0x3f || op == 0x40: // memory.size, memory.grow
+		r.u32()
+	case op == 0x0e: // br_table
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			r.u32()
+		}
+		r.u32()
+	case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
+		r.u32()
+		r.u32()
+	case op == 0x1c: // select t*
+		r.skipValTypes()
+	case op >= 0x28 && op <= 0x3e: // loads and stores
+		r.memarg()
+	case op == 0x41: // i32.const
+		r.leb(5)
+	case op == 0x42: // i64.const
+		r.leb(10)
+	case op == 0x43: // f32.const
+		r.bytes(4)
+	case op == 0x44: // f64.const
+		r.bytes(8)
+	case op == 0xd0: // ref.null
+		r.byte()
+	case op == 0xfc:
+		r.misc()
+	case op == 0xfd:
+		r.vector()
+	default:
+		r.fail(fmt.Sprintf("unknown opcode %#x", op))
+	}
+}
+
+// misc skips a 0xfc instruction: saturating conversions, bulk memory and
+// table operations.
+func (r *reader) misc() {
+	switch sub := r.u32(); {
+	case sub <= 7: // *.trunc_sat_*
+	case sub == 8: // memory.init data memory
+		r.u32()
+		r.u32()
+	case sub == 9, sub == 13, sub >= 15 && sub <= 17: // data.drop, elem.drop, table.grow/size/fill
+		r.u32()
+	case sub == 10: // memory.copy dst src
+		r.u32()
+		r.u32()
+	case sub == 11: // memory.fill
+		r.u32()
+	case sub == 12, sub == 14: // table.init elem table, table.copy dst src
+		r.u32()
+		r.u32()
+	default:
+		r.fail(fmt.Sprintf("unknown opcode 0xfc %d", sub))
+	}
+}
+
+// unassignedVector lists the opcodes below 256 that the SIMD proposal left
+// unassigned (those above are relaxed SIMD, which is not supported).
+var unassignedVector = map[uint32]bool{
+	154: true, 162: true, 165: true, 166: true, 175: true, 176: true, 178: true,
+	179: true, 180: true, 187: true, 194: true, 197: true, 198: true, 207: true,
+	208: true, 210: true, 211: true, 212: true, 226: true, 238: true,
+}
+
+// vector skips a 0xfd (SIMD) instruction.
+func (r *reader) vector() {
+	switch sub := r.u32(); {
+	case r.err != nil:
+	case sub <= 11, sub == 92, sub == 93: // v128.load*, v128.store, v128.load*_zero
+		r.memarg()
+	case sub == 12, sub == 13: // v128.const, i8x16.shuffle
+		r.bytes(16)
+	case sub >= 21 && sub <= 34: // extract_lane, replace_lane
+		r.byte()
+	case sub >= 84 && sub <= 91: // v128.load*_lane, v128.store*_lane
+		r.memarg()
+		r.byte()
+	case sub > 255 || unassignedVector[sub]:
+		r.fail(fmt.Sprintf("unknown opcode 0xfd %d", sub))
+	}
+}

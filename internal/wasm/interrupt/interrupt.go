@@ -1,0 +1,560 @@
+// Package interrupt rewrites a WebAssembly module so that its code can be
+// interrupted cheaply: the module counts down a fuel of its own at every
+// function entry and loop header, and calls into the host each time the
+// fuel runs out. The host then checks the call's deadline, and, being in Go
+// code for a moment, lets Go's scheduler and collector preempt the
+// goroutine.
+//
+// This is wasmtime's epoch interruption and fuel, done to the binary before
+// it is compiled. The alternative wazero offers (WithCloseOnContextDone)
+// makes an indirect call out of machine code at every loop header, which
+// costs a Go guest some five times its speed. Code compiled without either
+// cannot be stopped, and, because Go's stop-the-world cannot preempt a
+// goroutine that runs machine code the Go compiler did not make, a guest
+// that loops stalls the host's garbage collection, and so every goroutine,
+// until it returns.
+//
+// The countdown is the guest's own, not a flag that a timer goroutine sets:
+// such a goroutine cannot run once a collection has begun to stop the
+// world, which waits for the guest, which waits for the flag, for ever.
+//
+// Instrument adds to a module:
+//
+//   - an import of the host function HostModule.HostFunction, of type
+//     () -> (), appended after the module's own function imports, so that
+//     every function the module defines moves up one index (its calls,
+//     references, element segments, exports, start function and names are
+//     renumbered);
+//   - a mutable i32 global, the fuel, appended after the module's globals,
+//     starting at Fuel and exported as FuelExport;
+//   - at the entry of every function, and at the header of every loop, a
+//     check that takes from the fuel the length in bytes of the code it
+//     guards (the whole body at a function's entry, the loop's body at its
+//     header, at most Fuel) and, once the fuel is below zero, fills it
+//     again and calls the host function.
+//
+// Function entries are checked as well as loops because recursion needs no
+// loop to run for ever. Charging the length of the code guarded, rather than
+// one per check, bounds the work between two calls of the host by some
+// Fuel bytes of straight-line code whatever the shape of the module: code
+// outside loops runs at most once per call of its function, and a loop's
+// body once per round, its nested loops and calls checking for themselves.
+//
+// Instrument reads every instruction of every function body, with all their
+// immediates, for the features wazero's default configuration accepts
+// (WebAssembly 2.0: multi-value, bulk memory, reference types, sign
+// extension, non-trapping conversions, SIMD) and tail calls. A module using
+// anything else is refused with ErrUnsupported, and should be run by other
+// means; a module already using the reserved names is refused with
+// ErrReserved.
+package interrupt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The names the instrumentation reserves. A module must neither import
+// anything from HostModule nor export anything as FuelExport.
+const (
+	HostModule   = "riptide_host"
+	HostFunction = "interrupt"
+	FuelExport   = "riptide_interrupt_fuel"
+)
+
+// Fuel is what the guest's countdown starts from, in bytes of code, and is
+// filled to again each time it runs out. The guest calls the host about
+// once per Fuel bytes of code it runs: on the bundled article module, a Go
+// program, about every 0.1 ms, which costs it under 1%; no module can make
+// it much longer than some milliseconds, the time a CPU takes over 2^20
+// bytes of the slowest straight-line code (integer divisions, say).
+const Fuel = 1 << 20
+
+var (
+	// ErrUnsupported reports a module the pass cannot rewrite: not a
+	// WebAssembly binary, malformed, or using an instruction, section or
+	// encoding it does not know. The module is unchanged; run it some
+	// other way (wazero's own checks will report a malformed one).
+	ErrUnsupported = errors.New("interrupt: cannot instrument the module")
+	// ErrReserved reports a module that uses a name the instrumentation
+	// reserves (HostModule, FuelExport).
+	ErrReserved = errors.New("interrupt: the module uses a reserved name")
+)
+
+// Section ids of the binary format.
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secTable     = 4
+	secMemory    = 5
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
+)
+
+// order ranks the known non-custom sections as the format requires them to
+// appear; an absent id is not a known section.
+var order = map[byte]int{
+	secType: 1, secImport: 2, secFunction: 3, secTable: 4, secMemory: 5,
+	secGlobal: 6, secExport: 7, secStart: 8, secElement: 9, secDataCount: 10,
+	secCode: 11, secData: 12,
+}
+
+// Import and export kinds.
+const (
+	kindFunc   = 0x00
+	kindTable  = 0x01
+	kindMemory = 0x02
+	kindGlobal = 0x03
+)
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// module is what Instrument learns of a module before rewriting it.
+type module struct {
+	sections []section
+	// importedFuncs is the number of functions the module imports: the
+	// index of the added import, and the first index that moves.
+	importedFuncs uint32
+	// globals is the number of globals, imported and defined: the index
+	// of the added global.
+	globals uint32
+	// checkType is the index of a () -> () function type, addType set if
+	// it has to be appended to the type section.
+	checkType uint32
+	addType   bool
+}
+
+// Instrument returns bin with interruption checks added (see the package
+// documentation). It does not change bin. The error wraps ErrUnsupported or
+// ErrReserved.
+func Instrument(bin []byte) ([]byte, error) {
+	m, err := parse(bin)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(bin)+len(bin)/8+64)
+	out = append(out, bin[:8]...)
+	added := map[byte]bool{}
+	emitMissing := func(before int) {
+		for _, id := range []byte{secType, secImport, secGlobal, secExport} {
+			if order[id] < before && !added[id] {
+				added[id] = true
+				body, _ := m.rewrite(id, nil) // an empty section cannot fail
+				out = appendSection(out, id, body)
+			}
+		}
+	}
+	for _, s := range m.sections {
+		if s.id == secCustom {
+			body, keep := m.rewriteCustom(s.body)
+			if keep {
+				out = appendSection(out, secCustom, body)
+			}
+			continue
+		}
+		emitMissing(order[s.id])
+		var body []byte
+		switch s.id {
+		case secType, secImport, secGlobal, secExport:
+			added[s.id] = true
+			body, err = m.rewrite(s.id, s.body)
+		case secStart:
+			body, err = m.rewriteStart(s.body)
+		case secElement:
+			body, err = m.rewriteElements(s.body)
+		case secCode:
+			body, err = m.rewriteCode(s.body)
+		default:
+			body = s.body
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = appendSection(out, s.id, body)
+	}
+	emitMissing(len(order) + 1)
+	return out, nil
+}
+
+// parse splits bin into sections, checks their order and reads what the
+// rewriting needs: the import counts, the global count and the type of the
+// check's host function. It refuses reserved names.
+func parse(bin []byte) (*module, error) {
+	if len(bin) < 8 || string(bin[:4]) != "\x00asm" || string(bin[4:8]) != "\x01\x00\x00\x00" {
+		return nil, fmt.Errorf("%w: not a WebAssembly 1.0 binary", ErrUnsupported)
+	}
+	m := &module{}
+	r := &reader{b: bin[8:]}
+	last := 0
+	seen := map[byte]bool{}
+	for len(r.b) > 0 && r.err == nil {
+		id := r.byte()
+		body := r.bytes(r.u32())
+		if r.err != nil {
+			break
+		}
+		if id != secCustom {
+			rank, ok := order[id]
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%w: unknown section id %d", ErrUnsupported, id)
+			case rank <= last:
+				return nil, fmt.Errorf("%w: section %d out of order", ErrUnsupported, id)
+			}
+			last = rank
+			seen[id] = true
+		}
+		m.sections = append(m.sections, section{id: id, body: body})
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: sections: %v", ErrUnsupported, r.err)
+	}
+	m.addType = true
+	for _, s := range m.sections {
+		var err error
+		switch s.id {
+		case secType:
+			err = m.readTypes(s.body)
+		case secImport:
+			err = m.readImports(s.body)
+		case secGlobal:
+			err = m.readGlobals(s.body)
+		case secExport:
+			err = m.readExports(s.body)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if m.addType {
+		m.checkType = m.typeCount()
+	}
+	return m, nil
+}
+
+// typeCount is the number of types the module declares.
+func (m *module) typeCount() uint32 {
+	for _, s := range m.sections {
+		if s.id == secType {
+			r := &reader{b: s.body}
+			return r.u32()
+		}
+	}
+	return 0
+}
+
+func (m *module) readTypes(body []byte) error {
+	r := &reader{b: body}
+	for i, n := uint32(0), r.u32(); i < n && r.err == nil; i++ {
+		if form := r.byte(); form != 0x60 && r.err == nil {
+			return fmt.Errorf("%w: type %d has form %#x, not a function type", ErrUnsupported, i, form)
+		}
+		params := r.skipValTypes()
+		results := r.skipValTypes()
+		if params == 0 && results == 0 && m.addType && r.err == nil {
+			m.checkType, m.addType = i, false
+		}
+	}
+	return r.end("types")
+}
+
+func (m *module) readImports(body []byte) error {
+	r := &reader{b: body}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		module := r.name()
+		r.name()
+		if module == HostModule && r.err == nil {
+			return fmt.Errorf("%w: imports from module %q", ErrReserved, HostModule)
+		}
+		switch r.byte() {
+		case kindFunc:
+			r.u32()
+			m.importedFuncs++
+		case kindTable:
+			r.byte()
+			r.limits()
+		case kindMemory:
+			r.limits()
+		case kindGlobal:
+			r.byte()
+			r.byte()
+			m.globals++
+		default:
+			r.fail("unknown import kind")
+		}
+	}
+	return r.end("imports")
+}
+
+func (m *module) readGlobals(body []byte) error {
+	r := &reader{b: body}
+	n := r.u32()
+	m.globals += n
+	return r.err
+}
+
+func (m *module) readExports(body []byte) error {
+	r := &reader{b: body}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		if name := r.name(); name == FuelExport && r.err == nil {
+			return fmt.Errorf("%w: exports %q", ErrReserved, FuelExport)
+		}
+		r.byte()
+		r.u32()
+	}
+	return r.end("exports")
+}
+
+// moved is the index of function f once the host function is imported.
+func (m *module) moved(f uint32) uint32 {
+	if f >= m.importedFuncs {
+		return f + 1
+	}
+	return f
+}
+
+// rewrite returns the type, import, global or export section with the
+// pass's entry appended; body is nil for a section the module lacks. The
+// body was read by parse, so its vector count is known good.
+func (m *module) rewrite(id byte, body []byte) ([]byte, error) {
+	r := &reader{b: body}
+	n := uint32(0)
+	if body != nil {
+		n = r.u32()
+	}
+	var extra []byte
+	switch id {
+	case secType:
+		if !m.addType {
+			return body, nil
+		}
+		extra = []byte{0x60, 0x00, 0x00}
+	case secImport:
+		extra = appendName(extra, HostModule)
+		extra = appendName(extra, HostFunction)
+		extra = append(extra, kindFunc)
+		extra = appendU32(extra, m.checkType)
+	case secGlobal:
+		return m.rewriteGlobals(r, n)
+	case secExport:
+		return m.rewriteExports(r, n), nil
+	}
+	out := appendU32(nil, n+1)
+	out = append(out, r.b...)
+	return append(out, extra...), nil
+}
+
+// rewriteGlobals renumbers the functions the globals' initial values refer
+// to, and appends the fuel.
+func (m *module) rewriteGlobals(r *reader, n uint32) ([]byte, error) {
+	out := appendU32(nil, n+1)
+	for range n {
+		out = append(out, r.byte(), r.byte()) // type, mutability
+		out = m.constExpr(r, out)
+	}
+	if err := r.end("globals"); err != nil {
+		return nil, err
+	}
+	return m.appendFuel(out), nil
+}
+
+// appendFuel appends the fuel's global: mut i32 = i32.const Fuel.
+func (m *module) appendFuel(out []byte) []byte {
+	out = append(out, 0x7f, 0x01, 0x41)
+	out = appendS32(out, Fuel)
+	return append(out, 0x0b)
+}
+
+// rewriteExports renumbers function exports and appends the fuel's.
+func (m *module) rewriteExports(r *reader, n uint32) []byte {
+	out := appendU32(nil, n+1)
+	for range n {
+		out = appendName(out, r.name())
+		kind := r.byte()
+		idx := r.u32()
+		if kind == kindFunc {
+			idx = m.moved(idx)
+		}
+		out = append(out, kind)
+		out = appendU32(out, idx)
+	}
+	out = appendName(out, FuelExport)
+	out = append(out, kindGlobal)
+	return appendU32(out, m.globals)
+}
+
+func (m *module) rewriteStart(body []byte) ([]byte, error) {
+	r := &reader{b: body}
+	f := r.u32()
+	if err := r.end("start"); err != nil {
+		return nil, err
+	}
+	return appendU32(nil, m.moved(f)), nil
+}
+
+// rewriteElements renumbers the functions of element segments, given as
+// indices or as constant expressions.
+func (m *module) rewriteElements(body []byte) ([]byte, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	out := appendU32(nil, n)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		flags := r.u32()
+		if flags > 7 {
+			return nil, fmt.Errorf("%w: element segment %d has flags %d", ErrUnsupported, i, flags)
+		}
+		out = appendU32(out, flags)
+		if flags&2 != 0 && flags&1 == 0 { // explicit table index
+			out = appendU32(out, r.u32())
+		}
+		if flags&1 == 0 { // active: offset expression
+			out = m.constExpr(r, out)
+		}
+		if flags&3 != 0 { // element kind or reference type
+			out = append(out, r.byte())
+		}
+		count := r.u32()
+		out = appendU32(out, count)
+		for range count {
+			if r.err != nil {
+				break
+			}
+			if flags&4 == 0 {
+				out = appendU32(out, m.moved(r.u32()))
+			} else {
+				out = m.constExpr(r, out)
+			}
+		}
+	}
+	if err := r.end("elements"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// constExpr copies a constant expression from r to out, renumbering
+// ref.func.
+func (m *module) constExpr(r *reader, out []byte) []byte {
+	for r.err == nil {
+		op := r.byte()
+		out = append(out, op)
+		switch op {
+		case 0x0b: // end
+			return out
+		case 0x41: // i32.const
+			out = append(out, r.leb(5)...)
+		case 0x42: // i64.const
+			out = append(out, r.leb(10)...)
+		case 0x43: // f32.const
+			out = append(out, r.bytes(4)...)
+		case 0x44: // f64.const
+			out = append(out, r.bytes(8)...)
+		case 0x23: // global.get
+			out = appendU32(out, r.u32())
+		case 0xd0: // ref.null
+			out = append(out, r.byte())
+		case 0xd2: // ref.func
+			out = appendU32(out, m.moved(r.u32()))
+		case 0xfd: // v128.const
+			if sub := r.u32(); sub != 12 {
+				r.fail(fmt.Sprintf("vector opcode %d in a constant expression", sub))
+			}
+			out = appendU32(out, 12)
+			out = append(out, r.bytes(16)...)
+		default:
+			r.fail(fmt.Sprintf("opcode %#x in a constant expression", op))
+		}
+	}
+	return out
+}
+
+// rewriteCustom renumbers the function names of the "name" section. It
+// drops a name section it cannot read: names serve only stack traces.
+func (m *module) rewriteCustom(body []byte) ([]byte, bool) {
+	r := &reader{b: body}
+	if name := r.name(); r.err != nil || name != "name" {
+		return body, true
+	}
+	out := appendName(nil, "name")
+	for len(r.b) > 0 && r.err == nil {
+		id := r.byte()
+		sub := &reader{b: r.bytes(r.u32())}
+		var content []byte
+		switch id {
+		case 1: // function names: idx -> name
+			n := sub.u32()
+			content = appendU32(nil, n)
+			for range n {
+				content = appendU32(content, m.moved(sub.u32()))
+				content = appendName(content, sub.name())
+			}
+		case 2: // local names: funcidx -> (localidx -> name)
+			n := sub.u32()
+			content = appendU32(nil, n)
+			for range n {
+				content = appendU32(content, m.moved(sub.u32()))
+				locals := sub.u32()
+				content = appendU32(content, locals)
+				for range locals {
+					content = appendU32(content, sub.u32())
+					content = appendName(content, sub.name())
+				}
+			}
+		default:
+			content = sub.b
+			sub.b = nil
+		}
+		if sub.end("names") != nil {
+			return nil, false
+		}
+		out = append(out, id)
+		out = appendU32(out, uint32(len(content)))
+		out = append(out, content...)
+	}
+	if r.err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+func appendSection(out []byte, id byte, body []byte) []byte {
+	out = append(out, id)
+	out = appendU32(out, uint32(len(body)))
+	return append(out, body...)
+}
+
+func appendName(out []byte, s string) []byte {
+	out = appendU32(out, uint32(len(s)))
+	return append(out, s...)
+}
+
+// appendS32 appends v as a signed LEB128.
+func appendS32(out []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(out, c)
+		}
+		out = append(out, c|0x80)
+	}
+}
+
+// appendU32 appends v as an unsigned LEB128.
+func appendU32(out []byte, v uint32) []byte {
+	for v >= 0x80 {
+		out = append(out, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(out, byte(v))
+}

@@ -1,0 +1,324 @@
+package interrupt_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/riptidecrawler/riptide-poold/internal/wasm/interrupt"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// features are what the test runtimes accept: wazero's default and tail
+// calls, which the pass supports too.
+const features = api.CoreFeaturesV2 | experimental.CoreFeaturesTailCall
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// harness is a wazero runtime with the host functions the test modules
+// import; interrupts counts the calls of the pass's host function, which
+// onInterrupt may end.
+type harness struct {
+	rt          wazero.Runtime
+	interrupts  atomic.Int64
+	onInterrupt func(ctx context.Context)
+}
+
+func newHarness(t testing.TB, cfg wazero.RuntimeConfig) *harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &harness{rt: wazero.NewRuntimeWithConfig(ctx, cfg.WithCoreFeatures(features))}
+	t.Cleanup(func() { h.rt.Close(ctx) })
+	_, err := h.rt.NewHostModuleBuilder(interrupt.HostModule).
+		NewFunctionBuilder().WithFunc(func(ctx context.Context) {
+		h.interrupts.Add(1)
+		if h.onInterrupt != nil {
+			h.onInterrupt(ctx)
+		}
+	}).Export(interrupt.HostFunction).
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := h.rt.CompileModule(ctx, readTestdata(t, "env.wasm"))
+	if err == nil {
+		_, err = h.rt.InstantiateModule(ctx, env, wazero.NewModuleConfig().WithName("env"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (h *harness) instantiate(t *testing.T, bin []byte) api.Module {
+	t.Helper()
+	ctx := context.Background()
+	compiled, err := h.rt.CompileModule(ctx, bin)
+	if err != nil {
+		t.Fatalf("compiling: %v", err)
+	}
+	mod, err := h.rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		t.Fatalf("instantiating: %v", err)
+	}
+	t.Cleanup(func() { mod.Close(ctx) })
+	return mod
+}
+
+// TestTestdataInSync checks every committed .wasm against its .wat, built
+// with the flags its ";; wat2wasm flags:" line names.
+func TestTestdataInSync(t *testing.T) {
+	wat2wasm, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		t.Skip("wat2wasm not installed (Debian package wabt): cannot check testdata/*.wasm against their sources")
+	}
+	sources, _ := filepath.Glob("testdata/*.wat")
+	if len(sources) == 0 {
+		t.Fatal("no testdata/*.wat")
+	}
+	for _, src := range sources {
+		text, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flags []string
+		for line := range strings.Lines(string(text)) {
+			if f, ok := strings.CutPrefix(line, ";; wat2wasm flags:"); ok {
+				flags = strings.Fields(f)
+			}
+		}
+		out := filepath.Join(t.TempDir(), "out.wasm")
+		if msg, err := exec.Command(wat2wasm, append(flags, src, "-o", out)...).CombinedOutput(); err != nil {
+			t.Errorf("wat2wasm %s: %v\n%s", src, err, msg)
+			continue
+		}
+		want, _ := os.ReadFile(strings.TrimSuffix(src, ".wat") + ".wasm")
+		if got, _ := os.ReadFile(out); !bytes.Equal(got, want) {
+			t.Errorf("%s.wasm is stale: run wat2wasm %s %s", strings.TrimSuffix(src, ".wat"), strings.Join(flags, " "), src)
+		}
+	}
+}
+
+// TestInstrumentKeepsBehavior runs each function of the test modules before
+// and after instrumentation, with a full fuel and with none: the results
+// are the same, and an empty fuel makes the guest call the host.
+func TestInstrumentKeepsBehavior(t *testing.T) {
+	tests := []struct {
+		module string
+		fn     string
+		params []uint64
+	}{
+		{"features.wasm", "sum", []uint64{100}},
+		{"features.wasm", "sum", []uint64{1 << 20}},
+		{"features.wasm", "fib", []uint64{15}},
+		{"features.wasm", "pair", []uint64{7}},
+		{"features.wasm", "classify", []uint64{20}},
+		{"features.wasm", "classify", []uint64{1<<32 - 1}},
+		{"features.wasm", "indirect", []uint64{30}},
+		{"features.wasm", "memory_ops", nil},
+		{"features.wasm", "simd", nil},
+		{"tailcall.wasm", "count", []uint64{100000}},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.module+"/"+tt.fn, func(t *testing.T) {
+			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+			bin := readTestdata(t, tt.module)
+			out, err := interrupt.Instrument(bin)
+			if err != nil {
+				t.Fatalf("Instrument: %v", err)
+			}
+			want, err := h.instantiate(t, bin).ExportedFunction(tt.fn).Call(ctx, tt.params...)
+			if err != nil {
+				t.Fatalf("original: %v", err)
+			}
+			for _, fuel := range []uint64{interrupt.Fuel, 0} {
+				mod := h.instantiate(t, out)
+				g, ok := mod.ExportedGlobal(interrupt.FuelExport).(api.MutableGlobal)
+				if !ok {
+					t.Fatalf("no mutable global exported as %q", interrupt.FuelExport)
+				}
+				g.Set(fuel)
+				before := h.interrupts.Load()
+				got, err := mod.ExportedFunction(tt.fn).Call(ctx, tt.params...)
+				if err != nil {
+					t.Fatalf("instrumented, fuel %d: %v", fuel, err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("instrumented, fuel %d: %v, want %v", fuel, got, want)
+				}
+				if n := h.interrupts.Load() - before; fuel == 0 && n == 0 {
+					t.Errorf("fuel 0: the host function was not called")
+				}
+				if left := int32(g.Get()); left < 0 || left > interrupt.Fuel {
+					t.Errorf("fuel %d: the guest left %d", fuel, left)
+				}
+			}
+		})
+	}
+}
+
+// TestInstrumentRenumbers checks that the functions keep their names and
+// exports once every defined function has moved up one index.
+func TestInstrumentRenumbers(t *testing.T) {
+	h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+	bin := readTestdata(t, "features.wasm")
+	out, err := interrupt.Instrument(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	before, err := h.rt.CompileModule(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := h.rt.CompileModule(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, def := range before.ExportedFunctions() {
+		got, ok := after.ExportedFunctions()[name]
+		if !ok {
+			t.Errorf("export %q lost", name)
+			continue
+		}
+		if got.Name() != def.Name() || !slices.Equal(got.ParamTypes(), def.ParamTypes()) || !slices.Equal(got.ResultTypes(), def.ResultTypes()) {
+			t.Errorf("export %q: %s%v%v, want %s%v%v", name, got.Name(), got.ParamTypes(), got.ResultTypes(), def.Name(), def.ParamTypes(), def.ResultTypes())
+		}
+	}
+	imports := after.ImportedFunctions()
+	last := imports[len(imports)-1]
+	if mod, name, _ := last.Import(); mod != interrupt.HostModule || name != interrupt.HostFunction {
+		t.Errorf("last function import is %s.%s", mod, name)
+	}
+}
+
+// TestInstrumentInterrupts runs functions that never return, with a host
+// function that ends the call the third time it is called: a loop,
+// exponential recursion, and a loop in a br_table and if nest.
+func TestInstrumentInterrupts(t *testing.T) {
+	out := mustInstrument(t, readTestdata(t, "forever.wasm"))
+	for _, fn := range []string{"loop", "recurse", "nest"} {
+		t.Run(fn, func(t *testing.T) {
+			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+			h.onInterrupt = func(context.Context) {
+				if h.interrupts.Load() == 3 {
+					panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+				}
+			}
+			_, err := h.instantiate(t, out).ExportedFunction(fn).Call(context.Background(), 0)
+			var exit *sys.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
+				t.Fatalf("got %v, want the host function's exit error", err)
+			}
+		})
+	}
+}
+
+// TestInstrumentRefuses covers what the pass will not rewrite.
+func TestInstrumentRefuses(t *testing.T) {
+	features := readTestdata(t, "features.wasm")
+	tests := []struct {
+		name string
+		bin  []byte
+		want error
+	}{
+		{"reserved import", readTestdata(t, "reservedimport.wasm"), interrupt.ErrReserved},
+		{"reserved export", readTestdata(t, "reservedexport.wasm"), interrupt.ErrReserved},
+		{"atomic instruction", readTestdata(t, "threads.wasm"), interrupt.ErrUnsupported},
+		{"not WebAssembly", []byte("\x7fELF\x02\x01\x01\x00"), interrupt.ErrUnsupported},
+		{"empty", nil, interrupt.ErrUnsupported},
+		{"truncated", features[:len(features)/2], interrupt.ErrUnsupported},
+		{"unknown section", append(slices.Clone(readTestdata(t, "empty.wasm")), 14, 0), interrupt.ErrUnsupported},
+		{"sections out of order", append(slices.Clone(readTestdata(t, "empty.wasm")), 3, 1, 0, 1, 1, 0), interrupt.ErrUnsupported},
+		{"instrumented already", mustInstrument(t, features), interrupt.ErrReserved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := interrupt.Instrument(tt.bin)
+			if !errors.Is(err, tt.want) || out != nil {
+				t.Errorf("got %d bytes, %v; want %v", len(out), err, tt.want)
+			}
+		})
+	}
+}
+
+// TestInstrumentEmpty checks that a module without the sections the pass
+// extends gets them, in order.
+func TestInstrumentEmpty(t *testing.T) {
+	h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+	mod := h.instantiate(t, mustInstrument(t, readTestdata(t, "empty.wasm")))
+	if _, ok := mod.ExportedGlobal(interrupt.FuelExport).(api.MutableGlobal); !ok {
+		t.Errorf("no mutable global exported as %q", interrupt.FuelExport)
+	}
+}
+
+func mustInstrument(t testing.TB, bin []byte) []byte {
+	t.Helper()
+	out, err := interrupt.Instrument(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// FuzzInstrument checks that Instrument never panics, and that whatever
+// wazero accepts it either refuses or turns into a module wazero accepts
+// too, which it would refuse to instrument again.
+func FuzzInstrument(f *testing.F) {
+	for _, dir := range []string{"testdata", "../testdata", "../../wasmpool/testdata"} {
+		seeds, _ := filepath.Glob(filepath.Join(dir, "*.wasm"))
+		for _, s := range seeds {
+			b, err := os.ReadFile(s)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	// The interpreter validates as the compiler does, without compiling.
+	h := newHarness(f, wazero.NewRuntimeConfigInterpreter())
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, bin []byte) {
+		out, err := interrupt.Instrument(bin)
+		if err != nil {
+			if out != nil {
+				t.Fatalf("output with error %v", err)
+			}
+			if !errors.Is(err, interrupt.ErrUnsupported) && !errors.Is(err, interrupt.ErrReserved) {
+				t.Fatalf("error %v is neither ErrUnsupported nor ErrReserved", err)
+			}
+			return
+		}
+		if _, err := interrupt.Instrument(out); !errors.Is(err, interrupt.ErrReserved) {
+			t.Fatalf("instrumenting twice: %v, want ErrReserved", err)
+		}
+		if c, err := h.rt.CompileModule(ctx, bin); err != nil {
+			return // wazero refuses the input: nothing is asked of the output
+		} else {
+			c.Close(ctx)
+		}
+		c, err := h.rt.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("wazero accepts the module but not its instrumented form: %v", err)
+		}
+		c.Close(ctx)
+	})
+}
