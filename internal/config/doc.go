@@ -81,7 +81,7 @@
 //	WASM_EXTRACT_TIMEOUT_MS        5000                          1..600000 (1ms..10min)
 //	    deadline of one WASM extraction; the guest is interrupted
 //	WASM_TRUSTED_MODULES           article                       comma-separated module names of [A-Za-z0-9._-]
-//	    modules that run without loop-interruption checks
+//	    modules reported trusted by ListExtractors; every module is interrupted at its deadline alike
 //	ARTICLE_ENGINE                 wasm                          wasm, native
 //	    what runs the bundled article module: the sandbox, or internal/article in the daemon's process (faster, unsandboxed; see the README)
 //	ARTICLE_NATIVE_DOCUMENT_BYTES  2097152                       1024..1073741824

@@ -142,7 +142,7 @@ func Vars() []Var {
 			func(c *Config) *time.Duration { return &c.WASMExtractTimeout }),
 		listVar("WASM_TRUSTED_MODULES", "article", ",", "names",
 			"comma-separated module names of [A-Za-z0-9._-]",
-			"modules that run without loop-interruption checks",
+			"modules reported trusted by ListExtractors; every module is interrupted at its deadline alike",
 			func(c *Config) *[]string { return &c.WASMTrustedModules },
 			checkModuleNames),
 		enumVar("ARTICLE_ENGINE", ArticleEngineWASM, []string{ArticleEngineWASM, ArticleEngineNative},

@@ -252,9 +252,6 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 		OnBreaker: func(module string, from, to breaker.State) {
 			d.bus.Publish(events.Event{Kind: events.CircuitStateChanged, Pool: module, From: from.String(), To: to.String()})
 		},
-		OnDemoted: func(p *wasmpool.Pool) {
-			d.bus.Publish(events.Event{Kind: events.ModuleLoaded, Pool: p.Name, ABIVersion: p.Module.ABIVersion(), Digest: p.SHA256})
-		},
 		Logger: d.log,
 	}
 	if cfg.HealthCheckEnabled {
@@ -715,9 +712,9 @@ func (d *Daemon) warmUp(ctx context.Context) error {
 
 // StopBound is how long shutdown may take past SHUTDOWN_GRACE_MS: to cancel
 // the calls still running, stop the servers and close the pools. A call
-// that ignores its cancellation (an extraction stuck in a loop, a trusted
-// WebAssembly call that cannot be interrupted) cannot be killed in Go; once
-// StopBound is spent, shutdown abandons it and the process exits anyway.
+// that ignores its cancellation (a native extraction stuck in a loop)
+// cannot be killed in Go; once StopBound is spent, shutdown abandons it and
+// the process exits anyway.
 const StopBound = time.Second
 
 // shutdown drains and closes everything, logging each step, and returns

@@ -135,7 +135,7 @@ type PoolInput struct {
 	CreateFailing bool
 	// Conditions are the states of a WebAssembly pool that lower the
 	// score (rule P): "no_instance", "creation_backoff",
-	// "over_memory_share", "demoted" (see wasmpool.Conditions).
+	// "over_memory_share" (see wasmpool.Conditions).
 	Conditions []string
 }
 

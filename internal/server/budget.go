@@ -31,8 +31,8 @@ func costError(field string, cost *native.CostError) error {
 
 // checkCustomSelectors refuses, before a guest spends anything on them,
 // the selectors of the bundled article module's "custom" mode that are
-// invalid or too costly on the request's document: the trusted guest runs
-// them with cascadia and cannot be interrupted, and the native article
+// invalid or too costly on the request's document: the guest runs them
+// with cascadia until its deadline at worst, and the native article
 // engine (extractArticle) and the native fallback (fallback) run the same
 // code. They are charged as CSS questions of one
 // call that ask for the text of every match, as the module does.

@@ -3,6 +3,7 @@ package wasm
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm/interrupt"
 	"slices"
 	"strings"
 
@@ -94,8 +95,9 @@ var (
 
 // checkVersionExport checks what must hold before the module can be
 // instantiated to ask its version: the version export, and imports the host
-// can satisfy.
-func checkVersionExport(c wazero.CompiledModule, memoryLimit uint64) []string {
+// can satisfy. An instrumented module imports the interruption check too
+// (package interrupt refuses a module that imports it itself).
+func checkVersionExport(c wazero.CompiledModule, memoryLimit uint64, instrumented bool) []string {
 	var problems []string
 	fns := c.ExportedFunctions()
 	if def, ok := fns[exportVersion]; !ok {
@@ -107,7 +109,11 @@ func checkVersionExport(c wazero.CompiledModule, memoryLimit uint64) []string {
 		problems = append(problems, fmt.Sprintf("export %q is %v, want %v", exportInitialize, signatureOf(def), initializeSig))
 	}
 	for _, def := range c.ImportedFunctions() {
-		if mod, name, _ := def.Import(); mod != wasiModule {
+		mod, name, _ := def.Import()
+		if instrumented && mod == interrupt.HostModule && name == interrupt.HostFunction {
+			continue
+		}
+		if mod != wasiModule {
 			problems = append(problems, fmt.Sprintf("imports %s.%s: only %s is provided", mod, name, wasiModule))
 		}
 	}

@@ -34,7 +34,12 @@ func TestBundledDataSegmentsJoined(t *testing.T) {
 // loadArticle loads the bundled article module.
 func loadArticle(t testing.TB, rt *wasm.Runtime, trusted bool) *wasm.Module {
 	t.Helper()
-	m, err := rt.Load(context.Background(), "article", readArticle(t), wasm.ModuleOptions{Trusted: trusted})
+	return loadArticleWith(t, rt, wasm.ModuleOptions{Trusted: trusted})
+}
+
+func loadArticleWith(t testing.TB, rt *wasm.Runtime, opts wasm.ModuleOptions) *wasm.Module {
+	t.Helper()
+	m, err := rt.Load(context.Background(), "article", readArticle(t), opts)
 	if err != nil {
 		t.Fatalf("Load(article): %v", err)
 	}
@@ -299,4 +304,16 @@ func TestTreeLargerThanBudget(t *testing.T) {
 	// Whatever the guest made of it (it may well run out of memory), it
 	// was asked: the answer is not the host's refusal.
 	t.Logf("the guest's answer: %v", err)
+}
+
+// TestArticleInstrumented checks that the bundled module is one the
+// interruption pass can read: were it not, it would run with wazero's
+// checks, some five times slower.
+func TestArticleInstrumented(t *testing.T) {
+	rt := newRuntime(t, wasm.RuntimeConfig{})
+	for _, trusted := range []bool{false, true} {
+		if m := loadArticle(t, rt, trusted); !m.Instrumented() {
+			t.Errorf("trusted %v: the bundled module is not instrumented", trusted)
+		}
+	}
 }

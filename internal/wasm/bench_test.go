@@ -78,9 +78,13 @@ func BenchmarkArticle(b *testing.B) {
 }
 
 // BenchmarkArticleRatio is BenchmarkArticle made robust to a busy machine:
-// every iteration extracts the page natively, then through a trusted and an
-// untrusted instance, and the metrics are the medians of the per-iteration
-// ratios. The "corpus" variants do every corpus page per iteration and
+// every iteration extracts the page natively, then through three instances
+// of the module, and the metrics are the medians of the per-iteration
+// ratios: "uninterrupted" runs it as trusted modules ran before package
+// interrupt (no interruption checks at all: a call cannot be stopped),
+// "instrumented" as every module runs now (its own checks, package
+// interrupt), "wazero-checks" as untrusted modules ran before (wazero's
+// WithCloseOnContextDone, and as a module the pass cannot read still runs). The "corpus" variants do every corpus page per iteration and
 // compare the sums: "corpus" with one instance of each kind throughout,
 // "corpus-recycled" replacing an instance as the daemon does by default
 // (past WASM_RECYCLE_MEMORY_MB, 12 MiB, and half again its size when
@@ -92,18 +96,22 @@ func BenchmarkArticle(b *testing.B) {
 func BenchmarkArticleRatio(b *testing.B) {
 	pages := corpusPages(b)
 	rt := newRuntime(b, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
-	mods := [2]*wasm.Module{loadArticle(b, rt, true), loadArticle(b, rt, false)}
+	mods := [3]*wasm.Module{
+		loadArticleWith(b, rt, wasm.Uninterrupted(wasm.ModuleOptions{})),
+		loadArticle(b, rt, false),
+		loadArticleWith(b, rt, wasm.WazeroChecked(wasm.ModuleOptions{})),
+	}
 	run := func(b *testing.B, pages []string, recycle bool) {
-		var insts [2]*wasm.Instance
-		var made [2]uint64 // linear memory when made
+		var insts [3]*wasm.Instance
+		var made [3]uint64 // linear memory when made
 		for k, m := range mods {
 			insts[k] = newInstance(b, m)
 			made[k] = insts[k].MemoryBytes()
 		}
 		recycleBytes := uint64(config.Default().WASMRecycleMemoryMB) << 20
-		var nativeMs, trustedX, untrustedX []float64
+		var nativeMs, uninterruptedX, instrumentedX, checkedX []float64
 		for b.Loop() {
-			var t [3]time.Duration
+			var t [4]time.Duration
 			for _, page := range pages {
 				req := wasm.Request{HTML: page, URL: quality.PageURL, Mode: article.ModeArticle}
 				start := time.Now()
@@ -127,12 +135,14 @@ func BenchmarkArticleRatio(b *testing.B) {
 				}
 			}
 			nativeMs = append(nativeMs, float64(t[0])/1e6)
-			trustedX = append(trustedX, float64(t[1])/float64(t[0]))
-			untrustedX = append(untrustedX, float64(t[2])/float64(t[0]))
+			uninterruptedX = append(uninterruptedX, float64(t[1])/float64(t[0]))
+			instrumentedX = append(instrumentedX, float64(t[2])/float64(t[0]))
+			checkedX = append(checkedX, float64(t[3])/float64(t[0]))
 		}
 		b.ReportMetric(median(nativeMs), "native-ms")
-		b.ReportMetric(median(trustedX), "x-native-trusted")
-		b.ReportMetric(median(untrustedX), "x-native-untrusted")
+		b.ReportMetric(median(uninterruptedX), "x-native-uninterrupted")
+		b.ReportMetric(median(instrumentedX), "x-native-instrumented")
+		b.ReportMetric(median(checkedX), "x-native-wazero-checks")
 	}
 	b.Run("median-page", func(b *testing.B) { run(b, pages[len(pages)/2:len(pages)/2+1], true) })
 	b.Run("corpus", func(b *testing.B) { run(b, pages, false) })

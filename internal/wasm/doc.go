@@ -10,9 +10,10 @@
 //
 // An Instance has its own linear memory, capped; no files, no network, no
 // environment but GOMEMLIMIT and GOGC; real clocks and a cryptographic random
-// source. Every call runs under a deadline. An untrusted module is compiled
-// with checks that stop it at the deadline; a trusted one runs without them,
-// faster, and is abandoned at the deadline (see ModuleOptions.Trusted). A
+// source. Every call runs under a deadline, and stops there: as it loads, a
+// module's code is rewritten to check for interruption itself (package
+// interrupt), which also lets Go's collector preempt a guest that runs long;
+// a module the rewriting cannot read runs with wazero's slower checks. A
 // call that traps, runs out of memory, overruns its deadline or returns a
 // malformed result leaves its instance unusable, never the process: the
 // caller closes it and makes another.

@@ -44,16 +44,11 @@ type Instance struct {
 	// The host's request buffer in guest memory, reused while large enough.
 	buf, bufSize uint32
 
-	mu   sync.Mutex
-	busy bool // a caller holds the instance
-	// A trusted call that overran its deadline runs on alone: detached is
-	// set when the caller gives up on it. The instance is released (busy
-	// cleared, the runtime's call count left) by whichever of the caller's
-	// release and the call's return comes second: each records its side.
-	detached, callReturned, callerReleased bool
-	broken                                 error // why the instance is unusable
-	closeWanted                            bool
-	closed                                 bool
+	mu          sync.Mutex
+	busy        bool  // a caller holds the instance
+	broken      error // why the instance is unusable
+	closeWanted bool
+	closed      bool
 }
 
 // bind looks the ABI's functions up, once the module is known to export them.
@@ -69,14 +64,6 @@ func (i *Instance) bind() {
 
 // Module is the module the instance was made from.
 func (i *Instance) Module() *Module { return i.mod }
-
-// Overrunning reports whether a call of a trusted module that overran its
-// deadline is still running, detached from its caller.
-func (i *Instance) Overrunning() bool {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.detached && !i.callReturned
-}
 
 // MemoryBytes is the current size of the instance's linear memory, plus
 // what its tables may take (see MaxTableEntries). Linear memory never
@@ -306,9 +293,8 @@ func (i *Instance) Reset(ctx context.Context) (err error) {
 	return i.invoke(ctx, exportReset, i.reset)
 }
 
-// Close releases the instance. It does not wait: if a call is running (a
-// trusted call that overran its deadline), the instance is closed when the
-// call returns.
+// Close releases the instance. It does not wait: if a call is running, the
+// instance is closed when the call returns.
 func (i *Instance) Close() error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -358,19 +344,6 @@ func (i *Instance) release(err error) {
 		i.broken = err
 		i.mod.rt.logFailure(context.Background(), i.mod.name, err)
 	}
-	if i.detached {
-		i.callerReleased = true
-		if !i.callReturned {
-			return // the running call releases the instance when it returns
-		}
-	}
-	i.finishLocked()
-}
-
-// finishLocked ends a call: the instance is free again (or closed, if Close
-// was called meanwhile) and the runtime's call count drops.
-func (i *Instance) finishLocked() {
-	i.detached, i.callReturned, i.callerReleased = false, false, false
 	i.busy = false
 	if i.closeWanted && !i.closed {
 		i.closeLocked()
@@ -441,65 +414,8 @@ func (i *Instance) callModes(ctx context.Context) (modes []string, err error) {
 func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) error {
 	i.lin.refused.Store(false)
 	i.stderr.take() // what earlier, successful calls wrote explains nothing
-	var err error
-	if i.mod.opts.Trusted && ctx.Done() != nil {
-		var returned bool
-		if err, returned = i.invokeDetachable(ctx, fn); !returned {
-			return fmt.Errorf("%w: module %q: %s overran its deadline and runs on until it returns (trusted module): %w",
-				timeoutKind(ctx), i.mod.name, name, context.Cause(ctx))
-		}
-	} else {
-		err = fn.CallWithStack(ctx, i.stack)
-	}
+	err := fn.CallWithStack(ctx, i.stack)
 	return classify(ctx, i.mod.name, name, err, i.lin, i.stderr)
-}
-
-// invokeDetachable runs a call that cannot be interrupted on its own
-// goroutine, so that the caller can have its answer at the deadline. If the
-// deadline comes first, the call is detached: it keeps the instance until
-// it returns, and the instance is released (and closed, if Close was called
-// meanwhile) once both the call has returned and its caller has released
-// it.
-func (i *Instance) invokeDetachable(ctx context.Context, fn api.Function) (err error, returned bool) {
-	done := make(chan error, 1)
-	go func() {
-		err := fn.CallWithStack(ctx, i.stack)
-		i.mu.Lock()
-		defer i.mu.Unlock()
-		if !i.detached {
-			done <- err // under the lock: the caller has not given up
-			return
-		}
-		// A call detached at its deadline can return before its caller
-		// has released the instance (a short call such as the
-		// allocator's, started after the deadline had passed): then the
-		// release is the caller's to finish.
-		i.callReturned = true
-		if i.callerReleased {
-			i.finishLocked()
-		}
-	}()
-	select {
-	case err := <-done:
-		return err, true
-	case <-ctx.Done():
-	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	select {
-	case err := <-done: // returned just as the deadline came
-		return err, true
-	default:
-		i.detached = true
-		return nil, false
-	}
-}
-
-func timeoutKind(ctx context.Context) error {
-	if errors.Is(ctx.Err(), context.Canceled) {
-		return ErrCanceled
-	}
-	return ErrTimeout
 }
 
 // classify turns an error of wazero into one of ours.

@@ -23,10 +23,12 @@ type Module struct {
 	wazero   wazero.Runtime
 	compiled wazero.CompiledModule
 	opts     ModuleOptions
-	config   wazero.ModuleConfig // without stderr, which is per instance
-	version  int
-	modes    []string
-	closed   atomic.Bool
+	// interruption is how calls are stopped at their deadline.
+	interruption interruption
+	config       wazero.ModuleConfig // without stderr, which is per instance
+	version      int
+	modes        []string
+	closed       atomic.Bool
 	// tableBytes is the host memory the module's tables may take, counted
 	// with each instance's memory.
 	tableBytes uint64
@@ -77,8 +79,14 @@ func (m *Module) DocumentLimit() int {
 // instance memory cap.
 func (m *Module) BlameDocumentBytes() int { return int(m.rt.memoryLimit / 16) }
 
-// Trusted reports whether the module runs without interruption checks.
+// Trusted reports whether the module was loaded as trusted. Since every
+// module is interruptible, this changes nothing but what is reported.
 func (m *Module) Trusted() bool { return m.opts.Trusted }
+
+// Instrumented reports whether the module's code checks for interruption
+// itself (package interrupt); if not, wazero checks at every loop header,
+// some five times slower for a Go guest.
+func (m *Module) Instrumented() bool { return m.interruption == interruptFuel }
 
 // Close releases the module's compiled code. Instances made from it must be
 // closed by their owners; those still running finish their calls.
@@ -95,8 +103,7 @@ func (m *Module) Close(ctx context.Context) error {
 // NewInstance instantiates the module: a fresh linear memory under the
 // runtime's cap, the guest's _initialize run, no files, no environment but
 // the GOMEMLIMIT and GOGC the host sets, real clocks and a cryptographic
-// random source. Under RuntimeConfig.ExtractTimeout unless the module is
-// trusted.
+// random source. Under RuntimeConfig.ExtractTimeout.
 //
 // A new instance must answer riptide_health with 0: one that does not, or
 // does not answer within RuntimeConfig.HousekeepingTimeout, is closed and
@@ -123,7 +130,7 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 // probe checks the module's ABI and asks it for its modes, on an instance
 // made for the purpose and kept as the spare.
 func (m *Module) probe(ctx context.Context) (err error) {
-	if problems := checkVersionExport(m.compiled, m.rt.memoryLimit); len(problems) > 0 {
+	if problems := checkVersionExport(m.compiled, m.rt.memoryLimit, m.interruption == interruptFuel); len(problems) > 0 {
 		return &ABIError{Module: m.name, Reason: strings.Join(problems, "; ")}
 	}
 	m.config = m.moduleConfig()

@@ -12,9 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riptidecrawler/riptide-poold/internal/wasm/interrupt"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // Defaults for the zero values of RuntimeConfig.
@@ -80,17 +83,19 @@ const probeMemoryBytes = 8 << 20
 const DefaultGuestGOGC = 100
 
 // Runtime compiles and instantiates guest modules. It holds two wazero
-// runtimes sharing one compilation cache: one that checks for the end of the
-// call's context at every loop header and function entry (interruptible, for
-// modules the operator did not write), and one that does not (trusted, about
-// 4x faster for a Go guest). A Runtime is safe for concurrent use.
+// runtimes sharing one compilation cache: one for modules instrumented by
+// package interrupt, whose code checks for interruption itself, and one that
+// checks for the end of the call's context at every loop header and function
+// entry (wazero's WithCloseOnContextDone, some five times slower for a Go
+// guest), for the modules that the instrumentation cannot read. A Runtime is
+// safe for concurrent use.
 type Runtime struct {
 	cfg         RuntimeConfig
 	log         *slog.Logger
 	memoryLimit uint64 // bytes
 	cache       wazero.CompilationCache
-	untrusted   wazero.Runtime
-	trusted     wazero.Runtime
+	checked     wazero.Runtime // wazero's checks
+	plain       wazero.Runtime // the module's own checks, or none
 
 	calls    gate     // guest calls running
 	mappings mappings // linear memories of closed instances, for reuse
@@ -143,11 +148,11 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 		}
 	}
 	r := &Runtime{cfg: cfg, log: log, memoryLimit: uint64(limitMB) << 20, cache: cache, logRate: newLogLimiter(log, time.Now)}
-	// The two runtimes compile the same bytes to different code; wazero
-	// keys its cache on the interruption setting too, so they can share it.
+	// wazero keys its cache on the interruption setting too, so the two
+	// runtimes can share it.
 	var err error
-	if r.untrusted, err = newWazero(ctx, cache, true); err == nil {
-		r.trusted, err = newWazero(ctx, cache, false)
+	if r.checked, err = newWazero(ctx, cache, true); err == nil {
+		r.plain, err = newWazero(ctx, cache, false)
 	}
 	if err != nil {
 		r.release(ctx)
@@ -165,12 +170,48 @@ func newWazero(ctx context.Context, cache wazero.CompilationCache, interruptible
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiating WASI: %w", err)
 	}
+	if !interruptible {
+		_, err := rt.NewHostModuleBuilder(interrupt.HostModule).
+			NewFunctionBuilder().
+			WithGoFunction(api.GoFunc(checkInterrupt), nil, nil).
+			Export(interrupt.HostFunction).
+			Instantiate(ctx)
+		if err != nil {
+			rt.Close(ctx)
+			return nil, fmt.Errorf("wasm: instantiating the interruption check: %w", err)
+		}
+	}
 	return rt, nil
 }
 
+// checkInterrupt is the host function an instrumented guest calls each time
+// its fuel runs out (package interrupt): every Fuel bytes of code it runs,
+// about every 0.1 ms for the bundled module, a few ms at most for any.
+//
+// Past the call's deadline or cancellation it ends the call: the panic
+// unwinds the guest's stack, and wazero returns a *sys.ExitError that is
+// not wrapped, exactly as for its own WithCloseOnContextDone, and as WASI's
+// proc_exit does; classify makes it ErrTimeout or ErrCanceled. The instance
+// is then unusable (its guest stopped anywhere) and is discarded.
+//
+// Otherwise it returns at once. That is the other half of its job: wazero's
+// machine code gives Go no point where it can preempt the goroutine, so
+// that a stop-the-world (a garbage collection's, say) would wait for the
+// guest to return; a call into Go is such a point, so the wait is bounded
+// by the time between two checks.
+func checkInterrupt(ctx context.Context, _ []uint64) {
+	switch err := ctx.Err(); {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		panic(sys.NewExitError(sys.ExitCodeContextCanceled))
+	default:
+		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	}
+}
+
 // Close closes every module and instance made by r, and the compilation
-// cache, once the guest calls running have returned (an untrusted one returns
-// at its deadline at the latest). If ctx ends first, Close returns its error
+// cache, once the guest calls running have returned (at their deadline at
+// the latest). If ctx ends first, Close returns its error
 // and the runtime is released when the last call returns. Instances closed
 // this way fail their next call with ErrUnusable.
 func (r *Runtime) Close(ctx context.Context) error {
@@ -197,7 +238,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 // they free the memory of the instances.
 func (r *Runtime) release(ctx context.Context) error {
 	var errs []error
-	for _, rt := range []wazero.Runtime{r.untrusted, r.trusted} {
+	for _, rt := range []wazero.Runtime{r.checked, r.plain} {
 		if rt != nil {
 			errs = append(errs, rt.Close(ctx))
 		}
@@ -216,13 +257,27 @@ func (r *Runtime) ExtractTimeout() time.Duration { return r.cfg.ExtractTimeout }
 
 // ModuleOptions configure one module.
 type ModuleOptions struct {
-	// Trusted runs the module without interruption checks. A call past its
-	// deadline still returns ErrTimeout at the deadline, but the guest goes
-	// on running in the background until it returns by itself, holding a
-	// goroutine and a CPU; only then is the instance closed. Trust only
-	// modules built from this repository.
+	// Trusted marks a module built from this repository. It used to run
+	// the module without interruption checks, which could not be stopped;
+	// every module now checks for interruption by itself (see package
+	// interrupt) as cheaply, so Trusted changes nothing but what the
+	// daemon reports.
 	Trusted bool
+
+	// interruption, for the benchmarks, runs a module as it would
+	// otherwise not be: interruptNone is what trusted modules were, and
+	// must not serve.
+	interruption interruption
 }
+
+// interruption is how a module's calls are stopped at their deadline.
+type interruption int
+
+const (
+	interruptFuel    interruption = iota // instrumented by package interrupt
+	interruptChecked                     // wazero's WithCloseOnContextDone
+	interruptNone                        // not at all: for measurements only
+)
 
 // Load compiles a module, checks it follows the guest ABI and asks it for its
 // modes (by instantiating it once). A module that does not conform is
@@ -236,10 +291,6 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	r.mu.Unlock()
 	if closed {
 		return nil, fmt.Errorf("%w: runtime", ErrClosed)
-	}
-	rt := r.untrusted
-	if opts.Trusted {
-		rt = r.trusted
 	}
 	start := time.Now()
 	// The probe's instance needs a linear memory, whose first touches are
@@ -255,7 +306,15 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	if readErr == nil && len(problems) > 0 {
 		return nil, &ABIError{Module: name, Reason: strings.Join(problems, "; ")}
 	}
-	compiled, err := rt.CompileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), bounded)
+	how, code, err := r.instrument(ctx, name, bounded, opts)
+	if err != nil {
+		return nil, err
+	}
+	rt := r.plain
+	if how == interruptChecked {
+		rt = r.checked
+	}
+	compiled, err := rt.CompileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), code)
 	if err != nil {
 		return nil, &ABIError{Module: name, Reason: "not a valid WebAssembly module: " + err.Error()}
 	}
@@ -264,17 +323,36 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 		return nil, &ABIError{Module: name, Reason: "its tables cannot be read: " + readErr.Error()}
 	}
 	compiledAt := time.Now()
-	m := &Module{name: name, rt: r, wazero: rt, compiled: compiled, opts: opts, tableBytes: tableBytes}
+	m := &Module{name: name, rt: r, wazero: rt, compiled: compiled, opts: opts, interruption: how, tableBytes: tableBytes}
 	if err := m.probe(ctx); err != nil {
 		compiled.Close(ctx)
 		return nil, err
 	}
 	r.log.LogAttrs(ctx, slog.LevelInfo, "wasm module loaded",
 		slog.String("module", name), slog.Int("abi_version", m.version),
-		slog.Any("modes", m.modes), slog.Bool("trusted", opts.Trusted), slog.Bool("takes_tree", m.TakesTree()),
+		slog.Any("modes", m.modes), slog.Bool("trusted", opts.Trusted), slog.Bool("instrumented", how == interruptFuel), slog.Bool("takes_tree", m.TakesTree()),
 		slog.Int("bytes", len(wasm)), slog.Duration("took", time.Since(start)),
 		slog.Duration("compile", compiledAt.Sub(start)), slog.Duration("probe", time.Since(compiledAt)))
 	return m, nil
+}
+
+// instrument adds interruption checks to a module's code (package
+// interrupt). A module the pass cannot read runs with wazero's checks
+// instead, slower; one that uses the names the pass reserves is refused.
+func (r *Runtime) instrument(ctx context.Context, name string, bin []byte, opts ModuleOptions) (interruption, []byte, error) {
+	if opts.interruption != interruptFuel {
+		return opts.interruption, bin, nil
+	}
+	out, err := interrupt.Instrument(bin)
+	switch {
+	case err == nil:
+		return interruptFuel, out, nil
+	case errors.Is(err, interrupt.ErrReserved):
+		return 0, nil, &ABIError{Module: name, Reason: err.Error()}
+	}
+	r.log.LogAttrs(ctx, slog.LevelWarn, "wasm module not instrumented: wazero checks its loops instead, slower",
+		slog.String("module", name), slog.Any("error", err))
+	return interruptChecked, bin, nil
 }
 
 // LoadDir loads every *.wasm file of dir as an untrusted module named after

@@ -101,9 +101,6 @@ type Config struct {
 	// change. Both must not block.
 	OnEvent   func(pool.Event)
 	OnBreaker func(module string, from, to breaker.State)
-	// OnDemoted receives the pool of a trusted module loaded again
-	// interruptible after one of its calls overran its deadline.
-	OnDemoted func(*Pool)
 	Logger    *slog.Logger
 }
 
@@ -128,11 +125,7 @@ type Set struct {
 
 	slots *slots // the guest call slots, shared fairly by module
 
-	// closing ends with Close; background is the demotions it waits for.
-	closing    context.Context
-	close      context.CancelFunc
-	background sync.WaitGroup
-	creations  chan struct{} // one token per instance being made
+	creations chan struct{} // one token per instance being made
 }
 
 // New returns an empty Set.
@@ -147,10 +140,7 @@ func New(cfg Config) *Set {
 	if cfg.MaxConcurrentCalls <= 0 {
 		cfg.MaxConcurrentCalls = runtime.GOMAXPROCS(0)
 	}
-	closing, cancel := context.WithCancel(context.Background())
 	return &Set{
-		closing:   closing,
-		close:     cancel,
 		cfg:       cfg,
 		log:       log,
 		pools:     make(map[string]*Pool),
@@ -169,12 +159,6 @@ type Pool struct {
 	Breaker *breaker.Breaker
 	set     *Set
 	mem     atomic.Int64 // linear memory of its open instances, bytes
-
-	// Demoted says why a module loaded trusted runs interruptible: one of
-	// its calls overran its deadline. "" for the others.
-	Demoted  string
-	code     []byte // a trusted module's bytes, to demote it
-	demoting atomic.Bool
 }
 
 // Instance is a pooled wasm.Instance with the Set's memory accounting.
@@ -276,13 +260,7 @@ func (i *Instance) account() {
 // the pool of a module of the same name: calls in flight on the old one
 // finish, and its instances are closed as they come back.
 func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.ModuleOptions) (*Pool, error) {
-	return s.add(ctx, name, code, opts, nil, "")
-}
 
-// add is Add. With replace set, the new pool replaces only that one, and
-// is closed unused if another took its place meanwhile (ErrReplaced);
-// demoted is why a trusted module is loaded interruptible.
-func (s *Set) add(ctx context.Context, name string, code []byte, opts wasm.ModuleOptions, replace *Pool, demoted string) (*Pool, error) {
 	// The digest (some 5 ms for the bundled module) is taken on another
 	// core while the module loads, which at a daemon's start is the one
 	// thing running.
@@ -293,10 +271,7 @@ func (s *Set) add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s, Demoted: demoted}
-	if opts.Trusted {
-		p.code = code // to load it again, interruptible, if it overruns
-	}
+	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s}
 	p.Breaker = breaker.New(breaker.Config{
 		Name:             name,
 		FailureThreshold: s.cfg.FailureThreshold,
@@ -369,11 +344,6 @@ func (s *Set) add(ctx context.Context, name string, code []byte, opts wasm.Modul
 
 	s.mu.Lock()
 	old := s.pools[name]
-	if replace != nil && old != replace {
-		s.mu.Unlock()
-		s.retire(p)
-		return nil, fmt.Errorf("%w: module %q", ErrReplaced, name)
-	}
 	s.pools[name] = p
 	s.mu.Unlock()
 	if old != nil {
@@ -382,53 +352,6 @@ func (s *Set) add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	s.log.Info("module loaded", "module", name, "abi_version", mod.ABIVersion(), "modes", mod.Modes(),
 		"trusted", mod.Trusted(), "sha256", p.SHA256, "replaced", old != nil)
 	return p, nil
-}
-
-// ErrReplaced reports a demotion given up because the module was reloaded
-// meanwhile.
-var ErrReplaced = errors.New("wasmpool: module replaced meanwhile")
-
-// watchOverrun follows a call of a trusted module that overran a deadline
-// (the caller's or its own) and runs on, detached: if it is still running
-// once the module's own time limit has passed since it began, the operator's
-// trust was misplaced, and the module is demoted.
-func (s *Set) watchOverrun(p *Pool, inst *Instance, began time.Time) {
-	s.background.Go(func() {
-		t := time.NewTimer(time.Until(began.Add(s.cfg.Runtime.ExtractTimeout())))
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-s.closing.Done():
-			return
-		}
-		if inst.Overrunning() {
-			s.demote(p, fmt.Sprintf("a call ran past WASM_EXTRACT_TIMEOUT_MS (%v) and cannot be interrupted", s.cfg.Runtime.ExtractTimeout()))
-		}
-	})
-}
-
-// demote loads a trusted module again as an interruptible one and swaps it
-// in, once per pool. The call that overran runs on until it returns by
-// itself: code compiled without interruption checks cannot be stopped.
-func (s *Set) demote(p *Pool, reason string) {
-	if p.code == nil || !p.demoting.CompareAndSwap(false, true) {
-		return
-	}
-	s.log.Error("trusted module overran its deadline: loading it again interruptible", "module", p.Name, "reason", reason)
-	s.background.Go(func() {
-		np, err := s.add(s.closing, p.Name, p.code, wasm.ModuleOptions{}, p, reason)
-		if err != nil {
-			// Let the next overrun try again: a creation that failed
-			// under load must not leave the module trusted for good.
-			p.demoting.Store(false)
-			s.log.Error("demoting a trusted module failed", "module", p.Name, "err", err)
-			return
-		}
-		s.log.Warn("trusted module demoted: it now runs interruptible", "module", p.Name, "reason", reason)
-		if s.cfg.OnDemoted != nil {
-			s.cfg.OnDemoted(np)
-		}
-	})
 }
 
 // retire closes a replaced pool in the background once its calls finish.
@@ -591,12 +514,8 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 		return nil, err
 	}
 	inst.settle(nil) // a call before this one on a lease was a success
-	began := time.Now()
 	res, err := inst.Extract(ctx, req)
 	inst.account()
-	if p.code != nil && (errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrCanceled)) && inst.Overrunning() {
-		p.set.watchOverrun(p, inst, began)
-	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// The caller's own deadline or cancellation is not the module's
@@ -755,15 +674,7 @@ func (s *Set) Sweep(ctx context.Context) SweepResult {
 // Close closes every pool (waiting for instances in use until ctx ends) and
 // then the modules.
 func (s *Set) Close(ctx context.Context) error {
-	s.close()
 	var errs []error
-	demotions := make(chan struct{})
-	go func() { s.background.Wait(); close(demotions) }()
-	select {
-	case <-demotions:
-	case <-ctx.Done():
-		errs = append(errs, ctx.Err())
-	}
 	for _, p := range s.Pools() {
 		errs = append(errs, p.Pool.Close(ctx))
 	}
@@ -785,7 +696,6 @@ const (
 	ConditionNoInstance      = "no_instance"       // a pool that should have instances has none
 	ConditionCreationBackoff = "creation_backoff"  // below its minimum, creations failing and retried later
 	ConditionOverMemoryShare = "over_memory_share" // over its memory share while the budget is under pressure
-	ConditionDemoted         = "demoted"           // loaded trusted, demoted to interruptible
 )
 
 // Condition is a state of a pool that the health report scores, and that
@@ -814,9 +724,6 @@ func (p *Pool) Conditions() []Condition {
 				fmt.Sprintf("holds %s, over its share of %s (the budget over %d modules) while the budget is %.0f%% used",
 					mib(p.MemoryBytes()), mib(share), n, 100*s.Pressure())})
 		}
-	}
-	if p.Demoted != "" {
-		out = append(out, Condition{ConditionDemoted, "loaded trusted, runs interruptible: " + p.Demoted})
 	}
 	return out
 }

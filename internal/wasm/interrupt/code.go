@@ -74,14 +74,27 @@ func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32
 		slot  int // its index in loops
 	}
 	stack := []open{{start: -1}}
+	// entry is set while nothing but blocks and instructions that neither
+	// branch nor call has been read: if a loop comes first, its check runs
+	// first, and the entry's would be redundant. That is the shape of
+	// every function of a Go program (a loop around a br_table, through
+	// which it resumes and jumps): it saves a check per call.
+	entry, covered := true, false
 	for len(stack) > 0 && r.err == nil {
 		if len(r.b) == 0 {
 			return nil, nil, fmt.Errorf("%w: the body ends without end", ErrUnsupported)
 		}
-		switch op, _ := r.instr(); op {
+		op, _ := r.instr()
+		if entry && op != 0x02 && op != 0x03 && branches(op) {
+			entry = false
+		}
+		switch op {
 		case 0x02, 0x04: // block, if
 			stack = append(stack, open{start: -1})
 		case 0x03: // loop
+			if entry {
+				entry, covered = false, true
+			}
 			stack = append(stack, open{start: len(code) - len(r.b), slot: len(loops)})
 			loops = append(loops, 0)
 		case 0x0b: // end
@@ -100,9 +113,14 @@ func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32
 
 	// The second pass copies the body, instruction by instruction, except
 	// where one is rewritten. The entry check charges the whole body:
-	// what runs outside any loop runs at most once per call.
+	// what runs outside any loop runs at most once per call. A first loop
+	// that stands for it charges the whole body too.
 	out = append(out, body[:len(body)-len(code)]...)
-	out = m.appendCheck(out, len(code))
+	if covered {
+		loops[0] = uint32(len(code))
+	} else {
+		out = m.appendCheck(out, len(code))
+	}
 	r = &reader{b: code}
 	next := 0
 	for len(r.b) > 0 {
@@ -121,6 +139,10 @@ func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32
 	}
 	return out, loops, nil
 }
+
+// branches reports whether an instruction is a control instruction (which
+// may branch, return, trap or call), opcodes 0x00 to 0x13.
+func branches(op byte) bool { return op <= 0x13 }
 
 // locals skips a body's local declarations.
 func (r *reader) locals() error {
