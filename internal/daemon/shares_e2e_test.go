@@ -84,15 +84,15 @@ func TestReloadServesQueuedCallers(t *testing.T) {
 func TestSlowModuleDoesNotStarveOthers(t *testing.T) {
 	dir := modulesDir(t, "echo")
 	copyModule(t, dir, "slow", "hog")
-	// The slow module's calls take what they take on this machine (8 M
-	// interruptible iterations: about 0.6 s on a quiet one, several under
-	// load): the checkout timeout is set from it once measured, through a
-	// second daemon, since configuration is read at start. Its floor of
-	// 2 s keeps the other modules' callers clear of it; the call is long
-	// enough that 12 calls queued on a slot (below) outlast that floor even
-	// on a quiet machine, where a 1 M-iteration call (75 ms) never made a
-	// hog caller wait 2 s.
-	const hogDoc = "xxxxxxxx"
+	// The slow module's calls take what they take on this machine (512 M
+	// iterations: about a second on a quiet one, several under load; it
+	// was 8 M when wazero's own checks made an iteration some 75 ns): the
+	// checkout timeout is set from it once measured, through a second
+	// daemon, since configuration is read at start. Its floor of 2 s keeps
+	// the other modules' callers clear of it; the call is long enough that
+	// 12 calls queued on a slot (below) outlast that floor even on a quiet
+	// machine, where a 75 ms call never made a hog caller wait 2 s.
+	hogDoc := strings.Repeat("x", 512)
 	probe := start(t, wasmEnv(dir, "WASM_EXTRACT_TIMEOUT_MS=60000"))
 	began := time.Now()
 	if _, err := poolv1.NewPoolServiceClient(probe.conn).Extract(context.Background(), wasmRequest("hog", "", hogDoc)); err != nil {

@@ -343,7 +343,7 @@ func (r *Runtime) instrument(ctx context.Context, name string, bin []byte, opts 
 	if opts.interruption != interruptFuel {
 		return opts.interruption, bin, nil
 	}
-	out, err := interrupt.Instrument(bin)
+	out, err := r.instrumented(ctx, name, bin)
 	switch {
 	case err == nil:
 		return interruptFuel, out, nil

@@ -121,23 +121,28 @@ func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32
 	} else {
 		out = m.appendCheck(out, len(code))
 	}
+	// Unchanged instructions are copied in runs: code[copied:] is what
+	// remains to copy.
 	r = &reader{b: code}
-	next := 0
+	next, copied := 0, 0
 	for len(r.b) > 0 {
-		from := r.b
+		at := len(code) - len(r.b)
 		switch op, f := r.instr(); op {
 		case 0x03: // loop: the check charges one round of its body
-			out = append(out, from[:len(from)-len(r.b)]...)
+			out = append(out, code[copied:len(code)-len(r.b)]...)
+			copied = len(code) - len(r.b)
 			out = m.appendCheck(out, int(loops[next]))
 			next++
 		case 0x10, 0x12, 0xd2: // call, return_call, ref.func
-			out = append(out, op)
-			out = appendU32(out, m.moved(f))
-		default:
-			out = append(out, from[:len(from)-len(r.b)]...)
+			if g := m.moved(f); g != f {
+				out = append(out, code[copied:at]...)
+				copied = len(code) - len(r.b)
+				out = append(out, op)
+				out = appendU32(out, g)
+			}
 		}
 	}
-	return out, loops, nil
+	return append(out, code[copied:]...), loops, nil
 }
 
 // branches reports whether an instruction is a control instruction (which

@@ -62,6 +62,12 @@ const (
 	FuelExport   = "riptide_interrupt_fuel"
 )
 
+// Version numbers what Instrument writes: it changes whenever the output
+// for some input does, so that an output kept under it (the daemon keeps
+// them beside its compilation cache) is never taken for another's.
+// TestVersion fails until it is bumped.
+const Version = 1
+
 // Fuel is what the guest's countdown starts from, in bytes of code, and is
 // filled to again each time it runs out. The guest calls the host about
 // once per Fuel bytes of code it runs: on the bundled article module, a Go

@@ -3,6 +3,8 @@ package interrupt_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -321,4 +323,37 @@ func FuzzInstrument(f *testing.F) {
 		}
 		c.Close(ctx)
 	})
+}
+
+// BenchmarkInstrumentArticle instruments the bundled article module, a Go
+// program of 7 MB, which the daemon does at every start (make wasm builds
+// it).
+func BenchmarkInstrumentArticle(b *testing.B) {
+	bin, err := os.ReadFile(filepath.Join("..", "bundled", "article.wasm"))
+	if err != nil {
+		b.Skipf("no bundled module (make wasm): %v", err)
+	}
+	b.SetBytes(int64(len(bin)))
+	for b.Loop() {
+		if _, err := interrupt.Instrument(bin); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestVersion pins what Instrument writes for the test modules under
+// Version: outputs kept beside the daemon's compilation cache are named by
+// it, so a change to the output must come with a new Version.
+func TestVersion(t *testing.T) {
+	const (
+		version = 1
+		digest  = "367727857d571c4da91714414109e718bee4003e0966309300abf7e9ec118e22"
+	)
+	sum := sha256.New()
+	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm"} {
+		sum.Write(mustInstrument(t, readTestdata(t, name)))
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); interrupt.Version != version || got != digest {
+		t.Errorf("Instrument's output has digest %s under Version %d, pinned %s under %d: if the output changed, bump Version and pin both here", got, interrupt.Version, digest, version)
+	}
 }

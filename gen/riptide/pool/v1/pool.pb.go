@@ -3581,9 +3581,7 @@ func (x *EventsDropped) GetCount() uint64 {
 // the health score: "no_instance" (a pool that should have instances has
 // none), "creation_backoff" (below its minimum, creations failing and
 // retried later), "over_memory_share" (over its share of
-// WASM_MEMORY_LIMIT_MB while the budget is under pressure), "demoted" (a
-// trusted module loaded again interruptible after a call overran its
-// deadline).
+// WASM_MEMORY_LIMIT_MB while the budget is under pressure).
 type PoolCondition struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The condition's name.
@@ -4432,7 +4430,8 @@ type Extractor struct {
 	Modes []string `protobuf:"bytes,3,rep,name=modes,proto3" json:"modes,omitempty"`
 	// The module's guest ABI version (0 for native pools).
 	AbiVersion uint32 `protobuf:"varint,4,opt,name=abi_version,json=abiVersion,proto3" json:"abi_version,omitempty"`
-	// Whether the module runs without loop interruption (see the README).
+	// Whether the module is listed in WASM_TRUSTED_MODULES. Every module is
+	// interrupted at its deadline alike (see the README).
 	Trusted bool `protobuf:"varint,5,opt,name=trusted,proto3" json:"trusted,omitempty"`
 	// Warm instances kept.
 	MinInstances uint32 `protobuf:"varint,6,opt,name=min_instances,json=minInstances,proto3" json:"min_instances,omitempty"`
