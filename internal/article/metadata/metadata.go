@@ -451,6 +451,7 @@ type walker struct {
 	// Bylines written as text: the first after the first <h1> and the
 	// first before it, read from at most maxHinted blocks.
 	bylineChecks                int
+	inBoilerplate               int // depth of containers whose text holds no byline
 	bylineAfterH1, bylineBefore []string
 	bodyText                    strings.Builder // the first maxNearTitle bytes of the body's text
 }
@@ -462,7 +463,7 @@ const maxNearTitle = 1500
 // and authors are the commenters', not the article's.
 func (w *walker) walk(n *html.Node, inComments bool) {
 	if n.Type == html.TextNode && !inComments {
-		if w.bylineAfterH1 == nil && w.bylineChecks < maxHinted {
+		if w.bylineAfterH1 == nil && w.bylineChecks < maxHinted && w.inBoilerplate == 0 {
 			if hasBylineWord(n.Data) {
 				w.byline(n)
 			} else if startsWithDigit(n.Data) {
@@ -503,6 +504,12 @@ func (w *walker) walk(n *html.Node, inComments bool) {
 		}
 		if !inComments {
 			w.element(n, label)
+		}
+		// "Powered by Cookie Information": the text of consent banners
+		// holds no byline.
+		if label != "" && hasAny(label, "cookie", "consent", "gdpr") {
+			w.inBoilerplate++
+			defer func() { w.inBoilerplate-- }()
 		}
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {

@@ -222,6 +222,11 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Nils Lindqvist"}},
 		},
 		{
+			name: "a consent banner's credit is no byline",
+			page: `<h1>T</h1><div id="cookie-banner"><p>Powered by Cookie Information</p></div><p>Text.</p>`,
+			want: Metadata{},
+		},
+		{
 			name: "a sentence is no byline",
 			page: `<h1>Title</h1><p>Updates von Windows Server kommen, so der Hersteller, künftig seltener als früher und in größeren Paketen.</p>`,
 			want: Metadata{},
