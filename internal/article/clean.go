@@ -46,6 +46,9 @@ const captionMaxChars = 80
 // name ("entry-content related-posts-enabled").
 const cleanMaxChars = 600
 
+// linkBlockMaxChars is the longest block of links the cleaning removes.
+const linkBlockMaxChars = 200
+
 // clean removes boilerplate under root and reports how many elements it
 // removed.
 func clean(root *html.Node) int {
@@ -84,6 +87,12 @@ func isBoilerplate(n *html.Node) bool {
 		return countAlnum(innerText(n)) <= cleanMaxChars
 	case "ul", "ol":
 		if linkList(n) {
+			return true
+		}
+	case "p", "div":
+		// A short block that is mostly links is a "Read also" line or
+		// a list of links written as paragraphs.
+		if k, whole := keyTextUpTo(n, linkBlockMaxChars); whole && k.chars > 0 && 2*k.linked > k.bytes {
 			return true
 		}
 	}

@@ -32,6 +32,8 @@ func TestClean(t *testing.T) {
 		{"date and author lines", `<p>Body</p><div class="post-date">3 May 2020</div><span class="entry-author">Ann</span>`, []string{"Body"}, []string{"3 May", "Ann"}},
 		{"an entry footer", `<p>Body</p><div class="entry-footer">Posted in News</div>`, []string{"Body"}, []string{"Posted in"}},
 		{"navigation", `<nav>Home About</nav><p>Body</p>`, []string{"Body"}, []string{"Home About"}},
+		{"a short paragraph of links", `<p>Body</p><p>Read also: <a href=a>Another story of the day</a></p>`, []string{"Body"}, []string{"Another story"}},
+		{"a paragraph with a link is text", `<p>Body with <a href=a>a link</a> in the middle of a sentence that goes on.</p>`, []string{"a link", "goes on"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

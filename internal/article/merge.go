@@ -136,12 +136,24 @@ type textKey struct {
 
 // keyText computes n's textKey, leaving out what is never visible.
 func keyText(n *html.Node) textKey {
+	k, _ := keyTextUpTo(n, 0)
+	return k
+}
+
+// keyTextUpTo is keyText that, given a limit over 0, stops once it has
+// visited more than limit nodes or counted more than limit characters,
+// and then reports false: a bounded look at a block that may be large.
+func keyTextUpTo(n *html.Node, limit int) (textKey, bool) {
 	const offset, prime = 14695981039346656037, 1099511628211
 	k := textKey{hash: offset}
 	space := false // a space is owed before the next word
+	visited := 0
 	var walk func(n *html.Node, inLink bool)
 	walk = func(n *html.Node, inLink bool) {
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if visited++; limit > 0 && (visited > limit || k.chars > limit) {
+				return
+			}
 			switch c.Type {
 			case html.TextNode:
 				k.bytes += len(c.Data)
@@ -172,7 +184,7 @@ func keyText(n *html.Node) textKey {
 		}
 	}
 	walk(n, false)
-	return k
+	return k, limit <= 0 || visited <= limit && k.chars <= limit
 }
 
 // stopContainer reports whether n is a container whose class or id names

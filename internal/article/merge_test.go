@@ -149,3 +149,32 @@ func checkText(t *testing.T, got string, keep, drop []string) {
 		}
 	}
 }
+
+// TestKeyTextUpTo checks the bounded look the cleaning takes at every
+// paragraph and div: a block larger than the limit, in text or in nested
+// elements, is reported as such after at most limit nodes.
+func TestKeyTextUpTo(t *testing.T) {
+	deep := strings.Repeat("<span>", 400) + `<a href=x>link</a>` + strings.Repeat("</span>", 400) // the parser nests 512 at most
+	wide := strings.Repeat("<b></b>", 1000) + `<a href=x>link</a>`
+	tests := []struct {
+		name, in  string
+		whole     bool
+		linkedAll bool
+	}{
+		{"a short link line", `<a href=x>Read also</a>`, true, true},
+		{"long text", strings.Repeat("word ", 100), false, false},
+		{"deeply nested", deep, false, false},
+		{"many empty elements", wide, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, whole := keyTextUpTo(fragment(t, tt.in), 200)
+			if whole != tt.whole {
+				t.Errorf("whole = %v, want %v", whole, tt.whole)
+			}
+			if tt.linkedAll && k.linked != k.bytes {
+				t.Errorf("linked %d of %d bytes, want all", k.linked, k.bytes)
+			}
+		})
+	}
+}
