@@ -168,7 +168,24 @@ func (w *walker) authors(ld []string, pageURL string) []string {
 			return list
 		}
 	}
+	// A source that names the same authors and more lists co-authors the
+	// others left out ("Ann Li" of "Ann Li und Bo Wu").
+	for _, list := range sources {
+		if len(list) > len(sources[best]) && len(list) <= 4 && holdsAll(list, sources[best]) {
+			return list
+		}
+	}
 	return sources[best]
+}
+
+// holdsAll reports whether every name of b agrees with a name of a.
+func holdsAll(a, b []string) bool {
+	for _, name := range b {
+		if !agree(a, []string{name}) {
+			return false
+		}
+	}
+	return true
 }
 
 // fuller reports whether a, one name, writes b, one name, in full: the

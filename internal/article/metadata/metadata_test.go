@@ -227,6 +227,11 @@ func TestExtract(t *testing.T) {
 			want: Metadata{},
 		},
 		{
+			name: "a source that adds a co-author",
+			page: `<h1>T</h1><div class="author"><a href="/p/lars">Lars Lindqvist</a></div><p>von Lars Lindqvist und Alina Wuttke</p>`,
+			want: Metadata{Authors: []string{"Lars Lindqvist", "Alina Wuttke"}},
+		},
+		{
 			name: "a sentence is no byline",
 			page: `<h1>Title</h1><p>Updates von Windows Server kommen, so der Hersteller, künftig seltener als früher und in größeren Paketen.</p>`,
 			want: Metadata{},
