@@ -29,6 +29,9 @@ import (
 //	             for an item without properties; nested items in place;
 //	"opengraph"  [{"namespace": {prefix: uri}, "properties": [[p, v]...]}]
 //	             from the <meta property content> of <head>;
+//	"rdfa"       [{"@id", "@type": [...], predicate: [{"@id"} or
+//	             {"@value", "@language"?, "@type"?}...]}...], one node
+//	             per subject, as expanded JSON-LD (see structured_rdfa.go);
 //
 // and, beyond extruct:
 //
@@ -64,7 +67,7 @@ const (
 
 // Syntaxes lists what Structured can answer.
 func Syntaxes() []string {
-	return []string{SyntaxJSONLD, SyntaxMicrodata, SyntaxOpenGraph, SyntaxTwitter, SyntaxMeta}
+	return []string{SyntaxJSONLD, SyntaxMicrodata, SyntaxOpenGraph, SyntaxRDFa, SyntaxTwitter, SyntaxMeta}
 }
 
 // StructuredSpec asks for a document's structured data.
@@ -175,6 +178,8 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 			data[SyntaxMicrodata], err = s.microdata(root, sc)
 		case SyntaxOpenGraph:
 			data[SyntaxOpenGraph], err = s.openGraph(sc.heads)
+		case SyntaxRDFa:
+			data[SyntaxRDFa], err = s.rdfa(root, doc.url)
 		case SyntaxTwitter, SyntaxMeta:
 			data[syntax], err = s.metas(sc.metas, syntax == SyntaxTwitter)
 		}

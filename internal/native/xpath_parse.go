@@ -18,11 +18,11 @@ import (
 // subexpressions are node sets, so count('a') and ('a')[1] are refused at
 // compile time and evaluation has no type errors left to report.
 
-// maxXPathNesting bounds how deeply parentheses, predicates and function
+// MaxXPathNesting bounds how deeply parentheses, predicates and function
 // arguments nest in an expression. Compilation and evaluation recurse
 // once per level; an expression is at most MaxSelectorLen bytes, so this
 // also bounds the recursion on any expression a caller sends.
-const maxXPathNesting = 64
+const MaxXPathNesting = 64
 
 // The namespaces an HTML5 parser puts elements and attributes in, and the
 // prefixes an XPath expression may use for them. Unprefixed names match
@@ -311,8 +311,8 @@ func (p *xpathParser) fail(err error) {
 
 // expr parses Expr, one nesting level deeper.
 func (p *xpathParser) expr() xexpr {
-	if p.depth++; p.depth > maxXPathNesting {
-		p.fail(fmt.Errorf("%w (more than %d levels)", errXPathNesting, maxXPathNesting))
+	if p.depth++; p.depth > MaxXPathNesting {
+		p.fail(fmt.Errorf("%w (more than %d levels)", errXPathNesting, MaxXPathNesting))
 		return xLiteral("")
 	}
 	defer func() { p.depth-- }()
@@ -581,8 +581,8 @@ func (p *xpathParser) call(name token) xexpr {
 	p.expect(tokPunct, "(")
 	var args []xexpr
 	if !p.is(tokPunct, ")") {
-		if p.depth++; p.depth > maxXPathNesting {
-			p.fail(fmt.Errorf("%w (more than %d levels)", errXPathNesting, maxXPathNesting))
+		if p.depth++; p.depth > MaxXPathNesting {
+			p.fail(fmt.Errorf("%w (more than %d levels)", errXPathNesting, MaxXPathNesting))
 		}
 		for p.err == nil {
 			args = append(args, p.expr())

@@ -38,6 +38,7 @@ func TestGRPCExtractStructured(t *testing.T) {
 		`"microdata":[{"properties":{"name":"W","url":"https://e.org/w"},"type":"http://schema.org/Product"}]`,
 		`"opengraph":[{"namespace":{"og":"http://ogp.me/ns#"},"properties":[["og:title","T"]]}]`,
 		`"twitter":[["twitter:card","summary"]]`,
+		`"rdfa":[{"@id":"https://e.org/p","http://ogp.me/ns#title":[{"@value":"T"}]}]`,
 	} {
 		if !strings.Contains(strings.ReplaceAll(string(got), " ", ""), strings.ReplaceAll(want, " ", "")) {
 			t.Errorf("result %s\nlacks %s", got, want)
@@ -57,7 +58,7 @@ func TestGRPCExtractStructured(t *testing.T) {
 func TestGRPCExtractStructuredInvalid(t *testing.T) {
 	h := newGRPCHarness(t, grpcOptions{})
 	for _, tc := range []errorCase{
-		{name: "unknown syntax", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: structuredReq(&poolv1.StructuredSpec{Syntaxes: []string{"rdfa"}})},
+		{name: "unknown syntax", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: structuredReq(&poolv1.StructuredSpec{Syntaxes: []string{"microformat"}})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "structured.syntaxes"},
 		{name: "empty document", req: &poolv1.ExtractRequest{Document: htmlDoc(""), Spec: structuredReq(&poolv1.StructuredSpec{})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "html"},
@@ -77,7 +78,8 @@ func TestGRPCListExtractorsStructured(t *testing.T) {
 	}
 	l := resp.GetLimits()
 	if l.GetMaxJsonLdBytes() != native.MaxJSONLDBytes || l.GetMaxJsonLdDepth() != native.MaxJSONLDDepth ||
-		l.GetMaxStructuredItems() != native.MaxStructuredItems || l.GetMaxMicrodataDepth() != native.MaxMicrodataDepth {
+		l.GetMaxStructuredItems() != native.MaxStructuredItems || l.GetMaxMicrodataDepth() != native.MaxMicrodataDepth ||
+		l.GetMaxRdfaDepth() != native.MaxRDFaDepth || l.GetMaxRdfaBytes() != native.MaxRDFaBytes || l.GetMaxXpathNesting() != native.MaxXPathNesting {
 		t.Errorf("structured limits = %v", l)
 	}
 }
@@ -122,7 +124,7 @@ func TestGRPCExtractStructuredField(t *testing.T) {
 
 	for _, tc := range []errorCase{
 		{name: "unknown syntax in a field", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: fieldsReq(map[string]*poolv1.FieldSpec{
-			"s": {Spec: &poolv1.FieldSpec_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: []string{"rdfa"}}}},
+			"s": {Spec: &poolv1.FieldSpec_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: []string{"microformat"}}}},
 		})}, code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: `fields.fields["s"].structured.syntaxes`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1076,6 +1076,19 @@ func (x *XpathSpec) GetAbsoluteUrls() bool {
 //     content], ...]}] from the <meta property content> children of <head>,
 //     for the og, music, video, article, book, profile, product prefixes and
 //     those the html or head element's prefix attribute declares;
+//   - "rdfa": the page's RDFa triples as expanded JSON-LD, one node per
+//     subject in document order: {"@id", "@type": [IRI, ...], predicate IRI:
+//     [{"@id": IRI} or {"@value", "@language" (from xml:lang), "@type"
+//     (datatype)}, ...]}. RDFa Lite (vocab, prefix, typeof, property,
+//     resource) and what pages pair with it (about, content, datatype, href
+//     and src, rel with a resource, the role attribute as xhv:role, the
+//     rdfa:usesVocabulary triple of vocab), with pyRdfa's initial context
+//     plus the og, fb, twitter and OpenGraph type prefixes extruct adds, so
+//     that <meta property="og:title"> gives a triple of the page. Where
+//     extruct (pyRdfa and rdflib) differs: blank nodes are named _:b0,
+//     _:b1, ... in document order (rdflib names them at random), nodes come
+//     in document order (rdflib's order is its hashes'), and rev, inlist,
+//     rel without a resource and XML literals are not read;
 //
 // and, beyond extruct:
 //
@@ -1089,13 +1102,17 @@ func (x *XpathSpec) GetAbsoluteUrls() bool {
 //
 // At most max_structured_items items in all (JSON-LD objects, microdata
 // items and properties, meta pairs): past it the answer is cut and
-// truncated set. Microdata items nest at most max_microdata_depth deep (a
-// deeper item answers its text). The answer counts toward
-// MAX_RESULT_BYTES as JSON. RDFa and microformats are not extracted.
+// truncated set; every RDFa triple counts as one. Microdata items nest at
+// most max_microdata_depth deep (a deeper item answers its text). RDFa
+// typed resources nest at most max_rdfa_depth deep (deeper elements' RDFa
+// is not read, and truncated is set), and RDFa literal text costs its
+// bytes and one per element read against max_rdfa_bytes, past which the
+// answer is cut and truncated set. The answer counts toward
+// MAX_RESULT_BYTES as JSON. Microformats are not extracted.
 type StructuredSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The syntaxes to answer, of "json-ld", "microdata", "opengraph",
-	// "twitter", "meta"; all when empty.
+	// "rdfa", "twitter", "meta"; all when empty.
 	Syntaxes []string `protobuf:"bytes,1,rep,name=syntaxes,proto3" json:"syntaxes,omitempty"`
 	// When true, a JSON-LD object with an @graph array is replaced by the
 	// graph's objects, each given the object's @context unless it has one.
@@ -4735,8 +4752,16 @@ type Limits struct {
 	MaxStructuredItems uint32 `protobuf:"varint,16,opt,name=max_structured_items,json=maxStructuredItems,proto3" json:"max_structured_items,omitempty"`
 	// Deepest nesting of microdata items.
 	MaxMicrodataDepth uint32 `protobuf:"varint,17,opt,name=max_microdata_depth,json=maxMicrodataDepth,proto3" json:"max_microdata_depth,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Deepest nesting of RDFa typed resources.
+	MaxRdfaDepth uint32 `protobuf:"varint,18,opt,name=max_rdfa_depth,json=maxRdfaDepth,proto3" json:"max_rdfa_depth,omitempty"`
+	// RDFa literal text one structured answer may read: its bytes, and one
+	// per node visited.
+	MaxRdfaBytes uint64 `protobuf:"varint,19,opt,name=max_rdfa_bytes,json=maxRdfaBytes,proto3" json:"max_rdfa_bytes,omitempty"`
+	// Deepest nesting of an XPath expression (parentheses, predicates,
+	// function arguments, operators); a deeper one is INVALID_ARGUMENT.
+	MaxXpathNesting uint32 `protobuf:"varint,20,opt,name=max_xpath_nesting,json=maxXpathNesting,proto3" json:"max_xpath_nesting,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -4884,6 +4909,27 @@ func (x *Limits) GetMaxStructuredItems() uint32 {
 func (x *Limits) GetMaxMicrodataDepth() uint32 {
 	if x != nil {
 		return x.MaxMicrodataDepth
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxRdfaDepth() uint32 {
+	if x != nil {
+		return x.MaxRdfaDepth
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxRdfaBytes() uint64 {
+	if x != nil {
+		return x.MaxRdfaBytes
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxXpathNesting() uint32 {
+	if x != nil {
+		return x.MaxXpathNesting
 	}
 	return 0
 }
@@ -5199,7 +5245,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x10max_result_depth\x18\x04 \x01(\rR\x0emaxResultDepth\x12/\n" +
 	"\x14max_error_text_bytes\x18\x05 \x01(\rR\x11maxErrorTextBytes\x12*\n" +
 	"\x11max_table_entries\x18\x06 \x01(\rR\x0fmaxTableEntries\x12L\n" +
-	"\x14housekeeping_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13housekeepingTimeout\"\xa1\x06\n" +
+	"\x14housekeeping_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13housekeepingTimeout\"\x99\a\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -5220,7 +5266,10 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x11max_json_ld_bytes\x18\x0e \x01(\x04R\x0emaxJsonLdBytes\x12)\n" +
 	"\x11max_json_ld_depth\x18\x0f \x01(\rR\x0emaxJsonLdDepth\x120\n" +
 	"\x14max_structured_items\x18\x10 \x01(\rR\x12maxStructuredItems\x12.\n" +
-	"\x13max_microdata_depth\x18\x11 \x01(\rR\x11maxMicrodataDepth*r\n" +
+	"\x13max_microdata_depth\x18\x11 \x01(\rR\x11maxMicrodataDepth\x12$\n" +
+	"\x0emax_rdfa_depth\x18\x12 \x01(\rR\fmaxRdfaDepth\x12$\n" +
+	"\x0emax_rdfa_bytes\x18\x13 \x01(\x04R\fmaxRdfaBytes\x12*\n" +
+	"\x11max_xpath_nesting\x18\x14 \x01(\rR\x0fmaxXpathNesting*r\n" +
 	"\tCssOutput\x12\x1a\n" +
 	"\x16CSS_OUTPUT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCSS_OUTPUT_TEXT\x10\x01\x12\x19\n" +

@@ -22,8 +22,11 @@ differences between libxml2's HTML 4 parser and HTML5's), and then:
 - pages that are not UTF-8, or that html5lib cannot build into lxml
   (control characters in text), are skipped and listed;
 - structured: extruct.extract(page, base_url=page_url, syntaxes=[json-ld,
-  microdata, opengraph], uniform=False): extruct parses with its own lxml
-  HTML parser, as its users get it.
+  microdata, opengraph, rdfa], uniform=False): extruct parses with its own
+  lxml HTML parser, as its users get it. rdflib names blank nodes at
+  random and orders nodes as its hashes fall, so rdfa is compared as a
+  set: every blank node's name is written "_:", each property's values
+  are sorted, then the nodes (see rdfa_canon).
 
 Answers are stored as a count and the first 12 hex digits of the SHA-256
 of the values joined with U+001F (elements answer their local name;
@@ -173,6 +176,17 @@ def canon(v):
     return json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def rdfa_canon(nodes):
+    """The rdfa nodes as sorted canonical JSON, blank node names erased."""
+    def blank(v):
+        if isinstance(v, dict):
+            return {k: ("_:" if k == "@id" and isinstance(x, str) and x.startswith("_:") else blank(x)) for k, x in v.items()}
+        if isinstance(v, list):
+            return sorted((blank(x) for x in v), key=canon)
+        return v
+    return sorted(canon(blank(n)) for n in nodes)
+
+
 def page(args):
     try:
         return page_anchors(args)
@@ -208,12 +222,12 @@ def page_anchors(args):
     for q in URL_QUERIES:
         out["urls"].append(h([join(base, v) for v in sel.css(q).getall()]))
     try:
-        data = extruct.extract(text, base_url=url, syntaxes=["json-ld", "microdata", "opengraph"], uniform=False, errors="ignore")
+        data = extruct.extract(text, base_url=url, syntaxes=["json-ld", "microdata", "opengraph", "rdfa"], uniform=False, errors="ignore")
     except Exception as err:  # extruct gives up on some pages whole
         out["structured"] = {"error": type(err).__name__}
     else:
         for k, v in data.items():
-            out["structured"][k] = h([canon(x) for x in v])
+            out["structured"][k] = h(rdfa_canon(v) if k == "rdfa" else [canon(x) for x in v])
     return name, out
 
 
