@@ -82,9 +82,16 @@ func TestExtractHelpers(t *testing.T) {
 		"title": {CSS: &client.CSS{Selector: "title"}},
 		"times": {Regex: &client.Regex{Pattern: `[0-9]{2}:[0-9]{2}`, All: true}},
 		"links": {XPath: &client.XPath{Expression: "//a/@href", All: true}},
+		"data":  {Structured: &client.Structured{Syntaxes: []string{"json-ld"}}},
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got, _ := f.Fields["data"].Result["json-ld"].([]any); len(got) != 0 || f.Fields["data"].Result["json-ld"] == nil {
+		t.Errorf("fields data (structured) = %v, want an empty json-ld list", f.Fields["data"].Result)
+	}
+	if _, err := c.Fields(ctx, doc, map[string]client.Field{"two": {CSS: &client.CSS{Selector: "p"}, Structured: &client.Structured{}}}); !errors.Is(err, client.ErrInvalidRequest) {
+		t.Errorf("a field with two questions: err = %v, want ErrInvalidRequest", err)
 	}
 	if got := f.Fields["title"].Values; !slices.Equal(got, []string{"Tide tables"}) {
 		t.Errorf("fields title = %q", got)

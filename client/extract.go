@@ -69,11 +69,15 @@ func (q XPath) spec() *poolv1.XpathSpec {
 }
 
 // Structured asks for a page's structured data (JSON-LD, microdata,
-// OpenGraph, Twitter cards, meta tags), shaped as Python's extruct
+// OpenGraph, RDFa, Twitter cards, meta tags), shaped as Python's extruct
 // answers; Syntaxes chooses (all when empty).
 type Structured struct {
 	Syntaxes     []string
 	FlattenGraph bool
+}
+
+func (q Structured) spec() *poolv1.StructuredSpec {
+	return &poolv1.StructuredSpec{Syntaxes: q.Syntaxes, FlattenGraph: q.FlattenGraph}
 }
 
 // Regex is a regular-expression question (Go RE2 syntax), run against the
@@ -89,12 +93,24 @@ func (q Regex) spec() *poolv1.RegexSpec {
 	return &poolv1.RegexSpec{Pattern: q.Pattern, All: q.All, Limit: q.Limit, Source: q.Source}
 }
 
-// Field is one named question of a Fields call: a CSS, an XPath or a
-// Regex question.
+// Field is one named question of a Fields call: a CSS, an XPath, a Regex
+// or a Structured question.
 type Field struct {
-	CSS   *CSS
-	XPath *XPath
-	Regex *Regex
+	CSS        *CSS
+	XPath      *XPath
+	Regex      *Regex
+	Structured *Structured
+}
+
+// one reports whether exactly one question is set.
+func (f Field) one() bool {
+	n := 0
+	for _, set := range []bool{f.CSS != nil, f.XPath != nil, f.Regex != nil, f.Structured != nil} {
+		if set {
+			n++
+		}
+	}
+	return n == 1
 }
 
 // WASM is a WebAssembly module's extraction: Module (default "article"),
@@ -155,12 +171,13 @@ type Matches struct {
 }
 
 // FieldResult is the answer of one field: Values for a CSS question,
-// Matches for a Regex one.
+// Matches for a Regex one, Result (extruct's shape) for a Structured one.
 type FieldResult struct {
 	Values    []string
 	Matches   []Match
 	Truncated bool
 	XPath     *poolv1.XpathResult
+	Result    map[string]any
 }
 
 // Fields is the answer of a Fields call, by field name.
@@ -244,7 +261,7 @@ func (c *Client) XPath(ctx context.Context, doc Document, q XPath) (*Values, err
 // Structured answers doc's structured data.
 func (c *Client) Structured(ctx context.Context, doc Document, q Structured) (*Result, error) {
 	req := doc.request()
-	req.Spec = &poolv1.ExtractRequest_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: q.Syntaxes, FlattenGraph: q.FlattenGraph}}
+	req.Spec = &poolv1.ExtractRequest_Structured{Structured: q.spec()}
 	r, err := c.caller.extract(ctx, req, doc, "")
 	if err != nil {
 		return nil, err
@@ -317,14 +334,16 @@ func (c *caller) fields(ctx context.Context, doc Document, fields map[string]Fie
 	spec := &poolv1.FieldsSpec{Fields: make(map[string]*poolv1.FieldSpec, len(fields))}
 	for name, f := range fields {
 		switch {
-		case f.CSS != nil && f.XPath == nil && f.Regex == nil:
+		case !f.one():
+			return nil, invalid("fields."+name, "a field is exactly one of a CSS, an XPath, a Regex or a Structured question")
+		case f.CSS != nil:
 			spec.Fields[name] = &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Css{Css: f.CSS.spec()}}
-		case f.XPath != nil && f.CSS == nil && f.Regex == nil:
+		case f.XPath != nil:
 			spec.Fields[name] = &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Xpath{Xpath: f.XPath.spec()}}
-		case f.Regex != nil && f.CSS == nil && f.XPath == nil:
+		case f.Regex != nil:
 			spec.Fields[name] = &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Regex{Regex: f.Regex.spec()}}
 		default:
-			return nil, invalid("fields."+name, "a field is exactly one of a CSS, an XPath or a Regex question")
+			spec.Fields[name] = &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Structured{Structured: f.Structured.spec()}}
 		}
 	}
 	req := doc.request()
@@ -335,7 +354,11 @@ func (c *caller) fields(ctx context.Context, doc Document, fields map[string]Fie
 	}
 	out := &Fields{Fields: make(map[string]FieldResult, len(r.GetFields())), Served: served(r)}
 	for name, f := range r.GetFields() {
-		out.Fields[name] = FieldResult{Values: f.GetValues(), Matches: matches(f.GetMatches()), Truncated: f.GetTruncated(), XPath: f.GetXpath()}
+		fr := FieldResult{Values: f.GetValues(), Matches: matches(f.GetMatches()), Truncated: f.GetTruncated(), XPath: f.GetXpath()}
+		if res := f.GetResult(); res != nil {
+			fr.Result = res.AsMap()
+		}
+		out.Fields[name] = fr
 	}
 	return out, nil
 }

@@ -54,7 +54,7 @@ export interface XPathQuery {
   absoluteUrls?: boolean;
 }
 export interface StructuredQuery {
-  /** Of "json-ld", "microdata", "opengraph", "twitter", "meta"; all when empty. */
+  /** Of "json-ld", "microdata", "opengraph", "rdfa", "twitter", "meta"; all when empty. */
   syntaxes?: string[];
   flattenGraph?: boolean;
 }
@@ -64,7 +64,7 @@ export interface RegexQuery {
   limit?: number;
   source?: "text" | "html";
 }
-export type FieldQuery = { css: CssQuery } | { xpath: XPathQuery } | { regex: RegexQuery };
+export type FieldQuery = { css: CssQuery } | { xpath: XPathQuery } | { regex: RegexQuery } | { structured: StructuredQuery };
 export interface WasmQuery {
   module?: string;
   mode?: string;
@@ -88,7 +88,8 @@ export interface Values {
 }
 export interface Match { value: string; start: number; end: number; groups: string[]; named: Record<string, string> }
 export interface Matches { matches: Match[]; truncated: boolean; served: Served }
-export interface FieldResult { values: string[]; matches: Match[]; truncated: boolean }
+/** One field's answer: values (CSS, XPath), matches (regex) or result (structured, extruct's shape). */
+export interface FieldResult { values: string[]; matches: Match[]; truncated: boolean; result?: { [key: string]: JsonValue } }
 export interface Fields { fields: Record<string, FieldResult>; served: Served }
 export interface Result { result: { [key: string]: JsonValue }; served: Served }
 export interface Link { url: string; text: string }
@@ -171,6 +172,9 @@ function regexSpec(q: RegexQuery) {
   const source = q.source ?? "text";
   if (!["text", "html"].includes(source)) throw invalid("regex.source", `${source}: want text or html`);
   return { pattern: q.pattern, all: !!q.all, limit: q.limit ?? 0, source: "REGEX_SOURCE_" + source.toUpperCase() };
+}
+function structuredSpec(q: StructuredQuery) {
+  return { syntaxes: q.syntaxes ?? [], flatten_graph: !!q.flattenGraph };
 }
 function invalid(field: string, msg: string): InvalidRequest {
   return new InvalidRequest(grpc.status.INVALID_ARGUMENT, `${field}: ${msg}`, { reason: "INVALID_REQUEST", field, attempts: 0 });
@@ -274,7 +278,7 @@ abstract class Extractor {
 
   /** The page's structured data (JSON-LD, microdata, OpenGraph, Twitter cards, meta tags), shaped as extruct answers. */
   async structured(doc: Doc, q: StructuredQuery = {}, o: DocOptions = {}): Promise<Result> {
-    const req = { ...docRequest(doc, o), structured: { syntaxes: q.syntaxes ?? [], flatten_graph: !!q.flattenGraph } };
+    const req = { ...docRequest(doc, o), structured: structuredSpec(q) };
     const r = await this.caller.extract(req, doc, this.leaseId, o.timeoutMs);
     return { result: decodeStruct(r.result), served: served(r) };
   }
@@ -286,21 +290,24 @@ abstract class Extractor {
     return { matches: matches(r.matches), truncated: !!r.truncated, served: served(r) };
   }
 
-  /** Several named CSS or regex questions answered from one parse. */
+  /** Several named CSS, XPath, regex or structured questions answered from one parse. */
   async fields(doc: Doc, fields: Record<string, FieldQuery>, o: DocOptions = {}): Promise<Fields> {
     const spec: Record<string, object> = {};
     for (const [name, f] of Object.entries(fields)) {
       const keys = Object.keys(f);
-      if (keys.length !== 1) throw invalid(`fields.${name}`, "a field is exactly one of { css }, { xpath } or { regex }");
+      const one = "a field is exactly one of { css }, { xpath }, { regex } or { structured }";
+      if (keys.length !== 1) throw invalid(`fields.${name}`, one);
       if ("css" in f) spec[name] = { css: cssSpec(f.css) };
       else if ("xpath" in f) spec[name] = { xpath: xpathSpec(f.xpath) };
       else if ("regex" in f) spec[name] = { regex: regexSpec(f.regex) };
-      else throw invalid(`fields.${name}`, "a field is exactly one of { css }, { xpath } or { regex }");
+      else if ("structured" in f) spec[name] = { structured: structuredSpec(f.structured) };
+      else throw invalid(`fields.${name}`, one);
     }
     const r = await this.caller.extract({ ...docRequest(doc, o), fields: { fields: spec } }, doc, this.leaseId, o.timeoutMs);
     const out: Record<string, FieldResult> = {};
     for (const [name, f] of Object.entries<any>(r.fields ?? {})) {
       out[name] = { values: f.values ?? [], matches: matches(f.matches), truncated: !!f.truncated };
+      if (f.result) out[name].result = decodeStruct(f.result);
     }
     return { fields: out, served: served(r) };
   }

@@ -83,8 +83,10 @@ describe("against a daemon", () => {
     const m = await c.regex(PAGE, { pattern: "\\$(?P<amount>[0-9.]+)", all: true });
     assert.deepEqual(m.matches.map((x) => x.named.amount), ["12.50"]);
     const f = await c.fields(PAGE, { title: { css: { selector: "title" } }, times: { regex: { pattern: "[0-9]{2}:[0-9]{2}", all: true } },
-      links: { xpath: { expression: "//a/@href", all: true } } });
+      links: { xpath: { expression: "//a/@href", all: true } }, data: { structured: { syntaxes: ["json-ld"] } } });
     assert.deepEqual(f.fields.links.values, ["/north", "https://example.org/south"]);
+    assert.deepEqual(f.fields.data.result, { "json-ld": [] });
+    assert.equal(f.fields.title.result, undefined);
     assert.deepEqual(f.fields.title.values, ["Tide tables"]);
     assert.deepEqual(f.fields.times.matches.map((x) => x.value), ["06:12", "18:40", "12:25"]);
     const a = await c.article(PAGE, "full", { url: URL_ });

@@ -11,7 +11,7 @@ from google.protobuf import struct_pb2
 
 from riptide_poold import (
     AsyncClient, Client, Css, DocumentTooLarge, InvalidRequest, LeaseNotFound, PoolExhausted, Regex,
-    RiptideError, XPath,
+    RiptideError, Structured, XPath,
 )
 from riptide_poold import _core
 from riptide_poold._pb import pool_pb2 as pb
@@ -44,8 +44,10 @@ def test_extract_helpers(daemon: Daemon) -> None:
         m = c.regex(PAGE, r"\$(?P<amount>[0-9.]+)", all=True)
         assert [x.named["amount"] for x in m.matches] == ["12.50"]
         f = c.fields(PAGE, {"title": Css("title"), "times": Regex(r"[0-9]{2}:[0-9]{2}", all=True),
-                            "links": XPath("//a/@href", all=True)})
+                            "links": XPath("//a/@href", all=True), "data": Structured(syntaxes=("json-ld",))})
         assert f.fields["links"].values == ["/north", "https://example.org/south"]
+        assert f.fields["data"].result == {"json-ld": []}
+        assert f.fields["title"].result is None
         assert f.fields["title"].values == ["Tide tables"]
         assert [x.value for x in f.fields["times"].matches] == ["06:12", "18:40", "12:25"]
         a = c.article(PAGE, url=URL, mode="full")

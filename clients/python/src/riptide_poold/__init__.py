@@ -16,7 +16,8 @@ from riptide_poold.errors import (
     RiptideError, ShuttingDown, Unavailable,
 )
 from riptide_poold.types import (
-    Article, Css, FieldResult, Fields, Limits, Link, Match, Matches, Media, Regex, Result, Served, Values, XPath,
+    Article, Css, FieldResult, Fields, Limits, Link, Match, Matches, Media, Regex, Result, Served, Structured, Values,
+    XPath,
 )
 
 __all__ = [
@@ -25,5 +26,5 @@ __all__ = [
     "ExtractorTimeout", "InvalidRequest", "LeaseMismatch", "LeaseNotFound", "MemoryLimitExceeded",
     "PoolExhausted", "ResultTooLarge", "RiptideError", "ShuttingDown", "Unavailable",
     "Article", "Css", "FieldResult", "Fields", "Limits", "Link", "Match", "Matches", "Media", "Regex",
-    "Result", "Served", "Values", "XPath",
+    "Result", "Served", "Structured", "Values", "XPath",
 ]

@@ -13,7 +13,7 @@ from riptide_poold._pb import pool_pb2 as pb
 from riptide_poold.errors import InvalidRequest, DocumentTooLarge, RiptideError
 from riptide_poold.types import (
     Article, Css, FieldResult, Fields, Limits, Link, Match, Matches, Media, Regex,
-    Result, Served, Values, XPath,
+    Result, Served, Structured, Values, XPath,
 )
 
 DEFAULT_TIMEOUT = 30.0
@@ -141,7 +141,7 @@ def regex_spec(q: Regex) -> pb.RegexSpec:
     return pb.RegexSpec(pattern=q.pattern, all=q.all, limit=q.limit, source=_SOURCES[q.source])
 
 
-def fields_spec(fields: Mapping[str, Union[Css, XPath, Regex]]) -> pb.FieldsSpec:
+def fields_spec(fields: Mapping[str, Union[Css, XPath, Regex, Structured]]) -> pb.FieldsSpec:
     spec = pb.FieldsSpec()
     for name, q in fields.items():
         if isinstance(q, Css):
@@ -150,8 +150,10 @@ def fields_spec(fields: Mapping[str, Union[Css, XPath, Regex]]) -> pb.FieldsSpec
             spec.fields[name].xpath.CopyFrom(xpath_spec(q))
         elif isinstance(q, Regex):
             spec.fields[name].regex.CopyFrom(regex_spec(q))
+        elif isinstance(q, Structured):
+            spec.fields[name].structured.CopyFrom(pb.StructuredSpec(syntaxes=list(q.syntaxes), flatten_graph=q.flatten_graph))
         else:
-            raise _invalid(f"fields.{name}", "a field is a Css, an XPath or a Regex question")
+            raise _invalid(f"fields.{name}", "a field is a Css, an XPath, a Regex or a Structured question")
     return spec
 
 
@@ -198,7 +200,8 @@ def matches(r: pb.ExtractResponse) -> Matches:
 
 def fields(r: pb.ExtractResponse) -> Fields:
     return Fields(
-        fields={n: FieldResult(values=list(f.values), matches=_matches(f.matches), truncated=f.truncated)
+        fields={n: FieldResult(values=list(f.values), matches=_matches(f.matches), truncated=f.truncated,
+                               result=_struct(f.result, 0) if f.HasField("result") else None)
                 for n, f in r.fields.items()},
         served=served(r),
     )

@@ -15,7 +15,7 @@ from riptide_poold._core import Document
 from riptide_poold._pb import pool_pb2 as pb
 from riptide_poold._pb import pool_pb2_grpc as pb_grpc
 from riptide_poold.errors import RiptideError, from_status
-from riptide_poold.types import Article, Css, Fields, Limits, Matches, Regex, Result, Values, XPath
+from riptide_poold.types import Article, Css, Fields, Limits, Matches, Regex, Result, Structured, Values, XPath
 
 RELEASE_TIMEOUT = 5.0
 MAX_RESUBSCRIBES = 5
@@ -95,7 +95,7 @@ class _Extractor:
         req.regex.CopyFrom(_core.regex_spec(q))
         return _core.matches(await self._caller.extract(req, self._lease_id, timeout))
 
-    async def fields(self, doc: Document, fields: Mapping[str, Union[Css, XPath, Regex]], *, url: str = "",
+    async def fields(self, doc: Document, fields: Mapping[str, Union[Css, XPath, Regex, Structured]], *, url: str = "",
                      content_type: str = "", timeout: Optional[float] = None) -> Fields:
         req = _core.request(doc, url, content_type, self._limits())
         req.fields.CopyFrom(_core.fields_spec(fields))

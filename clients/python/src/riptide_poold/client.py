@@ -14,7 +14,7 @@ from riptide_poold._core import Document
 from riptide_poold._pb import pool_pb2 as pb
 from riptide_poold._pb import pool_pb2_grpc as pb_grpc
 from riptide_poold.errors import RiptideError, from_status
-from riptide_poold.types import Article, Css, Fields, Limits, Matches, Regex, Result, Values, XPath
+from riptide_poold.types import Article, Css, Fields, Limits, Matches, Regex, Result, Structured, Values, XPath
 
 # A deferred release never hangs on a daemon that went away.
 RELEASE_TIMEOUT = 5.0
@@ -111,9 +111,10 @@ class _Extractor:
         req.regex.CopyFrom(_core.regex_spec(q))
         return _core.matches(self._caller.extract(req, self._lease_id, timeout))
 
-    def fields(self, doc: Document, fields: Mapping[str, Union[Css, XPath, Regex]], *, url: str = "",
+    def fields(self, doc: Document, fields: Mapping[str, Union[Css, XPath, Regex, Structured]], *, url: str = "",
                content_type: str = "", timeout: Optional[float] = None) -> Fields:
-        """Several named Css or Regex questions answered from one parse."""
+        """Several named Css, XPath, Regex or Structured questions answered
+        from one parse."""
         req = _core.request(doc, url, content_type, self._limits())
         req.fields.CopyFrom(_core.fields_spec(fields))
         return _core.fields(self._caller.extract(req, self._lease_id, timeout))

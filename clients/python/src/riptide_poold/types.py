@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,16 @@ class Regex:
     all: bool = False
     limit: int = 0
     source: str = "text"  # text, html
+
+
+@dataclass(frozen=True)
+class Structured:
+    """A structured-data question, as a field of a fields call: extruct's
+    syntaxes (json-ld, microdata, opengraph, rdfa) plus twitter and meta;
+    all when syntaxes is empty."""
+
+    syntaxes: Tuple[str, ...] = ()
+    flatten_graph: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,11 +102,13 @@ class Matches:
 
 @dataclass(frozen=True)
 class FieldResult:
-    """One field's answer: values for CSS, matches for Regex."""
+    """One field's answer: values for CSS, matches for Regex, result (the
+    shape extruct.extract answers) for Structured."""
 
     values: List[str]
     matches: List[Match]
     truncated: bool = False
+    result: Optional[Dict[str, Any]] = None
 
 
 @dataclass(frozen=True)
