@@ -172,6 +172,7 @@ func (s *Service) wasmError(name string, err error, stats func() pool.Stats) err
 		open     *breaker.OpenError
 		abi      *wasm.ABIError
 		slots    *wasmpool.SlotsError
+		preempt  *wasmpool.PreemptedError
 		creation *wasmpool.CreationError
 	)
 	md := []string{"pool", name}
@@ -190,6 +191,9 @@ func (s *Service) wasmError(name string, err error, stats func() pool.Stats) err
 		// modules share, and the message says who holds them.
 		return statusError(codes.ResourceExhausted, ReasonPoolExhausted,
 			fmt.Sprintf("pool %q exhausted: %v", name, slots), md, retryAfter(min(max(slots.Waited/10, 10*time.Millisecond), time.Second)))
+	case errors.As(err, &preempt):
+		return statusError(codes.ResourceExhausted, ReasonPoolExhausted,
+			fmt.Sprintf("pool %q exhausted: %v; the instance was replaced", name, preempt), md, retryAfter(time.Second))
 	case errors.Is(err, wasmpool.ErrMemoryLimit):
 		return statusError(codes.ResourceExhausted, ReasonMemoryLimitExceeded,
 			fmt.Sprintf("pool %q cannot grow: %v", name, err), md, retryAfter(time.Second))

@@ -194,19 +194,42 @@ func newWazero(ctx context.Context, cache wazero.CompilationCache, interruptible
 // proc_exit does; classify makes it ErrTimeout or ErrCanceled. The instance
 // is then unusable (its guest stopped anywhere) and is discarded.
 //
-// Otherwise it returns at once. That is the other half of its job: wazero's
+// Otherwise it runs the call's Tick (WithTick), if any, which may make it
+// wait for its turn, and returns. That is the other half of its job: wazero's
 // machine code gives Go no point where it can preempt the goroutine, so
 // that a stop-the-world (a garbage collection's, say) would wait for the
 // guest to return; a call into Go is such a point, so the wait is bounded
 // by the time between two checks.
 func checkInterrupt(ctx context.Context, _ []uint64) {
-	switch err := ctx.Err(); {
+	err := ctx.Err()
+	if err == nil {
+		if tick, ok := ctx.Value(tickKey{}).(Tick); ok {
+			err = tick(ctx)
+		}
+	}
+	switch {
 	case err == nil:
 	case errors.Is(err, context.Canceled):
 		panic(sys.NewExitError(sys.ExitCodeContextCanceled))
 	default:
 		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
 	}
+}
+
+// Tick is called on the goroutine of a guest call each time the guest
+// checks for interruption (see checkInterrupt), between two pieces of its
+// work: it may block, to let other calls run, and a non-nil error (the
+// context's) ends the call as its deadline would. It must be cheap when it
+// has nothing to do: it runs about every 0.1 ms of guest work.
+type Tick func(ctx context.Context) error
+
+type tickKey struct{}
+
+// WithTick returns a context whose guest calls run tick at their
+// interruption checks. Modules that the instrumentation could not read
+// (stopped by wazero's own checks) never call it.
+func WithTick(ctx context.Context, tick Tick) context.Context {
+	return context.WithValue(ctx, tickKey{}, tick)
 }
 
 // Close closes every module and instance made by r, and the compilation

@@ -191,6 +191,82 @@ func (s *slots) shorterWaitsLocked(limit time.Duration) bool {
 	return false
 }
 
+// slotCall is one guest call's hold on the slots. Its tick, run at the
+// guest's interruption checks (wasm.WithTick), offers the slot to callers
+// served less (yield); it remembers whether the call ended while waiting
+// to get a slot back.
+type slotCall struct {
+	slots     *slots
+	module    string
+	held      bool          // holds a slot
+	attained  time.Duration // slot time before the current hold
+	since     time.Time     // when the current hold began
+	next      time.Time     // when tick offers the slot next
+	waited    time.Duration // time spent without a slot after yielding
+	preempted bool          // ended while waiting for a slot back
+}
+
+// yieldCheckEvery is how often a running call looks for shorter callers
+// waiting: the guest checks for interruption every 0.1 ms or so, and
+// most of those checks should cost only a clock reading.
+const yieldCheckEvery = 5 * time.Millisecond
+
+// begin takes a slot for a call of module as acquire does, and returns the
+// call's hold on it. The caller must call release once the call is over.
+func (s *slots) begin(ctx context.Context, module string, timeout time.Duration) (*slotCall, error) {
+	if err := s.acquire(ctx, module, timeout); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	return &slotCall{slots: s, module: module, held: true, since: now, next: now.Add(yieldCheckEvery)}, nil
+}
+
+// tick is the call's wasm.Tick. It runs on the call's goroutine only.
+func (c *slotCall) tick(ctx context.Context) error {
+	now := time.Now()
+	if now.Before(c.next) {
+		return nil
+	}
+	c.next = now.Add(yieldCheckEvery)
+	held := c.attained + now.Sub(c.since)
+	yielded, err := c.slots.yield(ctx, c.module, held)
+	if !yielded {
+		return nil
+	}
+	back := time.Now()
+	c.attained, c.since, c.next = held, back, back.Add(yieldCheckEvery)
+	c.waited += back.Sub(now)
+	if err != nil {
+		c.held, c.preempted = false, true
+	}
+	return err
+}
+
+// release gives the call's slot back, if it holds one.
+func (c *slotCall) release() {
+	if c.held {
+		c.held = false
+		c.slots.release(c.module)
+	}
+}
+
+// PreemptedError reports a call that gave its slot to shorter calls and
+// reached its deadline before it got one back: the daemon was busy, the
+// module is not at fault. It wraps pool.ErrExhausted and the guest's
+// error.
+type PreemptedError struct {
+	Module      string
+	Ran, Waited time.Duration
+	Err         error
+}
+
+func (e *PreemptedError) Error() string {
+	return fmt.Sprintf("module %q ran %v, then waited %v for a guest call slot behind shorter calls, and reached its deadline: %v",
+		e.Module, e.Ran.Round(time.Millisecond), e.Waited.Round(time.Millisecond), e.Err)
+}
+
+func (e *PreemptedError) Unwrap() []error { return []error{pool.ErrExhausted, e.Err} }
+
 // release gives back a slot of module's.
 func (s *slots) release(module string) {
 	s.mu.Lock()

@@ -505,17 +505,21 @@ func (p *Pool) Checkout(ctx context.Context) (*pool.Handle[*Instance], error) {
 func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Request) (*structpb.Struct, error) {
 	inst := h.Value()
 	p = inst.pool
-	if err := p.set.slots.acquire(ctx, p.Name, p.set.cfg.CheckoutTimeout); err != nil {
+	call, err := p.set.slots.begin(ctx, p.Name, p.set.cfg.CheckoutTimeout)
+	if err != nil {
 		return nil, err
 	}
-	defer p.set.slots.release(p.Name)
+	defer call.release()
 	done, err := p.Breaker.Allow()
 	if err != nil {
 		return nil, err
 	}
 	inst.settle(nil) // a call before this one on a lease was a success
-	res, err := inst.Extract(ctx, req)
+	res, err := inst.Extract(wasm.WithTick(ctx, call.tick), req)
 	inst.account()
+	if err != nil && call.preempted {
+		err = &PreemptedError{Module: p.Name, Ran: call.attained, Waited: call.waited, Err: err}
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		// The caller's own deadline or cancellation is not the module's
@@ -575,7 +579,13 @@ func Unusable(err error) bool {
 // failed creations. A guest's verdict on bad input, a result too large
 // and the caller's own cancellation are not.
 func isFailure(err error) bool {
-	var ce *CreationError
+	var (
+		ce *CreationError
+		pe *PreemptedError
+	)
+	if errors.As(err, &pe) {
+		return false // the daemon was busy
+	}
 	return errors.As(err, &ce) || errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrTrap) ||
 		errors.Is(err, wasm.ErrOutOfMemory) || errors.Is(err, wasm.ErrUnhealthy) || isABI(err)
 }
