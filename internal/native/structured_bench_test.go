@@ -10,7 +10,8 @@ import (
 // BenchmarkStructured answers extruct's three syntaxes (json-ld,
 // microdata, opengraph) on the median corpus page, as the comparison with
 // extruct asks them (bench/compare/python/xpath_structured.py), parse
-// included; parse alone is the part no extraction can save.
+// included; parse alone is the part no extraction can save. part=rdfa
+// answers rdfa alone from the parsed tree, beside part=extract.
 func BenchmarkStructured(b *testing.B) {
 	pages := testenv.CorpusPages(b)
 	p := pages[len(pages)/2]
@@ -40,6 +41,24 @@ func BenchmarkStructured(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := c.Structured(ctx, doc, spec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("part=rdfa", func(b *testing.B) {
+		c := NewCSS(nil, Limits{})
+		ctx := context.Background()
+		doc, err := NewDocument(p.Source, Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := doc.Root(); err != nil {
+			b.Fatal(err)
+		}
+		rdfa := StructuredSpec{Syntaxes: []string{SyntaxRDFa}}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Structured(ctx, doc, rdfa); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -12,8 +12,9 @@ peer's time to the daemon's within a round (above 1: the daemon is
 faster). A peer parses the page and answers, as a caller without the
 daemon would: lxml.html.document_fromstring then .xpath(expr) (libxml2's
 XPath 1.0 in C); extruct.extract(html, base_url, syntaxes=[json-ld,
-microdata, opengraph], uniform=False). The daemon is sent the page and the
-question. Needs Debian's python3-lxml, python3-extruct, python3-grpcio,
+microdata, opengraph], uniform=False), and with syntaxes=[rdfa] alone
+(pyRdfa and rdflib) against the daemon's rdfa. The daemon is sent the page
+and the question. Needs Debian's python3-lxml, python3-extruct, python3-grpcio,
 python3-grpc-tools. Not yet part of run.sh.
 """
 
@@ -78,8 +79,17 @@ def main():
     def daemon_structured(html):
         return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=spec))
 
+    def extruct_rdfa(html):
+        return extruct.extract(html, base_url=URL, syntaxes=["rdfa"], uniform=False, errors="ignore")
+
+    rdfa_spec = pb.StructuredSpec(syntaxes=["rdfa"])
+
+    def daemon_rdfa(html):
+        return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=rdfa_spec))
+
     rows = [("xpath `%s`" % e, lxml_xpath(e), daemon_xpath(e), "lxml") for e in XPATHS]
     rows.append(("structured (json-ld, microdata, opengraph)", extruct_run, daemon_structured, "extruct"))
+    rows.append(("structured (rdfa)", extruct_rdfa, daemon_rdfa, "extruct"))
 
     # Warm up every variant (and check the daemon answers).
     for _, peer, daemon, _ in rows:
