@@ -24,14 +24,17 @@ import (
 // other module waits.
 //
 // A running call also gives its slot up at its interruption ticks (yield)
-// once it has held slots for a quantum longer than a waiting caller has:
-// the slot goes to the caller served least so far, and the running call
-// queues again behind callers served less than it. This is
-// least-attained-service scheduling: a short call (an article page) beside
-// long ones (a module that computes for a second) waits at most a quantum
-// for a slot instead of a long call's whole length, so long calls cost
-// other modules' callers little latency, while they still get every slot
-// that short calls leave free.
+// once it has been served a quantum more than a waiting caller: the slot
+// goes to the caller served least, and the running call queues again
+// behind callers served less than it. A call counts as served the slot
+// time it has had, or, if more, what its module's calls usually take (a
+// moving average of the slot time of its calls that ended): a new call of
+// a module whose calls run for seconds does not count as short. This is
+// least-attained-service scheduling with a per-module prediction: a short
+// call (an article page) beside long ones (a module that computes for a
+// second) waits about a quantum for a slot instead of a long call's whole
+// length, so long calls cost other modules' callers little latency, while
+// they still get every slot that short calls leave free.
 type slots struct {
 	total int
 
@@ -40,6 +43,10 @@ type slots struct {
 	waiting int // callers queued, all modules
 	seq     uint64
 	modules map[string]*moduleSlots
+	// usual is each module's moving average of the slot time of its
+	// calls that ended (finish); it outlives moduleSlots, which go when
+	// a module has no call.
+	usual map[string]time.Duration
 }
 
 // moduleSlots is one module's calls: those running and those queued.
@@ -49,7 +56,7 @@ type moduleSlots struct {
 }
 
 type slotWaiter struct {
-	attained time.Duration // slot time its call has had; 0 for new calls
+	attained time.Duration // what its call counts as served (slotCall.served)
 	seq      uint64
 	ready    chan struct{} // closed when granted
 	granted  bool          // under slots.mu
@@ -61,7 +68,7 @@ func (w *slotWaiter) before(x *slotWaiter) bool {
 }
 
 func newSlots(total int) *slots {
-	return &slots{total: total, modules: make(map[string]*moduleSlots)}
+	return &slots{total: total, modules: make(map[string]*moduleSlots), usual: make(map[string]time.Duration)}
 }
 
 func (s *slots) module(name string) *moduleSlots {
@@ -85,7 +92,7 @@ func (s *slots) acquire(ctx context.Context, module string, timeout time.Duratio
 		s.mu.Unlock()
 		return nil
 	}
-	w := s.enqueueLocked(m, 0)
+	w := s.enqueueLocked(m, s.usual[module])
 	s.grantLocked()
 	s.mu.Unlock()
 
@@ -142,13 +149,15 @@ func (s *slots) enqueueLocked(m *moduleSlots, attained time.Duration) *slotWaite
 const yieldQuantum = 40 * time.Millisecond
 
 // yield is called on a running call of module that holds a slot and has
-// held slots for attained so far. If a caller waits that has been served
+// held slots for attained so far (it counts as served that, or its
+// module's usual call if more). If a caller waits that has been served
 // at least yieldQuantum less, the call gives its slot to the least served
 // caller and queues again until it is given one back. It reports whether
 // it gave the slot up. If ctx ends while it waits, it returns ctx's error
 // and holds no slot: the caller must not release one.
 func (s *slots) yield(ctx context.Context, module string, attained time.Duration) (yielded bool, err error) {
 	s.mu.Lock()
+	attained = max(attained, s.usual[module])
 	if !s.shorterWaitsLocked(attained - yieldQuantum) {
 		s.mu.Unlock()
 		return false, nil
@@ -242,11 +251,24 @@ func (c *slotCall) tick(ctx context.Context) error {
 	return err
 }
 
-// release gives the call's slot back, if it holds one.
+// release gives the call's slot back, if it holds one, and counts the
+// slot time it had toward its module's usual call.
 func (c *slotCall) release() {
+	total := c.attained
+	if c.held {
+		total += time.Since(c.since)
+	}
+	s := c.slots
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.usual[c.module]; ok {
+		s.usual[c.module] = u + (total-u)/4
+	} else {
+		s.usual[c.module] = total
+	}
 	if c.held {
 		c.held = false
-		c.slots.release(c.module)
+		s.releaseLocked(c.module)
 	}
 }
 

@@ -305,3 +305,43 @@ func TestSlotsYieldDeadline(t *testing.T) {
 		t.Errorf("busy %d waiting %d modules %v, want all 0", s.busy, s.waiting, s.modules)
 	}
 }
+
+// TestSlotsUsualCallLength: a module whose calls ended after a second
+// counts as long from its next call's start: its new caller does not
+// take the slot of a call of a short module that has run a little, and a
+// call of it that has just started gives its slot to a short module's
+// caller.
+func TestSlotsUsualCallLength(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(1)
+	c, err := s.begin(ctx, "hog", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.attained = time.Second // as if it had run a second before its last hold
+	c.release()
+
+	if err := s.acquire(ctx, "article", 0); err != nil {
+		t.Fatal(err)
+	}
+	hog := acquireAsync(ctx, s, "hog")
+	waitQueued(t, s, "hog", 1)
+	if yielded, err := s.yield(ctx, "article", 3*yieldQuantum); yielded || err != nil {
+		t.Fatalf("article after 3 quanta beside a new call of a module whose calls take a second: %v, %v; want the slot kept", yielded, err)
+	}
+	s.release("article")
+	if err := <-hog; err != nil {
+		t.Fatal(err)
+	}
+	article := acquireAsync(ctx, s, "article")
+	waitQueued(t, s, "article", 1)
+	back := yieldAsync(ctx, s, "hog", 0) // just started, but hog's calls are long
+	if err := <-article; err != nil {
+		t.Fatal(err)
+	}
+	s.release("article")
+	if err := <-back; err != nil {
+		t.Fatal(err)
+	}
+	s.release("hog")
+}
