@@ -30,6 +30,18 @@ func TestLoadRefusesNonConformingModules(t *testing.T) {
 		{"badtree", readTestdata(t, "badtree"), `export "riptide_extract_tree" is func(i32, i32) i64, want func(i32, i32, i32, i32) i64`},
 		{"tablebig", readTestdata(t, "tablebig"), "table 0 starts with 134217728 entries, over the limit of 65536"},
 		{"garbage", []byte("\x00asm but not really"), "not a valid WebAssembly module"},
+		// A call of a function whose type index is out of range: wazero
+		// v1.12.0's validator indexes its type section with it and
+		// panics (found by FuzzInstrument).
+		{"wazeropanic", []byte("\x00asm\x01\x00\x00\x00" +
+			"\x01\x04\x01\x60\x00\x00" + // types: () -> ()
+			"\x03\x03\x02\x00\x30" + // functions: of types 0 and 48
+			"\x0a\x09\x02\x04\x00\x10\x01\x0b\x02\x00\x0b"), // code: call 1; nothing
+			"the compiler failed on it"},
+		{"reservedimport", []byte("\x00asm\x01\x00\x00\x00" +
+			"\x01\x04\x01\x60\x00\x00" +
+			"\x02\x18\x01\x0criptide_host\x09interrupt\x00\x00"),
+			`imports from module "riptide_host"`},
 		{"empty", nil, "not a valid WebAssembly module"},
 	}
 	for _, tt := range tests {

@@ -337,7 +337,7 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	if how == interruptChecked {
 		rt = r.checked
 	}
-	compiled, err := rt.CompileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), code)
+	compiled, err := compile(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), rt, code)
 	if err != nil {
 		return nil, &ABIError{Module: name, Reason: "not a valid WebAssembly module: " + err.Error()}
 	}
@@ -357,6 +357,19 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 		slog.Int("bytes", len(wasm)), slog.Duration("took", time.Since(start)),
 		slog.Duration("compile", compiledAt.Sub(start)), slog.Duration("probe", time.Since(compiledAt)))
 	return m, nil
+}
+
+// compile is rt.CompileModule with a panic turned into an error: wazero
+// v1.12.0's validator indexes out of range on some malformed modules (a
+// call of an import whose type index is out of range), and a module file
+// must not end the daemon.
+func compile(ctx context.Context, rt wazero.Runtime, bin []byte) (c wazero.CompiledModule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c, err = nil, fmt.Errorf("the compiler failed on it: %v", p)
+		}
+	}()
+	return rt.CompileModule(ctx, bin)
 }
 
 // instrument adds interruption checks to a module's code (package

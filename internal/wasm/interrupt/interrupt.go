@@ -306,7 +306,10 @@ func (m *module) readGlobals(body []byte) error {
 	r := &reader{b: body}
 	n := r.u32()
 	m.globals += n
-	return r.err
+	if r.err != nil {
+		return fmt.Errorf("%w: globals: %v", ErrUnsupported, r.err)
+	}
+	return nil
 }
 
 func (m *module) readExports(body []byte) error {
