@@ -186,7 +186,7 @@ func newWazero(ctx context.Context, cache wazero.CompilationCache, interruptible
 
 // checkInterrupt is the host function an instrumented guest calls each time
 // its fuel runs out (package interrupt): every Fuel bytes of code it runs,
-// about every 0.1 ms for the bundled module, a few ms at most for any.
+// about every 20 µs for the bundled module, a few ms at most for any.
 //
 // Past the call's deadline or cancellation it ends the call: the panic
 // unwinds the guest's stack, and wazero returns a *sys.ExitError that is

@@ -71,9 +71,10 @@ const Version = 1
 // Fuel is what the guest's countdown starts from, in bytes of code, and is
 // filled to again each time it runs out. The guest calls the host about
 // once per Fuel bytes of code it runs: on the bundled article module, a Go
-// program, about every 0.1 ms, which costs it under 1%; no module can make
-// it much longer than some milliseconds, the time a CPU takes over 2^20
-// bytes of the slowest straight-line code (integer divisions, say).
+// program whose every jump goes round a loop the size of its function,
+// about every 20 µs; no module can make it much longer than some
+// milliseconds, the time a CPU takes over 2^20 bytes of the slowest
+// straight-line code (integer divisions, say).
 const Fuel = 1 << 20
 
 var (
