@@ -24,11 +24,12 @@ import (
 // other module waits.
 //
 // A running call also gives its slot up at its interruption ticks (yield)
-// once it has been served a quantum more than a waiting caller: the slot
-// goes to the caller served least, and the running call queues again
-// behind callers served less than it. A call counts as served the slot
+// once it has been served a quantum more than a waiting caller of another
+// module: the slot goes to the caller served least, and the running call
+// queues again at the head of its module's queue (a module's own calls
+// take turns in order; yielding to them would only starve its longest). A call counts as served the slot
 // time it has had, or, if more, what its module's calls usually take (a
-// moving average of the slot time of its calls that ended): a new call of
+// moving average of the length of its calls that ended): a new call of
 // a module whose calls run for seconds does not count as short. This is
 // least-attained-service scheduling with a per-module prediction: a short
 // call (an article page) beside long ones (a module that computes for a
@@ -43,9 +44,9 @@ type slots struct {
 	waiting int // callers queued, all modules
 	seq     uint64
 	modules map[string]*moduleSlots
-	// usual is each module's moving average of the slot time of its
-	// calls that ended (finish); it outlives moduleSlots, which go when
-	// a module has no call.
+	// usual is each module's moving average of the length of its calls
+	// that ended (slotCall.release); it outlives moduleSlots, which go
+	// when a module has no call.
 	usual map[string]time.Duration
 }
 
@@ -60,11 +61,6 @@ type slotWaiter struct {
 	seq      uint64
 	ready    chan struct{} // closed when granted
 	granted  bool          // under slots.mu
-}
-
-// before orders waiters of one module: least served first, then oldest.
-func (w *slotWaiter) before(x *slotWaiter) bool {
-	return w.attained < x.attained || w.attained == x.attained && w.seq < x.seq
 }
 
 func newSlots(total int) *slots {
@@ -92,7 +88,7 @@ func (s *slots) acquire(ctx context.Context, module string, timeout time.Duratio
 		s.mu.Unlock()
 		return nil
 	}
-	w := s.enqueueLocked(m, s.usual[module])
+	w := s.enqueueLocked(m, s.usual[module], false)
 	s.grantLocked()
 	s.mu.Unlock()
 
@@ -129,15 +125,17 @@ func (s *slots) acquire(ctx context.Context, module string, timeout time.Duratio
 	return s.exhaustedLocked(module, time.Since(began))
 }
 
-// enqueueLocked queues a caller of m that has been served attained.
-func (s *slots) enqueueLocked(m *moduleSlots, attained time.Duration) *slotWaiter {
+// enqueueLocked queues a caller of m that counts as served attained: at the
+// end of m's queue, or at its head for a call that gave its slot up (it
+// began before the module's callers that wait).
+func (s *slots) enqueueLocked(m *moduleSlots, attained time.Duration, head bool) *slotWaiter {
 	s.seq++
 	w := &slotWaiter{attained: attained, seq: s.seq, ready: make(chan struct{})}
-	i := len(m.queue)
-	for i > 0 && w.before(m.queue[i-1]) {
-		i--
+	if head {
+		m.queue = slices.Insert(m.queue, 0, w)
+	} else {
+		m.queue = append(m.queue, w)
 	}
-	m.queue = slices.Insert(m.queue, i, w)
 	s.waiting++
 	return w
 }
@@ -158,12 +156,12 @@ const yieldQuantum = 40 * time.Millisecond
 func (s *slots) yield(ctx context.Context, module string, attained time.Duration) (yielded bool, err error) {
 	s.mu.Lock()
 	attained = max(attained, s.usual[module])
-	if !s.shorterWaitsLocked(attained - yieldQuantum) {
+	if !s.shorterWaitsLocked(module, attained-yieldQuantum) {
 		s.mu.Unlock()
 		return false, nil
 	}
 	m := s.module(module)
-	w := s.enqueueLocked(m, attained)
+	w := s.enqueueLocked(m, attained, true)
 	s.releaseLocked(module)
 	s.mu.Unlock()
 
@@ -186,14 +184,16 @@ func (s *slots) yield(ctx context.Context, module string, attained time.Duration
 	return true, ctx.Err()
 }
 
-// shorterWaitsLocked reports whether a caller waits that has been served
-// less than limit.
-func (s *slots) shorterWaitsLocked(limit time.Duration) bool {
+// shorterWaitsLocked reports whether a caller of another module than
+// module waits that has been served less than limit. A module's own
+// calls are alike and take turns in order: yielding to them would only
+// starve its longest call.
+func (s *slots) shorterWaitsLocked(module string, limit time.Duration) bool {
 	if s.waiting == 0 || limit <= 0 {
 		return false
 	}
-	for _, m := range s.modules {
-		if len(m.queue) > 0 && m.queue[0].attained < limit {
+	for name, m := range s.modules {
+		if name != module && len(m.queue) > 0 && m.queue[0].attained < limit {
 			return true
 		}
 	}
@@ -209,6 +209,7 @@ type slotCall struct {
 	module    string
 	held      bool          // holds a slot
 	attained  time.Duration // slot time before the current hold
+	began     time.Time     // when the call first got a slot
 	since     time.Time     // when the current hold began
 	next      time.Time     // when tick offers the slot next
 	waited    time.Duration // time spent without a slot after yielding
@@ -227,7 +228,7 @@ func (s *slots) begin(ctx context.Context, module string, timeout time.Duration)
 		return nil, err
 	}
 	now := time.Now()
-	return &slotCall{slots: s, module: module, held: true, since: now, next: now.Add(yieldCheckEvery)}, nil
+	return &slotCall{slots: s, module: module, held: true, began: now, since: now, next: now.Add(yieldCheckEvery)}, nil
 }
 
 // tick is the call's wasm.Tick. It runs on the call's goroutine only.
@@ -252,12 +253,13 @@ func (c *slotCall) tick(ctx context.Context) error {
 }
 
 // release gives the call's slot back, if it holds one, and counts the
-// slot time it had toward its module's usual call.
+// call's length toward its module's usual call. The length is the time
+// from its first slot to its end, waits after yielding included: a call
+// that gave its slot up and never finished wanted at least that much, and
+// counting only the slot time it got would make a module that is kept
+// waiting look short.
 func (c *slotCall) release() {
-	total := c.attained
-	if c.held {
-		total += time.Since(c.since)
-	}
+	total := time.Since(c.began)
 	s := c.slots
 	s.mu.Lock()
 	defer s.mu.Unlock()

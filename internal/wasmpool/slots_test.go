@@ -234,7 +234,7 @@ func TestSlotsYieldNobodyShorter(t *testing.T) {
 	}
 	// c, preempted earlier after 5 quanta, waits; b at 5.5 quanta keeps its slot.
 	s.mu.Lock()
-	w := s.enqueueLocked(s.module("c"), 5*yieldQuantum)
+	w := s.enqueueLocked(s.module("c"), 5*yieldQuantum, false)
 	s.mu.Unlock()
 	if yielded, err := s.yield(ctx, "b", 5*yieldQuantum+yieldQuantum/2); yielded || err != nil {
 		t.Fatalf("yield to a caller served about as long: %v, %v", yielded, err)
@@ -318,7 +318,7 @@ func TestSlotsUsualCallLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.attained = time.Second // as if it had run a second before its last hold
+	c.began = c.began.Add(-time.Second) // as if it had begun a second ago
 	c.release()
 
 	if err := s.acquire(ctx, "article", 0); err != nil {
