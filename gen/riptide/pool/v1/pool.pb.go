@@ -4460,8 +4460,8 @@ type Extractor struct {
 	ExtractTimeout *durationpb.Duration `protobuf:"bytes,9,opt,name=extract_timeout,json=extractTimeout,proto3" json:"extract_timeout,omitempty"`
 	// SHA-256 of the module's bytes, hex ("" for native pools).
 	Sha256 string `protobuf:"bytes,10,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	// The ExtractRequest specs this pool answers: "css", "xpath", "fields"
-	// for the css pool; "regex" (and "fields") for the regex pool; "wasm"
+	// The ExtractRequest specs this pool answers: "css", "xpath",
+	// "structured", "fields" for the css pool; "regex" (and "fields") for the regex pool; "wasm"
 	// for a module.
 	Specs []string `protobuf:"bytes,11,rep,name=specs,proto3" json:"specs,omitempty"`
 	// What runs the pool's extractions: the sandbox or the daemon's process.
