@@ -285,7 +285,7 @@ type PreemptedError struct {
 }
 
 func (e *PreemptedError) Error() string {
-	return fmt.Sprintf("module %q ran %v, then waited %v for a guest call slot behind shorter calls, and reached its deadline: %v",
+	return fmt.Sprintf("module %q ran %v, then waited %v for one of the guest call slots, given to shorter calls, and reached its deadline: %v",
 		e.Module, e.Ran.Round(time.Millisecond), e.Waited.Round(time.Millisecond), e.Err)
 }
 
