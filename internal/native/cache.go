@@ -162,7 +162,14 @@ type pattern struct {
 	// searched from the middle of a string by slicing it, because the slice
 	// hides the preceding rune.
 	looksBehind bool
-	named       bool // has named groups
+	// behind, for a pattern that looksBehind, is the pattern searched
+	// from the middle of a string: ^(?s:.)(?s:.*?)(pattern), matched
+	// from the rune before the search's start, so that the pattern's
+	// assertions see that rune (and ^ and \A, mid-text, never match).
+	// Its first group is the pattern's match, the lazy prefix making it
+	// the leftmost, as a search from that point would find.
+	behind *regexp.Regexp
+	named  bool // has named groups
 	// insts is the size of the compiled program: Go's regexp does at most
 	// about that much work per byte of text (its NFA runs up to one
 	// thread per instruction), which is the regex cost model.
@@ -216,6 +223,11 @@ func parsePattern(expr string) (*pattern, error) {
 		return nil, &SpecError{Field: "pattern", Value: expr, Err: err}
 	}
 	pat := &pattern{re: re, looksBehind: looksBehind(tree), insts: len(prog.Inst)}
+	if pat.looksBehind {
+		if pat.behind, err = regexp.Compile(`^(?s:.)(?s:.*?)(` + expr + `)`); err != nil {
+			return nil, &SpecError{Field: "pattern", Value: expr, Err: err}
+		}
+	}
 	for _, name := range re.SubexpNames() {
 		if name != "" {
 			pat.named = true

@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"errors"
+	"regexp"
 	"testing"
 	"unicode/utf8"
 )
@@ -101,6 +102,17 @@ func FuzzFind(f *testing.F) {
 			for _, m := range matches {
 				if m.Start < 0 || m.End > len(text) || m.Start > m.End || text[m.Start:m.End] != m.Value {
 					t.Fatalf("match %+v does not sit in the searched text", m)
+				}
+			}
+			// The matches are regexp's own, in order: the searches one
+			// match at a time (and from the rune before, for patterns
+			// that look behind) change nothing.
+			if err == nil {
+				want := regexp.MustCompile(pattern).FindAllStringIndex(text, len(matches))
+				for i, m := range matches {
+					if i >= len(want) || want[i][0] != m.Start || want[i][1] != m.End {
+						t.Fatalf("%q on %q: match %d at [%d,%d], regexp's %v", pattern, text, i, m.Start, m.End, want)
+					}
 				}
 			}
 		}

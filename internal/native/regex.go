@@ -99,9 +99,8 @@ func NewRegex(cache *PatternCache, limits Limits) *Regex {
 // pattern whose work on the text could go over Limits.MaxWork),
 // ErrEmptyDocument for a nil doc, ErrResultTooLarge, ErrClosed, or
 // ctx.Err() when ctx is done. ctx is checked between matches, and inside
-// a search whose text times program is over readerWork (see find); for
-// patterns with ^, \A, \b or \B it is checked between batches of matches
-// instead (see findAnchored), which MaxWork bounds.
+// a search whose text times program is over readerWork (see find and
+// findAnchored).
 func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matches []Match, truncated bool, err error) {
 	if r.closed.Load() {
 		return nil, false, ErrClosed
@@ -127,7 +126,7 @@ func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matche
 	}
 
 	want, look := plan(spec.All, spec.Limit, r.limits.MaxMatches)
-	if work := regexWork(pat, len(s), look); work > float64(r.limits.MaxWork) {
+	if work := regexWork(pat, len(s)); work > float64(r.limits.MaxWork) {
 		return nil, false, &SpecError{Field: "pattern", Value: spec.Pattern,
 			Err: &CostError{Limit: "MaxWork", Cost: work, Max: float64(r.limits.MaxWork)}}
 	}
@@ -161,16 +160,10 @@ func (r *Regex) check(spec RegexSpec) error {
 }
 
 // regexWork bounds the steps of finding look matches of pat in n bytes of
-// text: a search costs at most the program's size per byte, and
-// findAnchored may search the whole text once per batch.
-func regexWork(pat *pattern, n, look int) float64 {
-	searches := 1
-	if pat.looksBehind {
-		for b := min(64, look); b < look; b *= 2 {
-			searches++
-		}
-	}
-	return float64(n+1) * float64(pat.insts) * float64(searches)
+// text: the searches, one per match, each from where the last ended, cost
+// at most the program's size per byte of the text together.
+func regexWork(pat *pattern, n int) float64 {
+	return float64(n+1) * float64(pat.insts)
 }
 
 // readerWork is the bound on a search's work (text bytes times program
@@ -280,26 +273,63 @@ func (b *matchBuilder) find(ctx context.Context) error {
 	return nil
 }
 
-// findAnchored serves patterns that look behind their start, which must
-// see the whole string. regexp offers no search from an offset with
-// context, so it asks FindAll for a growing number of matches, checking ctx
-// between batches. Each batch repeats the previous one's work; doubling
-// keeps the total under twice a single call's.
+// findAnchored is find for patterns that look behind their start, which
+// slicing the text would hide: after the first search, each search runs
+// pattern.behind from the rune before the position, and takes the
+// pattern's match from its first group. So ctx is checked between matches
+// and inside long searches, as for any pattern.
 func (b *matchBuilder) findAnchored(ctx context.Context) error {
-	for n := min(64, b.look); ; n = min(2*n, b.look) {
+	prevEnd := -1
+	for pos := 0; !b.full() && pos <= len(b.s); {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		locs := b.pat.re.FindAllStringSubmatchIndex(b.s, n)
-		if len(locs) < n || n == b.look {
-			for _, loc := range locs {
-				if err := b.add(loc); err != nil {
-					return err
-				}
+		re, from := b.pat.re, 0
+		if pos > 0 {
+			_, w := utf8.DecodeLastRuneInString(b.s[:pos])
+			re, from = b.pat.behind, pos-w
+		}
+		var loc []int
+		if rest := b.s[from:]; float64(len(rest))*float64(b.pat.insts) > readerWork {
+			loc = re.FindReaderSubmatchIndex(&ctxReader{ctx: ctx, s: rest, left: ctxCheckRunes})
+			if err := ctx.Err(); err != nil {
+				return err // the reader may have ended the text early
 			}
+		} else {
+			loc = re.FindStringSubmatchIndex(rest)
+		}
+		if loc == nil {
 			return nil
 		}
+		if from != pos {
+			loc = loc[2:] // the pattern's own match and groups
+		}
+		for i := range loc {
+			if loc[i] >= 0 {
+				loc[i] += from
+			}
+		}
+		accept := true
+		if loc[1] == pos {
+			// An empty match, handled as find does.
+			accept = loc[0] != prevEnd
+			if pos < len(b.s) {
+				_, w := utf8.DecodeRuneInString(b.s[pos:])
+				pos += w
+			} else {
+				pos++
+			}
+		} else {
+			pos = loc[1]
+		}
+		prevEnd = loc[1]
+		if accept {
+			if err := b.add(loc); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
 }
 
 // add appends the match at loc. A match past want is not kept: it only

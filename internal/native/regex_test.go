@@ -123,6 +123,7 @@ func TestFindMatchesRegexp(t *testing.T) {
 		`a*`, `b*`, `x*`, `a|`, `|a`, `\s*`, `(a)|(b)`, `.`, `(?s).`, `€*`,
 		`^`, `$`, `(?m)^`, `(?m)^\w*`, `(?m)$`, `\b`, `\B`, `\bab`, `a\b`, `\A.`, `.\z`,
 		`(?:a|b)*?`, `[^ ]+`, `(a*)(b*)`,
+		`\b(\w)(\w*)\b`, `(?m)^(\w+)|(x)`, `(?i)\bA(B)?`, `\B(.)`, `^(a)|b`, `(?m)(^|c)(\s*)`,
 	}
 	for _, text := range texts {
 		doc := mustDoc(t, "<pre>"+text+"</pre>") // SourceHTML keeps the text as written
@@ -142,6 +143,11 @@ func TestFindMatchesRegexp(t *testing.T) {
 			for i, m := range got {
 				if m.Start != want[i][0] || m.End != want[i][1] {
 					t.Errorf("Find(%q) on %q: match %d at [%d,%d], regexp at %v", p, src, i, m.Start, m.End, want[i][:2])
+				}
+				for g, v := range m.Groups {
+					if lo := want[i][2*g+2]; lo >= 0 && v != src[lo:want[i][2*g+3]] || lo < 0 && v != "" {
+						t.Errorf("Find(%q) on %q: match %d group %d %q, regexp's at %v", p, src, i, g+1, v, want[i][2*g+2:2*g+4])
+					}
 				}
 			}
 		}
@@ -256,6 +262,17 @@ func TestFindContextCanceled(t *testing.T) {
 		ctx = &countdownCtx{Context: context.Background(), left: 3}
 		if _, _, err := re.Find(ctx, doc, RegexSpec{Pattern: pattern, All: true}); !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: Find with ctx canceled between matches: err = %v, want context.Canceled", pattern, err)
+		}
+	}
+	// One long search that finds nothing: stopped inside it, looking
+	// behind its start or not (each search after the first, for \b,
+	// starts from the rune before the position).
+	long := mustDoc(t, "<p>x</p>"+strings.Repeat("x ", 1<<20))
+	for _, pattern := range []string{`zzz\w`, `\bzzz\w`, `x\b.*zzz`} {
+		re := NewRegex(nil, Limits{})
+		ctx := &countdownCtx{Context: context.Background(), left: 4}
+		if _, _, err := re.Find(ctx, long, RegexSpec{Pattern: pattern, All: true}); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: Find with ctx canceled inside a long search: err = %v, want context.Canceled", pattern, err)
 		}
 	}
 }
