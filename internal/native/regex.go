@@ -99,8 +99,7 @@ func NewRegex(cache *PatternCache, limits Limits) *Regex {
 // pattern whose work on the text could go over Limits.MaxWork),
 // ErrEmptyDocument for a nil doc, ErrResultTooLarge, ErrClosed, or
 // ctx.Err() when ctx is done. ctx is checked between matches, and inside
-// a search whose text times program is over readerWork (see find and
-// findAnchored).
+// a search whose text times program is over readerWork (see search).
 func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matches []Match, truncated bool, err error) {
 	if r.closed.Load() {
 		return nil, false, ErrClosed
@@ -134,12 +133,7 @@ func (r *Regex) Find(ctx context.Context, doc *Document, spec RegexSpec) (matche
 		pat: pat, s: s, want: want, look: look,
 		limit: r.limits.MaxResultBytes, budget: r.limits.MaxResultBytes,
 	}
-	if pat.looksBehind {
-		err = b.findAnchored(ctx)
-	} else {
-		err = b.find(ctx)
-	}
-	if err != nil {
+	if err := b.find(ctx); err != nil {
 		return nil, false, err
 	}
 	return b.out, b.more, nil
@@ -224,30 +218,16 @@ func (b *matchBuilder) full() bool { return b.more || len(b.out) >= b.look }
 
 // find is regexp's FindAllStringSubmatchIndex unrolled so that ctx can be
 // checked between matches: one search per match, each from where the last
-// ended. Searching s[pos:] sees the same text as searching s from pos for a
-// pattern that never looks behind its start, which the caller guarantees.
+// ended (see search).
 func (b *matchBuilder) find(ctx context.Context) error {
 	prevEnd := -1
 	for pos := 0; !b.full() && pos <= len(b.s); {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var loc []int
-		if rest := b.s[pos:]; float64(len(rest))*float64(b.pat.insts) > readerWork {
-			loc = b.pat.re.FindReaderSubmatchIndex(&ctxReader{ctx: ctx, s: rest, left: ctxCheckRunes})
-			if err := ctx.Err(); err != nil {
-				return err // the reader may have ended the text early
-			}
-		} else {
-			loc = b.pat.re.FindStringSubmatchIndex(rest)
-		}
-		if loc == nil {
-			return nil
-		}
-		for i := range loc {
-			if loc[i] >= 0 {
-				loc[i] += pos
-			}
+		loc, err := b.search(ctx, pos)
+		if loc == nil || err != nil {
+			return err
 		}
 		accept := true
 		if loc[1] == pos {
@@ -273,63 +253,39 @@ func (b *matchBuilder) find(ctx context.Context) error {
 	return nil
 }
 
-// findAnchored is find for patterns that look behind their start, which
-// slicing the text would hide: after the first search, each search runs
-// pattern.behind from the rune before the position, and takes the
-// pattern's match from its first group. So ctx is checked between matches
-// and inside long searches, as for any pattern.
-func (b *matchBuilder) findAnchored(ctx context.Context) error {
-	prevEnd := -1
-	for pos := 0; !b.full() && pos <= len(b.s); {
+// search finds the first match at or after pos, as offsets into s, or nil.
+// Searching s[pos:] sees the same text as searching s from pos, unless the
+// pattern looks behind its start, which the slice would hide: such a
+// pattern is searched, past the text's start, as pattern.behind from the
+// rune before pos, and its match taken from behind's first group. A long
+// search reads the text through a ctxReader, so that ctx stops it.
+func (b *matchBuilder) search(ctx context.Context, pos int) ([]int, error) {
+	re, from := b.pat.re, pos
+	if b.pat.looksBehind && pos > 0 {
+		_, w := utf8.DecodeLastRuneInString(b.s[:pos])
+		re, from = b.pat.behind, pos-w
+	}
+	var loc []int
+	if rest := b.s[from:]; float64(len(rest))*float64(b.pat.insts) > readerWork {
+		loc = re.FindReaderSubmatchIndex(&ctxReader{ctx: ctx, s: rest, left: ctxCheckRunes})
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err // the reader may have ended the text early
 		}
-		re, from := b.pat.re, 0
-		if pos > 0 {
-			_, w := utf8.DecodeLastRuneInString(b.s[:pos])
-			re, from = b.pat.behind, pos-w
-		}
-		var loc []int
-		if rest := b.s[from:]; float64(len(rest))*float64(b.pat.insts) > readerWork {
-			loc = re.FindReaderSubmatchIndex(&ctxReader{ctx: ctx, s: rest, left: ctxCheckRunes})
-			if err := ctx.Err(); err != nil {
-				return err // the reader may have ended the text early
-			}
-		} else {
-			loc = re.FindStringSubmatchIndex(rest)
-		}
-		if loc == nil {
-			return nil
-		}
-		if from != pos {
-			loc = loc[2:] // the pattern's own match and groups
-		}
-		for i := range loc {
-			if loc[i] >= 0 {
-				loc[i] += from
-			}
-		}
-		accept := true
-		if loc[1] == pos {
-			// An empty match, handled as find does.
-			accept = loc[0] != prevEnd
-			if pos < len(b.s) {
-				_, w := utf8.DecodeRuneInString(b.s[pos:])
-				pos += w
-			} else {
-				pos++
-			}
-		} else {
-			pos = loc[1]
-		}
-		prevEnd = loc[1]
-		if accept {
-			if err := b.add(loc); err != nil {
-				return err
-			}
+	} else {
+		loc = re.FindStringSubmatchIndex(rest)
+	}
+	if loc == nil {
+		return nil, nil
+	}
+	if re != b.pat.re {
+		loc = loc[2:] // the pattern's own match and groups
+	}
+	for i := range loc {
+		if loc[i] >= 0 {
+			loc[i] += from
 		}
 	}
-	return nil
+	return loc, nil
 }
 
 // add appends the match at loc. A match past want is not kept: it only
