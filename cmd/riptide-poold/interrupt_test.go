@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // TestShutdownWithEndlessTrustedCall runs the daemon as a process with a
@@ -33,13 +29,8 @@ func TestShutdownWithEndlessTrustedCall(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(modules, "spin.wasm"), loop, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(),
-		runMainEnv+"=1",
+	d := startDaemon(t,
 		"GOGC=1",
-		"GRPC_ADDR=127.0.0.1:0",
-		"METRICS_ADDR=",
-		"LOG_FORMAT=json",
 		"NATIVE_POOL_SIZE=1",
 		"WASM_POOL_ENABLED=true",
 		"WASM_POOL_SIZE=1",
@@ -47,42 +38,8 @@ func TestShutdownWithEndlessTrustedCall(t *testing.T) {
 		"WASM_TRUSTED_MODULES=spin",
 		"WASM_EXTRACT_TIMEOUT_MS=600000",
 		"ARTICLE_ENGINE=native", // no bundled module to compile: minutes under the race detector
-		"SHUTDOWN_GRACE_MS=500",
-		"HOME="+t.TempDir(),
 	)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	log := &logLines{done: make(chan struct{})}
-	go log.read(stderr)
-	var exitErr error
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		<-log.done
-		exitErr = cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	addr, _ := log.wait(t, "gRPC listening")["addr"].(string)
-	log.wait(t, "serving")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := poolv1.NewPoolServiceClient(conn)
+	client := d.client
 
 	looping := make(chan error, 1)
 	go func() {
@@ -109,17 +66,7 @@ func TestShutdownWithEndlessTrustedCall(t *testing.T) {
 	default:
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-		if exitErr != nil {
-			t.Errorf("exit: %v, want status 0", exitErr)
-		}
-	case <-time.After(exitBound):
-		t.Fatalf("the process was still running %v after SIGTERM with a trusted guest looping", exitBound)
-	}
+	d.terminate(t, "a trusted guest looping")
 	select {
 	case err := <-looping:
 		if err == nil {

@@ -52,55 +52,13 @@ const startBound = 2 * time.Minute
 // never returns, and the README why a trusted WebAssembly call that never
 // returns is beyond any bound.
 func TestShutdownEndsWithCallRunning(t *testing.T) {
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(),
-		runMainEnv+"=1",
-		"GRPC_ADDR=127.0.0.1:0",
-		"METRICS_ADDR=",
-		"LOG_FORMAT=json",
+	d := startDaemon(t,
 		"NATIVE_POOL_SIZE=1",
 		"NATIVE_MAX_INSTANCES=1",
 		"CHECKOUT_TIMEOUT_MS=600000",
 		"WASM_POOL_ENABLED=false",
-		"SHUTDOWN_GRACE_MS=500",
-		"HOME="+t.TempDir(),
 	)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	log := &logLines{done: make(chan struct{})}
-	go log.read(stderr)
-	// exited is closed once the process has exited; Wait closes the pipe,
-	// so it must come after the log is read.
-	var exitErr error
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		<-log.done
-		exitErr = cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	// The address is in the log; the daemon serves once it says so.
-	addr, _ := log.wait(t, "gRPC listening")["addr"].(string)
-	log.wait(t, "serving")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := poolv1.NewPoolServiceClient(conn)
+	client := d.client
 
 	if _, err := client.Checkout(context.Background(), &poolv1.CheckoutRequest{Pool: "css"}); err != nil {
 		t.Fatal(err)
@@ -115,18 +73,8 @@ func TestShutdownEndsWithCallRunning(t *testing.T) {
 	}()
 	waitWaiting(t, client, "css")
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-exited:
-		if exitErr != nil {
-			t.Errorf("exit: %v, want status 0", exitErr)
-		}
-	case <-time.After(exitBound):
-		t.Fatalf("the process was still running %v after SIGTERM with SHUTDOWN_GRACE_MS=500", exitBound)
-	}
-	lines := log.all()
+	d.terminate(t, "a call running past SHUTDOWN_GRACE_MS=500")
+	lines := d.log.all()
 	if !slices.ContainsFunc(lines, func(l map[string]any) bool {
 		return l["msg"] == "grace period over; cancelling calls and streams still open"
 	}) {
@@ -143,6 +91,84 @@ func TestShutdownEndsWithCallRunning(t *testing.T) {
 	}
 	if msg := last["msg"]; msg != "stopped" && msg != "stopped; abandoned what still runs" {
 		t.Errorf("last log line %v, want shutdown's last", last)
+	}
+}
+
+// daemonProcess is the daemon run as a process of its own (the test binary
+// with runMainEnv set), on loopback, with a client connected once it serves.
+type daemonProcess struct {
+	cmd     *exec.Cmd
+	log     *logLines
+	client  poolv1.PoolServiceClient
+	exited  chan struct{} // closed once the process has exited
+	exitErr error         // cmd.Wait's, once exited is closed
+}
+
+// startDaemon starts the daemon with the environment of the test, a
+// loopback gRPC address, JSON logs, SHUTDOWN_GRACE_MS=500 and env, waits
+// until it serves, and connects a client. The process is killed at the end
+// of the test if it is still running.
+func startDaemon(t *testing.T, env ...string) *daemonProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(append(os.Environ(),
+		runMainEnv+"=1",
+		"GRPC_ADDR=127.0.0.1:0",
+		"METRICS_ADDR=",
+		"LOG_FORMAT=json",
+		"SHUTDOWN_GRACE_MS=500",
+		"HOME="+t.TempDir(),
+	), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonProcess{cmd: cmd, log: &logLines{done: make(chan struct{})}, exited: make(chan struct{})}
+	go d.log.read(stderr)
+	// Wait closes the pipe, so it must come after the log is read.
+	go func() {
+		defer close(d.exited)
+		<-d.log.done
+		d.exitErr = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-d.exited:
+		default:
+			cmd.Process.Kill()
+			<-d.exited
+		}
+	})
+
+	// The address is in the log; the daemon serves once it says so.
+	addr, _ := d.log.wait(t, "gRPC listening")["addr"].(string)
+	d.log.wait(t, "serving")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	d.client = poolv1.NewPoolServiceClient(conn)
+	return d
+}
+
+// terminate sends SIGTERM and fails the test unless the process exits by
+// itself, with status 0, within exitBound; while says what was running.
+func (d *daemonProcess) terminate(t *testing.T, while string) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.exited:
+		if d.exitErr != nil {
+			t.Errorf("exit: %v, want status 0", d.exitErr)
+		}
+	case <-time.After(exitBound):
+		t.Fatalf("the process was still running %v after SIGTERM with %s", exitBound, while)
 	}
 }
 

@@ -24,19 +24,7 @@ func TestShortCallOvertakesLongOne(t *testing.T) {
 	spin := add(t, s, "spin", testModule(t, "loop"), wasm.ModuleOptions{})
 	echo := add(t, s, "echo", testModule(t, "echo"), wasm.ModuleOptions{})
 
-	longCtx, cancelLong := context.WithCancel(context.Background())
-	defer cancelLong()
-	h, err := spin.Checkout(longCtx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	long := make(chan error, 1)
-	go func() {
-		_, err := spin.Run(longCtx, h, wasm.Request{HTML: "x"})
-		spin.Done(h, err)
-		long <- err
-	}()
-	eventually(t, "spin's call holds the slot", func() bool { return s.SlotsRunning("spin") == 1 })
+	cancelLong, long := runEndless(t, s, spin)
 
 	for i := range 3 {
 		ctx := context.Background()
@@ -71,19 +59,7 @@ func TestPreemptedCallIsNotTheModulesFault(t *testing.T) {
 	s := newSet(t, time.Minute, wasmpool.Config{MaxSize: 1, MaxConcurrentCalls: 1, CheckoutTimeout: time.Minute})
 	spin := add(t, s, "spin", testModule(t, "loop"), wasm.ModuleOptions{})
 
-	longCtx, cancelLong := context.WithCancel(context.Background())
-	defer cancelLong()
-	h, err := spin.Checkout(longCtx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	long := make(chan error, 1)
-	go func() {
-		_, err := spin.Run(longCtx, h, wasm.Request{HTML: "x"})
-		spin.Done(h, err)
-		long <- err
-	}()
-	eventually(t, "spin's call holds the slot", func() bool { return s.SlotsRunning("spin") == 1 })
+	cancelLong, long := runEndless(t, s, spin)
 	release, err := s.HoldSlot(context.Background(), "other") // granted once spin yields
 	if err != nil {
 		t.Fatal(err)
@@ -108,4 +84,25 @@ func TestPreemptedCallIsNotTheModulesFault(t *testing.T) {
 		}
 		return n == 1
 	})
+}
+
+// runEndless starts a call of spin, a module whose calls never return, and
+// waits until it holds a call slot. The call ends when cancel is called;
+// its error arrives on ended.
+func runEndless(t *testing.T, s *wasmpool.Set, spin *wasmpool.Pool) (cancel func(), ended <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h, err := spin.Checkout(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := spin.Run(ctx, h, wasm.Request{HTML: "x"})
+		spin.Done(h, err)
+		done <- err
+	}()
+	eventually(t, "spin's call holds the slot", func() bool { return s.SlotsRunning(spin.Name) == 1 })
+	return cancel, done
 }
