@@ -10,9 +10,10 @@
 // metadata pass for dates, authors, categories and tags
 // (internal/article/metadata), the trimming of the short lines that follow
 // the text (tail.go), a second, paragraph-based extraction whose paragraphs
-// join the content where readability missed them (merge.go), link and
-// media collection, a markdown rendering, word counts and a quality score,
-// and the "full", "metadata" and "custom" modes.
+// join the content where readability missed them (merge.go), the lead
+// that the page's meta description quotes where the content left it out
+// (lead.go), link and media collection, a markdown rendering, word counts
+// and a quality score, and the "full", "metadata" and "custom" modes.
 //
 // The package keeps no state between calls and is safe for concurrent use.
 package article
@@ -244,6 +245,7 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 			// the article's paragraphs the readability pass missed.
 			trimTail(art.Node)
 			mergeParagraphs(art.Node, root, base)
+			addLead(art.Node, root, md.Descriptions, base)
 		}
 		stripClasses(art.Node, parser.ClassesToPreserve)
 		page = analyze(art.Node, base, mode == ModeArticle)

@@ -47,7 +47,19 @@ type Metadata struct {
 	Authors       []string
 	Categories    []string
 	Tags          []string
+	// Descriptions are the summaries the page's meta tags give (description,
+	// og:description, twitter:description, dc.description), the distinct
+	// ones in document order, at most maxDescriptions: a page's summary is
+	// most often its lead paragraph, word for word or shortened.
+	Descriptions []string
 }
+
+// maxDescriptions is the most distinct meta descriptions kept.
+const maxDescriptions = 3
+
+// maxDescriptionBytes bounds one kept description: a summary longer than
+// this is not one.
+const maxDescriptionBytes = 2000
 
 // Names splits s, a byline, into the names it holds: "By Ann Smith and
 // Bo Li, 3 May 2020" is [Ann Smith, Bo Li].
@@ -109,6 +121,7 @@ func Extract(root *html.Node, pageURL string) Metadata {
 
 	md.Authors = w.authors(ld.authors, pageURL)
 
+	md.Descriptions = w.descriptions
 	md.Categories = firstNonEmpty(ld.sections, w.metaSections, w.relCategories)
 	md.Tags = firstNonEmpty(ld.keywords, w.metaTags, w.relTags)
 	return md
@@ -443,6 +456,7 @@ type walker struct {
 	metaPublishedRaw            string
 	metaAuthors                 []string
 	metaSections, metaTags      []string
+	descriptions                []string
 
 	itempropPublished Date
 	itempropAuthors   []string
@@ -687,6 +701,11 @@ func (w *walker) meta(n *html.Node) {
 				hasAny(label, "written by", "author", "autor", "verfasst von", "geschrieben von", "auteur", "écrit par", "escrito por", "scritto da") {
 				w.metaAuthors = appendNames(nil, data)
 			}
+		}
+	case "description", "og:description", "twitter:description", "dc.description", "dcterms.description":
+		content = strings.Join(strings.Fields(content), " ")
+		if len(w.descriptions) < maxDescriptions && len(content) <= maxDescriptionBytes && !contains(w.descriptions, content) {
+			w.descriptions = append(w.descriptions, content)
 		}
 	case "og:site_name", "application-name":
 		if w.siteName == "" {

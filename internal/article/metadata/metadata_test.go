@@ -247,6 +247,13 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Categories: []string{"Travel"}, Tags: []string{"beach"}},
 		},
 		{
+			name: "descriptions: the distinct ones in order, white space collapsed",
+			page: `<meta name="description" content="The lead,  as written."><meta property="og:description" content="The lead, as written.">
+				<meta name="twitter:description" content="A shorter lead"><meta name="dc.description" content="Third">
+				<meta name="description" content="Fourth, over the bound">`,
+			want: Metadata{Descriptions: []string{"The lead, as written.", "A shorter lead", "Third"}},
+		},
+		{
 			name: "broken JSON-LD is skipped",
 			page: `<script type="application/ld+json">{"datePublished": </script><time datetime="2011-05-23">x</time>`,
 			want: Metadata{Published: Date{2011, 5, 23}},
@@ -291,6 +298,23 @@ func TestExtractBounds(t *testing.T) {
 	md := Extract(root, "")
 	if len(md.Tags) > maxListItems || len(md.Authors) > maxListItems {
 		t.Errorf("%d tags and %d authors, bound %d", len(md.Tags), len(md.Authors), maxListItems)
+	}
+	sb.Reset()
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&sb, `<meta name="description" content="%d %s">`, i, strings.Repeat("long ", i*10))
+	}
+	root, err = html.Parse(strings.NewReader(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md = Extract(root, "")
+	if len(md.Descriptions) != maxDescriptions {
+		t.Errorf("%d descriptions, want the bound %d", len(md.Descriptions), maxDescriptions)
+	}
+	for _, d := range md.Descriptions {
+		if len(d) > maxDescriptionBytes {
+			t.Errorf("a description of %d bytes, bound %d", len(d), maxDescriptionBytes)
+		}
 	}
 }
 

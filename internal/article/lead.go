@@ -1,0 +1,175 @@
+package article
+
+import (
+	"net/url"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/html"
+)
+
+// A page's meta description is, on most article pages, its lead: the
+// paragraph under the headline, word for word or shortened. Pages set the
+// lead apart from the body (in the article's header, in a teaser box, in a
+// heading-like element, before the byline), and the readability pass,
+// which keeps one container, often leaves it out. addLead puts it back:
+// when the content does not hold a description, the page's line that
+// does, outside navigation, footers, asides and forms, opens the content.
+// The rule reads markup and the page's own summary, never a language's
+// words; a description that the page does not show, or shows as a link,
+// adds nothing.
+
+// The lead's thresholds.
+const (
+	// leadMinWords is the fewest words of a description that is read as
+	// a lead: a shorter one is a slogan or a title.
+	leadMinWords = 8
+	// leadHeldShare is the share of a description's word triples the
+	// content must hold to count as holding the description.
+	leadHeldShare = 0.5
+	// leadMatchShare is the share of a description's word triples that a
+	// line of the page must hold to be its lead, and of the line's own
+	// triples that must be the description's: the line is the
+	// description, give or take a sentence.
+	leadMatchShare = 0.6
+)
+
+// addLead opens content with the page's lead, read from root, when
+// content holds none of descriptions. It reports whether it added one.
+func addLead(content, root *html.Node, descriptions []string, base *url.URL) bool {
+	var text string // content's text, built once if needed
+	for _, d := range descriptions {
+		d = strings.TrimRight(d, ".… ")
+		want := shingleSet(d)
+		if len(strings.Fields(d)) < leadMinWords || len(want) == 0 {
+			continue
+		}
+		if text == "" {
+			text = textOf(content)
+		}
+		if share(want, text) >= leadHeldShare {
+			return false // the content has the page's summary
+		}
+		if n := findLead(root, want); n != nil {
+			prepareMerged(n, base)
+			content.InsertBefore(n, content.FirstChild)
+			return true
+		}
+	}
+	return false
+}
+
+// shingleSet is the set of hashes of text's word triples.
+func shingleSet(text string) map[uint64]bool {
+	set := make(map[uint64]bool)
+	eachShingle(text, func(h uint64) bool {
+		set[h] = true
+		return true
+	})
+	return set
+}
+
+// share is the share of want's word triples that text holds, each counted
+// once.
+func share(want map[uint64]bool, text string) float64 {
+	if len(want) == 0 {
+		return 0
+	}
+	seen := make(map[uint64]bool, len(want))
+	eachShingle(text, func(h uint64) bool {
+		if want[h] {
+			seen[h] = true
+		}
+		return len(seen) < len(want)
+	})
+	return float64(len(seen)) / float64(len(want))
+}
+
+// findLead finds under root the first line of text that is the
+// description whose word triples are want, and returns it detached from
+// the page: its block element when the block holds that line only, else a
+// new paragraph of its text. It returns nil when no line matches.
+func findLead(root *html.Node, want map[uint64]bool) *html.Node {
+	var found *html.Node // the block of the matching line
+	var line strings.Builder
+	var block *html.Node // the element the current line is in
+	linked, total := 0, 0
+	end := func() {
+		if found != nil || line.Len() == 0 {
+			line.Reset()
+			linked, total = 0, 0
+			return
+		}
+		text := line.String()
+		line.Reset()
+		// A line of fewer bytes than the triples it must hold cannot
+		// match: most lines of a page end here, without being split.
+		if float64(len(text)) >= leadMatchShare*float64(len(want)) && 2*linked <= total && block != nil && block.Data != "h1" && leadMatches(want, text) {
+			found = block
+			if textOf(block) != strings.Join(strings.Fields(text), " ") {
+				// The line is part of a block (text between <br>s): it
+				// alone is the lead.
+				found = &html.Node{Type: html.ElementNode, Data: "p"}
+				found.AppendChild(&html.Node{Type: html.TextNode, Data: strings.Join(strings.Fields(text), " ")})
+			}
+		}
+		linked, total = 0, 0
+	}
+	var walk func(n *html.Node, inLink bool)
+	walk = func(n *html.Node, inLink bool) {
+		for c := n.FirstChild; c != nil && found == nil; c = c.NextSibling {
+			switch c.Type {
+			case html.TextNode:
+				if strings.IndexFunc(c.Data, func(r rune) bool { return !unicode.IsSpace(r) }) < 0 {
+					line.WriteString(" ")
+					continue
+				}
+				line.WriteString(c.Data)
+				total += len(c.Data)
+				if inLink {
+					linked += len(c.Data)
+				}
+			case html.ElementNode:
+				if skipped(c) || invisible(c) {
+					continue
+				}
+				switch c.Data {
+				case "nav", "footer", "aside", "form":
+					continue
+				}
+				if !blockTags[c.Data] {
+					walk(c, inLink || c.Data == "a")
+					continue
+				}
+				end()
+				outer := block
+				block = c
+				walk(c, inLink || c.Data == "a")
+				end()
+				block = outer
+			}
+		}
+	}
+	walk(root, false)
+	end()
+	if found != nil && found.Parent != nil {
+		found.Parent.RemoveChild(found)
+	}
+	return found
+}
+
+// leadMatches reports whether text, a line of the page, is the
+// description whose word triples are want.
+func leadMatches(want map[uint64]bool, text string) bool {
+	n, in := 0, 0
+	seen := make(map[uint64]bool)
+	eachShingle(text, func(h uint64) bool {
+		n++
+		if want[h] {
+			in++
+			seen[h] = true
+		}
+		return true
+	})
+	return n > 0 && float64(len(seen)) >= leadMatchShare*float64(len(want)) && float64(in) >= leadMatchShare*float64(n)
+}

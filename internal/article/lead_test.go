@@ -1,0 +1,55 @@
+package article
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestAddLead(t *testing.T) {
+	const lead = "The council voted on Tuesday to close the old bridge to cars from next spring onwards"
+	body := "<p>" + strings.Repeat("The body of the article, which says something else entirely. ", 5) + "</p>"
+	tests := []struct {
+		name, page, content string
+		descriptions        []string
+		added               bool
+		want                string // the text of the content's first element after
+	}{
+		{"the lead in the header opens the content", `<header><h1>Bridge</h1><p class=dek>` + lead + `.</p></header>` + body, body,
+			[]string{lead + "."}, true, lead + "."},
+		{"a shortened description finds the whole lead", `<div class=teaser>` + lead + `, the mayor said on the radio.</div>` + body, body,
+			[]string{lead + " …"}, true, lead + ", the mayor said on the radio."},
+		{"the content holds it: unchanged", body, `<p>` + lead + `.</p>` + body,
+			[]string{lead}, false, lead + "."},
+		{"a description the page does not show adds nothing", body, body,
+			[]string{lead}, false, "The body"},
+		{"a short description is a slogan, not a lead", `<p>Best recipes on the web, every day</p>` + body, body,
+			[]string{"Best recipes on the web, every day"}, false, "The body"},
+		{"navigation and asides are not the lead", `<nav><p>` + lead + `</p></nav><aside><p>` + lead + `</p></aside>` + body, body,
+			[]string{lead}, false, "The body"},
+		{"a link to the article is not its lead", `<p><a href=/story>` + lead + `</a></p>` + body, body,
+			[]string{lead}, false, "The body"},
+		{"the headline is not the lead", `<h1>` + lead + `</h1>` + body, body,
+			[]string{lead}, false, "The body"},
+		{"a line between breaks becomes a paragraph of its own", `<div>Kicker<br>` + lead + `<br>More</div>` + body, body,
+			[]string{lead}, true, lead},
+		{"the second description can be the lead", `<p>` + lead + `</p>` + body, body,
+			[]string{"Something the page never says in any of its many lines", lead}, true, lead},
+		{"another text of the same words is not the lead", `<p>` + strings.Repeat("bridge council ", 30) + `</p>` + body, body,
+			[]string{lead}, false, "The body"},
+	}
+	base, _ := url.Parse("http://example.com/")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fragment(t, tt.page)
+			content := fragment(t, tt.content)
+			if got := addLead(content, root, tt.descriptions, base); got != tt.added {
+				t.Errorf("addLead = %v, want %v", got, tt.added)
+			}
+			first := textOf(firstElementChild(content))
+			if !strings.HasPrefix(first, tt.want) {
+				t.Errorf("first element %q, want it to start with %q", first, tt.want)
+			}
+		})
+	}
+}
