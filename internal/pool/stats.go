@@ -17,6 +17,7 @@ const (
 	ReasonMaxUses                          // checked out MaxUses times
 	ReasonDiscarded                        // the holder called Discard
 	ReasonClosed                           // the pool was closed
+	ReasonReclaimed                        // idle above MinSize, closed by ShedIdle for another pool
 	NumReasons                             // number of reasons; not a reason
 )
 
@@ -28,6 +29,7 @@ var reasonNames = [NumReasons]string{
 	ReasonMaxUses:     "max_uses",
 	ReasonDiscarded:   "discarded",
 	ReasonClosed:      "closed",
+	ReasonReclaimed:   "reclaimed",
 }
 
 // String returns the reason as a metric label value, e.g. "idle_timeout".

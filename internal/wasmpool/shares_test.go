@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,7 +74,171 @@ func TestMemoryShares(t *testing.T) {
 
 	// 10 MiB of 8 used: small, under its share, is refused for the budget.
 	err := take(small)
-	if !errors.As(err, &me) || me.Module != "small" || me.Held != 0 || !strings.Contains(err.Error(), "budget is used up") {
+	if !errors.As(err, &me) || me.Module != "small" || me.Held != 0 || !strings.Contains(err.Error(), "budget is used up") || !strings.Contains(err.Error(), "to give back") {
 		t.Errorf("small with the budget used up: %v, want a *MemoryError saying so", err)
 	}
+}
+
+// TestReclaimBorrowedMemory lets a module fill the whole budget with
+// instances while it is under the pressure threshold, keeps one of them in
+// use and the others idle, and checks that a second module, under its
+// share, is given an instance at once, twice, each time in exchange for one
+// of the first module's idle instances (destroyed as reclaimed), and no
+// more once it holds its share; the first module's instance in use serves
+// on, and it keeps its own share.
+func TestReclaimBorrowedMemory(t *testing.T) {
+	checkGoroutines(t)
+	const instance = 40 * 64 << 10 // bigmem's 2.5 MiB
+	var (
+		mu        sync.Mutex
+		reclaimed []string // the pools and details of reclaimed instances
+	)
+	s := newSet(t, time.Second, wasmpool.Config{
+		MaxSize: 8, CheckoutTimeout: time.Minute,
+		// Two shares of 5 MiB; the threshold at 9 MiB: four instances fill
+		// the budget, the fourth made at 7.5 MiB.
+		MemoryBudgetBytes: 10 << 20, PressureThreshold: 0.9,
+		OnEvent: func(e pool.Event) {
+			if e.Kind == pool.EventDestroyed && e.Reason == pool.ReasonReclaimed {
+				mu.Lock()
+				reclaimed = append(reclaimed, e.Pool+": "+e.Detail)
+				mu.Unlock()
+			}
+		},
+	})
+	ctx := context.Background()
+	hog := add(t, s, "hog", ownModule(t, "bigmem"), wasm.ModuleOptions{})
+	small := add(t, s, "small", ownModule(t, "bigmem"), wasm.ModuleOptions{})
+
+	var hogs []*pool.Handle[*wasmpool.Instance]
+	for i := range 4 {
+		h, err := hog.Checkout(ctx)
+		if err != nil {
+			t.Fatalf("hog instance %d, under the threshold: %v", i+1, err)
+		}
+		hogs = append(hogs, h)
+	}
+	if _, err := hog.Checkout(ctx); !errors.Is(err, wasmpool.ErrMemoryLimit) || !strings.Contains(err.Error(), "over its share") {
+		t.Fatalf("a fifth hog instance: %v, want MEMORY_LIMIT over its share", err)
+	}
+	inUse := hogs[0]
+	for _, h := range hogs[1:] {
+		if reason := hog.Done(h, nil); reason != "" {
+			t.Fatalf("Done: %s", reason)
+		}
+	}
+	if m := s.Memory(); m.UsedBytes != 4*instance || m.InUseBytes != instance {
+		t.Fatalf("memory %+v, want 4 instances used, 1 in use", m)
+	}
+
+	var smalls []*pool.Handle[*wasmpool.Instance]
+	defer func() {
+		for _, h := range smalls {
+			small.Done(h, nil)
+		}
+	}()
+	for i := range 2 {
+		h, err := small.Checkout(ctx)
+		if err != nil {
+			t.Fatalf("small instance %d, under its share: %v", i+1, err)
+		}
+		smalls = append(smalls, h)
+		if got := hog.Pool.Stats().Destroyed[pool.ReasonReclaimed]; got != uint64(i+1) {
+			t.Errorf("after small's instance %d, %d hog instances reclaimed, want %d", i+1, got, i+1)
+		}
+		if used := s.Memory().UsedBytes; used > 10<<20 {
+			t.Errorf("%d bytes used after small's instance %d, over the budget", used, i+1)
+		}
+	}
+	// small holds its share: it takes nothing more from the hog's.
+	_, err := small.Checkout(ctx)
+	if !errors.Is(err, wasmpool.ErrMemoryLimit) || !strings.Contains(err.Error(), "over its share") {
+		t.Errorf("small past its share: %v, want MEMORY_LIMIT over its share", err)
+	}
+	if got := hog.MemoryBytes(); got != 2*instance {
+		t.Errorf("the hog holds %d bytes, want its share, %d", got, 2*instance)
+	}
+	st := hog.Pool.Stats()
+	if st.InUse != 1 || st.Idle != 1 || st.Destroyed[pool.ReasonReclaimed] != 2 {
+		t.Errorf("hog: %d in use, %d idle, %d reclaimed; want 1, 1, 2", st.InUse, st.Idle, st.Destroyed[pool.ReasonReclaimed])
+	}
+	res, err := hog.Run(ctx, inUse, wasm.Request{HTML: okDoc})
+	if err != nil || res.AsMap()["n"] != 1.0 {
+		t.Errorf("the hog's instance in use: %v, %v", res, err)
+	}
+	if reason := hog.Done(inUse, err); reason != "" {
+		t.Errorf("the hog's instance in use was discarded: %s", reason)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range reclaimed {
+		if !strings.HasPrefix(r, `hog: memory taken back for module "small"`) {
+			t.Errorf("reclaimed event %q, want one of hog's, for small", r)
+		}
+	}
+}
+
+// TestReclaimConcurrent has two modules under their share ask for
+// instances together, many times, while a third that filled the budget
+// takes and returns its own: every request is answered, the third keeps
+// its instances in use, and nothing deadlocks or races.
+func TestReclaimConcurrent(t *testing.T) {
+	checkGoroutines(t)
+	s := newSet(t, time.Second, wasmpool.Config{
+		MaxSize: 8, CheckoutTimeout: time.Minute,
+		MemoryBudgetBytes: 10 << 20, PressureThreshold: 0.9, // shares of 3.3 MiB
+	})
+	ctx := context.Background()
+	hog := add(t, s, "hog", ownModule(t, "bigmem"), wasm.ModuleOptions{})
+	mods := []*wasmpool.Pool{
+		add(t, s, "a", ownModule(t, "bigmem"), wasm.ModuleOptions{}),
+		add(t, s, "b", ownModule(t, "bigmem"), wasm.ModuleOptions{}),
+	}
+	var hogs []*pool.Handle[*wasmpool.Instance]
+	for range 4 {
+		h, err := hog.Checkout(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hogs = append(hogs, h)
+	}
+	inUse := hogs[0]
+	for _, h := range hogs[1:] {
+		hog.Done(h, nil)
+	}
+
+	var wg sync.WaitGroup
+	for _, p := range mods {
+		wg.Go(func() {
+			for range 20 {
+				h, err := p.Checkout(ctx)
+				if err != nil {
+					t.Errorf("%s: %v", p.Name, err)
+					return
+				}
+				_, err = p.Run(ctx, h, wasm.Request{HTML: okDoc})
+				// Discarding makes the next checkout create an instance.
+				h.Discard("test")
+				if err != nil {
+					t.Errorf("%s: Run: %v", p.Name, err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			h, err := hog.Checkout(ctx)
+			if err == nil {
+				hog.Done(h, nil)
+			} else if !errors.Is(err, wasmpool.ErrMemoryLimit) {
+				t.Errorf("hog: %v", err)
+			}
+		}
+	})
+	wg.Wait()
+	t.Logf("%d hog instances reclaimed", hog.Pool.Stats().Destroyed[pool.ReasonReclaimed])
+	if _, err := hog.Run(ctx, inUse, wasm.Request{HTML: okDoc}); err != nil {
+		t.Errorf("the hog's instance in use: %v", err)
+	}
+	hog.Done(inUse, nil)
 }

@@ -125,6 +125,9 @@ type Set struct {
 
 	slots *slots // the guest call slots, shared fairly by module
 
+	reclaimMu  sync.Mutex // one reclaim at a time (see reclaim)
+	reclaimLog rateLog
+
 	creations chan struct{} // one token per instance being made
 }
 
@@ -141,12 +144,13 @@ func New(cfg Config) *Set {
 		cfg.MaxConcurrentCalls = runtime.GOMAXPROCS(0)
 	}
 	return &Set{
-		cfg:       cfg,
-		log:       log,
-		pools:     make(map[string]*Pool),
-		live:      make(map[*Instance]struct{}),
-		slots:     newSlots(cfg.MaxConcurrentCalls),
-		creations: make(chan struct{}, cfg.MaxConcurrentCalls),
+		cfg:        cfg,
+		log:        log,
+		reclaimLog: rateLog{logger: log},
+		pools:      make(map[string]*Pool),
+		live:       make(map[*Instance]struct{}),
+		slots:      newSlots(cfg.MaxConcurrentCalls),
+		creations:  make(chan struct{}, cfg.MaxConcurrentCalls),
 	}
 }
 
@@ -159,6 +163,9 @@ type Pool struct {
 	Breaker *breaker.Breaker
 	set     *Set
 	mem     atomic.Int64 // linear memory of its open instances, bytes
+	// fresh is the linear memory of its newest instance when it was made:
+	// what the budget must have room for before it makes another.
+	fresh atomic.Uint64
 }
 
 // Instance is a pooled wasm.Instance with the Set's memory accounting.
@@ -304,6 +311,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		}
 		done(errCreated)
 		i := &Instance{Instance: inst, set: s, pool: p, initial: inst.MemoryBytes()}
+		p.fresh.Store(i.initial)
 		s.liveMu.Lock()
 		s.live[i] = struct{}{}
 		s.liveMu.Unlock()
@@ -380,10 +388,13 @@ func (i *Instance) overRecycle(limit uint64) bool {
 // admit decides whether p may make another instance under the memory
 // budget. Below the pressure threshold any module may (it borrows memory
 // nobody else is using). At or over it, a module may still grow to its
-// share, the budget over the number of modules, as long as the budget is
-// not used up: so modules that filled the budget first cannot leave a
-// module loaded after them with no instance. The instance's own size is
-// not known before it is made, so the budget can be passed by one.
+// share, the budget over the number of modules: so modules that filled the
+// budget first cannot leave a module loaded after them with no instance.
+// If the budget has no room for the new instance (as large as p's last
+// one when made), idle instances of modules over their share are closed
+// until it has (see reclaim); if even that leaves no room, the module may
+// still pass the budget by its one instance as long as the budget is not
+// used up, since an instance's size is known only once it is made.
 func (s *Set) admit(p *Pool) error {
 	budget := s.cfg.MemoryBudgetBytes
 	if budget == 0 {
@@ -395,11 +406,16 @@ func (s *Set) admit(p *Pool) error {
 	}
 	share, modules := s.MemoryShare()
 	held := p.MemoryBytes()
-	if held < share && used < budget {
-		return nil
+	if held < share {
+		if s.fits(p.fresh.Load()) || s.reclaim(p, share) {
+			return nil
+		}
+		if used = uint64(max(s.used.Load(), 0)); used < budget {
+			return nil
+		}
 	}
 	return &MemoryError{Module: p.Name, Held: held, Share: share, Modules: modules,
-		Used: used, Budget: budget, Threshold: s.cfg.PressureThreshold}
+		Used: used, InUse: uint64(max(s.inUse.Load(), 0)), Budget: budget, Threshold: s.cfg.PressureThreshold}
 }
 
 // MemoryShare is what each module is guaranteed of the memory budget (the
@@ -419,6 +435,7 @@ type MemoryError struct {
 	Held, Share  uint64 // the module's memory and its share, bytes
 	Modules      int    // the share is the budget over this many modules
 	Used, Budget uint64 // all modules' memory and the budget, bytes
+	InUse        uint64 // of Used, the instances checked out, bytes
 	Threshold    float64
 }
 
@@ -428,8 +445,9 @@ func (e *MemoryError) Error() string {
 			"and may take more only while the budget is under %.0f%% (MEMORY_PRESSURE_THRESHOLD): it is at %.0f%%",
 			e.Module, mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*e.Threshold, 100*float64(e.Used)/float64(e.Budget))
 	}
-	return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB); module %q holds %s of its %s share",
-		mib(e.Used), mib(e.Budget), e.Module, mib(e.Held), mib(e.Share))
+	return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB), %s of it by instances in use; "+
+		"module %q holds %s of its %s share, and no module over its share has an idle instance above its minimum to give back",
+		mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Held), mib(e.Share))
 }
 
 func (e *MemoryError) Unwrap() error { return ErrMemoryLimit }

@@ -3063,7 +3063,8 @@ func (*InstanceCreated) Descriptor() ([]byte, []int) {
 type InstanceDestroyed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why: reset_failed, unhealthy, idle_timeout, max_lifetime, max_uses,
-	// discarded, memory, closed.
+	// discarded, memory, closed, reclaimed (an idle WASM instance of a module
+	// over its memory share, closed for a module under its share).
 	Reason        string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
