@@ -26,6 +26,12 @@ func TestTrimTail(t *testing.T) {
 			[]string{"article's text", "Short.", "More text"}, nil, false},
 		{"no long line, nothing to trim", `<p>One.</p><p>Two.</p>`, []string{"One.", "Two."}, nil, false},
 		{"the long line ends the content", `<p>Intro.</p><p>` + long + `</p>`, []string{"Intro.", "article's text"}, nil, false},
+		{"closing sentences are the article's", `<p>` + long + `</p><p>Ah Bartleby! Ah humanity!</p><p>The end.</p>`,
+			[]string{"article's text", "Ah humanity!", "The end."}, nil, false},
+		{"a sentence with a link is not a closing one", `<p>` + long + `</p><p>More on <a href=x>our site</a>.</p>`,
+			[]string{"article's text"}, []string{"our site"}, true},
+		{"a line that is not a sentence makes the tail", `<p>` + long + `</p><p>The end.</p><p>Photo: Ann Li</p>`,
+			[]string{"article's text"}, []string{"The end.", "Photo"}, true},
 		{"inline markup is one line", `<p>` + long[:200] + `<a href=x>` + long[:150] + `</a></p><p>Bye</p>`,
 			[]string{"article's text"}, []string{"Bye"}, true},
 	}

@@ -1,6 +1,7 @@
 package article
 
 import (
+	"strings"
 	"unicode"
 
 	"golang.org/x/net/html"
@@ -11,7 +12,11 @@ import (
 // page's: "Read more:", a source or copyright line, a list of other
 // stories' titles, a call to share or subscribe. trimTail removes it.
 // A page whose last long block is followed by another block of text
-// keeps everything: its ending is text, short lines included.
+// keeps everything: its ending is text, short lines included. So does a
+// page whose short lines are all sentences, without links, each ending
+// with a full stop, a question or an exclamation mark: the article's
+// closing words ("Ah Bartleby! Ah humanity!"), where a tail's lines are
+// labels, links and names.
 
 // The tail's thresholds, in characters of collapsed text.
 const (
@@ -33,8 +38,10 @@ var blockTags = map[string]bool{
 
 // line is a run of text between two block boundaries.
 type line struct {
-	chars int        // runes of collapsed text
-	last  *html.Node // its last text node
+	chars  int        // runes of collapsed text
+	linked int        // of which inside links
+	end    rune       // its last character
+	last   *html.Node // its last text node
 }
 
 // lines splits the text under root into lines, in document order.
@@ -48,8 +55,8 @@ func lines(root *html.Node) []line {
 		}
 		cur, space = line{}, true
 	}
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
+	var walk func(n *html.Node, inLink bool)
+	walk = func(n *html.Node, inLink bool) {
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			switch c.Type {
 			case html.TextNode:
@@ -63,6 +70,10 @@ func lines(root *html.Node) []line {
 					}
 					space = false
 					cur.chars++
+					if inLink {
+						cur.linked++
+					}
+					cur.end = r
 				}
 				cur.last = c
 			case html.ElementNode:
@@ -73,21 +84,22 @@ func lines(root *html.Node) []line {
 				if block {
 					end()
 				}
-				walk(c)
+				walk(c, inLink || c.Data == "a")
 				if block {
 					end()
 				}
 			}
 		}
 	}
-	walk(root)
+	walk(root, false)
 	end()
 	return out
 }
 
 // trimTail removes, under root, what follows the last line of at least
-// longLineChars when every line after it is shorter than tailLineChars.
-// It reports whether it removed anything.
+// longLineChars when every line after it is shorter than tailLineChars
+// and not all of them are sentences. It reports whether it removed
+// anything.
 func trimTail(root *html.Node) bool {
 	ls := lines(root)
 	last := -1
@@ -104,6 +116,9 @@ func trimTail(root *html.Node) bool {
 			return false
 		}
 	}
+	if allSentences(ls[last+1:]) {
+		return false
+	}
 	// Everything after the long line's last text node goes, at every
 	// level up to root.
 	for n := ls[last].last; n != nil && n != root; n = n.Parent {
@@ -113,3 +128,18 @@ func trimTail(root *html.Node) bool {
 	}
 	return true
 }
+
+// allSentences reports whether every line of ls is a sentence: no text in
+// links, and a full stop, a question or an exclamation mark at its end.
+func allSentences(ls []line) bool {
+	for _, l := range ls {
+		if l.linked > 0 || !strings.ContainsRune(sentenceEnds, l.end) {
+			return false
+		}
+	}
+	return true
+}
+
+// sentenceEnds are the characters that end a sentence, in the scripts
+// whose punctuation Unicode writes apart.
+const sentenceEnds = ".!?…。！？"
