@@ -82,6 +82,11 @@ func isBoilerplate(n *html.Node) bool {
 		return countAlnum(innerText(n)) <= captionMaxChars
 	case "nav", "button", "select":
 		return true
+	case "rt", "rp":
+		// A ruby annotation spells out how the characters above it
+		// are read (Japanese furigana): in the text it would repeat
+		// every annotated word.
+		return true
 	case "aside", "form", "footer":
 		// A shop's form or a footer can hold the text itself.
 		return countAlnum(innerText(n)) <= cleanMaxChars

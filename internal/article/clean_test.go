@@ -33,6 +33,7 @@ func TestClean(t *testing.T) {
 		{"an entry footer", `<p>Body</p><div class="entry-footer">Posted in News</div>`, []string{"Body"}, []string{"Posted in"}},
 		{"navigation", `<nav>Home About</nav><p>Body</p>`, []string{"Body"}, []string{"Home About"}},
 		{"a short paragraph of links", `<p>Body</p><p>Read also: <a href=a>Another story of the day</a></p>`, []string{"Body"}, []string{"Another story"}},
+		{"ruby annotations", `<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む</p>`, []string{"漢字を読む"}, []string{"かんじ", "("}},
 		{"a paragraph with a link is text", `<p>Body with <a href=a>a link</a> in the middle of a sentence that goes on.</p>`, []string{"a link", "goes on"}, nil},
 	}
 	for _, tt := range tests {
