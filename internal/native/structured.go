@@ -668,28 +668,37 @@ func (m *microdata) value(n *html.Node, depth int, force bool) (any, error) {
 	if n.Namespace != "" {
 		return m.text(n), nil
 	}
-	switch n.DataAtom {
-	case atom.Meta:
-		return attrOr(n, "content"), nil
-	case atom.Audio, atom.Embed, atom.Iframe, atom.Img, atom.Source, atom.Track, atom.Video:
-		return m.url(n, "src"), nil
-	case atom.A, atom.Area, atom.Link:
-		return m.url(n, "href"), nil
-	case atom.Object:
-		return m.url(n, "data"), nil
-	case atom.Data, atom.Meter:
-		return attrOr(n, "value"), nil
-	case atom.Time:
-		return attrOr(n, "datetime"), nil
-	}
-	if c := attrOr(n, "content"); c != "" {
-		return c, nil
+	if v, ok := m.s.attrValue(n.DataAtom, func(name string) string { return attrOr(n, name) }); ok {
+		return v, nil
 	}
 	return m.text(n), nil
 }
 
-func (m *microdata) url(n *html.Node, attr string) string {
-	return m.s.urls.resolve("href", strings.TrimSpace(attrOr(n, attr)))
+// attrValue is the value of a property element of type a, in the HTML
+// namespace, as its attributes give it (attr looks one up), or false when
+// its value is its text.
+func (s *structured) attrValue(a atom.Atom, attr func(name string) string) (string, bool) {
+	url := func(name string) string {
+		return s.urls.resolve("href", strings.TrimSpace(attr(name)))
+	}
+	switch a {
+	case atom.Meta:
+		return attr("content"), true
+	case atom.Audio, atom.Embed, atom.Iframe, atom.Img, atom.Source, atom.Track, atom.Video:
+		return url("src"), true
+	case atom.A, atom.Area, atom.Link:
+		return url("href"), true
+	case atom.Object:
+		return url("data"), true
+	case atom.Data, atom.Meter:
+		return attr("value"), true
+	case atom.Time:
+		return attr("datetime"), true
+	}
+	if c := attr("content"); c != "" {
+		return c, true
+	}
+	return "", false
 }
 
 // text is an element's visible text, white space collapsed.

@@ -11,7 +11,8 @@ import (
 // microdata, opengraph) on the median corpus page, as the comparison with
 // extruct asks them (bench/compare/python/xpath_structured.py), parse
 // included; parse alone is the part no extraction can save. part=rdfa
-// answers rdfa alone from the parsed tree, beside part=extract.
+// answers rdfa alone from the parsed tree, beside part=extract;
+// part=corpus answers every readability page, parse included.
 func BenchmarkStructured(b *testing.B) {
 	pages := testenv.CorpusPages(b)
 	p := pages[len(pages)/2]
@@ -60,6 +61,24 @@ func BenchmarkStructured(b *testing.B) {
 		for b.Loop() {
 			if _, err := c.Structured(ctx, doc, rdfa); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("part=corpus", func(b *testing.B) {
+		// Every readability page, parse included, as the daemon answers
+		// a request per page.
+		c := NewCSS(nil, Limits{})
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, p := range pages {
+				doc, err := NewDocument(p.Source, Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Structured(ctx, doc, spec); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 	})

@@ -18,9 +18,11 @@ import (
 // script[type*="ld+json" i] (stream.go, which gives up wherever the tree could hold
 // other elements), and OpenGraph is the <meta> children of <head>, which
 // are the metas before the first token that makes the parser open <body>.
-// A page with no "itemscope" anywhere has no microdata. streamStructured
-// answers from the stream when all of that holds, and otherwise fails
-// with errNeedsTree, after which Structured parses: it never guesses.
+// A page with no "itemscope" anywhere has no microdata; a page with some
+// is read by mdWalker (structured_microdata.go), which follows the open
+// elements. streamStructured answers from the stream when all of that
+// holds, and otherwise fails with errNeedsTree, after which Structured
+// parses: it never guesses.
 
 // streamSyntax reports whether the stream can answer syntax.
 func streamSyntax(syntax string) bool {
@@ -30,6 +32,9 @@ func streamSyntax(syntax string) bool {
 // streamStructured answers want from doc's token stream into data, or
 // fails with errNeedsTree.
 func (c *CSS) streamStructured(ctx context.Context, doc *Document, s *structured, want []string, flatten bool) (map[string]any, error) {
+	if contains(want, SyntaxMicrodata) && countFold(doc.src, "itemscope", 1) > 0 {
+		return c.streamMicrodata(ctx, doc.src, s, want, flatten)
+	}
 	data := make(map[string]any, len(want))
 	for _, syntax := range Syntaxes() {
 		if !contains(want, syntax) {
@@ -37,9 +42,6 @@ func (c *CSS) streamStructured(ctx context.Context, doc *Document, s *structured
 		}
 		switch syntax {
 		case SyntaxMicrodata:
-			if countFold(doc.src, "itemscope", 1) > 0 {
-				return nil, errNeedsTree
-			}
 			data[SyntaxMicrodata] = []any{}
 		case SyntaxJSONLD:
 			blocks, err := c.streamJSONLD(ctx, doc.src)
@@ -198,13 +200,41 @@ func streamHead(ctx context.Context, src string) (ogHead, error) {
 }
 
 // countFold counts the occurrences of the lowercase ASCII sub in s, in
-// any case, up to most.
+// any case, up to most. It looks for sub's first byte in either case with
+// strings.IndexByte, which is much faster than comparing at every offset.
 func countFold(s, sub string, most int) int {
+	lower, upper := sub[0], sub[0]
+	if 'a' <= lower && lower <= 'z' {
+		upper = lower - 'a' + 'A'
+	}
 	n := 0
-	for i := 0; i+len(sub) <= len(s) && n < most; i++ {
-		if s[i]|0x20 == sub[0]|0x20 && strings.EqualFold(s[i:i+len(sub)], sub) {
+	// nextLower and nextUpper are the next offsets of either case of
+	// sub[0] at or after i (len(s) when none).
+	nextLower, nextUpper := -1, -1
+	for i := 0; i+len(sub) <= len(s) && n < most; {
+		if nextLower < i {
+			nextLower = indexFrom(s, lower, i)
+		}
+		if nextUpper < i {
+			nextUpper = indexFrom(s, upper, i)
+		}
+		i = min(nextLower, nextUpper)
+		if i+len(sub) > len(s) {
+			break
+		}
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
 			n++
 		}
+		i++
 	}
 	return n
+}
+
+// indexFrom returns the offset of the first c in s at or after i, or
+// len(s).
+func indexFrom(s string, c byte, i int) int {
+	if j := strings.IndexByte(s[i:], c); j >= 0 {
+		return i + j
+	}
+	return len(s)
 }

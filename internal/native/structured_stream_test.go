@@ -3,6 +3,8 @@ package native
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -71,8 +73,23 @@ func TestStructuredStream(t *testing.T) {
 		{"noscript in head is raw text", `<head><noscript><meta property="og:title" content="no"></noscript><meta property="og:url" content="u">`, true},
 		{"self-closing script is raw text", `<head><script/><meta property="og:title" content="in script"></script><meta property="og:url" content="u">`, true},
 		{"second head ignored", `<head><meta property="og:a" content="1"></head><head prefix="x: y"><meta property="x:b" content="2">`, true},
-		{"microdata needs the tree", `<div itemscope><span itemprop="n">x</span></div>`, false},
-		{"ITEMSCOPE needs the tree", `<div ITEMSCOPE><span itemprop="n">x</span></div>`, false},
+		{"microdata", `<div itemscope><span itemprop="n">x</span></div>`, true},
+		{"ITEMSCOPE", `<div ITEMSCOPE><span itemprop="n">x</span></div>`, true},
+		{"nested items and values", `<html itemscope itemtype="https://schema.org/WebPage"><head><meta itemprop="name" content="N"><link itemprop="url" href="/p"><title>T</title></head>
+<body><div itemprop="about" itemscope itemtype="a b" itemid=" x "><a itemprop="u" href="q">l</a><img itemprop="i" src="i.png"><time itemprop="t" datetime="2020">d</time>
+<span itemprop="n n2">one <b>two</b><br>three</span><span itemprop="n">again</span><p itemprop="p">para<div>block</div></div><meta itemprop="late" content="c">`, true},
+		{"item without properties", `<p itemscope>just <i>text</i><script>x</script> here</p><img itemscope src="a.png">`, true},
+		{"implied ends", `<ul itemscope><li itemprop="a">one<li itemprop="a">two</ul><dl itemscope><dt itemprop="t">t<dd itemprop="d">d</dl><p itemscope><span itemprop="x">in p<div>not</div>`, true},
+		{"formatting reopened", `<div itemscope><p><b>bold<span itemprop="x">a</p>b</span>c</div>`, true},
+		{"formatting end pops", `<div itemscope><b><span itemprop="x">a</b>b</span></div>`, true},
+		{"table", `<table itemscope><tr><td itemprop="a">1<td itemprop="b">2</table><table><caption itemprop="c">x</caption><colgroup><col></colgroup><tbody><tr><th itemscope><i itemprop="i">v</i></th></table>`, true},
+		{"fostered text needs the tree", `<div itemscope><table><tr>text<td itemprop="a">1</table></div>`, false},
+		{"svg inside", `<div itemscope><svg><title>icon</title><path/></svg><span itemprop="a">x</span></div>`, true},
+		{"select and textarea", `<div itemscope><select><option itemprop="o">1<option>2</select><textarea itemprop="t">
+text</textarea><pre itemprop="p">
+pre</pre></div>`, true},
+		{"itemref needs the tree", `<div itemscope itemref="x"></div><p id="x" itemprop="a">1</p>`, false},
+		{"adoption agency needs the tree", `<div itemscope><b><p itemprop="x">a</b>b</p></div>`, false},
 		{"template needs the tree", `<head><template><meta property="og:title" content="t"></template></head>`, false},
 		{"second html tag needs the tree", `<html><head><meta property="og:title" content="t"></head><body><html prefix="og: http://example.com/">`, false},
 		{"late html tag needs the tree", `<head><meta property="og:title" content="t"></head><body><html prefix="og: http://example.com/">`, false},
@@ -113,6 +130,11 @@ func FuzzStructuredStream(f *testing.F) {
 		`</br><meta property="og:a" content="1">`,
 		`<head prefix="a: b"><link><base><meta property="a:c" content="d"></head>`,
 		`<math><mi><script type="application/ld+json">{"m":1}</script></mi></math>`,
+		`<html itemscope><head><meta itemprop="a" content="b"></head><body itemscope><div itemprop="x" itemscope><span itemprop="y">t</span></div>`,
+		`<div itemscope><p><b>b<span itemprop="x">a</p>b</span><a itemprop="u" href="/x">l</a><li itemprop="l">1<li>2</div>`,
+		`<table itemscope><tr><td itemprop="a">1<td itemprop="b">2</table><form><input itemprop="i" content="v"></form>`,
+		`<div itemscope><svg><g itemprop="n"/><title>t</title></svg><select><option itemprop="o">1</select><textarea itemprop="t">x</textarea></div>`,
+		`<p itemscope>text <b itemprop="b">bold</p><pre itemprop="p">\nx</pre><h1 itemprop="h">a<h2>b</h2>`,
 	} {
 		f.Add(s)
 	}
@@ -125,6 +147,120 @@ func FuzzStructuredStream(f *testing.F) {
 		stream, tree, _ := structuredBothWays(t, c, page, "https://e.org/", spec)
 		if stream != tree {
 			t.Errorf("page %q:\nfrom the stream %s\nfrom the tree %s", page, stream, tree)
+		}
+	})
+}
+
+// randomMarkup writes a page of n tokens drawn from the markup that
+// microdata pages mix: items and properties on every kind of element,
+// implied and misnested end tags, formatting elements, tables, lists,
+// forms, SVG and raw text.
+func randomMarkup(r *rand.Rand, n int) string {
+	tags := []string{"div", "span", "p", "a", "b", "i", "em", "li", "ul", "ol", "dl", "dt", "dd",
+		"table", "tr", "td", "th", "tbody", "thead", "caption", "colgroup", "col", "h1", "h2",
+		"pre", "textarea", "select", "option", "optgroup", "form", "input", "button", "img",
+		"meta", "link", "time", "data", "br", "hr", "section", "article", "svg", "g", "title",
+		"script", "style", "noscript", "iframe", "object", "font", "s", "u", "code", "ruby",
+		"rt", "rp", "label", "figure", "html", "head", "body", "address", "center", "marquee"}
+	attrs := []string{` itemscope`, ` itemprop="name"`, ` itemprop="a b"`, ` itemprop=""`,
+		` itemtype="https://schema.org/Thing"`, ` itemid="x"`, ` content="c"`, ` href="/h"`,
+		` src="s.png"`, ` datetime="2020"`, ` value="7"`, ` type="hidden"`,
+		` type="application/ld+json"`, ` property="og:title"`, ` color="red"`}
+	texts := []string{"text", " ", "\n", "a b", "{\"@type\": \"T\"}", "&amp;x", "\u00a0"}
+	var b strings.Builder
+	for range n {
+		switch k := r.IntN(10); {
+		case k < 5:
+			tag := tags[r.IntN(len(tags))]
+			b.WriteString("<" + tag)
+			for range r.IntN(3) {
+				b.WriteString(attrs[r.IntN(len(attrs))])
+			}
+			if r.IntN(8) == 0 {
+				b.WriteString("/")
+			}
+			b.WriteString(">")
+		case k < 8:
+			b.WriteString("</" + tags[r.IntN(len(tags))] + ">")
+		default:
+			b.WriteString(texts[r.IntN(len(texts))])
+		}
+	}
+	return b.String()
+}
+
+// TestStructuredStreamRandomPages: on random pages of microdata markup,
+// the token stream answers as the tree does, or leaves the page to it.
+func TestStructuredStreamRandomPages(t *testing.T) {
+	c := NewCSS(NewSelectorCache(0), Limits{})
+	spec := StructuredSpec{Syntaxes: []string{SyntaxJSONLD, SyntaxMicrodata, SyntaxOpenGraph}}
+	r := rand.New(rand.NewPCG(18, 5))
+	pages, streamed := 3000, 0
+	if testing.Short() {
+		pages = 300
+	}
+	for range pages {
+		page := `<div itemscope>` + randomMarkup(r, 5+r.IntN(40))
+		stream, tree, ok := structuredBothWays(t, c, page, "https://e.org/", spec)
+		if stream != tree {
+			t.Fatalf("page %q:\nfrom the stream %s\nfrom the tree   %s", page, stream, tree)
+		}
+		if ok {
+			streamed++
+		}
+	}
+	t.Logf("%d of %d random pages answered from the token stream", streamed, pages)
+}
+
+// countFoldNaive is countFold written plainly, to check it against.
+func countFoldNaive(s, sub string, most int) int {
+	n := 0
+	for i := 0; i+len(sub) <= len(s) && n < most; i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCountFold(t *testing.T) {
+	tests := []struct {
+		s, sub string
+		most   int
+		want   int
+	}{
+		{"", "itemscope", 1, 0},
+		{"itemscope", "itemscope", 1, 1},
+		{"<div ITEMSCOPE>", "itemscope", 1, 1},
+		{"iTeMsCoPe itemscope", "itemscope", 5, 2},
+		{"itemscop", "itemscope", 1, 0},
+		{"iiitemscope", "itemscope", 1, 1},
+		{"<html><HTML>", "<html", 2, 2},
+		{"<html><html><html>", "<html", 2, 2},
+		{"aaaa", "aa", 5, 3},
+	}
+	for _, tt := range tests {
+		if got := countFold(tt.s, tt.sub, tt.most); got != tt.want {
+			t.Errorf("countFold(%q, %q, %d) = %d, want %d", tt.s, tt.sub, tt.most, got, tt.want)
+		}
+	}
+}
+
+func FuzzCountFold(f *testing.F) {
+	f.Add("xx ItemScope itemscope", "itemscope", 3)
+	f.Add("<HTML<html", "<html", 2)
+	f.Fuzz(func(t *testing.T, s, sub string, most int) {
+		if sub == "" || most < 0 || most > 10 {
+			return
+		}
+		sub = strings.ToLower(sub)
+		for i := 0; i < len(sub); i++ {
+			if sub[i] >= 0x80 {
+				return // countFold's sub is ASCII
+			}
+		}
+		if got, want := countFold(s, sub, most), countFoldNaive(s, sub, most); got != want {
+			t.Errorf("countFold(%q, %q, %d) = %d, want %d", s, sub, most, got, want)
 		}
 	})
 }
