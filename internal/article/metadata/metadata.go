@@ -140,7 +140,7 @@ func (w *walker) authors(ld []string, pageURL string) []string {
 		if len(list) == 0 {
 			continue
 		}
-		if w.siteLike(list, pageURL) {
+		if w.siteLike(list, pageURL) || organization(list) {
 			if site < 0 {
 				site = i
 			}
@@ -166,7 +166,7 @@ func (w *walker) authors(ld []string, pageURL string) []string {
 	}
 	best, most := chosen, votes(chosen)
 	for i, list := range sources {
-		if len(list) == 0 || agree(list, sources[chosen]) || w.siteLike(list, pageURL) {
+		if len(list) == 0 || agree(list, sources[chosen]) || w.siteLike(list, pageURL) || organization(list) {
 			continue
 		}
 		if v := votes(i); v > most {
@@ -259,6 +259,71 @@ func (w *walker) siteLike(names []string, pageURL string) bool {
 	return len(name) >= 4 && host != "" && strings.Contains(host, name)
 }
 
+// organization reports whether names reads as a publisher's or a
+// group's name rather than people's: a name that holds a domain
+// ("Deutsche Welle (www.dw.com)"), a bracket, a legal form ("e.V.",
+// "GmbH"), or, before its last word, a word in lower case that is no
+// particle of a name ("deinen Hochzeitsbloggern", "L-MAG – Das Magazin
+// für Lesben"). Such a
+// source gives way to one that names a person, as the site's own name
+// does.
+func organization(names []string) bool {
+	for _, name := range names {
+		if strings.ContainsAny(name, "()[]") {
+			return true
+		}
+		words := strings.Fields(name)
+		for i, word := range words {
+			word = strings.Trim(word, ",;")
+			lower := strings.ToLower(word)
+			switch {
+			case strings.HasPrefix(lower, "www."), legalForms[lower]:
+				return true
+			case strings.Contains(word, ".") && topLevelDomain(word):
+				return true
+			}
+			// An account's name ("uriebe") and a family name left in lower
+			// case ("Mobasir hassan") are people's.
+			if r, _ := utf8.DecodeRuneInString(word); unicode.IsLower(r) && i < len(words)-1 && !nameParticles[word] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// topLevelDomain reports whether word ends with a dot and two or more
+// letters, the way a host name does ("dw.com", "stol.it"): an initial
+// ("C.Habermueller") or an abbreviation ("Dr.") does not.
+func topLevelDomain(word string) bool {
+	i := strings.LastIndexByte(word, '.')
+	tld := word[i+1:]
+	if i <= 0 || len(tld) < 2 || len(tld) > 6 {
+		return false
+	}
+	for _, r := range tld {
+		if !unicode.IsLower(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// legalForms are the company and association forms that end an
+// organization's name, lower-cased.
+var legalForms = map[string]bool{
+	"e.v.": true, "gmbh": true, "ag": true, "kg": true, "ggmbh": true, "inc.": true, "inc": true, "ltd": true, "ltd.": true,
+	"llc": true, "plc": true, "s.a.": true, "sa": true, "s.l.": true, "srl": true, "sarl": true, "b.v.": true, "bv": true,
+}
+
+// nameParticles are the words written in lower case inside people's
+// names.
+var nameParticles = map[string]bool{
+	"von": true, "van": true, "der": true, "den": true, "de": true, "del": true, "della": true, "di": true, "da": true,
+	"do": true, "dos": true, "das": true, "du": true, "la": true, "le": true, "zu": true, "ten": true, "ter": true,
+	"y": true, "e": true, "bin": true, "ibn": true, "al": true, "el": true, "v.": true,
+}
+
 // letters is s lower-cased, its letters and digits only.
 func letters(s string) string {
 	var sb strings.Builder
@@ -303,18 +368,14 @@ func hasBylineWord(text string) bool {
 	if len(text) > bylineLead {
 		text = text[:bylineLead]
 	}
-	for start := 0; start < len(text); {
-		end := start
-		for end < len(text) && text[end] != ' ' && text[end] != ':' && text[end] != '\n' && text[end] != '\t' {
-			end++
-		}
-		word := text[start:end]
+	// Words end at white space of any kind (a no-break space often sits
+	// between a label and its dash) and at a colon.
+	for word := range strings.FieldsFuncSeq(text, func(r rune) bool { return unicode.IsSpace(r) || r == ':' }) {
 		for _, b := range bylineStarts {
 			if strings.EqualFold(word, b) {
 				return true
 			}
 		}
-		start = end + 1
 	}
 	return false
 }
@@ -340,7 +401,8 @@ func (w *walker) byline(t *html.Node) {
 			// A name of one word is read after "Autor:" only: "Das
 			// Beste von Mallorca" is not a byline.
 			name := text[m[2]:m[3]]
-			labelled := strings.HasSuffix(strings.TrimSpace(text[:m[2]]), ":")
+			label := strings.ToLower(strings.TrimSpace(text[:m[2]]))
+			labelled := strings.HasSuffix(label, ":") || hasSuffixAny(label, postedBy...)
 			if names := appendNames(nil, name); len(names) > 0 && (labelled || len(strings.Fields(names[0])) >= 2) && bylineEnd(text[m[3]:]) {
 				if w.seenH1 {
 					w.bylineAfterH1 = names
@@ -352,6 +414,20 @@ func (w *walker) byline(t *html.Node) {
 		}
 		block = block.Parent
 	}
+}
+
+// postedBy are the labels that say the next word is who wrote the page,
+// even a single word ("Posted by Konstantin"), where "by" or "von" alone
+// may start a title ("Das Beste von Mallorca").
+var postedBy = []string{"posted by", "written by", "geschrieben von", "verfasst von", "écrit par", "publié par", "escrito por", "publicado por", "scritto da", "pubblicato da"}
+
+func hasSuffixAny(s string, suffixes ...string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(s, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // bylineEnd reports whether rest, what follows a byline's names in its
@@ -483,6 +559,7 @@ type walker struct {
 	// first before it, read from at most maxHinted blocks.
 	bylineChecks                int
 	inBoilerplate               int // depth of containers whose text holds no byline
+	inLinkOrNav                 int // depth of links and navigation, whose author classes are not the page's
 	bylineAfterH1, bylineBefore []string
 	bodyText                    strings.Builder // the first maxNearTitle bytes of the body's text
 }
@@ -542,6 +619,13 @@ func (w *walker) walk(n *html.Node, inComments bool) {
 			w.inBoilerplate++
 			defer func() { w.inBoilerplate-- }()
 		}
+		// An author class inside a link is a teaser's (a card that
+		// links to another article) unless the link is to the author's
+		// page; inside navigation it is a menu's.
+		if n.Data == "a" && !authorPage(attr(n, "href")) || n.Data == "nav" {
+			w.inLinkOrNav++
+			defer func() { w.inLinkOrNav-- }()
+		}
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		w.walk(c, inComments)
@@ -593,7 +677,7 @@ func (w *walker) element(n *html.Node, label string) {
 		}
 	case "a", "link":
 		rel := " " + strings.ToLower(attr(n, "rel")) + " "
-		if n.Data == "a" && len(w.hrefAuthors) == 0 && hasAny(strings.ToLower(attr(n, "href")), "/author/", "/autor/", "/auteur/", "/authors/") {
+		if n.Data == "a" && len(w.hrefAuthors) == 0 && authorPage(attr(n, "href")) {
 			w.hrefAuthors = appendNames(nil, limitedText(n, maxHintedText))
 		}
 		switch {
@@ -611,7 +695,7 @@ func (w *walker) element(n *html.Node, label string) {
 		return
 	}
 	dateHint := w.hintedDate.IsZero() && hasAny(label, "date", "time", "datum", "fecha", "data", "publish", "posted", "meta", "byline", "dateline", "info")
-	authorHint := len(w.hintedAuthors) == 0 && hasAny(label, "author", "byline", "autor", "auteur", "writer") && !hasAny(label, "bio", "avatar", "description", "about", "box")
+	authorHint := len(w.hintedAuthors) == 0 && w.inLinkOrNav == 0 && n.Data != "nav" && hasAny(label, "author", "byline", "autor", "auteur", "writer") && !hasAny(label, "bio", "avatar", "description", "about", "box")
 	if !dateHint && !authorHint {
 		return
 	}
@@ -630,6 +714,12 @@ func (w *walker) element(n *html.Node, label string) {
 			w.hintedAuthors = appendNames(nil, text)
 		}
 	}
+}
+
+// authorPage reports whether href is the address of an author's page:
+// /author/name and the like.
+func authorPage(href string) bool {
+	return hasAny(strings.ToLower(href), "/author/", "/authors/", "/autor/", "/autoren/", "/autores/", "/auteur/", "/auteurs/", "/autore/", "/autori/", "/staff/")
 }
 
 // authorLink is the first link under n that is not to a category, a tag

@@ -86,6 +86,8 @@ func TestNames(t *testing.T) {
 		{"Christoph von Ritter", []string{"Christoph von Ritter"}},
 		{"Erstellt von Andri Bryner", []string{"Andri Bryner"}},
 		{"Artikel von Ann", []string{"Ann"}},
+		{"Jörn Mecher am", []string{"Jörn Mecher"}},
+		{"No Author", nil},
 		{"admin", nil},
 		{"juillet 2020", nil},
 		{"R2D2", []string{"R2D2"}},
@@ -240,6 +242,57 @@ func TestExtract(t *testing.T) {
 			name: "a placeholder account is nobody",
 			page: `<meta name="author" content="admin"><h1>Title</h1><p>By Ann Lindqvist</p>`,
 			want: Metadata{Authors: []string{"Ann Lindqvist"}},
+		},
+		{
+			name: "a publisher's name gives way to a person's",
+			page: `<meta name="author" content="Deutsche Welle (www.dw.com)"><h1>T</h1><p>Von Kossi Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Kossi Lindqvist"}},
+		},
+		{
+			name: "an association's name gives way to a person's",
+			page: `<meta name="author" content="Bund der Leser e.V."><h1>T</h1><p>Von Leonora Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Leonora Lindqvist"}},
+		},
+		{
+			name: "a phrase in lower case gives way to a person's name",
+			page: `<meta name="author" content="deinen Hochzeitsbloggern"><h1>T</h1><p>Von Samuel Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Samuel Lindqvist"}},
+		},
+		{
+			name: "a publisher's name when nobody else is named",
+			page: `<meta name="author" content="Bund der Leser e.V."><h1>T</h1><p>Text.</p>`,
+			want: Metadata{Authors: []string{"Bund der Leser e.V."}},
+		},
+		{
+			name: "an account and a name left in lower case are people's",
+			page: `<meta name="author" content="Mobasir hassan"><h1>T</h1><span class="author">uriebe</span>`,
+			want: Metadata{Authors: []string{"Mobasir hassan"}},
+		},
+		{
+			name: "a one-word name after posted by",
+			page: `<h1>Title</h1><p>Posted by Konstantin @ 12:00 am</p>`,
+			want: Metadata{Authors: []string{"Konstantin"}},
+		},
+		{
+			name: "a label after a no-break space",
+			page: "<h1>T</h1><div class=\"news-timedata\">05.02.2020 <span>-\u00a0Redaktion: Eberhard Lindqvist (Pressesprecher)</span></div>",
+			want: Metadata{Published: Date{2020, 2, 5}, Authors: []string{"Eberhard Lindqvist"}},
+		},
+		{
+			name: "an author class in a teaser's link or in navigation is not the page's",
+			page: `<h1>T</h1><nav class="documentByLine"><a href="/s?q=World">World</a></nav>
+				<a href="/other-story"><span class="author">Kate Lindqvist</span></a><p>Text.</p>`,
+			want: Metadata{},
+		},
+		{
+			name: "an author class in a link to the author's page is the page's",
+			page: `<h1>T</h1><a href="/autoren/kathrin-lindqvist-1"><span class="autor-name">Kathrin Lindqvist</span></a>`,
+			want: Metadata{Authors: []string{"Kathrin Lindqvist"}},
+		},
+		{
+			name: "a staff page link",
+			page: `<h1>T</h1><a href="/fr/staff/uriel-lindqvist/">Uriel Lindqvist</a>`,
+			want: Metadata{Authors: []string{"Uriel Lindqvist"}},
 		},
 		{
 			name: "rel tag and category links",

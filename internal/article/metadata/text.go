@@ -161,6 +161,10 @@ func appendNames(names []string, s string) []string {
 		part = stripByline(strings.TrimFunc(part, func(r rune) bool {
 			return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '.' || unicode.IsSymbol(r)
 		}))
+		if isPlaceholder(part) {
+			continue // before "No Author" loses its label word
+		}
+		part = stripLabelEnd(part)
 		if isName(part) && !contains(names, part) {
 			names = append(names, part)
 		}
@@ -184,6 +188,19 @@ func stripByline(s string) string {
 		}
 	}
 	return s
+}
+
+// stripLabelEnd removes the label words that end s after a name, where
+// a byline goes on with its date ("Jörn Mecher am", "lupa am" of "von
+// lupa am 3. Mai").
+func stripLabelEnd(s string) string {
+	for {
+		i := strings.LastIndexByte(s, ' ')
+		if i < 0 || !isBylineWord(strings.ToLower(s[i+1:])) {
+			return s
+		}
+		s = strings.TrimSpace(s[:i])
+	}
 }
 
 // nameParticle reports whether w, between before and after, is a particle
