@@ -93,7 +93,12 @@ type structured struct {
 	items   int // counted toward MaxStructuredItems
 	full    bool
 	visited int
+	// urls resolves microdata's URL values against doc's base, which is
+	// found only when one is met: looking for <base> costs a scan of the
+	// page.
 	urls    urlResolver
+	doc     *Document
+	hasBase bool
 }
 
 // errStructuredFull stops a walk once MaxStructuredItems is reached.
@@ -139,7 +144,7 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 	if err := ctx.Err(); err != nil {
 		return StructuredAnswer{}, err
 	}
-	s := &structured{ctx: ctx, urls: urlResolver{base: doc.base()}}
+	s := &structured{ctx: ctx, doc: doc}
 	if doc.streamable() && !slices.ContainsFunc(want, func(syntax string) bool { return !streamSyntax(syntax) }) {
 		data, err := c.streamStructured(ctx, doc, s, want, spec.FlattenGraph)
 		switch {
@@ -150,7 +155,7 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 			return StructuredAnswer{}, err
 		}
 		c.cache.gaveUp.Add(1)
-		s = &structured{ctx: ctx, urls: urlResolver{base: doc.base()}}
+		s = &structured{ctx: ctx, doc: doc}
 	}
 	root, err := doc.Root()
 	if err != nil {
@@ -679,6 +684,9 @@ func (m *microdata) value(n *html.Node, depth int, force bool) (any, error) {
 // its value is its text.
 func (s *structured) attrValue(a atom.Atom, attr func(name string) string) (string, bool) {
 	url := func(name string) string {
+		if !s.hasBase {
+			s.urls.base, s.hasBase = s.doc.base(), true
+		}
 		return s.urls.resolve("href", strings.TrimSpace(attr(name)))
 	}
 	switch a {

@@ -99,9 +99,13 @@ type mdWalker struct {
 	script  []byte
 	top     []*mdNode
 
-	raw       []rawAttr // the current start tag's attributes
+	name      []byte    // the current tag's name
+	raw       []rawAttr // the current start tag's attributes, when read
 	selfClose bool      // the current start tag ends in "/>"
-	afterHead bool      // </head> was read before the body opened
+	// textBuf is the current text token once textRead is set.
+	textBuf   []byte
+	textRead  bool
+	afterHead bool // </head> was read before the body opened
 
 	// coll holds the stack indexes of the elements that collect their
 	// text, and hidden those of the elements whose text is not rendered
@@ -117,7 +121,7 @@ type rawAttr struct{ key, val []byte }
 // streamMicrodata answers json-ld, microdata and opengraph, those of want,
 // from doc's token stream in one pass, or fails with errNeedsTree.
 func (c *CSS) streamMicrodata(ctx context.Context, src string, s *structured, want []string, flatten bool) (map[string]any, error) {
-	if strings.IndexByte(src, 0) >= 0 || countFold(src, "itemref", 1) > 0 {
+	if strings.IndexByte(src, 0) >= 0 {
 		return nil, errNeedsTree
 	}
 	w := &mdWalker{ctx: ctx, s: s, z: html.NewTokenizer(strings.NewReader(src)),
@@ -239,7 +243,8 @@ func (w *mdWalker) run() error {
 			w.popTo(0)
 			return nil
 		case html.TextToken:
-			err = w.textToken(z.Text())
+			w.textRead = false
+			err = w.textToken()
 		case html.StartTagToken, html.SelfClosingTagToken:
 			err = w.startTag(tt == html.SelfClosingTagToken)
 		case html.EndTagToken:
@@ -262,17 +267,24 @@ func (w *mdWalker) current() *mdElem {
 	return &w.stack[len(w.stack)-1]
 }
 
-// textToken places text as the tree builder does.
-func (w *mdWalker) textToken(text []byte) error {
+// textToken places text as the tree builder does. It unescapes the text
+// only when someone reads it, or to tell white space from the rest.
+func (w *mdWalker) textToken() error {
 	cur := w.current()
 	if cur != nil && cur.raw {
-		if cur.a == atom.Textarea && !cur.hasChild {
-			text = bytes.TrimPrefix(text, []byte("\n"))
+		if !cur.ldjson && len(w.coll) == 0 {
+			return nil // nobody reads it, and no element opens inside
 		}
-		return w.addText(text)
+		if cur.a == atom.Textarea && !cur.hasChild {
+			w.textBuf = bytes.TrimPrefix(w.text(), []byte("\n"))
+			if len(w.textBuf) == 0 {
+				return nil
+			}
+		}
+		return w.addText()
 	}
 	if !w.inBody {
-		if len(bytes.TrimLeft(text, whitespace)) == 0 {
+		if w.blank() {
 			switch {
 			case w.afterHead:
 				// White space after the head goes into html.
@@ -280,7 +292,7 @@ func (w *mdWalker) textToken(text []byte) error {
 					t.pending = true
 				}
 			case w.headOpen:
-				return w.addText(text)
+				return w.addText()
 			}
 			return nil
 		}
@@ -288,42 +300,64 @@ func (w *mdWalker) textToken(text []byte) error {
 		cur = w.current()
 	}
 	if cur.ns != "" && !cur.integration {
-		return w.addText(text)
+		return w.addText()
 	}
 	if w.tables > 0 {
 		switch w.tableMode() {
 		case modeTable, modeTableBody, modeRow, modeColgroup:
-			if len(bytes.TrimLeft(text, whitespace)) > 0 || !tableContext(cur) {
+			if !w.blank() || !tableContext(cur) {
 				return errNeedsTree // fostered out of the table
 			}
-			return w.addText(text)
+			return w.addText()
 		}
 	}
 	if (cur.a == atom.Pre || cur.a == atom.Listing) && cur.ns == "" && !cur.hasChild {
-		text = bytes.TrimPrefix(text, []byte("\n"))
-	}
-	if len(text) == 0 {
-		return nil
+		// The newline that opens a pre is dropped.
+		w.textBuf = bytes.TrimPrefix(w.text(), []byte("\n"))
+		if len(w.textBuf) == 0 {
+			return nil
+		}
 	}
 	if err := w.reconstruct(); err != nil {
 		return err
 	}
-	return w.addText(text)
+	return w.addText()
+}
+
+// text returns the current text token, unescaped, read once.
+func (w *mdWalker) text() []byte {
+	if !w.textRead {
+		w.textRead, w.textBuf = true, w.z.Text()
+	}
+	return w.textBuf
+}
+
+// blank reports whether the current text token is white space only.
+func (w *mdWalker) blank() bool {
+	raw := w.z.Raw()
+	if bytes.IndexByte(raw, '&') >= 0 {
+		raw = w.text() // a character reference may be a space, or not
+	}
+	return len(bytes.TrimLeft(raw, whitespace)) == 0
 }
 
 const whitespace = " \t\r\n\f"
 
 // addText adds text to the current element: to the script it is in, and
 // to every collector that sees it.
-func (w *mdWalker) addText(text []byte) error {
+func (w *mdWalker) addText() error {
 	cur := w.current()
 	if cur == nil {
 		return nil
 	}
 	cur.hasChild = true
 	if cur.ldjson {
-		w.script = append(w.script, text...)
+		w.script = append(w.script, w.text()...)
 	}
+	if len(w.coll) == 0 {
+		return nil
+	}
+	text := w.text()
 	h := -1 // the innermost hidden element: no text below it is seen
 	if n := len(w.hidden); n > 0 {
 		h = w.hidden[n-1]
@@ -370,22 +404,78 @@ func (w *mdWalker) dropText(i int) {
 	w.coll = slices.DeleteFunc(w.coll, func(j int) bool { return j == i })
 }
 
-// readAttrs reads the current tag's attributes and reports whether any
-// is a microdata attribute.
-func (w *mdWalker) readAttrs(hasAttr bool) (item bool) {
+// tagName returns the current tag's name, lower-cased, and its atom. It
+// reads the name from the token's raw bytes, as the tokenizer delimits it,
+// because TagName copies it on every call (and the page has no NUL, which
+// the tokenizer would replace).
+func (w *mdWalker) tagName(end bool) (string, atom.Atom) {
+	raw := w.z.Raw()
+	i := 1
+	if end {
+		i = 2
+	}
+	w.name = w.name[:0]
+	for ; i < len(raw); i++ {
+		c := raw[i]
+		switch c {
+		case ' ', '\n', '\r', '\t', '\f', '/', '>':
+			i = len(raw)
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		w.name = append(w.name, c)
+	}
+	if a := atom.Lookup(w.name); a != 0 {
+		return a.String(), a
+	}
+	return string(w.name), 0
+}
+
+// mayHaveItem reports whether the current tag's raw bytes hold "item" in
+// any case, as every microdata attribute's name does.
+func (w *mdWalker) mayHaveItem() bool {
+	raw := w.z.Raw()
+	for i := 0; i+4 <= len(raw); i++ {
+		if raw[i]|0x20 == 'i' && raw[i+1]|0x20 == 't' && raw[i+2]|0x20 == 'e' && raw[i+3]|0x20 == 'm' {
+			return true
+		}
+	}
+	return false
+}
+
+// readAttrs reads the current tag's attributes, when the walk may need
+// them: those of a with, and those of any tag that may have a microdata
+// attribute (TagAttr copies each one). It reports whether one is a
+// microdata attribute, and fails on itemref, which the stream does not
+// follow.
+func (w *mdWalker) readAttrs(a atom.Atom) (item bool, err error) {
 	w.raw = w.raw[:0]
-	for more := hasAttr; more; {
+	switch a {
+	case atom.Meta, atom.Script, atom.Html, atom.Head, atom.Input, atom.Font:
+	default:
+		if !w.mayHaveItem() {
+			return false, nil
+		}
+	}
+	for more := true; more; {
 		var k, v []byte
 		k, v, more = w.z.TagAttr()
+		if k == nil && !more {
+			break
+		}
 		w.raw = append(w.raw, rawAttr{k, v})
 		if len(k) >= 6 && string(k[:4]) == "item" {
 			switch string(k) {
-			case "itemscope", "itemprop", "itemtype", "itemid", "itemref":
+			case "itemref":
+				return false, errNeedsTree
+			case "itemscope", "itemprop", "itemtype", "itemid":
 				item = true
 			}
 		}
 	}
-	return item
+	return item, nil
 }
 
 // stringAttrs returns the current tag's attributes as strings.
@@ -426,13 +516,14 @@ func hasAttrOf(attrs []html.Attribute, name string) bool {
 
 // startTag places a start tag.
 func (w *mdWalker) startTag(selfClosing bool) error {
-	z := w.z
-	name, hasAttr := z.TagName()
-	a := atom.Lookup(name)
-	item := w.readAttrs(hasAttr)
+	name, a := w.tagName(false)
+	item, err := w.readAttrs(a)
+	if err != nil {
+		return err
+	}
 	w.selfClose = selfClosing
 	if cur := w.current(); cur != nil && cur.ns != "" {
-		return w.foreignStart(cur, string(name), a, item, selfClosing)
+		return w.foreignStart(cur, name, a, item, selfClosing)
 	}
 	switch a {
 	case atom.Template, atom.Frameset, atom.Image, atom.Plaintext, atom.Xmp,
@@ -480,9 +571,9 @@ func (w *mdWalker) startTag(selfClosing bool) error {
 		w.openBody()
 	}
 	if w.tables > 0 {
-		return w.tableStart(w.tableMode(), a, string(name), item)
+		return w.tableStart(w.tableMode(), a, name, item)
 	}
-	return w.bodyStart(a, string(name), item)
+	return w.bodyStart(a, name, item)
 }
 
 // attrsIf returns the tag's attributes when the walk needs them.
@@ -989,8 +1080,7 @@ func (w *mdWalker) impliedEndTags(except string) {
 
 // endTag places an end tag.
 func (w *mdWalker) endTag() error {
-	name, _ := w.z.TagName()
-	a := atom.Lookup(name)
+	name, a := w.tagName(true)
 	cur := w.current()
 	if cur != nil && cur.raw {
 		// The tokenizer ends raw text only at its own end tag.
@@ -999,7 +1089,7 @@ func (w *mdWalker) endTag() error {
 	}
 	if cur != nil && cur.ns != "" {
 		for i := len(w.stack) - 1; i >= 0; i-- {
-			if w.stack[i].name == string(name) {
+			if w.stack[i].name == name {
 				w.popTo(i)
 				return nil
 			}
@@ -1067,7 +1157,7 @@ func (w *mdWalker) endTag() error {
 		w.popUntil(defaultScope, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6)
 	case atom.A, atom.B, atom.Big, atom.Code, atom.Em, atom.Font, atom.I,
 		atom.Nobr, atom.S, atom.Small, atom.Strike, atom.Strong, atom.Tt, atom.U:
-		if err := w.formattingEnd(a, string(name)); err != nil {
+		if err := w.formattingEnd(a, name); err != nil {
 			return err
 		}
 	case atom.Applet, atom.Marquee, atom.Object:
@@ -1090,7 +1180,7 @@ func (w *mdWalker) endTag() error {
 	case atom.Template:
 		return errNeedsTree
 	default:
-		w.endTagOther(a, string(name))
+		w.endTagOther(a, name)
 	}
 	return nil
 }

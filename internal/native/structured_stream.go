@@ -32,7 +32,7 @@ func streamSyntax(syntax string) bool {
 // streamStructured answers want from doc's token stream into data, or
 // fails with errNeedsTree.
 func (c *CSS) streamStructured(ctx context.Context, doc *Document, s *structured, want []string, flatten bool) (map[string]any, error) {
-	if contains(want, SyntaxMicrodata) && countFold(doc.src, "itemscope", 1) > 0 {
+	if contains(want, SyntaxMicrodata) {
 		return c.streamMicrodata(ctx, doc.src, s, want, flatten)
 	}
 	data := make(map[string]any, len(want))
