@@ -15,9 +15,11 @@ import (
 // which keeps one container, often leaves it out. addLead puts it back:
 // when the content does not hold a description, the page's line that
 // does, outside navigation, footers, asides and forms, opens the content.
-// The rule reads markup and the page's own summary, never a language's
-// words; a description that the page does not show, or shows as a link,
-// adds nothing.
+// Without a description the page shows, the first element after the
+// headline whose class or id names a lead ("article__lead", "standfirst",
+// "intro") is the lead. The rules read markup and the page's own summary,
+// never a language's words; a description that the page does not show, or
+// shows as a link, adds nothing.
 
 // The lead's thresholds.
 const (
@@ -35,7 +37,8 @@ const (
 )
 
 // addLead opens content with the page's lead, read from root, when
-// content holds none of descriptions. It reports whether it added one.
+// content holds neither one of descriptions nor the lead. It reports
+// whether it added one.
 func addLead(content, root *html.Node, descriptions []string, base *url.URL) bool {
 	var text string // content's text, built once if needed
 	for _, d := range descriptions {
@@ -54,6 +57,91 @@ func addLead(content, root *html.Node, descriptions []string, base *url.URL) boo
 			prepareMerged(n, base)
 			content.InsertBefore(n, content.FirstChild)
 			return true
+		}
+	}
+	if n := classLead(root); n != nil {
+		if text == "" {
+			text = textOf(content)
+		}
+		if share(shingleSet(textOf(n)), text) < leadHeldShare {
+			n.Parent.RemoveChild(n)
+			prepareMerged(n, base)
+			content.InsertBefore(n, content.FirstChild)
+			return true
+		}
+	}
+	return false
+}
+
+// leadWords are the class and id words of a lead: matched as a part of
+// a token split at "-" and "_" ("article-header__lead", "lead--lg").
+var leadWords = []string{"lead", "standfirst", "dek", "intro", "summary", "subtitle", "abstract", "teaser-text"}
+
+// leadMinChars is the shortest lead read from its class, in runes.
+const leadMinChars = 80
+
+// leadSearchChars is how far after the headline, in characters of text,
+// a lead is looked for.
+const leadSearchChars = 1500
+
+// classLead is the first element after the page's first <h1>, within
+// leadSearchChars of text, whose class or id names a lead and that holds
+// a sentence's worth of text, mostly not links.
+func classLead(root *html.Node) *html.Node {
+	seen := false // the walk is past the first <h1>
+	chars := 0
+	var found *html.Node
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		for c := n.FirstChild; c != nil && found == nil && chars < leadSearchChars; c = c.NextSibling {
+			switch c.Type {
+			case html.TextNode:
+				if seen {
+					chars += len(strings.TrimSpace(c.Data))
+				}
+			case html.ElementNode:
+				if skipped(c) || invisible(c) {
+					continue
+				}
+				switch c.Data {
+				case "nav", "footer", "aside", "form":
+					continue
+				case "h1":
+					seen = true
+					continue
+				}
+				if seen && leadClass(c) {
+					if k, whole := keyTextUpTo(c, 2*leadSearchChars); whole && k.chars >= leadMinChars && 2*k.linked <= k.bytes {
+						found = c
+						return
+					}
+				}
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	return found
+}
+
+// leadClass reports whether n's class or id names a lead.
+func leadClass(n *html.Node) bool {
+	label := classWords(n)
+	if label == "" {
+		return false
+	}
+	for _, tok := range strings.Fields(label) {
+		for _, part := range strings.FieldsFunc(tok, func(r rune) bool { return r == '-' || r == '_' }) {
+			for _, w := range leadWords {
+				if part == w {
+					return true
+				}
+			}
+		}
+		for _, w := range leadWords {
+			if strings.Contains(w, "-") && strings.Contains(tok, w) {
+				return true
+			}
 		}
 	}
 	return false

@@ -37,6 +37,18 @@ func TestAddLead(t *testing.T) {
 			[]string{"Something the page never says in any of its many lines", lead}, true, lead},
 		{"another text of the same words is not the lead", `<p>` + strings.Repeat("bridge council ", 30) + `</p>` + body, body,
 			[]string{lead}, false, "The body"},
+		{"without a description, the element after the headline that says it is the lead", `<h1>Bridge</h1><p class="article-header__lead">` + lead + `.</p>` + body, body,
+			nil, true, lead + "."},
+		{"a lead class before the headline is another story's", `<p class="lead">` + lead + `.</p><h1>Bridge</h1>` + body, body,
+			nil, false, "The body"},
+		{"a leaderboard is no lead", `<h1>Bridge</h1><div class="leaderboard">` + lead + `.</div>` + body, body,
+			nil, false, "The body"},
+		{"a lead of links is a teaser", `<h1>Bridge</h1><p class="intro"><a href=/x>` + lead + `</a></p>` + body, body,
+			nil, false, "The body"},
+		{"a lead the content holds is not added again", `<h1>Bridge</h1><p class="lead--lg">` + lead + `.</p>` + body, `<p>` + lead + `.</p>` + body,
+			nil, false, lead},
+		{"a lead too far below the headline is not one", `<h1>Bridge</h1>` + strings.Repeat(body, 8) + `<p class="lead">` + lead + `.</p>`, body,
+			nil, false, "The body"},
 	}
 	base, _ := url.Parse("http://example.com/")
 	for _, tt := range tests {
