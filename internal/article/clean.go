@@ -70,7 +70,55 @@ func clean(root *html.Node) int {
 		}
 	}
 	walk(root)
+	removed += removeDateLines(root)
 	removed += trimTrailingHeadings(root)
+	return removed
+}
+
+// A date line is a block of at most dateLineMaxChars letters and digits
+// that holds a <time> element and at most dateLabelMaxChars besides: a
+// sentence with a date in it is longer, and most of it is not the date.
+const (
+	dateLineMaxChars  = 60
+	dateLabelMaxChars = 25
+)
+
+// duration reports whether a <time> element gives a length of time, not
+// a date: an ISO 8601 duration ("PT15M"), or a schema.org duration
+// property (prepTime, cookTime, totalTime).
+func duration(t *html.Node) bool {
+	return strings.HasPrefix(strings.TrimSpace(attr(t, "datetime")), "P") || strings.HasSuffix(attr(t, "itemprop"), "Time")
+}
+
+// removeDateLines removes under root the date lines: the content's
+// "Updated: <time>" and "3 May 2020 · 5 min read". A <time> inside a
+// sentence stays.
+func removeDateLines(root *html.Node) int {
+	var lines []*html.Node
+	for t := range descendants(root, "time") {
+		if duration(t) {
+			continue // a recipe's "15 – 30 Min" is its text
+		}
+		block := t.Parent
+		for block != nil && block != root && !blockTags[block.Data] {
+			block = block.Parent
+		}
+		if block == nil || block == root {
+			continue
+		}
+		// The date is most of the line: its label ("Updated:",
+		// "Veröffentlicht") and what follows ("· 5 min read") are short.
+		if all := countAlnum(innerText(block)); all <= dateLineMaxChars && all-countAlnum(innerText(t)) <= dateLabelMaxChars {
+			lines = append(lines, block)
+		}
+	}
+	removed := 0
+	for _, b := range lines {
+		if b.Parent != nil {
+			b.Parent.RemoveChild(b)
+			removed++
+		}
+	}
 	return removed
 }
 

@@ -33,6 +33,11 @@ func TestClean(t *testing.T) {
 		{"an entry footer", `<p>Body</p><div class="entry-footer">Posted in News</div>`, []string{"Body"}, []string{"Posted in"}},
 		{"navigation", `<nav>Home About</nav><p>Body</p>`, []string{"Body"}, []string{"Home About"}},
 		{"a short paragraph of links", `<p>Body</p><p>Read also: <a href=a>Another story of the day</a></p>`, []string{"Body"}, []string{"Another story"}},
+		{"a date line", `<p>Updated: <time datetime="2020-05-03">3 May 2020</time></p><p>Body</p>`, []string{"Body"}, []string{"Updated", "3 May"}},
+		{"a date in a sentence stays", `<p>The council met on <time datetime="2020-05-03">3 May 2020</time> and voted to close the bridge to cars.</p>`,
+			[]string{"3 May 2020", "voted"}, nil},
+		{"a recipe's durations stay", `<p>Prep: <time datetime="PT15M">15 min</time></p><p>Cook: <time itemprop="cookTime">15 – 30 min</time></p>`,
+			[]string{"15 min", "15 – 30 min"}, nil},
 		{"ruby annotations", `<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む</p>`, []string{"漢字を読む"}, []string{"かんじ", "("}},
 		{"a paragraph with a link is text", `<p>Body with <a href=a>a link</a> in the middle of a sentence that goes on.</p>`, []string{"a link", "goes on"}, nil},
 	}
