@@ -78,7 +78,9 @@ type mdFormatting struct {
 type mdWalker struct {
 	ctx context.Context
 	s   *structured
+	src string
 	z   *html.Tokenizer
+	pos int // the offset in src after the current token
 	// collectorLimit bounds the bytes the open collectors hold in all.
 	collectorLimit int
 
@@ -124,7 +126,7 @@ func (c *CSS) streamMicrodata(ctx context.Context, src string, s *structured, wa
 	if strings.IndexByte(src, 0) >= 0 {
 		return nil, errNeedsTree
 	}
-	w := &mdWalker{ctx: ctx, s: s, z: html.NewTokenizer(strings.NewReader(src)),
+	w := &mdWalker{ctx: ctx, s: s, src: src, z: html.NewTokenizer(strings.NewReader(src)),
 		collectorLimit: c.limits.MaxResultBytes}
 	if err := w.run(); err != nil {
 		return nil, err
@@ -225,8 +227,8 @@ func (w *mdWalker) item(n *mdNode, depth int) (map[string]any, error) {
 
 // run reads every token.
 func (w *mdWalker) run() error {
-	z := w.z
 	for tokens := 1; ; tokens++ {
+		z := w.z
 		if tokens%ctxCheckTokens == 0 {
 			if err := w.ctx.Err(); err != nil {
 				return err
@@ -235,7 +237,9 @@ func (w *mdWalker) run() error {
 		// The parser allows CDATA sections only in foreign content.
 		z.AllowCDATA(len(w.stack) > 0 && w.stack[len(w.stack)-1].ns != "")
 		var err error
-		switch tt := z.Next(); tt {
+		tt := z.Next()
+		w.pos += len(z.Raw())
+		switch tt {
 		case html.ErrorToken:
 			if err := z.Err(); err != io.EOF {
 				return err
@@ -629,7 +633,66 @@ func (w *mdWalker) rawElement(a atom.Atom, item bool) error {
 			cur.ldjson, w.script = true, w.script[:0]
 		}
 	}
+	switch a {
+	case atom.Script, atom.Style, atom.Noscript:
+		if !cur.ldjson && cur.text == nil {
+			w.skipRaw(a)
+		}
+	}
 	return nil
+}
+
+// skipRaw skips the text of the raw-text element a, just opened, which
+// nobody reads (a script or style is no text of the elements around it):
+// it finds where the tokenizer would end that text and starts a new
+// tokenizer there, in the state the old one would be in after the text.
+// Scripts and styles are about half the bytes of a page, and the
+// tokenizer reads them a byte at a time. A script with "<!--" in it is
+// read as usual: HTML's script escapes may hide its end tag.
+func (w *mdWalker) skipRaw(a atom.Atom) {
+	rest := w.src[w.pos:]
+	end := rawTextEnd(rest, a.String())
+	if end < minSkip || a == atom.Script && strings.Contains(rest[:end], "<!--") {
+		return
+	}
+	w.pos += end
+	w.z = html.NewTokenizer(strings.NewReader(rest[end:]))
+}
+
+// minSkip is the shortest raw text skipRaw skips: a new tokenizer costs
+// an allocation of its buffer, more than reading a short text.
+const minSkip = 1024
+
+// rawTextEnd returns the offset in s of the end tag that ends raw text
+// in element name, as x/net/html's readRawEndTag finds it ("</" name, in
+// any ASCII case, then white space, "/" or ">"), or len(s).
+func rawTextEnd(s, name string) int {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "</")
+		if j < 0 {
+			return len(s)
+		}
+		i += j
+		k := i + 2
+		if k+len(name) < len(s) && asciiFoldEqual(s[k:k+len(name)], name) {
+			switch s[k+len(name)] {
+			case ' ', '\n', '\r', '\t', '\f', '/', '>':
+				return i
+			}
+		}
+		i += 2
+	}
+}
+
+// asciiFoldEqual reports whether s equals the lowercase ASCII lower,
+// ignoring the case of ASCII letters only.
+func asciiFoldEqual(s, lower string) bool {
+	for i := 0; i < len(lower); i++ {
+		if c := s[i]; c != lower[i] && c+('a'-'A') != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // bodyStart places a start tag in the body, as inBodyIM does.

@@ -89,6 +89,9 @@ func TestStructuredStream(t *testing.T) {
 text</textarea><pre itemprop="p">
 pre</pre></div>`, true},
 		{"itemref needs the tree", `<div itemscope itemref="x"></div><p id="x" itemprop="a">1</p>`, false},
+		{"skipped scripts and styles", `<div itemscope><script>if (a </scriptx> b) {}</SCRIPT ><style>p{}</style/><span itemprop="a">1</span><noscript><b itemprop="no">x</b></noscript>
+<script>document.write("<!--<script>x</script>-->")</script><span itemprop="b">2</span><script type="application/ld+json">{"c": 3}</script><script>never ends`, true},
+		{"script with its own item", `<div itemscope><script itemprop="s">text of the script</script><style itemprop="t">p{}</style></div>`, true},
 		{"adoption agency needs the tree", `<div itemscope><b><p itemprop="x">a</b>b</p></div>`, false},
 		{"template needs the tree", `<head><template><meta property="og:title" content="t"></template></head>`, false},
 		{"second html tag adds its attributes", `<html><head><meta property="og:title" content="t"></head><body><html prefix="og: http://example.com/">`, true},
@@ -134,6 +137,7 @@ func FuzzStructuredStream(f *testing.F) {
 		`<div itemscope><p><b>b<span itemprop="x">a</p>b</span><a itemprop="u" href="/x">l</a><li itemprop="l">1<li>2</div>`,
 		`<table itemscope><tr><td itemprop="a">1<td itemprop="b">2</table><form><input itemprop="i" content="v"></form>`,
 		`<div itemscope><svg><g itemprop="n"/><title>t</title></svg><select><option itemprop="o">1</select><textarea itemprop="t">x</textarea></div>`,
+		`<div itemscope><script>a</scriptx></SCRIPT/><span itemprop="a">1</span><script><!--<script></script>--></script><style>x</style`,
 		`<p itemscope>text <b itemprop="b">bold</p><pre itemprop="p">\nx</pre><h1 itemprop="h">a<h2>b</h2>`,
 	} {
 		f.Add(s)
@@ -166,7 +170,8 @@ func randomMarkup(r *rand.Rand, n int) string {
 		` itemtype="https://schema.org/Thing"`, ` itemid="x"`, ` content="c"`, ` href="/h"`,
 		` src="s.png"`, ` datetime="2020"`, ` value="7"`, ` type="hidden"`,
 		` type="application/ld+json"`, ` property="og:title"`, ` color="red"`}
-	texts := []string{"text", " ", "\n", "a b", "{\"@type\": \"T\"}", "&amp;x", "\u00a0"}
+	texts := []string{"text", " ", "\n", "a b", "{\"@type\": \"T\"}", "&amp;x", "\u00a0",
+		"<!--", "-->", "</SCRIPT >", "</style/", "</scriptx>"}
 	var b strings.Builder
 	for range n {
 		switch k := r.IntN(10); {

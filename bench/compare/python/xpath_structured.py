@@ -2,7 +2,7 @@
 """XPath and structured data, from Python: the daemon over gRPC against
 lxml's XPath and extruct in-process (issue 18's rows of docs/COMPARE.md).
 
-    python3 xpath_structured.py --addr 127.0.0.1:50051 --corpus DIR [--rounds 15]
+    python3 xpath_structured.py --addr 127.0.0.1:50051 --corpus DIR [--rounds 15] [--only WORD]
 
 DIR is the readability corpus. Each round times every variant on the
 median page (many iterations) and on all pages (one pass), variants
@@ -14,7 +14,11 @@ daemon would: lxml.html.document_fromstring then .xpath(expr) (libxml2's
 XPath 1.0 in C); extruct.extract(html, base_url, syntaxes=[json-ld,
 microdata, opengraph], uniform=False), and with syntaxes=[rdfa] alone
 (pyRdfa and rdflib) against the daemon's rdfa. The daemon is sent the page
-and the question. Needs Debian's python3-lxml, python3-extruct, python3-grpcio,
+and the question. The structured rows come twice: with the page as a str
+(the daemon's html field, which the Python client encodes to UTF-8 for
+every call) and as the bytes a crawler holds (Scrapy's response.body;
+extruct.extract takes those too, and the daemon's raw_html field carries
+them as they are). Needs Debian's python3-lxml, python3-extruct, python3-grpcio,
 python3-grpc-tools. Not yet part of run.sh.
 """
 
@@ -48,6 +52,7 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--only", default="", help="run only the rows whose label holds this")
     args = ap.parse_args()
 
     import extruct
@@ -63,6 +68,8 @@ def main():
     pages = load_pages(args.corpus)
     name, median = pages[len(pages) // 2]
     every = [html for _, html in pages]
+    median_bytes = median.encode("utf-8")
+    every_bytes = [html.encode("utf-8") for html in every]
 
     def lxml_xpath(expr):
         return lambda html: lxml.html.document_fromstring(html).xpath(expr)
@@ -82,19 +89,28 @@ def main():
     def extruct_rdfa(html):
         return extruct.extract(html, base_url=URL, syntaxes=["rdfa"], uniform=False, errors="ignore")
 
+    def daemon_structured_bytes(body):
+        return stub.Extract(pb.ExtractRequest(raw_html=body, url=URL, structured=spec))
+
     rdfa_spec = pb.StructuredSpec(syntaxes=["rdfa"])
 
     def daemon_rdfa(html):
         return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=rdfa_spec))
 
-    rows = [("xpath `%s`" % e, lxml_xpath(e), daemon_xpath(e), "lxml") for e in XPATHS]
-    rows.append(("structured (json-ld, microdata, opengraph)", extruct_run, daemon_structured, "extruct"))
-    rows.append(("structured (rdfa)", extruct_rdfa, daemon_rdfa, "extruct"))
+    # Each row: label, peer, daemon, peer's name, and whether both are
+    # given the page as bytes.
+    rows = [("xpath `%s`" % e, lxml_xpath(e), daemon_xpath(e), "lxml", False) for e in XPATHS]
+    rows.append(("structured (json-ld, microdata, opengraph)", extruct_run, daemon_structured, "extruct", False))
+    rows.append(("structured (json-ld, microdata, opengraph), bytes", extruct_run, daemon_structured_bytes, "extruct", True))
+    rows.append(("structured (rdfa)", extruct_rdfa, daemon_rdfa, "extruct", False))
+
+    rows = [r for r in rows if args.only in r[0]]
 
     # Warm up every variant (and check the daemon answers).
-    for _, peer, daemon, _ in rows:
-        peer(median)
-        daemon(median)
+    for _, peer, daemon, _, as_bytes in rows:
+        page = median_bytes if as_bytes else median
+        peer(page)
+        daemon(page)
 
     def timed(fn, docs, iters):
         t = time.perf_counter()
@@ -105,8 +121,10 @@ def main():
 
     results = {}
     for _ in range(args.rounds):
-        for label, peer, daemon, _ in rows:
-            for set_name, docs, iters in (("median", [median], args.iters), ("all", every, 1)):
+        for label, peer, daemon, _, as_bytes in rows:
+            sets = (("median", [median_bytes], args.iters), ("all", every_bytes, 1)) if as_bytes else \
+                (("median", [median], args.iters), ("all", every, 1))
+            for set_name, docs, iters in sets:
                 p = timed(peer, docs, iters)
                 d = timed(daemon, docs, iters)
                 r = results.setdefault((label, set_name), {"peer": [], "daemon": [], "ratio": []})
@@ -120,7 +138,7 @@ def main():
     print()
     print("| question | pages | peer | peer ms | daemon ms | peer / daemon |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for label, _, _, peer_name in rows:
+    for label, _, _, peer_name, _ in rows:
         for set_name in ("median", "all"):
             r = results[(label, set_name)]
             print("| %s | %s | %s | %.2f | %.2f | %.2fx |" % (
