@@ -32,6 +32,9 @@ type Module struct {
 	// tableBytes is the host memory the module's tables may take, counted
 	// with each instance's memory.
 	tableBytes uint64
+	// freshBytes is the linear memory of an instance as made, measured on
+	// the probe's (see BlameDocumentBytes).
+	freshBytes uint64
 
 	// spare is the instance the probe made, handed out by the first
 	// NewInstance: a pool's first instance is then ready as soon as the
@@ -65,6 +68,15 @@ func (m *Module) TakesTree() bool {
 // times the HTML), and a larger document would only run the guest out of
 // memory after it spent its time on it: it is refused up front
 // (ErrRequestTooLarge). RuntimeConfig.MaxDocumentBytes sets another limit.
+//
+// The eighth is measured (BenchmarkArticleMemoryPerByte): the bundled
+// article module takes 4.2 to 4.3 bytes of linear memory per byte of the
+// corpus' largest pages (1 to 1.6 MB), the sparsest kind, so that the six
+// largest together (7.8 MiB) grow a fresh 64 MiB instance by 28 MiB: a
+// document at the limit fits with room to spare, one twice as large would
+// not. Denser pages (8.6 bytes per byte at the median of those over 256 KiB)
+// run out of memory well below the limit, and are then the document's
+// fault (see BlameDocumentBytes).
 func (m *Module) DocumentLimit() int {
 	if n := m.rt.cfg.MaxDocumentBytes; n > 0 {
 		return n
@@ -75,9 +87,22 @@ func (m *Module) DocumentLimit() int {
 // BlameDocumentBytes is the document size from which a guest that runs out
 // of memory is taken to have done so because of the document
 // (ErrDocumentOutOfMemory, which does not count against the module), and
-// below which because of the module (ErrOutOfMemory): a sixteenth of the
-// instance memory cap.
-func (m *Module) BlameDocumentBytes() int { return int(m.rt.memoryLimit / 16) }
+// below which because of the module (ErrOutOfMemory): a 512th of the linear
+// memory a fresh instance leaves under the cap (115 KiB for the bundled
+// article module, whose instances start at 6.5 MiB, under 64 MiB).
+//
+// It is set by the costliest documents known, so that no document can make
+// a module's breaker count a failure that is the document's: the bundled
+// article module takes up to 61 bytes of linear memory per byte of a corpus
+// page beyond a fresh instance (BenchmarkArticleMemoryPerByte), and up to
+// 272 per byte of a page of "<p>" repeated, which runs a 64 MiB instance
+// out of memory from about 220 KiB. A sixteenth of the cap, as before, let
+// such a page of a few hundred KiB open the article module's breaker for
+// every caller; at a 512th of the room, the costliest page fits about
+// twice over (TestArticleCostlyDocument).
+func (m *Module) BlameDocumentBytes() int {
+	return int((m.rt.memoryLimit - min(m.freshBytes, m.rt.memoryLimit)) / 512)
+}
 
 // Trusted reports whether the module was loaded as trusted. Since every
 // module is interruptible, this changes nothing but what is reported.
@@ -163,6 +188,7 @@ func (m *Module) probe(ctx context.Context) (err error) {
 	if err = i.Health(ctx); err != nil {
 		return err
 	}
+	m.freshBytes = i.lin.size.Load()
 	m.spare.Store(i)
 	return nil
 }

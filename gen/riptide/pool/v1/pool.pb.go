@@ -4616,7 +4616,8 @@ type ModuleLimits struct {
 	MaxDocumentBytes uint64 `protobuf:"varint,1,opt,name=max_document_bytes,json=maxDocumentBytes,proto3" json:"max_document_bytes,omitempty"`
 	// Document size from which a guest that runs out of memory is taken to
 	// have done so because of the document (DOCUMENT_TOO_LARGE, not counted
-	// against the module): a sixteenth of the instance memory cap.
+	// against the module): a 512th of the linear memory a fresh instance
+	// leaves under the instance memory cap.
 	DocumentBlameBytes uint64 `protobuf:"varint,2,opt,name=document_blame_bytes,json=documentBlameBytes,proto3" json:"document_blame_bytes,omitempty"`
 	// Bound of a result's JSON, and separately of its converted size, bytes.
 	MaxResultBytes uint64 `protobuf:"varint,3,opt,name=max_result_bytes,json=maxResultBytes,proto3" json:"max_result_bytes,omitempty"`
