@@ -22,7 +22,7 @@ var boilerplateWords = []string{
 	"related", "recommend", "author-bio", "about-author", "author-box", "authorbox", "author-info",
 	"comments", "commentlist", "comment-list", "comment-form", "respond", "cookie", "consent",
 	"breadcrumb", "pagination", "byline", "dateline", "post-meta", "entry-meta", "article-meta",
-	"sidebar", "skip-link", "toc_list", "table-of-contents",
+	"sidebar", "notice", "skip-link", "toc_list", "toc_container", "toc-container", "ez-toc", "table-of-contents",
 	"entry-footer", "post-footer", "article-footer", "post-info", "postinfo", "entry-utility", "postmetadata", "post-tags", "article-tags",
 }
 

@@ -38,6 +38,8 @@ func TestClean(t *testing.T) {
 			[]string{"3 May 2020", "voted"}, nil},
 		{"a recipe's durations stay", `<p>Prep: <time datetime="PT15M">15 min</time></p><p>Cook: <time itemprop="cookTime">15 – 30 min</time></p>`,
 			[]string{"15 min", "15 – 30 min"}, nil},
+		{"a notice and a table of contents", `<div class="community-notice">This is a reader's blog.</div><div id="ez-toc-container"><p>Contents</p><ul><li>One</li></ul></div><p>Body</p>`,
+			[]string{"Body"}, []string{"reader's blog", "Contents"}},
 		{"ruby annotations", `<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む</p>`, []string{"漢字を読む"}, []string{"かんじ", "("}},
 		{"a paragraph with a link is text", `<p>Body with <a href=a>a link</a> in the middle of a sentence that goes on.</p>`, []string{"a link", "goes on"}, nil},
 	}
