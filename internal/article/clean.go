@@ -21,7 +21,7 @@ var boilerplateWords = []string{
 	"share", "sharing", "social", "newsletter", "subscribe", "signup", "sign-up",
 	"related", "recommend", "author-bio", "about-author", "author-box", "authorbox", "author-info",
 	"comments", "commentlist", "comment-list", "comment-form", "respond", "cookie", "consent",
-	"breadcrumb", "pagination", "byline", "dateline", "post-meta", "entry-meta", "article-meta",
+	"crumb", "pagination", "byline", "dateline", "post-meta", "entry-meta", "article-meta",
 	"sidebar", "notice", "skip-link", "toc_list", "toc_container", "toc-container", "ez-toc", "table-of-contents",
 	"entry-footer", "post-footer", "article-footer", "post-info", "postinfo", "entry-utility", "postmetadata", "post-tags", "article-tags",
 }
@@ -30,7 +30,7 @@ var boilerplateWords = []string{
 // anywhere: each matches a whole token or its last part ("post-tags"), not
 // a WordPress post's "tag-travel" or "category-news" classes, which name
 // what the post is about.
-var tokenWords = []string{"info", "footer", "date", "dates", "timestamp", "published", "author", "authors", "source", "disclaimer", "tags", "tag-list", "taglist", "categories", "meta", "metadata", "promo", "banner", "advert", "ad", "ads", "sponsor", "sponsored", "rating", "toolbar", "pager"}
+var tokenWords = []string{"info", "footer", "date", "dates", "timestamp", "published", "author", "authors", "source", "disclaimer", "tags", "tag-list", "taglist", "categories", "meta", "metadata", "promo", "banner", "advert", "ad", "ads", "sponsor", "sponsored", "rating", "ratings", "toolbar", "pager"}
 
 // captionWords mark a caption or a credit, removed only when short: a
 // gallery's long captions are its text.

@@ -40,6 +40,8 @@ func TestClean(t *testing.T) {
 			[]string{"15 min", "15 – 30 min"}, nil},
 		{"a notice and a table of contents", `<div class="community-notice">This is a reader's blog.</div><div id="ez-toc-container"><p>Contents</p><ul><li>One</li></ul></div><p>Body</p>`,
 			[]string{"Body"}, []string{"reader's blog", "Contents"}},
+		{"crumbs and ratings", `<div class="td-crumb-container"><span>Home</span> <span>News</span></div><span class="post-ratings">Was this useful?</span><p>Body</p>`,
+			[]string{"Body"}, []string{"Home", "useful"}},
 		{"ruby annotations", `<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む</p>`, []string{"漢字を読む"}, []string{"かんじ", "("}},
 		{"a paragraph with a link is text", `<p>Body with <a href=a>a link</a> in the middle of a sentence that goes on.</p>`, []string{"a link", "goes on"}, nil},
 	}
