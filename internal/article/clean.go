@@ -160,6 +160,13 @@ func isBoilerplate(n *html.Node) bool {
 			return countAlnum(innerText(n)) <= captionMaxChars
 		}
 	}
+	// A teaser is a card that links to another page, or, in some
+	// publishing systems, the article's own lead, which links nowhere.
+	for tok := range strings.FieldsSeq(label) {
+		if (tok == "teaser" || tok == "teasers" || strings.HasSuffix(tok, "-teaser") || strings.HasSuffix(tok, "_teaser")) && holdsLink(n) {
+			return countAlnum(innerText(n)) <= cleanMaxChars
+		}
+	}
 	match := false
 	for _, w := range boilerplateWords {
 		if strings.Contains(label, w) {
@@ -179,6 +186,17 @@ func isBoilerplate(n *html.Node) bool {
 		}
 	}
 	return match && countAlnum(innerText(n)) <= cleanMaxChars
+}
+
+// holdsLink reports whether n is or holds a link.
+func holdsLink(n *html.Node) bool {
+	if n.Data == "a" {
+		return true
+	}
+	for range descendants(n, "a") {
+		return true
+	}
+	return false
 }
 
 // holdsMedia reports whether n is or holds an image, a video or a picture.

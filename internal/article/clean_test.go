@@ -42,6 +42,10 @@ func TestClean(t *testing.T) {
 			[]string{"Body"}, []string{"reader's blog", "Contents"}},
 		{"crumbs and ratings", `<div class="td-crumb-container"><span>Home</span> <span>News</span></div><span class="post-ratings">Was this useful?</span><p>Body</p>`,
 			[]string{"Body"}, []string{"Home", "useful"}},
+		{"a teaser card links elsewhere", `<p>Body</p><ul class="teaser-item-list"><li class="teaser"><a href=/x>Another story</a> and its summary in a few words.</li></ul>`,
+			[]string{"Body"}, []string{"Another story", "its summary"}},
+		{"a teaser that links nowhere is the article's lead", `<p class="article-teaser">The lead of this article.</p><p>Body</p>`,
+			[]string{"The lead", "Body"}, nil},
 		{"ruby annotations", `<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む</p>`, []string{"漢字を読む"}, []string{"かんじ", "("}},
 		{"a paragraph with a link is text", `<p>Body with <a href=a>a link</a> in the middle of a sentence that goes on.</p>`, []string{"a link", "goes on"}, nil},
 	}
