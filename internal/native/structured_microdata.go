@@ -3,7 +3,6 @@ package native
 import (
 	"bytes"
 	"context"
-	"io"
 	"slices"
 	"strings"
 
@@ -78,9 +77,7 @@ type mdFormatting struct {
 type mdWalker struct {
 	ctx context.Context
 	s   *structured
-	src string
-	z   *html.Tokenizer
-	pos int // the offset in src after the current token
+	z   *mdTokens
 	// collectorLimit bounds the bytes the open collectors hold in all.
 	collectorLimit int
 
@@ -126,7 +123,7 @@ func (c *CSS) streamMicrodata(ctx context.Context, src string, s *structured, wa
 	if strings.IndexByte(src, 0) >= 0 {
 		return nil, errNeedsTree
 	}
-	w := &mdWalker{ctx: ctx, s: s, src: src, z: html.NewTokenizer(strings.NewReader(src)),
+	w := &mdWalker{ctx: ctx, s: s, z: newMDTokens(src),
 		collectorLimit: c.limits.MaxResultBytes}
 	if err := w.run(); err != nil {
 		return nil, err
@@ -238,12 +235,8 @@ func (w *mdWalker) run() error {
 		z.AllowCDATA(len(w.stack) > 0 && w.stack[len(w.stack)-1].ns != "")
 		var err error
 		tt := z.Next()
-		w.pos += len(z.Raw())
 		switch tt {
 		case html.ErrorToken:
-			if err := z.Err(); err != io.EOF {
-				return err
-			}
 			w.popTo(0)
 			return nil
 		case html.TextToken:
@@ -339,10 +332,10 @@ func (w *mdWalker) text() []byte {
 // blank reports whether the current text token is white space only.
 func (w *mdWalker) blank() bool {
 	raw := w.z.Raw()
-	if bytes.IndexByte(raw, '&') >= 0 {
-		raw = w.text() // a character reference may be a space, or not
+	if strings.IndexByte(raw, '&') >= 0 {
+		return len(bytes.TrimLeft(w.text(), whitespace)) == 0 // a character reference may be a space, or not
 	}
-	return len(bytes.TrimLeft(raw, whitespace)) == 0
+	return len(strings.TrimLeft(raw, whitespace)) == 0
 }
 
 const whitespace = " \t\r\n\f"
@@ -409,9 +402,8 @@ func (w *mdWalker) dropText(i int) {
 }
 
 // tagName returns the current tag's name, lower-cased, and its atom. It
-// reads the name from the token's raw bytes, as the tokenizer delimits it,
-// because TagName copies it on every call (and the page has no NUL, which
-// the tokenizer would replace).
+// reads the name from the token's raw bytes, as the tokenizer delimits it
+// (the page has no NUL, which the tokenizer would replace).
 func (w *mdWalker) tagName(end bool) (string, atom.Atom) {
 	raw := w.z.Raw()
 	i := 1
@@ -421,10 +413,8 @@ func (w *mdWalker) tagName(end bool) (string, atom.Atom) {
 	w.name = w.name[:0]
 	for ; i < len(raw); i++ {
 		c := raw[i]
-		switch c {
-		case ' ', '\n', '\r', '\t', '\f', '/', '>':
-			i = len(raw)
-			continue
+		if isSpaceByte(c) || c == '/' || c == '>' {
+			break
 		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
@@ -463,23 +453,18 @@ func (w *mdWalker) readAttrs(a atom.Atom) (item bool, err error) {
 			return false, nil
 		}
 	}
-	for more := true; more; {
-		var k, v []byte
-		k, v, more = w.z.TagAttr()
-		if k == nil && !more {
-			break
-		}
+	w.z.attributes(func(k, v []byte) {
 		w.raw = append(w.raw, rawAttr{k, v})
 		if len(k) >= 6 && string(k[:4]) == "item" {
 			switch string(k) {
 			case "itemref":
-				return false, errNeedsTree
+				err = errNeedsTree
 			case "itemscope", "itemprop", "itemtype", "itemid":
 				item = true
 			}
 		}
-	}
-	return item, nil
+	})
+	return item, err
 }
 
 // stringAttrs returns the current tag's attributes as strings.
@@ -633,35 +618,8 @@ func (w *mdWalker) rawElement(a atom.Atom, item bool) error {
 			cur.ldjson, w.script = true, w.script[:0]
 		}
 	}
-	switch a {
-	case atom.Script, atom.Style, atom.Noscript:
-		if !cur.ldjson && cur.text == nil {
-			w.skipRaw(a)
-		}
-	}
 	return nil
 }
-
-// skipRaw skips the text of the raw-text element a, just opened, which
-// nobody reads (a script or style is no text of the elements around it):
-// it finds where the tokenizer would end that text and starts a new
-// tokenizer there, in the state the old one would be in after the text.
-// Scripts and styles are about half the bytes of a page, and the
-// tokenizer reads them a byte at a time. A script with "<!--" in it is
-// read as usual: HTML's script escapes may hide its end tag.
-func (w *mdWalker) skipRaw(a atom.Atom) {
-	rest := w.src[w.pos:]
-	end := rawTextEnd(rest, a.String())
-	if end < minSkip || a == atom.Script && strings.Contains(rest[:end], "<!--") {
-		return
-	}
-	w.pos += end
-	w.z = html.NewTokenizer(strings.NewReader(rest[end:]))
-}
-
-// minSkip is the shortest raw text skipRaw skips: a new tokenizer costs
-// an allocation of its buffer, more than reading a short text.
-const minSkip = 1024
 
 // rawTextEnd returns the offset in s of the end tag that ends raw text
 // in element name, as x/net/html's readRawEndTag finds it ("</" name, in
