@@ -60,6 +60,7 @@ type Config struct {
 	WASMCompilationCacheDir   string // empty: no on-disk compilation cache
 	WASMInstanceMemoryLimitMB int
 	WASMRecycleMemoryMB       int // see wasmpool.Config.RecycleBytes
+	WASMMaxStackKB            int // see wasm.RuntimeConfig.MaxStackKB
 	WASMExtractTimeout        time.Duration
 	WASMTrustedModules        []string
 	CheckoutTimeout           time.Duration

@@ -76,6 +76,8 @@
 //	    wazero compilation cache; <cache> is the user cache dir of os.UserCacheDir
 //	WASM_INSTANCE_MEMORY_LIMIT_MB  64                            1..4096
 //	    linear-memory cap of one WASM instance, in MiB
+//	WASM_MAX_STACK_KB              65536                         2048..2097151
+//	    stack bound of one WASM call, in KiB of estimated frames (docs/wasm-abi.md, Limits); deeper recursion fails the call
 //	WASM_RECYCLE_MEMORY_MB         12                            1..4096
 //	    linear memory past which a WASM instance is replaced after a call (it never shrinks)
 //	WASM_EXTRACT_TIMEOUT_MS        5000                          1..600000 (1ms..10min)

@@ -73,6 +73,7 @@ func TestDefault(t *testing.T) {
 		MetricsAddr:               ":9090",
 		WASMInstanceMemoryLimitMB: 64,
 		WASMRecycleMemoryMB:       12,
+		WASMMaxStackKB:            65536,
 		WASMExtractTimeout:        5 * time.Second,
 		WASMTrustedModules:        []string{"article"},
 		CheckoutTimeout:           5 * time.Second,

@@ -229,6 +229,7 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 		InstanceMemoryLimitMB: cfg.WASMInstanceMemoryLimitMB,
 		ExtractTimeout:        cfg.WASMExtractTimeout,
 		MaxResultBytes:        cfg.MaxResultBytes,
+		MaxStackKB:            cfg.WASMMaxStackKB,
 		Logger:                d.log,
 	})
 	if err != nil {

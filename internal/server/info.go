@@ -183,6 +183,7 @@ func (s *Service) moduleLimits(p *wasmpool.Pool) *poolv1.ModuleLimits {
 		MaxErrorTextBytes:   wasm.MaxGuestTextBytes,
 		MaxTableEntries:     wasm.MaxTableEntries,
 		HousekeepingTimeout: durationpb.New(rt.HousekeepingTimeout()),
+		MaxStackBytes:       p.Module.StackLimitBytes(),
 	}
 }
 

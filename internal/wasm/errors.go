@@ -21,6 +21,10 @@ var (
 	// access, stack overflow, a Go panic that reached the runtime) or
 	// exited through WASI proc_exit.
 	ErrTrap = errors.New("wasm: guest trapped")
+	// ErrStackLimit reports a guest call whose stack reached
+	// RuntimeConfig.MaxStackKB; it comes wrapped with ErrTrap, which it
+	// is a kind of.
+	ErrStackLimit = errors.New("wasm: stack limit reached")
 	// ErrOutOfMemory reports a guest that failed after its linear memory
 	// reached RuntimeConfig.InstanceMemoryLimitMB.
 	ErrOutOfMemory = errors.New("wasm: guest out of memory")

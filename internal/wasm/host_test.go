@@ -1,6 +1,7 @@
 package wasm_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 )
 
@@ -194,12 +196,102 @@ func TestHousekeepingIsBounded(t *testing.T) {
 			t.Errorf("MemoryBytes = %d, want a few pages more than the table's bound of %d", got, wasm.MaxTableEntries*8)
 		}
 	})
-	t.Run("stack", func(t *testing.T) {
-		i := newInstance(t, load(t, rt, "stack", wasm.ModuleOptions{}))
-		if _, err := i.Extract(ctx, wasm.Request{HTML: "x"}); !errors.Is(err, wasm.ErrTrap) || !strings.Contains(err.Error(), "stack overflow") {
-			t.Fatalf("Extract = %v; want ErrTrap, a stack overflow", err)
+}
+
+// TestStackIsBounded runs modules that recurse without end, with small
+// frames (stack) and large ones (stackwide), a new instance for each call:
+// every call fails with ErrStackLimit, and the host's heap pays for a
+// bounded stack. wazero's own bound, which a module it checks itself
+// still runs into, doubles a call's stack on the heap up to some 84 MB
+// first: 168 MB allocated per call, over 1 GB live with 8 at once.
+//
+// Under the default bound (64 MiB of estimated frames, what the article
+// module needs on the deepest documents twice over) a call allocates at
+// most 48 MB (42.5 measured), under a bound of 8 MiB at most 8 MB (5.4),
+// with 8 callers at once. What a call allocates bounds what it holds, so
+// 8 callers hold less than 64 MB at once. The heap's growth itself depends
+// on when the collector runs, and is only logged.
+func TestStackIsBounded(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		maxStackKB int
+		callers    int
+		perCall    uint64 // bytes allocated per call, at most
+	}{
+		{"default", 0, 1, 48 << 20},
+		{"8 MiB, 8 callers", 8 << 10, 8, 8 << 20},
+	}
+	for _, tt := range tests {
+		rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 20 * time.Second, MaxStackKB: tt.maxStackKB})
+		for _, module := range []string{"stack", "stackwide"} {
+			t.Run(tt.name+"/"+module, func(t *testing.T) {
+				const calls = 4
+				m := load(t, rt, module, wasm.ModuleOptions{})
+				if want := uint64(cmp.Or(tt.maxStackKB, wasm.DefaultMaxStackKB)) << 10; m.StackLimitBytes() != want {
+					t.Errorf("StackLimitBytes = %d, want %d", m.StackLimitBytes(), want)
+				}
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				errs := make(chan error, tt.callers*calls)
+				var wg sync.WaitGroup
+				for range tt.callers {
+					wg.Go(func() {
+						for range calls {
+							i, err := m.NewInstance(ctx)
+							if err == nil {
+								_, err = i.Extract(ctx, wasm.Request{HTML: "x"})
+								i.Close()
+							}
+							errs <- err
+						}
+					})
+				}
+				wg.Wait()
+				runtime.ReadMemStats(&after)
+				close(errs)
+				for err := range errs {
+					if !errors.Is(err, wasm.ErrStackLimit) || !errors.Is(err, wasm.ErrTrap) || !strings.Contains(err.Error(), "WASM_MAX_STACK_KB") {
+						t.Fatalf("Extract = %v; want ErrTrap, ErrStackLimit", err)
+					}
+				}
+				allocated := (after.TotalAlloc - before.TotalAlloc) / uint64(tt.callers*calls)
+				grown := int64(after.HeapSys) - int64(before.HeapSys)
+				t.Logf("%d calls by %d callers: %.1f MB allocated per call; the heap grew by %.1f MB",
+					tt.callers*calls, tt.callers, float64(allocated)/1e6, float64(grown)/1e6)
+				if allocated > tt.perCall {
+					t.Errorf("%d bytes allocated per call, want at most %d", allocated, tt.perCall)
+				}
+			})
+		}
+	}
+	t.Run("not instrumented", func(t *testing.T) {
+		rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 20 * time.Second})
+		i := newInstance(t, load(t, rt, "stack", wasm.WazeroChecked(wasm.ModuleOptions{})))
+		if _, err := i.Extract(ctx, wasm.Request{HTML: "x"}); !errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrStackLimit) || !strings.Contains(err.Error(), "stack overflow") {
+			t.Fatalf("Extract = %v; want ErrTrap, wazero's stack overflow", err)
 		}
 	})
+}
+
+// TestStackLimitConfig runs the bundled article module under half the
+// default stack bound on a page of lists 504 elements deep (the host
+// refuses deeper ones), the deepest recursion of the module found (24 to 32
+// MiB of estimated frames): it passes; and a much smaller bound fails the
+// module's load, whose runtime initialization needs 1.5 to 1.65 MiB.
+func TestStackLimitConfig(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: time.Minute, MaxStackKB: wasm.DefaultMaxStackKB / 2})
+	i := newInstance(t, loadArticle(t, rt, false))
+	page := "<html><body>" + strings.Repeat("<ul><li>", 252) + "<p>" + lorem + "</p>" + strings.Repeat("</li></ul>", 252) + "</body></html>"
+	if _, err := i.Extract(ctx, wasm.Request{HTML: page, Mode: article.ModeArticle}); err != nil {
+		t.Fatalf("Extract of a page 504 elements deep: %v", err)
+	}
+	small := newRuntime(t, wasm.RuntimeConfig{MaxStackKB: 256})
+	if _, err := small.Load(ctx, "article", readArticle(t), wasm.ModuleOptions{}); !errors.Is(err, wasm.ErrStackLimit) {
+		t.Errorf("Load under a 256 KiB stack bound = %v; want ErrStackLimit", err)
+	}
 }
 
 func isErr(target error) func(error) bool {
@@ -598,6 +690,8 @@ func TestNewRuntimeRejectsBadConfig(t *testing.T) {
 		{InstanceMemoryLimitMB: 5000},
 		{ExtractTimeout: -time.Second},
 		{MaxResultBytes: -1},
+		{MaxStackKB: -1},
+		{MaxStackKB: wasm.MaxMaxStackKB + 1},
 	} {
 		if rt, err := wasm.NewRuntime(context.Background(), cfg); err == nil {
 			rt.Close(context.Background())

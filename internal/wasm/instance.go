@@ -37,6 +37,9 @@ type Instance struct {
 	lin    *cappedMemory
 	stderr *stderrExcerpt
 	stack  []uint64 // reused for every call: CallWithStack does not allocate
+	// budget is the stack budget of an instrumented module (package
+	// interrupt), set before each call; nil for other modules.
+	budget api.MutableGlobal
 
 	alloc, free, modes, extract, health, reset api.Function
 	extractTree                                api.Function // nil unless the module takes trees
@@ -414,7 +417,20 @@ func (i *Instance) callModes(ctx context.Context) (modes []string, err error) {
 func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) error {
 	i.lin.refused.Store(false)
 	i.stderr.take() // what earlier, successful calls wrote explains nothing
+	if i.budget != nil {
+		// A trap leaves the budget anywhere.
+		i.budget.Set(i.mod.rt.StackLimitBytes())
+	}
 	err := fn.CallWithStack(ctx, i.stack)
+	if err != nil && i.budget != nil && int32(i.budget.Get()) < 0 {
+		// Only the budget's own check leaves it below zero, and traps
+		// at once: wazero's error says no more than "unreachable".
+		err = fmt.Errorf("%w: module %q: %s: %w at %d KiB (WASM_MAX_STACK_KB)", ErrTrap, i.mod.name, name, ErrStackLimit, i.mod.rt.cfg.MaxStackKB)
+		if s := i.stderr.take(); s != "" {
+			err = fmt.Errorf("%w; guest stderr: %s", err, s)
+		}
+		return err
+	}
 	return classify(ctx, i.mod.name, name, err, i.lin, i.stderr)
 }
 

@@ -15,7 +15,7 @@ import (
 
 // instrumented returns bin rewritten by package interrupt. With a
 // compilation cache directory the result is kept there too, named after the
-// pass's Version and the length and CRC-64 of bin, and read back by the
+// pass's Version, the stack budget and the length and CRC-64 of bin, and read back by the
 // next load of the same bytes: the pass costs the bundled module tens of
 // milliseconds, a good part of a start whose compiled code comes from the
 // cache. The file ends with the CRC-32C of the rest, so that a damaged one
@@ -26,19 +26,20 @@ import (
 // would only be given the other's code, which whoever can place module
 // files could give it anyway.
 func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte) ([]byte, error) {
+	opts := interrupt.Options{StackBytes: r.cfg.MaxStackKB << 10}
 	dir := r.cfg.CompilationCacheDir
 	if dir == "" {
-		return interrupt.Instrument(bin)
+		return interrupt.Instrument(bin, opts)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("riptide-interrupt-v%d-%d-%016x.wasm",
-		interrupt.Version, len(bin), crc64.Checksum(bin, crc64Table)))
+	path := filepath.Join(dir, fmt.Sprintf("riptide-interrupt-v%d-s%d-%d-%016x.wasm",
+		interrupt.Version, opts.StackBytes, len(bin), crc64.Checksum(bin, crc64Table)))
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 4 {
 		out, sum := b[:len(b)-4], b[len(b)-4:]
 		if crc32.Checksum(out, crc32c) == binary.LittleEndian.Uint32(sum) {
 			return out, nil
 		}
 	}
-	out, err := interrupt.Instrument(bin)
+	out, err := interrupt.Instrument(bin, opts)
 	if err != nil {
 		return nil, err
 	}

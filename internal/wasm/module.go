@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/riptidecrawler/riptide-poold/internal/wasm/interrupt"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 )
@@ -107,6 +109,16 @@ func (m *Module) BlameDocumentBytes() int {
 // Trusted reports whether the module was loaded as trusted. Since every
 // module is interruptible, this changes nothing but what is reported.
 func (m *Module) Trusted() bool { return m.opts.Trusted }
+
+// StackLimitBytes is the bound of each call's stack, in bytes of estimated
+// frames (RuntimeConfig.MaxStackKB), or 0 for a module that is not
+// instrumented, bounded only by wazero's own limit.
+func (m *Module) StackLimitBytes() uint64 {
+	if m.interruption != interruptFuel {
+		return 0
+	}
+	return m.rt.StackLimitBytes()
+}
 
 // Instrumented reports whether the module's code checks for interruption
 // itself (package interrupt); if not, wazero checks at every loop header,
@@ -246,6 +258,9 @@ func (m *Module) instantiate(ctx context.Context) (*Instance, error) {
 		lin:    alloc.mem,
 		stderr: stderr,
 		stack:  make([]uint64, 4),
+	}
+	if m.interruption == interruptFuel {
+		i.budget, _ = guest.ExportedGlobal(interrupt.StackExport).(api.MutableGlobal)
 	}
 	// _initialize is called here rather than as a wazero start function so
 	// that it runs under the same deadline and classification as any call.

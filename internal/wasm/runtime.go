@@ -24,6 +24,8 @@ import (
 const (
 	DefaultInstanceMemoryLimitMB = 128
 	maxInstanceMemoryLimitMB     = 4096 // 32-bit linear memory
+	DefaultMaxStackKB            = interrupt.DefaultStackBytes >> 10
+	MaxMaxStackKB                = interrupt.MaxStackBytes >> 10
 )
 
 // RuntimeConfig configures a Runtime. The zero value is usable.
@@ -59,6 +61,13 @@ type RuntimeConfig struct {
 	// separately what the host builds from it (see ValueCost); 0 means the
 	// instance memory cap.
 	MaxResultBytes int
+	// MaxStackKB bounds the stack of each guest call, in KiB of the
+	// estimates of its frames (interrupt.FrameBytes, which cover wazero's
+	// real frames several times over): a call that recurses deeper traps
+	// (ErrStackLimit). 0 means DefaultMaxStackKB; at most MaxMaxStackKB.
+	// Modules the instrumentation cannot read are bounded only by
+	// wazero's own limit.
+	MaxStackKB int
 	// GOGC is passed to Go guests in their environment; 0 means
 	// DefaultGuestGOGC, a negative value turns their collector off (they
 	// then collect only at GOMEMLIMIT).
@@ -131,6 +140,12 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	}
 	if cfg.MaxResultBytes < 0 {
 		return nil, fmt.Errorf("wasm: negative result limit %d", cfg.MaxResultBytes)
+	}
+	switch {
+	case cfg.MaxStackKB == 0:
+		cfg.MaxStackKB = DefaultMaxStackKB
+	case cfg.MaxStackKB < 0 || cfg.MaxStackKB > MaxMaxStackKB:
+		return nil, fmt.Errorf("wasm: stack limit %d KiB: want 1 to %d", cfg.MaxStackKB, MaxMaxStackKB)
 	}
 	if cfg.GOGC == 0 {
 		cfg.GOGC = DefaultGuestGOGC
@@ -273,6 +288,10 @@ func (r *Runtime) release(ctx context.Context) error {
 
 // MemoryLimitBytes is the cap of each instance's linear memory.
 func (r *Runtime) MemoryLimitBytes() uint64 { return r.memoryLimit }
+
+// StackLimitBytes is the bound of each guest call's stack, in bytes of
+// the instrumentation's frame estimates (RuntimeConfig.MaxStackKB).
+func (r *Runtime) StackLimitBytes() uint64 { return uint64(r.cfg.MaxStackKB) << 10 }
 
 // ExtractTimeout is the bound of every guest call (0: none but the
 // caller's).

@@ -6,6 +6,9 @@ import "fmt"
 func (m *module) rewriteCode(body []byte) ([]byte, error) {
 	r := &reader{b: body}
 	n := r.u32()
+	if r.err == nil && uint64(n)+uint64(m.importedFuncs) != uint64(len(m.funcTypes)) {
+		return nil, fmt.Errorf("%w: %d bodies for %d functions", ErrUnsupported, n, len(m.funcTypes)-int(m.importedFuncs))
+	}
 	out := make([]byte, 0, len(body)+len(body)/4)
 	out = appendU32(out, n)
 	var (
@@ -17,9 +20,10 @@ func (m *module) rewriteCode(body []byte) ([]byte, error) {
 		if r.err != nil {
 			break
 		}
+		f := m.importedFuncs + i
 		var err error
-		if fn, loops, err = m.rewriteBody(code, fn[:0], loops[:0]); err != nil {
-			return nil, fmt.Errorf("%w (function %d)", err, m.importedFuncs+i)
+		if fn, loops, err = m.rewriteBody(code, m.types[m.funcTypes[f]], fn[:0], loops[:0]); err != nil {
+			return nil, fmt.Errorf("%w (function %d)", err, f)
 		}
 		out = appendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
@@ -57,15 +61,45 @@ func (m *module) appendCheck(out []byte, cost int) []byte {
 	return append(out, 0x0b) // end
 }
 
-// rewriteBody copies one function body to out with the checks inserted and
-// the calls renumbered. It reads the body twice: first for the length of
-// each loop, which its check charges, then to rewrite it. loops is scratch
-// space, returned for reuse.
-func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32, error) {
+// appendTakeStack appends a function entry's charge of its frame to the
+// stack budget, which traps once the budget is spent:
+//
+//	global.get $stack; i32.const frame; i32.sub; global.set $stack
+//	global.get $stack; i32.const 0; i32.lt_s; if; unreachable; end
+func (m *module) appendTakeStack(out []byte, frame int32) []byte {
+	out = m.appendStack(out, frame, 0x6b) // i32.sub
+	out = append(out, 0x23)
+	out = appendU32(out, m.globals+1)
+	return append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x00, 0x0b) // i32.const 0; i32.lt_s; if; unreachable; end
+}
+
+// appendStack appends global.get $stack; i32.const frame; op; global.set
+// $stack: with i32.add, a function's exit giving its frame back.
+func (m *module) appendStack(out []byte, frame int32, op byte) []byte {
+	out = append(out, 0x23) // global.get
+	out = appendU32(out, m.globals+1)
+	out = append(out, 0x41) // i32.const
+	out = appendS32(out, frame)
+	out = append(out, op, 0x24) // global.set
+	return appendU32(out, m.globals+1)
+}
+
+// rewriteBody copies one function body of type typ to out with the checks
+// inserted and the calls renumbered. It reads the body twice: first for
+// the length of each loop, which its check charges, and the estimate of
+// the frame, then to rewrite it. loops is scratch space, returned for
+// reuse.
+//
+// The body is wrapped in a block of the function's results, whose end
+// gives the frame back to the stack budget: a branch to the function's
+// label, which the block now stands in for, reaches it; a return is made a
+// branch to it; a tail call gives the frame back before it leaves.
+func (m *module) rewriteBody(body []byte, typ funcType, out []byte, loops []uint32) ([]byte, []uint32, error) {
 	// The first pass records, in the order the loops begin, the length of
 	// their bodies.
 	r := &reader{b: body}
-	if err := r.locals(); err != nil {
+	locals, err := r.locals()
+	if err != nil {
 		return nil, nil, err
 	}
 	code := r.b
@@ -80,11 +114,12 @@ func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32
 	// every function of a Go program (a loop around a br_table, through
 	// which it resumes and jumps): it saves a check per call.
 	entry, covered := true, false
+	var results uint64 // of calls and typed blocks, for the frame's estimate
 	for len(stack) > 0 && r.err == nil {
 		if len(r.b) == 0 {
 			return nil, nil, fmt.Errorf("%w: the body ends without end", ErrUnsupported)
 		}
-		op, _ := r.instr()
+		op, idx := r.instr()
 		if entry && op != 0x02 && op != 0x03 && branches(op) {
 			entry = false
 		}
@@ -102,6 +137,29 @@ func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32
 				loops[b.slot] = uint32(len(code) - len(r.b) - b.start)
 			}
 			stack = stack[:len(stack)-1]
+		case 0x23, 0x24: // global.get, global.set
+			// Only the pass's code may touch the fuel and the stack
+			// budget, which an invalid module could otherwise name.
+			if idx >= m.globals {
+				r.fail(fmt.Sprintf("global %d out of range", idx))
+			}
+		}
+		switch op {
+		case 0x02, 0x03, 0x04, 0x11, 0x13: // typed blocks, indirect calls
+			if op <= 0x04 && idx == noIndex {
+				break
+			}
+			if idx >= uint32(len(m.types)) {
+				r.fail(fmt.Sprintf("type %d out of range", idx))
+				break
+			}
+			results += uint64(len(m.types[idx].results))
+		case 0x10, 0x12: // call, return_call
+			if idx >= uint32(len(m.funcTypes)) {
+				r.fail(fmt.Sprintf("function %d out of range", idx))
+				break
+			}
+			results += uint64(len(m.types[m.funcTypes[idx]].results))
 		}
 	}
 	if r.err != nil {
@@ -110,70 +168,117 @@ func (m *module) rewriteBody(body, out []byte, loops []uint32) ([]byte, []uint32
 	if len(r.b) > 0 {
 		return nil, nil, fmt.Errorf("%w: %d bytes after the body's end", ErrUnsupported, len(r.b))
 	}
+	frame := FrameBytes(uint64(len(typ.params)), locals, uint64(len(code)), results)
 
 	// The second pass copies the body, instruction by instruction, except
 	// where one is rewritten. The entry check charges the whole body:
 	// what runs outside any loop runs at most once per call. A first loop
 	// that stands for it charges the whole body too.
 	out = append(out, body[:len(body)-len(code)]...)
+	out = m.appendTakeStack(out, frame)
+	out = append(out, 0x02) // block
+	switch len(typ.results) {
+	case 0:
+		out = append(out, 0x40)
+	case 1:
+		out = append(out, typ.results[0])
+	default:
+		out = appendS32(out, int32(m.typeIndex(funcType{results: typ.results})))
+	}
 	if covered {
 		loops[0] = uint32(len(code))
 	} else {
 		out = m.appendCheck(out, len(code))
 	}
 	// Unchanged instructions are copied in runs: code[copied:] is what
-	// remains to copy.
+	// remains to copy. depth is the number of blocks open in the body.
 	r = &reader{b: code}
-	next, copied := 0, 0
-	for len(r.b) > 0 {
+	next, copied, depth := 0, 0, uint32(0)
+	for len(r.b) > 1 { // all but the function's end
 		at := len(code) - len(r.b)
-		switch op, f := r.instr(); op {
+		switch op, idx := r.instr(); op {
+		case 0x02, 0x04: // block, if
+			depth++
 		case 0x03: // loop: the check charges one round of its body
+			depth++
 			out = append(out, code[copied:len(code)-len(r.b)]...)
 			copied = len(code) - len(r.b)
 			out = m.appendCheck(out, int(loops[next]))
 			next++
-		case 0x10, 0x12, 0xd2: // call, return_call, ref.func
-			if g := m.moved(f); g != f {
+		case 0x0b: // end
+			depth--
+		case 0x0f: // return: a branch to the block's end
+			out = append(out, code[copied:at]...)
+			copied = len(code) - len(r.b)
+			out = append(out, 0x0c) // br
+			out = appendU32(out, depth)
+		case 0x10, 0xd2: // call, ref.func
+			if g := m.moved(idx); g != idx {
 				out = append(out, code[copied:at]...)
 				copied = len(code) - len(r.b)
 				out = append(out, op)
 				out = appendU32(out, g)
 			}
+		case 0x12, 0x13: // return_call, return_call_indirect
+			out = append(out, code[copied:at]...)
+			copied = len(code) - len(r.b)
+			out = m.appendStack(out, frame, 0x6a) // i32.add
+			if op == 0x13 {
+				out = append(out, code[at:copied]...)
+				break
+			}
+			out = append(out, op)
+			out = appendU32(out, m.moved(idx))
 		}
 	}
-	return append(out, code[copied:]...), loops, nil
+	out = append(out, code[copied:len(code)-1]...)
+	out = append(out, 0x0b) // the block's end
+	out = m.appendStack(out, frame, 0x6a)
+	return append(out, 0x0b), loops, nil
 }
 
 // branches reports whether an instruction is a control instruction (which
 // may branch, return, trap or call), opcodes 0x00 to 0x13.
 func branches(op byte) bool { return op <= 0x13 }
 
-// locals skips a body's local declarations.
-func (r *reader) locals() error {
+// locals skips a body's local declarations and returns their number.
+func (r *reader) locals() (uint64, error) {
+	var total uint64
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
-		r.u32()
+		total += uint64(r.u32())
 		r.byte()
 	}
 	if r.err != nil {
-		return fmt.Errorf("%w: locals: %v", ErrUnsupported, r.err)
+		return 0, fmt.Errorf("%w: locals: %v", ErrUnsupported, r.err)
 	}
-	return nil
+	return total, nil
 }
 
-// instr reads one instruction and returns its opcode and, for call,
-// return_call and ref.func, the function index.
-func (r *reader) instr() (op byte, f uint32) {
+// noIndex is the index instr returns for a block without a type index.
+const noIndex = 1<<32 - 1
+
+// instr reads one instruction and returns its opcode and the index it
+// names: the function of call, return_call and ref.func, the type of
+// call_indirect, return_call_indirect and of a block, loop or if (noIndex
+// for one typed by a value type or none), the global of global.get and
+// global.set.
+func (r *reader) instr() (op byte, idx uint32) {
 	switch op = r.byte(); op {
 	case 0x02, 0x03, 0x04: // block, loop, if
-		r.blockType()
+		idx = noIndex
+		if t := r.blockType(); t >= 0 {
+			idx = uint32(t)
+		}
 	case 0x0b: // end
-	case 0x10, 0x12, 0xd2:
-		f = r.u32()
+	case 0x10, 0x12, 0xd2, 0x23, 0x24:
+		idx = r.u32()
+	case 0x11, 0x13: // call_indirect, return_call_indirect: type, table
+		idx = r.u32()
+		r.u32()
 	default:
 		r.immediates(op)
 	}
-	return op, f
+	return op, idx
 }
 
 // immediates skips the immediates of an instruction other than those instr
@@ -185,16 +290,13 @@ func (r *reader) immediates(op byte) {
 		op >= 0x45 && op <= 0xc4 || // numeric, conversions, sign extension
 		op == 0xd1: // ref.is_null
 	case op == 0x0c || op == 0x0d || // br, br_if
-		op >= 0x20 && op <= 0x26 || // local.*, global.*, table.get, table.set
+		op >= 0x20 && op <= 0x26 || // local.*, table.get, table.set
 		op == 0x3f || op == 0x40: // memory.size, memory.grow
 		r.u32()
 	case op == 0x0e: // br_table
 		for n := r.u32(); n > 0 && r.err == nil; n-- {
 			r.u32()
 		}
-		r.u32()
-	case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
-		r.u32()
 		r.u32()
 	case op == 0x1c: // select t*
 		r.skipValTypes()

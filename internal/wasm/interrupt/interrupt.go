@@ -5,6 +5,13 @@
 // code for a moment, lets Go's scheduler and collector preempt the
 // goroutine.
 //
+// It also bounds the module's stack: the module counts down a second
+// global, its stack budget, by an estimate of each function's frame as the
+// function is entered, gives it back as the function leaves, and traps
+// (unreachable) once the budget is spent. wazero grows a call's stack on the
+// host's heap up to some 84 MB before it reports an overflow; the budget
+// stops a recursion long before.
+//
 // This is wasmtime's epoch interruption and fuel, done to the binary before
 // it is compiled. The alternative wazero offers (WithCloseOnContextDone)
 // makes an indirect call out of machine code at every loop header, which
@@ -31,7 +38,16 @@
 //     check that takes from the fuel the length in bytes of the code it
 //     guards (the whole body at a function's entry, the loop's body at its
 //     header, at most Fuel) and, once the fuel is below zero, fills it
-//     again and calls the host function.
+//     again and calls the host function;
+//   - a mutable i32 global after the fuel, the stack budget, starting at
+//     Options.StackBytes and exported as StackExport. Every function
+//     takes its frame's estimate (FrameBytes) from it on entry and traps
+//     with unreachable if that leaves it below zero; the function's body
+//     is wrapped in a block whose end gives the estimate back, every
+//     return becomes a branch to that end, and a tail call gives it back
+//     before it leaves. A trap leaves the budget anywhere: the host sets
+//     it again before each call, and knows a trap for the budget's by the
+//     budget being below zero (nothing else makes it so).
 //
 // Function entries are checked as well as loops because recursion needs no
 // loop to run for ever. Charging the length of the code guarded, rather than
@@ -55,18 +71,20 @@ import (
 )
 
 // The names the instrumentation reserves. A module must neither import
-// anything from HostModule nor export anything as FuelExport.
+// anything from HostModule nor export anything as FuelExport or
+// StackExport.
 const (
 	HostModule   = "riptide_host"
 	HostFunction = "interrupt"
 	FuelExport   = "riptide_interrupt_fuel"
+	StackExport  = "riptide_stack_budget"
 )
 
 // Version numbers what Instrument writes: it changes whenever the output
 // for some input does, so that an output kept under it (the daemon keeps
 // them beside its compilation cache) is never taken for another's.
 // TestVersion fails until it is bumped.
-const Version = 1
+const Version = 2
 
 // Fuel is what the guest's countdown starts from, in bytes of code, and is
 // filled to again each time it runs out. The guest calls the host about
@@ -77,6 +95,53 @@ const Version = 1
 // straight-line code (integer divisions, say).
 const Fuel = 1 << 20
 
+// Options tune what Instrument writes.
+type Options struct {
+	// StackBytes is the stack budget's initial value, in the bytes of
+	// FrameBytes: what the module's start function runs with, and what a
+	// host should set the budget to before each call. 0 means
+	// DefaultStackBytes; at most MaxStackBytes.
+	StackBytes int
+}
+
+// Bounds of Options.StackBytes.
+const (
+	// DefaultStackBytes is twice what the bundled article module needs
+	// on the deepest documents a host takes, nested 512 elements deep
+	// (docs/wasm-abi.md, "Limits").
+	DefaultStackBytes = 64 << 20
+	// MaxStackBytes is the largest budget an i32 holds.
+	MaxStackBytes = 1<<31 - 1
+)
+
+// The estimate of a frame (FrameBytes), from wazero's (v1.12) frame
+// layout on amd64 and arm64: a return address and the caller's frame
+// pointer, 16 bytes for the stack bound check, up to 13 callee-saved
+// registers saved at 16 bytes each; a spill slot of 8 bytes (16 for v128)
+// for each value kept across a call, which any parameter, local or value
+// on the operand stack may be; the parameters and results of calls that
+// do not fit in registers. wazero gives every SSA value its own spill
+// slot, so a body that pushes many values may need a slot for each: a
+// value costs at least two bytes of code (i32.const, local.get), except
+// the results of a call or a block with many, counted apart.
+const (
+	frameBase   = 256 // return address, frame pointer, bound check, saved registers
+	frameLocal  = 16  // a parameter or local, v128 included
+	frameCode   = 4   // a byte of code: a spilled value per two bytes
+	frameResult = 8   // a result of a call or of a block with a type index
+	// maxFrame keeps the arithmetic of the check within an i32: a
+	// function estimated larger is charged this, more than any budget
+	// but MaxStackBytes holds.
+	maxFrame = 1 << 30
+)
+
+// FrameBytes is the estimate of a function's frame that its entry takes
+// from the stack budget: 256 bytes, 16 per parameter and local, 4 per byte
+// of its body's code and 8 per result of each call or typed block in it.
+func FrameBytes(params, locals, codeBytes, results uint64) int32 {
+	return int32(min(frameBase+frameLocal*(params+locals)+frameCode*codeBytes+frameResult*results, maxFrame))
+}
+
 var (
 	// ErrUnsupported reports a module the pass cannot rewrite: not a
 	// WebAssembly binary, malformed, or using an instruction, section or
@@ -84,7 +149,7 @@ var (
 	// other way (wazero's own checks will report a malformed one).
 	ErrUnsupported = errors.New("interrupt: cannot instrument the module")
 	// ErrReserved reports a module that uses a name the instrumentation
-	// reserves (HostModule, FuelExport).
+	// reserves (HostModule, FuelExport, StackExport).
 	ErrReserved = errors.New("interrupt: the module uses a reserved name")
 )
 
@@ -126,6 +191,12 @@ type section struct {
 	body []byte
 }
 
+// funcType is a function type: its parameter and result value types, one
+// byte each.
+type funcType struct {
+	params, results string
+}
+
 // module is what Instrument learns of a module before rewriting it.
 type module struct {
 	sections []section
@@ -133,22 +204,37 @@ type module struct {
 	// index of the added import, and the first index that moves.
 	importedFuncs uint32
 	// globals is the number of globals, imported and defined: the index
-	// of the added global.
+	// of the fuel; the stack budget's is the next.
 	globals uint32
-	// checkType is the index of a () -> () function type, addType set if
-	// it has to be appended to the type section.
+	// types are the module's function types, then those the pass adds
+	// (added of them, appended to the type section).
+	types []funcType
+	added int
+	// funcTypes is the type index of every function, imported and
+	// defined, by the module's own numbering.
+	funcTypes []uint32
+	// checkType is the index of the () -> () type.
 	checkType uint32
-	addType   bool
+	// stackBytes is the stack budget's initial value.
+	stackBytes int32
 }
 
-// Instrument returns bin with interruption checks added (see the package
-// documentation). It does not change bin. The error wraps ErrUnsupported or
-// ErrReserved.
-func Instrument(bin []byte) ([]byte, error) {
+// Instrument returns bin with interruption checks and a stack bound added
+// (see the package documentation). It does not change bin. The error wraps
+// ErrUnsupported or ErrReserved.
+func Instrument(bin []byte, opts Options) ([]byte, error) {
+	stack := opts.StackBytes
+	switch {
+	case stack == 0:
+		stack = DefaultStackBytes
+	case stack < 0 || stack > MaxStackBytes:
+		return nil, fmt.Errorf("interrupt: stack budget %d bytes: want 1 to %d", stack, MaxStackBytes)
+	}
 	m, err := parse(bin)
 	if err != nil {
 		return nil, err
 	}
+	m.stackBytes = int32(stack)
 	out := make([]byte, 0, len(bin)+len(bin)/8+64)
 	out = append(out, bin[:8]...)
 	added := map[byte]bool{}
@@ -175,6 +261,8 @@ func Instrument(bin []byte) ([]byte, error) {
 		case secType, secImport, secGlobal, secExport:
 			added[s.id] = true
 			body, err = m.rewrite(s.id, s.body)
+		case secFunction:
+			body = s.body
 		case secStart:
 			body, err = m.rewriteStart(s.body)
 		case secElement:
@@ -194,8 +282,9 @@ func Instrument(bin []byte) ([]byte, error) {
 }
 
 // parse splits bin into sections, checks their order and reads what the
-// rewriting needs: the import counts, the global count and the type of the
-// check's host function. It refuses reserved names.
+// rewriting needs: the import counts, the global count, the function
+// types, and the types of the check's host function and of the blocks
+// that wrap bodies. It refuses reserved names.
 func parse(bin []byte) (*module, error) {
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" || string(bin[4:8]) != "\x01\x00\x00\x00" {
 		return nil, fmt.Errorf("%w: not a WebAssembly 1.0 binary", ErrUnsupported)
@@ -226,7 +315,6 @@ func parse(bin []byte) (*module, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: sections: %v", ErrUnsupported, r.err)
 	}
-	m.addType = true
 	for _, s := range m.sections {
 		var err error
 		switch s.id {
@@ -234,6 +322,8 @@ func parse(bin []byte) (*module, error) {
 			err = m.readTypes(s.body)
 		case secImport:
 			err = m.readImports(s.body)
+		case secFunction:
+			err = m.readFunctions(s.body)
 		case secGlobal:
 			err = m.readGlobals(s.body)
 		case secExport:
@@ -243,21 +333,27 @@ func parse(bin []byte) (*module, error) {
 			return nil, err
 		}
 	}
-	if m.addType {
-		m.checkType = m.typeCount()
+	m.checkType = m.typeIndex(funcType{})
+	// A body is wrapped in a block of its results, which needs a type of
+	// its own once there are several.
+	for _, t := range m.funcTypes[m.importedFuncs:] {
+		if results := m.types[t].results; len(results) > 1 {
+			m.typeIndex(funcType{results: results})
+		}
 	}
 	return m, nil
 }
 
-// typeCount is the number of types the module declares.
-func (m *module) typeCount() uint32 {
-	for _, s := range m.sections {
-		if s.id == secType {
-			r := &reader{b: s.body}
-			return r.u32()
+// typeIndex returns the index of type t, adding it if the module lacks it.
+func (m *module) typeIndex(t funcType) uint32 {
+	for i, u := range m.types {
+		if u == t {
+			return uint32(i)
 		}
 	}
-	return 0
+	m.types = append(m.types, t)
+	m.added++
+	return uint32(len(m.types) - 1)
 }
 
 func (m *module) readTypes(body []byte) error {
@@ -266,13 +362,29 @@ func (m *module) readTypes(body []byte) error {
 		if form := r.byte(); form != 0x60 && r.err == nil {
 			return fmt.Errorf("%w: type %d has form %#x, not a function type", ErrUnsupported, i, form)
 		}
-		params := r.skipValTypes()
-		results := r.skipValTypes()
-		if params == 0 && results == 0 && m.addType && r.err == nil {
-			m.checkType, m.addType = i, false
-		}
+		params := r.valTypes()
+		results := r.valTypes()
+		m.types = append(m.types, funcType{params: string(params), results: string(results)})
 	}
 	return r.end("types")
+}
+
+// readFunctions reads the type of every function the module defines.
+func (m *module) readFunctions(body []byte) error {
+	r := &reader{b: body}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		m.funcType(r)
+	}
+	return r.end("functions")
+}
+
+// funcType reads a function's type index and appends it to funcTypes.
+func (m *module) funcType(r *reader) {
+	if t := r.u32(); r.err == nil && t >= uint32(len(m.types)) {
+		r.fail(fmt.Sprintf("type index %d out of range", t))
+	} else {
+		m.funcTypes = append(m.funcTypes, t)
+	}
 }
 
 func (m *module) readImports(body []byte) error {
@@ -285,7 +397,7 @@ func (m *module) readImports(body []byte) error {
 		}
 		switch r.byte() {
 		case kindFunc:
-			r.u32()
+			m.funcType(r)
 			m.importedFuncs++
 		case kindTable:
 			r.byte()
@@ -316,8 +428,8 @@ func (m *module) readGlobals(body []byte) error {
 func (m *module) readExports(body []byte) error {
 	r := &reader{b: body}
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
-		if name := r.name(); name == FuelExport && r.err == nil {
-			return fmt.Errorf("%w: exports %q", ErrReserved, FuelExport)
+		if name := r.name(); (name == FuelExport || name == StackExport) && r.err == nil {
+			return fmt.Errorf("%w: exports %q", ErrReserved, name)
 		}
 		r.byte()
 		r.u32()
@@ -343,12 +455,18 @@ func (m *module) rewrite(id byte, body []byte) ([]byte, error) {
 		n = r.u32()
 	}
 	var extra []byte
+	add := uint32(1)
 	switch id {
 	case secType:
-		if !m.addType {
+		if m.added == 0 {
 			return body, nil
 		}
-		extra = []byte{0x60, 0x00, 0x00}
+		add = uint32(m.added)
+		for _, t := range m.types[len(m.types)-m.added:] {
+			extra = append(extra, 0x60)
+			extra = appendName(extra, t.params)
+			extra = appendName(extra, t.results)
+		}
 	case secImport:
 		extra = appendName(extra, HostModule)
 		extra = appendName(extra, HostFunction)
@@ -359,15 +477,15 @@ func (m *module) rewrite(id byte, body []byte) ([]byte, error) {
 	case secExport:
 		return m.rewriteExports(r, n), nil
 	}
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+add)
 	out = append(out, r.b...)
 	return append(out, extra...), nil
 }
 
 // rewriteGlobals renumbers the functions the globals' initial values refer
-// to, and appends the fuel.
+// to, and appends the fuel and the stack budget.
 func (m *module) rewriteGlobals(r *reader, n uint32) ([]byte, error) {
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+2)
 	for range n {
 		out = append(out, r.byte(), r.byte()) // type, mutability
 		out = m.constExpr(r, out)
@@ -375,19 +493,21 @@ func (m *module) rewriteGlobals(r *reader, n uint32) ([]byte, error) {
 	if err := r.end("globals"); err != nil {
 		return nil, err
 	}
-	return m.appendFuel(out), nil
+	out = appendGlobal(out, Fuel)
+	return appendGlobal(out, m.stackBytes), nil
 }
 
-// appendFuel appends the fuel's global: mut i32 = i32.const Fuel.
-func (m *module) appendFuel(out []byte) []byte {
+// appendGlobal appends a global: mut i32 = i32.const v.
+func appendGlobal(out []byte, v int32) []byte {
 	out = append(out, 0x7f, 0x01, 0x41)
-	out = appendS32(out, Fuel)
+	out = appendS32(out, v)
 	return append(out, 0x0b)
 }
 
-// rewriteExports renumbers function exports and appends the fuel's.
+// rewriteExports renumbers function exports and appends the fuel's and the
+// stack budget's.
 func (m *module) rewriteExports(r *reader, n uint32) []byte {
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+2)
 	for range n {
 		out = appendName(out, r.name())
 		kind := r.byte()
@@ -400,7 +520,10 @@ func (m *module) rewriteExports(r *reader, n uint32) []byte {
 	}
 	out = appendName(out, FuelExport)
 	out = append(out, kindGlobal)
-	return appendU32(out, m.globals)
+	out = appendU32(out, m.globals)
+	out = appendName(out, StackExport)
+	out = append(out, kindGlobal)
+	return appendU32(out, m.globals+1)
 }
 
 func (m *module) rewriteStart(body []byte) ([]byte, error) {

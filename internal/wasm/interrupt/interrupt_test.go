@@ -143,7 +143,7 @@ func TestInstrumentKeepsBehavior(t *testing.T) {
 		t.Run(tt.module+"/"+tt.fn, func(t *testing.T) {
 			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
 			bin := readTestdata(t, tt.module)
-			out, err := interrupt.Instrument(bin)
+			out, err := interrupt.Instrument(bin, interrupt.Options{})
 			if err != nil {
 				t.Fatalf("Instrument: %v", err)
 			}
@@ -182,7 +182,7 @@ func TestInstrumentKeepsBehavior(t *testing.T) {
 func TestInstrumentRenumbers(t *testing.T) {
 	h := newHarness(t, wazero.NewRuntimeConfigCompiler())
 	bin := readTestdata(t, "features.wasm")
-	out, err := interrupt.Instrument(bin)
+	out, err := interrupt.Instrument(bin, interrupt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +234,122 @@ func TestInstrumentInterrupts(t *testing.T) {
 	}
 }
 
+// TestStackBudget runs recursions without end under a small stack budget:
+// they trap, leave the budget below zero, and go about as deep as the
+// budget over their frame's estimate, which counts a frame's locals.
+func TestStackBudget(t *testing.T) {
+	const budget = 1 << 20
+	tests := []struct {
+		fn       string
+		minFrame int // bytes the estimate charges a frame at least
+	}{
+		{"down", 256},
+		{"wide", 1000 * 16},
+		{"spill", 400 * 8},
+	}
+	out, err := interrupt.Instrument(readTestdata(t, "stack.wasm"), interrupt.Options{StackBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.fn, func(t *testing.T) {
+			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+			mod := h.instantiate(t, out)
+			left := mod.ExportedGlobal(interrupt.StackExport)
+			if got := int32(left.Get()); got != budget {
+				t.Fatalf("the budget starts at %d, want %d", got, budget)
+			}
+			_, err := mod.ExportedFunction(tt.fn).Call(ctx, 1)
+			if err == nil || !strings.Contains(err.Error(), "unreachable") {
+				t.Fatalf("got %v, want the budget's trap (unreachable)", err)
+			}
+			if got := int32(left.Get()); got >= 0 {
+				t.Errorf("the budget is %d after its trap, want it below zero", got)
+			}
+			depth := int32(mod.ExportedGlobal("depth").Get())
+			if max := int32(budget / tt.minFrame); depth < 1 || depth > max {
+				t.Errorf("%d frames deep, want 1 to %d", depth, max)
+			}
+		})
+	}
+}
+
+// TestFrameEstimateCoversWazero recurses without end under the largest
+// budget, so that wazero's own bound ends the recursion: its stack is then
+// over 42 MB (it doubles a stack of over 50,000,000 bytes no more), which
+// the frames' estimates must cover. On amd64 they cover it six to eight
+// times: a frame of down is 55 bytes, estimated 340; one of spill, which
+// keeps 400 values across its call, is 1,430 bytes, estimated 11,272.
+func TestFrameEstimateCoversWazero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("grows wazero's stack to its bound, some 130 MB of heap")
+	}
+	const wazeroStack = 42 << 20
+	out, err := interrupt.Instrument(readTestdata(t, "stack.wasm"), interrupt.Options{StackBytes: interrupt.MaxStackBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"down", "spill"} {
+		t.Run(fn, func(t *testing.T) {
+			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+			mod := h.instantiate(t, out)
+			_, err := mod.ExportedFunction(fn).Call(context.Background(), 1)
+			if err == nil || !strings.Contains(err.Error(), "stack overflow") {
+				t.Fatalf("got %v, want wazero's stack overflow", err)
+			}
+			charged := int64(interrupt.MaxStackBytes) - int64(int32(mod.ExportedGlobal(interrupt.StackExport).Get()))
+			depth := int64(mod.ExportedGlobal("depth").Get())
+			if charged < wazeroStack {
+				t.Errorf("%d frames charged %d bytes (%d each), less than wazero's stack of over %d", depth, charged, charged/depth, wazeroStack)
+			}
+		})
+	}
+}
+
+// TestStackBudgetGivenBack leaves functions by every way there is, several
+// frames deep: each gives its frame back, so the budget is whole after.
+func TestStackBudgetGivenBack(t *testing.T) {
+	out := mustInstrument(t, readTestdata(t, "stack.wasm"))
+	h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+	mod := h.instantiate(t, out)
+	left := mod.ExportedGlobal(interrupt.StackExport)
+	for _, fn := range []string{"ret", "br", "br_if", "br_table", "tail", "tail_indirect", "pair", "fall"} {
+		t.Run(fn, func(t *testing.T) {
+			for _, n := range []uint64{0, 5} {
+				got, err := mod.ExportedFunction(fn).Call(context.Background(), n)
+				if err != nil {
+					t.Fatalf("%s(%d): %v", fn, n, err)
+				}
+				if want := n; fn == "tail" || fn == "tail_indirect" {
+					want = 0
+					if got[0] != want {
+						t.Errorf("%s(%d) = %d, want %d", fn, n, got[0], want)
+					}
+				} else if got[0] != want {
+					t.Errorf("%s(%d) = %d, want %d", fn, n, got[0], want)
+				}
+				if got := int32(left.Get()); got != interrupt.DefaultStackBytes {
+					t.Errorf("after %s(%d) the budget is %d, want %d", fn, n, got, interrupt.DefaultStackBytes)
+				}
+			}
+		})
+	}
+}
+
+// TestStackOptions checks the bounds of Options.StackBytes.
+func TestStackOptions(t *testing.T) {
+	bin := readTestdata(t, "empty.wasm")
+	for _, tt := range []struct {
+		bytes int
+		ok    bool
+	}{{-1, false}, {0, true}, {1, true}, {interrupt.MaxStackBytes, true}, {interrupt.MaxStackBytes + 1, false}} {
+		if _, err := interrupt.Instrument(bin, interrupt.Options{StackBytes: tt.bytes}); (err == nil) != tt.ok {
+			t.Errorf("StackBytes %d: %v, want ok %v", tt.bytes, err, tt.ok)
+		}
+	}
+}
+
 // TestInstrumentRefuses covers what the pass will not rewrite.
 func TestInstrumentRefuses(t *testing.T) {
 	features := readTestdata(t, "features.wasm")
@@ -251,10 +367,12 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"unknown section", append(slices.Clone(readTestdata(t, "empty.wasm")), 14, 0), interrupt.ErrUnsupported},
 		{"sections out of order", append(slices.Clone(readTestdata(t, "empty.wasm")), 3, 1, 0, 1, 1, 0), interrupt.ErrUnsupported},
 		{"instrumented already", mustInstrument(t, features), interrupt.ErrReserved},
+		{"stack budget exported", readTestdata(t, "reservedstack.wasm"), interrupt.ErrReserved},
+		{"global out of range", readTestdata(t, "globalrange.wasm"), interrupt.ErrUnsupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := interrupt.Instrument(tt.bin)
+			out, err := interrupt.Instrument(tt.bin, interrupt.Options{})
 			if !errors.Is(err, tt.want) || out != nil {
 				t.Errorf("got %d bytes, %v; want %v", len(out), err, tt.want)
 			}
@@ -274,7 +392,7 @@ func TestInstrumentEmpty(t *testing.T) {
 
 func mustInstrument(t testing.TB, bin []byte) []byte {
 	t.Helper()
-	out, err := interrupt.Instrument(bin)
+	out, err := interrupt.Instrument(bin, interrupt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +417,7 @@ func FuzzInstrument(f *testing.F) {
 	h := newHarness(f, wazero.NewRuntimeConfigInterpreter())
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, bin []byte) {
-		out, err := interrupt.Instrument(bin)
+		out, err := interrupt.Instrument(bin, interrupt.Options{})
 		if err != nil {
 			if out != nil {
 				t.Fatalf("output with error %v", err)
@@ -309,7 +427,7 @@ func FuzzInstrument(f *testing.F) {
 			}
 			return
 		}
-		if _, err := interrupt.Instrument(out); !errors.Is(err, interrupt.ErrReserved) {
+		if _, err := interrupt.Instrument(out, interrupt.Options{}); !errors.Is(err, interrupt.ErrReserved) {
 			t.Fatalf("instrumenting twice: %v, want ErrReserved", err)
 		}
 		if !compiles(ctx, h.rt, bin) {
@@ -333,7 +451,7 @@ func BenchmarkInstrumentArticle(b *testing.B) {
 	}
 	b.SetBytes(int64(len(bin)))
 	for b.Loop() {
-		if _, err := interrupt.Instrument(bin); err != nil {
+		if _, err := interrupt.Instrument(bin, interrupt.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -344,11 +462,11 @@ func BenchmarkInstrumentArticle(b *testing.B) {
 // it, so a change to the output must come with a new Version.
 func TestVersion(t *testing.T) {
 	const (
-		version = 1
-		digest  = "367727857d571c4da91714414109e718bee4003e0966309300abf7e9ec118e22"
+		version = 2
+		digest  = "ca7a15131785b1941ef1766e76c325e9a76be2229f12ca67973bef0e425d26e9"
 	)
 	sum := sha256.New()
-	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm"} {
+	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm"} {
 		sum.Write(mustInstrument(t, readTestdata(t, name)))
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); interrupt.Version != version || got != digest {

@@ -101,35 +101,51 @@ func (r *reader) memarg() {
 	r.u32() // offset
 }
 
-// blockType skips a block type: empty, a value type, or a type index
-// (a non-negative signed 33-bit number).
-func (r *reader) blockType() {
+// blockType reads a block type: empty or a value type (-1), or a type
+// index (a non-negative signed 33-bit number, at most 32 bits here).
+func (r *reader) blockType() int64 {
 	if len(r.b) > 0 && r.err == nil {
 		switch c := r.b[0]; c {
 		case 0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
 			r.b = r.b[1:]
-			return
+			return -1
 		}
 		if r.b[0]&0x40 != 0 && r.b[0]&0x80 == 0 { // a negative one-byte number
 			r.fail(fmt.Sprintf("unknown block type %#x", r.b[0]))
-			return
+			return -1
 		}
 	}
-	r.leb(5)
+	b := r.leb(5)
+	if len(b) == 0 {
+		return -1
+	}
+	var v int64
+	for i, c := range b {
+		v |= int64(c&0x7f) << (7 * i)
+	}
+	if b[len(b)-1]&0x40 != 0 || v >= 1<<32 { // negative, or too large an index
+		r.fail("block type out of range")
+		return -1
+	}
+	return v
 }
 
-// skipValTypes skips a vector of value types and returns its length.
-func (r *reader) skipValTypes() uint32 {
-	n := r.u32()
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		switch t := r.byte(); t {
+// valTypes reads a vector of value types.
+func (r *reader) valTypes() []byte {
+	types := r.bytes(r.u32())
+	for _, t := range types {
+		switch t {
 		case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
 		default:
 			r.fail(fmt.Sprintf("unknown value type %#x", t))
+			return nil
 		}
 	}
-	return n
+	return types
 }
+
+// skipValTypes skips a vector of value types.
+func (r *reader) skipValTypes() { r.valTypes() }
 
 // end checks that what was read is all there was.
 func (r *reader) end(what string) error {

@@ -1,4 +1,5 @@
-;; stack: riptide_extract recurses until the stack overflows.
+;; stack: riptide_extract recurses without end, until the stack bound (or
+;; wazero's own) stops it.
 (module
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 1024))

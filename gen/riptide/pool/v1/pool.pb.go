@@ -4629,8 +4629,13 @@ type ModuleLimits struct {
 	MaxTableEntries uint32 `protobuf:"varint,6,opt,name=max_table_entries,json=maxTableEntries,proto3" json:"max_table_entries,omitempty"`
 	// Time limit of riptide_health, riptide_reset and riptide_free.
 	HousekeepingTimeout *durationpb.Duration `protobuf:"bytes,7,opt,name=housekeeping_timeout,json=housekeepingTimeout,proto3" json:"housekeeping_timeout,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Stack bound of one call, in bytes of estimated frames
+	// (WASM_MAX_STACK_KB; docs/wasm-abi.md, "Limits"): a call that recurses
+	// deeper fails with EXTRACTOR_FAILED. 0: bounded only by the runtime's
+	// own limit (a module the daemon could not instrument).
+	MaxStackBytes uint64 `protobuf:"varint,8,opt,name=max_stack_bytes,json=maxStackBytes,proto3" json:"max_stack_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ModuleLimits) Reset() {
@@ -4710,6 +4715,13 @@ func (x *ModuleLimits) GetHousekeepingTimeout() *durationpb.Duration {
 		return x.HousekeepingTimeout
 	}
 	return nil
+}
+
+func (x *ModuleLimits) GetMaxStackBytes() uint64 {
+	if x != nil {
+		return x.MaxStackBytes
+	}
+	return 0
 }
 
 // Limits bound every request.
@@ -5239,7 +5251,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
 	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\x12B\n" +
-	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xed\x02\n" +
+	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\x95\x03\n" +
 	"\fModuleLimits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x120\n" +
 	"\x14document_blame_bytes\x18\x02 \x01(\x04R\x12documentBlameBytes\x12(\n" +
@@ -5247,7 +5259,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x10max_result_depth\x18\x04 \x01(\rR\x0emaxResultDepth\x12/\n" +
 	"\x14max_error_text_bytes\x18\x05 \x01(\rR\x11maxErrorTextBytes\x12*\n" +
 	"\x11max_table_entries\x18\x06 \x01(\rR\x0fmaxTableEntries\x12L\n" +
-	"\x14housekeeping_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13housekeepingTimeout\"\x99\a\n" +
+	"\x14housekeeping_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13housekeepingTimeout\x12&\n" +
+	"\x0fmax_stack_bytes\x18\b \x01(\x04R\rmaxStackBytes\"\x99\a\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
