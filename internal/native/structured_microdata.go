@@ -896,13 +896,12 @@ func (w *mdWalker) reconstruct() error {
 	return nil
 }
 
+// open reports whether the element id is open. The stack only grows and
+// shrinks at its top, so ids increase up the stack: a binary search finds
+// it, however deep.
 func (w *mdWalker) open(id int) bool {
-	for i := len(w.stack) - 1; i >= 0; i-- {
-		if w.stack[i].id == id {
-			return true
-		}
-	}
-	return false
+	_, found := slices.BinarySearchFunc(w.stack, id, func(e mdElem, id int) int { return e.id - id })
+	return found
 }
 
 // push opens an element in the current one.
@@ -939,6 +938,9 @@ func (w *mdWalker) push(a atom.Atom, name, ns string, attrs []html.Attribute, it
 		}
 	}
 	w.stack = append(w.stack, e)
+	if len(w.stack) > maxTreeDepth {
+		return errNeedsTree // the tree builder refuses the page: it says so
+	}
 	i := len(w.stack) - 1
 	if hidden(a) {
 		w.hidden = append(w.hidden, i)
@@ -955,6 +957,10 @@ func (w *mdWalker) push(a atom.Atom, name, ns string, attrs []html.Attribute, it
 	w.breakText(i)
 	return nil
 }
+
+// maxTreeDepth is the deepest stack of open elements x/net/html's parser
+// builds; past it Parse fails.
+const maxTreeDepth = 512
 
 // maxStreamCollectors bounds the properties whose text the stream
 // collects at once: each text token is written to each of them.
@@ -1233,14 +1239,8 @@ func (w *mdWalker) formattingEnd(a atom.Atom, name string) error {
 		w.endTagOther(a, name)
 		return nil
 	}
-	at := -1
-	for i := len(w.stack) - 1; i >= 0; i-- {
-		if w.stack[i].id == w.afe[f].id {
-			at = i
-			break
-		}
-	}
-	if at < 0 {
+	at, found := slices.BinarySearchFunc(w.stack, w.afe[f].id, func(e mdElem, id int) int { return e.id - id })
+	if !found {
 		w.afe = slices.Delete(w.afe, f, f+1)
 		return nil
 	}

@@ -269,3 +269,39 @@ func FuzzCountFold(f *testing.F) {
 		}
 	})
 }
+
+// TestStructuredStreamBounds: past each of its bounds the stream leaves
+// the page to the tree, which answers as it would have.
+func TestStructuredStreamBounds(t *testing.T) {
+	nested := func(n int, open, close, inner string) string {
+		return `<div itemscope>` + strings.Repeat(open, n) + inner + strings.Repeat(close, n) + `</div>`
+	}
+	tests := []struct {
+		name     string
+		page     string
+		limits   Limits
+		streamed bool
+	}{
+		{"open text collectors at the bound", nested(maxStreamCollectors-1, `<span itemprop="p">`, `</span>`, "x"), Limits{}, true},
+		{"open text collectors past the bound", nested(maxStreamCollectors+1, `<span itemprop="p">`, `</span>`, "x"), Limits{}, false},
+		{"collected text past the result limit", nested(3, `<span itemprop="p">`, `</span>`, strings.Repeat("word ", 400)), Limits{MaxResultBytes: 1000}, false},
+		{"items past the depth bound", nested(MaxMicrodataDepth+2, `<div itemprop="p" itemscope>`, `</div>`, "deep"), Limits{}, false},
+		{"items past the count bound", `<div itemscope>` + strings.Repeat(`<meta itemprop="a" content="b">`, MaxStructuredItems+1), Limits{}, false},
+		{"nesting at the tree's depth", `<b>` + strings.Repeat(`<div>`, maxTreeDepth-5) + `<span itemscope><i itemprop="x">y</i>` + strings.Repeat(`</p>`, 2000), Limits{}, true},
+		{"nesting past the tree's depth", `<b>` + strings.Repeat(`<div>`, 20000) + `<span itemscope><i itemprop="x">y</i>` + strings.Repeat(`</p>`, 2000), Limits{}, false},
+		{"many formatting elements", `<div itemscope>` + strings.Repeat(`<b><i><u>x</p>`, 3000), Limits{}, false},
+	}
+	spec := StructuredSpec{Syntaxes: []string{SyntaxJSONLD, SyntaxMicrodata, SyntaxOpenGraph}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCSS(NewSelectorCache(0), tt.limits)
+			stream, tree, streamed := structuredBothWays(t, c, tt.page, "https://e.org/", spec)
+			if stream != tree {
+				t.Errorf("from the stream %s\nfrom the tree   %s", clip(stream, 300), clip(tree, 300))
+			}
+			if streamed != tt.streamed {
+				t.Errorf("streamed = %v, want %v (%s)", streamed, tt.streamed, clip(stream, 200))
+			}
+		})
+	}
+}
