@@ -3,6 +3,7 @@
 lxml's XPath and extruct in-process (issue 18's rows of docs/COMPARE.md).
 
     python3 xpath_structured.py --addr 127.0.0.1:50051 --corpus DIR [--rounds 15] [--only WORD]
+    python3 xpath_structured.py --addr 127.0.0.1:50051 --corpus DIR --breakdown
 
 DIR is the readability corpus. Each round times every variant on the
 median page (many iterations) and on all pages (one pass), variants
@@ -17,8 +18,12 @@ microdata, opengraph], uniform=False), and with syntaxes=[rdfa] alone
 and the question. The structured rows come twice: with the page as a str
 (the daemon's html field, which the Python client encodes to UTF-8 for
 every call) and as the bytes a crawler holds (Scrapy's response.body;
-extruct.extract takes those too, and the daemon's raw_html field carries
-them as they are). Needs Debian's python3-lxml, python3-extruct, python3-grpcio,
+extruct.extract takes those too, and reads them as UTF-8; the daemon's
+raw_html field carries them as they are, with the response's
+Content-Type). --breakdown splits the daemon's time on all pages (bytes):
+65 tiny requests (the client's and gRPC's floor), the pages with a css
+question answered at <title> (adding the pages' transport), the
+structured question, and the daemon's own timing of it. Needs Debian's python3-lxml, python3-extruct, python3-grpcio,
 python3-grpc-tools. Not yet part of run.sh.
 """
 
@@ -53,6 +58,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--only", default="", help="run only the rows whose label holds this")
+    ap.add_argument("--breakdown", action="store_true", help="split the daemon's time instead")
     args = ap.parse_args()
 
     import extruct
@@ -90,12 +96,19 @@ def main():
         return extruct.extract(html, base_url=URL, syntaxes=["rdfa"], uniform=False, errors="ignore")
 
     def daemon_structured_bytes(body):
-        return stub.Extract(pb.ExtractRequest(raw_html=body, url=URL, structured=spec))
+        # The charset a crawler has from the response's Content-Type (the
+        # corpus files are UTF-8 whatever their <meta charset> says).
+        return stub.Extract(pb.ExtractRequest(raw_html=body, content_type="text/html; charset=utf-8",
+                                              url=URL, structured=spec))
 
     rdfa_spec = pb.StructuredSpec(syntaxes=["rdfa"])
 
     def daemon_rdfa(html):
         return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=rdfa_spec))
+
+    if args.breakdown:
+        breakdown(stub, pb, every_bytes, spec, args.rounds)
+        return
 
     # Each row: label, peer, daemon, peer's name, and whether both are
     # given the page as bytes.
@@ -144,6 +157,33 @@ def main():
             print("| %s | %s | %s | %.2f | %.2f | %.2fx |" % (
                 label, set_name, peer_name, statistics.median(r["peer"]) * 1e3,
                 statistics.median(r["daemon"]) * 1e3, statistics.median(r["ratio"])))
+
+
+def breakdown(stub, pb, pages, spec, rounds):
+    ct = "text/html; charset=utf-8"
+
+    def run(fn):
+        times = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            for body in pages:
+                fn(body)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times) * 1e3
+
+    tiny = run(lambda body: stub.Extract(pb.ExtractRequest(raw_html=b"<p>x", content_type=ct, url=URL, structured=spec)))
+    title = run(lambda body: stub.Extract(pb.ExtractRequest(raw_html=body, content_type=ct, url=URL,
+                                                            css=pb.CssSpec(selector="title"))))
+    structured = run(lambda body: stub.Extract(pb.ExtractRequest(raw_html=body, content_type=ct, url=URL,
+                                                                 structured=spec)))
+    total = extraction = 0
+    for body in pages:
+        r = stub.Extract(pb.ExtractRequest(raw_html=body, content_type=ct, url=URL, structured=spec))
+        total += r.timing.total.ToNanoseconds()
+        extraction += r.timing.extraction.ToNanoseconds()
+    print("all %d pages as bytes, median of %d passes, ms: %d tiny requests %.1f; css title %.1f; "
+          "structured %.1f (daemon's timing: total %.1f, extraction %.1f)"
+          % (len(pages), rounds, len(pages), tiny, title, structured, total / 1e6, extraction / 1e6))
 
 
 if __name__ == "__main__":
