@@ -82,8 +82,9 @@ func largePages(t testing.TB) []largePage {
 // works hardest: that cap, less a fresh instance, per byte, is what the
 // page needs at the least (need-bytes/byte, the largest of them). Last, under
 // 64 MiB again, what the largest pages together, up to the document limit,
-// take (limit-doc-growth-MiB), and what the costliest document known per
-// byte, 64 KiB of "<p>" repeated, takes per byte (costly-bytes/byte).
+// take (limit-doc-growth-MiB), and what the costliest documents known per
+// byte, 64 KiB of one element repeated (costlyUnits), take per byte at the
+// most (costly-bytes/byte).
 //
 // These figures set the document limit (Module.DocumentLimit) and the rule
 // that blames the document for running out of memory
@@ -98,10 +99,10 @@ func BenchmarkArticleMemoryPerByte(b *testing.B) {
 	}
 	perByte := func(n uint64, p largePage) float64 { return float64(n) / float64(len(p.html)) }
 	var (
-		ms                []measure
-		fresh             uint64
-		limitDoc, costly  float64
-		limitLen, costLen int
+		ms               []measure
+		fresh            uint64
+		limitDoc, costly float64
+		limitLen         int
 	)
 	for b.Loop() {
 		rt := newRuntime(b, wasm.RuntimeConfig{InstanceMemoryLimitMB: 64, ExtractTimeout: time.Minute})
@@ -174,12 +175,16 @@ func BenchmarkArticleMemoryPerByte(b *testing.B) {
 			sb.WriteString(p.html)
 		}
 		limitLen, limitDoc = sb.Len(), grow(sb.String())/(1<<20)
-		doc := "<html><body>" + strings.Repeat("<p>", (64<<10)/3) + "</body></html>"
-		costLen, costly = len(doc), grow(doc)/float64(len(doc))
+		costly = 0
+		for _, unit := range costlyUnits {
+			doc := costlyDocument(unit, 64<<10)
+			perByte := grow(doc) / float64(len(doc))
+			b.Logf("%d bytes of %s repeated: %.1f bytes per byte", len(doc), unit, perByte)
+			costly = max(costly, perByte)
+		}
 		rt.Close(context.Background())
 	}
 	b.Logf("the largest pages together, %d bytes of a %d-byte limit: grew %.1f MiB", limitLen, 8<<20, limitDoc)
-	b.Logf("%d bytes of <p> repeated: %.1f bytes per byte", costLen, costly)
 	var maxNeed float64
 	for _, m := range ms {
 		if m.need == 0 {
@@ -206,6 +211,19 @@ func BenchmarkArticleMemoryPerByte(b *testing.B) {
 	b.ReportMetric(costly, "costly-bytes/byte")
 	b.ReportMetric(float64(fresh)/(1<<20), "fresh-MiB")
 	b.ReportMetric(float64(len(ms)), "pages")
+}
+
+// costlyUnits are the elements whose repetition makes the costliest
+// documents per byte known for the article module: each makes a node of a
+// few bytes, which the guest's parsed tree and extraction take some 100
+// times over.
+var costlyUnits = []string{"<p>", "<li>x", "x<br>", "<a>"}
+
+// costlyDocument is an HTML document of n bytes: unit repeated in a body.
+func costlyDocument(unit string, n int) string {
+	const open, end = "<html><body>", "</body></html>"
+	body := n - len(open) - len(end)
+	return open + strings.Repeat(unit, body/len(unit)) + strings.Repeat(" ", body%len(unit)) + end
 }
 
 // needCaps are the instance caps, in MiB, under which
@@ -252,22 +270,18 @@ func TestDocumentBounds(t *testing.T) {
 }
 
 // TestArticleCostlyDocument sends the bundled article module the costliest
-// document known per byte, "<p>" repeated (272 bytes of linear memory per
-// byte at 64 KiB: see Module.BlameDocumentBytes), under a 16 MiB cap, where
-// a fresh instance leaves 9.5 MiB: one byte under the blame size (19 KiB)
-// it is served, and at four times that it runs the guest out of memory and
-// is the document's fault, which no breaker counts. Under the former blame
-// size, a sixteenth of the cap (1 MiB here), the second was the module's
-// failure: a caller could open the article module's breaker for everyone
-// with a few such documents.
+// documents known per byte (costlyUnits repeated: up to some 300 bytes of
+// linear memory per byte, see BenchmarkArticleMemoryPerByte) under a
+// 16 MiB cap, where a fresh instance leaves 10 MiB: one byte under the blame
+// size (20 KiB) each is served, and at four times that it runs the guest
+// out of memory and is the document's fault, which no breaker counts. Under
+// the former blame size, a sixteenth of the cap (1 MiB here), the second
+// was the module's failure: a caller could open the article module's
+// breaker for everyone with a few such documents.
 func TestArticleCostlyDocument(t *testing.T) {
 	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 16, ExtractTimeout: time.Minute})
 	m := loadArticle(t, rt, true)
 	blame := m.BlameDocumentBytes()
-	page := func(n int) string {
-		const open, end = "<html><body>", "</body></html>"
-		return open + strings.Repeat("<p>", (n-len(open)-len(end))/3) + strings.Repeat(" ", (n-len(open)-len(end))%3) + end
-	}
 	tests := []struct {
 		size int
 		want error // nil: served
@@ -275,14 +289,16 @@ func TestArticleCostlyDocument(t *testing.T) {
 		{blame - 1, nil},
 		{4 * blame, wasm.ErrDocumentOutOfMemory},
 	}
-	for _, tt := range tests {
-		i := newInstance(t, m)
-		doc := page(tt.size)
-		before := i.MemoryBytes()
-		_, err := i.Extract(context.Background(), wasm.Request{HTML: doc, URL: "https://example.com/", Mode: "article"})
-		t.Logf("%d bytes of <p>: grew %.1f MiB: %v", len(doc), float64(i.MemoryBytes()-before)/(1<<20), err)
-		if len(doc) != tt.size || tt.want == nil && err != nil || tt.want != nil && (!errors.Is(err, tt.want) || errors.Is(err, wasm.ErrOutOfMemory)) {
-			t.Errorf("%d bytes of <p> under a 16 MiB cap: %v, want %v", len(doc), err, tt.want)
+	for _, unit := range costlyUnits {
+		for _, tt := range tests {
+			i := newInstance(t, m)
+			doc := costlyDocument(unit, tt.size)
+			before := i.MemoryBytes()
+			_, err := i.Extract(context.Background(), wasm.Request{HTML: doc, URL: "https://example.com/", Mode: "article"})
+			t.Logf("%d bytes of %s: grew %.1f MiB: %.100v", len(doc), unit, float64(i.MemoryBytes()-before)/(1<<20), err)
+			if len(doc) != tt.size || tt.want == nil && err != nil || tt.want != nil && (!errors.Is(err, tt.want) || errors.Is(err, wasm.ErrOutOfMemory)) {
+				t.Errorf("%d bytes of %s under a 16 MiB cap: %v, want %v", len(doc), unit, err, tt.want)
+			}
 		}
 	}
 }

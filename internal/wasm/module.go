@@ -72,11 +72,11 @@ func (m *Module) TakesTree() bool {
 // (ErrRequestTooLarge). RuntimeConfig.MaxDocumentBytes sets another limit.
 //
 // The eighth is measured (BenchmarkArticleMemoryPerByte): the bundled
-// article module takes 4.2 to 4.3 bytes of linear memory per byte of the
-// corpus' largest pages (1 to 1.6 MB), the sparsest kind, so that the six
-// largest together (7.8 MiB) grow a fresh 64 MiB instance by 28 MiB: a
+// article module takes 3.3 to 5.3 bytes of linear memory per byte of the
+// corpus' largest pages (1.3 to 1.6 MB), the sparsest kind, so that the six
+// largest together (7.8 MiB) grow a fresh 64 MiB instance by 29 MiB: a
 // document at the limit fits with room to spare, one twice as large would
-// not. Denser pages (8.6 bytes per byte at the median of those over 256 KiB)
+// not. Denser pages (9.1 bytes per byte at the median of those over 256 KiB)
 // run out of memory well below the limit, and are then the document's
 // fault (see BlameDocumentBytes).
 func (m *Module) DocumentLimit() int {
@@ -90,18 +90,18 @@ func (m *Module) DocumentLimit() int {
 // of memory is taken to have done so because of the document
 // (ErrDocumentOutOfMemory, which does not count against the module), and
 // below which because of the module (ErrOutOfMemory): a 512th of the linear
-// memory a fresh instance leaves under the cap (115 KiB for the bundled
-// article module, whose instances start at 6.5 MiB, under 64 MiB).
+// memory a fresh instance leaves under the cap (116 KiB for the bundled
+// article module, whose instances start at 6 MiB, under 64 MiB).
 //
 // It is set by the costliest documents known, so that no document can make
 // a module's breaker count a failure that is the document's: the bundled
-// article module takes up to 61 bytes of linear memory per byte of a corpus
+// article module takes up to 73 bytes of linear memory per byte of a corpus
 // page beyond a fresh instance (BenchmarkArticleMemoryPerByte), and up to
-// 272 per byte of a page of "<p>" repeated, which runs a 64 MiB instance
-// out of memory from about 220 KiB. A sixteenth of the cap, as before, let
+// 320 per byte of a page of "x<br>" repeated, which runs a 64 MiB instance
+// out of memory from about 185 KiB. A sixteenth of the cap, as before, let
 // such a page of a few hundred KiB open the article module's breaker for
-// every caller; at a 512th of the room, the costliest page fits about
-// twice over (TestArticleCostlyDocument).
+// every caller; at a 512th of the room, the costliest page leaves over a
+// third of it free (TestArticleCostlyDocument).
 func (m *Module) BlameDocumentBytes() int {
 	return int((m.rt.memoryLimit - min(m.freshBytes, m.rt.memoryLimit)) / 512)
 }
