@@ -715,9 +715,20 @@ func (w *mdWalker) bodyStart(a atom.Atom, name string, item bool) error {
 			return err
 		}
 	case atom.A:
+		// An <a> still active closes as its end tag would, and leaves
+		// the stack and the list (which the stream follows where no
+		// element moves).
 		for i := len(w.afe) - 1; i >= 0 && w.afe[i].id != 0; i-- {
 			if w.afe[i].a == atom.A {
-				return errNeedsTree // the adoption agency closes it
+				id := w.afe[i].id
+				if err := w.formattingEnd(atom.A, "a"); err != nil {
+					return err
+				}
+				if w.open(id) {
+					return errNeedsTree // it would leave the stack from below
+				}
+				w.afe = slices.DeleteFunc(w.afe, func(f mdFormatting) bool { return f.id == id })
+				break
 			}
 		}
 		if err := w.reconstruct(); err != nil {
