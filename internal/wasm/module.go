@@ -106,6 +106,12 @@ func (m *Module) BlameDocumentBytes() int {
 	return int((m.rt.memoryLimit - min(m.freshBytes, m.rt.memoryLimit)) / 512)
 }
 
+// FreshMemoryBytes is the memory figure of an instance as made (its linear
+// memory, measured on the instance the module was checked with, and its
+// tables; see Instance.MemoryBytes): what a memory budget must have room
+// for before it makes one.
+func (m *Module) FreshMemoryBytes() uint64 { return m.freshBytes + m.tableBytes }
+
 // Trusted reports whether the module was loaded as trusted. Since every
 // module is interruptible, this changes nothing but what is reported.
 func (m *Module) Trusted() bool { return m.opts.Trusted }

@@ -242,3 +242,45 @@ func TestReclaimConcurrent(t *testing.T) {
 	}
 	hog.Done(inUse, nil)
 }
+
+// TestReclaimMakesRoomForFirstInstance fills the budget short of room for
+// one more instance and checks that a module's first instance, whose size
+// the module's probe told, is made within the budget, in exchange for one
+// of the hog's idle instances, rather than past it.
+func TestReclaimMakesRoomForFirstInstance(t *testing.T) {
+	checkGoroutines(t)
+	const instance = 40 * 64 << 10 // bigmem's 2.5 MiB
+	s := newSet(t, time.Second, wasmpool.Config{
+		MaxSize: 8, CheckoutTimeout: time.Minute,
+		// Shares of 4.5 MiB; the threshold at 6.3 MiB: the hog's third
+		// instance is made at 5 MiB, and 7.5 MiB leave no room for a
+		// fourth.
+		MemoryBudgetBytes: 9 << 20, PressureThreshold: 0.7,
+	})
+	ctx := context.Background()
+	hog := add(t, s, "hog", ownModule(t, "bigmem"), wasm.ModuleOptions{})
+	small := add(t, s, "small", ownModule(t, "bigmem"), wasm.ModuleOptions{})
+	var hogs []*pool.Handle[*wasmpool.Instance]
+	for i := range 3 {
+		h, err := hog.Checkout(ctx)
+		if err != nil {
+			t.Fatalf("hog instance %d: %v", i+1, err)
+		}
+		hogs = append(hogs, h)
+	}
+	for _, h := range hogs[1:] {
+		hog.Done(h, nil)
+	}
+	h, err := small.Checkout(ctx)
+	if err != nil {
+		t.Fatalf("small's first instance: %v", err)
+	}
+	if used := s.Memory().UsedBytes; used != 3*instance {
+		t.Errorf("%d bytes used with small's first instance, want %d: one hog instance for it", used, 3*instance)
+	}
+	if n := hog.Pool.Stats().Destroyed[pool.ReasonReclaimed]; n != 1 {
+		t.Errorf("%d hog instances reclaimed, want 1", n)
+	}
+	small.Done(h, nil)
+	hog.Done(hogs[0], nil)
+}

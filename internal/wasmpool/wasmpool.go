@@ -163,8 +163,9 @@ type Pool struct {
 	Breaker *breaker.Breaker
 	set     *Set
 	mem     atomic.Int64 // linear memory of its open instances, bytes
-	// fresh is the linear memory of its newest instance when it was made:
-	// what the budget must have room for before it makes another.
+	// fresh is the linear memory of its newest instance when it was made
+	// (before the first, of the module's probe instance): what the budget
+	// must have room for before it makes another.
 	fresh atomic.Uint64
 }
 
@@ -279,6 +280,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		return nil, err
 	}
 	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s}
+	p.fresh.Store(mod.FreshMemoryBytes())
 	p.Breaker = breaker.New(breaker.Config{
 		Name:             name,
 		FailureThreshold: s.cfg.FailureThreshold,
@@ -391,7 +393,7 @@ func (i *Instance) overRecycle(limit uint64) bool {
 // share, the budget over the number of modules: so modules that filled the
 // budget first cannot leave a module loaded after them with no instance.
 // If the budget has no room for the new instance (as large as p's last
-// one when made), idle instances of modules over their share are closed
+// one when made, or a fresh one of its module), idle instances of modules over their share are closed
 // until it has (see reclaim); if even that leaves no room, the module may
 // still pass the budget by its one instance as long as the budget is not
 // used up, since an instance's size is known only once it is made.
