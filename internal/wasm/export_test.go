@@ -9,3 +9,7 @@ var DecodeEnvelope = decodeEnvelope
 // as untrusted modules were.
 func Uninterrupted(o ModuleOptions) ModuleOptions { o.interruption = interruptNone; return o }
 func WazeroChecked(o ModuleOptions) ModuleOptions { o.interruption = interruptChecked; return o }
+
+// LogBurst is how many lines about one module's failures the host writes
+// per window.
+const LogBurst = logBurst

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riptidecrawler/riptide-poold/internal/lograte"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm/interrupt"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -91,6 +92,15 @@ const probeMemoryBytes = 8 << 20
 // memory, which never shrinks (see BenchmarkInstanceMemory).
 const DefaultGuestGOGC = 100
 
+// Log lines about one module's failures are rate-limited: a module that
+// fails on every call, or whose every new instance is unhealthy, would
+// otherwise write a line per failure, as fast as the host can make
+// instances.
+const (
+	logBurst  = 10
+	logWindow = 10 * time.Second
+)
+
 // Runtime compiles and instantiates guest modules. It holds two wazero
 // runtimes sharing one compilation cache: one for modules instrumented by
 // package interrupt, whose code checks for interruption itself, and one that
@@ -108,7 +118,7 @@ type Runtime struct {
 
 	calls    gate     // guest calls running
 	mappings mappings // linear memories of closed instances, for reuse
-	logRate  *logLimiter
+	logRate  *lograte.Limiter
 
 	mu     sync.Mutex
 	closed bool
@@ -162,7 +172,7 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
 		}
 	}
-	r := &Runtime{cfg: cfg, log: log, memoryLimit: uint64(limitMB) << 20, cache: cache, logRate: newLogLimiter(log, time.Now)}
+	r := &Runtime{cfg: cfg, log: log, memoryLimit: uint64(limitMB) << 20, cache: cache, logRate: &lograte.Limiter{Logger: log, Burst: logBurst, Window: logWindow}}
 	// wazero keys its cache on the interruption setting too, so the two
 	// runtimes can share it.
 	var err error
@@ -471,7 +481,7 @@ func (r *Runtime) HousekeepingTimeout() time.Duration { return r.cfg.Housekeepin
 func (r *Runtime) ResultLimitBytes() int { return r.resultLimit() }
 
 func (r *Runtime) logFailure(ctx context.Context, module string, err error) {
-	r.logRate.logAttrs(ctx, slog.LevelWarn, module, "wasm instance failed", slog.Any("error", err))
+	r.logRate.LogAttrs(ctx, slog.LevelWarn, module, "wasm instance failed", slog.Any("error", err), slog.String("module", module))
 }
 
 // gate counts the guest calls running and lets Close wait for them.

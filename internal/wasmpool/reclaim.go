@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -116,7 +115,7 @@ func (s *Set) reclaim(p *Pool, share uint64) bool {
 	}
 	ok := s.fits(need)
 	if total > 0 {
-		s.reclaimLog.log(slog.LevelInfo, "memory taken back from modules over their share",
+		s.reclaimLog.LogAttrs(context.Background(), slog.LevelInfo, "", "memory taken back from modules over their share",
 			slog.String("module", p.Name), slog.Int("instances", total), slog.String("from", strings.Join(from, ",")),
 			slog.Int64("freed_bytes", before-s.used.Load()), slog.Uint64("share_bytes", share), slog.Bool("fits", ok))
 	}
@@ -125,49 +124,8 @@ func (s *Set) reclaim(p *Pool, share uint64) bool {
 
 // Log lines about reclaims are rate-limited: two modules that keep taking
 // memory back from each other would otherwise write a line per instance
-// made. At most logBurst lines per logWindow; the first line after a quiet
-// spell says how many were suppressed.
+// made.
 const (
-	logBurst  = 10
-	logWindow = 10 * time.Second
+	reclaimLogBurst  = 10
+	reclaimLogWindow = 10 * time.Second
 )
-
-// rateLog writes at most logBurst lines per logWindow.
-type rateLog struct {
-	logger *slog.Logger
-	now    func() time.Time // nil: time.Now
-
-	mu         sync.Mutex
-	start      time.Time
-	written    int
-	suppressed int
-}
-
-func (l *rateLog) log(level slog.Level, msg string, attrs ...slog.Attr) {
-	ctx := context.Background()
-	if !l.logger.Enabled(ctx, level) {
-		return
-	}
-	now := time.Now
-	if l.now != nil {
-		now = l.now
-	}
-	l.mu.Lock()
-	t := now()
-	if t.Sub(l.start) >= logWindow {
-		l.start, l.written = t, 0
-	}
-	if l.written >= logBurst {
-		l.suppressed++
-		l.mu.Unlock()
-		return
-	}
-	l.written++
-	suppressed := l.suppressed
-	l.suppressed = 0
-	l.mu.Unlock()
-	if suppressed > 0 {
-		attrs = append(attrs, slog.Int("suppressed", suppressed))
-	}
-	l.logger.LogAttrs(ctx, level, msg, attrs...)
-}

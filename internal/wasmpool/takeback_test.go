@@ -1,12 +1,8 @@
 package wasmpool
 
 import (
-	"bytes"
-	"log/slog"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 )
 
 // fakeDonor is a module whose idle instances above its minimum have the
@@ -116,26 +112,5 @@ func TestTakeBack(t *testing.T) {
 				t.Errorf("fits afterwards = %v, want %v (%d used)", fits(), tt.fits, used)
 			}
 		})
-	}
-}
-
-// TestRateLog writes many lines in one window: logBurst of them are
-// written, and the first line of the next window counts the others.
-func TestRateLog(t *testing.T) {
-	var buf bytes.Buffer
-	now := time.Unix(0, 0)
-	l := rateLog{logger: slog.New(slog.NewTextHandler(&buf, nil)), now: func() time.Time { return now }}
-	for range 3 * logBurst {
-		l.log(slog.LevelInfo, "taken back")
-		now = now.Add(logWindow / (4 * logBurst))
-	}
-	if n := strings.Count(buf.String(), "taken back"); n != logBurst {
-		t.Errorf("%d lines in one window, want %d", n, logBurst)
-	}
-	now = now.Add(logWindow)
-	buf.Reset()
-	l.log(slog.LevelInfo, "taken back")
-	if want := "suppressed=20"; !strings.Contains(buf.String(), want) {
-		t.Errorf("the next window's first line %q lacks %s", buf.String(), want)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/lograte"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -126,7 +127,7 @@ type Set struct {
 	slots *slots // the guest call slots, shared fairly by module
 
 	reclaimMu  sync.Mutex // one reclaim at a time (see reclaim)
-	reclaimLog rateLog
+	reclaimLog *lograte.Limiter
 
 	creations chan struct{} // one token per instance being made
 }
@@ -146,7 +147,7 @@ func New(cfg Config) *Set {
 	return &Set{
 		cfg:        cfg,
 		log:        log,
-		reclaimLog: rateLog{logger: log},
+		reclaimLog: &lograte.Limiter{Logger: log, Burst: reclaimLogBurst, Window: reclaimLogWindow},
 		pools:      make(map[string]*Pool),
 		live:       make(map[*Instance]struct{}),
 		slots:      newSlots(cfg.MaxConcurrentCalls),
