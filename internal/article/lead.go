@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -40,17 +41,13 @@ const (
 // content holds neither one of descriptions nor the lead. It reports
 // whether it added one.
 func addLead(content, root *html.Node, descriptions []string, base *url.URL) bool {
-	var text string // content's text, built once if needed
 	for _, d := range descriptions {
 		d = strings.TrimRight(d, ".… ")
 		want := shingleSet(d)
 		if len(strings.Fields(d)) < leadMinWords || len(want) == 0 {
 			continue
 		}
-		if text == "" {
-			text = textOf(content)
-		}
-		if share(want, text) >= leadHeldShare {
+		if shareIn(want, content) >= leadHeldShare {
 			return false // the content has the page's summary
 		}
 		if n := findLead(root, want); n != nil {
@@ -60,10 +57,7 @@ func addLead(content, root *html.Node, descriptions []string, base *url.URL) boo
 		}
 	}
 	if n := classLead(root); n != nil {
-		if text == "" {
-			text = textOf(content)
-		}
-		if share(shingleSet(textOf(n)), text) < leadHeldShare {
+		if shareIn(shingleSet(textOf(n)), content) < leadHeldShare {
 			n.Parent.RemoveChild(n)
 			prepareMerged(n, base)
 			content.InsertBefore(n, content.FirstChild)
@@ -157,19 +151,56 @@ func shingleSet(text string) map[uint64]bool {
 	return set
 }
 
-// share is the share of want's word triples that text holds, each counted
-// once.
-func share(want map[uint64]bool, text string) float64 {
+// shareIn is the share of want's word triples that n's text (as textOf
+// gives it) holds, each counted once. It reads the text in place: the
+// content, which can be long, is not copied to be compared with a
+// summary.
+func shareIn(want map[uint64]bool, n *html.Node) float64 {
 	if len(want) == 0 {
 		return 0
 	}
 	seen := make(map[uint64]bool, len(want))
-	eachShingle(text, func(h uint64) bool {
-		if want[h] {
-			seen[h] = true
+	var last [3][]byte // the last three words, in buffers reused
+	words := 0
+	var word []byte // the word being read, which text nodes may split
+	done := false
+	end := func() {
+		if len(word) == 0 {
+			return
 		}
-		return len(seen) < len(want)
-	})
+		last[0], last[1], last[2] = last[1], last[2], append(last[0][:0], word...)
+		word = word[:0]
+		if words++; words >= 3 && want[hashWords(last[:])] {
+			seen[hashWords(last[:])] = true
+			done = len(seen) == len(want)
+		}
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		for c := n.FirstChild; c != nil && !done; c = c.NextSibling {
+			switch c.Type {
+			case html.TextNode:
+				for i := 0; i < len(c.Data) && !done; {
+					r, size := utf8.DecodeRuneInString(c.Data[i:])
+					if unicode.IsSpace(r) {
+						end()
+					} else {
+						word = append(word, c.Data[i:i+size]...)
+					}
+					i += size
+				}
+			case html.ElementNode:
+				if !skipped(c) {
+					walk(c)
+				}
+			}
+		}
+	}
+	walk(n)
+	end()
+	if words > 0 && words < 3 && want[hashWords(last[3-words:])] {
+		return 1 / float64(len(want))
+	}
 	return float64(len(seen)) / float64(len(want))
 }
 

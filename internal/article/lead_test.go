@@ -65,3 +65,29 @@ func TestAddLead(t *testing.T) {
 		})
 	}
 }
+
+// TestShareIn checks that shareIn, which reads a tree's text in place,
+// agrees with the word triples of textOf's text.
+func TestShareIn(t *testing.T) {
+	tests := []struct{ page, summary string }{
+		{`<p>The council voted on Tuesday to close the bridge.</p>`, "The council voted on Tuesday"},
+		{`<p>The coun<b>cil</b> voted <i>on</i> Tuesday</p><script>the council voted</script>`, "The council voted on Tuesday"},
+		{`<p>One two</p>`, "One two"},
+		{`<p>Nothing alike here at all.</p>`, "The council voted on Tuesday"},
+		{`<p>Half of it: the council voted, then</p><p>on Friday.</p>`, "the council voted on Tuesday to close"},
+	}
+	for _, tt := range tests {
+		root := fragment(t, tt.page)
+		want := shingleSet(tt.summary)
+		seen := map[uint64]bool{}
+		eachShingle(textOf(root), func(h uint64) bool {
+			if want[h] {
+				seen[h] = true
+			}
+			return true
+		})
+		if got, exp := shareIn(want, root), float64(len(seen))/float64(len(want)); got != exp {
+			t.Errorf("shareIn(%q, %q) = %v, want %v", tt.summary, tt.page, got, exp)
+		}
+	}
+}

@@ -349,22 +349,24 @@ func prepareMerged(n *html.Node, base *url.URL) {
 }
 
 // eachShingle calls f with a hash of each run of three words of text (of
-// the whole text when it has fewer), until f returns false.
+// the whole text when it has fewer), until f returns false. It reads the
+// words in place: a long text costs no slice of its words.
 func eachShingle(text string, f func(uint64) bool) {
-	words := strings.Fields(text)
-	if len(words) < 3 {
-		f(hashWords(words))
-		return
-	}
-	for i := 0; i+3 <= len(words); i++ {
-		if !f(hashWords(words[i : i+3])) {
+	var last [3]string
+	n := 0
+	for w := range strings.FieldsSeq(text) {
+		last[0], last[1], last[2] = last[1], last[2], w
+		if n++; n >= 3 && !f(hashWords(last[:])) {
 			return
 		}
+	}
+	if n < 3 {
+		f(hashWords(last[3-n:]))
 	}
 }
 
 // hashWords is the FNV-1a hash of words joined by spaces.
-func hashWords(words []string) uint64 {
+func hashWords[W string | []byte](words []W) uint64 {
 	const offset, prime = 14695981039346656037, 1099511628211
 	h := uint64(offset)
 	for i, w := range words {
