@@ -1,6 +1,7 @@
 package article
 
 import (
+	"bytes"
 	"net/url"
 	"strings"
 	"time"
@@ -154,9 +155,21 @@ func invisible(n *html.Node) bool {
 	if style == "" {
 		return false
 	}
-	style = strings.ToLower(style)
-	compact := strings.ReplaceAll(style, " ", "")
-	return strings.Contains(compact, "display:none") || strings.Contains(compact, "visibility:hidden")
+	// The style is compacted (lower case, no spaces) in a buffer on the
+	// stack: the walks ask this of every element, and many have a style.
+	var buf [128]byte
+	compact := buf[:0]
+	for i := 0; i < len(style); i++ {
+		c := style[i]
+		if c == ' ' {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		compact = append(compact, c)
+	}
+	return bytes.Contains(compact, []byte("display:none")) || bytes.Contains(compact, []byte("visibility:hidden"))
 }
 
 // prepareFull readies the tree under root for ModeFull: it removes what a

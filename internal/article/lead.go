@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -141,6 +140,22 @@ func leadClass(n *html.Node) bool {
 	return false
 }
 
+// tripleFilter is a bit set of word-triple hashes: a page's triples are
+// tested against it before the map that holds a summary's, which most of
+// them are not in.
+type tripleFilter [16]uint64
+
+func newTripleFilter(set map[uint64]bool) *tripleFilter {
+	var f tripleFilter
+	for h := range set {
+		f[h>>58&15] |= 1 << (h & 63)
+	}
+	return &f
+}
+
+// mayHold reports whether h can be in the set: false means it is not.
+func (f *tripleFilter) mayHold(h uint64) bool { return f[h>>58&15]&(1<<(h&63)) != 0 }
+
 // shingleSet is the set of hashes of text's word triples.
 func shingleSet(text string) map[uint64]bool {
 	set := make(map[uint64]bool)
@@ -160,47 +175,36 @@ func shareIn(want map[uint64]bool, n *html.Node) float64 {
 		return 0
 	}
 	seen := make(map[uint64]bool, len(want))
-	var last [3][]byte // the last three words, in buffers reused
-	words := 0
-	var word []byte // the word being read, which text nodes may split
-	done := false
-	end := func() {
-		if len(word) == 0 {
-			return
-		}
-		last[0], last[1], last[2] = last[1], last[2], append(last[0][:0], word...)
-		word = word[:0]
-		if words++; words >= 3 && want[hashWords(last[:])] {
-			seen[hashWords(last[:])] = true
-			done = len(seen) == len(want)
+	filter := newTripleFilter(want)
+	var sh shingler
+	note := func(h uint64, ok bool) {
+		if ok && filter.mayHold(h) && want[h] {
+			seen[h] = true
 		}
 	}
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		for c := n.FirstChild; c != nil && !done; c = c.NextSibling {
+	onTriple := func(h uint64) bool {
+		note(h, true)
+		return len(seen) < len(want)
+	}
+	var walk func(n *html.Node) bool
+	walk = func(n *html.Node) bool {
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			switch c.Type {
 			case html.TextNode:
-				for i := 0; i < len(c.Data) && !done; {
-					r, size := utf8.DecodeRuneInString(c.Data[i:])
-					if unicode.IsSpace(r) {
-						end()
-					} else {
-						word = append(word, c.Data[i:i+size]...)
-					}
-					i += size
+				if !sh.feed(c.Data, onTriple) {
+					return false
 				}
 			case html.ElementNode:
-				if !skipped(c) {
-					walk(c)
+				if !skipped(c) && !walk(c) {
+					return false
 				}
 			}
 		}
+		return true
 	}
 	walk(n)
-	end()
-	if words > 0 && words < 3 && want[hashWords(last[3-words:])] {
-		return 1 / float64(len(want))
-	}
+	note(sh.endWord())
+	note(sh.short())
 	return float64(len(seen)) / float64(len(want))
 }
 
@@ -208,46 +212,78 @@ func shareIn(want map[uint64]bool, n *html.Node) float64 {
 // description whose word triples are want, and returns it detached from
 // the page: its block element when the block holds that line only, else a
 // new paragraph of its text. It returns nil when no line matches.
+//
+// The page is read once, its words hashed as they are read; a line's text
+// is kept in a reused buffer, so that a page of many lines costs no
+// string per line.
 func findLead(root *html.Node, want map[uint64]bool) *html.Node {
-	var found *html.Node // the block of the matching line
-	var line strings.Builder
-	var block *html.Node // the element the current line is in
-	linked, total := 0, 0
-	end := func() {
-		if found != nil || line.Len() == 0 {
-			line.Reset()
-			linked, total = 0, 0
+	filter := newTripleFilter(want)
+	index := make(map[uint64]int, len(want)) // a triple's number, to count the distinct ones a line holds
+	for h := range want {
+		index[h] = len(index)
+	}
+	stamp := make([]int, len(want)) // the line that last held each triple, plus one
+	var (
+		found         *html.Node
+		block         *html.Node // the element the current line is in
+		sh            shingler
+		text          []byte // the current line's text
+		line          int    // the current line's number
+		n, in, seen   int    // its triples, those of want, the distinct ones
+		linked, total int    // its bytes inside links, and all
+	)
+	note := func(h uint64, ok bool) {
+		if !ok {
 			return
 		}
-		text := line.String()
-		line.Reset()
-		// A line of fewer bytes than the triples it must hold cannot
-		// match: most lines of a page end here, without being split.
-		if float64(len(text)) >= leadMatchShare*float64(len(want)) && 2*linked <= total && block != nil && block.Data != "h1" && leadMatches(want, text) {
+		n++
+		if !filter.mayHold(h) {
+			return
+		}
+		if i, hit := index[h]; hit {
+			in++
+			if stamp[i] != line+1 {
+				stamp[i] = line + 1
+				seen++
+			}
+		}
+	}
+	onTriple := func(h uint64) bool {
+		note(h, true)
+		return true
+	}
+	end := func() {
+		note(sh.endWord())
+		note(sh.short())
+		if found == nil && n > 0 && 2*linked <= total && block != nil && block.Data != "h1" &&
+			float64(seen) >= leadMatchShare*float64(len(want)) && float64(in) >= leadMatchShare*float64(n) {
 			found = block
-			if textOf(block) != strings.Join(strings.Fields(text), " ") {
+			lead := collapseSpace(string(text))
+			if textOf(block) != lead {
 				// The line is part of a block (text between <br>s): it
 				// alone is the lead.
 				found = &html.Node{Type: html.ElementNode, Data: "p"}
-				found.AppendChild(&html.Node{Type: html.TextNode, Data: strings.Join(strings.Fields(text), " ")})
+				found.AppendChild(&html.Node{Type: html.TextNode, Data: lead})
 			}
 		}
-		linked, total = 0, 0
+		sh.reset()
+		text = text[:0]
+		line++
+		n, in, seen, linked, total = 0, 0, 0, 0, 0
 	}
 	var walk func(n *html.Node, inLink bool)
 	walk = func(n *html.Node, inLink bool) {
 		for c := n.FirstChild; c != nil && found == nil; c = c.NextSibling {
 			switch c.Type {
 			case html.TextNode:
-				if strings.IndexFunc(c.Data, func(r rune) bool { return !unicode.IsSpace(r) }) < 0 {
-					line.WriteString(" ")
-					continue
+				text = append(text, c.Data...)
+				if strings.IndexFunc(c.Data, func(r rune) bool { return !unicode.IsSpace(r) }) >= 0 {
+					total += len(c.Data)
+					if inLink {
+						linked += len(c.Data)
+					}
 				}
-				line.WriteString(c.Data)
-				total += len(c.Data)
-				if inLink {
-					linked += len(c.Data)
-				}
+				sh.feed(c.Data, onTriple)
 			case html.ElementNode:
 				if skipped(c) || invisible(c) {
 					continue
@@ -275,20 +311,4 @@ func findLead(root *html.Node, want map[uint64]bool) *html.Node {
 		found.Parent.RemoveChild(found)
 	}
 	return found
-}
-
-// leadMatches reports whether text, a line of the page, is the
-// description whose word triples are want.
-func leadMatches(want map[uint64]bool, text string) bool {
-	n, in := 0, 0
-	seen := make(map[uint64]bool)
-	eachShingle(text, func(h uint64) bool {
-		n++
-		if want[h] {
-			in++
-			seen[h] = true
-		}
-		return true
-	})
-	return n > 0 && float64(len(seen)) >= leadMatchShare*float64(len(want)) && float64(in) >= leadMatchShare*float64(n)
 }

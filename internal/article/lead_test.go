@@ -91,3 +91,24 @@ func TestShareIn(t *testing.T) {
 		}
 	}
 }
+
+func TestInvisible(t *testing.T) {
+	tests := []struct {
+		el   string
+		want bool
+	}{
+		{`<p hidden>x</p>`, true},
+		{`<p aria-hidden="true">x</p>`, true},
+		{`<p style="display: none">x</p>`, true},
+		{`<p style="COLOR:red; Display : None;">x</p>`, true},
+		{`<p style="visibility:hidden">x</p>`, true},
+		{`<p style="display:block; ` + strings.Repeat("margin: 0; ", 40) + `display:none">x</p>`, true},
+		{`<p style="display:inline">x</p>`, false},
+		{`<p>x</p>`, false},
+	}
+	for _, tt := range tests {
+		if got := invisible(firstElementChild(fragment(t, tt.el))); got != tt.want {
+			t.Errorf("invisible(%s) = %v, want %v", tt.el, got, tt.want)
+		}
+	}
+}

@@ -352,30 +352,91 @@ func prepareMerged(n *html.Node, base *url.URL) {
 // the whole text when it has fewer), until f returns false. It reads the
 // words in place: a long text costs no slice of its words.
 func eachShingle(text string, f func(uint64) bool) {
-	var last [3]string
-	n := 0
-	for w := range strings.FieldsSeq(text) {
-		last[0], last[1], last[2] = last[1], last[2], w
-		if n++; n >= 3 && !f(hashWords(last[:])) {
-			return
-		}
+	var sh shingler
+	if !sh.feed(text, f) {
+		return
 	}
-	if n < 3 {
-		f(hashWords(last[3-n:]))
+	if h, ok := sh.endWord(); ok && !f(h) {
+		return
+	}
+	if h, ok := sh.short(); ok {
+		f(h)
 	}
 }
 
-// hashWords is the FNV-1a hash of words joined by spaces.
-func hashWords[W string | []byte](words []W) uint64 {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	for i, w := range words {
-		if i > 0 {
-			h = (h ^ ' ') * prime
+// shingler hashes the word triples of a text read a piece at a time:
+// each word is hashed once, as it is read, and a triple's hash combines
+// its words' hashes, so that neither the text nor its words are copied.
+type shingler struct {
+	word  uint64    // FNV-1a hash of the word being read
+	inW   bool      // a word is being read
+	last  [3]uint64 // the hashes of the last three words
+	words int       // words read
+}
+
+const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
+
+// feed reads s, a piece of text, calling f with the hash of each triple
+// a word of it ends, until f returns false; it reports whether f did
+// not. A word at the end of s goes on in the next piece.
+func (sh *shingler) feed(s string, f func(uint64) bool) bool {
+	for i := 0; i < len(s); {
+		b, size := s[i], 1
+		space := b == ' ' || '\t' <= b && b <= '\r'
+		if b >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			space = unicode.IsSpace(r)
 		}
-		for j := 0; j < len(w); j++ {
-			h = (h ^ uint64(w[j])) * prime
+		if space {
+			if h, ok := sh.endWord(); ok && !f(h) {
+				return false
+			}
+		} else {
+			if !sh.inW {
+				sh.word, sh.inW = fnvOffset, true
+			}
+			for j := i; j < i+size; j++ {
+				sh.word = (sh.word ^ uint64(s[j])) * fnvPrime
+			}
 		}
+		i += size
+	}
+	return true
+}
+
+// endWord ends the word being read, if any; it returns the hash of the
+// triple the word ends, and false before the third word.
+func (sh *shingler) endWord() (uint64, bool) {
+	if !sh.inW {
+		return 0, false
+	}
+	sh.inW = false
+	sh.last[0], sh.last[1], sh.last[2] = sh.last[1], sh.last[2], sh.word
+	sh.words++
+	if sh.words < 3 {
+		return 0, false
+	}
+	return combine(sh.last[:]), true
+}
+
+// short returns, for a text of one or two words, the hash that stands for
+// its triples: its words' combined.
+func (sh *shingler) short() (uint64, bool) {
+	if sh.words == 0 || sh.words >= 3 {
+		return 0, false
+	}
+	return combine(sh.last[3-sh.words:]), true
+}
+
+// reset forgets the words read: the next word starts a new text.
+func (sh *shingler) reset() { *sh = shingler{} }
+
+// combine hashes a run of word hashes.
+func combine(words []uint64) uint64 {
+	h := uint64(fnvOffset)
+	for _, w := range words {
+		h = (h ^ w) * fnvPrime
 	}
 	return h
 }
@@ -392,5 +453,5 @@ func holds(shingles map[uint64]struct{}, text string) bool {
 		}
 		return true
 	})
-	return 2*in >= n
+	return n > 0 && 2*in >= n
 }

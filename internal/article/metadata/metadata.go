@@ -368,14 +368,31 @@ func hasBylineWord(text string) bool {
 	if len(text) > bylineLead {
 		text = text[:bylineLead]
 	}
-	// Words end at white space of any kind (a no-break space often sits
-	// between a label and its dash) and at a colon.
-	for word := range strings.FieldsFuncSeq(text, func(r rune) bool { return unicode.IsSpace(r) || r == ':' }) {
+	// Words end at white space, a no-break space (which often sits
+	// between a label and its dash) included, and at a colon.
+	for start := 0; start < len(text); {
+		end, next := start, start
+		for end < len(text) {
+			if c := text[end]; c == ' ' || c == ':' || '\t' <= c && c <= '\r' {
+				next = end + 1
+				break
+			}
+			if strings.HasPrefix(text[end:], "\u00a0") {
+				next = end + len("\u00a0")
+				break
+			}
+			end++
+		}
+		if end == len(text) {
+			next = end
+		}
+		word := text[start:end]
 		for _, b := range bylineStarts {
 			if strings.EqualFold(word, b) {
 				return true
 			}
 		}
+		start = next
 	}
 	return false
 }

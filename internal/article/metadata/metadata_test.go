@@ -396,3 +396,24 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+func TestHasBylineWord(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"By Ann", true},
+		{"-\u00a0Redaktion: Ann", true},
+		{"Autor:Ann", true},
+		{"\u00a0\u00a0von\u00a0Ann", true},
+		{"Bystander effect", false},
+		{"The story of the day, written long before, by", false}, // past the lead
+		{"\u00a0", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := hasBylineWord(tt.in); got != tt.want {
+			t.Errorf("hasBylineWord(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
