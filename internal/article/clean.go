@@ -321,7 +321,7 @@ func lastElement(n *html.Node) *html.Node {
 			if isHeading(c.Data) {
 				return c
 			}
-			if strings.TrimSpace(innerText(c)) == "" {
+			if !hasText(c) {
 				continue
 			}
 			switch c.Data {
@@ -332,6 +332,24 @@ func lastElement(n *html.Node) *html.Node {
 		}
 	}
 	return nil
+}
+
+// hasText reports whether n holds text that is not white space, the way
+// innerText renders it, without rendering it.
+func hasText(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		switch c.Type {
+		case html.TextNode:
+			if strings.TrimSpace(c.Data) != "" {
+				return true
+			}
+		case html.ElementNode:
+			if !skipped(c) && hasText(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isHeading(tag string) bool {

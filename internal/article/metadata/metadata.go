@@ -386,10 +386,13 @@ func hasBylineWord(text string) bool {
 		if end == len(text) {
 			next = end
 		}
-		word := text[start:end]
-		for _, b := range bylineStarts {
-			if strings.EqualFold(word, b) {
-				return true
+		// Most words are none: the lengths and first letters of
+		// bylineStarts turn them away before any comparison.
+		if word := text[start:end]; len(word) >= 2 && len(word) <= 9 && strings.IndexByte("abdprtv", word[0]|0x20) >= 0 {
+			for _, b := range bylineStarts {
+				if strings.EqualFold(word, b) {
+					return true
+				}
 			}
 		}
 		start = next
