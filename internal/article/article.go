@@ -12,8 +12,10 @@
 // the text (tail.go), a second, paragraph-based extraction whose paragraphs
 // join the content where readability missed them (merge.go), the lead
 // that the page's meta description quotes where the content left it out
-// (lead.go), link and media collection, a markdown rendering, word counts
-// and a quality score, and the "full", "metadata" and "custom" modes.
+// (lead.go), the author's name that signs the content where the page
+// names none elsewhere (signature.go), link and media collection, a
+// markdown rendering, word counts and a quality score, and the "full",
+// "metadata" and "custom" modes.
 //
 // The package keeps no state between calls and is safe for concurrent use.
 package article
@@ -241,6 +243,13 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 		// The main content; a page without one leaves the body fields empty.
 		clean(art.Node)
 		if mode == ModeArticle {
+			// A page that names its author nowhere else may sign the
+			// article at its end, where the tail trim is about to cut.
+			if len(res.Authors) == 0 && res.Byline == "" {
+				if name := signature(art.Node); name != "" {
+					res.Authors = []string{name}
+				}
+			}
 			// What the content ends with that is not the article's, then
 			// the article's paragraphs the readability pass missed.
 			trimTail(art.Node)

@@ -36,7 +36,7 @@ const evalSampleStep = 8
 // that a change that makes the extractor worse fails here while noise from
 // a change elsewhere does not. The whole set's targets are in QUALITY.md.
 var sampleTargets = quality.EvalTargets{
-	MinF: 0.93, MinPrecision: 0.91, MinRecall: 0.95, MinDate: 0.84, MinAuthor: 0.70,
+	MinF: 0.935, MinPrecision: 0.915, MinRecall: 0.95, MinDate: 0.84, MinAuthor: 0.70,
 }
 
 // TestEvalQuality scores article mode on the trafilatura evaluation set:
