@@ -93,6 +93,7 @@ type mdWalker struct {
 	htmlPrefix bool
 	tables     int // open table elements
 
+	nodes   int // items and properties met
 	head    ogHead
 	scripts []string
 	script  []byte
@@ -985,6 +986,11 @@ func (w *mdWalker) itemElement(e *mdElem, attrs []html.Attribute) error {
 	n := &mdNode{scope: hasAttrOf(attrs, "itemscope"), itemprop: hasAttrOf(attrs, "itemprop")}
 	if !n.scope && !n.itemprop {
 		return nil
+	}
+	if w.nodes++; w.nodes > MaxStructuredItems {
+		// More elements than the answer may hold items: the answer will
+		// be cut, which is the tree's to do; and the walk keeps no more.
+		return errNeedsTree
 	}
 	e.node = n
 	n.names = strings.Fields(attrOf(attrs, "itemprop"))
