@@ -727,8 +727,25 @@ func (w *walker) element(n *html.Node, label string) {
 	if authorHint {
 		// A byline's name is often a link ("By <a>Ann Smith</a>"); the
 		// link's text is the name without the words around it.
-		if a := authorLink(n); a != nil {
-			w.hintedAuthors = appendNames(nil, limitedText(a, maxHintedText))
+		// Co-authors are links of their own to pages of the same kind
+		// ("<a href=/autor/ann-li>Ann Li</a>, <a href=/autor/bo-wu>Bo
+		// Wu</a>"); a link elsewhere (a teaser's headline, its section)
+		// is not one.
+		dir := ""
+		for a := range authorLinks(n) {
+			if len(w.hintedAuthors) >= maxCoAuthors {
+				break
+			}
+			d := linkDir(attr(a, "href"))
+			if dir == "" {
+				dir = d
+			} else if d != dir {
+				continue
+			}
+			w.hintedAuthors = appendNames(w.hintedAuthors, limitedText(a, maxHintedText))
+			if dir == "" {
+				break // a link without a path has no kin
+			}
 		}
 		if len(w.hintedAuthors) == 0 && len(text) < 120 {
 			w.hintedAuthors = appendNames(nil, text)
@@ -742,16 +759,36 @@ func authorPage(href string) bool {
 	return hasAny(strings.ToLower(href), "/author/", "/authors/", "/autor/", "/autoren/", "/autores/", "/auteur/", "/auteurs/", "/autore/", "/autori/", "/staff/")
 }
 
-// authorLink is the first link under n that is not to a category, a tag
-// or an archive: a byline box often links the post's section too.
-func authorLink(n *html.Node) *html.Node {
-	for a := range linksUnder(n) {
-		href := strings.ToLower(attr(a, "href"))
-		if !hasAny(href, "/category/", "/categories/", "/tag/", "/tags/", "/kategorie/", "/rubrik/", "/section/", "/topics/", "/archive") {
-			return a
+// linkDir is href without its query, its fragment and its last path
+// segment: the directory of the page it links to.
+func linkDir(href string) string {
+	if i := strings.IndexAny(href, "?#"); i >= 0 {
+		href = href[:i]
+	}
+	href = strings.TrimRight(href, "/")
+	if i := strings.LastIndexByte(href, '/'); i >= 0 {
+		return href[:i+1]
+	}
+	return ""
+}
+
+// maxCoAuthors is the most names read from the links of one byline
+// element.
+const maxCoAuthors = 4
+
+// authorLinks yields the links under n that are not to a category, a tag,
+// an archive or a hidden e-mail address: a byline box often links the
+// post's section too.
+func authorLinks(n *html.Node) func(func(*html.Node) bool) {
+	return func(yield func(*html.Node) bool) {
+		for a := range linksUnder(n) {
+			href := strings.ToLower(attr(a, "href"))
+			// A CDN's hidden e-mail address reads "[email protected]".
+			if !hasAny(href, "/category/", "/categories/", "/tag/", "/tags/", "/kategorie/", "/rubrik/", "/section/", "/topics/", "/archive", "email-protection") && !yield(a) {
+				return
+			}
 		}
 	}
-	return nil
 }
 
 // linksUnder yields the <a> elements under n, at most maxHinted.

@@ -290,6 +290,21 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Kathrin Lindqvist"}},
 		},
 		{
+			name: "co-authors linked from one byline",
+			page: `<h1>T</h1><div class="author"><a href="/autor/ann-li/">Ann Lindqvist</a>, <a href="/autor/bo-wu/">Bo Lindqvist</a> &amp; <a href="/autor/cy/">Cy Lindqvist</a></div>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist", "Bo Lindqvist", "Cy Lindqvist"}},
+		},
+		{
+			name: "a byline's other links are not co-authors",
+			page: `<h1>T</h1><div class="withAuthor"><a href="/autor/ann/">Ann Lindqvist</a> in <a href="/sports/news/big-win">Big Win Today</a></div>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist"}},
+		},
+		{
+			name: "a hidden e-mail address is no name",
+			page: `<h1>T</h1><div class="byline"><a href="/cdn-cgi/l/email-protection#abc">[email&#160;protected]</a></div><p>Von Ann Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist"}},
+		},
+		{
 			name: "a staff page link",
 			page: `<h1>T</h1><a href="/fr/staff/uriel-lindqvist/">Uriel Lindqvist</a>`,
 			want: Metadata{Authors: []string{"Uriel Lindqvist"}},
