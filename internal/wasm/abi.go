@@ -110,7 +110,7 @@ func checkVersionExport(c wazero.CompiledModule, memoryLimit uint64, instrumente
 	}
 	for _, def := range c.ImportedFunctions() {
 		mod, name, _ := def.Import()
-		if instrumented && mod == interrupt.HostModule && name == interrupt.HostFunction {
+		if instrumented && mod == interrupt.HostModule && (name == interrupt.HostFunction || name == interrupt.StackFunction) {
 			continue
 		}
 		if mod != wasiModule {

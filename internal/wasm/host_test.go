@@ -275,6 +275,45 @@ func TestStackIsBounded(t *testing.T) {
 	})
 }
 
+// TestDeepCallsDropTheirStack recurses as deep as the document is long.
+// A call that goes past the bound's first 4 MiB (50,000 frames: 17 MiB
+// estimated, some 2.7 MB of wazero's stack) succeeds, and the stack wazero
+// grew for it is dropped after it: the same call again grows it again, so
+// allocates as much. A shallow call keeps its small stack: the same call
+// again allocates next to nothing. Deeper than the bound fails.
+func TestDeepCallsDropTheirStack(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: 20 * time.Second})
+	i := newInstance(t, load(t, rt, "deep", wasm.ModuleOptions{}))
+	allocated := func(depth int) uint64 {
+		t.Helper()
+		doc := strings.Repeat("x", depth)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := i.Extract(ctx, wasm.Request{HTML: doc}); err != nil {
+			t.Fatalf("Extract %d deep: %v", depth, err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	for _, tt := range []struct {
+		depth   int
+		dropped bool
+	}{
+		{5000, false},
+		{50000, true},
+	} {
+		first, second := allocated(tt.depth), allocated(tt.depth)
+		t.Logf("%d deep: %d bytes allocated, then %d", tt.depth, first, second)
+		if dropped := second > first/2; dropped != tt.dropped {
+			t.Errorf("%d deep: %d bytes allocated, then %d: stack dropped %v, want %v", tt.depth, first, second, dropped, tt.dropped)
+		}
+	}
+	if _, err := i.Extract(ctx, wasm.Request{HTML: strings.Repeat("x", 300000)}); !errors.Is(err, wasm.ErrStackLimit) {
+		t.Errorf("Extract 300,000 deep: %v, want ErrStackLimit", err)
+	}
+}
+
 // TestStackLimitConfig runs the bundled article module under half the
 // default stack bound on a page of lists 504 elements deep (the host
 // refuses deeper ones), the deepest recursion of the module found (24 to 32

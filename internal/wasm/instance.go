@@ -38,8 +38,11 @@ type Instance struct {
 	stderr *stderrExcerpt
 	stack  []uint64 // reused for every call: CallWithStack does not allocate
 	// budget is the stack budget of an instrumented module (package
-	// interrupt), set before each call; nil for other modules.
+	// interrupt), set before each call; nil for other modules. deep is
+	// set while a call runs once it has gone past shallowStackBytes
+	// (Runtime.stackSpent).
 	budget api.MutableGlobal
+	deep   bool
 
 	alloc, free, modes, extract, health, reset api.Function
 	extractTree                                api.Function // nil unless the module takes trees
@@ -313,6 +316,7 @@ func (i *Instance) Close() error {
 
 func (i *Instance) closeLocked() error {
 	i.closed = true
+	i.mod.rt.instances.Delete(i.guest)
 	err := i.guest.Close(context.Background())
 	return err
 }
@@ -419,9 +423,16 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 	i.stderr.take() // what earlier, successful calls wrote explains nothing
 	if i.budget != nil {
 		// A trap leaves the budget anywhere.
-		i.budget.Set(i.mod.rt.StackLimitBytes())
+		i.budget.Set(min(i.mod.rt.StackLimitBytes(), shallowStackBytes))
+		i.deep = false
 	}
 	err := fn.CallWithStack(ctx, i.stack)
+	if i.deep && err == nil {
+		// Drop the stacks wazero grew for the call: new functions
+		// start small.
+		i.deep = false
+		i.bind()
+	}
 	if err != nil && i.budget != nil && int32(i.budget.Get()) < 0 {
 		// Only the budget's own check leaves it below zero, and traps
 		// at once: wazero's error says no more than "unreachable".

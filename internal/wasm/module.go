@@ -267,6 +267,7 @@ func (m *Module) instantiate(ctx context.Context) (*Instance, error) {
 	}
 	if m.interruption == interruptFuel {
 		i.budget, _ = guest.ExportedGlobal(interrupt.StackExport).(api.MutableGlobal)
+		m.rt.instances.Store(guest, i)
 	}
 	// _initialize is called here rather than as a wazero start function so
 	// that it runs under the same deadline and classification as any call.

@@ -116,9 +116,12 @@ type Runtime struct {
 	checked     wazero.Runtime // wazero's checks
 	plain       wazero.Runtime // the module's own checks, or none
 
-	calls    gate     // guest calls running
-	mappings mappings // linear memories of closed instances, for reuse
-	logRate  *lograte.Limiter
+	calls gate // guest calls running
+	// instances maps the api.Module of each instance of an instrumented
+	// module to its *Instance, for stackSpent.
+	instances sync.Map
+	mappings  mappings // linear memories of closed instances, for reuse
+	logRate   *lograte.Limiter
 
 	mu     sync.Mutex
 	closed bool
@@ -176,8 +179,8 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	// wazero keys its cache on the interruption setting too, so the two
 	// runtimes can share it.
 	var err error
-	if r.checked, err = newWazero(ctx, cache, true); err == nil {
-		r.plain, err = newWazero(ctx, cache, false)
+	if r.checked, err = newWazero(ctx, cache, true, r.stackSpent); err == nil {
+		r.plain, err = newWazero(ctx, cache, false, r.stackSpent)
 	}
 	if err != nil {
 		r.release(ctx)
@@ -186,7 +189,7 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	return r, nil
 }
 
-func newWazero(ctx context.Context, cache wazero.CompilationCache, interruptible bool) (wazero.Runtime, error) {
+func newWazero(ctx context.Context, cache wazero.CompilationCache, interruptible bool, stackSpent api.GoModuleFunc) (wazero.Runtime, error) {
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(cache).
 		WithCloseOnContextDone(interruptible)
@@ -200,6 +203,9 @@ func newWazero(ctx context.Context, cache wazero.CompilationCache, interruptible
 			NewFunctionBuilder().
 			WithGoFunction(api.GoFunc(checkInterrupt), nil, nil).
 			Export(interrupt.HostFunction).
+			NewFunctionBuilder().
+			WithGoModuleFunction(stackSpent, nil, nil).
+			Export(interrupt.StackFunction).
 			Instantiate(ctx)
 		if err != nil {
 			rt.Close(ctx)
@@ -239,6 +245,35 @@ func checkInterrupt(ctx context.Context, _ []uint64) {
 	default:
 		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
 	}
+}
+
+// shallowStackBytes is the part of the stack bound a call starts with
+// (stackSpent gives it the rest): more than the bundled article module
+// needs on any corpus page (2 MiB at most) and about 0.7 MB of wazero's
+// stack.
+const shallowStackBytes = 4 << 20
+
+// errStackSpent ends a call whose stack budget is spent; invoke reports it
+// as ErrStackLimit.
+var errStackSpent = errors.New("wasm: the stack budget is spent")
+
+// stackSpent is the host function an instrumented guest calls when its
+// stack budget is spent (package interrupt). A call starts with
+// shallowStackBytes of the bound, or all of it if that is less; the first
+// time it spends that, it is given the rest of the bound and its instance
+// notes that the call went deep, so that the stack wazero grew for it is
+// dropped after it (wazero keeps a grown stack for the function's next
+// calls, outside any memory figure). The second time the call ends, its
+// budget left below zero.
+func (r *Runtime) stackSpent(_ context.Context, mod api.Module, _ []uint64) {
+	v, ok := r.instances.Load(mod)
+	i, _ := v.(*Instance)
+	rest := int64(r.StackLimitBytes()) - shallowStackBytes
+	if !ok || i.deep || rest <= 0 {
+		panic(errStackSpent)
+	}
+	i.deep = true
+	i.budget.Set(uint64(uint32(int32(int64(int32(i.budget.Get())) + rest))))
 }
 
 // Tick is called on the goroutine of a guest call each time the guest

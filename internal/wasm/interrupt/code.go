@@ -62,15 +62,17 @@ func (m *module) appendCheck(out []byte, cost int) []byte {
 }
 
 // appendTakeStack appends a function entry's charge of its frame to the
-// stack budget, which traps once the budget is spent:
+// stack budget, which calls the host once the budget is spent:
 //
 //	global.get $stack; i32.const frame; i32.sub; global.set $stack
-//	global.get $stack; i32.const 0; i32.lt_s; if; unreachable; end
+//	global.get $stack; i32.const 0; i32.lt_s; if; call $stack; end
 func (m *module) appendTakeStack(out []byte, frame int32) []byte {
 	out = m.appendStack(out, frame, 0x6b) // i32.sub
 	out = append(out, 0x23)
 	out = appendU32(out, m.globals+1)
-	return append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x00, 0x0b) // i32.const 0; i32.lt_s; if; unreachable; end
+	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x10) // i32.const 0; i32.lt_s; if; call
+	out = appendU32(out, m.importedFuncs+1)
+	return append(out, 0x0b) // end
 }
 
 // appendStack appends global.get $stack; i32.const frame; op; global.set

@@ -7,8 +7,8 @@
 //
 // It also bounds the module's stack: the module counts down a second
 // global, its stack budget, by an estimate of each function's frame as the
-// function is entered, gives it back as the function leaves, and traps
-// (unreachable) once the budget is spent. wazero grows a call's stack on the
+// function is entered, gives it back as the function leaves, and calls the
+// host once the budget is spent, which ends the call or gives it more. wazero grows a call's stack on the
 // host's heap up to some 84 MB before it reports an overflow; the budget
 // stops a recursion long before.
 //
@@ -27,11 +27,11 @@
 //
 // Instrument adds to a module:
 //
-//   - an import of the host function HostModule.HostFunction, of type
-//     () -> (), appended after the module's own function imports, so that
-//     every function the module defines moves up one index (its calls,
-//     references, element segments, exports, start function and names are
-//     renumbered);
+//   - imports of the host functions HostModule.HostFunction and
+//     HostModule.StackFunction, of type () -> (), appended after the
+//     module's own function imports, so that every function the module
+//     defines moves up two indices (its calls, references, element
+//     segments, exports, start function and names are renumbered);
 //   - a mutable i32 global, the fuel, appended after the module's globals,
 //     starting at Fuel and exported as FuelExport;
 //   - at the entry of every function, and at the header of every loop, a
@@ -41,13 +41,16 @@
 //     again and calls the host function;
 //   - a mutable i32 global after the fuel, the stack budget, starting at
 //     Options.StackBytes and exported as StackExport. Every function
-//     takes its frame's estimate (FrameBytes) from it on entry and traps
-//     with unreachable if that leaves it below zero; the function's body
-//     is wrapped in a block whose end gives the estimate back, every
-//     return becomes a branch to that end, and a tail call gives it back
-//     before it leaves. A trap leaves the budget anywhere: the host sets
-//     it again before each call, and knows a trap for the budget's by the
-//     budget being below zero (nothing else makes it so).
+//     takes its frame's estimate (FrameBytes) from it on entry and, if
+//     that leaves it below zero, calls HostModule.StackFunction, which
+//     must either end the call (panic) or give the budget more; the
+//     function's body is wrapped in a block whose end gives the estimate
+//     back, every return becomes a branch to that end, and a tail call
+//     gives it back before it leaves. A trap leaves the budget anywhere:
+//     the host sets it again before each call. Giving more in steps lets
+//     the host learn, at no cost to calls that stay shallow, which calls
+//     went deep (wazero keeps a stack a call grew for the next calls of
+//     the same function).
 //
 // Function entries are checked as well as loops because recursion needs no
 // loop to run for ever. Charging the length of the code guarded, rather than
@@ -76,15 +79,17 @@ import (
 const (
 	HostModule   = "riptide_host"
 	HostFunction = "interrupt"
-	FuelExport   = "riptide_interrupt_fuel"
-	StackExport  = "riptide_stack_budget"
+	// StackFunction is called when the stack budget is spent.
+	StackFunction = "stack"
+	FuelExport    = "riptide_interrupt_fuel"
+	StackExport   = "riptide_stack_budget"
 )
 
 // Version numbers what Instrument writes: it changes whenever the output
 // for some input does, so that an output kept under it (the daemon keeps
 // them beside its compilation cache) is never taken for another's.
 // TestVersion fails until it is bumped.
-const Version = 2
+const Version = 3
 
 // Fuel is what the guest's countdown starts from, in bytes of code, and is
 // filled to again each time it runs out. The guest calls the host about
@@ -437,10 +442,10 @@ func (m *module) readExports(body []byte) error {
 	return r.end("exports")
 }
 
-// moved is the index of function f once the host function is imported.
+// moved is the index of function f once the host functions are imported.
 func (m *module) moved(f uint32) uint32 {
 	if f >= m.importedFuncs {
-		return f + 1
+		return f + 2
 	}
 	return f
 }
@@ -468,10 +473,13 @@ func (m *module) rewrite(id byte, body []byte) ([]byte, error) {
 			extra = appendName(extra, t.results)
 		}
 	case secImport:
-		extra = appendName(extra, HostModule)
-		extra = appendName(extra, HostFunction)
-		extra = append(extra, kindFunc)
-		extra = appendU32(extra, m.checkType)
+		add = 2
+		for _, name := range []string{HostFunction, StackFunction} {
+			extra = appendName(extra, HostModule)
+			extra = appendName(extra, name)
+			extra = append(extra, kindFunc)
+			extra = appendU32(extra, m.checkType)
+		}
 	case secGlobal:
 		return m.rewriteGlobals(r, n)
 	case secExport:
