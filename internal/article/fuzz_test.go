@@ -20,6 +20,10 @@ func FuzzExtract(f *testing.F) {
 		"<table><tr><td><table><tr><th>|</th></tr></table></td></tr></table>",
 		"<svg><math><template><p>x</template></math></svg><noscript><img src=a></noscript>",
 		"\x00<\xff>&amp;&#0;",
+		// The lead, date-line, teaser and signature rules.
+		`<meta name="description" content="The lead of it all, said in more than eight words here."><h1>T</h1><div>x<br>The lead of it all, said in more than eight words here.<br>y</div>` + articleBody,
+		`<h1>T</h1><p class="lead--lg">` + articleBody + `</p><time datetime="P1D">1 day</time><p>Updated <time>3 May</time></p><ul class="teaser"><li><a href=x>y</a></li></ul>`,
+		articleBody + `<p align=right><b><i>Ann Lindqvist</i></b></p><ruby>漢<rt>かん</rt></ruby>`,
 	}
 	for i, s := range seeds {
 		f.Add(s, Modes()[i%len(Modes())])
