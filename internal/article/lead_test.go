@@ -1,7 +1,9 @@
 package article
 
 import (
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -110,5 +112,28 @@ func TestInvisible(t *testing.T) {
 		if got := invisible(firstElementChild(fragment(t, tt.el))); got != tt.want {
 			t.Errorf("invisible(%s) = %v, want %v", tt.el, got, tt.want)
 		}
+	}
+}
+
+// TestAddLeadBounds feeds the lead rule its worst page: the most and
+// longest descriptions, and thousands of lines that each hold some of
+// their words. It reads the page once per description and adds one
+// element at most.
+func TestAddLeadBounds(t *testing.T) {
+	words := strings.Fields(strings.Repeat("alpha beta gamma delta epsilon zeta eta theta iota kappa ", 40))
+	desc := strings.Join(words, " ")[:2000]
+	var sb strings.Builder
+	for i := range 5000 {
+		// Every line holds a few of the description's triples, never
+		// enough to be its lead.
+		fmt.Fprintf(&sb, "<p>%s line %d</p>", strings.Join(words[i%30:i%30+4], " "), i)
+	}
+	root := fragment(t, sb.String())
+	content := fragment(t, "<p>The content.</p>")
+	if addLead(content, root, []string{desc, desc + " x", desc + " y"}, nil) {
+		t.Error("a lead was added from lines that each hold a sliver of the description")
+	}
+	if n := len(slices.Collect(descendants(content, "p"))); n != 1 {
+		t.Errorf("content has %d paragraphs, want 1", n)
 	}
 }

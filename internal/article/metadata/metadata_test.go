@@ -367,6 +367,20 @@ func TestExtractBounds(t *testing.T) {
 	if len(md.Tags) > maxListItems || len(md.Authors) > maxListItems {
 		t.Errorf("%d tags and %d authors, bound %d", len(md.Tags), len(md.Authors), maxListItems)
 	}
+	// A byline element with many author links gives maxCoAuthors names.
+	sb.Reset()
+	sb.WriteString(`<h1>T</h1><div class="author">`)
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&sb, `<a href="/autor/%d/">Name%c Lindqvist</a> `, i, 'A'+rune(i%26))
+	}
+	sb.WriteString(`</div>`)
+	root, err = html.Parse(strings.NewReader(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := Extract(root, ""); len(md.Authors) != maxCoAuthors {
+		t.Errorf("%d co-authors from one byline, want the bound %d", len(md.Authors), maxCoAuthors)
+	}
 	sb.Reset()
 	for i := 0; i < 100; i++ {
 		fmt.Fprintf(&sb, `<meta name="description" content="%d %s">`, i, strings.Repeat("long ", i*10))
