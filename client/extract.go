@@ -69,7 +69,7 @@ func (q XPath) spec() *poolv1.XpathSpec {
 }
 
 // Structured asks for a page's structured data (JSON-LD, microdata,
-// OpenGraph, RDFa, Twitter cards, meta tags), shaped as Python's extruct
+// OpenGraph, RDFa, microformats, Twitter cards, meta tags), shaped as Python's extruct
 // answers; Syntaxes chooses (all when empty).
 type Structured struct {
 	Syntaxes     []string

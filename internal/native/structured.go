@@ -32,6 +32,8 @@ import (
 //	"rdfa"       [{"@id", "@type": [...], predicate: [{"@id"} or
 //	             {"@value", "@language"?, "@type"?}...]}...], one node
 //	             per subject, as expanded JSON-LD (see structured_rdfa.go);
+//	"microformat" every top-level microformat, mf2 and v1, as mf2py's
+//	             "items" (see structured_microformats.go);
 //
 // and, beyond extruct:
 //
@@ -67,7 +69,7 @@ const (
 
 // Syntaxes lists what Structured can answer.
 func Syntaxes() []string {
-	return []string{SyntaxJSONLD, SyntaxMicrodata, SyntaxOpenGraph, SyntaxRDFa, SyntaxTwitter, SyntaxMeta}
+	return []string{SyntaxJSONLD, SyntaxMicrodata, SyntaxOpenGraph, SyntaxRDFa, SyntaxMicroformat, SyntaxTwitter, SyntaxMeta}
 }
 
 // StructuredSpec asks for a document's structured data.
@@ -185,6 +187,8 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 			data[SyntaxOpenGraph], err = s.openGraph(sc.heads)
 		case SyntaxRDFa:
 			data[SyntaxRDFa], err = s.rdfa(root, doc.url)
+		case SyntaxMicroformat:
+			data[SyntaxMicroformat], err = s.microformats(root)
 		case SyntaxTwitter, SyntaxMeta:
 			data[syntax], err = s.metas(sc.metas, syntax == SyntaxTwitter)
 		}

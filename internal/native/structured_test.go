@@ -146,7 +146,7 @@ func TestStructuredItemsBounded(t *testing.T) {
 
 func TestStructuredErrors(t *testing.T) {
 	doc, _ := NewDocument(ldScript(`{"a": "`+strings.Repeat("x", 200)+`"}`), Limits{})
-	_, err := NewCSS(nil, Limits{}).Structured(context.Background(), doc, StructuredSpec{Syntaxes: []string{"microformat"}})
+	_, err := NewCSS(nil, Limits{}).Structured(context.Background(), doc, StructuredSpec{Syntaxes: []string{"dublincore"}})
 	var se *SpecError
 	if !errors.As(err, &se) || se.Field != "syntaxes" {
 		t.Errorf("unknown syntax: error = %v, want a *SpecError on syntaxes", err)

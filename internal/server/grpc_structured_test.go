@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -53,12 +54,32 @@ func TestGRPCExtractStructured(t *testing.T) {
 	if f := resp.GetResult().GetFields(); len(f) != 1 || f["opengraph"] == nil {
 		t.Errorf("syntaxes [opengraph]: result keys %v", f)
 	}
+
+	resp, err = h.client.Extract(t.Context(), &poolv1.ExtractRequest{
+		Document: htmlDoc(`<div class="h-entry"><a class="p-author h-card" href="/ann">Ann</a><time class="dt-published" datetime="2020-01-02 3pm"></time></div>`),
+		Url:      "https://e.org/p", Spec: structuredReq(&poolv1.StructuredSpec{Syntaxes: []string{"microformat"}})})
+	if err != nil {
+		t.Fatalf("Extract microformat: %v", err)
+	}
+	// encoding/json writes the answer again in one form: protojson's
+	// spacing varies from run to run.
+	var answer any
+	if b, err := protojson.Marshal(resp.GetResult()); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &answer); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = json.Marshal(answer)
+	want := `{"microformat":[{"properties":{"author":[{"properties":{"name":["Ann"],"url":["https://e.org/ann"]},"type":["h-card"],"value":"Ann"}],"published":["2020-01-02 15:00"]},"type":["h-entry"]}]}`
+	if string(got) != want {
+		t.Errorf("syntaxes [microformat]: result %s\nwant %s", got, want)
+	}
 }
 
 func TestGRPCExtractStructuredInvalid(t *testing.T) {
 	h := newGRPCHarness(t, grpcOptions{})
 	for _, tc := range []errorCase{
-		{name: "unknown syntax", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: structuredReq(&poolv1.StructuredSpec{Syntaxes: []string{"microformat"}})},
+		{name: "unknown syntax", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: structuredReq(&poolv1.StructuredSpec{Syntaxes: []string{"dublincore"}})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "structured.syntaxes"},
 		{name: "empty document", req: &poolv1.ExtractRequest{Document: htmlDoc(""), Spec: structuredReq(&poolv1.StructuredSpec{})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "html"},
@@ -79,7 +100,8 @@ func TestGRPCListExtractorsStructured(t *testing.T) {
 	l := resp.GetLimits()
 	if l.GetMaxJsonLdBytes() != native.MaxJSONLDBytes || l.GetMaxJsonLdDepth() != native.MaxJSONLDDepth ||
 		l.GetMaxStructuredItems() != native.MaxStructuredItems || l.GetMaxMicrodataDepth() != native.MaxMicrodataDepth ||
-		l.GetMaxRdfaDepth() != native.MaxRDFaDepth || l.GetMaxRdfaBytes() != native.MaxRDFaBytes || l.GetMaxXpathNesting() != native.MaxXPathNesting {
+		l.GetMaxRdfaDepth() != native.MaxRDFaDepth || l.GetMaxRdfaBytes() != native.MaxRDFaBytes || l.GetMaxXpathNesting() != native.MaxXPathNesting ||
+		l.GetMaxMicroformatDepth() != native.MaxMicroformatDepth || l.GetMaxMicroformatBytes() != native.MaxMicroformatBytes {
 		t.Errorf("structured limits = %v", l)
 	}
 }
@@ -124,7 +146,7 @@ func TestGRPCExtractStructuredField(t *testing.T) {
 
 	for _, tc := range []errorCase{
 		{name: "unknown syntax in a field", req: &poolv1.ExtractRequest{Document: htmlDoc(structuredPage), Spec: fieldsReq(map[string]*poolv1.FieldSpec{
-			"s": {Spec: &poolv1.FieldSpec_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: []string{"microformat"}}}},
+			"s": {Spec: &poolv1.FieldSpec_Structured{Structured: &poolv1.StructuredSpec{Syntaxes: []string{"dublincore"}}}},
 		})}, code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: `fields.fields["s"].structured.syntaxes`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ export interface XPathQuery {
   absoluteUrls?: boolean;
 }
 export interface StructuredQuery {
-  /** Of "json-ld", "microdata", "opengraph", "rdfa", "twitter", "meta"; all when empty. */
+  /** Of "json-ld", "microdata", "opengraph", "rdfa", "microformat", "twitter", "meta"; all when empty. */
   syntaxes?: string[];
   flattenGraph?: boolean;
 }
@@ -276,7 +276,7 @@ abstract class Extractor {
     return values(await this.caller.extract(req, doc, this.leaseId, o.timeoutMs));
   }
 
-  /** The page's structured data (JSON-LD, microdata, OpenGraph, RDFa, Twitter cards, meta tags), shaped as extruct answers. */
+  /** The page's structured data (JSON-LD, microdata, OpenGraph, RDFa, microformats, Twitter cards, meta tags), shaped as extruct answers. */
   async structured(doc: Doc, q: StructuredQuery = {}, o: DocOptions = {}): Promise<Result> {
     const req = { ...docRequest(doc, o), structured: structuredSpec(q) };
     const r = await this.caller.extract(req, doc, this.leaseId, o.timeoutMs);

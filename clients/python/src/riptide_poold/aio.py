@@ -81,7 +81,7 @@ class _Extractor:
 
     async def structured(self, doc: Document, *, syntaxes: Sequence[str] = (), flatten_graph: bool = False,
                    url: str = "", content_type: str = "", timeout: Optional[float] = None) -> Result:
-        """The page's structured data (JSON-LD, microdata, OpenGraph, RDFa, Twitter
+        """The page's structured data (JSON-LD, microdata, OpenGraph, RDFa, microformats, Twitter
         cards, meta tags), shaped as extruct answers."""
         req = _core.request(doc, url, content_type, self._limits())
         req.structured.CopyFrom(pb.StructuredSpec(syntaxes=list(syntaxes), flatten_graph=flatten_graph))

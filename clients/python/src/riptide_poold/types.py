@@ -46,7 +46,7 @@ class Regex:
 @dataclass(frozen=True)
 class Structured:
     """A structured-data question, as a field of a fields call: extruct's
-    syntaxes (json-ld, microdata, opengraph, rdfa) plus twitter and meta;
+    syntaxes (json-ld, microdata, opengraph, rdfa, microformat) plus twitter and meta;
     all when syntaxes is empty."""
 
     syntaxes: Tuple[str, ...] = ()

@@ -1089,6 +1089,28 @@ func (x *XpathSpec) GetAbsoluteUrls() bool {
 //     _:b1, ... in document order (rdflib names them at random), nodes come
 //     in document order (rdflib's order is its hashes'), and rev, inlist,
 //     rel without a resource and XML literals are not read;
+//   - "microformat": every top-level microformat (mf2py's "items"; extruct
+//     answers no "rels" or "rel-urls"): {"type": [root class names, sorted],
+//     "properties": {name: [value, ...]}, "children": [microformat, ...] (the
+//     nested roots that are no property; left out when none), "value" (a
+//     nested root that is a property: its first explicit name for p-*, url
+//     for u-*, else the property's plain value), "html" (a nested root that
+//     is an e-* property), "shape" and "coords" (a root that is an <area>)},
+//     where a value is a string, {"html", "value"} for e-* (inner HTML with
+//     attributes sorted, as BeautifulSoup writes it, and its text), or a
+//     nested microformat. Microformats2 parsing as mf2py 1.1.2 does it:
+//     p-* from the value-class pattern, abbr/link title, data/input value,
+//     img/area alt, else the text (white space collapsed, <br> and <p> as
+//     line breaks, images by their alt or URL); u-* from href, src, poster
+//     or data made absolute, else as p-*; dt-* from the value-class
+//     pattern (date, time and zone parts joined, 12-hour times made 24-hour,
+//     ordinal dates made calendar dates, a time alone given the date of the
+//     microformat's previous dt-*), datetime, title, value, else the text;
+//     implied name, photo and url; microformats v1 roots (hentry, vcard,
+//     hreview, hproduct, ...) through mf2py's backcompat rules. Where mf2py
+//     differs: URLs are resolved by the WHATWG rules against the document's
+//     base, an http(s) URL included (mf2py leaves those as written), and an
+//     implied photo from <object data> is made absolute too;
 //
 // and, beyond extruct:
 //
@@ -1107,12 +1129,18 @@ func (x *XpathSpec) GetAbsoluteUrls() bool {
 // typed resources nest at most max_rdfa_depth deep (deeper elements' RDFa
 // is not read, and truncated is set), and RDFa literal text costs its
 // bytes and one per element read against max_rdfa_bytes, past which the
-// answer is cut and truncated set. The answer counts toward
-// MAX_RESULT_BYTES as JSON. Microformats are not extracted.
+// answer is cut and truncated set. Microformats nest at most
+// max_microformat_depth deep (a deeper root answers its plain property
+// value, or nothing when it is no property, and truncated is set); the
+// microformats walk costs one per element and node it visits and the
+// bytes of each text or HTML value it reads against
+// max_microformat_bytes, past which the answer is cut and truncated set;
+// each microformat and each property value counts as an item. The answer
+// counts toward MAX_RESULT_BYTES as JSON.
 type StructuredSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The syntaxes to answer, of "json-ld", "microdata", "opengraph",
-	// "rdfa", "twitter", "meta"; all when empty.
+	// "rdfa", "microformat", "twitter", "meta"; all when empty.
 	Syntaxes []string `protobuf:"bytes,1,rep,name=syntaxes,proto3" json:"syntaxes,omitempty"`
 	// When true, a JSON-LD object with an @graph array is replaced by the
 	// graph's objects, each given the object's @context unless it has one.
@@ -4774,8 +4802,13 @@ type Limits struct {
 	// Deepest nesting of an XPath expression (parentheses, predicates,
 	// function arguments, operators); a deeper one is INVALID_ARGUMENT.
 	MaxXpathNesting uint32 `protobuf:"varint,20,opt,name=max_xpath_nesting,json=maxXpathNesting,proto3" json:"max_xpath_nesting,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Deepest nesting of microformats.
+	MaxMicroformatDepth uint32 `protobuf:"varint,21,opt,name=max_microformat_depth,json=maxMicroformatDepth,proto3" json:"max_microformat_depth,omitempty"`
+	// Work one structured answer's microformats walk may do: one per
+	// element and node visited, and the bytes of each text or HTML value.
+	MaxMicroformatBytes uint64 `protobuf:"varint,22,opt,name=max_microformat_bytes,json=maxMicroformatBytes,proto3" json:"max_microformat_bytes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -4944,6 +4977,20 @@ func (x *Limits) GetMaxRdfaBytes() uint64 {
 func (x *Limits) GetMaxXpathNesting() uint32 {
 	if x != nil {
 		return x.MaxXpathNesting
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxMicroformatDepth() uint32 {
+	if x != nil {
+		return x.MaxMicroformatDepth
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxMicroformatBytes() uint64 {
+	if x != nil {
+		return x.MaxMicroformatBytes
 	}
 	return 0
 }
@@ -5260,7 +5307,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x14max_error_text_bytes\x18\x05 \x01(\rR\x11maxErrorTextBytes\x12*\n" +
 	"\x11max_table_entries\x18\x06 \x01(\rR\x0fmaxTableEntries\x12L\n" +
 	"\x14housekeeping_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13housekeepingTimeout\x12&\n" +
-	"\x0fmax_stack_bytes\x18\b \x01(\x04R\rmaxStackBytes\"\x99\a\n" +
+	"\x0fmax_stack_bytes\x18\b \x01(\x04R\rmaxStackBytes\"\x81\b\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -5284,7 +5331,9 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x13max_microdata_depth\x18\x11 \x01(\rR\x11maxMicrodataDepth\x12$\n" +
 	"\x0emax_rdfa_depth\x18\x12 \x01(\rR\fmaxRdfaDepth\x12$\n" +
 	"\x0emax_rdfa_bytes\x18\x13 \x01(\x04R\fmaxRdfaBytes\x12*\n" +
-	"\x11max_xpath_nesting\x18\x14 \x01(\rR\x0fmaxXpathNesting*r\n" +
+	"\x11max_xpath_nesting\x18\x14 \x01(\rR\x0fmaxXpathNesting\x122\n" +
+	"\x15max_microformat_depth\x18\x15 \x01(\rR\x13maxMicroformatDepth\x122\n" +
+	"\x15max_microformat_bytes\x18\x16 \x01(\x04R\x13maxMicroformatBytes*r\n" +
 	"\tCssOutput\x12\x1a\n" +
 	"\x16CSS_OUTPUT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCSS_OUTPUT_TEXT\x10\x01\x12\x19\n" +

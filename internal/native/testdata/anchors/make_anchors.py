@@ -6,6 +6,11 @@ python3-extruct), over every page of ../shared/corpus whose bytes are UTF-8.
 
     /usr/bin/python3 make_anchors.py CORPUS_DIR > anchors.json
 
+or, to add or redo the structured anchors of some syntaxes only (extruct
+answers each syntax on its own, so this writes what a whole run would):
+
+    /usr/bin/python3 make_anchors.py --structured microformat CORPUS_DIR anchors.json
+
 The pages are parsed once with html5lib into an lxml tree (an HTML5 parser,
 as the daemon's x/net/html is, so that the anchors test the XPath engine,
 parsel's pseudo-elements and the URL resolution rather than the
@@ -22,8 +27,9 @@ differences between libxml2's HTML 4 parser and HTML5's), and then:
 - pages that are not UTF-8, or that html5lib cannot build into lxml
   (control characters in text), are skipped and listed;
 - structured: extruct.extract(page, base_url=page_url, syntaxes=[json-ld,
-  microdata, opengraph, rdfa], uniform=False): extruct parses with its own
-  lxml HTML parser, as its users get it. rdflib names blank nodes at
+  microdata, opengraph, rdfa, microformat], uniform=False): extruct parses
+  with its own lxml HTML parser, as its users get it (microformat is mf2py
+  over BeautifulSoup's lxml tree). rdflib names blank nodes at
   random and orders nodes as its hashes fall, so rdfa is compared as a
   set: every blank node's name is written "_:", each property's values
   are sorted, then the nodes (see rdfa_canon).
@@ -187,6 +193,9 @@ def rdfa_canon(nodes):
     return sorted(canon(blank(n)) for n in nodes)
 
 
+SYNTAXES = ["json-ld", "microdata", "opengraph", "rdfa", "microformat"]
+
+
 def page(args):
     try:
         return page_anchors(args)
@@ -194,15 +203,35 @@ def page(args):
         raise RuntimeError("%s: %r" % (args[0], err)) from err
 
 
-def page_anchors(args):
-    name, path, url = args
+def page_text(path):
+    """The page as text, or None when it is not UTF-8."""
     raw = open(path, "rb").read()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def structured(text, url, syntaxes):
+    try:
+        data = extruct.extract(text, base_url=url, syntaxes=syntaxes, uniform=False, errors="ignore")
+    except Exception as err:  # extruct gives up on some pages whole
+        return {"error": type(err).__name__}
+    return {k: h(rdfa_canon(v) if k == "rdfa" else [canon(x) for x in v]) for k, v in data.items()}
+
+
+def page_structured(args):
+    name, path, url, syntaxes = args
+    text = page_text(path)
+    return name, None if text is None else structured(text, url, syntaxes)
+
+
+def page_anchors(args):
+    name, path, url = args
+    text = page_text(path)
+    if text is None:
         return name, None
-    if text.startswith("\ufeff"):
-        text = text[1:]
     try:
         tree = html5lib.parse(text, treebuilder="lxml", namespaceHTMLElements=False)
     except ValueError:
@@ -221,18 +250,11 @@ def page_anchors(args):
         base = url
     for q in URL_QUERIES:
         out["urls"].append(h([join(base, v) for v in sel.css(q).getall()]))
-    try:
-        data = extruct.extract(text, base_url=url, syntaxes=["json-ld", "microdata", "opengraph", "rdfa"], uniform=False, errors="ignore")
-    except Exception as err:  # extruct gives up on some pages whole
-        out["structured"] = {"error": type(err).__name__}
-    else:
-        for k, v in data.items():
-            out["structured"][k] = h(rdfa_canon(v) if k == "rdfa" else [canon(x) for x in v])
+    out["structured"] = structured(text, url, SYNTAXES)
     return name, out
 
 
-def main():
-    corpus = sys.argv[1]
+def jobs_of(corpus):
     jobs = []
     r = os.path.join(corpus, "readability")
     for d in sorted(os.listdir(r)):
@@ -242,6 +264,32 @@ def main():
     t = os.path.join(corpus, "trafilatura-eval")
     for e in json.load(open(os.path.join(t, "expectations.json"))):
         jobs.append(("trafilatura-eval/" + e["page"], os.path.join(t, e["page"]), e["url"]))
+    return jobs
+
+
+def update_structured(syntaxes, corpus, path):
+    """Redoes the structured anchors of syntaxes in the anchors file at path."""
+    anchors = json.load(open(path))
+    jobs = [j + (syntaxes,) for j in jobs_of(corpus) if j[0] in anchors["pages"]]
+    with multiprocessing.Pool(int(os.environ.get("JOBS", "2"))) as pool:
+        for name, got in pool.imap(page_structured, jobs, chunksize=4):
+            st = anchors["pages"][name]["structured"]
+            if "error" in got or "error" in st:
+                continue  # extruct gave up on the page whole, as before
+            for s in syntaxes:
+                st.pop(s, None)
+            st.update(got)
+    with open(path, "w") as f:
+        json.dump(anchors, f, separators=(",", ":"), sort_keys=False)
+        f.write("\n")
+
+
+def main():
+    if sys.argv[1] == "--structured":
+        update_structured(sys.argv[2].split(","), sys.argv[3], sys.argv[4])
+        return
+    corpus = sys.argv[1]
+    jobs = jobs_of(corpus)
     with multiprocessing.Pool(int(os.environ.get("JOBS", "2"))) as pool:
         pages = dict(pool.map(page, jobs, chunksize=4))
     json.dump({

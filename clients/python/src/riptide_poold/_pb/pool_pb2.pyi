@@ -343,7 +343,7 @@ class LeaseExpired(_message.Message):
     def __init__(self, lease_id: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ["checkout_timeout", "css_max_element_work", "css_max_has_depth", "lease_default_ttl", "lease_max_ttl", "max_document_bytes", "max_fields", "max_json_ld_bytes", "max_json_ld_depth", "max_matches", "max_microdata_depth", "max_pattern_length", "max_rdfa_bytes", "max_rdfa_depth", "max_result_bytes", "max_selector_length", "max_structured_items", "max_work", "max_xpath_nesting", "max_xpath_steps"]
+    __slots__ = ["checkout_timeout", "css_max_element_work", "css_max_has_depth", "lease_default_ttl", "lease_max_ttl", "max_document_bytes", "max_fields", "max_json_ld_bytes", "max_json_ld_depth", "max_matches", "max_microdata_depth", "max_microformat_bytes", "max_microformat_depth", "max_pattern_length", "max_rdfa_bytes", "max_rdfa_depth", "max_result_bytes", "max_selector_length", "max_structured_items", "max_work", "max_xpath_nesting", "max_xpath_steps"]
     CHECKOUT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     CSS_MAX_ELEMENT_WORK_FIELD_NUMBER: _ClassVar[int]
     CSS_MAX_HAS_DEPTH_FIELD_NUMBER: _ClassVar[int]
@@ -355,6 +355,8 @@ class Limits(_message.Message):
     MAX_JSON_LD_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_MATCHES_FIELD_NUMBER: _ClassVar[int]
     MAX_MICRODATA_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_MICROFORMAT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_MICROFORMAT_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_PATTERN_LENGTH_FIELD_NUMBER: _ClassVar[int]
     MAX_RDFA_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_RDFA_DEPTH_FIELD_NUMBER: _ClassVar[int]
@@ -375,6 +377,8 @@ class Limits(_message.Message):
     max_json_ld_depth: int
     max_matches: int
     max_microdata_depth: int
+    max_microformat_bytes: int
+    max_microformat_depth: int
     max_pattern_length: int
     max_rdfa_bytes: int
     max_rdfa_depth: int
@@ -384,7 +388,7 @@ class Limits(_message.Message):
     max_work: int
     max_xpath_nesting: int
     max_xpath_steps: int
-    def __init__(self, max_document_bytes: _Optional[int] = ..., max_result_bytes: _Optional[int] = ..., max_matches: _Optional[int] = ..., max_selector_length: _Optional[int] = ..., max_pattern_length: _Optional[int] = ..., checkout_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_default_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_max_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_fields: _Optional[int] = ..., max_xpath_steps: _Optional[int] = ..., max_work: _Optional[int] = ..., css_max_element_work: _Optional[int] = ..., css_max_has_depth: _Optional[int] = ..., max_json_ld_bytes: _Optional[int] = ..., max_json_ld_depth: _Optional[int] = ..., max_structured_items: _Optional[int] = ..., max_microdata_depth: _Optional[int] = ..., max_rdfa_depth: _Optional[int] = ..., max_rdfa_bytes: _Optional[int] = ..., max_xpath_nesting: _Optional[int] = ...) -> None: ...
+    def __init__(self, max_document_bytes: _Optional[int] = ..., max_result_bytes: _Optional[int] = ..., max_matches: _Optional[int] = ..., max_selector_length: _Optional[int] = ..., max_pattern_length: _Optional[int] = ..., checkout_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_default_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_max_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_fields: _Optional[int] = ..., max_xpath_steps: _Optional[int] = ..., max_work: _Optional[int] = ..., css_max_element_work: _Optional[int] = ..., css_max_has_depth: _Optional[int] = ..., max_json_ld_bytes: _Optional[int] = ..., max_json_ld_depth: _Optional[int] = ..., max_structured_items: _Optional[int] = ..., max_microdata_depth: _Optional[int] = ..., max_rdfa_depth: _Optional[int] = ..., max_rdfa_bytes: _Optional[int] = ..., max_xpath_nesting: _Optional[int] = ..., max_microformat_depth: _Optional[int] = ..., max_microformat_bytes: _Optional[int] = ...) -> None: ...
 
 class ListExtractorsRequest(_message.Message):
     __slots__ = []
