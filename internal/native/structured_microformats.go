@@ -46,7 +46,8 @@ import (
 // Bounds: microformats nest at most MaxMicroformatDepth deep (a deeper
 // root answers its plain property value, or nothing as a child);
 // the walk costs one per element and node visited and the bytes of every
-// text or HTML value it reads against MaxMicroformatBytes per call, which
+// class attribute, text or HTML value it reads against
+// MaxMicroformatBytes per call, which
 // bounds the work of properties that read the same subtree again at
 // every level of nesting; each microformat and each property value
 // counts toward MaxStructuredItems. Past a bound the answer is cut and
@@ -273,10 +274,13 @@ func (m *mf) props(el *html.Node, rules [][]bcRule, depth int, p *mfProps) error
 	if err := m.s.tick(); err != nil {
 		return err
 	}
-	if err := m.spend(1); err != nil {
+	// An element's class names are read again each time a microformat
+	// around it is (see microformat): they are charged as text is.
+	class := attrOr(el, "class")
+	if err := m.spend(1 + len(class)); err != nil {
 		return err
 	}
-	written := strings.Fields(attrOr(el, "class"))
+	written := strings.Fields(class)
 	classes, tags := bcApply(el, written, rules)
 	for _, t := range tags {
 		// rel=tag inside a v1 root: mf2py adds <data class="p-category"
@@ -516,9 +520,13 @@ func mfClassesOf(classes []string) mfClasses {
 		case "e":
 			set = &c.e
 		}
-		if !slices.Contains(*set, name) {
-			*set = append(*set, name)
-		}
+		*set = append(*set, name)
+	}
+	// Each name once; sorting, not a search for each, keeps a class
+	// attribute of many names linear-logarithmic.
+	for _, set := range []*[]string{&c.h, &c.p, &c.u, &c.dt, &c.e} {
+		slices.Sort(*set)
+		*set = slices.Compact(*set)
 	}
 	return c
 }
@@ -528,12 +536,13 @@ func mfClassesOf(classes []string) mfClasses {
 func mfRoots(classes []string) ([]string, bool) {
 	var roots []string
 	for _, class := range classes {
-		if mfPrefixed(class) && class[0] == 'h' && mf2Root.MatchString(class) && !slices.Contains(roots, class) {
+		if mfPrefixed(class) && class[0] == 'h' && mf2Root.MatchString(class) {
 			roots = append(roots, class)
 		}
 	}
 	if len(roots) > 0 {
-		return roots, false
+		slices.Sort(roots)
+		return slices.Compact(roots), false
 	}
 	for _, class := range classes {
 		if _, ok := backcompat[class]; ok && !slices.Contains(roots, class) {

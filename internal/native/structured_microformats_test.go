@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -129,6 +130,31 @@ func TestStructuredMicroformatsBounds(t *testing.T) {
 			t.Error("truncated = false: the repeated parses were not bounded")
 		}
 	})
+	t.Run("class attributes of many names", func(t *testing.T) {
+		// 100,000 distinct property and root names on one element: one
+		// search of the names met so far for each would be quadratic.
+		var b strings.Builder
+		for i := range 100_000 {
+			b.WriteString(" p-n" + strings.Repeat("a", i%7) + "-" + strings.Repeat("b", i/7%50+1) + " h-r" + strings.Repeat("c", i%20+1))
+		}
+		mfAnswer(t, `<div class="h-x"><i class="`+b.String()+`"></i></div>`, true)
+	})
+	t.Run("long class attributes read at every level", func(t *testing.T) {
+		// The class names of an element are read each time a
+		// microformat around it is: 12 nested roots (under
+		// MaxMicroformatDepth), each a property, with 420 KB of class
+		// names.
+		var b strings.Builder
+		for i := range 60_000 {
+			b.WriteString(" j" + strconv.Itoa(i))
+		}
+		names := b.String() + " p-a h-r"
+		n := 12
+		got := mfAnswer(t, `<div class="h-x">`+strings.Repeat(`<div class="`+names+`">`, n)+strings.Repeat(`</div>`, n+1), true)
+		if c := strings.Count(got, `"type"`); c >= n+1 {
+			t.Errorf("%d microformats: the class names were not charged", c)
+		}
+	})
 	t.Run("text read again at every level", func(t *testing.T) {
 		// Every level's implied name is the text of all below: read whole,
 		// the work would be quadratic in the page (n is under the
@@ -168,6 +194,28 @@ func TestStructuredMicroformatsBounds(t *testing.T) {
 			t.Error("truncated = false: the walks were not charged")
 		}
 	})
+}
+
+// mfAnswer answers page's microformats, with no limit on the document or
+// result size, as JSON, and checks that the answer is truncated or not.
+func mfAnswer(t *testing.T, page string, truncated bool) string {
+	t.Helper()
+	doc, err := NewDocument(page, Limits{MaxDocumentBytes: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, err := NewCSS(nil, Limits{MaxResultBytes: 1 << 30}).Structured(context.Background(), doc, StructuredSpec{Syntaxes: []string{SyntaxMicroformat}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Truncated != truncated {
+		t.Errorf("truncated = %v, want %v", ans.Truncated, truncated)
+	}
+	b, err := json.Marshal(ans.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestStructuredMicroformatsCanceled(t *testing.T) {

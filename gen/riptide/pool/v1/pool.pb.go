@@ -1133,7 +1133,7 @@ func (x *XpathSpec) GetAbsoluteUrls() bool {
 // max_microformat_depth deep (a deeper root answers its plain property
 // value, or nothing when it is no property, and truncated is set); the
 // microformats walk costs one per element and node it visits and the
-// bytes of each text or HTML value it reads against
+// bytes of each class attribute, text or HTML value it reads against
 // max_microformat_bytes, past which the answer is cut and truncated set;
 // each microformat and each property value counts as an item. The answer
 // counts toward MAX_RESULT_BYTES as JSON.
@@ -4805,7 +4805,8 @@ type Limits struct {
 	// Deepest nesting of microformats.
 	MaxMicroformatDepth uint32 `protobuf:"varint,21,opt,name=max_microformat_depth,json=maxMicroformatDepth,proto3" json:"max_microformat_depth,omitempty"`
 	// Work one structured answer's microformats walk may do: one per
-	// element and node visited, and the bytes of each text or HTML value.
+	// element and node visited, and the bytes of each class attribute, text
+	// or HTML value read.
 	MaxMicroformatBytes uint64 `protobuf:"varint,22,opt,name=max_microformat_bytes,json=maxMicroformatBytes,proto3" json:"max_microformat_bytes,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
