@@ -14,7 +14,8 @@ faster). A peer parses the page and answers, as a caller without the
 daemon would: lxml.html.document_fromstring then .xpath(expr) (libxml2's
 XPath 1.0 in C); extruct.extract(html, base_url, syntaxes=[json-ld,
 microdata, opengraph], uniform=False), and with syntaxes=[rdfa] alone
-(pyRdfa and rdflib) against the daemon's rdfa. The daemon is sent the page
+(pyRdfa and rdflib) against the daemon's rdfa, and syntaxes=[microformat]
+alone (mf2py over BeautifulSoup) against the daemon's microformat. The daemon is sent the page
 and the question. The structured rows come twice: with the page as a str
 (the daemon's html field, which the Python client encodes to UTF-8 for
 every call) and as the bytes a crawler holds (Scrapy's response.body;
@@ -106,6 +107,14 @@ def main():
     def daemon_rdfa(html):
         return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=rdfa_spec))
 
+    def extruct_microformat(html):
+        return extruct.extract(html, base_url=URL, syntaxes=["microformat"], uniform=False, errors="ignore")
+
+    microformat_spec = pb.StructuredSpec(syntaxes=["microformat"])
+
+    def daemon_microformat(html):
+        return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=microformat_spec))
+
     if args.breakdown:
         breakdown(stub, pb, every_bytes, spec, args.rounds)
         return
@@ -116,6 +125,7 @@ def main():
     rows.append(("structured (json-ld, microdata, opengraph)", extruct_run, daemon_structured, "extruct", False))
     rows.append(("structured (json-ld, microdata, opengraph), bytes", extruct_run, daemon_structured_bytes, "extruct", True))
     rows.append(("structured (rdfa)", extruct_rdfa, daemon_rdfa, "extruct", False))
+    rows.append(("structured (microformat)", extruct_microformat, daemon_microformat, "extruct", False))
 
     rows = [r for r in rows if args.only in r[0]]
 
