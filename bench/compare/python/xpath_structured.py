@@ -15,7 +15,12 @@ daemon would: lxml.html.document_fromstring then .xpath(expr) (libxml2's
 XPath 1.0 in C); extruct.extract(html, base_url, syntaxes=[json-ld,
 microdata, opengraph], uniform=False), and with syntaxes=[rdfa] alone
 (pyRdfa and rdflib) against the daemon's rdfa, and syntaxes=[microformat]
-alone (mf2py over BeautifulSoup) against the daemon's microformat. The daemon is sent the page
+alone (mf2py over BeautifulSoup) against the daemon's microformat; and
+each one's default call, the one a user moving from extruct makes:
+extruct.extract(html, base_url) (microdata, opengraph, json-ld,
+microformat, rdfa, dublincore) against a structured spec that names no
+syntax (json-ld, microdata, opengraph, rdfa, microformat, twitter, meta:
+the meta pairs hold Dublin Core's). The daemon is sent the page
 and the question. The structured rows come twice: with the page as a str
 (the daemon's html field, which the Python client encodes to UTF-8 for
 every call) and as the bytes a crawler holds (Scrapy's response.body;
@@ -115,6 +120,18 @@ def main():
     def daemon_microformat(html):
         return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=microformat_spec))
 
+    def extruct_default(html):
+        return extruct.extract(html, base_url=URL, uniform=False, errors="ignore")
+
+    default_spec = pb.StructuredSpec()
+
+    def daemon_default(html):
+        return stub.Extract(pb.ExtractRequest(html=html, url=URL, structured=default_spec))
+
+    def daemon_default_bytes(body):
+        return stub.Extract(pb.ExtractRequest(raw_html=body, content_type="text/html; charset=utf-8",
+                                              url=URL, structured=default_spec))
+
     if args.breakdown:
         breakdown(stub, pb, every_bytes, spec, args.rounds)
         return
@@ -126,6 +143,8 @@ def main():
     rows.append(("structured (json-ld, microdata, opengraph), bytes", extruct_run, daemon_structured_bytes, "extruct", True))
     rows.append(("structured (rdfa)", extruct_rdfa, daemon_rdfa, "extruct", False))
     rows.append(("structured (microformat)", extruct_microformat, daemon_microformat, "extruct", False))
+    rows.append(("structured (default: every syntax)", extruct_default, daemon_default, "extruct", False))
+    rows.append(("structured (default: every syntax), bytes", extruct_default, daemon_default_bytes, "extruct", True))
 
     rows = [r for r in rows if args.only in r[0]]
 
