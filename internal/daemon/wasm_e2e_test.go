@@ -671,35 +671,37 @@ func TestHealthReport(t *testing.T) {
 }
 
 // TestNotServingWhenEveryBreakerOpen opens the breaker of every pool (the
-// native pools off; article, untrusted, runs out of its own time on a large
-// page, echo fails on a document it cannot answer) and checks that the
-// health level is CRITICAL and grpc.health.v1 goes NOT_SERVING. (A document
-// too large for article's memory no longer serves: it is the caller's
-// fault, DOCUMENT_TOO_LARGE, which no breaker counts.)
+// native pools off; article, under a stack bound too small for the page it
+// is given, fails with "stack limit reached"; echo fails on a document it
+// cannot answer) and checks that the health level is CRITICAL and
+// grpc.health.v1 goes NOT_SERVING. The article failure does not depend on
+// the machine's speed, as a timeout would: a page deep enough needs the
+// same stack on any machine. (A document too large for article's memory
+// does not serve either: it is the caller's fault, DOCUMENT_TOO_LARGE,
+// which no breaker counts.)
 func TestNotServingWhenEveryBreakerOpen(t *testing.T) {
 	s := start(t, wasmEnv(modulesDir(t, "echo"),
 		"NATIVE_POOL_ENABLED=false",
-		"WASM_TRUSTED_MODULES=",        // article interruptible, so it stops at its timeout
-		"WASM_EXTRACT_TIMEOUT_MS=1000", // _initialize, interruptible and under -race, took over 300 ms on a busy machine
+		// The smallest bound: the article guest's start needs about 1.6
+		// MiB of it (docs/wasm-abi.md, Limits), the page below about 24.
+		"WASM_MAX_STACK_KB=2048",
 		"CB_FAILURE_THRESHOLD=2", "CB_TIMEOUT_MS=3600000",
 		"HEALTH_CHECK_INTERVAL_MS=100",
 	))
 	client := poolv1.NewPoolServiceClient(s.conn)
 	ctx := context.Background()
-	// 768 KiB of small elements: seconds of work for the guest, which it
-	// stops at its 1 s deadline, and about 38 MiB of its 64 if it ran to
-	// the end. (Running out of memory on a document of over 116 KiB would
-	// be the document's fault, DOCUMENT_TOO_LARGE, which no breaker
-	// counts: docs/wasm-abi.md, Limits.)
-	large := "<html><body>" + strings.Repeat("<div><p>word</p></div>", (768<<10)/22) + "</body></html>"
+	// Lists nested 480 elements deep (240 of ul and li each), under the
+	// host's depth limit of 512 open elements.
+	deep := "<html><body>" + strings.Repeat("<ul><li>item", 240) + "</body></html>"
 	for range 2 {
 		_, err := client.Extract(ctx, wasmRequest("echo", "", "not json"))
 		wantStatus(t, "echo", err, codes.Internal, "EXTRACTOR_FAILED")
-		// Out of its own time: the module's fault, which the breaker
+		// Out of its stack: the module's fault, which the breaker
 		// counts.
-		_, err = client.Extract(ctx, wasmRequest("article", "article", large))
-		if r := errorReason(err); r != "EXTRACTOR_TIMEOUT" && r != "EXTRACTOR_FAILED" {
-			t.Errorf("article past its own time limit: %v (reason %q), want EXTRACTOR_TIMEOUT or EXTRACTOR_FAILED", err, r)
+		_, err = client.Extract(ctx, wasmRequest("article", "article", deep))
+		wantStatus(t, "article", err, codes.Internal, "EXTRACTOR_FAILED")
+		if err != nil && !strings.Contains(err.Error(), "stack limit") {
+			t.Errorf("article on a page deeper than its stack bound: %v, want the stack limit named", err)
 		}
 	}
 	hc := healthpb.NewHealthClient(s.conn)
