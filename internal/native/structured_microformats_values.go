@@ -261,47 +261,40 @@ func (m *mf) impliedName(el *html.Node) (string, error) {
 // impliedPhoto is a microformat's photo when it has no photo property:
 // its own, its one image's or one object's, or its one child's.
 func (m *mf) impliedPhoto(el *html.Node) (string, bool) {
-	if v, ok := htmlAttr(el, "src", atom.Img); ok {
-		return m.resolve(v), true
-	}
-	if v, ok := htmlAttr(el, "data", atom.Object); ok {
-		return m.resolve(v), true
-	}
-	pick := func(els []*html.Node) *html.Node {
-		if c := only(els, atom.Img); c != nil {
-			return c
-		}
-		return only(els, atom.Object)
-	}
-	cs := mfChildren(el)
-	c := pick(cs)
-	if c == nil && len(cs) == 1 && !isMFRoot(cs[0]) {
-		c = pick(mfChildren(cs[0]))
-	}
-	if c == nil {
-		return "", false
-	}
-	if v, ok := htmlAttr(c, "src", atom.Img); ok {
-		return m.resolve(v), true
-	}
-	if v, ok := htmlAttr(c, "data", atom.Object); ok {
-		return m.resolve(v), true
-	}
-	return "", false
+	return m.implied(el, photoOf, atom.Img, atom.Object)
 }
 
 // impliedURL is a microformat's url when it has no url property and no
 // u-* or nested microformat: its own href, its one link's or area's, or
 // its one child's.
 func (m *mf) impliedURL(el *html.Node) (string, bool) {
-	if v, ok := htmlAttr(el, "href", atom.A, atom.Area); ok {
+	return m.implied(el, urlOf, atom.A, atom.Area)
+}
+
+func photoOf(el *html.Node) (string, bool) {
+	if v, ok := htmlAttr(el, "src", atom.Img); ok {
+		return v, true
+	}
+	return htmlAttr(el, "data", atom.Object)
+}
+
+func urlOf(el *html.Node) (string, bool) { return htmlAttr(el, "href", atom.A, atom.Area) }
+
+// implied is the rule of the implied photo and url, resolved: the URL
+// that of reads from el itself, else from its only child of the first of
+// kinds (else of the second), else from such a child of its only child
+// when that is not a microformat itself.
+func (m *mf) implied(el *html.Node, of func(*html.Node) (string, bool), kinds ...atom.Atom) (string, bool) {
+	if v, ok := of(el); ok {
 		return m.resolve(v), true
 	}
 	pick := func(els []*html.Node) *html.Node {
-		if c := only(els, atom.A); c != nil {
-			return c
+		for _, k := range kinds {
+			if c := only(els, k); c != nil {
+				return c
+			}
 		}
-		return only(els, atom.Area)
+		return nil
 	}
 	cs := mfChildren(el)
 	c := pick(cs)
@@ -311,7 +304,7 @@ func (m *mf) impliedURL(el *html.Node) (string, bool) {
 	if c == nil {
 		return "", false
 	}
-	if v, ok := htmlAttr(c, "href", atom.A, atom.Area); ok {
+	if v, ok := of(c); ok {
 		return m.resolve(v), true
 	}
 	return "", false
