@@ -184,14 +184,7 @@ func TestStructuredMicroformatsBounds(t *testing.T) {
 		word := strings.Repeat("x", 1000)
 		n := 500
 		page := strings.Repeat(`<div class="h-x">`+word, n) + strings.Repeat(`</div>`, n)
-		doc, err := NewDocument(page, Limits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ans, err := NewCSS(nil, Limits{MaxResultBytes: 1 << 30}).Structured(context.Background(), doc, only)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ans := structuredUnbounded(t, page, only)
 		if !ans.Truncated {
 			t.Error("truncated = false past MaxMicroformatBytes")
 		}
@@ -204,14 +197,7 @@ func TestStructuredMicroformatsBounds(t *testing.T) {
 		// Many elements below many e-* properties cost a walk each.
 		n := 400
 		page := strings.Repeat(`<div class="h-x e-c">`, n) + strings.Repeat(`<i></i>`, 20000)
-		doc, err := NewDocument(page, Limits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ans, err := NewCSS(nil, Limits{MaxResultBytes: 1 << 30}).Structured(context.Background(), doc, only)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ans := structuredUnbounded(t, page, only)
 		if !ans.Truncated {
 			t.Error("truncated = false: the walks were not charged")
 		}
@@ -222,14 +208,7 @@ func TestStructuredMicroformatsBounds(t *testing.T) {
 // result size, as JSON, and checks that the answer is truncated or not.
 func mfAnswer(t *testing.T, page string, truncated bool) string {
 	t.Helper()
-	doc, err := NewDocument(page, Limits{MaxDocumentBytes: 1 << 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ans, err := NewCSS(nil, Limits{MaxResultBytes: 1 << 30}).Structured(context.Background(), doc, StructuredSpec{Syntaxes: []string{SyntaxMicroformat}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ans := structuredUnbounded(t, page, StructuredSpec{Syntaxes: []string{SyntaxMicroformat}})
 	if ans.Truncated != truncated {
 		t.Errorf("truncated = %v, want %v", ans.Truncated, truncated)
 	}

@@ -106,14 +106,7 @@ func TestStructuredRDFaBounds(t *testing.T) {
 		word := strings.Repeat("x", 1000)
 		n := 500
 		page := `<div vocab="http://schema.org/" resource="/r">` + strings.Repeat(`<div property="p">`+word, n) + strings.Repeat(`</div>`, n) + `</div>`
-		doc, err := NewDocument(page, Limits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ans, err := NewCSS(nil, Limits{MaxResultBytes: 1 << 30}).Structured(context.Background(), doc, only)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ans := structuredUnbounded(t, page, only)
 		if !ans.Truncated {
 			t.Error("truncated = false past MaxRDFaBytes")
 		}

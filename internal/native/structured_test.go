@@ -27,6 +27,21 @@ func structuredJSON(t testing.TB, page string, spec StructuredSpec) (string, boo
 	return string(b), ans.Truncated
 }
 
+// structuredUnbounded answers spec on page with no limit on the document or
+// result size, so that only the syntaxes' own bounds can stop the walk.
+func structuredUnbounded(t testing.TB, page string, spec StructuredSpec) StructuredAnswer {
+	t.Helper()
+	doc, err := NewDocument(page, Limits{MaxDocumentBytes: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, err := NewCSS(nil, Limits{MaxResultBytes: 1 << 30}).Structured(context.Background(), doc, spec)
+	if err != nil {
+		t.Fatalf("Structured: %v", err)
+	}
+	return ans
+}
+
 func ldScript(s string) string { return `<script type="application/ld+json">` + s + `</script>` }
 
 func TestStructuredJSONLD(t *testing.T) {
