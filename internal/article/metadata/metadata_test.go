@@ -96,6 +96,12 @@ func TestNames(t *testing.T) {
 		{"This is a whole sentence that is far too long to be anybody's name", nil},
 		{strings.Repeat("Ann, ", 50), []string{"Ann"}},
 		{strings.Repeat("Ann, ", 100), nil},
+		// Letters whose lower case is longer or shorter in bytes, and
+		// invalid bytes, before a byline word: its offset is s's.
+		{"İİİ by Ann Smith", []string{"Ann Smith"}},
+		{"ȺȺȺ by Ann Smith", []string{"Ann Smith"}},
+		{"\xff\xfe by Ann Smith", []string{"Ann Smith"}},
+		{"REDACCIÓN: Ann Smith", []string{"Ann Smith"}},
 	}
 	for _, tt := range tests {
 		if got := Names(tt.in); !slices.Equal(got, tt.want) {

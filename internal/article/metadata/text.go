@@ -174,9 +174,13 @@ func appendNames(names []string, s string) []string {
 
 // stripByline removes a leading byline word and what precedes it.
 func stripByline(s string) string {
-	lower := strings.ToLower(s)
+	// Indexes found in lower are used in s, so lower must keep s's byte
+	// offsets, which strings.ToLower does not ("İ" grows, invalid bytes
+	// become U+FFFD): only ASCII is folded, and the one byline word with
+	// another letter is matched by strings.EqualFold on its own length.
+	lower := foldASCII(s)
 	for _, w := range bylineWords {
-		if strings.HasPrefix(lower, w+" ") || strings.HasSuffix(w, ":") && strings.HasPrefix(lower, w) {
+		if hasPrefixFold(s, w+" ") || strings.HasSuffix(w, ":") && hasPrefixFold(s, w) {
 			return strings.TrimSpace(s[len(w):])
 		}
 		// "Posted on May 3 by Ann": the last " by " starts the name,
@@ -188,6 +192,24 @@ func stripByline(s string) string {
 		}
 	}
 	return s
+}
+
+// foldASCII returns s with its ASCII letters in lower case and every
+// other byte where it was.
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// hasPrefixFold reports whether s begins with prefix under Unicode case
+// folding, prefix being as long in s as it is itself.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // stripLabelEnd removes the label words that end s after a name, where
