@@ -77,19 +77,14 @@ func (s *Set) fits(need uint64) bool {
 	return used < s.cfg.MemoryBudgetBytes && need <= s.cfg.MemoryBudgetBytes-used
 }
 
-// reclaim makes room in the budget for a new instance of p, a module under
-// its share, by closing idle instances of modules over their share, and
-// reports whether the instance fits now. Reclaims run one at a time, so
-// that two modules making instances together do not both close instances
-// for the same room. No pool's lock is held meanwhile: each donor's pool
-// takes its own while it picks an instance.
-func (s *Set) reclaim(p *Pool, share uint64) bool {
-	need := p.fresh.Load()
-	s.reclaimMu.Lock()
-	defer s.reclaimMu.Unlock()
-	if s.fits(need) {
-		return true // another reclaim, or an instance closed, made the room
-	}
+// reclaim makes room in the budget for a new instance of p, of need bytes,
+// a module under its share, by closing idle instances of modules over their
+// share, and reports whether the instance fits now. It is called with
+// admitMu held, so reclaims run one at a time and two modules making
+// instances together do not both close instances for the same room. No
+// pool's lock is held meanwhile: each donor's pool takes its own while it
+// picks an instance.
+func (s *Set) reclaim(p *Pool, share, need uint64) bool {
 	detail := fmt.Sprintf("memory taken back for module %q, under its share of %s, while the budget was used up", p.Name, mib(share))
 	var (
 		pools  []*Pool

@@ -16,9 +16,10 @@ import (
 // TestMemoryShares loads two modules whose instances are large and a small
 // one, under a budget two large instances put over its threshold: the first
 // large module is refused a third instance with a message that says it is
-// over its share; the second, loaded after it, still gets its share; and
-// once the budget is used up even the small module, under its share, is
-// refused, with a message that says the budget is.
+// over its share; the second, loaded after it, still gets an instance
+// while the budget has room for it, and is refused the next, which would
+// pass the budget, with a message that says the budget is used up; the
+// small module, under its share, gets an instance in the room left.
 func TestMemoryShares(t *testing.T) {
 	checkGoroutines(t)
 	const instance = 40 * 64 << 10 // bigmem's 2.5 MiB
@@ -64,18 +65,25 @@ func TestMemoryShares(t *testing.T) {
 	}
 	overShare(big, take(big))
 
-	// late is under its share, and the budget not used up.
-	for i := range 2 {
-		if err := take(late); err != nil {
-			t.Fatalf("late instance %d, under its share: %v", i+1, err)
+	// late is under its share, and the budget has room for one instance.
+	if err := take(late); err != nil {
+		t.Fatalf("late instance 1, under its share: %v", err)
+	}
+	usedUp := func(p *wasmpool.Pool, held uint64, err error) {
+		t.Helper()
+		if !errors.As(err, &me) || me.Module != p.Name || me.Held != held || me.Need != instance ||
+			!strings.Contains(err.Error(), "budget is used up") || !strings.Contains(err.Error(), "to give back") {
+			t.Errorf("%s with the budget used up: %v, want a *MemoryError saying so", p.Name, err)
 		}
 	}
-	overShare(late, take(late))
-
-	// 10 MiB of 8 used: small, under its share, is refused for the budget.
-	err := take(small)
-	if !errors.As(err, &me) || me.Module != "small" || me.Held != 0 || !strings.Contains(err.Error(), "budget is used up") || !strings.Contains(err.Error(), "to give back") {
-		t.Errorf("small with the budget used up: %v, want a *MemoryError saying so", err)
+	// 7.5 MiB of 8 used: late, still under its share, would pass the
+	// budget; small's instance fits in what is left.
+	usedUp(late, instance, take(late))
+	if err := take(small); err != nil {
+		t.Errorf("small, under its share, with room for its instance: %v", err)
+	}
+	if m := s.Memory(); m.PeakBytes != m.UsedBytes || m.UsedBytes != 3*instance+small.MemoryBytes() || m.UsedBytes > 8<<20 {
+		t.Errorf("memory %+v, want three large instances and small's, within the budget", m)
 	}
 }
 

@@ -11,7 +11,10 @@
 //
 // Memory is accounted incrementally: each instance remembers the size it
 // last reported, and the Set adds the difference after every call, so the
-// pressure that gates instance creation is one atomic read.
+// pressure that gates instance creation is one atomic read. An instance is
+// accounted from before it is made: its expected size is reserved in the
+// budget, under one lock with the decision to make it, so that creations
+// running at once cannot pass the budget together (see admit).
 package wasmpool
 
 import (
@@ -111,8 +114,9 @@ type Set struct {
 	cfg Config
 	log *slog.Logger
 
-	mu    sync.RWMutex
-	pools map[string]*Pool
+	mu       sync.RWMutex
+	pools    map[string]*Pool
+	accounts map[string]*account // by module name, across reloads
 
 	used     atomic.Int64 // linear memory of live instances, bytes
 	inUse    atomic.Int64 // of those checked out
@@ -126,7 +130,10 @@ type Set struct {
 
 	slots *slots // the guest call slots, shared fairly by module
 
-	reclaimMu  sync.Mutex // one reclaim at a time (see reclaim)
+	// admitMu makes the decision to make an instance and the reservation
+	// of its memory one step (see admit), and so runs reclaims one at a
+	// time.
+	admitMu    sync.Mutex
 	reclaimLog *lograte.Limiter
 
 	creations chan struct{} // one token per instance being made
@@ -149,6 +156,7 @@ func New(cfg Config) *Set {
 		log:        log,
 		reclaimLog: &lograte.Limiter{Logger: log, Burst: reclaimLogBurst, Window: reclaimLogWindow},
 		pools:      make(map[string]*Pool),
+		accounts:   make(map[string]*account),
 		live:       make(map[*Instance]struct{}),
 		slots:      newSlots(cfg.MaxConcurrentCalls),
 		creations:  make(chan struct{}, cfg.MaxConcurrentCalls),
@@ -163,11 +171,22 @@ type Pool struct {
 	Pool    *pool.Pool[*Instance]
 	Breaker *breaker.Breaker
 	set     *Set
-	mem     atomic.Int64 // linear memory of its open instances, bytes
-	// fresh is the linear memory of its newest instance when it was made
+	acct    *account // its module's memory, shared with its other versions
+	// fresh is the memory figure of its newest instance when it was made
 	// (before the first, of the module's probe instance): what the budget
-	// must have room for before it makes another.
+	// reserves for the next.
 	fresh atomic.Uint64
+	// spare is the instance the module was checked with as it loaded,
+	// accounted since, until the pool takes it as its first instance.
+	spare atomic.Pointer[Instance]
+}
+
+// account is the memory of one module's instances, of all its versions: the
+// instances of a version replaced by a reload count toward the module's
+// share until they close, so that reloading a module does not hand it a
+// second share.
+type account struct {
+	mem atomic.Int64 // bytes, with the reservations of instances being made
 }
 
 // Instance is a pooled wasm.Instance with the Set's memory accounting.
@@ -238,9 +257,7 @@ func (i *Instance) Close() error {
 	i.set.liveMu.Lock()
 	delete(i.set.live, i)
 	i.set.liveMu.Unlock()
-	size := i.size.Swap(0)
-	i.set.used.Add(-size)
-	i.pool.mem.Add(-size)
+	i.set.charge(i.pool, -i.size.Swap(0))
 	if i.recycle.Load() {
 		i.set.recycled.Add(1)
 	}
@@ -251,16 +268,25 @@ func (i *Instance) Close() error {
 func (i *Instance) account() {
 	now := int64(i.Instance.MemoryBytes())
 	if d := now - i.size.Swap(now); d != 0 {
-		i.pool.mem.Add(d)
-		used := i.set.used.Add(d)
+		i.set.charge(i.pool, d)
 		if i.checkout.Load() {
 			i.set.inUse.Add(d)
 		}
-		for {
-			p := i.set.peak.Load()
-			if used <= p || i.set.peak.CompareAndSwap(p, used) {
-				break
-			}
+	}
+}
+
+// charge adds d bytes (or takes them back) to the memory of p's module and
+// of the Set.
+func (s *Set) charge(p *Pool, d int64) {
+	if d == 0 {
+		return
+	}
+	p.acct.mem.Add(d)
+	used := s.used.Add(d)
+	for {
+		peak := s.peak.Load()
+		if used <= peak || s.peak.CompareAndSwap(peak, used) {
+			return
 		}
 	}
 }
@@ -280,7 +306,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s}
+	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s, acct: s.account(name)}
 	p.fresh.Store(mod.FreshMemoryBytes())
 	p.Breaker = breaker.New(breaker.Config{
 		Name:             name,
@@ -301,27 +327,26 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	// works, and counting it would reset the run of failures every time a
 	// failed instance is replaced, so a module that traps on every call
 	// would never open its breaker.
-	create := func(ctx context.Context) (*Instance, error) {
+	create := func(ctx context.Context, reserved uint64) (*Instance, error) {
 		done, err := p.Breaker.Allow()
 		if err != nil {
+			s.charge(p, -int64(reserved))
 			return nil, err
 		}
 		inst, err := mod.NewInstance(ctx)
 		if err != nil {
+			s.charge(p, -int64(reserved))
 			cerr := &CreationError{Module: name, Err: err}
 			done(cerr)
 			return nil, cerr
 		}
 		done(errCreated)
-		i := &Instance{Instance: inst, set: s, pool: p, initial: inst.MemoryBytes()}
-		p.fresh.Store(i.initial)
-		s.liveMu.Lock()
-		s.live[i] = struct{}{}
-		s.liveMu.Unlock()
-		i.account()
-		return i, nil
+		return s.adopt(p, inst, reserved)
 	}
 	factory := func(ctx context.Context) (*Instance, error) {
+		if i := p.spare.Swap(nil); i != nil {
+			return i, nil // made and accounted as the module loaded
+		}
 		// A creation waits for a slot only on ctx (the pool's, ended by
 		// Close): waiting is no failure of the module.
 		select {
@@ -332,10 +357,25 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		defer func() { <-s.creations }()
 		// The budget is checked outside the breaker: a full budget is not
 		// the module's fault and must not open its circuit.
-		if err := s.admit(p); err != nil {
+		reserved, err := s.admit(p)
+		if err != nil {
 			return nil, err
 		}
-		return create(ctx)
+		return create(ctx, reserved)
+	}
+	// The instance the module was checked with is the pool's first, if the
+	// pool keeps one warm and the budget has room for it; otherwise it is
+	// closed now rather than left outside the account.
+	if inst, err := mod.NewInstance(ctx); err == nil {
+		reserved, ok := uint64(0), false
+		if s.cfg.MinSize > 0 {
+			reserved, ok = s.reserve(p, inst.MemoryBytes())
+		}
+		if !ok {
+			inst.Close()
+		} else if i, err := s.adopt(p, inst, reserved); err == nil {
+			p.spare.Store(i)
+		}
 	}
 	p.Pool, err = pool.New(ctx, pool.Config{
 		Name:               name,
@@ -349,6 +389,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		Logger:             s.log.With("pool", name),
 	}, factory)
 	if err != nil {
+		p.closeSpare()
 		mod.Close(ctx)
 		return nil, err
 	}
@@ -374,11 +415,57 @@ func (s *Set) retire(old *Pool) {
 		// timeout; leases hold instances longer, so wait generously.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
+		old.closeSpare()
 		if err := old.Pool.Close(ctx); err != nil {
 			s.log.Warn("replaced module's pool closed with instances still out", "module", old.Name, "err", err)
 		}
 		old.Module.Close(ctx)
 	}()
+}
+
+// account returns the memory account of the module name, made on its first
+// load and kept across its reloads.
+func (s *Set) account(name string) *account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[name]
+	if a == nil {
+		a = new(account)
+		s.accounts[name] = a
+	}
+	return a
+}
+
+// closeSpare closes p's spare instance if the pool has not taken it.
+func (p *Pool) closeSpare() {
+	if i := p.spare.Swap(nil); i != nil {
+		i.Close()
+	}
+}
+
+// adopt makes inst, for which reserved bytes were charged to the budget,
+// one of p's instances, charged its real size. An instance larger than its
+// reservation (a module whose instances are not all alike) is closed if the
+// budget has no room for the difference, and a *MemoryError returned: the
+// next reservation is then its size.
+func (s *Set) adopt(p *Pool, inst *wasm.Instance, reserved uint64) (*Instance, error) {
+	size := inst.MemoryBytes()
+	p.fresh.Store(size)
+	if size > reserved {
+		if _, ok := s.reserve(p, size-reserved); !ok {
+			s.charge(p, -int64(reserved))
+			inst.Close()
+			return nil, s.memoryError(p, size)
+		}
+		reserved = size
+	}
+	i := &Instance{Instance: inst, set: s, pool: p, initial: size}
+	i.size.Store(int64(reserved))
+	s.liveMu.Lock()
+	s.live[i] = struct{}{}
+	s.liveMu.Unlock()
+	i.account() // gives back what was reserved beyond its size
+	return i, nil
 }
 
 // overRecycle reports whether i's linear memory is past limit (0: never)
@@ -389,36 +476,60 @@ func (i *Instance) overRecycle(limit uint64) bool {
 }
 
 // admit decides whether p may make another instance under the memory
-// budget. Below the pressure threshold any module may (it borrows memory
-// nobody else is using). At or over it, a module may still grow to its
-// share, the budget over the number of modules: so modules that filled the
-// budget first cannot leave a module loaded after them with no instance.
-// If the budget has no room for the new instance (as large as p's last
-// one when made, or a fresh one of its module), idle instances of modules over their share are closed
-// until it has (see reclaim); if even that leaves no room, the module may
-// still pass the budget by its one instance as long as the budget is not
-// used up, since an instance's size is known only once it is made.
-func (s *Set) admit(p *Pool) error {
+// budget and, if so, reserves the memory the instance is expected to take
+// (as large as p's last one when made, or the module's probe instance) and
+// returns how much: the new instance is charged from now, and a creation
+// that fails gives it back. The decision and the reservation are one step,
+// so that creations deciding at once (of one module or of several) cannot
+// each take the same room: the accounted memory never passes the budget by
+// a creation.
+//
+// Below the pressure threshold any module may make an instance that fits
+// (it borrows memory nobody else is using). At or over it, a module may
+// still grow to its share, the budget over the number of modules: so
+// modules that filled the budget first cannot leave a module loaded after
+// them with no instance. If the budget has no room for the new instance,
+// idle instances of modules over their share are closed until it has (see
+// reclaim); if even that leaves no room, the instance is refused.
+func (s *Set) admit(p *Pool) (reserved uint64, err error) {
+	need := p.fresh.Load()
 	budget := s.cfg.MemoryBudgetBytes
 	if budget == 0 {
-		return nil
+		s.charge(p, int64(need))
+		return need, nil
 	}
+	s.admitMu.Lock()
+	defer s.admitMu.Unlock()
 	used := uint64(max(s.used.Load(), 0))
-	if float64(used) < s.cfg.PressureThreshold*float64(budget) {
-		return nil
+	if float64(used) < s.cfg.PressureThreshold*float64(budget) && s.fits(need) {
+		s.charge(p, int64(need))
+		return need, nil
 	}
+	if share, _ := s.MemoryShare(); p.MemoryBytes() < share && (s.fits(need) || s.reclaim(p, share, need)) {
+		s.charge(p, int64(need))
+		return need, nil
+	}
+	return 0, s.memoryError(p, need)
+}
+
+// reserve charges p need bytes if the budget has room for them, and
+// reports whether it did.
+func (s *Set) reserve(p *Pool, need uint64) (uint64, bool) {
+	s.admitMu.Lock()
+	defer s.admitMu.Unlock()
+	if s.cfg.MemoryBudgetBytes > 0 && !s.fits(need) {
+		return 0, false
+	}
+	s.charge(p, int64(need))
+	return need, true
+}
+
+// memoryError is the refusal of a new instance of p, of need bytes, now.
+func (s *Set) memoryError(p *Pool, need uint64) *MemoryError {
 	share, modules := s.MemoryShare()
-	held := p.MemoryBytes()
-	if held < share {
-		if s.fits(p.fresh.Load()) || s.reclaim(p, share) {
-			return nil
-		}
-		if used = uint64(max(s.used.Load(), 0)); used < budget {
-			return nil
-		}
-	}
-	return &MemoryError{Module: p.Name, Held: held, Share: share, Modules: modules,
-		Used: used, InUse: uint64(max(s.inUse.Load(), 0)), Budget: budget, Threshold: s.cfg.PressureThreshold}
+	return &MemoryError{Module: p.Name, Held: p.MemoryBytes(), Share: share, Modules: modules, Need: need,
+		Used: uint64(max(s.used.Load(), 0)), InUse: uint64(max(s.inUse.Load(), 0)),
+		Budget: s.cfg.MemoryBudgetBytes, Threshold: s.cfg.PressureThreshold}
 }
 
 // MemoryShare is what each module is guaranteed of the memory budget (the
@@ -437,20 +548,28 @@ type MemoryError struct {
 	Module       string
 	Held, Share  uint64 // the module's memory and its share, bytes
 	Modules      int    // the share is the budget over this many modules
+	Need         uint64 // the memory the new instance was to take, bytes
 	Used, Budget uint64 // all modules' memory and the budget, bytes
 	InUse        uint64 // of Used, the instances checked out, bytes
 	Threshold    float64
 }
 
 func (e *MemoryError) Error() string {
-	if e.Held >= e.Share {
+	used := float64(e.Used) / float64(max(e.Budget, 1))
+	switch {
+	case e.Held >= e.Share && used >= e.Threshold:
 		return fmt.Sprintf("module %q holds %s, over its share of %s (WASM_MEMORY_LIMIT_MB %s over %d modules), "+
 			"and may take more only while the budget is under %.0f%% (MEMORY_PRESSURE_THRESHOLD): it is at %.0f%%",
-			e.Module, mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*e.Threshold, 100*float64(e.Used)/float64(e.Budget))
+			e.Module, mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*e.Threshold, 100*used)
+	case e.Held >= e.Share:
+		return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in instances in use, "+
+			"no room for a new instance of module %q (%s); the module holds %s, over its share of %s, and takes nothing back from others",
+			mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Need), mib(e.Held), mib(e.Share))
 	}
-	return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB), %s of it by instances in use; "+
-		"module %q holds %s of its %s share, and no module over its share has an idle instance above its minimum to give back",
-		mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Held), mib(e.Share))
+	return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in instances in use, "+
+		"no room for a new instance of module %q (%s); the module holds %s of its %s share, "+
+		"and no module over its share has an idle instance above its minimum to give back",
+		mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Need), mib(e.Held), mib(e.Share))
 }
 
 func (e *MemoryError) Unwrap() error { return ErrMemoryLimit }
@@ -481,8 +600,10 @@ func (s *Set) Pools() []*Pool {
 	return out
 }
 
-// MemoryBytes is the linear memory of p's open instances.
-func (p *Pool) MemoryBytes() uint64 { return uint64(max(p.mem.Load(), 0)) }
+// MemoryBytes is the memory figure of p's module: of its open instances
+// (those of versions a reload replaced included, until they close) and of
+// the instances being made.
+func (p *Pool) MemoryBytes() uint64 { return uint64(max(p.acct.mem.Load(), 0)) }
 
 // maxRedirects bounds how many reloads one Checkout follows: each is a
 // module swapped while the caller waited, so more than a few in a row is a
@@ -707,6 +828,7 @@ func (s *Set) Sweep(ctx context.Context) SweepResult {
 func (s *Set) Close(ctx context.Context) error {
 	var errs []error
 	for _, p := range s.Pools() {
+		p.closeSpare()
 		errs = append(errs, p.Pool.Close(ctx))
 	}
 	done := make(chan struct{})
