@@ -114,6 +114,13 @@ type mdWalker struct {
 	coll      []int
 	hidden    []int
 	collBytes int
+
+	// watch, when set, is an XPath question the walk answers instead of
+	// microdata (xpath_stream.go): it is told of every element the walk
+	// opens and closes and of the text placed in them, and no element is
+	// an item. tokens counts the tokens read, for its step bound.
+	watch  *xpathWatch
+	tokens int
 }
 
 type rawAttr struct{ key, val []byte }
@@ -227,6 +234,7 @@ func (w *mdWalker) item(n *mdNode, depth int) (map[string]any, error) {
 func (w *mdWalker) run() error {
 	for tokens := 1; ; tokens++ {
 		z := w.z
+		w.tokens = tokens
 		if tokens%ctxCheckTokens == 0 {
 			if err := w.ctx.Err(); err != nil {
 				return err
@@ -236,6 +244,11 @@ func (w *mdWalker) run() error {
 		z.AllowCDATA(len(w.stack) > 0 && w.stack[len(w.stack)-1].ns != "")
 		var err error
 		tt := z.Next()
+		if w.watch != nil && w.watch.afterBody {
+			if err := w.watch.afterBodyToken(w, tt); err != nil {
+				return err
+			}
+		}
 		switch tt {
 		case html.ErrorToken:
 			w.popTo(0)
@@ -250,6 +263,9 @@ func (w *mdWalker) run() error {
 		case html.CommentToken:
 			if n := len(w.stack); n > 0 {
 				w.stack[n-1].hasChild = true
+			}
+			if w.watch != nil {
+				w.watch.comment()
 			}
 		}
 		if err != nil {
@@ -270,11 +286,11 @@ func (w *mdWalker) current() *mdElem {
 func (w *mdWalker) textToken() error {
 	cur := w.current()
 	if cur != nil && cur.raw {
-		if !cur.ldjson && len(w.coll) == 0 {
+		if !cur.ldjson && len(w.coll) == 0 && !w.watch.wantsText(cur) {
 			return nil // nobody reads it, and no element opens inside
 		}
 		if cur.a == atom.Textarea && !cur.hasChild {
-			w.textBuf = bytes.TrimPrefix(w.text(), []byte("\n"))
+			w.textBuf = trimLeadingNewline(w.text())
 			if len(w.textBuf) == 0 {
 				return nil
 			}
@@ -311,7 +327,7 @@ func (w *mdWalker) textToken() error {
 	}
 	if (cur.a == atom.Pre || cur.a == atom.Listing) && cur.ns == "" && !cur.hasChild {
 		// The newline that opens a pre is dropped.
-		w.textBuf = bytes.TrimPrefix(w.text(), []byte("\n"))
+		w.textBuf = trimLeadingNewline(w.text())
 		if len(w.textBuf) == 0 {
 			return nil
 		}
@@ -320,6 +336,15 @@ func (w *mdWalker) textToken() error {
 		return err
 	}
 	return w.addText()
+}
+
+// trimLeadingNewline drops the newline that opens a pre, listing or
+// textarea, as the tree builder does: a carriage return, then a line
+// feed, each if there (a character reference can make "\r" of the text
+// after the tokenizer has made line feeds of "\r\n").
+func trimLeadingNewline(b []byte) []byte {
+	b = bytes.TrimPrefix(b, []byte("\r"))
+	return bytes.TrimPrefix(b, []byte("\n"))
 }
 
 // text returns the current text token, unescaped, read once.
@@ -349,6 +374,9 @@ func (w *mdWalker) addText() error {
 		return nil
 	}
 	cur.hasChild = true
+	if w.watch != nil {
+		w.watch.text(cur, w)
+	}
 	if cur.ldjson {
 		w.script = append(w.script, w.text()...)
 	}
@@ -450,9 +478,15 @@ func (w *mdWalker) readAttrs(a atom.Atom) (item bool, err error) {
 	switch a {
 	case atom.Meta, atom.Script, atom.Html, atom.Head, atom.Input, atom.Font:
 	default:
-		if !w.mayHaveItem() {
+		if w.watch != nil || !w.mayHaveItem() {
 			return false, nil
 		}
+	}
+	if w.watch != nil {
+		// The walk needs the attributes of these tags for itself; no
+		// element is an item.
+		w.z.attributes(func(k, v []byte) { w.raw = append(w.raw, rawAttr{k, v}) })
+		return false, nil
 	}
 	w.z.attributes(func(k, v []byte) {
 		w.raw = append(w.raw, rawAttr{k, v})
@@ -954,6 +988,11 @@ func (w *mdWalker) push(a atom.Atom, name, ns string, attrs []html.Attribute, it
 		return errNeedsTree // the tree builder refuses the page: it says so
 	}
 	i := len(w.stack) - 1
+	if w.watch != nil {
+		if err := w.watch.pushed(&w.stack[i]); err != nil {
+			return err
+		}
+	}
 	if hidden(a) {
 		w.hidden = append(w.hidden, i)
 	}
@@ -1030,6 +1069,9 @@ func (w *mdWalker) popTo(i int) {
 		last := len(w.stack) - 1
 		w.breakText(last)
 		e := &w.stack[last]
+		if w.watch != nil {
+			w.watch.popped(e)
+		}
 		if e.ldjson {
 			w.scripts = append(w.scripts, strings.TrimSpace(string(w.script)))
 		}
@@ -1165,6 +1207,9 @@ func (w *mdWalker) endTag() error {
 	switch a {
 	case atom.Body, atom.Html:
 		// After the body, content goes on into the open elements.
+		if w.watch != nil {
+			w.watch.afterBody = true
+		}
 	case atom.Address, atom.Article, atom.Aside, atom.Blockquote, atom.Button,
 		atom.Center, atom.Details, atom.Dialog, atom.Dir, atom.Div, atom.Dl,
 		atom.Fieldset, atom.Figcaption, atom.Figure, atom.Footer, atom.Header,

@@ -99,6 +99,9 @@ type xpathExpr struct {
 	// cssType, when set, is the element name of an expression //name or
 	// //name/@attr, and cssAttr the attr (xpathAsCSS).
 	cssType, cssAttr string
+	// stream is the expression's form when the token stream can answer
+	// it (xpath_stream.go).
+	stream xstreamForm
 }
 
 func compileXPath(src string) (*xpathExpr, error) {
@@ -111,6 +114,7 @@ func compileXPath(src string) (*xpathExpr, error) {
 	}
 	x := &xpathExpr{src: src, e: e}
 	x.cssType, x.cssAttr = cssQuestion(e)
+	x.stream = xstreamQuestion(e)
 	return x, nil
 }
 
@@ -161,7 +165,9 @@ type xpathNode struct {
 //
 // An expression that asks what a CSS type selector asks, //name or
 // //name/@attr, is answered as Select answers that selector: from the
-// token stream, without building the tree, where the page allows.
+// token stream, without building the tree, where the page allows; and so
+// are count(//name), string(//name), normalize-space(//name) and
+// //name/text() (xpath_stream.go).
 //
 // Errors: *SpecError for an invalid spec or one over its step budget
 // (cause ErrTooCostly), ErrEmptyDocument, ErrUnparsable, ErrResultTooLarge,
@@ -180,6 +186,11 @@ func (c *CSS) XPath(ctx context.Context, doc *Document, spec XPathSpec) (XPathAn
 	}
 	if x.cssType != "" && (x.cssAttr == "" || attr == "") {
 		return c.xpathAsCSS(ctx, doc, spec, x)
+	}
+	if doc != nil && doc.streamable() && ctx.Err() == nil && xpathStreamable(x.stream, spec, attr) {
+		if ans, ok, err := c.xpathFromStream(ctx, doc, spec, x); ok {
+			return ans, err
+		}
 	}
 	return c.xpathTree(ctx, doc, spec, attr)
 }

@@ -39,3 +39,37 @@ func BenchmarkXPath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkXPathStream answers the whole-page questions the token stream
+// answers on the median corpus page, each on a new document as a request
+// brings it: path=stream as XPath answers them, path=tree with the
+// document made to parse (doc.UseTree), the baseline.
+func BenchmarkXPathStream(b *testing.B) {
+	pages := testenv.CorpusPages(b)
+	p := pages[len(pages)/2]
+	for _, expr := range []string{"count(//p)", "string(//title)", "normalize-space(//h1)", "//p/text()"} {
+		for _, path := range []string{"stream", "tree"} {
+			b.Run("expr="+expr+"/path="+path, func(b *testing.B) {
+				c := NewCSS(NewSelectorCache(0), Limits{})
+				ctx := context.Background()
+				spec := XPathSpec{Expression: expr, All: true}
+				b.SetBytes(int64(len(p.Source)))
+				for b.Loop() {
+					doc, err := NewDocument(p.Source, Limits{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if path == "tree" {
+						doc.UseTree()
+					}
+					if _, err := c.XPath(ctx, doc, spec); err != nil {
+						b.Fatal(err)
+					}
+					if path == "stream" && !doc.streamable() {
+						b.Fatal("the stream gave up")
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// xstreamSpecs are the expressions the token stream answers, asked of
+// every page by the differential tests.
+var xstreamSpecs = []XPathSpec{
+	{Expression: "count(//p)"},
+	{Expression: "count(//a)"},
+	{Expression: "count(//title)"},
+	{Expression: "count(//img)"},
+	{Expression: "count(//div)"},
+	{Expression: "count(//b)"},
+	{Expression: "count(//li)"},
+	{Expression: "count(//tbody)"},
+	{Expression: "count(//option)"},
+	{Expression: "string(//title)"},
+	{Expression: "string(//p)"},
+	{Expression: "string(//h1)"},
+	{Expression: "string(//li)"},
+	{Expression: "string(//script)"},
+	{Expression: "string(//b)"},
+	{Expression: "string(//pre)"},
+	{Expression: "string(//textarea)"},
+	{Expression: "string(//table)"},
+	{Expression: "normalize-space(//title)"},
+	{Expression: "normalize-space(//p)"},
+	{Expression: "normalize-space(//div)"},
+	{Expression: "//title/text()"},
+	{Expression: "//p/text()"},
+	{Expression: "//p/text()", All: true},
+	{Expression: "//li/text()", All: true, Limit: 2},
+	{Expression: "//script/text()", All: true},
+	{Expression: "//div/text()", All: true},
+}
+
+// xpathBothWays answers spec on src from the token stream, when it can
+// (streamed reports whether it did), and from the tree; each answer is
+// written out whole, or as its error.
+func xpathBothWays(t testing.TB, c *CSS, src string, spec XPathSpec, limits Limits) (stream, tree string, streamed bool) {
+	t.Helper()
+	return xpathBothWaysOn(t, c, treeDocument(t, src, limits), spec, limits)
+}
+
+// xpathBothWaysOn is xpathBothWays on a document made by treeDocument,
+// which serves several specs with one parse.
+func xpathBothWaysOn(t testing.TB, c *CSS, treeDoc *Document, spec XPathSpec, limits Limits) (stream, tree string, streamed bool) {
+	t.Helper()
+	answer := func(doc *Document) string {
+		ans, err := c.XPath(context.Background(), doc, spec)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return fmt.Sprintf("%v %q truncated=%v number=%v", ans.Kind, ans.Values, ans.Truncated, ans.Number)
+	}
+	doc, err := NewDocument(treeDoc.Source(), limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream = answer(doc)
+	// Only an answer from the stream leaves the document unparsed.
+	return stream, answer(treeDoc), doc.streamable()
+}
+
+// TestXPathStreamMatchesTree: on markup where HTML5 tree construction
+// differs from the order of the tokens, the stream answers as the tree
+// does, or leaves the page to it.
+func TestXPathStreamMatchesTree(t *testing.T) {
+	const (
+		either = iota
+		mustStream
+		mustGiveUp
+	)
+	deep := strings.Repeat("<div>", maxTreeDepth+10) + "<p>x</p>"
+	wide := "<p>" + strings.Repeat("<i></i>", 200) + "</p>"
+	tests := []struct {
+		name, src, expr string
+		all             bool
+		limits          Limits
+		want            string // the tree's answer, when set
+		path            int
+	}{
+		{"plain count", "<title>t</title><p>a</p><p>b</p>", "count(//p)", false, Limits{}, `number ["2"]`, mustStream},
+		{"plain string", "<title> a &amp; b </title>", "string(//title)", false, Limits{}, `string [" a & b "]`, mustStream},
+		{"plain normalize", "<title>\n a \t b </title>", "normalize-space(//title)", false, Limits{}, `string ["a b"]`, mustStream},
+		{"no such element", "<p>x</p>", "string(//h1)", false, Limits{}, `string [""]`, mustStream},
+		{"no such element count", "<p>x</p>", "count(//h1)", false, Limits{}, `number ["0"]`, mustStream},
+		{"stray </p> makes an empty p", "<div></p><p>a</p></div>", "count(//p)", false, Limits{}, `number ["2"]`, mustStream},
+		{"stray </p> is the first p", "<div>x</p><p>a</p></div>", "string(//p)", false, Limits{}, `string [""]`, mustStream},
+		{"implied end of p", "<p>a<p>b<div>c</div>d", "count(//p)", false, Limits{}, `number ["2"]`, mustStream},
+		{"implied end of p text", "<p>a<div>c</div>d", "string(//p)", false, Limits{}, `string ["a"]`, mustStream},
+		{"implied end of li", "<ul><li>a<li>b</ul>", "string(//li)", false, Limits{}, `string ["a"]`, mustStream},
+		{"p inside button", "<p>a<button><p>b</button>c</p>", "count(//p)", false, Limits{}, "", either},
+		{"p inside button text", "<p>a<button><p>b</button>c</p>", "string(//p)", false, Limits{}, "", either},
+		{"title inside svg", "<svg><title>s</title></svg><title>t</title>", "count(//title)", false, Limits{}, `number ["2"]`, mustGiveUp},
+		{"title inside svg first", "<p><svg><title>s</title></svg></p><title>t</title>", "string(//title)", false, Limits{}, `string ["s"]`, mustGiveUp},
+		{"svg inside p", "<p>a<svg><g>b</g></svg>c</p>", "string(//p)", false, Limits{}, `string ["abc"]`, mustStream},
+		{"template contents", "<template><p>x</p></template><p>y</p>", "count(//p)", false, Limits{}, `number ["2"]`, mustGiveUp},
+		{"foster parenting", "<table><p>a</p><tr><td>b</td></tr></table>", "string(//p)", false, Limits{}, `string ["a"]`, mustGiveUp},
+		{"foster parenting count", "<table>x<tr><td>b</td></tr></table>", "string(//table)", false, Limits{}, `string ["b"]`, mustGiveUp},
+		{"table white space", "<table> <tr><td>b</td> </tr>\n</table>", "string(//table)", false, Limits{}, "", mustStream},
+		{"implied tbody", "<table><tr><td>b</td></tr></table>", "count(//tbody)", false, Limits{}, `number ["1"]`, either},
+		{"select content", "<select><p>x</p><option>o<option>p</select>", "count(//option)", false, Limits{}, "", either},
+		{"select content text", "<select><p>x</p><option>o<option>p</select>", "string(//p)", false, Limits{}, "", either},
+		{"misnested formatting clones", "<b>1<p>2</b>3</p>", "count(//b)", false, Limits{}, `number ["2"]`, mustGiveUp},
+		{"misnested formatting reopened", "<p><b>1</p>2", "count(//b)", false, Limits{}, `number ["2"]`, mustStream},
+		{"misnested formatting text", "<b>1<p>2</b>3</p>", "string(//p)", false, Limits{}, `string ["23"]`, mustGiveUp},
+		{"frameset", "<frameset><frame></frameset><p>x</p>", "count(//p)", false, Limits{}, "", mustGiveUp},
+		{"frameset after p", "<p>x</p><frameset>", "count(//p)", false, Limits{}, "", mustGiveUp},
+		{"noscript", "<noscript><p>x</p></noscript>", "count(//p)", false, Limits{}, `number ["0"]`, mustStream},
+		{"noscript text", "<noscript><p>x</p></noscript>", "string(//noscript)", false, Limits{}, `string ["<p>x</p>"]`, mustStream},
+		{"plaintext", "<plaintext><p>x", "count(//p)", false, Limits{}, `number ["0"]`, either},
+		{"image is img", "<image src=a><img src=b>", "count(//img)", false, Limits{}, `number ["2"]`, mustGiveUp},
+		{"image is not image", "<image src=a>", "count(//image)", false, Limits{}, `number ["0"]`, either},
+		{"pre drops its newline", "<pre>\nx\n</pre>", "string(//pre)", false, Limits{}, `string ["x\n"]`, mustStream},
+		{"textarea drops its newline", "<textarea>\n\nx</textarea>", "string(//textarea)", false, Limits{}, `string ["\nx"]`, mustStream},
+		{"carriage returns", "<p>a\r\nb\rc</p>", "string(//p)", false, Limits{}, `string ["a\nb\nc"]`, mustStream},
+		{"script text", "<script>if (a < b) { x = '</p>' }</script>", "string(//script)", false, Limits{}, `string ["if (a < b) { x = '</p>' }"]`, mustStream},
+		{"text nodes split by a comment", "<p>a<!--c-->b<i>x</i>c&amp;d</p>", "//p/text()", true, Limits{}, `node-set ["a" "b" "c&d"]`, mustStream},
+		{"empty title has no text node", "<title></title><title>t</title>", "//title/text()", false, Limits{}, `node-set ["t"]`, mustStream},
+		{"text of nested elements", "<div>a<div>b</div>c</div>", "//div/text()", true, Limits{}, `node-set ["a" "b" "c"]`, mustStream},
+		{"comment after body", "<div>x</body><!--c-->y", "//div/text()", true, Limits{}, `node-set ["xy"]`, mustStream},
+		{"comment after html", "<div>x</body>\n</html><!--c-->\n<!--d-->y", "//div/text()", true, Limits{}, `node-set ["x\n\ny"]`, mustStream},
+		{"comment after body, then in it", "<div>x</body>y<!--c-->z", "//div/text()", true, Limits{}, `node-set ["xy" "z"]`, mustStream},
+		{"comment after an ignored tag", "<div>x</body><head><!--c-->z", "//div/text()", true, Limits{}, `node-set ["x" "z"]`, mustStream},
+		{"comment after an end tag", "<div>x</body></p><!--c-->z", "//div/text()", true, Limits{}, "", mustStream},
+		{"doctype after body", "<div>x</body><!doctype html><!--c-->z", "//div/text()", true, Limits{}, "", mustGiveUp},
+		{"html after html", "<div>x</html><html><!--c-->z", "//div/text()", true, Limits{}, "", mustGiveUp},
+		{"html after body", "<div>x</body><html><!--c-->z", "//div/text()", true, Limits{}, "", mustGiveUp},
+		{"comment after body, string", "<div>x</body><!--c-->y", "string(//div)", false, Limits{}, `string ["xy"]`, mustStream},
+		{"text after body", "<div>x</div></body>\n</html>\n", "count(//div)", false, Limits{}, `number ["1"]`, mustStream},
+		{"NUL", "<p>a\x00b</p>", "string(//p)", false, Limits{}, `string ["ab"]`, mustGiveUp},
+		{"a name of the head", "<p>x</p>", "count(//body)", false, Limits{}, `number ["1"]`, mustGiveUp},
+		{"custom element", "<my-el>a<my-el>b</my-el></my-el>", "count(//my-el)", false, Limits{}, `number ["2"]`, mustStream},
+		{"deeper than the parser allows", deep, "count(//p)", false, Limits{}, "", mustGiveUp},
+		{"over the step budget", wide, "count(//p)", false, Limits{MaxXPathSteps: 150}, "", mustGiveUp},
+		{"near the step budget", wide, "count(//p)", false, Limits{MaxXPathSteps: 2000}, `number ["1"]`, mustStream},
+		{"result too large", "<p>" + strings.Repeat("x", 300) + "</p>", "string(//p)", false, Limits{MaxResultBytes: 256}, "", mustStream},
+		{"result within bounds once normalized", "<p>" + strings.Repeat(" ", 300) + "x</p>", "normalize-space(//p)", false, Limits{MaxResultBytes: 256}, `string ["x"]`, mustStream},
+		{"text nodes too large", "<p>" + strings.Repeat("x", 200) + "</p><p>" + strings.Repeat("y", 200) + "</p>", "//p/text()", true, Limits{MaxResultBytes: 256}, "", mustStream},
+		{"text nodes past MaxMatches", "<p>1<p>2<p>3<p>4", "//p/text()", true, Limits{MaxMatches: 3}, `node-set ["1" "2" "3"]`, mustStream},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCSS(NewSelectorCache(0), tt.limits)
+			spec := XPathSpec{Expression: tt.expr, All: tt.all}
+			stream, tree, streamed := xpathBothWays(t, c, tt.src, spec, tt.limits)
+			if stream != tree {
+				t.Errorf("from the stream %s\nfrom the tree   %s", stream, tree)
+			}
+			if tt.want != "" && !strings.HasPrefix(tree, tt.want+" ") {
+				t.Errorf("the tree answers %s, want %s", tree, tt.want)
+			}
+			switch {
+			case tt.path == mustStream && !streamed:
+				t.Errorf("the stream gave up")
+			case tt.path == mustGiveUp && streamed:
+				t.Errorf("the stream answered")
+			}
+		})
+	}
+}
+
+// TestXPathStreamForms: the expressions the stream answers, and those it
+// leaves to the tree.
+func TestXPathStreamForms(t *testing.T) {
+	tests := []struct {
+		expr string
+		want xstreamForm
+	}{
+		{"count(//p)", xstreamForm{xstreamCount, "p"}},
+		{"count( // my-el )", xstreamForm{xstreamCount, "my-el"}},
+		{"string(//title)", xstreamForm{xstreamString, "title"}},
+		{"normalize-space(//h1)", xstreamForm{xstreamNormalize, "h1"}},
+		{"//title/text()", xstreamForm{xstreamText, "title"}},
+		{"count(//P)", xstreamForm{}},
+		{"count(//html:p)", xstreamForm{}},
+		{"count(//p[1])", xstreamForm{}},
+		{"count(//div/p)", xstreamForm{}},
+		{"count(/html/body/p)", xstreamForm{}},
+		{"count(//*)", xstreamForm{}},
+		{"count(//body)", xstreamForm{}},
+		{"count(//p/text())", xstreamForm{}},
+		{"string(//p/text())", xstreamForm{}},
+		{"string()", xstreamForm{}},
+		{"string(//p) = 'x'", xstreamForm{}},
+		{"sum(//p)", xstreamForm{}},
+		{"//p//text()", xstreamForm{}},
+		{"//p/text()[1]", xstreamForm{}},
+		{"//p", xstreamForm{}},
+		{"(//p)/text()", xstreamForm{}},
+	}
+	for _, tt := range tests {
+		x, err := compileXPath(tt.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.expr, err)
+		}
+		if x.stream != tt.want {
+			t.Errorf("%s: form %+v, want %+v", tt.expr, x.stream, tt.want)
+		}
+	}
+}
+
+// TestXPathStreamSpecFields: a text() question that asks for markup or an
+// attribute is left to the tree, which answers it.
+func TestXPathStreamSpecFields(t *testing.T) {
+	const src = "<p>a&amp;b</p><p>c</p>"
+	for _, spec := range []XPathSpec{
+		{Expression: "//p/text()", Output: OutputInnerHTML, All: true},
+		{Expression: "//p/text()", Attribute: "class", All: true},
+	} {
+		c := NewCSS(NewSelectorCache(0), Limits{})
+		stream, tree, streamed := xpathBothWays(t, c, src, spec, Limits{})
+		if stream != tree || streamed {
+			t.Errorf("%+v: streamed %v\nfrom the stream %s\nfrom the tree   %s", spec, streamed, stream, tree)
+		}
+	}
+}
+
+// TestXPathStreamContext: a done context stops the stream as it stops
+// the tree, before and during the walk.
+func TestXPathStreamContext(t *testing.T) {
+	src := strings.Repeat("<p>x</p>", 10_000)
+	c := NewCSS(NewSelectorCache(0), Limits{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	doc, err := NewDocument(src, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.XPath(ctx, doc, XPathSpec{Expression: "count(//p)"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("done before: %v, want %v", err, context.Canceled)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	during := &cancelAfter{Context: ctx, after: 3, cancel: cancel}
+	if _, err := c.streamXPath(during, doc, XPathSpec{Expression: "count(//p)"}, xstreamForm{xstreamCount, "p"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("done during the walk: %v, want %v", err, context.Canceled)
+	}
+}
+
+// TestXPathStreamCorpus compares the two paths on every page of both
+// corpus sets (every tenth under the race detector) and reports how
+// often the stream answers.
+func TestXPathStreamCorpus(t *testing.T) {
+	_, pages := loadAnchors(t)
+	c := NewCSS(NewSelectorCache(0), Limits{})
+	streamed, asked := 0, 0
+	specs := []XPathSpec{
+		{Expression: "count(//p)"},
+		{Expression: "count(//a)"},
+		{Expression: "count(//b)"},
+		{Expression: "count(//li)"},
+		{Expression: "string(//title)"},
+		{Expression: "string(//p)"},
+		{Expression: "string(//pre)"},
+		{Expression: "string(//textarea)"},
+		{Expression: "normalize-space(//h1)"},
+		{Expression: "//p/text()", All: true},
+		{Expression: "//script/text()", All: true},
+	}
+	for _, p := range pages {
+		doc := treeDocument(t, p.src, Limits{})
+		for _, spec := range specs {
+			stream, tree, ok := xpathBothWaysOn(t, c, doc, spec, Limits{})
+			if stream != tree {
+				t.Errorf("%s, %s (all %v): from the stream %s\nfrom the tree %s", p.name, spec.Expression, spec.All, clip(stream, 300), clip(tree, 300))
+			}
+			asked++
+			if ok {
+				streamed++
+			}
+		}
+	}
+	t.Logf("the stream answered %d of %d questions on %d pages", streamed, asked, len(pages))
+	if streamed < asked/2 {
+		t.Errorf("the stream answered only %d of %d questions", streamed, asked)
+	}
+}
+
+// TestXPathStreamRandomPages: on random soups of the markup that tree
+// construction treats specially, the stream answers as the tree does, or
+// leaves the page to it. The seed is fixed, so a failure reproduces.
+func TestXPathStreamRandomPages(t *testing.T) {
+	c := NewCSS(NewSelectorCache(0), Limits{})
+	r := rand.New(rand.NewPCG(18, 7))
+	pages, streamed := 1000, 0
+	if testing.Short() || raceEnabled {
+		pages = 200
+	}
+	for range pages {
+		page := randomMarkup(r, 5+r.IntN(40))
+		spec := xstreamSpecs[r.IntN(len(xstreamSpecs))]
+		stream, tree, ok := xpathBothWays(t, c, page, spec, Limits{})
+		if stream != tree {
+			t.Fatalf("page %q, %s (all %v):\nfrom the stream %s\nfrom the tree   %s", page, spec.Expression, spec.All, stream, tree)
+		}
+		if ok {
+			streamed++
+		}
+	}
+	t.Logf("%d of %d random pages answered from the token stream", streamed, pages)
+}
+
+func FuzzXPathStream(f *testing.F) {
+	f.Add("<title>t</title><p>a</p></p><p>b<!--c-->c", uint8(0))
+	f.Add("<svg><title>s</title></svg><title>t</title>", uint8(9))
+	f.Add("<table><p>a</p><tr><td>b</td></tr></table>", uint8(10))
+	f.Add("<b>1<p>2</b>3</p><template><p>x</p></template>", uint8(5))
+	f.Add("<pre>\nx</pre><textarea>\ny</textarea><noscript><p>z</p></noscript>", uint8(15))
+	f.Add("<div>x</body><!--c-->y<frameset>", uint8(26))
+	f.Fuzz(func(t *testing.T, src string, which uint8) {
+		if src == "" {
+			return
+		}
+		c := NewCSS(NewSelectorCache(0), fuzzLimits)
+		spec := xstreamSpecs[int(which)%len(xstreamSpecs)]
+		stream, tree, _ := xpathBothWays(t, c, src, spec, fuzzLimits)
+		if stream != tree {
+			t.Errorf("%s (all %v):\nfrom the stream %s\nfrom the tree   %s", spec.Expression, spec.All, stream, tree)
+		}
+	})
+}
