@@ -9,45 +9,80 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/riptidecrawler/riptide-poold/internal/wasm/interrupt"
 )
 
-// instrumented returns bin rewritten by package interrupt. With a
-// compilation cache directory the result is kept there too, named after the
-// pass's Version, the stack budget and the length and CRC-64 of bin, and read back by the
-// next load of the same bytes: the pass costs the bundled module tens of
-// milliseconds, a good part of a start whose compiled code comes from the
-// cache. The file ends with the CRC-32C of the rest, so that a damaged one
-// is made again rather than refused as an invalid module.
+// instrumented returns bin, its tables bounded (tables.bound), rewritten by
+// package interrupt, and a function that releases it once compiled. With a
+// compilation cache directory the result is kept there too, named after
+// the pass's Version, the table and stack bounds and the length and CRC-64
+// of bin, and mapped by the next load of the same bytes unless reuse is
+// false: the pass costs the bundled module tens of milliseconds, a good
+// part of a start whose compiled code comes from the cache. The file ends
+// with the CRC-32C of the rest, so that a damaged one is made again rather
+// than refused as an invalid module.
+//
+// The name is computed from bin as given, not from its bounded copy, so
+// that a module whose code is kept is never copied: wazero copies what it
+// keeps of the bytes it compiles (function bodies, data segments, names),
+// so the mapping is released once it has.
 //
 // Checksums, not SHA-256: hashing 7 MB twice with SHA-256 took 35-75 ms
 // here, as long as the pass. A module that shared another's name here
 // would only be given the other's code, which whoever can place module
-// files could give it anyway.
-func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte) ([]byte, error) {
+// files could give it anyway; and whoever can write the cache directory
+// can give any module any machine code through wazero's own cache, which
+// checks only a CRC-32.
+func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte, tabs *tables, reuse bool) (code []byte, release func(), err error) {
 	opts := interrupt.Options{StackBytes: r.cfg.MaxStackKB << 10}
 	dir := r.cfg.CompilationCacheDir
 	if dir == "" {
-		return interrupt.Instrument(bin, opts)
+		code, err = interrupt.Instrument(tabs.bound(bin), opts)
+		return code, noRelease, err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("riptide-interrupt-v%d-s%d-%d-%016x.wasm",
-		interrupt.Version, opts.StackBytes, len(bin), crc64.Checksum(bin, crc64Table)))
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 4 {
-		out, sum := b[:len(b)-4], b[len(b)-4:]
-		if crc32.Checksum(out, crc32c) == binary.LittleEndian.Uint32(sum) {
-			return out, nil
+	path := filepath.Join(dir, fmt.Sprintf("riptide-interrupt-v%d-t%d-s%d-%d-%016x.wasm",
+		interrupt.Version, MaxTableEntries, opts.StackBytes, len(bin), crc64.Checksum(bin, crc64Table)))
+	if reuse {
+		if b, unmap, err := mapFile(path); err == nil {
+			if out, ok := checkKept(b); ok {
+				return out, unmap, nil
+			}
+			unmap()
 		}
 	}
-	out, err := interrupt.Instrument(bin, opts)
+	out, err := interrupt.Instrument(tabs.bound(bin), opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	kept := binary.LittleEndian.AppendUint32(out[:len(out):len(out)], crc32.Checksum(out, crc32c))
 	if err := writeAtomically(dir, path, kept); err != nil {
 		r.log.LogAttrs(ctx, slog.LevelWarn, "wasm module's instrumented code not cached", slog.String("module", name), slog.Any("error", err))
 	}
-	return out, nil
+	return out, noRelease, nil
+}
+
+func noRelease() {}
+
+// checkKept returns the instrumented code of the kept file b, without its
+// CRC-32C, and whether that matches. A fault reading a mapped b (its file
+// truncated meanwhile) is a mismatch, not the end of the process.
+func checkKept(b []byte) (out []byte, ok bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if _, fault := p.(interface{ Addr() uintptr }); !fault {
+				panic(p)
+			}
+			out, ok = nil, false
+		}
+	}()
+	if len(b) < 4 {
+		return nil, false
+	}
+	out, sum := b[:len(b)-4], b[len(b)-4:]
+	return out, crc32.Checksum(out, crc32c) == binary.LittleEndian.Uint32(sum)
 }
 
 var (

@@ -11,7 +11,7 @@ import (
 
 // TestInstrumentedCache checks the instrumented code kept beside the
 // compilation cache: written by the first load, read by the next, and,
-// damaged, made again rather than failing the module.
+// damaged or truncated, made again rather than failing the module.
 func TestInstrumentedCache(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -54,5 +54,14 @@ func TestInstrumentedCache(t *testing.T) {
 	use(dir)
 	if _, repaired := kept(); string(repaired) != string(first) {
 		t.Error("the damaged file was not made again")
+	}
+	for _, size := range []int{len(first) / 2, 3, 0} {
+		if err := os.Truncate(path, int64(size)); err != nil {
+			t.Fatal(err)
+		}
+		use(dir)
+		if _, repaired := kept(); string(repaired) != string(first) {
+			t.Errorf("the file truncated to %d bytes was not made again", size)
+		}
 	}
 }

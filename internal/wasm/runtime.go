@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -389,28 +390,20 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	// Tables are bounded by rewriting their declared maximum (see
 	// MaxTableEntries) before compiling. Bytes the host cannot follow go
 	// to the compiler as they are, for its own error.
-	bounded, tableBytes, problems, readErr := boundTables(wasm)
-	if readErr == nil && len(problems) > 0 {
-		return nil, &ABIError{Module: name, Reason: strings.Join(problems, "; ")}
+	tabs, readErr := readTables(wasm)
+	if readErr == nil && len(tabs.problems) > 0 {
+		return nil, &ABIError{Module: name, Reason: strings.Join(tabs.problems, "; ")}
 	}
-	how, code, err := r.instrument(ctx, name, bounded, opts)
+	how, rt, compiled, err := r.compile(ctx, name, wasm, &tabs, opts)
 	if err != nil {
 		return nil, err
-	}
-	rt := r.plain
-	if how == interruptChecked {
-		rt = r.checked
-	}
-	compiled, err := compile(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), rt, code)
-	if err != nil {
-		return nil, &ABIError{Module: name, Reason: "not a valid WebAssembly module: " + err.Error()}
 	}
 	if readErr != nil { // valid, but in a form the host cannot bound
 		compiled.Close(ctx)
 		return nil, &ABIError{Module: name, Reason: "its tables cannot be read: " + readErr.Error()}
 	}
 	compiledAt := time.Now()
-	m := &Module{name: name, rt: r, wazero: rt, compiled: compiled, opts: opts, interruption: how, tableBytes: tableBytes}
+	m := &Module{name: name, rt: r, wazero: rt, compiled: compiled, opts: opts, interruption: how, tableBytes: tabs.bytes}
 	if err := m.probe(ctx); err != nil {
 		compiled.Close(ctx)
 		return nil, err
@@ -423,13 +416,53 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, opts Modul
 	return m, nil
 }
 
-// compile is rt.CompileModule with a panic turned into an error: wazero
-// v1.12.0's validator indexes out of range on some malformed modules (a
-// call of an import whose type index is out of range), and a module file
-// must not end the daemon.
-func compile(ctx context.Context, rt wazero.Runtime, bin []byte) (c wazero.CompiledModule, err error) {
+// compile instruments the module (see instrument) and compiles it with
+// the wazero runtime that suits how its calls are stopped. Instrumented
+// code kept in the cache directory is mapped (see instrumented); should its
+// file be truncated while wazero reads it, the module is instrumented
+// again.
+func (r *Runtime) compile(ctx context.Context, name string, bin []byte, tabs *tables, opts ModuleOptions) (interruption, wazero.Runtime, wazero.CompiledModule, error) {
+	for reuse := true; ; reuse = false {
+		how, code, release, err := r.instrument(ctx, name, bin, tabs, opts, reuse)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		rt := r.plain
+		if how == interruptChecked {
+			rt = r.checked
+		}
+		compiled, err := compileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), rt, code)
+		release()
+		if errors.Is(err, errFault) && reuse {
+			r.log.LogAttrs(ctx, slog.LevelWarn, "wasm module's kept instrumented code could not be read; instrumenting it again",
+				slog.String("module", name), slog.Any("error", err))
+			continue
+		}
+		if err != nil {
+			return 0, nil, nil, &ABIError{Module: name, Reason: "not a valid WebAssembly module: " + err.Error()}
+		}
+		return how, rt, compiled, nil
+	}
+}
+
+// errFault is a memory fault in compileModule: the bytes it compiled were
+// a mapped file that was truncated.
+var errFault = errors.New("memory fault")
+
+// compileModule is rt.CompileModule with a panic turned into an error:
+// wazero v1.12.0's validator indexes out of range on some malformed modules
+// (a call of an import whose type index is out of range), and a module file
+// must not end the daemon; nor must a mapped file truncated while wazero
+// reads it (errFault). wazero reads bin only on this goroutine, which
+// debug.SetPanicOnFault covers, before it takes any lock.
+func compileModule(ctx context.Context, rt wazero.Runtime, bin []byte) (c wazero.CompiledModule, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
+			if f, ok := p.(interface{ Addr() uintptr }); ok {
+				c, err = nil, fmt.Errorf("%w at %#x", errFault, f.Addr())
+				return
+			}
 			c, err = nil, fmt.Errorf("the compiler failed on it: %v", p)
 		}
 	}()
@@ -437,22 +470,23 @@ func compile(ctx context.Context, rt wazero.Runtime, bin []byte) (c wazero.Compi
 }
 
 // instrument adds interruption checks to a module's code (package
-// interrupt). A module the pass cannot read runs with wazero's checks
+// interrupt) and returns it with the function that releases it once
+// compiled. A module the pass cannot read runs with wazero's checks
 // instead, slower; one that uses the names the pass reserves is refused.
-func (r *Runtime) instrument(ctx context.Context, name string, bin []byte, opts ModuleOptions) (interruption, []byte, error) {
+func (r *Runtime) instrument(ctx context.Context, name string, bin []byte, tabs *tables, opts ModuleOptions, reuse bool) (interruption, []byte, func(), error) {
 	if opts.interruption != interruptFuel {
-		return opts.interruption, bin, nil
+		return opts.interruption, tabs.bound(bin), noRelease, nil
 	}
-	out, err := r.instrumented(ctx, name, bin)
+	out, release, err := r.instrumented(ctx, name, bin, tabs, reuse)
 	switch {
 	case err == nil:
-		return interruptFuel, out, nil
+		return interruptFuel, out, release, nil
 	case errors.Is(err, interrupt.ErrReserved):
-		return 0, nil, &ABIError{Module: name, Reason: err.Error()}
+		return 0, nil, nil, &ABIError{Module: name, Reason: err.Error()}
 	}
 	r.log.LogAttrs(ctx, slog.LevelWarn, "wasm module not instrumented: wazero checks its loops instead, slower",
 		slog.String("module", name), slog.Any("error", err))
-	return interruptChecked, bin, nil
+	return interruptChecked, tabs.bound(bin), noRelease, nil
 }
 
 // LoadDir loads every *.wasm file of dir as an untrusted module named after

@@ -29,16 +29,38 @@ const (
 	sectionTable  = 4
 )
 
-// boundTables returns the module's binary with every table's maximum set to
-// at most MaxTableEntries (bin itself when none needed it), the host memory
-// its tables may then take, and the problems that make it unacceptable. An
-// error says it could not follow the binary.
-func boundTables(bin []byte) (out []byte, tableBytes uint64, problems []string, err error) {
+// tables is what readTables learned of a module's tables.
+type tables struct {
+	bytes    uint64   // the host memory the tables may take, once bounded
+	problems []string // what makes the module unacceptable
+	// section replaces the module's bytes [start, end) with a table
+	// section whose maxima are bounded; nil when no table needs it.
+	section    []byte
+	start, end int
+}
+
+// bound returns bin, the module read, with every table's maximum set to at
+// most MaxTableEntries: bin itself when none needed it, else a copy. Load
+// makes the copy only when it compiles the module from bin: a module whose
+// instrumented code is kept (see Runtime.instrumented) needs none, and the
+// copy of a large module is megabytes of fresh memory, whose first touches
+// are costly page faults in a virtual machine.
+func (t *tables) bound(bin []byte) []byte {
+	if t.section == nil {
+		return bin
+	}
+	return slices.Concat(bin[:t.start], t.section, bin[t.end:])
+}
+
+// readTables reads the module's tables: the host memory they may take once
+// bounded, the problems that make the module unacceptable, and how to bound
+// them (tables.bound). An error says it could not follow the binary.
+func readTables(bin []byte) (tables, error) {
+	var t tables
 	r := &reader{b: bin}
 	if magic := r.bytes(8); r.err != nil || string(magic[:4]) != "\x00asm" {
-		return bin, 0, nil, errors.New("not a WebAssembly binary")
+		return tables{}, errors.New("not a WebAssembly binary")
 	}
-	out = bin
 	for r.err == nil && len(r.b) > 0 {
 		start := len(bin) - len(r.b)
 		id := r.byte()
@@ -56,7 +78,7 @@ func boundTables(bin []byte) (out []byte, tableBytes uint64, problems []string, 
 				case 0x00: // function
 					body.u32()
 				case 0x01: // table
-					problems = append(problems, "imports a table: a module must define its own")
+					t.problems = append(t.problems, "imports a table: a module must define its own")
 					body.byte()
 					body.limits()
 				case 0x02: // memory
@@ -101,26 +123,27 @@ func boundTables(bin []byte) (out []byte, tableBytes uint64, problems []string, 
 					changed = true
 				}
 				if lo > MaxTableEntries {
-					problems = append(problems, fmt.Sprintf("table %d starts with %d entries, over the limit of %d", i, lo, MaxTableEntries))
+					t.problems = append(t.problems, fmt.Sprintf("table %d starts with %d entries, over the limit of %d", i, lo, MaxTableEntries))
 					continue
 				}
-				tableBytes += uint64(hi) * tableEntryBytes
+				t.bytes += uint64(hi) * tableEntryBytes
 				rewritten = append(rewritten, reftype, 0x01)
 				rewritten = binary.AppendUvarint(rewritten, uint64(lo))
 				rewritten = binary.AppendUvarint(rewritten, uint64(hi))
 			}
-			if body.err == nil && changed && len(problems) == 0 {
-				out = slices.Concat(bin[:start], []byte{sectionTable}, binary.AppendUvarint(nil, uint64(len(rewritten))), rewritten, bin[end:])
+			if body.err == nil && changed && len(t.problems) == 0 {
+				t.section = slices.Concat([]byte{sectionTable}, binary.AppendUvarint(nil, uint64(len(rewritten))), rewritten)
+				t.start, t.end = start, end
 			}
 		}
 		if body.err != nil {
-			return bin, 0, nil, fmt.Errorf("section %d: %w", id, body.err)
+			return tables{}, fmt.Errorf("section %d: %w", id, body.err)
 		}
 	}
 	if r.err != nil {
-		return bin, 0, nil, r.err
+		return tables{}, r.err
 	}
-	return out, tableBytes, problems, nil
+	return t, nil
 }
 
 // reader reads the encodings of the WebAssembly binary format.

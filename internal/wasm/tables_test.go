@@ -10,6 +10,16 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/wasm/bundled"
 )
 
+// boundTables is readTables and tables.bound in one call, as the tests
+// want them.
+func boundTables(bin []byte) ([]byte, uint64, []string, error) {
+	t, err := readTables(bin)
+	if err != nil {
+		return bin, 0, nil, err
+	}
+	return t.bound(bin), t.bytes, t.problems, nil
+}
+
 func TestBoundTables(t *testing.T) {
 	tests := []struct {
 		module    string
