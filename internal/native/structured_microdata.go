@@ -478,13 +478,14 @@ func (w *mdWalker) readAttrs(a atom.Atom) (item bool, err error) {
 	switch a {
 	case atom.Meta, atom.Script, atom.Html, atom.Head, atom.Input, atom.Font:
 	default:
-		if w.watch != nil || !w.mayHaveItem() {
+		if w.watch != nil && !w.watch.wantsAttrs(w.name) || w.watch == nil && !w.mayHaveItem() {
 			return false, nil
 		}
 	}
 	if w.watch != nil {
-		// The walk needs the attributes of these tags for itself; no
-		// element is an item.
+		// The walk needs the attributes of these tags for itself, and
+		// the watch those of the elements it asks about; no element is
+		// an item.
 		w.z.attributes(func(k, v []byte) { w.raw = append(w.raw, rawAttr{k, v}) })
 		return false, nil
 	}
@@ -600,9 +601,10 @@ func (w *mdWalker) startTag(selfClosing bool) error {
 	return w.bodyStart(a, name, item)
 }
 
-// attrsIf returns the tag's attributes when the walk needs them.
+// attrsIf returns the tag's attributes when the walk or its watch needs
+// them.
 func (w *mdWalker) attrsIf(need bool) []html.Attribute {
-	if !need {
+	if !need && !w.watch.wantsAttrs(w.name) {
 		return nil
 	}
 	return w.stringAttrs()
@@ -902,9 +904,9 @@ func (w *mdWalker) formatting(a atom.Atom, name string, item bool) error {
 		return errNeedsTree // the Noah's Ark clause may drop one
 	}
 	var attrs []html.Attribute
-	if item {
+	if item || w.watch.wantsAttrs(w.name) {
 		// The tree builder sorts a formatting element's attributes, which
-		// decides among duplicates.
+		// decides among duplicates; its clones have them too.
 		attrs = w.stringAttrs()
 		slices.SortFunc(attrs, func(x, y html.Attribute) int {
 			if c := strings.Compare(x.Key, y.Key); c != 0 {
@@ -933,7 +935,7 @@ func (w *mdWalker) reconstruct() error {
 	}
 	for ; i < n; i++ {
 		f := &w.afe[i]
-		item := f.attrs != nil
+		item := f.attrs != nil && w.watch == nil // a watch reads no items
 		if err := w.push(f.a, f.name, "", f.attrs, item); err != nil {
 			return err
 		}
@@ -989,7 +991,7 @@ func (w *mdWalker) push(a atom.Atom, name, ns string, attrs []html.Attribute, it
 	}
 	i := len(w.stack) - 1
 	if w.watch != nil {
-		if err := w.watch.pushed(&w.stack[i]); err != nil {
+		if err := w.watch.pushed(&w.stack[i], attrs); err != nil {
 			return err
 		}
 	}
@@ -1545,7 +1547,7 @@ func (w *mdWalker) tableStart(mode int, a atom.Atom, name string, item bool) err
 			return w.rawElement(a, item)
 		case atom.Input:
 			if t, _ := rawAttrOf(w.raw, "type"); strings.EqualFold(t, "hidden") && !item {
-				return w.void(a, name, nil, false)
+				return w.void(a, name, w.attrsIf(false), false)
 			}
 		case atom.Form:
 			if item {
@@ -1554,7 +1556,7 @@ func (w *mdWalker) tableStart(mode int, a atom.Atom, name string, item bool) err
 			if w.formID != 0 {
 				return nil
 			}
-			if err := w.push(a, name, "", nil, false); err != nil {
+			if err := w.push(a, name, "", w.attrsIf(false), false); err != nil {
 				return err
 			}
 			w.formID = w.current().id

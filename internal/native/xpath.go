@@ -166,8 +166,8 @@ type xpathNode struct {
 // An expression that asks what a CSS type selector asks, //name or
 // //name/@attr, is answered as Select answers that selector: from the
 // token stream, without building the tree, where the page allows; and so
-// are count(//name), string(//name), normalize-space(//name) and
-// //name/text() (xpath_stream.go).
+// are count(//name), string(//name), normalize-space(//name),
+// //name/text() and, first, //name/@attr (xpath_stream.go).
 //
 // Errors: *SpecError for an invalid spec or one over its step budget
 // (cause ErrTooCostly), ErrEmptyDocument, ErrUnparsable, ErrResultTooLarge,
@@ -184,13 +184,13 @@ func (c *CSS) XPath(ctx context.Context, doc *Document, spec XPathSpec) (XPathAn
 	if err != nil {
 		return XPathAnswer{}, err
 	}
-	if x.cssType != "" && (x.cssAttr == "" || attr == "") {
-		return c.xpathAsCSS(ctx, doc, spec, x)
-	}
 	if doc != nil && doc.streamable() && ctx.Err() == nil && xpathStreamable(x.stream, spec, attr) {
 		if ans, ok, err := c.xpathFromStream(ctx, doc, spec, x); ok {
 			return ans, err
 		}
+	}
+	if x.cssType != "" && (x.cssAttr == "" || attr == "") {
+		return c.xpathAsCSS(ctx, doc, spec, x)
 	}
 	return c.xpathTree(ctx, doc, spec, attr)
 }

@@ -43,12 +43,17 @@ func BenchmarkXPath(b *testing.B) {
 // BenchmarkXPathStream answers the whole-page questions the token stream
 // answers on the median corpus page, each on a new document as a request
 // brings it: path=stream as XPath answers them, path=tree with the
-// document made to parse (doc.UseTree), the baseline.
+// document made to parse (doc.UseTree), the baseline; and for //a/@href
+// path=css, Select's own token stream, which answered it before.
 func BenchmarkXPathStream(b *testing.B) {
 	pages := testenv.CorpusPages(b)
 	p := pages[len(pages)/2]
-	for _, expr := range []string{"count(//p)", "string(//title)", "normalize-space(//h1)", "//p/text()"} {
-		for _, path := range []string{"stream", "tree"} {
+	for _, expr := range []string{"count(//p)", "string(//title)", "normalize-space(//h1)", "//p/text()", "//a/@href"} {
+		paths := []string{"stream", "tree"}
+		if expr == "//a/@href" {
+			paths = append(paths, "css")
+		}
+		for _, path := range paths {
 			b.Run("expr="+expr+"/path="+path, func(b *testing.B) {
 				c := NewCSS(NewSelectorCache(0), Limits{})
 				ctx := context.Background()
@@ -59,8 +64,14 @@ func BenchmarkXPathStream(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if path == "tree" {
+					switch path {
+					case "tree":
 						doc.UseTree()
+					case "css":
+						if _, _, err := c.Select(ctx, doc, CSSSpec{Selector: "a", Attribute: "href", All: true}); err != nil || !doc.streamable() {
+							b.Fatal("Select's token stream gave up", err)
+						}
+						continue
 					}
 					if _, err := c.XPath(ctx, doc, spec); err != nil {
 						b.Fatal(err)

@@ -46,13 +46,15 @@ const (
 	xstreamString                // string(//name)
 	xstreamNormalize             // normalize-space(//name)
 	xstreamText                  // //name/text()
+	xstreamAttr                  // //name/@attr
 )
 
 // xstreamForm is an expression the stream answers: its shape and the
-// element name it asks about.
+// element name it asks about, and the attribute for xstreamAttr.
 type xstreamForm struct {
 	kind xstreamKind
 	name string
+	attr string
 }
 
 // xstreamQuestion returns the form of e when the stream can answer it.
@@ -81,11 +83,18 @@ func xstreamQuestion(e xexpr) xstreamForm {
 		return xstreamForm{}
 	}
 	steps := p.steps
+	var attr string
 	if kind == xstreamText {
 		if len(steps) != 2 {
 			return xstreamForm{}
 		}
-		if s := steps[1]; s.axis != axisChild || s.test.kind != testText || len(s.preds) > 0 {
+		switch s := steps[1]; {
+		case len(s.preds) > 0:
+			return xstreamForm{}
+		case s.axis == axisChild && s.test.kind == testText:
+		case s.axis == axisAttribute && s.test.kind == testName && !s.test.prefixed && lowerASCIIName(s.test.local):
+			kind, attr = xstreamAttr, s.test.local
+		default:
 			return xstreamForm{}
 		}
 		steps = steps[:1]
@@ -101,7 +110,7 @@ func xstreamQuestion(e xexpr) xstreamForm {
 	case "html", "head", "body":
 		return xstreamForm{}
 	}
-	return xstreamForm{kind: kind, name: s.test.local}
+	return xstreamForm{kind: kind, name: s.test.local, attr: attr}
 }
 
 // xpathWatch answers an xstreamForm from an mdWalker's walk.
@@ -114,14 +123,17 @@ type xpathWatch struct {
 	first int
 	open  bool
 	value []byte
-	// For text(): texts holds the first look text nodes of the elements
-	// named, nodes counts them all, and last is the id of the element
+	// For text() and @attr: texts holds the first look text nodes of the
+	// elements named, or values of their attribute, and nodes counts them
+	// all; attrs counts the attributes of those elements, which the
+	// tree's evaluation visits. For text(), last is the id of the element
 	// whose last child is the last text node (0 once an element or a
 	// comment follows it): text placed in it then joins that node, as
 	// the tree builder merges adjacent text.
 	look  int
 	texts [][]byte
 	nodes int
+	attrs int
 	last  int
 	// afterBody is set from an end tag of body or html until the tree
 	// builder's after-body insertion modes end (afterBodyToken): a
@@ -129,8 +141,9 @@ type xpathWatch struct {
 	afterBody bool
 }
 
-// pushed follows an element the walk opens.
-func (x *xpathWatch) pushed(e *mdElem) error {
+// pushed follows an element the walk opens, whose attributes are attrs
+// if its name is the one asked about (wantsAttrs).
+func (x *xpathWatch) pushed(e *mdElem, attrs []html.Attribute) error {
 	x.last = 0
 	if e.name != x.form.name {
 		return nil
@@ -141,6 +154,17 @@ func (x *xpathWatch) pushed(e *mdElem) error {
 		return errNeedsTree
 	}
 	x.count++
+	if x.form.kind == xstreamAttr {
+		x.attrs += len(attrs)
+		for _, a := range attrs {
+			if a.Key == x.form.attr {
+				if x.nodes++; x.nodes <= x.look {
+					x.texts = append(x.texts, []byte(a.Val))
+				}
+				break
+			}
+		}
+	}
 	if x.first == 0 {
 		x.first, x.open = e.id, x.form.kind == xstreamString || x.form.kind == xstreamNormalize
 	}
@@ -193,6 +217,12 @@ func (x *xpathWatch) afterBodyToken(w *mdWalker, tt html.TokenType) error {
 	}
 	x.afterBody = false
 	return nil
+}
+
+// wantsAttrs reports whether the watch reads the attributes of the
+// elements named name; x may be nil.
+func (x *xpathWatch) wantsAttrs(name []byte) bool {
+	return x != nil && x.form.kind == xstreamAttr && string(name) == x.form.name
 }
 
 // wantsText reports whether the watch reads text placed in cur now; x
@@ -255,7 +285,7 @@ func (c *CSS) streamXPath(ctx context.Context, doc *Document, spec XPathSpec, f 
 	for _, t := range x.texts {
 		text += len(t)
 	}
-	if 2*nodes+2*(text/64)+8 > c.limits.MaxXPathSteps {
+	if 2*nodes+x.attrs+2*(text/64)+8 > c.limits.MaxXPathSteps {
 		return XPathAnswer{}, errNeedsTree
 	}
 	var ans XPathAnswer
@@ -268,7 +298,9 @@ func (c *CSS) streamXPath(ctx context.Context, doc *Document, spec XPathSpec, f 
 	case xstreamNormalize:
 		ans = XPathAnswer{Kind: XPathString, Values: []string{normalizeXPathSpace(string(x.value))}}
 	case xstreamText:
-		return c.xpathTexts(x, want)
+		return c.xpathValues(doc, x, want, false)
+	case xstreamAttr:
+		return c.xpathValues(doc, x, want, spec.AbsoluteURLs)
 	}
 	if len(ans.Values[0]) > c.limits.MaxResultBytes {
 		return XPathAnswer{}, c.tooLarge()
@@ -276,22 +308,36 @@ func (c *CSS) streamXPath(ctx context.Context, doc *Document, spec XPathSpec, f 
 	return ans, nil
 }
 
-// xpathTexts answers the text nodes x found as xpathTree answers a node
-// set of text nodes: cut to want (Truncated when there were more), each
-// its text as written, within MaxResultBytes.
-func (c *CSS) xpathTexts(x *xpathWatch, want int) (XPathAnswer, error) {
+// xpathValues answers the text or attribute nodes x found as xpathTree
+// answers such a node set: cut to want (Truncated when there were more),
+// each its text or value as written (an attribute's made absolute when
+// urls is set and it holds a URL), within MaxResultBytes.
+func (c *CSS) xpathValues(doc *Document, x *xpathWatch, want int, urls bool) (XPathAnswer, error) {
 	ans := XPathAnswer{Kind: XPathNodeSet, Values: make([]string, 0, min(len(x.texts), want))}
 	texts := x.texts
 	if len(texts) > want {
 		texts, ans.Truncated = texts[:want], true
+	}
+	var r *urlResolver
+	if urls && x.form.kind == xstreamAttr {
+		r = &urlResolver{base: doc.base()}
 	}
 	budget := c.limits.MaxResultBytes
 	for _, t := range texts {
 		if len(t) > budget {
 			return XPathAnswer{}, c.tooLarge()
 		}
-		budget -= len(t)
-		ans.Values = append(ans.Values, string(t))
+		v := string(t)
+		if r != nil {
+			if v = r.resolve(x.form.attr, v); len(v) > budget {
+				return XPathAnswer{}, c.tooLarge()
+			}
+		}
+		budget -= len(v)
+		ans.Values = append(ans.Values, v)
+	}
+	if r != nil {
+		ans.Unresolved = r.unresolved
 	}
 	return ans, nil
 }
@@ -305,17 +351,24 @@ func xpathStreamable(f xstreamForm, spec XPathSpec, attr string) bool {
 		return false
 	case xstreamText:
 		return attr == "" && spec.Output == OutputText
+	case xstreamAttr:
+		// An attribute node answers its value whatever the output.
+		return attr == ""
 	}
 	return true
 }
 
 // xpathFromStream tries the stream for spec; ok is false when the tree
-// must answer, and doc then walks the tree for its later questions too.
+// must answer, and doc then walks the tree for its later questions too,
+// but for //name/@attr, which Select's own token stream may yet answer
+// (xpathAsCSS).
 func (c *CSS) xpathFromStream(ctx context.Context, doc *Document, spec XPathSpec, x *xpathExpr) (ans XPathAnswer, ok bool, err error) {
 	ans, err = c.streamXPath(ctx, doc, spec, x.stream)
 	if errors.Is(err, errNeedsTree) {
 		c.cache.gaveUp.Add(1)
-		doc.UseTree()
+		if x.stream.kind != xstreamAttr {
+			doc.UseTree()
+		}
 		return XPathAnswer{}, false, nil
 	}
 	if err == nil {

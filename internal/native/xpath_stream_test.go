@@ -39,6 +39,12 @@ var xstreamSpecs = []XPathSpec{
 	{Expression: "//li/text()", All: true, Limit: 2},
 	{Expression: "//script/text()", All: true},
 	{Expression: "//div/text()", All: true},
+	{Expression: "//a/@href", All: true},
+	{Expression: "//a/@href"},
+	{Expression: "//b/@class", All: true},
+	{Expression: "//img/@src", All: true, AbsoluteURLs: true},
+	{Expression: "//meta/@content", All: true, Limit: 3},
+	{Expression: "//input/@value", All: true},
 }
 
 // xpathBothWays answers spec on src from the token stream, when it can
@@ -145,12 +151,23 @@ func TestXPathStreamMatchesTree(t *testing.T) {
 		{"result too large", "<p>" + strings.Repeat("x", 300) + "</p>", "string(//p)", false, Limits{MaxResultBytes: 256}, "", mustStream},
 		{"result within bounds once normalized", "<p>" + strings.Repeat(" ", 300) + "x</p>", "normalize-space(//p)", false, Limits{MaxResultBytes: 256}, `string ["x"]`, mustStream},
 		{"text nodes too large", "<p>" + strings.Repeat("x", 200) + "</p><p>" + strings.Repeat("y", 200) + "</p>", "//p/text()", true, Limits{MaxResultBytes: 256}, "", mustStream},
+		{"attribute", `<a href=1>x</a><a>y</a><a href="2&amp;3">z</a>`, "//a/@href", true, Limits{}, `node-set ["1" "2&3"]`, mustStream},
+		{"attribute of a reopened a", "<p><a href=x class=c>a</p>b", "//a/@href", true, Limits{}, `node-set ["x" "x"]`, mustStream},
+		{"attribute of a reopened b", "<p><b class=c id=i>a</p>b", "//b/@class", true, Limits{}, `node-set ["c" "c"]`, mustStream},
+		{"duplicate attribute", "<a href=1 HREF=2>x</a>", "//a/@href", true, Limits{}, `node-set ["1"]`, mustStream},
+		{"hidden input in a table", "<table><input type=hidden value=v><tr><td>x</table>", "//input/@value", true, Limits{}, `node-set ["v"]`, mustStream},
+		{"form in a table", "<table><form action=f><tr><td>x</table>", "//form/@action", true, Limits{}, `node-set ["f"]`, mustStream},
+		{"attribute of an svg a", "<svg><a href=x></a></svg><a href=y>", "//a/@href", true, Limits{}, `node-set ["x" "y"]`, mustGiveUp},
+		{"image's attribute", "<image src=a><img src=b>", "//img/@src", true, Limits{}, `node-set ["a" "b"]`, mustGiveUp},
+		{"attribute made absolute", `<base href="http://e.org/d/"><img src=x><img src="http://[::1">`, "//img/@src", true, Limits{}, `node-set ["http://e.org/d/x" "http://[::1"]`, mustStream},
+		{"attributes past MaxMatches", "<a href=1><a href=2><a href=3><a href=4>", "//a/@href", true, Limits{MaxMatches: 2}, `node-set ["1" "2"] truncated=true`, either},
+		{"attributes too large", "<a href=" + strings.Repeat("x", 200) + "></a><a href=" + strings.Repeat("y", 200) + "></a>", "//a/@href", true, Limits{MaxResultBytes: 256}, "", mustStream},
 		{"text nodes past MaxMatches", "<p>1<p>2<p>3<p>4", "//p/text()", true, Limits{MaxMatches: 3}, `node-set ["1" "2" "3"]`, mustStream},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := NewCSS(NewSelectorCache(0), tt.limits)
-			spec := XPathSpec{Expression: tt.expr, All: tt.all}
+			spec := XPathSpec{Expression: tt.expr, All: tt.all, AbsoluteURLs: true}
 			stream, tree, streamed := xpathBothWays(t, c, tt.src, spec, tt.limits)
 			if stream != tree {
 				t.Errorf("from the stream %s\nfrom the tree   %s", stream, tree)
@@ -175,11 +192,18 @@ func TestXPathStreamForms(t *testing.T) {
 		expr string
 		want xstreamForm
 	}{
-		{"count(//p)", xstreamForm{xstreamCount, "p"}},
-		{"count( // my-el )", xstreamForm{xstreamCount, "my-el"}},
-		{"string(//title)", xstreamForm{xstreamString, "title"}},
-		{"normalize-space(//h1)", xstreamForm{xstreamNormalize, "h1"}},
-		{"//title/text()", xstreamForm{xstreamText, "title"}},
+		{"count(//p)", xstreamForm{xstreamCount, "p", ""}},
+		{"count( // my-el )", xstreamForm{xstreamCount, "my-el", ""}},
+		{"string(//title)", xstreamForm{xstreamString, "title", ""}},
+		{"normalize-space(//h1)", xstreamForm{xstreamNormalize, "h1", ""}},
+		{"//title/text()", xstreamForm{xstreamText, "title", ""}},
+		{"//a/@href", xstreamForm{xstreamAttr, "a", "href"}},
+		{"//meta/@content", xstreamForm{xstreamAttr, "meta", "content"}},
+		{"//a/@HREF", xstreamForm{}},
+		{"//a/@xlink:href", xstreamForm{}},
+		{"//a/@*", xstreamForm{}},
+		{"//a/@href[1]", xstreamForm{}},
+		{"count(//a/@href)", xstreamForm{}},
 		{"count(//P)", xstreamForm{}},
 		{"count(//html:p)", xstreamForm{}},
 		{"count(//p[1])", xstreamForm{}},
@@ -241,7 +265,7 @@ func TestXPathStreamContext(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
 	during := &cancelAfter{Context: ctx, after: 3, cancel: cancel}
-	if _, err := c.streamXPath(during, doc, XPathSpec{Expression: "count(//p)"}, xstreamForm{xstreamCount, "p"}); !errors.Is(err, context.Canceled) {
+	if _, err := c.streamXPath(during, doc, XPathSpec{Expression: "count(//p)"}, xstreamForm{xstreamCount, "p", ""}); !errors.Is(err, context.Canceled) {
 		t.Errorf("done during the walk: %v, want %v", err, context.Canceled)
 	}
 }
@@ -265,6 +289,9 @@ func TestXPathStreamCorpus(t *testing.T) {
 		{Expression: "normalize-space(//h1)"},
 		{Expression: "//p/text()", All: true},
 		{Expression: "//script/text()", All: true},
+		{Expression: "//a/@href", All: true},
+		{Expression: "//img/@src", All: true, AbsoluteURLs: true},
+		{Expression: "//meta/@content", All: true},
 	}
 	for _, p := range pages {
 		doc := treeDocument(t, p.src, Limits{})
