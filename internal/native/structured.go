@@ -167,36 +167,55 @@ func (c *CSS) Structured(ctx context.Context, doc *Document, spec StructuredSpec
 	if err != nil {
 		return StructuredAnswer{}, err
 	}
+	data, err := answerSyntaxes(want, func(syntax string) (items, jsonLDErrs []any, err error) {
+		switch syntax {
+		case SyntaxJSONLD:
+			return s.jsonLD(sc.scripts, spec.FlattenGraph)
+		case SyntaxMicrodata:
+			items, err = s.microdata(root, sc)
+		case SyntaxOpenGraph:
+			items, err = s.openGraph(sc.heads)
+		case SyntaxRDFa:
+			items, err = s.rdfa(root, doc.url)
+		case SyntaxMicroformat:
+			items, err = s.microformats(root)
+		case SyntaxTwitter, SyntaxMeta:
+			items, err = s.metas(sc.metas, syntax == SyntaxTwitter)
+		}
+		return items, nil, err
+	})
+	if err != nil && !errors.Is(err, errStructuredFull) {
+		return StructuredAnswer{}, err
+	}
+	return c.structuredAnswer(data, s)
+}
+
+// answerSyntaxes answers each syntax of want with answer, in the order of
+// Syntaxes, whether from the tree or the token stream: data holds each
+// syntax's items and, under "json-ld-errors", JSON-LD's blocks that do
+// not parse, if any. An answer cut at MaxStructuredItems
+// (errStructuredFull) lets the syntaxes after it answer what is left, and
+// is returned with the data at the end; any other error stops at once.
+func answerSyntaxes(want []string, answer func(syntax string) (items, jsonLDErrs []any, err error)) (map[string]any, error) {
 	data := make(map[string]any, len(want))
+	var full error
 	for _, syntax := range Syntaxes() {
 		if !slices.Contains(want, syntax) {
 			continue
 		}
-		var err error
-		switch syntax {
-		case SyntaxJSONLD:
-			var items, errs []any
-			items, errs, err = s.jsonLD(sc.scripts, spec.FlattenGraph)
-			data[SyntaxJSONLD] = items
-			if len(errs) > 0 {
-				data["json-ld-errors"] = errs
-			}
-		case SyntaxMicrodata:
-			data[SyntaxMicrodata], err = s.microdata(root, sc)
-		case SyntaxOpenGraph:
-			data[SyntaxOpenGraph], err = s.openGraph(sc.heads)
-		case SyntaxRDFa:
-			data[SyntaxRDFa], err = s.rdfa(root, doc.url)
-		case SyntaxMicroformat:
-			data[SyntaxMicroformat], err = s.microformats(root)
-		case SyntaxTwitter, SyntaxMeta:
-			data[syntax], err = s.metas(sc.metas, syntax == SyntaxTwitter)
+		items, errs, err := answer(syntax)
+		switch {
+		case errors.Is(err, errStructuredFull):
+			full = err
+		case err != nil:
+			return nil, err
 		}
-		if err != nil && !errors.Is(err, errStructuredFull) {
-			return StructuredAnswer{}, err
+		data[syntax] = items
+		if len(errs) > 0 {
+			data["json-ld-errors"] = errs
 		}
 	}
-	return c.structuredAnswer(data, s)
+	return data, full
 }
 
 // structuredAnswer holds data to the result limit: it goes out as JSON,
@@ -619,15 +638,7 @@ func (m *microdata) item(n *html.Node, depth int) (map[string]any, error) {
 		}
 	}
 	if len(order) > 0 {
-		ps := make(map[string]any, len(order))
-		for _, name := range order {
-			if v := props[name]; len(v) == 1 {
-				ps[name] = v[0]
-			} else {
-				ps[name] = v
-			}
-		}
-		it["properties"] = ps
+		it["properties"] = itemProperties(order, props)
 	} else {
 		v, err := m.value(n, depth, true)
 		if err != nil {
@@ -636,6 +647,20 @@ func (m *microdata) item(n *html.Node, depth int) (map[string]any, error) {
 		it["value"] = v
 	}
 	return it, nil
+}
+
+// itemProperties is an item's "properties" as extruct writes them: each
+// name, in order, to its one value, or to the list of its values.
+func itemProperties(order []string, props map[string][]any) map[string]any {
+	ps := make(map[string]any, len(order))
+	for _, name := range order {
+		if v := props[name]; len(v) == 1 {
+			ps[name] = v[0]
+		} else {
+			ps[name] = v
+		}
+	}
+	return ps
 }
 
 // scopeOf returns the nearest element with itemscope above n (or n itself

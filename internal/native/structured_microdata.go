@@ -136,30 +136,21 @@ func (c *CSS) streamMicrodata(ctx context.Context, src string, s *structured, wa
 	if err := w.run(); err != nil {
 		return nil, err
 	}
-	data := make(map[string]any, len(want))
-	for _, syntax := range Syntaxes() {
-		if !slices.Contains(want, syntax) {
-			continue
-		}
-		var err error
+	data, err := answerSyntaxes(want, func(syntax string) (items, jsonLDErrs []any, err error) {
 		switch syntax {
 		case SyntaxJSONLD:
-			var items, errs []any
-			items, errs, err = s.jsonLDBlocks(w.scripts, flatten)
-			data[SyntaxJSONLD] = items
-			if len(errs) > 0 {
-				data["json-ld-errors"] = errs
-			}
+			return s.jsonLDBlocks(w.scripts, flatten)
 		case SyntaxMicrodata:
-			data[SyntaxMicrodata], err = w.items()
+			items, err = w.items()
 		case SyntaxOpenGraph:
-			data[SyntaxOpenGraph], err = s.openGraphOf([]ogHead{w.head})
+			items, err = s.openGraphOf([]ogHead{w.head})
 		}
-		if err != nil {
-			// A cut answer is the tree's to give: where it is cut depends
-			// on the order the tree is walked in.
-			return nil, errNeedsTree
-		}
+		return items, nil, err
+	})
+	if err != nil {
+		// A cut answer is the tree's to give: where it is cut depends on
+		// the order the tree is walked in.
+		return nil, errNeedsTree
 	}
 	return data, nil
 }
@@ -218,15 +209,7 @@ func (w *mdWalker) item(n *mdNode, depth int) (map[string]any, error) {
 		it["value"] = n.value
 		return it, nil
 	}
-	ps := make(map[string]any, len(order))
-	for _, name := range order {
-		if v := props[name]; len(v) == 1 {
-			ps[name] = v[0]
-		} else {
-			ps[name] = v
-		}
-	}
-	it["properties"] = ps
+	it["properties"] = itemProperties(order, props)
 	return it, nil
 }
 

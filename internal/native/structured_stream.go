@@ -35,41 +35,23 @@ func (c *CSS) streamStructured(ctx context.Context, doc *Document, s *structured
 	if contains(want, SyntaxMicrodata) {
 		return c.streamMicrodata(ctx, doc.src, s, want, flatten)
 	}
-	data := make(map[string]any, len(want))
-	for _, syntax := range Syntaxes() {
-		if !contains(want, syntax) {
-			continue
-		}
+	return answerSyntaxes(want, func(syntax string) (items, jsonLDErrs []any, err error) {
 		switch syntax {
-		case SyntaxMicrodata:
-			data[SyntaxMicrodata] = []any{}
 		case SyntaxJSONLD:
-			blocks, err := c.streamJSONLD(ctx, doc.src)
-			if err != nil {
-				return nil, err
+			var blocks []string
+			if blocks, err = c.streamJSONLD(ctx, doc.src); err != nil {
+				return nil, nil, err
 			}
-			items, errs, err := s.jsonLDBlocks(blocks, flatten)
-			data[SyntaxJSONLD] = items
-			if len(errs) > 0 {
-				data["json-ld-errors"] = errs
-			}
-			if err != nil {
-				return data, err
-			}
+			return s.jsonLDBlocks(blocks, flatten)
 		case SyntaxOpenGraph:
-			head, err := streamHead(ctx, doc.src)
-			if err != nil {
-				return nil, err
+			var head ogHead
+			if head, err = streamHead(ctx, doc.src); err != nil {
+				return nil, nil, err
 			}
-			var out []any
-			out, err = s.openGraphOf([]ogHead{head})
-			data[SyntaxOpenGraph] = out
-			if err != nil {
-				return data, err
-			}
+			items, err = s.openGraphOf([]ogHead{head})
 		}
-	}
-	return data, nil
+		return items, nil, err
+	})
 }
 
 // streamJSONLD returns the text of every ld+json script, in order.
