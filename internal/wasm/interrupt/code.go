@@ -11,18 +11,15 @@ func (m *module) rewriteCode(body []byte) ([]byte, error) {
 	}
 	out := make([]byte, 0, len(body)+len(body)/4)
 	out = appendU32(out, n)
-	var (
-		fn    []byte   // one body's output, reused
-		loops []uint32 // one body's loop lengths, reused
-	)
+	var s scratch
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		code := r.bytes(r.u32())
 		if r.err != nil {
 			break
 		}
 		f := m.importedFuncs + i
-		var err error
-		if fn, loops, err = m.rewriteBody(code, m.types[m.funcTypes[f]], fn[:0], loops[:0]); err != nil {
+		fn, err := m.rewriteBody(code, m.types[m.funcTypes[f]], &s)
+		if err != nil {
 			return nil, fmt.Errorf("%w (function %d)", err, f)
 		}
 		out = appendU32(out, uint32(len(fn)))
@@ -86,40 +83,147 @@ func (m *module) appendStack(out []byte, frame int32, op byte) []byte {
 	return appendU32(out, m.globals+1)
 }
 
+// scratch is the space rewriteBody needs for one body, reused for the
+// next.
+type scratch struct {
+	out    []byte   // the body's output
+	loops  []loop   // its loops, in the order they begin
+	table  []uint32 // the tables of their dispatches
+	resume []int    // where their dispatches' blocks end
+	labels []int    // the blocks open at an instruction
+	open   []open   // the same, for the first pass
+}
+
+// open is a block, loop or if the first pass of rewriteBody is in.
+type open struct {
+	start int // offset of the loop's first instruction in code; -1 for other blocks
+	slot  int // a loop's, or a dispatch block's loop's, index in loops; -1 for others
+	depth int // a dispatch block's depth from the br_table
+}
+
+// A loop is what the first pass of rewriteBody learns of a loop.
+type loop struct {
+	// length is the size of its body, which a check charges for a round.
+	length uint32
+	// dispatch is set for a loop whose body begins with the Go
+	// compiler's dispatch: a branch by local's value, through table, to
+	// the end of one of the loop's first blocks. Such a loop is checked
+	// at the branches that may go back to it, not at its header.
+	dispatch bool
+	local    uint32
+	// table is the br_table's labels, its default last: depths among
+	// the dispatch's blocks, 0 the innermost.
+	table []uint32
+	// resume[d] is the offset in the body's code at which execution
+	// continues past the end of the dispatch's block of depth d.
+	resume []int
+}
+
+// readDispatch reports whether code, the start of a loop's body, is the
+// dispatch the Go compiler begins every function's loop with:
+//
+//	block; block; ... block (k of them, without a type)
+//	local.get X
+//	br_table t* t (every target one of the k blocks)
+//
+// It returns k, X and the targets, the default last, appended to table.
+func readDispatch(code []byte, table []uint32) (k int, local uint32, _ []uint32, ok bool) {
+	r := &reader{b: code}
+	for len(r.b) >= 2 && r.b[0] == 0x02 && r.b[1] == 0x40 {
+		r.b = r.b[2:]
+		k++
+	}
+	if k == 0 || r.byte() != 0x20 {
+		return 0, 0, table, false
+	}
+	local = r.u32()
+	if r.byte() != 0x0e {
+		return 0, 0, table, false
+	}
+	start := len(table)
+	n := r.u32()
+	for i := uint64(0); i <= uint64(n) && r.err == nil; i++ {
+		t := r.u32()
+		if r.err != nil || t >= uint32(k) {
+			return 0, 0, table[:start], false
+		}
+		table = append(table, t)
+	}
+	if r.err != nil {
+		return 0, 0, table[:start], false
+	}
+	return k, local, table, true
+}
+
 // rewriteBody copies one function body of type typ to out with the checks
 // inserted and the calls renumbered. It reads the body twice: first for
-// the length of each loop, which its check charges, and the estimate of
-// the frame, then to rewrite it. loops is scratch space, returned for
-// reuse.
+// the length of each loop, which its check charges, its shape, and the
+// estimate of the frame, then to rewrite it, in s.out, which it returns.
 //
 // The body is wrapped in a block of the function's results, whose end
 // gives the frame back to the stack budget: a branch to the function's
 // label, which the block now stands in for, reaches it; a return is made a
 // branch to it; a tail call gives the frame back before it leaves.
-func (m *module) rewriteBody(body []byte, typ funcType, out []byte, loops []uint32) ([]byte, []uint32, error) {
+//
+// # Dispatch loops
+//
+// The Go compiler makes every function one loop whose body begins with a
+// dispatch (see readDispatch) and then runs the function's basic blocks,
+// each beginning past the end of one of the dispatch's blocks; every jump
+// between basic blocks, forward or back, is
+//
+//	i32.const n; local.set X; br $loop
+//
+// (a conditional one inside an if), and the dispatch sends it to the
+// block that n selects. A check at the loop's header would run at every
+// jump. Instead, such a loop has no check at its header, and a branch to
+// its label is checked where it is, unless it is that shape exactly (br or
+// br_if directly after i32.const n and local.set of the dispatch's local)
+// and n selects a block whose code begins after the branch: a jump
+// forward (a constant past the table's end selects its default). Everything
+// else is checked: a constant that selects a block at or before the
+// branch, a value not known (any other code between the constant and the
+// branch, another local), a br_table among whose targets the loop is.
+//
+// Why that bounds the work between two checks as a header check does:
+// code can only run again after control goes back to where it was, and
+// in WebAssembly it can go back only by a branch to a loop that encloses
+// both the branch and the code (calls begin again at their own entry,
+// which is checked). Straight-line code, branches to blocks, if and else,
+// and the unchecked jumps all move forward in the body: a jump runs the
+// dispatch's local.get and br_table again, then goes on past the branch.
+// So every cycle in a function's control flow passes a check, and between
+// two checks the function runs at most its length in bytes of code, plus
+// the dispatch's local.get and br_table once per jump, whose own code is
+// at least six bytes. The check on a backward branch charges the loop's
+// body, which it lets run again; the loop's first entry, at the
+// function's entry or inside an enclosing loop, is charged by the check
+// of what encloses it, which charges all of its code.
+func (m *module) rewriteBody(body []byte, typ funcType, s *scratch) ([]byte, error) {
 	// The first pass records, in the order the loops begin, the length of
-	// their bodies.
+	// their bodies and the shape of their dispatch.
 	r := &reader{b: body}
 	locals, err := r.locals()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	loops, table, resume := s.loops[:0], s.table[:0], s.resume[:0]
+	defer func() { s.loops, s.table, s.resume = loops, table, resume }()
 	code := r.b
-	type open struct {
-		start int // offset of the loop's first instruction in code; -1 for other blocks
-		slot  int // its index in loops
-	}
-	stack := []open{{start: -1}}
+	stack := append(s.open[:0], open{start: -1, slot: -1})
+	defer func() { s.open = stack }()
+	// pending counts the dispatch's blocks still to read, of loop slot
+	// pendingSlot.
+	pending, pendingSlot := 0, 0
 	// entry is set while nothing but blocks and instructions that neither
 	// branch nor call has been read: if a loop comes first, its check runs
-	// first, and the entry's would be redundant. That is the shape of
-	// every function of a Go program (a loop around a br_table, through
-	// which it resumes and jumps): it saves a check per call.
+	// first, and the entry's would be redundant. A dispatch loop has no
+	// check at its header, so the entry keeps its own.
 	entry, covered := true, false
 	var results uint64 // of calls and typed blocks, for the frame's estimate
 	for len(stack) > 0 && r.err == nil {
 		if len(r.b) == 0 {
-			return nil, nil, fmt.Errorf("%w: the body ends without end", ErrUnsupported)
+			return nil, fmt.Errorf("%w: the body ends without end", ErrUnsupported)
 		}
 		op, idx := r.instr()
 		if entry && op != 0x02 && op != 0x03 && branches(op) {
@@ -127,16 +231,35 @@ func (m *module) rewriteBody(body []byte, typ funcType, out []byte, loops []uint
 		}
 		switch op {
 		case 0x02, 0x04: // block, if
-			stack = append(stack, open{start: -1})
+			o := open{start: -1, slot: -1}
+			if op == 0x02 && pending > 0 {
+				pending--
+				o.slot, o.depth = pendingSlot, pending
+			}
+			stack = append(stack, o)
 		case 0x03: // loop
+			l := loop{}
+			k, local, t, ok := readDispatch(r.b, table)
+			if ok {
+				// Slices of the scratch space, which later appends may
+				// move elsewhere: the loop keeps the array it wrote to.
+				at := len(resume)
+				resume = append(resume, make([]int, k)...)
+				l = loop{dispatch: true, local: local, table: t[len(table):], resume: resume[at:]}
+				table = t
+				pending, pendingSlot = k, len(loops)
+			}
 			if entry {
-				entry, covered = false, true
+				entry, covered = false, !ok
 			}
 			stack = append(stack, open{start: len(code) - len(r.b), slot: len(loops)})
-			loops = append(loops, 0)
+			loops = append(loops, l)
 		case 0x0b: // end
-			if b := stack[len(stack)-1]; b.start >= 0 {
-				loops[b.slot] = uint32(len(code) - len(r.b) - b.start)
+			switch b := stack[len(stack)-1]; {
+			case b.start >= 0:
+				loops[b.slot].length = uint32(len(code) - len(r.b) - b.start)
+			case b.slot >= 0:
+				loops[b.slot].resume[b.depth] = len(code) - len(r.b)
 			}
 			stack = stack[:len(stack)-1]
 		case 0x23, 0x24: // global.get, global.set
@@ -165,10 +288,10 @@ func (m *module) rewriteBody(body []byte, typ funcType, out []byte, loops []uint
 		}
 	}
 	if r.err != nil {
-		return nil, nil, fmt.Errorf("%w: at byte %d of the body: %v", ErrUnsupported, len(body)-len(r.b), r.err)
+		return nil, fmt.Errorf("%w: at byte %d of the body: %v", ErrUnsupported, len(body)-len(r.b), r.err)
 	}
 	if len(r.b) > 0 {
-		return nil, nil, fmt.Errorf("%w: %d bytes after the body's end", ErrUnsupported, len(r.b))
+		return nil, fmt.Errorf("%w: %d bytes after the body's end", ErrUnsupported, len(r.b))
 	}
 	frame := FrameBytes(uint64(len(typ.params)), locals, uint64(len(code)), results)
 
@@ -176,7 +299,8 @@ func (m *module) rewriteBody(body []byte, typ funcType, out []byte, loops []uint
 	// where one is rewritten. The entry check charges the whole body:
 	// what runs outside any loop runs at most once per call. A first loop
 	// that stands for it charges the whole body too.
-	out = append(out, body[:len(body)-len(code)]...)
+	out := append(s.out[:0], body[:len(body)-len(code)]...)
+	defer func() { s.out = out }()
 	out = m.appendTakeStack(out, frame)
 	out = append(out, 0x02) // block
 	switch len(typ.results) {
@@ -188,32 +312,76 @@ func (m *module) rewriteBody(body []byte, typ funcType, out []byte, loops []uint
 		out = appendS32(out, int32(m.typeIndex(funcType{results: typ.results})))
 	}
 	if covered {
-		loops[0] = uint32(len(code))
+		loops[0].length = uint32(len(code))
 	} else {
 		out = m.appendCheck(out, len(code))
 	}
 	// Unchanged instructions are copied in runs: code[copied:] is what
-	// remains to copy. depth is the number of blocks open in the body.
+	// remains to copy. labels holds, for each block open in the body, the
+	// index in loops of a dispatch loop, or -1.
+	labels := s.labels[:0]
+	defer func() { s.labels = labels }()
+	// jump is the state of a jump's shape before a branch: 1 after
+	// i32.const n, 2 after i32.const n; local.set jumpLocal.
+	var (
+		jump      int
+		jumpN     uint32
+		jumpLocal uint32
+	)
 	r = &reader{b: code}
-	next, copied, depth := 0, 0, uint32(0)
+	next, copied := 0, 0
 	for len(r.b) > 1 { // all but the function's end
 		at := len(code) - len(r.b)
-		switch op, idx := r.instr(); op {
+		op, idx := r.instr()
+		shape := jump
+		jump = 0
+		switch op {
 		case 0x02, 0x04: // block, if
-			depth++
+			labels = append(labels, -1)
 		case 0x03: // loop: the check charges one round of its body
-			depth++
+			if loops[next].dispatch {
+				labels = append(labels, next)
+				next++
+				break
+			}
+			labels = append(labels, -1)
 			out = append(out, code[copied:len(code)-len(r.b)]...)
 			copied = len(code) - len(r.b)
-			out = m.appendCheck(out, int(loops[next]))
+			out = m.appendCheck(out, int(loops[next].length))
 			next++
 		case 0x0b: // end
-			depth--
+			labels = labels[:len(labels)-1]
+		case 0x41: // i32.const
+			jump, jumpN = 1, uint32(decodeS32(code[at+1:len(code)-len(r.b)]))
+		case 0x21: // local.set
+			if shape == 1 {
+				jump, jumpLocal = 2, idx
+			}
+		case 0x0c, 0x0d: // br, br_if
+			if idx >= uint32(len(labels)) {
+				break // to the function's block
+			}
+			slot := labels[len(labels)-1-int(idx)]
+			if slot < 0 {
+				break
+			}
+			if l := &loops[slot]; shape == 2 && jumpLocal == l.local && l.forward(jumpN, at) {
+				break
+			}
+			out = append(out, code[copied:at]...)
+			copied = at
+			out = m.appendCheck(out, int(loops[slot].length))
+		case 0x0e: // br_table: checked if it may go to a dispatch loop
+			if cost := m.brTableCost(code[at+1:len(code)-len(r.b)], labels, loops); cost > 0 {
+				out = append(out, code[copied:at]...)
+				copied = at
+				out = m.appendCheck(out, cost)
+			}
 		case 0x0f: // return: a branch to the block's end
 			out = append(out, code[copied:at]...)
 			copied = len(code) - len(r.b)
 			out = append(out, 0x0c) // br
-			out = appendU32(out, depth)
+			out = appendU32(out, uint32(len(labels)))
 		case 0x10, 0xd2: // call, ref.func
 			if g := m.moved(idx); g != idx {
 				out = append(out, code[copied:at]...)
@@ -236,7 +404,49 @@ func (m *module) rewriteBody(body []byte, typ funcType, out []byte, loops []uint
 	out = append(out, code[copied:len(code)-1]...)
 	out = append(out, 0x0b) // the block's end
 	out = m.appendStack(out, frame, 0x6a)
-	return append(out, 0x0b), loops, nil
+	out = append(out, 0x0b)
+	return out, nil
+}
+
+// forward reports whether a dispatch loop's br_table, given n, continues
+// past the branch at offset at.
+func (l *loop) forward(n uint32, at int) bool {
+	t := l.table[len(l.table)-1] // the default
+	if n < uint32(len(l.table)-1) {
+		t = l.table[n]
+	}
+	return l.resume[t] > at
+}
+
+// brTableCost returns what a check before a br_table with immediates imm
+// must charge: the longest of the dispatch loops among its targets, or 0
+// if there is none.
+func (m *module) brTableCost(imm []byte, labels []int, loops []loop) int {
+	r := &reader{b: imm}
+	cost := 0
+	for n := uint64(r.u32()) + 1; n > 0 && r.err == nil; n-- {
+		if l := r.u32(); l < uint32(len(labels)) {
+			if slot := labels[len(labels)-1-int(l)]; slot >= 0 {
+				cost = max(cost, int(loops[slot].length))
+			}
+		}
+	}
+	return cost
+}
+
+// decodeS32 decodes a signed LEB128 number of at most 5 bytes, read
+// already.
+func decodeS32(b []byte) int32 {
+	var v int32
+	var shift uint
+	for _, c := range b {
+		v |= int32(c&0x7f) << shift
+		shift += 7
+	}
+	if shift < 32 && b[len(b)-1]&0x40 != 0 {
+		v |= -1 << shift
+	}
+	return v
 }
 
 // branches reports whether an instruction is a control instruction (which
@@ -262,8 +472,9 @@ const noIndex = 1<<32 - 1
 // instr reads one instruction and returns its opcode and the index it
 // names: the function of call, return_call and ref.func, the type of
 // call_indirect, return_call_indirect and of a block, loop or if (noIndex
-// for one typed by a value type or none), the global of global.get and
-// global.set.
+// for one typed by a value type or none), the label of br and br_if, the
+// local of local.get, local.set and local.tee, the global of global.get
+// and global.set.
 func (r *reader) instr() (op byte, idx uint32) {
 	switch op = r.byte(); op {
 	case 0x02, 0x03, 0x04: // block, loop, if
@@ -272,7 +483,7 @@ func (r *reader) instr() (op byte, idx uint32) {
 			idx = uint32(t)
 		}
 	case 0x0b: // end
-	case 0x10, 0x12, 0xd2, 0x23, 0x24:
+	case 0x0c, 0x0d, 0x10, 0x12, 0x20, 0x21, 0x22, 0x23, 0x24, 0xd2:
 		idx = r.u32()
 	case 0x11, 0x13: // call_indirect, return_call_indirect: type, table
 		idx = r.u32()

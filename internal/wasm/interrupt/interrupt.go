@@ -38,7 +38,12 @@
 //     check that takes from the fuel the length in bytes of the code it
 //     guards (the whole body at a function's entry, the loop's body at its
 //     header, at most Fuel) and, once the fuel is below zero, fills it
-//     again and calls the host function;
+//     again and calls the host function. A loop in the shape the Go
+//     compiler gives every function, whose body begins by dispatching on
+//     a local to one of its basic blocks, is checked instead before each
+//     branch to it that may go backward (see rewriteBody): a Go function
+//     jumps between its blocks by going round that loop, and a jump
+//     forward cannot loop;
 //   - a mutable i32 global after the fuel, the stack budget, starting at
 //     Options.StackBytes and exported as StackExport. Every function
 //     takes its frame's estimate (FrameBytes) from it on entry and, if
@@ -58,6 +63,7 @@
 // Fuel bytes of straight-line code whatever the shape of the module: code
 // outside loops runs at most once per call of its function, and a loop's
 // body once per round, its nested loops and calls checking for themselves.
+// A Go function's jumps forward, left unchecked, run no code twice.
 //
 // Instrument reads every instruction of every function body, with all their
 // immediates, for the features wazero's default configuration accepts
@@ -89,13 +95,13 @@ const (
 // for some input does, so that an output kept under it (the daemon keeps
 // them beside its compilation cache) is never taken for another's.
 // TestVersion fails until it is bumped.
-const Version = 3
+const Version = 4
 
 // Fuel is what the guest's countdown starts from, in bytes of code, and is
 // filled to again each time it runs out. The guest calls the host about
 // once per Fuel bytes of code it runs: on the bundled article module, a Go
-// program whose every jump goes round a loop the size of its function,
-// about every 20 µs; no module can make it much longer than some
+// program whose every call and jump backward charges the length of its
+// function, about every 35 µs; no module can make it much longer than some
 // milliseconds, the time a CPU takes over 2^20 bytes of the slowest
 // straight-line code (integer divisions, say).
 const Fuel = 1 << 20

@@ -143,6 +143,11 @@ func TestInstrumentKeepsBehavior(t *testing.T) {
 		{"features.wasm", "memory_ops", nil},
 		{"features.wasm", "simd", nil},
 		{"tailcall.wasm", "count", []uint64{100000}},
+		{"dispatch.wasm", "forward", []uint64{0, 0}},
+		{"dispatch.wasm", "forward", []uint64{0, 1}},
+		{"dispatch.wasm", "forward", []uint64{0, 2}},
+		{"dispatch.wasm", "forward", []uint64{3, 0}},
+		{"dispatch.wasm", "computed", []uint64{0, 5}},
 	}
 	ctx := context.Background()
 	for _, tt := range tests {
@@ -222,23 +227,70 @@ func TestInstrumentRenumbers(t *testing.T) {
 
 // TestInstrumentInterrupts runs functions that never return, with a host
 // function that ends the call the third time it is called: a loop,
-// exponential recursion, and a loop in a br_table and if nest.
+// exponential recursion, a loop in a br_table and if nest, and loops in
+// the Go compiler's dispatch shape that go round by every kind of jump the
+// pass must check.
 func TestInstrumentInterrupts(t *testing.T) {
-	out := mustInstrument(t, readTestdata(t, "forever.wasm"))
-	for _, fn := range []string{"loop", "recurse", "nest"} {
-		t.Run(fn, func(t *testing.T) {
+	tests := []struct{ module, fn string }{
+		{"forever.wasm", "loop"},
+		{"forever.wasm", "recurse"},
+		{"forever.wasm", "nest"},
+		{"dispatch.wasm", "backward"},
+		{"dispatch.wasm", "backward_if"},
+		{"dispatch.wasm", "table_backward"},
+		{"dispatch.wasm", "default_backward"},
+		{"dispatch.wasm", "set_twice"},
+		{"dispatch.wasm", "other_local"},
+		{"dispatch.wasm", "table_to_loop"},
+		{"dispatch.wasm", "nested"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.module+"/"+tt.fn, func(t *testing.T) {
+			out := mustInstrument(t, readTestdata(t, tt.module))
 			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
 			h.onInterrupt = func(context.Context) {
 				if h.interrupts.Load() == 3 {
 					panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
 				}
 			}
-			_, err := h.instantiate(t, out).ExportedFunction(fn).Call(context.Background(), 0)
+			_, err := h.instantiate(t, out).ExportedFunction(tt.fn).Call(context.Background(), 0)
 			var exit *sys.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != sys.ExitCodeDeadlineExceeded {
 				t.Fatalf("got %v, want the host function's exit error", err)
 			}
 		})
+	}
+}
+
+// TestDispatchForwardJumpsAreFree measures the fuel that calls of the
+// dispatch-shaped functions take: jumps forward by a constant take none,
+// so every call of "forward" takes the same, its entry's charge, however
+// many it makes; each jump of "computed", by a value the pass cannot
+// know, takes a round of its loop.
+func TestDispatchForwardJumpsAreFree(t *testing.T) {
+	h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+	mod := h.instantiate(t, mustInstrument(t, readTestdata(t, "dispatch.wasm")))
+	fuel := mod.ExportedGlobal(interrupt.FuelExport).(api.MutableGlobal)
+	taken := func(fn string, params ...uint64) int64 {
+		t.Helper()
+		fuel.Set(interrupt.Fuel)
+		if _, err := mod.ExportedFunction(fn).Call(context.Background(), params...); err != nil {
+			t.Fatalf("%s%v: %v", fn, params, err)
+		}
+		return interrupt.Fuel - int64(int32(fuel.Get()))
+	}
+	entry := taken("forward", 3, 0) // block 3 at once: no jump
+	if entry <= 0 {
+		t.Fatalf("forward(3, 0) took %d fuel, want its entry's charge", entry)
+	}
+	for _, x := range []uint64{0, 1, 2, 3} { // 2 or 3 jumps forward
+		if got := taken("forward", 0, x); got != entry {
+			t.Errorf("forward(0, %d) took %d fuel, want %d, as without jumps", x, got, entry)
+		}
+	}
+	c0, c1, c2 := taken("computed", 0, 0), taken("computed", 0, 1), taken("computed", 0, 2)
+	if round := c1 - c0; round <= 0 || c2-c1 != round {
+		t.Errorf("computed took %d, %d, %d fuel for 0, 2, 4 jumps: want it to grow by the same amount each time", c0, c1, c2)
 	}
 }
 
@@ -470,11 +522,11 @@ func BenchmarkInstrumentArticle(b *testing.B) {
 // it, so a change to the output must come with a new Version.
 func TestVersion(t *testing.T) {
 	const (
-		version = 3
-		digest  = "169d2ba42005d14798d5e57288092bb98b12a2a21a7372cbba686648fc07d3ba"
+		version = 4
+		digest  = "26082448f4327058a83db07555196fbe4bfa94df81188fa9d4fd05fdffb5beda"
 	)
 	sum := sha256.New()
-	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm"} {
+	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm", "dispatch.wasm"} {
 		sum.Write(mustInstrument(t, readTestdata(t, name)))
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); interrupt.Version != version || got != digest {
