@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"hash/crc64"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,8 +16,8 @@ import (
 // instrumented returns bin, its tables bounded (tables.bound), rewritten by
 // package interrupt, and a function that releases it once compiled. With a
 // compilation cache directory the result is kept there too, named after
-// the pass's Version, the table and stack bounds and the length and CRC-64
-// of bin, and mapped by the next load of the same bytes unless reuse is
+// the pass's Version, the table and stack bounds and the length, CRC-32C
+// and CRC-32 (IEEE) of bin, and mapped by the next load of the same bytes unless reuse is
 // false: the pass costs the bundled module tens of milliseconds, a good
 // part of a start whose compiled code comes from the cache. The file ends
 // with the CRC-32C of the rest, so that a damaged one is made again rather
@@ -30,7 +29,9 @@ import (
 // so the mapping is released once it has.
 //
 // Checksums, not SHA-256: hashing 7 MB twice with SHA-256 took 35-75 ms
-// here, as long as the pass. A module that shared another's name here
+// here, as long as the pass; and two CRC-32s of different polynomials,
+// which the processor computes (0.3 ms each for the bundled module), where
+// a CRC-64 is computed with tables (7-14 ms). A module that shared another's name here
 // would only be given the other's code, which whoever can place module
 // files could give it anyway; and whoever can write the cache directory
 // can give any module any machine code through wazero's own cache, which
@@ -42,8 +43,8 @@ func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte, tab
 		code, err = interrupt.Instrument(tabs.bound(bin), opts)
 		return code, noRelease, err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("riptide-interrupt-v%d-t%d-s%d-%d-%016x.wasm",
-		interrupt.Version, MaxTableEntries, opts.StackBytes, len(bin), crc64.Checksum(bin, crc64Table)))
+	path := filepath.Join(dir, fmt.Sprintf("riptide-interrupt-v%d-t%d-s%d-%d-%08x%08x.wasm",
+		interrupt.Version, MaxTableEntries, opts.StackBytes, len(bin), crc32.Checksum(bin, crc32c), crc32.ChecksumIEEE(bin)))
 	if reuse {
 		if b, unmap, err := mapFile(path); err == nil {
 			if out, ok := checkKept(b); ok {
@@ -85,10 +86,7 @@ func checkKept(b []byte) (out []byte, ok bool) {
 	return out, crc32.Checksum(out, crc32c) == binary.LittleEndian.Uint32(sum)
 }
 
-var (
-	crc64Table = crc64.MakeTable(crc64.ECMA)
-	crc32c     = crc32.MakeTable(crc32.Castagnoli)
-)
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
 // writeAtomically writes b to path through a temporary file in dir, so that
 // a reader sees all of it or nothing.
