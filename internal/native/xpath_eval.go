@@ -377,17 +377,26 @@ func (ev *xpathEval) compareSets(op xOp, l, r []xpathNode) bool {
 		}
 		return false
 	}
+	// Some pair is ordered so when the extremes that can be are.
 	lmin, lmax := ev.numberRange(l)
 	rmin, rmax := ev.numberRange(r)
+	if op == opLt || op == opLe {
+		return ordered(op, lmin, rmax)
+	}
+	return ordered(op, lmax, rmin)
+}
+
+// ordered reports whether x op y, for a relational operator op.
+func ordered(op xOp, x, y float64) bool {
 	switch op {
 	case opLt:
-		return lmin < rmax
+		return x < y
 	case opLe:
-		return lmin <= rmax
+		return x <= y
 	case opGt:
-		return lmax > rmin
+		return x > y
 	}
-	return lmax >= rmin
+	return x >= y
 }
 
 // numberRange returns the least and greatest number of a node set's
@@ -442,16 +451,7 @@ func compareScalars(op xOp, l, r xval, ev *xpathEval) bool {
 		}
 		return eq == (op == opEq)
 	}
-	x, y := ev.toNumber(l), ev.toNumber(r)
-	switch op {
-	case opLt:
-		return x < y
-	case opLe:
-		return x <= y
-	case opGt:
-		return x > y
-	}
-	return x >= y
+	return ordered(op, ev.toNumber(l), ev.toNumber(r))
 }
 
 type xNeg struct{ e xexpr }
