@@ -13,8 +13,9 @@ import (
 //
 // The questions a scraper asks most of a whole page are about one kind of
 // element: how many there are (count(//p)), the first one's text
-// (string(//title), normalize-space(//h1)) or the text nodes of all of
-// them (//title/text()). None of them needs the tree, only which elements
+// (string(//title), normalize-space(//h1)), the text nodes of all of them
+// (//title/text()) or an attribute of each (//a/@href). None of them
+// needs the tree, only which elements
 // the tree would hold, in which order, and what text would land in each:
 // which is what the microdata walker follows (mdWalker,
 // structured_microdata.go), a stack of open elements kept as x/net/html's
@@ -24,16 +25,16 @@ import (
 // <frameset>, <image>, a table that may close a <p>, breakouts from SVG or
 // MathML, nesting past the parser's 512 open elements) it gives up with
 // errNeedsTree, and so does the watch where the element named is a
-// foreign one (an SVG <title> is a title to XPath). The tree then answers, so the
-// worst case costs one tokenization on top of the parse.
+// foreign one (an SVG <title> is a title to XPath). The tree then
+// answers, so the worst case costs one tokenization on top of the parse.
 //
 // The tree's budgets are kept: the walk checks ctx every ctxCheckTokens
 // tokens; an answer is given only where the tree's evaluation could not
 // have run past MaxXPathSteps (the walk bounds the nodes the tree would
 // hold by the elements it opened and the tokens it read); the result is
 // bounded by MaxResultBytes and MaxMatches as the tree's is; and the
-// text the watch holds is at most the first element's, which the tree
-// would hold too. TestXPathStreamMatchesTree (adversarial markup),
+// watch holds no more text than the tree's evaluation would: the first
+// element's string value, or the nodes up to one past those wanted. TestXPathStreamMatchesTree (adversarial markup),
 // TestXPathStreamCorpus (every corpus page) and FuzzXPathStream hold the
 // two paths to the same answers.
 
