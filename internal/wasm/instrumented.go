@@ -17,25 +17,26 @@ import (
 // package interrupt, and a function that releases it once compiled. With a
 // compilation cache directory the result is kept there too, named after
 // the pass's Version, the table and stack bounds and the length, CRC-32C
-// and CRC-32 (IEEE) of bin, and mapped by the next load of the same bytes unless reuse is
-// false: the pass costs the bundled module tens of milliseconds, a good
-// part of a start whose compiled code comes from the cache. The file ends
-// with the CRC-32C of the rest, so that a damaged one is made again rather
-// than refused as an invalid module.
+// and CRC-32 (IEEE) of bin, and mapped by the next load of the same bytes
+// unless reuse is false: the pass costs the bundled module tens of
+// milliseconds, a good part of a start whose compiled code comes from the
+// cache. The file ends with the CRC-32C of the rest, so that a damaged one
+// is made again rather than refused as an invalid module.
 //
 // The name is computed from bin as given, not from its bounded copy, so
-// that a module whose code is kept is never copied: wazero copies what it
-// keeps of the bytes it compiles (function bodies, data segments, names),
-// so the mapping is released once it has.
+// that a module whose code is kept is never copied; and the kept code is
+// mapped rather than read (see mapFile). wazero copies what it keeps of
+// the bytes it compiles (function bodies, data segments, names), so the
+// mapping can be released once it has.
 //
 // Checksums, not SHA-256: hashing 7 MB twice with SHA-256 took 35-75 ms
 // here, as long as the pass; and two CRC-32s of different polynomials,
 // which the processor computes (0.3 ms each for the bundled module), where
-// a CRC-64 is computed with tables (7-14 ms). A module that shared another's name here
-// would only be given the other's code, which whoever can place module
-// files could give it anyway; and whoever can write the cache directory
-// can give any module any machine code through wazero's own cache, which
-// checks only a CRC-32.
+// a CRC-64 is computed with tables (7-14 ms). A module that shared
+// another's name here would only be given the other's code, which whoever
+// can place module files could give it anyway; and whoever can write the
+// cache directory can give any module any machine code through wazero's
+// own cache, which checks only a CRC-32C.
 func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte, tabs *tables, reuse bool) (code []byte, release func(), err error) {
 	opts := interrupt.Options{StackBytes: r.cfg.MaxStackKB << 10}
 	dir := r.cfg.CompilationCacheDir
