@@ -63,6 +63,7 @@ type Config struct {
 	WASMMaxStackKB            int // see wasm.RuntimeConfig.MaxStackKB
 	WASMExtractTimeout        time.Duration
 	WASMTrustedModules        []string
+	WASMAllowUninstrumented   bool // see wasmpool.Config.AllowUninstrumented
 	CheckoutTimeout           time.Duration
 	MaxDocumentBytes          int
 	MaxResultBytes            int

@@ -78,6 +78,8 @@
 //	    linear-memory cap of one WASM instance, in MiB
 //	WASM_MAX_STACK_KB              65536                         2048..2097151
 //	    stack bound of one WASM call, in KiB of estimated frames (docs/wasm-abi.md, Limits); deeper recursion fails the call
+//	WASM_ALLOW_UNINSTRUMENTED      false                         true, false, 1, 0
+//	    load WASM modules the stack bound cannot be added to, each call charged 128 MiB of stack against the memory budget (docs/wasm-abi.md, Limits)
 //	WASM_RECYCLE_MEMORY_MB         12                            1..4096
 //	    linear memory past which a WASM instance is replaced after a call (it never shrinks)
 //	WASM_EXTRACT_TIMEOUT_MS        5000                          1..600000 (1ms..10min)

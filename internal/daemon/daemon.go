@@ -258,6 +258,7 @@ func (d *Daemon) wasmPools(ctx context.Context) error {
 	if cfg.HealthCheckEnabled {
 		sc.HealthInterval = cfg.WASMHealthCheckInterval
 	}
+	sc.AllowUninstrumented = cfg.WASMAllowUninstrumented
 	d.wasm = wasmpool.New(sc)
 	// With ARTICLE_ENGINE=native the bundled module's name is served by
 	// the native article pool: its instances would only take memory.

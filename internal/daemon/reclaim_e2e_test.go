@@ -14,9 +14,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// TestReclaimBorrowedMemory runs the daemon with two modules of 2.5 MiB
-// instances under a 10 MiB budget (shares of 5 MiB, the threshold at
-// 9 MiB). The hog leases four instances while under the threshold, which
+// TestReclaimBorrowedMemory runs the daemon with two modules of 3.6 MiB
+// instances (2.5 MiB of linear memory and 1.1 MiB of stack allowance)
+// under a 15 MiB budget (shares of 7.5 MiB, the threshold at 13.5 MiB). The hog leases four instances while under the threshold, which
 // fills the budget, and gives three back idle; the small module's call is
 // then answered at once, one of the hog's idle instances published as
 // reclaimed for it, and the hog's leased instance serves on.
@@ -34,7 +34,7 @@ func TestReclaimBorrowedMemory(t *testing.T) {
 	s := start(t, wasmEnv(dir,
 		"ARTICLE_ENGINE=native", // the budget is the two modules' alone
 		"WASM_POOL_SIZE=0", "WASM_MAX_INSTANCES=8",
-		"WASM_MEMORY_LIMIT_MB=10", "MEMORY_PRESSURE_THRESHOLD=0.9", "WASM_INSTANCE_MEMORY_LIMIT_MB=8",
+		"WASM_MEMORY_LIMIT_MB=15", "MEMORY_PRESSURE_THRESHOLD=0.9", "WASM_INSTANCE_MEMORY_LIMIT_MB=8",
 		"WASM_RECYCLE_MEMORY_MB=4", // bigmem never grows: nothing is recycled
 	))
 	client := poolv1.NewPoolServiceClient(s.conn)

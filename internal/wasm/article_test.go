@@ -160,8 +160,8 @@ func TestArticleModule(t *testing.T) {
 				t.Fatalf("extraction %d differs from native", n)
 			}
 		}
-		if !i.IsHealthy(ctx) || i.MemoryBytes() > rt.MemoryLimitBytes() {
-			t.Errorf("after 200 extractions: healthy %v, memory %d", i.IsHealthy(ctx), i.MemoryBytes())
+		if !i.IsHealthy(ctx) || i.LinearMemoryBytes() > rt.MemoryLimitBytes() {
+			t.Errorf("after 200 extractions: healthy %v, memory %d", i.IsHealthy(ctx), i.LinearMemoryBytes())
 		}
 	})
 

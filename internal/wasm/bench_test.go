@@ -106,7 +106,7 @@ func BenchmarkArticleRatio(b *testing.B) {
 		var made [3]uint64 // linear memory when made
 		for k, m := range mods {
 			insts[k] = newInstance(b, m)
-			made[k] = insts[k].MemoryBytes()
+			made[k] = insts[k].LinearMemoryBytes()
 		}
 		recycleBytes := uint64(config.Default().WASMRecycleMemoryMB) << 20
 		var nativeMs, uninterruptedX, instrumentedX, checkedX, checksX []float64
@@ -125,11 +125,11 @@ func BenchmarkArticleRatio(b *testing.B) {
 						b.Fatal(err)
 					}
 					t[k+1] += time.Since(start)
-					if mem := i.MemoryBytes(); recycle && mem > recycleBytes && mem > made[k]+made[k]/2 {
+					if mem := i.LinearMemoryBytes(); recycle && mem > recycleBytes && mem > made[k]+made[k]/2 {
 						b.StopTimer()
 						i.Close()
 						insts[k] = newInstance(b, mods[k])
-						made[k] = insts[k].MemoryBytes()
+						made[k] = insts[k].LinearMemoryBytes()
 						b.StartTimer()
 					}
 				}
@@ -200,7 +200,7 @@ func BenchmarkArticleGOGC(b *testing.B) {
 	b.ReportMetric(median(ms[0]), "native-ms")
 	for k, gogc := range gogcs {
 		b.ReportMetric(median(ms[k+1]), fmt.Sprintf("GOGC=%d-ms", gogc))
-		b.ReportMetric(float64(insts[k].MemoryBytes())/(1<<20), fmt.Sprintf("GOGC=%d-linear-MiB", gogc))
+		b.ReportMetric(float64(insts[k].LinearMemoryBytes())/(1<<20), fmt.Sprintf("GOGC=%d-linear-MiB", gogc))
 	}
 }
 
@@ -225,7 +225,7 @@ func BenchmarkNewInstance(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				linear = i.MemoryBytes()
+				linear = i.LinearMemoryBytes()
 				if keep {
 					open = append(open, i)
 				} else {
@@ -333,12 +333,12 @@ func BenchmarkInstanceMemory(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					initial := i.MemoryBytes()
+					initial := i.LinearMemoryBytes()
 					for n := range 100 {
 						if _, err := i.Extract(context.Background(), wasm.Request{HTML: pages[n%len(pages)], URL: quality.PageURL}); err != nil {
 							b.Fatal(err)
 						}
-						if size := i.MemoryBytes(); bench.recycle && size > recycleAt && size > initial+initial/2 {
+						if size := i.LinearMemoryBytes(); bench.recycle && size > recycleAt && size > initial+initial/2 {
 							i.Close()
 							if i, err = m.NewInstance(context.Background()); err != nil {
 								b.Fatal(err)
@@ -352,7 +352,7 @@ func BenchmarkInstanceMemory(b *testing.B) {
 				rss = float64(residentBytes()) - float64(rssBefore)
 				linear = 0
 				for _, i := range live {
-					linear += float64(i.MemoryBytes())
+					linear += float64(i.LinearMemoryBytes())
 					i.Close()
 				}
 			}
@@ -444,13 +444,13 @@ func BenchmarkGuestMemoryLimit(b *testing.B) {
 				if _, err := v.i.Extract(context.Background(), req); err != nil {
 					b.Fatal(err)
 				}
-				size := v.i.MemoryBytes()
+				size := v.i.LinearMemoryBytes()
 				v.peak = max(v.peak, size)
 				if v.recycleMB > 0 && size > uint64(v.recycleMB)<<20 {
 					v.i.Close()
 					newInst(v)
 					v.recycles++
-					size = v.i.MemoryBytes()
+					size = v.i.LinearMemoryBytes()
 				}
 				v.ms = append(v.ms, float64(time.Since(start))/1e6)
 				v.cpu = append(v.cpu, float64(threadCPUTime()-cpu)/1e6)

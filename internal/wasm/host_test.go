@@ -185,14 +185,16 @@ func TestHousekeepingIsBounded(t *testing.T) {
 		}
 	})
 	t.Run("tablegrow", func(t *testing.T) {
-		i := newInstance(t, load(t, rt, "tablegrow", wasm.ModuleOptions{}))
+		m := load(t, rt, "tablegrow", wasm.ModuleOptions{})
+		i := newInstance(t, m)
 		for range 3 { // each call asks for 2^25 more entries, and is refused
 			if _, err := i.Extract(ctx, wasm.Request{HTML: "x"}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// Its linear memory (a few pages) and its table's bound.
-		if got := i.MemoryBytes(); got < wasm.MaxTableEntries*8+64<<10 || got > wasm.MaxTableEntries*8+1<<20 {
+		// Its linear memory (a few pages), its table's bound and its
+		// stack allowance.
+		if got := i.MemoryBytes() - m.StackAllowanceBytes(); got < wasm.MaxTableEntries*8+64<<10 || got > wasm.MaxTableEntries*8+1<<20 {
 			t.Errorf("MemoryBytes = %d, want a few pages more than the table's bound of %d", got, wasm.MaxTableEntries*8)
 		}
 	})
@@ -276,7 +278,7 @@ func TestStackIsBounded(t *testing.T) {
 }
 
 // TestDeepCallsDropTheirStack recurses as deep as the document is long.
-// A call that goes past the bound's first 4 MiB (50,000 frames: 17 MiB
+// A call that goes past the bound's first 2 MiB (50,000 frames: 17 MiB
 // estimated, some 2.7 MB of wazero's stack) succeeds, and the stack wazero
 // grew for it is dropped after it: the same call again grows it again, so
 // allocates as much. A shallow call keeps its small stack: the same call
@@ -646,16 +648,17 @@ func TestReset(t *testing.T) {
 
 func TestMemoryBytes(t *testing.T) {
 	rt := newRuntime(t, wasm.RuntimeConfig{InstanceMemoryLimitMB: 4, MaxDocumentBytes: 4 << 20})
-	i := newInstance(t, load(t, rt, "echo", wasm.ModuleOptions{}))
-	if got := i.MemoryBytes(); got != 64<<10 {
-		t.Errorf("MemoryBytes = %d; want one page", got)
+	m := load(t, rt, "echo", wasm.ModuleOptions{})
+	i := newInstance(t, m)
+	if got, stack := i.MemoryBytes(), m.StackAllowanceBytes(); got != 64<<10+stack || stack == 0 || i.LinearMemoryBytes() != 64<<10 {
+		t.Errorf("MemoryBytes = %d, LinearMemoryBytes = %d; want one page and the stack allowance, %d", got, i.LinearMemoryBytes(), stack)
 	}
 	doc := `{"ok":{"s":"` + strings.Repeat("x", 1<<20) + `"}}`
 	if _, err := i.Extract(context.Background(), wasm.Request{HTML: doc}); err != nil {
 		t.Fatal(err)
 	}
-	if got := i.MemoryBytes(); got <= 1<<20 || got > rt.MemoryLimitBytes() {
-		t.Errorf("MemoryBytes = %d after a 1 MiB document; want over 1 MiB, under the limit", got)
+	if got := i.LinearMemoryBytes(); got <= 1<<20 || got > rt.MemoryLimitBytes() || i.MemoryBytes() != got+m.StackAllowanceBytes() {
+		t.Errorf("LinearMemoryBytes = %d (MemoryBytes %d) after a 1 MiB document; want over 1 MiB, under the limit", got, i.MemoryBytes())
 	}
 	// Half the memory is the most a request may take.
 	_, err := i.Extract(context.Background(), wasm.Request{HTML: strings.Repeat("x", 3<<20)})

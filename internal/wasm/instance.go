@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/riptidecrawler/riptide-poold/internal/htmltree"
 	"github.com/tetratelabs/wazero/api"
@@ -38,17 +39,20 @@ type Instance struct {
 	stderr *stderrExcerpt
 	stack  []uint64 // reused for every call: CallWithStack does not allocate
 	// budget is the stack budget of an instrumented module (package
-	// interrupt), set before each call; nil for other modules. deep is
-	// set while a call runs once it has gone past shallowStackBytes
-	// (Runtime.stackSpent).
-	budget api.MutableGlobal
-	deep   bool
+	// interrupt), set before each call to the part of the bound the call
+	// starts with, shallow; nil for other modules. deep is set while a
+	// call runs once it has spent shallow (Runtime.stackSpent).
+	budget  api.MutableGlobal
+	shallow uint64
+	deep    bool
 
 	alloc, free, modes, extract, health, reset api.Function
 	extractTree                                api.Function // nil unless the module takes trees
 
 	// The host's request buffer in guest memory, reused while large enough.
 	buf, bufSize uint32
+
+	freed atomic.Bool // closed: its memory, tables and stacks released
 
 	mu          sync.Mutex
 	busy        bool  // a caller holds the instance
@@ -72,9 +76,20 @@ func (i *Instance) bind() {
 func (i *Instance) Module() *Module { return i.mod }
 
 // MemoryBytes is the current size of the instance's linear memory, plus
-// what its tables may take (see MaxTableEntries). Linear memory never
-// shrinks, so recycle instances that grew too large.
-func (i *Instance) MemoryBytes() uint64 { return i.lin.size.Load() + i.mod.tableBytes }
+// what its tables may take (see MaxTableEntries) and what its functions'
+// stacks may hold between calls (Module.StackAllowanceBytes); 0 once it is
+// closed. Linear memory never shrinks, so recycle instances that grew too
+// large.
+func (i *Instance) MemoryBytes() uint64 {
+	if i.freed.Load() {
+		return 0
+	}
+	return i.lin.size.Load() + i.mod.tableBytes + i.mod.stackBytes
+}
+
+// LinearMemoryBytes is the current size of the instance's linear memory
+// alone: the part of MemoryBytes that grows with its calls.
+func (i *Instance) LinearMemoryBytes() uint64 { return i.lin.size.Load() }
 
 // Extract runs one extraction and returns the result object, converted from
 // the guest's JSON within the bounds of the ABI: at most MaxResultBytes of
@@ -316,6 +331,7 @@ func (i *Instance) Close() error {
 
 func (i *Instance) closeLocked() error {
 	i.closed = true
+	i.freed.Store(true)
 	i.mod.rt.instances.Delete(i.guest)
 	err := i.guest.Close(context.Background())
 	return err
@@ -423,13 +439,15 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 	i.stderr.take() // what earlier, successful calls wrote explains nothing
 	if i.budget != nil {
 		// A trap leaves the budget anywhere.
-		i.budget.Set(min(i.mod.rt.StackLimitBytes(), shallowStackBytes))
+		i.shallow = firstStackBudget(name, i.mod.rt.StackLimitBytes())
+		i.budget.Set(i.shallow)
 		i.deep = false
 	}
 	err := fn.CallWithStack(ctx, i.stack)
-	if i.deep && err == nil {
+	if (i.deep || i.budget == nil) && err == nil {
 		// Drop the stacks wazero grew for the call: new functions
-		// start small.
+		// start small. A module without a stack budget grows them to
+		// wazero's own limit, so its are dropped after every call.
 		i.deep = false
 		i.bind()
 	}

@@ -37,6 +37,9 @@ type Module struct {
 	// freshBytes is the linear memory of an instance as made, measured on
 	// the probe's (see BlameDocumentBytes).
 	freshBytes uint64
+	// stackBytes is what an instance's function stacks may hold between
+	// calls (StackAllowanceBytes), counted with its memory.
+	stackBytes uint64
 
 	// spare is the instance the probe made, handed out by the first
 	// NewInstance: a pool's first instance is then ready as soon as the
@@ -107,10 +110,82 @@ func (m *Module) BlameDocumentBytes() int {
 }
 
 // FreshMemoryBytes is the memory figure of an instance as made (its linear
-// memory, measured on the instance the module was checked with, and its
-// tables; see Instance.MemoryBytes): what a memory budget must have room
-// for before it makes one.
-func (m *Module) FreshMemoryBytes() uint64 { return m.freshBytes + m.tableBytes }
+// memory, measured on the instance the module was checked with, its tables
+// and its stack allowance; see Instance.MemoryBytes): what a memory budget
+// must have room for before it makes one.
+func (m *Module) FreshMemoryBytes() uint64 { return m.freshBytes + m.tableBytes + m.stackBytes }
+
+// StackAllowanceBytes is what the stacks of an instance's functions may
+// hold on the host's heap between calls, outside its linear memory: wazero
+// gives each exported function the host keeps bound its own stack, grows
+// it by doubling as calls go deeper, and keeps it for the function's next
+// calls. A call of an instrumented module starts with a part of the stack
+// bound (firstStackBudget); one that spends it goes deep, and the host
+// drops the instance's stacks after it. So each function keeps at most the
+// stack of a call within its first budget: the stack wazero grows for
+// frames a quarter of the estimates' size (the estimates cover wazero's
+// frames five to twelve times; TestFrameEstimateCoversWazero), summed over
+// the functions the module exports (TestStackAllowanceCoversKeptStacks). A
+// module without the stack bound has its stacks dropped after every call
+// and keeps only their first allocation.
+func (m *Module) StackAllowanceBytes() uint64 { return m.stackBytes }
+
+// CallStackChargeBytes is what a running call of the module may hold of
+// stack on the host's heap beyond its instance's figure, for a memory
+// budget to charge while the call runs: 0 for an instrumented module, whose
+// calls' stacks the stack bound keeps small; for one the instrumentation
+// cannot read, wazero's own limit, a stack of some 84 MB grown by copying
+// from one of 42 MB, both live at that moment: 128 MiB.
+func (m *Module) CallStackChargeBytes() uint64 {
+	if m.interruption == interruptFuel {
+		return 0
+	}
+	return wazeroCallStackBytes
+}
+
+// wazeroCallStackBytes is CallStackChargeBytes of a module without the
+// stack bound.
+const wazeroCallStackBytes = 128 << 20
+
+// stackAllowance computes StackAllowanceBytes for an instance's bound
+// functions.
+func (m *Module) stackAllowance(i *Instance) uint64 {
+	var total uint64
+	for name, fn := range map[string]api.Function{
+		exportAlloc: i.alloc, exportFree: i.free, exportModes: i.modes, exportExtract: i.extract,
+		exportExtractTree: i.extractTree, exportHealth: i.health, exportReset: i.reset,
+	} {
+		switch {
+		case fn == nil:
+		case m.interruption == interruptFuel:
+			total += keptStackBytes(firstStackBudget(name, m.rt.StackLimitBytes()) / frameCover)
+		default:
+			total += keptStackBytes(0)
+		}
+	}
+	return total
+}
+
+// frameCover is how many times over the stack bound's frame estimates are
+// taken to cover wazero's frames, for StackAllowanceBytes: at least five
+// times on every module measured.
+const frameCover = 4
+
+// wazeroFirstStackBytes is the stack wazero v1.12.0 gives a function when
+// it is bound (its callEngine's initialStackSizeDefault, with room for the
+// parameters and results).
+const wazeroFirstStackBytes = 10240 + 1024
+
+// keptStackBytes is the largest stack wazero holds for a function once a
+// call needed need bytes of it: the first stack, doubled (and 16 bytes
+// more) until it holds need.
+func keptStackBytes(need uint64) uint64 {
+	size := uint64(wazeroFirstStackBytes)
+	for size < need {
+		size = 2*size + 16
+	}
+	return size
+}
 
 // Trusted reports whether the module was loaded as trusted. Since every
 // module is interruptible, this changes nothing but what is reported.
@@ -207,6 +282,7 @@ func (m *Module) probe(ctx context.Context) (err error) {
 		return err
 	}
 	m.freshBytes = i.lin.size.Load()
+	m.stackBytes = m.stackAllowance(i)
 	m.spare.Store(i)
 	return nil
 }

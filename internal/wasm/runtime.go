@@ -248,11 +248,28 @@ func checkInterrupt(ctx context.Context, _ []uint64) {
 	}
 }
 
-// shallowStackBytes is the part of the stack bound a call starts with
-// (stackSpent gives it the rest): more than the bundled article module
-// needs on any corpus page (2 MiB at most) and about 0.7 MB of wazero's
-// stack.
-const shallowStackBytes = 4 << 20
+// shallowStackBytes is the part of the stack bound an extraction (and
+// _initialize) starts with, shallowHousekeepingBytes the part the other
+// calls start with (stackSpent gives either the rest): as much as the
+// bundled article module needs on the corpus pages (2 MiB at most; its
+// _initialize 1.65 MiB) and for its allocations, frees, resets and health
+// checks (64 to 256 KiB), so that it seldom goes deep. What a call starts
+// with bounds the stack wazero keeps for the function after it, which each
+// instance's memory figure counts (Module.StackAllowanceBytes).
+const (
+	shallowStackBytes        = 2 << 20
+	shallowHousekeepingBytes = 256 << 10
+)
+
+// firstStackBudget is the part of the stack bound limit that a call of the
+// export name starts with.
+func firstStackBudget(name string, limit uint64) uint64 {
+	switch name {
+	case exportExtract, exportExtractTree, exportInitialize:
+		return min(limit, shallowStackBytes)
+	}
+	return min(limit, shallowHousekeepingBytes)
+}
 
 // errStackSpent ends a call whose stack budget is spent; invoke reports it
 // as ErrStackLimit.
@@ -260,7 +277,7 @@ var errStackSpent = errors.New("wasm: the stack budget is spent")
 
 // stackSpent is the host function an instrumented guest calls when its
 // stack budget is spent (package interrupt). A call starts with
-// shallowStackBytes of the bound, or all of it if that is less; the first
+// firstStackBudget of the bound; the first
 // time it spends that, it is given the rest of the bound and its instance
 // notes that the call went deep, so that the stack wazero grew for it is
 // dropped after it (wazero keeps a grown stack for the function's next
@@ -269,7 +286,7 @@ var errStackSpent = errors.New("wasm: the stack budget is spent")
 func (r *Runtime) stackSpent(_ context.Context, mod api.Module, _ []uint64) {
 	v, ok := r.instances.Load(mod)
 	i, _ := v.(*Instance)
-	rest := int64(r.StackLimitBytes()) - shallowStackBytes
+	rest := int64(r.StackLimitBytes()) - int64(i.shallow)
 	if !ok || i.deep || rest <= 0 {
 		panic(errStackSpent)
 	}
@@ -351,6 +368,12 @@ type ModuleOptions struct {
 	// interrupt) as cheaply, so Trusted changes nothing but what the
 	// daemon reports.
 	Trusted bool
+
+	// Uninstrumented loads the module as one the instrumentation cannot
+	// read would be: its calls stopped by wazero's own checks, its stack
+	// bounded by wazero's limit alone (see Module.CallStackChargeBytes).
+	// For tests of what the host does with such modules.
+	Uninstrumented bool
 
 	// interruption, for the benchmarks, runs a module as it would
 	// otherwise not be: interruptNone is what trusted modules were, and
@@ -474,6 +497,9 @@ func compileModule(ctx context.Context, rt wazero.Runtime, bin []byte) (c wazero
 // compiled. A module the pass cannot read runs with wazero's checks
 // instead, slower; one that uses the names the pass reserves is refused.
 func (r *Runtime) instrument(ctx context.Context, name string, bin []byte, tabs *tables, opts ModuleOptions, reuse bool) (interruption, []byte, func(), error) {
+	if opts.Uninstrumented && opts.interruption == interruptFuel {
+		return interruptChecked, tabs.bound(bin), noRelease, nil
+	}
 	if opts.interruption != interruptFuel {
 		return opts.interruption, tabs.bound(bin), noRelease, nil
 	}

@@ -21,11 +21,11 @@ import (
 func TestConcurrentCreationsStayWithinBudget(t *testing.T) {
 	checkGoroutines(t)
 	const (
-		modules  = 4
-		callers  = 6 // per module
-		calls    = 8 // per caller
-		instance = 40 * 64 << 10
+		modules = 4
+		callers = 6 // per module
+		calls   = 8 // per caller
 	)
+	instance := figure(t, ownModule(t, "bigmem"))
 	for _, tt := range []struct {
 		name      string
 		budget    uint64
@@ -107,7 +107,7 @@ func TestConcurrentCreationsStayWithinBudget(t *testing.T) {
 // account, nor over the budget.
 func TestProbeInstanceCounted(t *testing.T) {
 	checkGoroutines(t)
-	const instance = 40 * 64 << 10
+	instance := figure(t, ownModule(t, "bigmem"))
 	for _, tt := range []struct {
 		name     string
 		minSize  int

@@ -81,6 +81,15 @@ func articleModule(t testing.TB) []byte {
 	return b
 }
 
+// figure is the memory figure of a fresh instance of code: its linear
+// memory, tables and stack allowance, what the memory budget charges for
+// it (wasm.Module.FreshMemoryBytes).
+func figure(t *testing.T, code []byte) uint64 {
+	t.Helper()
+	s := newSet(t, time.Second, wasmpool.Config{})
+	return add(t, s, "figure", code, wasm.ModuleOptions{}).Module.FreshMemoryBytes()
+}
+
 // add loads a module into s, failing the test if it does not load.
 func add(t testing.TB, s *wasmpool.Set, name string, code []byte, opts wasm.ModuleOptions) *wasmpool.Pool {
 	t.Helper()

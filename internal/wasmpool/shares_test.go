@@ -22,10 +22,13 @@ import (
 // small module, under its share, gets an instance in the room left.
 func TestMemoryShares(t *testing.T) {
 	checkGoroutines(t)
-	const instance = 40 * 64 << 10 // bigmem's 2.5 MiB
+	instance := figure(t, ownModule(t, "bigmem")) // 2.5 MiB of linear memory, and its stack allowance
+	// Room for three large instances and a small one; the threshold at
+	// 1.7 large instances; three shares of 1.1.
+	budget := 3*instance + figure(t, testModule(t, "echo"))
 	s := newSet(t, time.Second, wasmpool.Config{
 		MaxSize: 8, CheckoutTimeout: time.Minute,
-		MemoryBudgetBytes: 8 << 20, PressureThreshold: 0.5, // the threshold at 4 MiB; three shares of 2.67 MiB
+		MemoryBudgetBytes: budget, PressureThreshold: 0.5,
 	})
 	ctx := context.Background()
 	big := add(t, s, "big", ownModule(t, "bigmem"), wasm.ModuleOptions{})
@@ -50,12 +53,12 @@ func TestMemoryShares(t *testing.T) {
 		if !errors.As(err, &me) || !errors.Is(err, wasmpool.ErrMemoryLimit) || errors.Is(err, pool.ErrExhausted) {
 			t.Fatalf("%s over its share and the threshold: %v, want a *MemoryError", p.Name, err)
 		}
-		if me.Module != p.Name || me.Held != 2*instance || me.Share != (8<<20)/3 || !strings.Contains(err.Error(), "over its share") {
+		if me.Module != p.Name || me.Held != 2*instance || me.Share != budget/3 || !strings.Contains(err.Error(), "over its share") {
 			t.Errorf("MemoryError = %+v (%v)", me, err)
 		}
 	}
 
-	for i := range 2 { // 0 then 2.5 MiB used: under the threshold, borrowing
+	for i := range 2 { // 0 then 1 instance used: under the threshold, borrowing
 		if err := take(big); err != nil {
 			t.Fatalf("big instance %d under the threshold: %v", i+1, err)
 		}
@@ -76,13 +79,13 @@ func TestMemoryShares(t *testing.T) {
 			t.Errorf("%s with the budget used up: %v, want a *MemoryError saying so", p.Name, err)
 		}
 	}
-	// 7.5 MiB of 8 used: late, still under its share, would pass the
-	// budget; small's instance fits in what is left.
+	// Three large instances used: late, still under its share, would pass
+	// the budget; small's instance fits in what is left.
 	usedUp(late, instance, take(late))
 	if err := take(small); err != nil {
 		t.Errorf("small, under its share, with room for its instance: %v", err)
 	}
-	if m := s.Memory(); m.PeakBytes != m.UsedBytes || m.UsedBytes != 3*instance+small.MemoryBytes() || m.UsedBytes > 8<<20 {
+	if m := s.Memory(); m.PeakBytes != m.UsedBytes || m.UsedBytes != 3*instance+small.MemoryBytes() || m.UsedBytes > budget {
 		t.Errorf("memory %+v, want three large instances and small's, within the budget", m)
 	}
 }
@@ -96,16 +99,17 @@ func TestMemoryShares(t *testing.T) {
 // on, and it keeps its own share.
 func TestReclaimBorrowedMemory(t *testing.T) {
 	checkGoroutines(t)
-	const instance = 40 * 64 << 10 // bigmem's 2.5 MiB
+	instance := figure(t, ownModule(t, "bigmem"))
+	budget := 4 * instance
 	var (
 		mu        sync.Mutex
 		reclaimed []string // the pools and details of reclaimed instances
 	)
 	s := newSet(t, time.Second, wasmpool.Config{
 		MaxSize: 8, CheckoutTimeout: time.Minute,
-		// Two shares of 5 MiB; the threshold at 9 MiB: four instances fill
-		// the budget, the fourth made at 7.5 MiB.
-		MemoryBudgetBytes: 10 << 20, PressureThreshold: 0.9,
+		// Two shares of two instances; the threshold at 3.6: four
+		// instances fill the budget, the fourth made at three.
+		MemoryBudgetBytes: budget, PressureThreshold: 0.9,
 		OnEvent: func(e pool.Event) {
 			if e.Kind == pool.EventDestroyed && e.Reason == pool.ReasonReclaimed {
 				mu.Lock()
@@ -154,7 +158,7 @@ func TestReclaimBorrowedMemory(t *testing.T) {
 		if got := hog.Pool.Stats().Destroyed[pool.ReasonReclaimed]; got != uint64(i+1) {
 			t.Errorf("after small's instance %d, %d hog instances reclaimed, want %d", i+1, got, i+1)
 		}
-		if used := s.Memory().UsedBytes; used > 10<<20 {
+		if used := s.Memory().UsedBytes; used > budget {
 			t.Errorf("%d bytes used after small's instance %d, over the budget", used, i+1)
 		}
 	}
@@ -194,7 +198,8 @@ func TestReclaimConcurrent(t *testing.T) {
 	checkGoroutines(t)
 	s := newSet(t, time.Second, wasmpool.Config{
 		MaxSize: 8, CheckoutTimeout: time.Minute,
-		MemoryBudgetBytes: 10 << 20, PressureThreshold: 0.9, // shares of 3.3 MiB
+		// The hog's four instances fill the budget; shares of 1.3.
+		MemoryBudgetBytes: 4 * figure(t, ownModule(t, "bigmem")), PressureThreshold: 0.9,
 	})
 	ctx := context.Background()
 	hog := add(t, s, "hog", ownModule(t, "bigmem"), wasm.ModuleOptions{})
@@ -257,13 +262,13 @@ func TestReclaimConcurrent(t *testing.T) {
 // of the hog's idle instances, rather than past it.
 func TestReclaimMakesRoomForFirstInstance(t *testing.T) {
 	checkGoroutines(t)
-	const instance = 40 * 64 << 10 // bigmem's 2.5 MiB
+	instance := figure(t, ownModule(t, "bigmem"))
 	s := newSet(t, time.Second, wasmpool.Config{
 		MaxSize: 8, CheckoutTimeout: time.Minute,
-		// Shares of 4.5 MiB; the threshold at 6.3 MiB: the hog's third
-		// instance is made at 5 MiB, and 7.5 MiB leave no room for a
-		// fourth.
-		MemoryBudgetBytes: 9 << 20, PressureThreshold: 0.7,
+		// Room for 3.6 instances; shares of 1.8; the threshold at 2.5:
+		// the hog's third instance is made at two, and three leave no
+		// room for a fourth.
+		MemoryBudgetBytes: instance * 18 / 5, PressureThreshold: 0.7,
 	})
 	ctx := context.Background()
 	hog := add(t, s, "hog", ownModule(t, "bigmem"), wasm.ModuleOptions{})

@@ -97,6 +97,15 @@ type Config struct {
 	// the server up: up to 100 ms more to SERVING on two busy cores).
 	MaxConcurrentCalls int
 
+	// AllowUninstrumented loads modules the instrumentation cannot read
+	// (WASM_ALLOW_UNINSTRUMENTED), which run with wazero's own checks and
+	// without the stack bound: each of their calls may hold up to
+	// wazero's limit of stack, so each is charged that
+	// (wasm.Module.CallStackChargeBytes) against the memory budget while
+	// it runs, and refused with a *MemoryError when the budget has no room
+	// for it. Without it, Add refuses them with an *UninstrumentedError.
+	AllowUninstrumented bool
+
 	// Breaker settings, one breaker per module.
 	FailureThreshold, SuccessThreshold int
 	OpenTimeout                        time.Duration
@@ -197,7 +206,7 @@ type Instance struct {
 	// pending is the breaker's verdict function of the last call, which
 	// succeeded, until the instance is reset (see Run).
 	pending  atomic.Pointer[func(error)]
-	initial  uint64       // linear memory when created
+	initial  uint64       // linear memory when created (not its figure)
 	size     atomic.Int64 // linear memory at the last accounting
 	recycle  atomic.Bool  // the sweep asked for it to be closed
 	checkout atomic.Bool
@@ -305,6 +314,10 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	sum := <-digest
 	if err != nil {
 		return nil, err
+	}
+	if !mod.Instrumented() && !s.cfg.AllowUninstrumented {
+		mod.Close(ctx)
+		return nil, &UninstrumentedError{Module: name, Charge: mod.CallStackChargeBytes()}
 	}
 	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s, acct: s.account(name)}
 	p.fresh.Store(mod.FreshMemoryBytes())
@@ -459,7 +472,7 @@ func (s *Set) adopt(p *Pool, inst *wasm.Instance, reserved uint64) (*Instance, e
 		}
 		reserved = size
 	}
-	i := &Instance{Instance: inst, set: s, pool: p, initial: size}
+	i := &Instance{Instance: inst, set: s, pool: p, initial: inst.LinearMemoryBytes()}
 	i.size.Store(int64(reserved))
 	s.liveMu.Lock()
 	s.live[i] = struct{}{}
@@ -469,9 +482,10 @@ func (s *Set) adopt(p *Pool, inst *wasm.Instance, reserved uint64) (*Instance, e
 }
 
 // overRecycle reports whether i's linear memory is past limit (0: never)
-// and half again its size when created (see Config.RecycleBytes).
+// and half again its size when created (see Config.RecycleBytes). Its
+// tables and stack allowance do not grow, and do not count here.
 func (i *Instance) overRecycle(limit uint64) bool {
-	size := uint64(max(i.size.Load(), 0))
+	size := i.LinearMemoryBytes()
 	return limit > 0 && size > limit && size > i.initial+i.initial/2
 }
 
@@ -548,7 +562,8 @@ type MemoryError struct {
 	Module       string
 	Held, Share  uint64 // the module's memory and its share, bytes
 	Modules      int    // the share is the budget over this many modules
-	Need         uint64 // the memory the new instance was to take, bytes
+	Need         uint64 // the memory the new instance (or call) was to take, bytes
+	Call         bool   // a call was refused, not a new instance
 	Used, Budget uint64 // all modules' memory and the budget, bytes
 	InUse        uint64 // of Used, the instances checked out, bytes
 	Threshold    float64
@@ -557,6 +572,10 @@ type MemoryError struct {
 func (e *MemoryError) Error() string {
 	used := float64(e.Used) / float64(max(e.Budget, 1))
 	switch {
+	case e.Call:
+		return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in instances in use, "+
+			"no room for a call of module %q, which runs without the stack bound (WASM_ALLOW_UNINSTRUMENTED) and is charged %s of stack while it runs",
+			mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Need))
 	case e.Held >= e.Share && used >= e.Threshold:
 		return fmt.Sprintf("module %q holds %s, over its share of %s (WASM_MEMORY_LIMIT_MB %s over %d modules), "+
 			"and may take more only while the budget is under %.0f%% (MEMORY_PRESSURE_THRESHOLD): it is at %.0f%%",
@@ -652,6 +671,14 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 		return nil, err
 	}
 	defer call.release()
+	if charge := p.Module.CallStackChargeBytes(); charge > 0 {
+		if _, ok := p.set.reserve(p, charge); !ok {
+			err := p.set.memoryError(p, charge)
+			err.Call = true
+			return nil, err
+		}
+		defer p.set.charge(p, -int64(charge))
+	}
 	done, err := p.Breaker.Allow()
 	if err != nil {
 		return nil, err
@@ -736,6 +763,26 @@ func isABI(err error) bool {
 	var abi *wasm.ABIError
 	return errors.As(err, &abi)
 }
+
+// ErrUninstrumented reports a module refused because the instrumentation
+// cannot read it (see Config.AllowUninstrumented).
+var ErrUninstrumented = errors.New("wasmpool: module without the stack bound")
+
+// UninstrumentedError reports a module refused because the instrumentation
+// cannot read it, and says how to load it anyway. It wraps
+// ErrUninstrumented.
+type UninstrumentedError struct {
+	Module string
+	Charge uint64 // what each of its calls would be charged, bytes
+}
+
+func (e *UninstrumentedError) Error() string {
+	return fmt.Sprintf("module %q cannot be instrumented, so its calls' stacks would be bounded by wazero's own limit alone, "+
+		"not WASM_MAX_STACK_KB: set WASM_ALLOW_UNINSTRUMENTED to load it, each call charged %s against the memory budget",
+		e.Module, mib(e.Charge))
+}
+
+func (e *UninstrumentedError) Unwrap() error { return ErrUninstrumented }
 
 // CreationError reports an instance that could not be made.
 type CreationError struct {

@@ -276,7 +276,9 @@ func TestMemoryBudgetRefusesCreation(t *testing.T) {
 	checkGoroutines(t)
 	s := newSet(t, time.Second, wasmpool.Config{
 		MinSize: 0, MaxSize: 2,
-		MemoryBudgetBytes: 64 << 10, PressureThreshold: 0.5, // one page is the whole budget
+		// One fresh instance (a page and its stack allowance) is the
+		// whole budget.
+		MemoryBudgetBytes: figure(t, testModule(t, "echo")), PressureThreshold: 0.5,
 		FailureThreshold: 1, OpenTimeout: time.Hour,
 	})
 	p := add(t, s, "echo", testModule(t, "echo"), wasm.ModuleOptions{})
@@ -344,8 +346,10 @@ func TestSweepRecyclesUnderPressure(t *testing.T) {
 	// echo starts with one 64 KiB page and grows by the request buffer
 	// (64 KiB at least) on its first call: two fresh instances leave the
 	// budget under pressure, two that ran a call put it over.
+	stack := figure(t, testModule(t, "echo")) - 64<<10 // its stack allowance
+	budget := 2*stack + 4*64<<10
 	s := newSet(t, time.Second, wasmpool.Config{MinSize: 2, MaxSize: 2, RecycleBytes: 3 * 64 << 10,
-		MemoryBudgetBytes: 4 * 64 << 10, PressureThreshold: 0.5})
+		MemoryBudgetBytes: budget, PressureThreshold: float64(2*stack+3*64<<10) / float64(budget)})
 	p := add(t, s, "echo", testModule(t, "echo"), wasm.ModuleOptions{})
 	ctx := context.Background()
 	if err := p.Pool.WaitReady(ctx); err != nil {
@@ -364,7 +368,7 @@ func TestSweepRecyclesUnderPressure(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		if size := h.Value().MemoryBytes(); size <= 96<<10 || size > 3*64<<10 {
+		if size := h.Value().LinearMemoryBytes(); size <= 96<<10 || size > 3*64<<10 {
 			t.Fatalf("an instance of %d bytes after a call: the test needs 96 to 192 KiB", size)
 		}
 		if reason := p.Done(h, err); reason != "" {

@@ -1,0 +1,81 @@
+;; stackkeep: every export but the version recurses before it answers, so
+;; that each function the host keeps bound keeps a grown stack between
+;; calls. riptide_extract and riptide_extract_tree recurse as many calls
+;; deep as the document has bytes (with large frames when that number is
+;; odd), and set the depth of the others' recursion to an eighth of it:
+;; the ratio of the host's first stack budgets of the two kinds of call.
+(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (global $depth (mut i32) (i32.const 0))
+  (data (i32.const 16) "[\"test\"]")
+  (data (i32.const 32) "{\"ok\":{}}")
+
+  (func $down (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (i32.add (call $down (i32.sub (local.get $n) (i32.const 1))) (i32.const 1)))))
+  ;; Sixteen values live across the call: each has a slot in the frame.
+  (func $wide (param $n i32) (result i64)
+    (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+    (local $e i64) (local $f i64) (local $g i64) (local $h i64)
+    (local $i i64) (local $j i64) (local $k i64) (local $l i64)
+    (local $m i64) (local $o i64) (local $p i64) (local $q i64)
+    (if (i32.eqz (local.get $n)) (then (return (i64.const 0))))
+    (local.set $a (i64.extend_i32_u (local.get $n)))
+    (local.set $b (i64.mul (local.get $a) (i64.const 3)))
+    (local.set $c (i64.mul (local.get $b) (i64.const 5)))
+    (local.set $d (i64.mul (local.get $c) (i64.const 7)))
+    (local.set $e (i64.mul (local.get $d) (i64.const 11)))
+    (local.set $f (i64.mul (local.get $e) (i64.const 13)))
+    (local.set $g (i64.mul (local.get $f) (i64.const 17)))
+    (local.set $h (i64.mul (local.get $g) (i64.const 19)))
+    (local.set $i (i64.mul (local.get $h) (i64.const 23)))
+    (local.set $j (i64.mul (local.get $i) (i64.const 29)))
+    (local.set $k (i64.mul (local.get $j) (i64.const 31)))
+    (local.set $l (i64.mul (local.get $k) (i64.const 37)))
+    (local.set $m (i64.mul (local.get $l) (i64.const 41)))
+    (local.set $o (i64.mul (local.get $m) (i64.const 43)))
+    (local.set $p (i64.mul (local.get $o) (i64.const 47)))
+    (local.set $q (i64.mul (local.get $p) (i64.const 53)))
+    (i64.add
+      (call $wide (i32.sub (local.get $n) (i32.const 1)))
+      (i64.add (i64.add (i64.add (local.get $a) (local.get $b)) (i64.add (local.get $c) (local.get $d)))
+        (i64.add (i64.add (i64.add (local.get $e) (local.get $f)) (i64.add (local.get $g) (local.get $h)))
+          (i64.add (i64.add (i64.add (local.get $i) (local.get $j)) (i64.add (local.get $k) (local.get $l)))
+            (i64.add (i64.add (local.get $m) (local.get $o)) (i64.add (local.get $p) (local.get $q))))))))
+  (func $housekeep (drop (call $down (global.get $depth))))
+  (func $extract (param $len i32) (result i64)
+    (global.set $depth (i32.shr_u (local.get $len) (i32.const 3)))
+    (if (i32.and (local.get $len) (i32.const 1))
+      (then (drop (call $wide (local.get $len))))
+      (else (drop (call $down (local.get $len)))))
+    (i64.const 0x0000002000000009))
+
+  (func (export "riptide_alloc") (param $size i32) (result i32)
+    (local $ptr i32)
+    (local $end i32)
+    (call $housekeep)
+    (local.set $ptr (global.get $heap))
+    (local.set $end (i32.add (local.get $ptr) (local.get $size)))
+    (if (i32.gt_u (local.get $end) (i32.mul (memory.size) (i32.const 65536)))
+      (then
+        (if (i32.eq
+              (memory.grow (i32.sub (i32.shr_u (i32.add (local.get $end) (i32.const 65535)) (i32.const 16))
+                                    (memory.size)))
+              (i32.const -1))
+          (then (return (i32.const 0))))))
+    (global.set $heap (i32.and (i32.add (local.get $end) (i32.const 7)) (i32.const -8)))
+    (local.get $ptr))
+  (func (export "riptide_free") (param i32 i32) (call $housekeep))
+  ;; ["test"]: 8 bytes at 16
+  (func (export "riptide_modes") (result i64) (call $housekeep) (i64.const 0x0000001000000008))
+  (func (export "riptide_abi_version") (result i32) (i32.const 1))
+  (func (export "riptide_health") (result i32) (call $housekeep) (i32.const 0))
+  (func (export "riptide_reset") (call $housekeep) (global.set $heap (i32.const 1024)))
+  ;; {"ok":{}}: 9 bytes at 32
+  (func (export "riptide_extract") (param i32 i32 i32) (param $len i32) (result i64)
+    (call $extract (local.get $len)))
+  (func (export "riptide_extract_tree") (param i32 i32 i32) (param $len i32) (result i64)
+    (call $extract (local.get $len)))
+)
