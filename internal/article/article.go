@@ -267,6 +267,12 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 			res.ContentHTML = renderHTML(art.Node, 2*len(page.text))
 		}
 	}
+	// A page that names no author anywhere is the site's own writing (a
+	// company's press release, a one-person blog): the site's name, when
+	// it reads as one, stands for its author.
+	if len(res.Authors) == 0 && res.Byline == "" {
+		res.Authors = metadata.SiteAuthor(res.SiteName)
+	}
 	res.Dir = normalizeDir(dir)
 	if page != nil {
 		res.WordCount = CountWords(page.text)

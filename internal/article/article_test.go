@@ -442,3 +442,26 @@ func equalJSON(a, b any) bool {
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
+
+func TestSiteAsAuthor(t *testing.T) {
+	body := `<article><h1>The Title</h1><p>` + lorem + `</p><p>` + lorem + `</p></article>`
+	tests := []struct {
+		name, head, body string
+		want             []string
+	}{
+		{"no author anywhere: the site", `<meta property="og:site_name" content="Altstadt Bote">`, body, []string{"Altstadt Bote"}},
+		{"a byline's author", `<meta property="og:site_name" content="Altstadt Bote">`,
+			`<article><h1>The Title</h1><p class="byline">By Olaf Lindqvist</p><p>` + lorem + `</p><p>` + lorem + `</p></article>`, []string{"Olaf Lindqvist"}},
+		{"a slogan is no author", `<meta property="og:site_name" content="Der Blog für Technik und mehr Spaß">`, body, nil},
+		{"no site name", ``, body, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := `<html><head><title>The Title</title>` + tt.head + `</head><body>` + tt.body + `</body></html>`
+			res := mustExtract(t, src, Request{Mode: ModeArticle})
+			if !slices.Equal(res.Authors, tt.want) {
+				t.Errorf("Authors = %q, want %q", res.Authors, tt.want)
+			}
+		})
+	}
+}

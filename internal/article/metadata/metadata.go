@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,6 +65,22 @@ const maxDescriptionBytes = 2000
 // Names splits s, a byline, into the names it holds: "By Ann Smith and
 // Bo Li, 3 May 2020" is [Ann Smith, Bo Li].
 func Names(s string) []string { return appendNames(nil, s) }
+
+// maxSiteAuthorWords is the longest site name, in words, that SiteAuthor
+// takes for a name: a longer one is a slogan ("Der Blog für Technik und
+// mehr").
+const maxSiteAuthorWords = 4
+
+// SiteAuthor is site, a site's name, as the author of a page that names
+// none: the one name it reads as, else nil ("Ann's Blog" is one; "News |
+// Blog" and a slogan are not).
+func SiteAuthor(site string) []string {
+	names := appendNames(nil, site)
+	if len(names) != 1 || len(strings.Fields(names[0])) > maxSiteAuthorWords {
+		return nil
+	}
+	return names
+}
 
 // Extract reads root, a parsed page, and pageURL, its address (may be
 // empty). It does not modify the tree.
@@ -134,7 +151,7 @@ func Extract(root *html.Node, pageURL string) Metadata {
 // can name the blog's owner where the byline, its link and its class
 // name the post's author.
 func (w *walker) authors(ld []string, pageURL string) []string {
-	sources := [...][]string{ld, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors, w.textAuthors()}
+	sources := [...][]string{ld, w.metaAuthors, w.itempropAuthors, w.relAuthors, w.hintedAuthors, w.hrefAuthors, w.ccAuthors, w.textAuthors()}
 	chosen, site := -1, -1
 	for i, list := range sources {
 		if len(list) == 0 {
@@ -183,12 +200,28 @@ func (w *walker) authors(ld []string, pageURL string) []string {
 	}
 	// A source that names the same authors and more lists co-authors the
 	// others left out ("Ann Li" of "Ann Li und Bo Wu").
+	// Unless the longer list is one source's against the best list's
+	// two or more: then it adds a name that is not an author's (the
+	// publisher's next to its writers').
 	for _, list := range sources {
-		if len(list) > len(sources[best]) && len(list) <= 4 && holdsAll(list, sources[best]) {
+		if len(list) > len(sources[best]) && len(list) <= 4 && holdsAll(list, sources[best]) &&
+			(sameLists(sources[:], list) > 1 || sameLists(sources[:], sources[best]) < 3) {
 			return list
 		}
 	}
 	return sources[best]
+}
+
+// sameLists is how many of sources name the same people as list, list
+// itself included.
+func sameLists(sources [][]string, list []string) int {
+	n := 0
+	for _, other := range sources {
+		if len(other) == len(list) && holdsAll(other, list) && holdsAll(list, other) {
+			n++
+		}
+	}
+	return n
 }
 
 // holdsAll reports whether every name of b agrees with a name of a.
@@ -212,7 +245,34 @@ func fuller(a, b []string) bool {
 	if len(words) < 2 || len(words) > 4 {
 		return false
 	}
-	return letters(a[0]) == letters(b[0]) || strings.EqualFold(words[0], b[0])
+	return letters(a[0]) == letters(b[0]) || strings.EqualFold(words[0], b[0]) || initials(b[0]) && b[0] == initialsOf(words)
+}
+
+// initials reports whether s is a short word in capitals, as an
+// author's initials are written ("AL", "JFK").
+func initials(s string) bool {
+	n := 0
+	for _, r := range s {
+		if !unicode.IsUpper(r) {
+			return false
+		}
+		n++
+	}
+	return n >= 2 && n <= 4
+}
+
+// initialsOf is the first letters of words, in capitals.
+func initialsOf(words []string) string {
+	var sb strings.Builder
+	for _, w := range words {
+		for _, r := range w {
+			if unicode.IsLetter(r) {
+				sb.WriteRune(unicode.ToUpper(r))
+				break
+			}
+		}
+	}
+	return sb.String()
 }
 
 // agree reports whether a name of a and a name of b are the same person:
@@ -251,6 +311,14 @@ func (w *walker) siteLike(names []string, pageURL string) bool {
 	}
 	if site := letters(w.siteName); site != "" && (name == site || len(name) >= 4 && strings.Contains(site, name)) {
 		return true
+	}
+	// Initials are the site's when they are a word of its name or the
+	// first letters of its words ("AB" of "AB - Altstadt Bote").
+	if len(names) == 1 && initials(names[0]) && w.siteName != "" {
+		words := strings.FieldsFunc(w.siteName, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		if names[0] == initialsOf(words) || slices.Contains(words, names[0]) {
+			return true
+		}
 	}
 	host := ""
 	if u, err := url.Parse(pageURL); err == nil {
@@ -414,13 +482,19 @@ func (w *walker) byline(t *html.Node) {
 			return
 		}
 		text := limitedText(block, maxBylineText+1)
-		if len(text) > maxBylineText {
+		if len(text) > maxBylineText || block.Data == "ul" || block.Data == "ol" || holdsList(block) {
 			return
 		}
 		if m := reBylineBlock.FindStringSubmatchIndex(text); m != nil {
 			// A name of one word is read after "Autor:" only: "Das
 			// Beste von Mallorca" is not a byline.
 			name := text[m[2]:m[3]]
+			// "von Ann Li Themen: Reisen": a word before a colon labels
+			// the field that follows the byline, and is no part of the
+			// name.
+			if strings.HasPrefix(text[m[3]:], ":") {
+				name = strings.TrimRight(name[:max(strings.LastIndexAny(name, " ,"), 0)], " ,")
+			}
 			label := strings.ToLower(strings.TrimSpace(text[:m[2]]))
 			labelled := strings.HasSuffix(label, ":") || hasSuffixAny(label, postedBy...)
 			if names := appendNames(nil, name); len(names) > 0 && (labelled || len(strings.Fields(names[0])) >= 2) && bylineEnd(text[m[3]:]) {
@@ -434,6 +508,18 @@ func (w *walker) byline(t *html.Node) {
 		}
 		block = block.Parent
 	}
+}
+
+// holdsList reports whether n holds a list: a menu's item ("Text" over
+// its submenu of "Photos", "Audio"), never a byline, which is a line (as
+// a list's items read together are not one either).
+func holdsList(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && (c.Data == "ul" || c.Data == "ol" || holdsList(c)) {
+			return true
+		}
+	}
+	return false
 }
 
 // postedBy are the labels that say the next word is who wrote the page,
@@ -560,6 +646,7 @@ type walker struct {
 	firstTime         Date
 	relAuthors        []string
 	hrefAuthors       []string // links to an author page: /author/name
+	ccAuthors         []string // the work's author in a Creative Commons licence notice
 	siteName          string
 	twitterLabels     map[string]string // twitter:labelN -> its content, lower-cased
 	relCategories     []string
@@ -701,6 +788,12 @@ func (w *walker) element(n *html.Node, label string) {
 			w.hrefAuthors = appendNames(nil, limitedText(n, maxHintedText))
 		}
 		switch {
+		case strings.Contains(rel, " cc:attributionurl ") && n.Data == "a":
+			// A licence notice names whom to credit ("<a
+			// rel=cc:attributionURL>Ann Li</a>"): the work's author.
+			if len(w.ccAuthors) == 0 {
+				w.ccAuthors = appendNames(nil, limitedText(n, maxHintedText))
+			}
 		case strings.Contains(rel, " author ") && n.Data == "a":
 			if len(w.relAuthors) < maxListItems {
 				w.relAuthors = appendNames(w.relAuthors, limitedText(n, maxHintedText))
@@ -710,6 +803,9 @@ func (w *walker) element(n *html.Node, label string) {
 		case strings.Contains(rel, " tag ") && n.Data == "a":
 			w.relTags = appendItem(w.relTags, limitedText(n, maxHintedText))
 		}
+	}
+	if len(w.ccAuthors) == 0 && strings.EqualFold(attr(n, "property"), "cc:attributionName") {
+		w.ccAuthors = appendNames(nil, limitedText(n, maxHintedText))
 	}
 	if label == "" || w.hinted >= maxHinted {
 		return

@@ -110,6 +110,27 @@ func TestNames(t *testing.T) {
 	}
 }
 
+func TestSiteAuthor(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"Altstadt Bote", []string{"Altstadt Bote"}},
+		{"Ann Lindqvist", []string{"Ann Lindqvist"}},
+		{"example.org", []string{"example.org"}},
+		{"", nil},
+		{"News | Altstadt Bote", nil},               // two names
+		{"Der Blog für Technik und mehr Spaß", nil}, // a slogan
+		{"https://example.org/", nil},
+		{"Posted by", nil},
+	}
+	for _, tt := range tests {
+		if got := SiteAuthor(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("SiteAuthor(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestExtract(t *testing.T) {
 	tests := []struct {
 		name, url, page string
@@ -314,6 +335,70 @@ func TestExtract(t *testing.T) {
 			name: "a staff page link",
 			page: `<h1>T</h1><a href="/fr/staff/uriel-lindqvist/">Uriel Lindqvist</a>`,
 			want: Metadata{Authors: []string{"Uriel Lindqvist"}},
+		},
+		{
+			name: "initials give way to the name a licence notice credits",
+			page: `<h1>T</h1><a rel="author" href="/author/ol/">OL</a><footer><span property="dct:title">Notes</span> by
+				<a rel="cc:attributionURL" href="/">Olaf Lindqvist</a> is licensed under CC BY</footer>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
+			name: "a licence notice's attribution name",
+			page: `<h1>T</h1><a rel="author" href="/author/ol/">OL</a><p><span property="cc:attributionName">Olaf Lindqvist</span></p>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
+			name: "initials that are the site's give way to a person",
+			page: `<meta property="og:site_name" content="AB - Altstadt Bote"><meta name="author" content="AB"><h1>T</h1><p>Von Ursula Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ursula Lindqvist"}},
+		},
+		{
+			name: "initials of the site's words give way to a person",
+			page: `<meta property="og:site_name" content="Altstadt Bote"><meta name="author" content="AB"><h1>T</h1><p>Von Ursula Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ursula Lindqvist"}},
+		},
+		{
+			name: "initials that are not the site's are a name",
+			page: `<meta property="og:site_name" content="Altstadt Bote"><meta name="author" content="UL"><h1>T</h1>`,
+			want: Metadata{Authors: []string{"UL"}},
+		},
+		{
+			name: "the word before a colon after a byline labels the next field",
+			page: `<h1>T</h1><p>von Olaf Lindqvist Themen: Reisen</p>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
+			name: "a one-word name before a colon's label",
+			page: `<h1>T</h1><p><span>Posted by Olaf</span> Themen: Reisen</p>`,
+			want: Metadata{Authors: []string{"Olaf"}},
+		},
+		{
+			name: "a menu's items are no byline",
+			page: `<ul><li><a href="/m">Texte</a><ul><li><a href="/p">Photos</a></li><li><a href="/a">Audio Clips</a></li></ul></li></ul>
+				<p>von <em>Olaf Lindqvist</em></p>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
+			name: "a sub-menu's items read together are no byline",
+			page: `<ul><li><a href="/m">Texte</a></li><li><a href="/p">Photos</a></li><li><a href="/a">Audio Clips</a></li></ul>
+				<p>von <em>Olaf Lindqvist</em></p>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
+			name: "one source's longer list against three others' agreeing two",
+			page: `<script type="application/ld+json">{"@type":"NewsArticle","author":[{"name":"Ann Lindqvist"},{"name":"Bo Lindqvist"}]}</script>
+				<meta name="author" content="Big Press, Ann Lindqvist, Bo Lindqvist"><h1>T</h1>
+				<div class="author"><a href="/autor/ann/">Ann Lindqvist</a> und <a href="/autor/bo/">Bo Lindqvist</a></div>
+				<p>Von Ann Lindqvist und Bo Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist", "Bo Lindqvist"}},
+		},
+		{
+			name: "two sources' longer list against three's",
+			page: `<script type="application/ld+json">{"@type":"NewsArticle","author":{"@type":"Person","name":"Ann Lindqvist"}}</script>
+				<meta name="author" content="Ann Lindqvist, Bo Lindqvist"><h1>T</h1>
+				<div class="author"><a href="/autor/ann/">Ann Lindqvist</a> und <a href="/autor/bo/">Bo Lindqvist</a></div>
+				<a href="/author/ann">Ann Lindqvist</a><p>Von Ann Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist", "Bo Lindqvist"}},
 		},
 		{
 			name: "rel tag and category links",
