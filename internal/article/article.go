@@ -270,6 +270,11 @@ func (p *plan) extract(root *html.Node) (*Result, error) {
 	// A page that names no author anywhere is the site's own writing (a
 	// company's press release, a one-person blog): the site's name, when
 	// it reads as one, stands for its author.
+	// So is a page whose copyright notice names its holder, who comes
+	// first.
+	if len(res.Authors) == 0 && res.Byline == "" {
+		res.Authors = md.Copyright
+	}
 	if len(res.Authors) == 0 && res.Byline == "" {
 		res.Authors = metadata.SiteAuthor(res.SiteName)
 	}

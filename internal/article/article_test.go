@@ -454,6 +454,8 @@ func TestSiteAsAuthor(t *testing.T) {
 			`<article><h1>The Title</h1><p class="byline">By Olaf Lindqvist</p><p>` + lorem + `</p><p>` + lorem + `</p></article>`, []string{"Olaf Lindqvist"}},
 		{"a slogan is no author", `<meta property="og:site_name" content="Der Blog für Technik und mehr Spaß">`, body, nil},
 		{"no site name", ``, body, nil},
+		{"a copyright notice's holder before the site", `<meta property="og:site_name" content="Altstadt Bote">`,
+			body + `<footer><p>© 2021 Olaf Lindqvist</p></footer>`, []string{"Olaf Lindqvist"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,6 +48,9 @@ type Metadata struct {
 	Authors       []string
 	Categories    []string
 	Tags          []string
+	// Copyright is the holder a copyright notice names ("© 2020 Ann
+	// Li"): whom a page that names no author elsewhere belongs to.
+	Copyright []string
 	// Descriptions are the summaries the page's meta tags give (description,
 	// og:description, twitter:description, dc.description), the distinct
 	// ones in document order, at most maxDescriptions: a page's summary is
@@ -137,6 +140,7 @@ func Extract(root *html.Node, pageURL string) Metadata {
 	}
 
 	md.Authors = w.authors(ld.authors, pageURL)
+	md.Copyright = w.copyright
 
 	md.Descriptions = w.descriptions
 	md.Categories = firstNonEmpty(ld.sections, w.metaSections, w.relCategories)
@@ -596,6 +600,53 @@ func (w *walker) datedName(t *html.Node) {
 	}
 }
 
+// hasCopyrightMark reports whether s holds "©", "(c)" or "copyright".
+func hasCopyrightMark(s string) bool {
+	return strings.Contains(s, "©") || strings.Contains(s, "(c)") || strings.Contains(s, "(C)") ||
+		strings.Contains(s, "opyright") || strings.Contains(s, "OPYRIGHT")
+}
+
+// reCopyright reads a copyright notice: its mark, the years, an optional
+// "by", then the holder, a capital first, up to a separator.
+var reCopyright = regexp.MustCompile(`(?i:©|\(c\)|copyright)(?:\s*(?i:©|\(c\)))?[\s\d,–-]*(?:(?i:by|von|par|por)\s+)?(\p{Lu}[^|•·©]{1,79})`)
+
+// rightsReserved are the words that end a copyright holder's name: the
+// notice goes on with its reservation ("Ann Li. All rights reserved").
+var rightsReserved = []string{" all rights", " alle rechte", " tous droits", " todos los derechos", " tutti i diritti", " powered by", " - ", " – ", ". "}
+
+// maxCopyrightText is how much of a text node, in bytes, is read for a
+// copyright notice: a notice is a short line, and a text node that is
+// not is read no further.
+const maxCopyrightText = 200
+
+// maxCopyrightWords is the longest holder, in words, taken from a
+// copyright notice: a longer one is a sentence about copyright.
+const maxCopyrightWords = 4
+
+// copyrightHolder is the one name that a copyright notice in s names,
+// else nil.
+func copyrightHolder(s string) []string {
+	if len(s) > maxCopyrightText {
+		s = s[:maxCopyrightText]
+	}
+	m := reCopyright.FindStringSubmatch(strings.Join(strings.Fields(s), " "))
+	if m == nil {
+		return nil
+	}
+	holder := m[1]
+	lower := foldASCII(holder)
+	for _, end := range rightsReserved {
+		if i := strings.Index(lower, end); i >= 0 {
+			holder, lower = holder[:i], lower[:i]
+		}
+	}
+	names := appendNames(nil, strings.TrimRight(holder, ". "))
+	if len(names) != 1 || len(strings.Fields(names[0])) > maxCopyrightWords {
+		return nil
+	}
+	return names
+}
+
 // inline are the elements that hold part of a line: the block that holds
 // a byline is their nearest ancestor that is none.
 var inline = map[string]bool{"a": true, "span": true, "em": true, "i": true, "b": true, "strong": true, "small": true, "time": true, "font": true, "u": true, "cite": true}
@@ -669,6 +720,9 @@ type walker struct {
 	inLinkOrNav                 int // depth of links and navigation, whose author classes are not the page's
 	bylineAfterH1, bylineBefore []string
 	bodyText                    strings.Builder // the first maxNearTitle bytes of the body's text
+
+	copyrightChecks int
+	copyright       []string
 }
 
 // maxNearTitle bounds the text read for a date near the headline.
@@ -684,6 +738,11 @@ func (w *walker) walk(n *html.Node, inComments bool) {
 			} else if startsWithDigit(n.Data) {
 				w.datedName(n)
 			}
+		}
+		// A link's notice is a menu's ("Copyright" to the rights page).
+		if w.copyright == nil && w.copyrightChecks < maxHinted && w.inLinkOrNav == 0 && hasCopyrightMark(n.Data) {
+			w.copyrightChecks++
+			w.copyright = copyrightHolder(n.Data)
 		}
 		if w.seenH1 && w.nearTitle.Len() < maxNearTitle {
 			w.nearTitle.WriteString(n.Data)

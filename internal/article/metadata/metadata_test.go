@@ -110,6 +110,31 @@ func TestNames(t *testing.T) {
 	}
 }
 
+func TestCopyrightHolder(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"© 2019 Olaf Lindqvist", []string{"Olaf Lindqvist"}},
+		{"(c) Olaf Lindqvist • Weitere Rechte siehe Impressum", []string{"Olaf Lindqvist"}},
+		{"Copyright 2006-2008 by Olaf Lindqvist", []string{"Olaf Lindqvist"}},
+		{"| COPYRIGHT OLAF LINDQVIST | A PROJECT", []string{"OLAF LINDQVIST"}},
+		{"Copyright © 2023 Altstadt Bote. All rights reserved.", []string{"Altstadt Bote"}},
+		{"© 2022\n   Altstadt Bote\n", []string{"Altstadt Bote"}},
+		{"© Altstadt Bote GmbH - Alle Rechte vorbehalten", []string{"Altstadt Bote GmbH"}},
+		{"© 2020", nil},
+		{"Copyright", nil},
+		{"© 2020 Ann Li, Bo Wu", nil}, // not one holder
+		{"The copyright of these texts is held by whoever wrote them first", nil},
+		{"no notice at all", nil},
+	}
+	for _, tt := range tests {
+		if got := copyrightHolder(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("copyrightHolder(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestSiteAuthor(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -401,6 +426,11 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Ann Lindqvist", "Bo Lindqvist"}},
 		},
 		{
+			name: "a copyright notice's holder",
+			page: `<h1>T</h1><p>Text</p><footer><a href="/rights">Copyright Bildrechte</a><small>© 2020 Olaf Lindqvist</small></footer>`,
+			want: Metadata{Copyright: []string{"Olaf Lindqvist"}},
+		},
+		{
 			name: "rel tag and category links",
 			page: `<a rel="category tag" href="/c">Travel</a><a rel="tag" href="/t">beach</a>`,
 			want: Metadata{Categories: []string{"Travel"}, Tags: []string{"beach"}},
@@ -454,6 +484,19 @@ func TestExtractBounds(t *testing.T) {
 		t.Errorf("read %d scripts, %d hinted elements and %d bylines, bounds %d, %d and %d",
 			len(w.scripts), w.hinted, w.bylineChecks, maxJSONLD, maxHinted, maxHinted)
 	}
+	// Copyright notices that name nobody are read maxHinted times.
+	sb.Reset()
+	for range 1000 {
+		sb.WriteString(`<p>© 2020 ` + strings.Repeat("and so on ", 50) + `</p>`)
+	}
+	if root, err = html.Parse(strings.NewReader(sb.String())); err != nil {
+		t.Fatal(err)
+	}
+	w = walker{}
+	w.walk(root, false)
+	if w.copyrightChecks > maxHinted || w.copyright != nil {
+		t.Errorf("read %d copyright notices (bound %d), holder %q", w.copyrightChecks, maxHinted, w.copyright)
+	}
 	md := Extract(root, "")
 	if len(md.Tags) > maxListItems || len(md.Authors) > maxListItems {
 		t.Errorf("%d tags and %d authors, bound %d", len(md.Tags), len(md.Authors), maxListItems)
@@ -495,6 +538,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add(`<script type="application/ld+json">{"@graph":[{"@type":"Article","datePublished":"2021-03-04","author":[{"@id":"a"}]},{"@id":"a","name":"Ann"}]}</script>`, "https://x/2020/01/02/a")
 	f.Add(`<meta name="author" content="By A and B, 3 May 2020"><h1>x</h1>6. Mai 2008 <time datetime="20090806">`, "")
 	f.Add(`<div class="byline">Posted on 31/12/2019 by <a>Q</a></div>`, "::bad url")
+	f.Add(`<footer><a href="/c">Copyright</a> © 2019–2020 by Q Z. All rights reserved</footer>`, "")
 	f.Fuzz(func(t *testing.T, page, pageURL string) {
 		root, err := html.Parse(strings.NewReader(page))
 		if err != nil {
