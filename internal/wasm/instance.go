@@ -444,9 +444,9 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 		i.deep = false
 	}
 	err := fn.CallWithStack(ctx, i.stack)
-	if (i.deep || i.budget == nil) && err == nil {
+	if (i.deep || i.mod.interruption == interruptChecked) && err == nil {
 		// Drop the stacks wazero grew for the call: new functions
-		// start small. A module without a stack budget grows them to
+		// start small. A module without the stack bound grows them to
 		// wazero's own limit, so its are dropped after every call.
 		i.deep = false
 		i.bind()
