@@ -500,6 +500,13 @@ func (w *walker) byline(t *html.Node) {
 				name = strings.TrimRight(name[:max(strings.LastIndexAny(name, " ,"), 0)], " ,")
 			}
 			label := strings.ToLower(strings.TrimSpace(text[:m[2]]))
+			// "Foto von Ann Li" credits a picture, not the text.
+			if words := strings.Fields(label); len(words) >= 2 && creditRoles[strings.Trim(words[len(words)-2], ":,.")] {
+				return
+			}
+			// "Text von Ann Li Illustration von Bo Wu": another credit
+			// ends the author's.
+			name = cutAtCredit(name)
 			labelled := strings.HasSuffix(label, ":") || hasSuffixAny(label, postedBy...)
 			if names := appendNames(nil, name); len(names) > 0 && (labelled || len(strings.Fields(names[0])) >= 2) && bylineEnd(text[m[3]:]) {
 				if w.seenH1 {
@@ -512,6 +519,29 @@ func (w *walker) byline(t *html.Node) {
 		}
 		block = block.Parent
 	}
+}
+
+// creditRoles are the words, lower-cased, that credit the work on a page
+// that is not its text: its pictures, its video, where it comes from.
+var creditRoles = map[string]bool{
+	"foto": true, "fotos": true, "photo": true, "photos": true, "bild": true, "bilder": true, "image": true, "images": true,
+	"illustration": true, "illustrationen": true, "illustrations": true, "grafik": true, "grafiken": true, "graphics": true,
+	"kamera": true, "camera": true, "video": true, "photography": true, "fotografie": true, "fotograf": true,
+	"fotografin": true, "photographer": true, "credit": true, "credits": true, "quelle": true, "source": true,
+	"bildquelle": true, "titelbild": true, "titelfoto": true, "symbolbild": true, "symbolfoto": true,
+}
+
+// cutAtCredit returns name up to its first word, after the first, that
+// is a credit role in capitals ("Ann Li Illustration von Bo Wu" is Ann
+// Li).
+func cutAtCredit(name string) string {
+	words := strings.Fields(name)
+	for i := 1; i < len(words); i++ {
+		if r, _ := utf8.DecodeRuneInString(words[i]); unicode.IsUpper(r) && creditRoles[strings.ToLower(words[i])] {
+			return strings.Join(words[:i], " ")
+		}
+	}
+	return name
 }
 
 // holdsList reports whether n holds a list: a menu's item ("Text" over

@@ -102,6 +102,11 @@ func TestNames(t *testing.T) {
 		{"ȺȺȺ by Ann Smith", []string{"Ann Smith"}},
 		{"\xff\xfe by Ann Smith", []string{"Ann Smith"}},
 		{"REDACCIÓN: Ann Smith", []string{"Ann Smith"}},
+		// A word with a colon labels the next field.
+		{"Datum:", nil},
+		{"Datum: 3.5.2020 Autor: Ann Smith", []string{"Ann Smith"}},
+		{"Ann Smith Quelle: Agentur", []string{"Ann Smith"}},
+		{"Text und Interview: Ann Smith", []string{"Ann Smith"}},
 	}
 	for _, tt := range tests {
 		if got := Names(tt.in); !slices.Equal(got, tt.want) {
@@ -396,6 +401,16 @@ func TestExtract(t *testing.T) {
 			name: "a one-word name before a colon's label",
 			page: `<h1>T</h1><p><span>Posted by Olaf</span> Themen: Reisen</p>`,
 			want: Metadata{Authors: []string{"Olaf"}},
+		},
+		{
+			name: "another credit ends the author's",
+			page: `<h1>T</h1><p><em>Text von Olaf Lindqvist   Illustration von Bo Wustrow</em></p>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
+			name: "a picture's credit is no byline",
+			page: `<h1>T</h1><p>Foto von Olaf Lindqvist von Bildarchiv</p><p>Von Ann Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist"}},
 		},
 		{
 			name: "a menu's items are no byline",

@@ -150,13 +150,17 @@ func appendNames(names []string, s string) []string {
 		}
 		return names
 	}
-	s = stripByline(s)
+	s = cutAtLabel(stripByline(s))
 	for _, sep := range nameSeparators {
 		s = strings.ReplaceAll(s, sep, "\x00")
 	}
 	for part := range strings.SplitSeq(s, "\x00") {
 		if len(names) >= maxListItems {
 			break
+		}
+		// "Datum:" labels what follows it; it names nobody.
+		if strings.HasSuffix(strings.TrimSpace(part), ":") {
+			continue
 		}
 		part = stripByline(strings.TrimFunc(part, func(r rune) bool {
 			return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '.' || unicode.IsSymbol(r)
@@ -183,6 +187,13 @@ func stripByline(s string) string {
 		if hasPrefixFold(s, w+" ") || strings.HasSuffix(w, ":") && hasPrefixFold(s, w) {
 			return strings.TrimSpace(s[len(w):])
 		}
+		// "Datum: 3.5.2020 Autor: Ann": a label with its colon starts
+		// the name wherever it is.
+		if strings.HasSuffix(w, ":") {
+			if i := strings.Index(lower, " "+w); i >= 0 && i < 60 {
+				return strings.TrimSpace(s[i+1+len(w):])
+			}
+		}
 		// "Posted on May 3 by Ann": the last " by " starts the name,
 		// unless it is a particle of the name ("Christoph von Ritter").
 		if !strings.HasSuffix(w, ":") && (len(w) > 2 || w == "by") {
@@ -193,6 +204,28 @@ func stripByline(s string) string {
 	}
 	return s
 }
+
+// cutAtLabel returns s up to its first word after the first that ends
+// with a colon: the label of the field that follows a name ("Ann Li
+// Quelle: dpa"). When the words before it are labels too ("Text und
+// Interview: Ann Li"), the name is what follows it.
+func cutAtLabel(s string) string {
+	words := strings.Fields(s)
+	for i := 1; i < len(words); i++ {
+		if len(words[i]) > 1 && strings.HasSuffix(words[i], ":") {
+			for _, w := range words[:i] {
+				if w = strings.ToLower(w); !isBylineWord(w) && !conjunctions[w] {
+					return strings.Join(words[:i], " ")
+				}
+			}
+			return strings.Join(words[i+1:], " ")
+		}
+	}
+	return s
+}
+
+// conjunctions are the words that join names in a list, lower-cased.
+var conjunctions = map[string]bool{"and": true, "und": true, "&": true, "et": true, "y": true, "e": true, "i": true, "en": true, "och": true, "og": true}
 
 // foldASCII returns s with its ASCII letters in lower case and every
 // other byte where it was.
