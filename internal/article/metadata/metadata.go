@@ -900,7 +900,9 @@ func (w *walker) element(n *html.Node, label string) {
 		return
 	}
 	dateHint := w.hintedDate.IsZero() && hasAny(label, "date", "time", "datum", "fecha", "data", "publish", "posted", "meta", "byline", "dateline", "info")
-	authorHint := len(w.hintedAuthors) == 0 && w.inLinkOrNav == 0 && n.Data != "nav" && hasAny(label, "author", "byline", "autor", "auteur", "writer") && !hasAny(label, "bio", "avatar", "description", "about", "box")
+	// An author box's biography and a teaser's byline (another
+	// article's, or its section's name) are not the page's byline.
+	authorHint := len(w.hintedAuthors) == 0 && w.inLinkOrNav == 0 && n.Data != "nav" && hasAny(label, "author", "byline", "autor", "auteur", "writer") && !hasAny(label, "bio", "avatar", "description", "about", "box", "teaser")
 	if !dateHint && !authorHint {
 		return
 	}

@@ -403,6 +403,11 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Olaf"}},
 		},
 		{
+			name: "a teaser's byline is another article's",
+			page: `<h1>T</h1><div class="c-teaser"><p class="c-teaser__byline">Reisen |</p></div><p>Von Olaf Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
 			name: "another credit ends the author's",
 			page: `<h1>T</h1><p><em>Text von Olaf Lindqvist   Illustration von Bo Wustrow</em></p>`,
 			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
