@@ -478,47 +478,72 @@ func hasBylineWord(text string) bool {
 func (w *walker) byline(t *html.Node) {
 	w.bylineChecks++
 	block := t.Parent
+	var run *html.Node // the outermost inline element that holds t
 	for block != nil && block.Type == html.ElementNode && inline[block.Data] && block.Parent != nil {
-		block = block.Parent
+		run, block = block, block.Parent
+	}
+	// A byline set in a span or a link of its own ("<a><b>Von:</b>
+	// Ann Li</a>") is read on its own first: the block around it can be
+	// a whole teaser or article. A link to another page is not: its
+	// text names that page ("Journal von Ann Li" in a blogroll).
+	if run != nil && !(run.Data == "a" && linksToPage(attr(run, "href"))) && w.readByline(run) {
+		return
 	}
 	for range 2 {
-		if block == nil || block.Type != html.ElementNode || block.Data == "title" || block.Data == "body" {
+		if block == nil || block.Type != html.ElementNode || block.Data == "title" || block.Data == "body" || w.readByline(block) {
 			return
-		}
-		text := limitedText(block, maxBylineText+1)
-		if len(text) > maxBylineText || block.Data == "ul" || block.Data == "ol" || holdsList(block) {
-			return
-		}
-		if m := reBylineBlock.FindStringSubmatchIndex(text); m != nil {
-			// A name of one word is read after "Autor:" only: "Das
-			// Beste von Mallorca" is not a byline.
-			name := text[m[2]:m[3]]
-			// "von Ann Li Themen: Reisen": a word before a colon labels
-			// the field that follows the byline, and is no part of the
-			// name.
-			if strings.HasPrefix(text[m[3]:], ":") {
-				name = strings.TrimRight(name[:max(strings.LastIndexAny(name, " ,"), 0)], " ,")
-			}
-			label := strings.ToLower(strings.TrimSpace(text[:m[2]]))
-			// "Foto von Ann Li" credits a picture, not the text.
-			if words := strings.Fields(label); len(words) >= 2 && creditRoles[strings.Trim(words[len(words)-2], ":,.")] {
-				return
-			}
-			// "Text von Ann Li Illustration von Bo Wu": another credit
-			// ends the author's.
-			name = cutAtCredit(name)
-			labelled := strings.HasSuffix(label, ":") || hasSuffixAny(label, postedBy...)
-			if names := appendNames(nil, name); len(names) > 0 && (labelled || len(strings.Fields(names[0])) >= 2) && bylineEnd(text[m[3]:]) {
-				if w.seenH1 {
-					w.bylineAfterH1 = names
-				} else if w.bylineBefore == nil {
-					w.bylineBefore = names
-				}
-				return
-			}
 		}
 		block = block.Parent
 	}
+}
+
+// linksToPage reports whether href is the address of a page other than
+// an author's: not an e-mail address, a script or an author's page.
+func linksToPage(href string) bool {
+	href = strings.ToLower(strings.TrimSpace(href))
+	return href != "" && !strings.HasPrefix(href, "mailto:") && !strings.HasPrefix(href, "javascript:") && !strings.HasPrefix(href, "#") && !authorPage(href)
+}
+
+// readByline reads n's text as a byline, keeping its names. It reports
+// whether the walk up from n is done: n is a byline, or it cannot be one
+// and no element around it can (it is too long, a list, a picture's
+// credit).
+func (w *walker) readByline(n *html.Node) (done bool) {
+	text := limitedText(n, maxBylineText+1)
+	if len(text) > maxBylineText || n.Data == "ul" || n.Data == "ol" || holdsList(n) {
+		return true
+	}
+	m := reBylineBlock.FindStringSubmatchIndex(text)
+	if m == nil {
+		return false
+	}
+	// A name of one word is read after "Autor:" only: "Das Beste von
+	// Mallorca" is not a byline.
+	name := text[m[2]:m[3]]
+	// "von Ann Li Themen: Reisen": a word before a colon labels the field
+	// that follows the byline, and is no part of the name.
+	if strings.HasPrefix(text[m[3]:], ":") {
+		name = strings.TrimRight(name[:max(strings.LastIndexAny(name, " ,"), 0)], " ,")
+	}
+	label := strings.ToLower(strings.TrimSpace(text[:m[2]]))
+	// "Foto von Ann Li" credits a picture, not the text.
+	if words := strings.Fields(label); len(words) >= 2 && creditRoles[strings.Trim(words[len(words)-2], ":,.")] {
+		return true
+	}
+	// "Text von Ann Li Illustration von Bo Wu": another credit ends the
+	// author's.
+	name = cutAtCredit(name)
+	labelled := strings.HasSuffix(label, ":") || hasSuffixAny(label, postedBy...)
+	names := appendNames(nil, name)
+	if len(names) == 0 || !labelled && len(strings.Fields(names[0])) < 2 || !bylineEnd(text[m[3]:]) {
+		return false
+	}
+	if w.seenH1 {
+		w.bylineAfterH1 = names
+	} else if w.bylineBefore == nil {
+		w.bylineBefore = names
+	}
+	return true
 }
 
 // creditRoles are the words, lower-cased, that credit the work on a page
@@ -546,15 +571,28 @@ func cutAtCredit(name string) string {
 
 // holdsList reports whether n holds a list: a menu's item ("Text" over
 // its submenu of "Photos", "Audio"), never a byline, which is a line (as
-// a list's items read together are not one either).
+// a list's items read together are not one either). A block of more
+// than maxBylineElements elements is not one either, and is read no
+// further.
 func holdsList(n *html.Node) bool {
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if c.Type == html.ElementNode && (c.Data == "ul" || c.Data == "ol" || holdsList(c)) {
-			return true
+	seen := 0
+	var walk func(*html.Node) bool
+	walk = func(n *html.Node) bool {
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if c.Type != html.ElementNode {
+				continue
+			}
+			if seen++; seen > maxBylineElements || c.Data == "ul" || c.Data == "ol" || walk(c) {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	return walk(n)
 }
+
+// maxBylineElements is the most elements a byline's block holds.
+const maxBylineElements = 64
 
 // postedBy are the labels that say the next word is who wrote the page,
 // even a single word ("Posted by Konstantin"), where "by" or "von" alone

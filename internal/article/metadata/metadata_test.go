@@ -140,6 +140,9 @@ func TestCopyrightHolder(t *testing.T) {
 	}
 }
 
+// lorem is a sentence long enough that a block holding it is no byline.
+const lorem = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua."
+
 func TestSiteAuthor(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -408,6 +411,16 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
 		},
 		{
+			name: "a byline in a span of its own inside a long block",
+			page: `<h1>T</h1><div><p>` + lorem + `</p><span><b>Von:</b><br><br>Olaf Lindqvist</span><p>` + lorem + `</p></div>`,
+			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
+		},
+		{
+			name: "a link to another page names that page",
+			page: `<h1>T</h1><div><p>` + lorem + `</p><a href="https://journal.example/">Journal von Olaf Lindqvist</a><p>` + lorem + `</p></div><p>Von Ann Lindqvist</p>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist"}},
+		},
+		{
 			name: "another credit ends the author's",
 			page: `<h1>T</h1><p><em>Text von Olaf Lindqvist   Illustration von Bo Wustrow</em></p>`,
 			want: Metadata{Authors: []string{"Olaf Lindqvist"}},
@@ -503,6 +516,15 @@ func TestExtractBounds(t *testing.T) {
 	if len(w.scripts) > maxJSONLD || w.hinted > maxHinted || w.bylineChecks > maxHinted {
 		t.Errorf("read %d scripts, %d hinted elements and %d bylines, bounds %d, %d and %d",
 			len(w.scripts), w.hinted, w.bylineChecks, maxJSONLD, maxHinted, maxHinted)
+	}
+	// A byline's block of many empty elements is not walked to its end.
+	sb.Reset()
+	sb.WriteString(`<h1>T</h1><p>By Ann Lindqvist` + strings.Repeat(`<span></span>`, 100000) + `</p>`)
+	if root, err = html.Parse(strings.NewReader(sb.String())); err != nil {
+		t.Fatal(err)
+	}
+	if md := Extract(root, ""); md.Authors != nil {
+		t.Errorf("a block of 100000 elements read as a byline: %q", md.Authors)
 	}
 	// Copyright notices that name nobody are read maxHinted times.
 	sb.Reset()
