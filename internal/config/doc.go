@@ -127,7 +127,7 @@
 //	WASM_POOL_ENABLED              true                          true, false, 1, 0
 //	    serve the WASM pools
 //	SELECTOR_CACHE_SIZE            1024                          1..1000000
-//	    compiled CSS selectors kept in the shared cache
+//	    compiled CSS selectors kept in the shared cache, and as many compiled XPath expressions beside them
 //	PATTERN_CACHE_SIZE             1024                          1..1000000
 //	    compiled regular expressions kept in the shared cache
 //	MAX_WORK                       500000000                     10000..1000000000000

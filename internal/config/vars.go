@@ -216,7 +216,7 @@ func Vars() []Var {
 			"serve the WASM pools",
 			func(c *Config) *bool { return &c.WASMPoolEnabled }),
 		intVar("SELECTOR_CACHE_SIZE", 1024, 1, maxCache, "count",
-			"compiled CSS selectors kept in the shared cache",
+			"compiled CSS selectors kept in the shared cache, and as many compiled XPath expressions beside them",
 			func(c *Config) *int { return &c.SelectorCacheSize }),
 		intVar("PATTERN_CACHE_SIZE", 1024, 1, maxCache, "count",
 			"compiled regular expressions kept in the shared cache",
