@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,6 +104,19 @@ func TestGRPCListExtractorsStructured(t *testing.T) {
 		l.GetMaxRdfaDepth() != native.MaxRDFaDepth || l.GetMaxRdfaBytes() != native.MaxRDFaBytes || l.GetMaxXpathNesting() != native.MaxXPathNesting ||
 		l.GetMaxMicroformatDepth() != native.MaxMicroformatDepth || l.GetMaxMicroformatBytes() != native.MaxMicroformatBytes {
 		t.Errorf("structured limits = %v", l)
+	}
+	found := false
+	for _, e := range resp.GetExtractors() {
+		if e.GetPool() != server.PoolCSS {
+			continue
+		}
+		found = true
+		if !slices.Contains(e.GetSpecs(), "structured") {
+			t.Errorf("css pool specs = %q, want structured among them", e.GetSpecs())
+		}
+	}
+	if !found {
+		t.Errorf("no css pool among %v", resp.GetExtractors())
 	}
 }
 
