@@ -419,8 +419,8 @@ func (w *walker) textAuthors() []string {
 
 // reBylineBlock reads a byline block: up to three words of a label
 // ("Ein Artikel von", "Posted"), a byline word, then one or more names of
-// capitalized words, separated by commas or "and".
-var reBylineBlock = regexp.MustCompile(`^(?:\S+\s+){0,3}?(?i:written by|posted by|words by|story by|by|von|par|por|door|di|av|text|texte|autor|autorin|autoren|author|authors|auteur|autore|redaktion)\s*:?\s*(\p{Lu}[\p{L}.'’-]*(?:(?:\s*,\s*|\s+(?:und|and|&|et|y|e|u\.)\s+|\s+)(?:\p{Lu}[\p{L}.'’-]*|de|la|van|von|der|den|di|da|du|le|zu)){0,9})`)
+// capitalized words, separated by commas or "and", on one line.
+var reBylineBlock = regexp.MustCompile(`^(?:\S+\s+){0,3}?(?i:written by|posted by|words by|story by|by|von|par|por|door|di|av|text|texte|autor|autorin|autoren|author|authors|auteur|autore|redaktion)\s*:?\s*(\p{Lu}[\p{L}.'’-]*(?:(?:[^\S\n]*,[^\S\n]*|[^\S\n]+(?:und|and|&|et|y|e|u\.)[^\S\n]+|[^\S\n]+)(?:\p{Lu}[\p{L}.'’-]*|de|la|van|von|der|den|di|da|du|le|zu)){0,9})`)
 
 // maxBylineText is the longest block, in bytes, read as a byline: a
 // longer one is a sentence that happens to hold "by" or "von".
@@ -509,8 +509,8 @@ func linksToPage(href string) bool {
 // and no element around it can (it is too long, a list, a picture's
 // credit).
 func (w *walker) readByline(n *html.Node) (done bool) {
-	text := limitedText(n, maxBylineText+1)
-	if len(text) > maxBylineText || n.Data == "ul" || n.Data == "ol" || holdsList(n) {
+	text := lineText(n, maxBylineText+1)
+	if len(text) > maxBylineText || lists[n.Data] || holdsList(n) {
 		return true
 	}
 	m := reBylineBlock.FindStringSubmatchIndex(text)
@@ -570,7 +570,8 @@ func cutAtCredit(name string) string {
 }
 
 // holdsList reports whether n holds a list: a menu's item ("Text" over
-// its submenu of "Photos", "Audio"), never a byline, which is a line (as
+// its submenu of "Photos", "Audio"; a menu's options), never a byline,
+// which is a line (as
 // a list's items read together are not one either). A block of more
 // than maxBylineElements elements is not one either, and is read no
 // further.
@@ -582,7 +583,7 @@ func holdsList(n *html.Node) bool {
 			if c.Type != html.ElementNode {
 				continue
 			}
-			if seen++; seen > maxBylineElements || c.Data == "ul" || c.Data == "ol" || walk(c) {
+			if seen++; seen > maxBylineElements || lists[c.Data] || walk(c) {
 				return true
 			}
 		}
@@ -590,6 +591,9 @@ func holdsList(n *html.Node) bool {
 	}
 	return walk(n)
 }
+
+// lists are the elements that hold a list.
+var lists = map[string]bool{"ul": true, "ol": true, "select": true}
 
 // maxBylineElements is the most elements a byline's block holds.
 const maxBylineElements = 64
@@ -612,9 +616,9 @@ func hasSuffixAny(s string, suffixes ...string) bool {
 // block, ends a byline: nothing, a separator ("|", "·", ","), or words
 // before a date ("am 3. Mai"), not the rest of a sentence.
 func bylineEnd(rest string) bool {
-	rest = strings.TrimSpace(rest)
-	if rest == "" {
-		return true
+	rest = strings.TrimLeft(rest, " ")
+	if rest == "" || rest[0] == '\n' {
+		return true // the line ends with the names
 	}
 	if r, _ := utf8.DecodeRuneInString(rest); !unicode.IsLetter(r) {
 		return true

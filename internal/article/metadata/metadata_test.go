@@ -421,6 +421,16 @@ func TestExtract(t *testing.T) {
 			want: Metadata{Authors: []string{"Ann Lindqvist"}},
 		},
 		{
+			name: "a line break ends a byline's names",
+			page: `<h1>T</h1><p>Von <a href="https://ann.example/">Ann Lindqvist</a> und <a href="https://bo.example/">Bo Lindqvist</a><br><br>Kakuma / Kenia</p>`,
+			want: Metadata{Authors: []string{"Ann Lindqvist", "Bo Lindqvist"}},
+		},
+		{
+			name: "a form's options are no byline",
+			page: `<h1>T</h1><form><select><option>Raw Text</option><option>Print View</option></select></form>`,
+			want: Metadata{},
+		},
+		{
 			name: "another credit ends the author's",
 			page: `<h1>T</h1><p><em>Text von Olaf Lindqvist   Illustration von Bo Wustrow</em></p>`,
 			want: Metadata{Authors: []string{"Olaf Lindqvist"}},

@@ -95,6 +95,46 @@ func limitedText(n *html.Node, limit int) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// lineText is limitedText with its lines kept: a line break ends a line
+// of text, and so does an element that starts a block.
+func lineText(n *html.Node, limit int) string {
+	var sb strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		for c := n.FirstChild; c != nil && sb.Len() < limit; c = c.NextSibling {
+			switch c.Type {
+			case html.TextNode:
+				sb.WriteString(c.Data)
+			case html.ElementNode:
+				switch c.Data {
+				case "script", "style", "noscript", "template":
+					continue
+				case "br", "p", "div", "li":
+					sb.WriteByte('\n')
+				case "span", "time", "a":
+					sb.WriteByte(' ')
+				}
+				walk(c)
+			}
+		}
+	}
+	walk(n)
+	s := sb.String()
+	if len(s) > limit {
+		s = s[:limit]
+	}
+	var out strings.Builder
+	for line := range strings.SplitSeq(s, "\n") {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			if out.Len() > 0 {
+				out.WriteByte('\n')
+			}
+			out.WriteString(line)
+		}
+	}
+	return out.String()
+}
+
 // findItemprop finds the first descendant of n with itemprop prop.
 func findItemprop(n *html.Node, prop string) *html.Node {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
