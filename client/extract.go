@@ -170,14 +170,17 @@ type Matches struct {
 	Served
 }
 
-// FieldResult is the answer of one field: Values for a CSS question,
-// Matches for a Regex one, Result (extruct's shape) for a Structured one.
+// FieldResult is the answer of one field: Values for a CSS or XPath
+// question, Matches for a Regex one, Result (extruct's shape) for a
+// Structured one.
 type FieldResult struct {
 	Values    []string
 	Matches   []Match
 	Truncated bool
-	XPath     *poolv1.XpathResult
-	Result    map[string]any
+	// UnresolvedURLs counts, with AbsoluteURLs, the values left as written.
+	UnresolvedURLs int
+	XPath          *poolv1.XpathResult
+	Result         map[string]any
 }
 
 // Fields is the answer of a Fields call, by field name.
@@ -186,9 +189,13 @@ type Fields struct {
 	Served
 }
 
-// Result is the answer of a WASM module: its JSON object.
+// Result is the answer of a WASM module or of a Structured question: its
+// JSON object.
 type Result struct {
 	Result map[string]any
+	// Truncated is true when the daemon cut a Structured answer at one of
+	// its bounds (max_structured_items and the others in ListExtractors).
+	Truncated bool
 	Served
 }
 
@@ -260,13 +267,7 @@ func (c *Client) XPath(ctx context.Context, doc Document, q XPath) (*Values, err
 
 // Structured answers doc's structured data.
 func (c *Client) Structured(ctx context.Context, doc Document, q Structured) (*Result, error) {
-	req := doc.request()
-	req.Spec = &poolv1.ExtractRequest_Structured{Structured: q.spec()}
-	r, err := c.caller.extract(ctx, req, doc, "")
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Result: r.GetResult().AsMap(), Served: served(r)}, nil
+	return c.caller.structured(ctx, doc, q, "")
 }
 
 // Regex answers a regular-expression question about doc.
@@ -330,6 +331,16 @@ func (c *caller) regex(ctx context.Context, doc Document, q Regex, lease string)
 	return &Matches{Matches: matches(r.GetMatches()), Truncated: r.GetTruncated(), Served: served(r)}, nil
 }
 
+func (c *caller) structured(ctx context.Context, doc Document, q Structured, lease string) (*Result, error) {
+	req := doc.request()
+	req.Spec = &poolv1.ExtractRequest_Structured{Structured: q.spec()}
+	r, err := c.extract(ctx, req, doc, lease)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Result: r.GetResult().AsMap(), Truncated: r.GetTruncated(), Served: served(r)}, nil
+}
+
 func (c *caller) fields(ctx context.Context, doc Document, fields map[string]Field, lease string) (*Fields, error) {
 	spec := &poolv1.FieldsSpec{Fields: make(map[string]*poolv1.FieldSpec, len(fields))}
 	for name, f := range fields {
@@ -354,7 +365,8 @@ func (c *caller) fields(ctx context.Context, doc Document, fields map[string]Fie
 	}
 	out := &Fields{Fields: make(map[string]FieldResult, len(r.GetFields())), Served: served(r)}
 	for name, f := range r.GetFields() {
-		fr := FieldResult{Values: f.GetValues(), Matches: matches(f.GetMatches()), Truncated: f.GetTruncated(), XPath: f.GetXpath()}
+		fr := FieldResult{Values: f.GetValues(), Matches: matches(f.GetMatches()), Truncated: f.GetTruncated(),
+			UnresolvedURLs: int(f.GetUnresolvedUrls()), XPath: f.GetXpath()}
 		if res := f.GetResult(); res != nil {
 			fr.Result = res.AsMap()
 		}

@@ -96,6 +96,12 @@ func (l *Lease) XPath(ctx context.Context, doc Document, q XPath) (*Values, erro
 	return l.caller.xpath(ctx, doc, q, l.ID)
 }
 
+// Structured answers doc's structured data on the leased instance (a
+// lease of the css pool).
+func (l *Lease) Structured(ctx context.Context, doc Document, q Structured) (*Result, error) {
+	return l.caller.structured(ctx, doc, q, l.ID)
+}
+
 // Regex answers a regular-expression question on the leased instance.
 func (l *Lease) Regex(ctx context.Context, doc Document, q Regex) (*Matches, error) {
 	return l.caller.regex(ctx, doc, q, l.ID)
