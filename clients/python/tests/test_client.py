@@ -132,6 +132,45 @@ def test_pool_exhausted_retried(small_daemon: Daemon) -> None:
             assert result and result[0].values == ["x"]
 
 
+SCRAPER_PAGE = ('<html><head><base href="/docs/"></head><body><h1>Tides <b>today</b></h1>'
+                '<a href="north">North</a><a href="http://a b/">Bad</a><img srcset="s.png 1x, /l.png 2x"></body></html>')
+
+
+def test_scraper_questions(daemon: Daemon) -> None:
+    """What a Scrapy user brings: parsel selectors pasted as they are, links
+    made absolute (in fields too, the unresolved counted), a field's XPath
+    type, and a structured answer cut at max_structured_items, on a lease too."""
+    with Client(daemon.addr) as c:
+        assert c.css(SCRAPER_PAGE, "h1::text", all=True).values == ["Tides "]
+        assert c.css(SCRAPER_PAGE, "h1 ::text", all=True).values == ["Tides ", "today"]
+        assert c.css(SCRAPER_PAGE, "a::attr(href)", all=True).values == ["north", "http://a b/"]
+        v = c.css(SCRAPER_PAGE, "a::attr(href)", all=True, absolute_urls=True, url=URL)
+        assert (v.values, v.unresolved_urls) == (["https://example.com/docs/north", "http://a b/"], 1)
+        assert c.css(SCRAPER_PAGE, "img::attr(srcset)", absolute_urls=True, url=URL).values == [
+            "https://example.com/docs/s.png 1x, https://example.com/l.png 2x"]
+        f = c.fields(SCRAPER_PAGE, {"css": Css("a::attr(href)", all=True, absolute_urls=True),
+                                    "xpath": XPath("//a/@href", all=True, absolute_urls=True),
+                                    "count": XPath("count(//a)"), "any": XPath("boolean(//img)")}, url=URL)
+        for name in ("css", "xpath"):
+            got = f.fields[name]
+            assert (got.values, got.unresolved_urls) == (["https://example.com/docs/north", "http://a b/"], 1), name
+        assert f.fields["css"].xpath_type == ""
+        assert f.fields["xpath"].xpath_type == "node_set"
+        assert (f.fields["count"].xpath_type, f.fields["count"].number) == ("number", 2.0)
+        assert (f.fields["any"].xpath_type, f.fields["any"].boolean) == ("boolean", True)
+
+        most = c.list_extractors().limits.max_structured_items
+        assert most > 0
+        metas = "<head>" + '<meta name="k" content="v">' * (most + 1) + "</head>"
+        cut = c.structured(metas, syntaxes=["meta"])
+        assert (len(cut.result["meta"]), cut.truncated) == (most, True)
+        whole = c.structured('<head><meta name="k" content="v"></head>', syntaxes=["meta"])
+        assert (len(whole.result["meta"]), whole.truncated) == (1, False)
+        with c.lease("css", ttl=60) as lease:
+            r = lease.structured(metas, syntaxes=["meta"])
+            assert (len(r.result["meta"]), r.truncated, r.served.instance_id) == (most, True, lease.instance_id)
+
+
 def test_lease_context_manager(daemon: Daemon) -> None:
     with Client(daemon.addr) as c:
         with c.lease("css", ttl=60) as lease:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import random
@@ -184,14 +185,27 @@ def _matches(ms: Iterable[pb.RegexMatch]) -> List[Match]:
     return [Match(value=m.value, start=m.start, end=m.end, groups=list(m.groups), named=dict(m.named_groups)) for m in ms]
 
 
+def _xpath_type(x: pb.XpathResult) -> str:
+    return str(pb.XpathResultType.Name(x.type)).removeprefix("XPATH_RESULT_TYPE_").lower()
+
+
 def values(r: pb.ExtractResponse) -> Values:
     if not r.HasField("xpath"):  # a CSS answer: no XPath part to read
         return Values(values=list(r.values), truncated=r.truncated, served=served(r),
                       unresolved_urls=r.unresolved_urls)
     x = r.xpath
-    xtype = pb.XpathResultType.Name(x.type).removeprefix("XPATH_RESULT_TYPE_").lower()
     return Values(values=list(r.values), truncated=r.truncated, served=served(r), unresolved_urls=r.unresolved_urls,
-                  xpath_type=xtype, number=x.number, boolean=x.boolean)
+                  xpath_type=_xpath_type(x), number=x.number, boolean=x.boolean)
+
+
+def _field(f: pb.FieldResult) -> FieldResult:
+    out = FieldResult(values=list(f.values), matches=_matches(f.matches), truncated=f.truncated,
+                      result=_struct(f.result, 0) if f.HasField("result") else None,
+                      unresolved_urls=f.unresolved_urls)
+    if not f.HasField("xpath"):  # not an XPath field
+        return out
+    x = f.xpath
+    return dataclasses.replace(out, xpath_type=_xpath_type(x), number=x.number, boolean=x.boolean)
 
 
 def matches(r: pb.ExtractResponse) -> Matches:
@@ -200,9 +214,7 @@ def matches(r: pb.ExtractResponse) -> Matches:
 
 def fields(r: pb.ExtractResponse) -> Fields:
     return Fields(
-        fields={n: FieldResult(values=list(f.values), matches=_matches(f.matches), truncated=f.truncated,
-                               result=_struct(f.result, 0) if f.HasField("result") else None)
-                for n, f in r.fields.items()},
+        fields={n: _field(f) for n, f in r.fields.items()},
         served=served(r),
     )
 
@@ -217,7 +229,7 @@ MAX_VALUE_DEPTH = 128
 def result(r: pb.ExtractResponse) -> Result:
     """The module's JSON object, whatever the nesting of lists and structs;
     whole numbers come back as int, as json.loads would give them."""
-    return Result(result=_struct(r.result, 0), served=served(r))
+    return Result(result=_struct(r.result, 0), served=served(r), truncated=r.truncated)
 
 
 # One pass over the Struct: json_format.MessageToDict and then a second walk

@@ -102,13 +102,18 @@ class Matches:
 
 @dataclass(frozen=True)
 class FieldResult:
-    """One field's answer: values for CSS, matches for Regex, result (the
-    shape extruct.extract answers) for Structured."""
+    """One field's answer: values for CSS and XPath (with unresolved_urls, and
+    for XPath xpath_type, number and boolean as in Values), matches for
+    Regex, result (the shape extruct.extract answers) for Structured."""
 
     values: List[str]
     matches: List[Match]
     truncated: bool = False
     result: Optional[Dict[str, Any]] = None
+    unresolved_urls: int = 0
+    xpath_type: str = ""
+    number: float = 0.0
+    boolean: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,10 +126,13 @@ class Fields:
 
 @dataclass(frozen=True)
 class Result:
-    """A WebAssembly module's answer: its JSON object."""
+    """A WebAssembly module's or a structured question's answer: its JSON
+    object. truncated is set when the daemon cut a structured answer at one
+    of its bounds (max_structured_items and the others in Limits)."""
 
     result: Dict[str, Any]
     served: Served = field(default_factory=Served)
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
