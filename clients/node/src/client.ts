@@ -78,20 +78,29 @@ export interface Served {
   totalMs: number;
   fallback: boolean;
 }
+/** What an XPath expression answered: its type, and the number or boolean. */
+export interface XPathAnswer { type: "node_set" | "string" | "number" | "boolean"; number: number; boolean: boolean }
 /** A CSS or XPath answer; for XPath, `xpath` says what the expression answered. */
 export interface Values {
   values: string[];
   truncated: boolean;
   unresolvedUrls: number;
-  xpath?: { type: "node_set" | "string" | "number" | "boolean"; number: number; boolean: boolean };
+  xpath?: XPathAnswer;
   served: Served;
 }
 export interface Match { value: string; start: number; end: number; groups: string[]; named: Record<string, string> }
 export interface Matches { matches: Match[]; truncated: boolean; served: Served }
-/** One field's answer: values (CSS, XPath), matches (regex) or result (structured, extruct's shape). */
-export interface FieldResult { values: string[]; matches: Match[]; truncated: boolean; result?: { [key: string]: JsonValue } }
+/**
+ * One field's answer: values (CSS, XPath; with unresolvedUrls, and xpath as in Values), matches (regex) or
+ * result (structured, extruct's shape).
+ */
+export interface FieldResult {
+  values: string[]; matches: Match[]; truncated: boolean; unresolvedUrls: number; xpath?: XPathAnswer;
+  result?: { [key: string]: JsonValue };
+}
 export interface Fields { fields: Record<string, FieldResult>; served: Served }
-export interface Result { result: { [key: string]: JsonValue }; served: Served }
+/** A module's or a structured question's JSON object; truncated: the daemon cut a structured answer at one of its bounds. */
+export interface Result { result: { [key: string]: JsonValue }; truncated: boolean; served: Served }
 export interface Link { url: string; text: string }
 export interface Media { type: string; url: string; alt: string }
 export interface Article {
@@ -161,11 +170,15 @@ function xpathSpec(q: XPathQuery) {
   if (!["text", "inner_html", "outer_html"].includes(output)) throw invalid("xpath.output", `${output}: want text, inner_html or outer_html`);
   return { expression: q.expression, attribute: q.attribute ?? "", output: "CSS_OUTPUT_" + output.toUpperCase(), all: !!q.all, limit: q.limit ?? 0, absolute_urls: !!q.absoluteUrls };
 }
+/** The XPath part of an ExtractResponse or FieldResult, when it has one. */
+function xpathAnswer(x: any): XPathAnswer | undefined {
+  if (!x || !x.type || x.type === "XPATH_RESULT_TYPE_UNSPECIFIED") return undefined;
+  return { type: String(x.type).replace("XPATH_RESULT_TYPE_", "").toLowerCase() as any, number: x.number, boolean: x.boolean };
+}
 function values(r: any): Values {
   const v: Values = { values: r.values ?? [], truncated: !!r.truncated, unresolvedUrls: r.unresolved_urls ?? 0, served: served(r) };
-  if (r.xpath && r.xpath.type && r.xpath.type !== "XPATH_RESULT_TYPE_UNSPECIFIED") {
-    v.xpath = { type: String(r.xpath.type).replace("XPATH_RESULT_TYPE_", "").toLowerCase() as any, number: r.xpath.number, boolean: r.xpath.boolean };
-  }
+  const x = xpathAnswer(r.xpath);
+  if (x) v.xpath = x;
   return v;
 }
 function regexSpec(q: RegexQuery) {
@@ -280,7 +293,7 @@ abstract class Extractor {
   async structured(doc: Doc, q: StructuredQuery = {}, o: DocOptions = {}): Promise<Result> {
     const req = { ...docRequest(doc, o), structured: structuredSpec(q) };
     const r = await this.caller.extract(req, doc, this.leaseId, o.timeoutMs);
-    return { result: decodeStruct(r.result), served: served(r) };
+    return { result: decodeStruct(r.result), truncated: !!r.truncated, served: served(r) };
   }
 
   /** Matches of a Go RE2 pattern in the visible text (source "html": the markup). */
@@ -306,7 +319,9 @@ abstract class Extractor {
     const r = await this.caller.extract({ ...docRequest(doc, o), fields: { fields: spec } }, doc, this.leaseId, o.timeoutMs);
     const out: Record<string, FieldResult> = {};
     for (const [name, f] of Object.entries<any>(r.fields ?? {})) {
-      out[name] = { values: f.values ?? [], matches: matches(f.matches), truncated: !!f.truncated };
+      out[name] = { values: f.values ?? [], matches: matches(f.matches), truncated: !!f.truncated, unresolvedUrls: f.unresolved_urls ?? 0 };
+      const x = xpathAnswer(f.xpath);
+      if (x) out[name].xpath = x;
       if (f.result) out[name].result = decodeStruct(f.result);
     }
     return { fields: out, served: served(r) };
@@ -316,7 +331,7 @@ abstract class Extractor {
   async wasm(doc: Doc, q: WasmQuery = {}, o: DocOptions = {}): Promise<Result> {
     const req = { ...docRequest(doc, o), wasm: { module: q.module ?? "article", mode: q.mode ?? "", selectors: q.selectors ?? [] } };
     const r = await this.caller.extract(req, doc, this.leaseId, o.timeoutMs);
-    return { result: decodeStruct(r.result), served: served(r) };
+    return { result: decodeStruct(r.result), truncated: !!r.truncated, served: served(r) };
   }
 
   /** The bundled article module's result. */

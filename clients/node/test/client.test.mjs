@@ -163,6 +163,42 @@ describe("against a daemon", () => {
     retrying.close();
   });
 
+  test("what a Scrapy user brings: parsel selectors, absolute URLs in fields, XPath field types, a cut structured answer", async () => {
+    const page = '<html><head><base href="/docs/"></head><body><h1>Tides <b>today</b></h1>' +
+      '<a href="north">North</a><a href="http://a b/">Bad</a><img srcset="s.png 1x, /l.png 2x"></body></html>';
+    assert.deepEqual((await c.css(page, { selector: "h1::text", all: true })).values, ["Tides "]);
+    assert.deepEqual((await c.css(page, { selector: "h1 ::text", all: true })).values, ["Tides ", "today"]);
+    assert.deepEqual((await c.css(page, { selector: "a::attr(href)", all: true })).values, ["north", "http://a b/"]);
+    const abs = await c.css(page, { selector: "a::attr(href)", all: true, absoluteUrls: true }, { url: URL_ });
+    assert.deepEqual([abs.values, abs.unresolvedUrls], [["https://example.com/docs/north", "http://a b/"], 1]);
+    assert.deepEqual((await c.css(page, { selector: "img::attr(srcset)", absoluteUrls: true }, { url: URL_ })).values,
+      ["https://example.com/docs/s.png 1x, https://example.com/l.png 2x"]);
+    const f = await c.fields(page, {
+      css: { css: { selector: "a::attr(href)", all: true, absoluteUrls: true } },
+      xpath: { xpath: { expression: "//a/@href", all: true, absoluteUrls: true } },
+      count: { xpath: { expression: "count(//a)" } }, any: { xpath: { expression: "boolean(//img)" } },
+    }, { url: URL_ });
+    for (const name of ["css", "xpath"]) {
+      assert.deepEqual([f.fields[name].values, f.fields[name].unresolvedUrls], [["https://example.com/docs/north", "http://a b/"], 1], name);
+    }
+    assert.equal(f.fields.css.xpath, undefined);
+    assert.equal(f.fields.xpath.xpath.type, "node_set");
+    assert.deepEqual([f.fields.count.xpath.type, f.fields.count.xpath.number], ["number", 2]);
+    assert.deepEqual([f.fields.any.xpath.type, f.fields.any.xpath.boolean], ["boolean", true]);
+
+    const most = (await c.listExtractors()).limits.max_structured_items;
+    assert.ok(most > 0);
+    const metas = "<head>" + '<meta name="k" content="v">'.repeat(most + 1) + "</head>";
+    const cut = await c.structured(metas, { syntaxes: ["meta"] });
+    assert.deepEqual([cut.result.meta.length, cut.truncated], [most, true]);
+    const whole = await c.structured('<head><meta name="k" content="v"></head>', { syntaxes: ["meta"] });
+    assert.deepEqual([whole.result.meta.length, whole.truncated], [1, false]);
+    await c.withLease("css", async (lease) => {
+      const r = await lease.structured(metas, { syntaxes: ["meta"] });
+      assert.deepEqual([r.result.meta.length, r.truncated, r.served.instanceId], [most, true, lease.instanceId]);
+    });
+  });
+
   test("leases release on exit", async () => {
     const leased = async () => (await c.getMetrics(["css"])).pools[0].leased;
     const id = await c.withLease("css", async (lease) => {
