@@ -534,8 +534,7 @@ func (w *mdWalker) startTag(selfClosing bool) error {
 		return w.foreignStart(cur, name, a, item, selfClosing)
 	}
 	switch a {
-	case atom.Template, atom.Frameset, atom.Image, atom.Plaintext, atom.Xmp,
-		atom.Nobr:
+	case atom.Template, atom.Frameset, atom.Image, atom.Plaintext, atom.Xmp:
 		return errNeedsTree
 	case atom.Html:
 		if item && w.sawTag {
@@ -759,6 +758,20 @@ func (w *mdWalker) bodyStart(a atom.Atom, name string, item bool) error {
 		atom.Small, atom.Strike, atom.Strong, atom.Tt, atom.U:
 		if err := w.reconstruct(); err != nil {
 			return err
+		}
+		return w.formatting(a, name, item)
+	case atom.Nobr:
+		// A <nobr> in scope is closed as its end tag would close it.
+		if err := w.reconstruct(); err != nil {
+			return err
+		}
+		if w.inScope(defaultScope, atom.Nobr) >= 0 {
+			if err := w.formattingEnd(atom.Nobr, "nobr"); err != nil {
+				return err
+			}
+			if err := w.reconstruct(); err != nil {
+				return err
+			}
 		}
 		return w.formatting(a, name, item)
 	case atom.Applet, atom.Marquee, atom.Object:
@@ -1218,6 +1231,10 @@ func (w *mdWalker) endTag() error {
 		w.popTo(len(w.stack) - 1)
 	case atom.P:
 		if w.inScope(buttonScope, atom.P) < 0 {
+			if w.current().ns != "" {
+				// The <p> it implies breaks out of SVG or MathML.
+				return errNeedsTree
+			}
 			if err := w.push(atom.P, "p", "", nil, false); err != nil {
 				return err
 			}
@@ -1245,6 +1262,10 @@ func (w *mdWalker) endTag() error {
 			}
 		}
 	case atom.Br:
+		if w.current().ns != "" {
+			// The <br> it is read as breaks out of SVG or MathML.
+			return errNeedsTree
+		}
 		if err := w.reconstruct(); err != nil {
 			return err
 		}
@@ -1436,7 +1457,10 @@ func (w *mdWalker) tableStart(mode int, a atom.Atom, name string, item bool) err
 		case modeCaption:
 			switch a {
 			case atom.Caption, atom.Col, atom.Colgroup, atom.Tbody, atom.Td,
-				atom.Tfoot, atom.Th, atom.Thead, atom.Tr:
+				atom.Tfoot, atom.Thead, atom.Tr:
+				// x/net/html leaves <th> out of this list, where the
+				// standard has it: a <th> in a caption goes by the body's
+				// rules, which ignore it.
 				if !w.popUntil(tableScope, atom.Caption) {
 					return nil
 				}

@@ -74,6 +74,8 @@ func TestStructuredStream(t *testing.T) {
 		{"self-closing script is raw text", `<head><script/><meta property="og:title" content="in script"></script><meta property="og:url" content="u">`, true},
 		{"second head ignored", `<head><meta property="og:a" content="1"></head><head prefix="x: y"><meta property="x:b" content="2">`, true},
 		{"microdata", `<div itemscope><span itemprop="n">x</span></div>`, true},
+		{"th in a caption is ignored", `<div itemscope><table><caption><th itemscope>a<span itemprop="n">x</span></table></div>`, true},
+		{"nobr in nobr", `<div itemscope><nobr itemprop="a">x<nobr itemprop="b">y</nobr>z</div>`, true},
 		{"ITEMSCOPE", `<div ITEMSCOPE><span itemprop="n">x</span></div>`, true},
 		{"nested items and values", `<html itemscope itemtype="https://schema.org/WebPage"><head><meta itemprop="name" content="N"><link itemprop="url" href="/p"><title>T</title></head>
 <body><div itemprop="about" itemscope itemtype="a b" itemid=" x "><a itemprop="u" href="q">l</a><img itemprop="i" src="i.png"><time itemprop="t" datetime="2020">d</time>
