@@ -35,6 +35,8 @@ const (
 	fuzzRegex
 	fuzzFields
 	fuzzNoSpec
+	fuzzXPath      // selector is the expression; source odd asks absolute_urls
+	fuzzStructured // pattern is the syntaxes, comma-separated; all asks flatten_graph
 	fuzzKinds
 )
 
@@ -91,6 +93,17 @@ func FuzzExtract(f *testing.F) {
 		{doc: "<p>\xff\xfe</p>", kind: fuzzCSS, selector: "p"},
 		{doc: page, kind: fuzzCSS, selector: "p\xc0"},
 		{doc: page, kind: fuzzRegex, pattern: "\xed\xa0\x80"},
+		{doc: page, kind: fuzzXPath, selector: "//a/@href", all: true, source: 1},
+		{doc: page, kind: fuzzXPath, selector: "count(//li)"},
+		{doc: page, kind: fuzzXPath, selector: "//li[position() mod 2 = 0]", output: 3, all: true, limit: 1},
+		{doc: page, kind: fuzzXPath, selector: "//a", attribute: "href", source: 1},
+		{doc: page, kind: fuzzXPath, selector: "//a["},
+		{doc: strings.Repeat("<div><i>x</i></div>", 500), kind: fuzzXPath, selector: "//*[count(//*) > 0]", all: true},
+		{doc: structuredPage, kind: fuzzStructured},
+		{doc: structuredPage, kind: fuzzStructured, pattern: "json-ld,microdata", all: true},
+		{doc: structuredPage, kind: fuzzStructured, pattern: "rdfa,microformat,meta"},
+		{doc: structuredPage, kind: fuzzStructured, pattern: "dublincore"},
+		{doc: strings.Repeat(`<div itemscope><span itemprop="a">x</span>`, 300), kind: fuzzStructured, pattern: "microdata"},
 	}
 	for _, s := range seeds {
 		f.Add(s.doc, s.raw, s.ctype, s.kind, s.selector, s.attribute, s.output, s.pattern, s.source, s.all, s.limit)
@@ -125,6 +138,17 @@ func FuzzExtract(f *testing.F) {
 			req.Spec = regexReq(regex)
 		case fuzzFields:
 			req.Spec = fieldsReq(map[string]*poolv1.FieldSpec{"c": cssField(css), "r": regexField(regex)})
+		case fuzzXPath:
+			req.Url = "https://e.org/d/p"
+			req.Spec = xpathReq(&poolv1.XpathSpec{Expression: selector, Attribute: attribute, Output: poolv1.CssOutput(output),
+				All: all, Limit: limit, AbsoluteUrls: source%2 != 0})
+		case fuzzStructured:
+			req.Url = "https://e.org/d/p"
+			var syntaxes []string
+			if pattern != "" {
+				syntaxes = strings.Split(pattern, ",")
+			}
+			req.Spec = structuredReq(&poolv1.StructuredSpec{Syntaxes: syntaxes, FlattenGraph: all})
 		}
 
 		// No extraction of a 64 KiB document may take long; a deadline
@@ -208,6 +232,30 @@ func checkResponse(t *testing.T, req *poolv1.ExtractRequest, resp *poolv1.Extrac
 	switch spec := req.GetSpec().(type) {
 	case *poolv1.ExtractRequest_Css:
 		checkValues(resp.GetValues())
+	case *poolv1.ExtractRequest_Xpath:
+		checkValues(resp.GetValues())
+		switch typ := resp.GetXpath().GetType(); typ {
+		case poolv1.XpathResultType_XPATH_RESULT_TYPE_NODE_SET:
+		case poolv1.XpathResultType_XPATH_RESULT_TYPE_STRING, poolv1.XpathResultType_XPATH_RESULT_TYPE_NUMBER,
+			poolv1.XpathResultType_XPATH_RESULT_TYPE_BOOLEAN:
+			if len(resp.GetValues()) != 1 {
+				t.Fatalf("xpath answered %v with %d values, want one", typ, len(resp.GetValues()))
+			}
+		default:
+			t.Fatalf("xpath answered type %v", typ)
+		}
+	case *poolv1.ExtractRequest_Structured:
+		// Every key is a syntax asked for (all when none is), or the
+		// errors of the JSON-LD blocks.
+		asked := spec.Structured.GetSyntaxes()
+		for key := range resp.GetResult().GetFields() {
+			if key == "json-ld-errors" {
+				key = "json-ld"
+			}
+			if len(asked) > 0 && !containsString(asked, key) || !containsString(native.Syntaxes(), key) {
+				t.Fatalf("structured answer has key %q; asked %q", key, asked)
+			}
+		}
 	case *poolv1.ExtractRequest_Regex:
 		checkMatches(resp.GetMatches(), spec.Regex.GetSource())
 	case *poolv1.ExtractRequest_Fields:
