@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
@@ -172,5 +174,67 @@ func TestGRPCExtractAbsoluteURLs(t *testing.T) {
 	}
 	if got := f["xpath"]; !slices.Equal(got.GetValues(), []string{"https://e.org/s/x"}) || got.GetUnresolvedUrls() != 0 {
 		t.Errorf("xpath field = %v", got)
+	}
+}
+
+// TestGRPCXPathStopsAtDeadline: an XPath evaluation is bounded by the
+// caller's deadline as well as by XPATH_MAX_STEPS. With the step budget
+// lifted, //li[count(//li) > 0] over 40,000 siblings takes 1.6 billion
+// steps, many seconds; a caller's deadline or cancellation ends it, and
+// the daemon's metrics show the instance back in the pool. With the
+// default budget the same expression is refused, naming the expression and
+// the limit, as a costly CSS selector is.
+func TestGRPCXPathStopsAtDeadline(t *testing.T) {
+	wide := htmlDoc(wideList(40_000))
+	slow := &poolv1.ExtractRequest{Document: wide, Spec: xpathReq(&poolv1.XpathSpec{Expression: "//li[count(//li) > 0]", All: true})}
+	inField := &poolv1.ExtractRequest{Document: wide, Spec: fieldsReq(map[string]*poolv1.FieldSpec{
+		"ok": cssField(&poolv1.CssSpec{Selector: "li"}), "slow": {Spec: &poolv1.FieldSpec_Xpath{Xpath: slow.GetXpath()}}})}
+
+	lifted := server.Limits{Limits: native.Limits{MaxXPathSteps: 1 << 50}}
+	h := newGRPCHarness(t, grpcOptions{limits: &lifted})
+	for name, req := range map[string]*poolv1.ExtractRequest{"xpath": slow, "fields": inField} {
+		t.Run(name+" deadline", func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+			defer cancel()
+			_, err := h.client.Extract(ctx, req)
+			if d := detailOf(err); d.code != codes.DeadlineExceeded {
+				t.Fatalf("status %v %q, want DEADLINE_EXCEEDED", d.code, d.message)
+			}
+			waitIdle(t, h)
+		})
+		t.Run(name+" cancelled", func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() {
+				_, err := h.client.Extract(ctx, req)
+				done <- err
+			}()
+			waitBusy(t, h)
+			cancel()
+			if d := detailOf(<-done); d.code != codes.Canceled {
+				t.Fatalf("status %v %q, want CANCELLED", d.code, d.message)
+			}
+			waitIdle(t, h)
+		})
+	}
+
+	def := newGRPCHarness(t, grpcOptions{})
+	for name, tc := range map[string]struct {
+		req   *poolv1.ExtractRequest
+		field string
+	}{
+		"xpath":  {slow, "xpath.expression"},
+		"fields": {inField, `fields.fields["slow"].xpath.expression`},
+	} {
+		t.Run(name+" over XPATH_MAX_STEPS", func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), hostileCallBound)
+			defer cancel()
+			_, err := def.client.Extract(ctx, tc.req)
+			errorCase{code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: tc.field}.check(t, err)
+			if d := detailOf(err); d.metadata["limit"] != "XPATH_MAX_STEPS" || !strings.Contains(d.message, "XPATH_MAX_STEPS") {
+				t.Errorf("limit %q in %q, want XPATH_MAX_STEPS", d.metadata["limit"], d.message)
+			}
+			waitIdle(t, def)
+		})
 	}
 }
