@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -381,4 +382,59 @@ func FuzzXPathStream(f *testing.F) {
 			t.Errorf("%s (all %v):\nfrom the stream %s\nfrom the tree   %s", spec.Expression, spec.All, stream, tree)
 		}
 	})
+}
+
+// TestXPathStreamSoup: on soups of every tag that tree construction
+// treats specially, asked about many of those tags, the stream answers
+// as the tree does, or leaves the page to it. (150,000 soups each of two
+// seeds agreed when this was written.)
+func TestXPathStreamSoup(t *testing.T) {
+	tags := strings.Fields(`a a b i span p p div br img meta link title script style textarea
+		noscript table tr td th caption tbody thead col colgroup svg math path g foreignObject
+		desc mi mtext annotation-xml select option optgroup template frameset frame image html
+		head body li dd dt h1 h2 button form input label font nobr object marquee applet
+		plaintext source video iframe xmp noembed base area em strong u s code small big tt
+		strike section address listing pre dl ul menu summary ruby rt rp rb rtc hr keygen wbr
+		embed param track search dialog details center dir my-el`)
+	texts := []string{" ", "x", "&#32;", "&amp;", "\n&nbsp;", "\r\n", "<!--c-->", "<!doctype html>", "&#13;\n"}
+	attrs := []string{"", " href=1", " href=2 class=x", ` src="a.png"`, " type=hidden value=v", " class=c", "/", " color=red"}
+	specs := slices.Clone(xstreamSpecs)
+	for _, name := range strings.Fields("span td th tr option button li form input font em h1 dd rt my-el iframe textarea caption object pre g mi") {
+		specs = append(specs,
+			XPathSpec{Expression: "count(//" + name + ")"},
+			XPathSpec{Expression: "string(//" + name + ")"},
+			XPathSpec{Expression: "//" + name + "/text()", All: true},
+			XPathSpec{Expression: "//" + name + "/@class", All: true})
+	}
+	c := NewCSS(NewSelectorCache(0), Limits{})
+	r := rand.New(rand.NewPCG(3, 4))
+	pages, streamed := 3000, 0
+	if testing.Short() || raceEnabled {
+		pages = 500
+	}
+	var b strings.Builder
+	for range pages {
+		b.Reset()
+		b.WriteString("x")
+		for range r.IntN(60) {
+			tag := tags[r.IntN(len(tags))]
+			switch r.IntN(5) {
+			case 0:
+				fmt.Fprintf(&b, "</%s>", tag)
+			case 1:
+				b.WriteString(texts[r.IntN(len(texts))])
+			default:
+				fmt.Fprintf(&b, "<%s%s>", tag, attrs[r.IntN(len(attrs))])
+			}
+		}
+		spec := specs[r.IntN(len(specs))]
+		stream, tree, ok := xpathBothWays(t, c, b.String(), spec, Limits{})
+		if stream != tree {
+			t.Fatalf("page %q, %s (all %v):\nfrom the stream %s\nfrom the tree   %s", b.String(), spec.Expression, spec.All, stream, tree)
+		}
+		if ok {
+			streamed++
+		}
+	}
+	t.Logf("%d of %d soups answered from the token stream", streamed, pages)
 }
