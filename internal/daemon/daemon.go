@@ -867,11 +867,12 @@ func (d *Daemon) snapshot() metrics.Snapshot {
 			Leased: v.Leased, BreakerState: int(v.Breaker), MemoryBytes: v.MemoryBytes})
 	}
 	if np := d.native; np != nil {
-		sel, pat := np.Selectors.Stats(), np.Patterns.Stats()
+		sel, pat, xp := np.Selectors.Stats(), np.Patterns.Stats(), np.Selectors.XPath().Stats()
 		snap.Caches = append(snap.Caches,
 			metrics.Cache{Name: "selector", Hits: sel.Hits, Misses: sel.Misses, Len: sel.Len, Size: sel.Size,
 				Streamed: sel.Streamed, StreamGaveUp: sel.StreamGaveUp},
 			metrics.Cache{Name: "pattern", Hits: pat.Hits, Misses: pat.Misses, Len: pat.Len, Size: pat.Size},
+			metrics.Cache{Name: "xpath", Hits: xp.Hits, Misses: xp.Misses, Len: xp.Len, Size: xp.Size},
 		)
 	}
 	if d.wasm != nil {

@@ -459,3 +459,38 @@ func TestShuttingDownStatus(t *testing.T) {
 		t.Errorf("reason %q retry %v, want SHUTTING_DOWN with RetryInfo", reason, retry)
 	}
 }
+
+// TestMetricsXPathCache: compiled XPath expressions have their own cache
+// beside the selectors' (SELECTOR_CACHE_SIZE sizes both), and /metrics
+// counts it as cache="xpath": the first evaluation of an expression
+// compiles it, the second finds it.
+func TestMetricsXPathCache(t *testing.T) {
+	s := start(t, baseEnv())
+	client := poolv1.NewPoolServiceClient(s.conn)
+	for range 2 {
+		// A positional predicate: evaluated on the tree, through the cache.
+		resp, err := client.Extract(context.Background(), &poolv1.ExtractRequest{
+			Document: &poolv1.ExtractRequest_Html{Html: "<ul><li>a</li><li>b</li></ul>"},
+			Spec:     &poolv1.ExtractRequest_Xpath{Xpath: &poolv1.XpathSpec{Expression: "string(//li[2])"}},
+		})
+		if err != nil {
+			t.Fatalf("Extract: %v", err)
+		}
+		if got := resp.GetValues(); len(got) != 1 || got[0] != "b" {
+			t.Fatalf("Extract values = %q, want [b]", got)
+		}
+	}
+	// One compilation; the rest are hits (a call may look the expression
+	// up more than once).
+	for name, want := range map[string]float64{
+		`riptide_cache_misses_total{cache="xpath"}`: 1,
+		`riptide_cache_entries{cache="xpath"}`:      1,
+	} {
+		if got := metricValue(t, s, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if got := metricValue(t, s, `riptide_cache_hits_total{cache="xpath"}`); got < 1 {
+		t.Errorf(`riptide_cache_hits_total{cache="xpath"} = %v, want at least 1`, got)
+	}
+}

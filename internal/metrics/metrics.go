@@ -25,9 +25,10 @@ type Pool struct {
 	MemoryBytes uint64
 }
 
-// Cache is a compiled-selector or -pattern cache's counters.
+// Cache is a compiled-selector, -XPath expression or -pattern cache's
+// counters.
 type Cache struct {
-	Name         string // "selector" or "pattern"
+	Name         string // "selector", "xpath" or "pattern"
 	Hits, Misses uint64
 	Len, Size    int
 	// Streamed and StreamGaveUp are the selector cache's CSS questions
@@ -92,9 +93,9 @@ func NewCollector(snapshot func() Snapshot) *Collector {
 		leases:           d("leases_active", "Instances out on a lease.", pl...),
 		leasesExpired:    d("leases_expired_total", "Leases that expired and were reaped."),
 		leaseDuration:    d("lease_duration_seconds", "How long ended leases lived."),
-		cacheHits:        d("cache_hits_total", "Compiled selector or pattern cache hits.", "cache"),
-		cacheMisses:      d("cache_misses_total", "Compiled selector or pattern cache misses (compilations).", "cache"),
-		cacheEntries:     d("cache_entries", "Entries in a compiled selector or pattern cache.", "cache"),
+		cacheHits:        d("cache_hits_total", "Compiled selector, XPath expression or pattern cache hits.", "cache"),
+		cacheMisses:      d("cache_misses_total", "Compiled selector, XPath expression or pattern cache misses (compilations).", "cache"),
+		cacheEntries:     d("cache_entries", "Entries in a compiled selector, XPath expression or pattern cache.", "cache"),
 		cssStream:        d("css_stream_total", "CSS questions tried on the token stream, by result: answered, or gave_up (answered from the parsed tree).", "result"),
 		eventsPublished:  d("events_published_total", "Pool events published."),
 		eventsDrop:       d("events_dropped_total", "Pool events dropped because a subscriber fell behind."),
