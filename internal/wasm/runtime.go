@@ -251,9 +251,10 @@ func checkInterrupt(ctx context.Context, _ []uint64) {
 // shallowStackBytes is the part of the stack bound an extraction (and
 // _initialize) starts with, shallowHousekeepingBytes the part the other
 // calls start with (stackSpent gives either the rest): as much as the
-// bundled article module needs on the corpus pages (2 MiB at most; its
-// _initialize 1.65 MiB) and for its allocations, frees, resets and health
-// checks (64 to 256 KiB), so that it seldom goes deep. What a call starts
+// bundled article module needs on the corpus pages (2 MiB at most) and for
+// its allocations, frees, resets and health checks (64 to 256 KiB), so that
+// it seldom goes deep. Its _initialize, which needs 4 to 6 MiB, goes deep
+// once per instance. What a call starts
 // with bounds the stack wazero keeps for the function after it, which each
 // instance's memory figure counts (Module.StackAllowanceBytes).
 const (
