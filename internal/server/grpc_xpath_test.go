@@ -93,6 +93,11 @@ func TestGRPCExtractXPathInvalid(t *testing.T) {
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
 		{name: "unknown output", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a", Output: 9})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.output"},
+		// Not offered (README): EXSLT's re: and parsel's has-class().
+		{name: "exslt re:test", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//a[re:test(@href, "^/")]`})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
+		{name: "parsel has-class", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//p[has-class("x")]`})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
 		{name: "too long", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a" + strings.Repeat("[1]", 400)})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
 		{name: "too costly", req: &poolv1.ExtractRequest{Document: htmlDoc(big), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//*[count(//*) > 0]", All: true})},
