@@ -76,7 +76,7 @@
 //	    wazero compilation cache; <cache> is the user cache dir of os.UserCacheDir
 //	WASM_INSTANCE_MEMORY_LIMIT_MB  64                            1..4096
 //	    linear-memory cap of one WASM instance, in MiB
-//	WASM_MAX_STACK_KB              65536                         2048..2097151
+//	WASM_MAX_STACK_KB              65536                         16384..2097151
 //	    stack bound of one WASM call, in KiB of estimated frames (docs/wasm-abi.md, Limits); deeper recursion fails the call
 //	WASM_ALLOW_UNINSTRUMENTED      false                         true, false, 1, 0
 //	    load WASM modules the stack bound cannot be added to, each call charged 128 MiB of stack against the memory budget (docs/wasm-abi.md, Limits)

@@ -135,7 +135,7 @@ func TestLayers(t *testing.T) {
 		{"WASM_MODULES_DIR", values{sub1, "", sub2}, values{}, nil},
 		{"WASM_COMPILATION_CACHE_DIR", values{"", filepath.Join(dir, "new"), sub1}, values{}, nil},
 		{"WASM_INSTANCE_MEMORY_LIMIT_MB", values{"1", "128", "512"}, values{}, nil},
-		{"WASM_MAX_STACK_KB", values{"2048", "16384", "2097151"}, values{}, nil},
+		{"WASM_MAX_STACK_KB", values{"16384", "65536", "2097151"}, values{}, nil},
 		{"WASM_ALLOW_UNINSTRUMENTED", values{"true", "0", "1"}, values{"", "false", "true"}, nil},
 		{"WASM_RECYCLE_MEMORY_MB", values{"1", "32", "4096"}, values{}, nil},
 		{"WASM_EXTRACT_TIMEOUT_MS", values{"1", "100", "600000"}, values{}, nil},

@@ -134,7 +134,11 @@ func Vars() []Var {
 		intVar("WASM_INSTANCE_MEMORY_LIMIT_MB", 64, 1, 4096, "MiB",
 			"linear-memory cap of one WASM instance, in MiB",
 			func(c *Config) *int { return &c.WASMInstanceMemoryLimitMB }),
-		intVar("WASM_MAX_STACK_KB", 65536, 2048, 2097151, "KiB",
+		// At least 16 MiB: the bundled article guest's initialization takes
+		// 4-6 MiB of estimated frames (its package initializers are long
+		// functions, and the estimate grows with a function's code), and a
+		// daemon whose bundled module cannot load is no use to anyone.
+		intVar("WASM_MAX_STACK_KB", 65536, 16384, 2097151, "KiB",
 			"stack bound of one WASM call, in KiB of estimated frames (docs/wasm-abi.md, Limits); deeper recursion fails the call",
 			func(c *Config) *int { return &c.WASMMaxStackKB }),
 		boolVar("WASM_ALLOW_UNINSTRUMENTED", false,
