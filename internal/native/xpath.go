@@ -292,7 +292,7 @@ func (c *CSS) xpathNodes(ctx context.Context, doc *Document, spec XPathSpec, att
 	}
 	want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
 
-	ev := &xpathEval{ctx: ctx, doc: doc, root: root, max: c.limits.MaxXPathSteps}
+	ev := &xpathEval{ctx: ctx, doc: doc, root: root, max: c.limits.MaxXPathSteps, maxPattern: c.limits.MaxPatternLen}
 	top := xctx{node: xpathNode{n: root, attr: -1}, pos: 1, size: 1}
 	var v xval
 	if p, ok := x.e.(*xPath); ok && look == 1 && attr == "" {

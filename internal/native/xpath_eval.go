@@ -83,6 +83,9 @@ type xpathEval struct {
 	err   error
 	// regexps holds patterns compiled during this evaluation.
 	regexps map[string]*xpathRegexp
+	// maxPattern bounds a pattern computed from the document, as
+	// Limits.MaxPatternLen bounds the regex spec's.
+	maxPattern int
 }
 
 // spend charges n steps and reports whether the evaluation may go on.

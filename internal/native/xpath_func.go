@@ -26,6 +26,9 @@ type xpathFunc struct {
 	call        func(ev *xpathEval, c xctx, x *xCall) xval
 	// compile, when set, checks a call's arguments once, at compile time.
 	compile func(x *xCall) error
+	// re, when set, says how a regular-expression function takes its
+	// pattern and flags.
+	re *regexSig
 }
 
 func (f *xpathFunc) arity() string {
@@ -150,8 +153,10 @@ var xpathFunctions = map[string]*xpathFunc{
 	"upper-case": {min: 1, max: 1, ret: XPathString, call: func(ev *xpathEval, c xctx, x *xCall) xval {
 		return ev.result(strings.ToUpper(x.str(ev, c, 0)))
 	}},
-	"matches": {min: 2, max: 3, ret: XPathBoolean, call: xpathMatches, compile: compileLiteralPattern},
-	"replace": {min: 3, max: 4, ret: XPathString, call: xpathReplace, compile: compileLiteralPattern},
+	"matches": {min: 2, max: 3, ret: XPathBoolean, call: xpathMatches, compile: compileLiteralPattern,
+		re: &regexSig{flags: 2, allowed: "smi"}},
+	"replace": {min: 3, max: 4, ret: XPathString, call: xpathReplace, compile: compileLiteralPattern,
+		re: &regexSig{flags: 3, allowed: "smi", noEmpty: true}},
 	"string-join": {min: 2, max: 2, ret: XPathString, nodeSetArgs: []int{0}, call: func(ev *xpathEval, c xctx, x *xCall) xval {
 		nodes := x.arg(ev, c, 0).nodes
 		sep := x.str(ev, c, 1)
@@ -167,6 +172,11 @@ var xpathFunctions = map[string]*xpathFunc{
 		}
 		return ev.result(b.String())
 	}},
+	// EXSLT's regular expressions and parsel's has-class()
+	// (xpath_exslt.go).
+	"re:test": {min: 2, max: 3, ret: XPathBoolean, call: exsltTest, compile: compileLiteralPattern,
+		re: &regexSig{flags: 2, allowed: "gi"}},
+	"has-class": {min: 1, max: -1, ret: XPathBoolean, call: hasClass, compile: compileHasClass},
 	"reverse": {min: 1, max: 1, ret: XPathNodeSet, nodeSetArgs: []int{0}, call: func(ev *xpathEval, c xctx, x *xCall) xval {
 		return x.arg(ev, c, 0)
 	}},
@@ -381,7 +391,62 @@ func xpathLang(ev *xpathEval, c xctx, x *xCall) xval {
 }
 
 // Regular expressions are Go's RE2, linear in their input, with XPath
-// 2.0's flags s, m and i.
+// 2.0's flags s, m and i, or EXSLT's g and i (xpath_exslt.go).
+
+// regexSig is where a regular-expression function takes its flags (its
+// pattern is always argument 1) and which flags it allows.
+type regexSig struct {
+	flags int // index of the flags argument
+	// allowed lists the flags: "smi" for XPath 2.0's, "gi" for EXSLT's,
+	// where g asks for every match and is not a flag of the pattern.
+	allowed string
+	// noEmpty refuses a pattern that matches the empty string, as XPath
+	// 2.0's replace() does.
+	noEmpty bool
+}
+
+// compile compiles pattern with flags as sig allows them.
+func (sig *regexSig) compile(pattern, flags string) (*xpathRegexp, error) {
+	global := false
+	var mods []byte
+	for _, f := range flags {
+		if !strings.ContainsRune(sig.allowed, f) {
+			return nil, fmt.Errorf("unsupported regular expression flag %q (%s)", f, flagList(sig.allowed))
+		}
+		if f == 'g' {
+			global = true
+			continue
+		}
+		mods = append(mods, byte(f))
+	}
+	re, err := compileXPathRegexp(pattern, string(mods))
+	if err != nil {
+		return nil, err
+	}
+	if sig.noEmpty && re.re.MatchString("") {
+		return nil, fmt.Errorf("pattern %q matches the empty string", pattern)
+	}
+	re.global = global
+	return re, nil
+}
+
+// flagList writes allowed flags for an error message: "s, m and i are".
+func flagList(allowed string) string {
+	var b strings.Builder
+	for i, f := range allowed {
+		switch {
+		case i == len(allowed)-1 && i > 0:
+			b.WriteString(" and ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		b.WriteRune(f)
+	}
+	if len(allowed) == 1 {
+		return b.String() + " is"
+	}
+	return b.String() + " are"
+}
 
 // compileLiteralPattern compiles a literal pattern and flags at compile
 // time, so that a bad one is refused before any document is seen.
@@ -390,29 +455,19 @@ func compileLiteralPattern(x *xCall) error {
 	if !ok {
 		return nil
 	}
+	sig := x.fn.re
 	flags := xLiteral("")
-	if i := flagsArg(x); i < len(x.args) {
-		if flags, ok = x.args[i].(xLiteral); !ok {
+	if sig.flags < len(x.args) {
+		if flags, ok = x.args[sig.flags].(xLiteral); !ok {
 			return nil
 		}
 	}
-	re, err := compileXPathRegexp(string(pat), string(flags))
+	re, err := sig.compile(string(pat), string(flags))
 	if err != nil {
 		return err
 	}
-	if x.name == "replace" && re.re.MatchString("") {
-		return fmt.Errorf("pattern %q matches the empty string", pat)
-	}
 	x.re = re
 	return nil
-}
-
-// flagsArg is the index of a regular-expression function's flags.
-func flagsArg(x *xCall) int {
-	if x.name == "replace" {
-		return 3
-	}
-	return 2
 }
 
 // xpathRegexp is a compiled regular expression and the size of its
@@ -420,6 +475,8 @@ func flagsArg(x *xCall) int {
 type xpathRegexp struct {
 	re    *regexp.Regexp
 	insts int
+	// global is EXSLT's flag g: every match, not the first.
+	global bool
 }
 
 // cost is the steps of running r over s: RE2 steps through at most every
@@ -427,14 +484,10 @@ type xpathRegexp struct {
 // \pL{1000} costs what it takes, and ordinary ones next to nothing.
 func (r *xpathRegexp) cost(s string) int { return 1 + (len(s)+1)*r.insts/256 }
 
-func compileXPathRegexp(pattern, flags string) (*xpathRegexp, error) {
-	for _, f := range flags {
-		if f != 's' && f != 'm' && f != 'i' {
-			return nil, fmt.Errorf("unsupported regular expression flag %q (s, m and i are)", f)
-		}
-	}
-	if flags != "" {
-		pattern = "(?" + flags + ")" + pattern
+// compileXPathRegexp compiles pattern with the pattern flags mods (s, m, i).
+func compileXPathRegexp(pattern, mods string) (*xpathRegexp, error) {
+	if mods != "" {
+		pattern = "(?" + mods + ")" + pattern
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
@@ -454,15 +507,25 @@ func compileXPathRegexp(pattern, flags string) (*xpathRegexp, error) {
 
 // regexp returns the call's regular expression: compiled at compile time
 // when literal, or now, charged by its length, and kept for the rest of
-// the evaluation.
+// the evaluation. A pattern computed from the document is held to the
+// regex spec's MaxPatternLen; a literal one is part of an expression,
+// which is shorter than that.
 func (x *xCall) regexp(ev *xpathEval, c xctx) *xpathRegexp {
 	if x.re != nil {
 		return x.re
 	}
+	sig := x.fn.re
 	pat := x.str(ev, c, 1)
 	flags := ""
-	if i := flagsArg(x); i < len(x.args) {
-		flags = x.str(ev, c, i)
+	if sig.flags < len(x.args) {
+		flags = x.str(ev, c, sig.flags)
+	}
+	if ev.err != nil {
+		return nil
+	}
+	if len(pat) > ev.maxPattern {
+		ev.fail(&xpathEvalError{fmt.Errorf("%s(): pattern of %d bytes is %w (MaxPatternLen %d)", x.name, len(pat), ErrTooLong, ev.maxPattern)})
+		return nil
 	}
 	key := flags + "/" + pat
 	if re, ok := ev.regexps[key]; ok {
@@ -471,13 +534,9 @@ func (x *xCall) regexp(ev *xpathEval, c xctx) *xpathRegexp {
 	if !ev.spend(1 + len(pat)) {
 		return nil
 	}
-	re, err := compileXPathRegexp(pat, flags)
+	re, err := sig.compile(pat, flags)
 	if err != nil {
 		ev.fail(&xpathEvalError{fmt.Errorf("%s(): %w", x.name, err)})
-		return nil
-	}
-	if x.name == "replace" && re.re.MatchString("") {
-		ev.fail(&xpathEvalError{fmt.Errorf("replace(): pattern %q matches the empty string", pat)})
 		return nil
 	}
 	if ev.regexps == nil {

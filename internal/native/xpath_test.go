@@ -385,7 +385,8 @@ func FuzzXPath(f *testing.F) {
 		"//*[contains(@class, 'x')]", "sum(//li) div 0", "//a | //b", "ancestor::*", "(//a)[last()]",
 		"substring('abc', 2)", "//*[matches(., 'a+')]", "$x", "//a[", "1 +", "concat()", "id('a')",
 		"//p[b]/text()", "//li[2]/following::*", "//ul/li/text()", "(//p | //li)[2]", ".//li[last()]",
-		"//div/p[.//b]", "//text()[normalize-space()]"} {
+		"//div/p[.//b]", "//text()[normalize-space()]", "//li[re:test(., '^t', 'gi')]", "//*[has-class('note', 'x')]",
+		"re:test(//a/@href, //li)"} {
 		f.Add(s)
 	}
 	doc, err := NewDocument(xpathPage, Limits{})

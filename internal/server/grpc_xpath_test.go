@@ -36,6 +36,9 @@ func TestGRPCExtractXPath(t *testing.T) {
 			&poolv1.XpathResult{Type: poolv1.XpathResultType_XPATH_RESULT_TYPE_STRING}},
 		{"boolean", &poolv1.XpathSpec{Expression: "boolean(//li)"}, []string{"true"},
 			&poolv1.XpathResult{Type: poolv1.XpathResultType_XPATH_RESULT_TYPE_BOOLEAN, Boolean: true}},
+		// Pasted from parsel: EXSLT's re: and parsel's has-class().
+		{"exslt re:test", &poolv1.XpathSpec{Expression: `//a[re:test(@href, "^https?:", "i")]/@href`, All: true}, []string{"https://example.com/b"}, &poolv1.XpathResult{Type: nodeSet}},
+		{"parsel has-class", &poolv1.XpathSpec{Expression: `//p[has-class("lead")]`}, []string{"First para text"}, &poolv1.XpathResult{Type: nodeSet}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,10 +96,10 @@ func TestGRPCExtractXPathInvalid(t *testing.T) {
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
 		{name: "unknown output", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a", Output: 9})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.output"},
-		// Not offered (README): EXSLT's re: and parsel's has-class().
-		{name: "exslt re:test", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//a[re:test(@href, "^/")]`})},
+		// EXSLT's flags are g and i; parsel's has-class() takes strings.
+		{name: "exslt re:test flag", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//a[re:test(@href, "^/", "x")]`})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
-		{name: "parsel has-class", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//p[has-class("x")]`})},
+		{name: "parsel has-class of a node set", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//p[has-class(@class)]`})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
 		{name: "too long", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: "//a" + strings.Repeat("[1]", 400)})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
