@@ -33,7 +33,9 @@ var ErrTooCostly = errors.New("too costly")
 type XPathSpec struct {
 	// Expression is an XPath 1.0 expression, with XPath 1.0's core
 	// function library and a few of 2.0's (xpath_func.go: matches,
-	// replace, ends-with, lower-case, upper-case, string-join). The
+	// replace, ends-with, lower-case, upper-case, string-join), EXSLT's
+	// re:test, re:match and re:replace and parsel's has-class
+	// (xpath_exslt.go). The
 	// prefixes html, svg, math, xlink, xml and xmlns are bound to their
 	// namespaces.
 	Expression string
@@ -292,7 +294,7 @@ func (c *CSS) xpathNodes(ctx context.Context, doc *Document, spec XPathSpec, att
 	}
 	want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
 
-	ev := &xpathEval{ctx: ctx, doc: doc, root: root, max: c.limits.MaxXPathSteps, maxPattern: c.limits.MaxPatternLen}
+	ev := &xpathEval{ctx: ctx, doc: doc, root: root, max: c.limits.MaxXPathSteps, maxPattern: c.limits.MaxPatternLen, maxMatches: c.limits.MaxMatches}
 	top := xctx{node: xpathNode{n: root, attr: -1}, pos: 1, size: 1}
 	var v xval
 	if p, ok := x.e.(*xPath); ok && look == 1 && attr == "" {

@@ -86,6 +86,9 @@ type xpathEval struct {
 	// maxPattern bounds a pattern computed from the document, as
 	// Limits.MaxPatternLen bounds the regex spec's.
 	maxPattern int
+	// maxMatches bounds the nodes re:match() makes, as
+	// Limits.MaxMatches bounds the regex spec's matches.
+	maxMatches int
 }
 
 // spend charges n steps and reports whether the evaluation may go on.
@@ -1039,8 +1042,22 @@ func (ev *xpathEval) sortUnique(nodes []xpathNode) []xpathNode {
 		node xpathNode
 	}
 	ks := make([]keyed, len(nodes))
+	var detached map[*html.Node]int64
 	for i, n := range nodes {
-		ks[i] = keyed{int64(order[n.n])<<32 | int64(n.attr+1), n}
+		o, ok := order[n.n]
+		if !ok {
+			// A node made by the evaluation (re:match()'s), outside
+			// the document: after it, in the order first seen.
+			if detached == nil {
+				detached = map[*html.Node]int64{}
+			}
+			if _, seen := detached[n.n]; !seen {
+				detached[n.n] = int64(len(order) + len(detached))
+			}
+			ks[i] = keyed{detached[n.n] << 32, n}
+			continue
+		}
+		ks[i] = keyed{int64(o)<<32 | int64(n.attr+1), n}
 	}
 	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
 	out := nodes[:0]

@@ -40,6 +40,34 @@ func TestXPathEXSLT(t *testing.T) {
 		{"test a number", XPathSpec{Expression: `re:test(12.5, '^12\.5$')`}, XPathBoolean, []string{"true"}},
 		{"test a pattern from the page", XPathSpec{Expression: `count(//li[re:test(., //li[1]/@data-re)])`}, XPathNumber, []string{"1"}},
 		{"test flags from the page", XPathSpec{Expression: `count(//li[re:test(., '^/c', substring('xi', 2))])`}, XPathNumber, []string{"1"}},
+		// re:match: lxml answers <match> elements, here text nodes with
+		// the same strings (exsltMatch).
+		{"match first and groups", XPathSpec{Expression: `re:match('ab12cd345', '([a-z]+)([0-9]+)')`, All: true}, XPathNodeSet, []string{"ab12", "ab", "12"}},
+		{"match a group that took no part", XPathSpec{Expression: `re:match('b', '(a)|(b)')`, All: true}, XPathNodeSet, []string{"b", "", "b"}},
+		{"match g without groups", XPathSpec{Expression: `re:match('ab12cd345', '[0-9]+', 'g')`, All: true}, XPathNodeSet, []string{"12", "345"}},
+		{"match g one group", XPathSpec{Expression: `re:match('ab12cd345', '[a-z]([0-9]+)', 'g')`, All: true}, XPathNodeSet, []string{"12", "345"}},
+		{"match g groups joined", XPathSpec{Expression: `re:match('ab12cd345', '([a-z])[a-z]([0-9])', 'g')`, All: true}, XPathNodeSet, []string{"a1", "c3"}},
+		{"match gi", XPathSpec{Expression: `re:match(//li[3], '/[a-z]', 'gi')`, All: true}, XPathNodeSet, []string{"/C"}},
+		{"match none", XPathSpec{Expression: `re:match('abc', '[0-9]')`, All: true}, XPathNodeSet, []string{}},
+		{"match keeps white space", XPathSpec{Expression: `re:match(//li[2]/@class, 'item\s+sale')`}, XPathNodeSet, []string{"item\tsale"}},
+		{"match first", XPathSpec{Expression: `re:match('a1b2', '\d', 'g')`}, XPathNodeSet, []string{"1"}},
+		{"match counted", XPathSpec{Expression: `count(re:match('a1b2c3', '\d', 'g'))`}, XPathNumber, []string{"3"}},
+		{"match filtered", XPathSpec{Expression: `re:match('a1b2c3', '\d', 'g')[2]`}, XPathNodeSet, []string{"2"}},
+		{"match compared", XPathSpec{Expression: `count(//li[re:match(., '\d+') = '22'])`}, XPathNumber, []string{"1"}},
+		{"match string value", XPathSpec{Expression: `string(re:match(//li[3], '[0-9]+'))`}, XPathString, []string{"333"}},
+		{"match after the document in a union", XPathSpec{Expression: `re:match('a1b2', '\d', 'g') | //li[1]`, All: true}, XPathNodeSet, []string{"/a/1", "1", "2"}},
+		{"match has no parent", XPathSpec{Expression: `count(re:match('a1', '\d')/..)`}, XPathNumber, []string{"0"}},
+		// re:replace, with Python's replacement syntax.
+		{"replace first", XPathSpec{Expression: `re:replace('a1b22', '[0-9]+', '', '#')`}, XPathString, []string{"a#b22"}},
+		{"replace g", XPathSpec{Expression: `re:replace('a1b22', '[0-9]+', 'g', '#')`}, XPathString, []string{"a#b#"}},
+		{"replace i", XPathSpec{Expression: `re:replace('aAa', 'A', 'gi', 'x')`}, XPathString, []string{"xxx"}},
+		{"replace no match", XPathSpec{Expression: `re:replace('abc', 'z', 'g', 'x')`}, XPathString, []string{"abc"}},
+		{"replace groups", XPathSpec{Expression: `re:replace('a1b22', '([a-z])([0-9]+)', 'g', '\2\g<1>\g<0>')`}, XPathString, []string{"1aa122bb22"}},
+		{"replace named group", XPathSpec{Expression: `re:replace('k=v', '(?P<key>\w+)=(?P<val>\w+)', '', '\g<val>=\g<key>')`}, XPathString, []string{"v=k"}},
+		{"replace dollar is literal", XPathSpec{Expression: `re:replace('a1', '([0-9])', '', '$1\\')`}, XPathString, []string{"a$1\\"}},
+		{"replace escapes", XPathSpec{Expression: `re:replace('a', 'a', '', 'x\ty\.')`}, XPathString, []string{"x\ty\\."}},
+		{"replace of the empty string", XPathSpec{Expression: `re:replace('abc', 'x*', 'g', '-')`}, XPathString, []string{"-a-b-c-"}},
+		{"replace a node", XPathSpec{Expression: `re:replace(//li[2], '/', 'g', ':')`}, XPathString, []string{":b:22"}},
 		// has-class
 		{"has-class", XPathSpec{Expression: `//li[has-class('item')]`, All: true}, XPathNodeSet, []string{"/a/1", "/b/22"}},
 		{"has-class is case-sensitive", XPathSpec{Expression: `//li[has-class('Item')]`, All: true}, XPathNodeSet, []string{"/C/333"}},
@@ -91,6 +119,18 @@ func TestXPathEXSLTErrors(t *testing.T) {
 		{"test arity", Limits{}, `//li[re:test(.)]`, "re:test() takes 2 to 3 arguments", nil},
 		{"test too many arguments", Limits{}, `//li[re:test(., 'a', 'i', 'x')]`, "re:test() takes 2 to 3 arguments", nil},
 		{"test pattern from the page over MaxPatternLen", Limits{MaxPatternLen: 4}, `//li[re:test(., string(.))]`, "MaxPatternLen 4", ErrTooLong},
+		{"match unknown flag", Limits{}, `re:match('a', 'a', 'm')`, `flag 'm'`, nil},
+		{"match bad pattern", Limits{}, `re:match('a', '[')`, "missing closing ]", nil},
+		{"replace arity", Limits{}, `re:replace('a', 'a', 'g')`, "re:replace() takes 4 arguments", nil},
+		{"replace unknown flag", Limits{}, `re:replace('a', 'a', 's', 'b')`, `flag 's'`, nil},
+		{"replace no such group", Limits{}, `re:replace('a', '(a)', '', '\2')`, "no group 2", nil},
+		{"replace no such named group", Limits{}, `re:replace('a', '(?P<x>a)', '', '\g<y>')`, `no group "y"`, nil},
+		{"replace negative group", Limits{}, `re:replace('a', '(a)', '', '\g<-1>')`, `no group "-1"`, nil},
+		{"replace bad \\g", Limits{}, `re:replace('a', '(a)', '', '\g1')`, `\g must be followed by <group>`, nil},
+		{"replace octal escape", Limits{}, `re:replace('a', 'a', '', '\0')`, `unsupported escape \0`, nil},
+		{"replace unknown letter escape", Limits{}, `re:replace('a', 'a', '', '\q')`, `unsupported escape \q`, nil},
+		{"replace lone backslash", Limits{}, `re:replace('a', 'a', '', '\')`, `lone \`, nil},
+		{"match over MaxMatches", Limits{MaxMatches: 5}, `count(re:match('abcdef', '.', 'g'))`, "more than 5 matches (MaxMatches)", ErrTooCostly},
 		{"unknown re: function", Limits{}, `re:split('a', 'b')`, "unknown function re:split()", nil},
 		// parsel: "has-class must have at least 1 argument" and "has-class
 		// arguments must be strings".
@@ -117,7 +157,8 @@ func TestXPathEXSLTErrors(t *testing.T) {
 	}
 }
 
-// TestXPathEXSLTBounded: re:test and has-class over 100,000 nodes, with
+// TestXPathEXSLTBounded: re:test and has-class over 100,000 nodes, and
+// re:match and re:replace over their string value, with
 // the default budget, stop with ErrTooCostly rather than run as long as
 // the page and the expression make them: the input's string value, the
 // match (by the pattern's program size), a pattern taken from the page
@@ -141,6 +182,11 @@ func TestXPathEXSLTBounded(t *testing.T) {
 		// A pattern from each node, compiled for each.
 		`count(//p[re:test(., concat(., position(), '{100}'), 'i')])`,
 		`count(//p[has-class(` + names + `)])`,
+		// A match everywhere, made into nodes; and every empty match of a
+		// long input replaced by a long string.
+		`count(re:match(string(/), '', 'g'))`,
+		`count(//p[count(re:match(string(/), '[a-z]', 'g')) > 0])`,
+		`string-length(re:replace(string(/), 'x*', 'g', concat(string(//p), string(//p), string(//p), string(//p))))`,
 	} {
 		_, err := c.XPath(context.Background(), doc, XPathSpec{Expression: expr})
 		if !errors.Is(err, ErrTooCostly) {

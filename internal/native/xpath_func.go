@@ -176,6 +176,10 @@ var xpathFunctions = map[string]*xpathFunc{
 	// (xpath_exslt.go).
 	"re:test": {min: 2, max: 3, ret: XPathBoolean, call: exsltTest, compile: compileLiteralPattern,
 		re: &regexSig{flags: 2, allowed: "gi"}},
+	"re:match": {min: 2, max: 3, ret: XPathNodeSet, call: exsltMatch, compile: compileLiteralPattern,
+		re: &regexSig{flags: 2, allowed: "gi"}},
+	"re:replace": {min: 4, max: 4, ret: XPathString, call: exsltReplace, compile: compileLiteralPattern,
+		re: &regexSig{flags: 2, allowed: "gi"}},
 	"has-class": {min: 1, max: -1, ret: XPathBoolean, call: hasClass, compile: compileHasClass},
 	"reverse": {min: 1, max: 1, ret: XPathNodeSet, nodeSetArgs: []int{0}, call: func(ev *xpathEval, c xctx, x *xCall) xval {
 		return x.arg(ev, c, 0)

@@ -386,7 +386,8 @@ func FuzzXPath(f *testing.F) {
 		"substring('abc', 2)", "//*[matches(., 'a+')]", "$x", "//a[", "1 +", "concat()", "id('a')",
 		"//p[b]/text()", "//li[2]/following::*", "//ul/li/text()", "(//p | //li)[2]", ".//li[last()]",
 		"//div/p[.//b]", "//text()[normalize-space()]", "//li[re:test(., '^t', 'gi')]", "//*[has-class('note', 'x')]",
-		"re:test(//a/@href, //li)"} {
+		"re:test(//a/@href, //li)", "re:match(//p, '(\\w)(\\w)', 'g')[2]", "re:replace(//h1, '(?P<x>e)', 'g', '\\g<x>\\1')",
+		"re:match('a1', '\\d') | //li"} {
 		f.Add(s)
 	}
 	doc, err := NewDocument(xpathPage, Limits{})

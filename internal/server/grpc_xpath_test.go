@@ -39,6 +39,9 @@ func TestGRPCExtractXPath(t *testing.T) {
 		// Pasted from parsel: EXSLT's re: and parsel's has-class().
 		{"exslt re:test", &poolv1.XpathSpec{Expression: `//a[re:test(@href, "^https?:", "i")]/@href`, All: true}, []string{"https://example.com/b"}, &poolv1.XpathResult{Type: nodeSet}},
 		{"parsel has-class", &poolv1.XpathSpec{Expression: `//p[has-class("lead")]`}, []string{"First para text"}, &poolv1.XpathResult{Type: nodeSet}},
+		{"exslt re:match", &poolv1.XpathSpec{Expression: `re:match(//p[@id="prices"], "SKU-(\d+)", "g")`, All: true}, []string{"1234", "5678"}, &poolv1.XpathResult{Type: nodeSet}},
+		{"exslt re:replace", &poolv1.XpathSpec{Expression: `re:replace(//p[@id="prices"], "\$(\d+)\.(\d+)", "g", "\1,\2 USD")`}, []string{"Price: 12,50 USD and 3,99 USD; SKU-1234, SKU-5678"},
+			&poolv1.XpathResult{Type: poolv1.XpathResultType_XPATH_RESULT_TYPE_STRING}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +101,8 @@ func TestGRPCExtractXPathInvalid(t *testing.T) {
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.output"},
 		// EXSLT's flags are g and i; parsel's has-class() takes strings.
 		{name: "exslt re:test flag", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//a[re:test(@href, "^/", "x")]`})},
+			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
+		{name: "exslt re:replace group", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `re:replace(//p, "(a)", "g", "\2")`})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},
 		{name: "parsel has-class of a node set", req: &poolv1.ExtractRequest{Document: htmlDoc(page), Spec: xpathReq(&poolv1.XpathSpec{Expression: `//p[has-class(@class)]`})},
 			code: codes.InvalidArgument, reason: server.ReasonInvalidRequest, field: "xpath.expression"},

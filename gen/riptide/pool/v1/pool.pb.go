@@ -958,8 +958,9 @@ func (x *CssSpec) GetAbsoluteUrls() bool {
 
 // XpathSpec evaluates an XPath 1.0 expression on the parsed HTML5 tree
 // (XPath 1.0's functions and a few of 2.0's, such as matches(),
-// replace(), ends-with() and lower-case(); positions counted as XPath 1.0
-// and lxml count them). Unprefixed names match elements
+// replace(), ends-with() and lower-case(); EXSLT's re:test(), re:match()
+// and re:replace() and parsel's has-class(), as parsel binds them;
+// positions counted as XPath 1.0 and lxml count them). Unprefixed names match elements
 // of every namespace, as in lxml and parsel (//svg/path); the prefixes
 // html, svg, math, xlink, xml and xmlns are bound to their namespaces
 // (//svg:path, //@xlink:href). An evaluation is bounded by the request's
