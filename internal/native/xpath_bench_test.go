@@ -26,6 +26,10 @@ func BenchmarkXPath(b *testing.B) {
 		{"ids", "(//*[@id])[position() <= 5]/@id"},
 		{"class-contains", "//div[contains(concat(' ', normalize-space(@class), ' '), ' content ')]//p"},
 		{"text", "//h1//text()"},
+		// EXSLT and parsel's functions, beside what they replace.
+		{"matches", "//a[matches(@href, '^https?://')]/@href"},
+		{"re-test", "//a[re:test(@href, '^https?://')]/@href"},
+		{"has-class", "//div[has-class('content')]//p"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := NewCSS(NewSelectorCache(0), Limits{})
