@@ -82,7 +82,7 @@ type xpathEval struct {
 	max   int
 	err   error
 	// regexps holds patterns compiled during this evaluation.
-	regexps map[string]*xpathRegexp
+	regexps map[regexpKey]*xpathRegexp
 	// maxPattern bounds a pattern computed from the document, as
 	// Limits.MaxPatternLen bounds the regex spec's.
 	maxPattern int

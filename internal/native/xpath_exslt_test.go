@@ -137,6 +137,10 @@ func TestXPathEXSLTErrors(t *testing.T) {
 		{"replace unknown letter escape", Limits{}, `re:replace('a', 'a', '', '\q')`, `unsupported escape \q`, nil},
 		{"replace lone backslash", Limits{}, `re:replace('a', 'a', '', '\')`, `lone \`, nil},
 		{"match over MaxMatches", Limits{MaxMatches: 5}, `count(re:match('abcdef', '.', 'g'))`, "more than 5 matches (MaxMatches)", ErrTooCostly},
+		// Patterns from the page compiled for one function are kept for
+		// the evaluation; another function's flags and rules still hold.
+		{"flag of another function from the page", Limits{}, `//li[matches(., 'a', concat('s', '')) or re:test(., 'a', concat('s', ''))]`, `re:test(): unsupported regular expression flag 's'`, nil},
+		{"empty match of another function from the page", Limits{}, `//li[re:replace(., concat('x*', ''), 'g', '') = replace(., concat('x*', ''), '')]`, `replace(): pattern "x*" matches the empty string`, nil},
 		{"unknown re: function", Limits{}, `re:split('a', 'b')`, "unknown function re:split()", nil},
 		// parsel: "has-class must have at least 1 argument" and "has-class
 		// arguments must be strings".

@@ -531,7 +531,10 @@ func (x *xCall) regexp(ev *xpathEval, c xctx) *xpathRegexp {
 		ev.fail(&xpathEvalError{fmt.Errorf("%s(): pattern of %d bytes is %w (MaxPatternLen %d)", x.name, len(pat), ErrTooLong, ev.maxPattern)})
 		return nil
 	}
-	key := flags + "/" + pat
+	// The signature is part of the key: the same flags and pattern may be
+	// refused by one function (replace()'s empty match, re:test()'s s)
+	// and accepted by another.
+	key := regexpKey{sig: sig, flags: flags, pattern: pat}
 	if re, ok := ev.regexps[key]; ok {
 		return re
 	}
@@ -544,12 +547,18 @@ func (x *xCall) regexp(ev *xpathEval, c xctx) *xpathRegexp {
 		return nil
 	}
 	if ev.regexps == nil {
-		ev.regexps = map[string]*xpathRegexp{}
+		ev.regexps = map[regexpKey]*xpathRegexp{}
 	}
 	if len(ev.regexps) < maxXPathRegexps {
 		ev.regexps[key] = re
 	}
 	return re
+}
+
+// regexpKey identifies a pattern compiled during an evaluation.
+type regexpKey struct {
+	sig            *regexSig
+	flags, pattern string
 }
 
 // xpathEvalError is an expression that compiled but cannot be evaluated:
