@@ -65,6 +65,7 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--only", default="", help="run only the rows whose label holds this")
     ap.add_argument("--breakdown", action="store_true", help="split the daemon's time instead")
+    ap.add_argument("--xpath", action="append", default=[], help="an XPath question to ask instead of the default three (repeatable)")
     args = ap.parse_args()
 
     import extruct
@@ -138,7 +139,7 @@ def main():
 
     # Each row: label, peer, daemon, peer's name, and whether both are
     # given the page as bytes.
-    rows = [("xpath `%s`" % e, lxml_xpath(e), daemon_xpath(e), "lxml", False) for e in XPATHS]
+    rows = [("xpath `%s`" % e, lxml_xpath(e), daemon_xpath(e), "lxml", False) for e in args.xpath or XPATHS]
     rows.append(("structured (json-ld, microdata, opengraph)", extruct_run, daemon_structured, "extruct", False))
     rows.append(("structured (json-ld, microdata, opengraph), bytes", extruct_run, daemon_structured_bytes, "extruct", True))
     rows.append(("structured (rdfa)", extruct_rdfa, daemon_rdfa, "extruct", False))
