@@ -69,35 +69,29 @@ func nodeText(n *html.Node) string {
 // limit bytes: enough for a date or a byline, and bounded whatever the
 // element holds.
 func limitedText(n *html.Node, limit int) string {
-	var sb strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		for c := n.FirstChild; c != nil && sb.Len() < limit; c = c.NextSibling {
-			switch c.Type {
-			case html.TextNode:
-				sb.WriteString(c.Data)
-			case html.ElementNode:
-				switch c.Data {
-				case "script", "style", "noscript", "template":
-					continue
-				case "br", "p", "div", "li", "span", "time", "a":
-					sb.WriteByte(' ')
-				}
-				walk(c)
-			}
-		}
-	}
-	walk(n)
-	s := sb.String()
-	if len(s) > limit {
-		s = s[:limit]
-	}
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(visibleText(n, limit, ' ')), " ")
 }
 
 // lineText is limitedText with its lines kept: a line break ends a line
 // of text, and so does an element that starts a block.
 func lineText(n *html.Node, limit int) string {
+	var out strings.Builder
+	for line := range strings.SplitSeq(visibleText(n, limit, '\n'), "\n") {
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			if out.Len() > 0 {
+				out.WriteByte('\n')
+			}
+			out.WriteString(line)
+		}
+	}
+	return out.String()
+}
+
+// visibleText is the text of n outside scripts, styles and templates, at
+// most limit bytes of it, with block, a space or a line break, written
+// where a line break or a block element starts and a space where an
+// inline element that often abuts its neighbours' words does.
+func visibleText(n *html.Node, limit int, block byte) string {
 	var sb strings.Builder
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
@@ -110,7 +104,7 @@ func lineText(n *html.Node, limit int) string {
 				case "script", "style", "noscript", "template":
 					continue
 				case "br", "p", "div", "li":
-					sb.WriteByte('\n')
+					sb.WriteByte(block)
 				case "span", "time", "a":
 					sb.WriteByte(' ')
 				}
@@ -123,16 +117,7 @@ func lineText(n *html.Node, limit int) string {
 	if len(s) > limit {
 		s = s[:limit]
 	}
-	var out strings.Builder
-	for line := range strings.SplitSeq(s, "\n") {
-		if line = strings.Join(strings.Fields(line), " "); line != "" {
-			if out.Len() > 0 {
-				out.WriteByte('\n')
-			}
-			out.WriteString(line)
-		}
-	}
-	return out.String()
+	return s
 }
 
 // findItemprop finds the first descendant of n with itemprop prop.
