@@ -18,18 +18,6 @@ import (
 // parsel's has-class(). They answer as lxml and parsel do, with Go's RE2
 // in place of Python's re: linear in the input whatever the pattern.
 
-// exsltTest is re:test(input, pattern, flags?): whether pattern matches
-// somewhere in input, the string value of its first node for a node set.
-// The flag g changes nothing here.
-func exsltTest(ev *xpathEval, c xctx, x *xCall) xval {
-	s := x.str(ev, c, 0)
-	re := x.regexp(ev, c)
-	if re == nil || !ev.spend(re.cost(s)) {
-		return boolVal(false)
-	}
-	return boolVal(re.re.MatchString(s))
-}
-
 // exsltMatch is re:match(input, pattern, flags?), as lxml answers it:
 // without g, the first match and then each of its groups ("" for one
 // that took no part); with g, every match, or its group 1 when the

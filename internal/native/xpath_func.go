@@ -174,7 +174,7 @@ var xpathFunctions = map[string]*xpathFunc{
 	}},
 	// EXSLT's regular expressions and parsel's has-class()
 	// (xpath_exslt.go).
-	"re:test": {min: 2, max: 3, ret: XPathBoolean, call: exsltTest, compile: compileLiteralPattern,
+	"re:test": {min: 2, max: 3, ret: XPathBoolean, call: xpathMatches, compile: compileLiteralPattern,
 		re: &regexSig{flags: 2, allowed: "gi"}},
 	"re:match": {min: 2, max: 3, ret: XPathNodeSet, call: exsltMatch, compile: compileLiteralPattern,
 		re: &regexSig{flags: 2, allowed: "gi"}},
@@ -568,6 +568,10 @@ type xpathEvalError struct{ err error }
 func (e *xpathEvalError) Error() string { return e.err.Error() }
 func (e *xpathEvalError) Unwrap() error { return e.err }
 
+// xpathMatches is matches(s, pattern, flags?) and EXSLT's re:test(input,
+// pattern, flags?): whether pattern matches somewhere in s, the string
+// value of its first node for a node set. The two differ only in the
+// flags they take (their regexSig), and re:test's g changes nothing.
 func xpathMatches(ev *xpathEval, c xctx, x *xCall) xval {
 	s := x.str(ev, c, 0)
 	re := x.regexp(ev, c)
