@@ -138,3 +138,58 @@ func TestViewCountsHits(t *testing.T) {
 		}
 	}
 }
+
+// TestXPathCacheCountsCalls checks that each XPath call, whichever path
+// answers it (the token stream, the CSS fallback or the tree), looks its
+// expression up exactly once: the cache's hits and misses count calls.
+func TestXPathCacheCountsCalls(t *testing.T) {
+	page := "<title>t</title><ul><li>one</li><li>two</li><li>three</li></ul><a href=/x>x</a>"
+	tests := []struct {
+		name, expr string
+		attr       string
+	}{
+		{"stream", "count(//li)", ""},
+		{"stream attribute", "//a/@href", ""},
+		{"css fallback", "//li", "class"},
+		{"tree", "//li[position() > 1]", ""},
+		{"tree scalar", "string(//li[2])", ""},
+		{"tree attribute", "//ul/li", "class"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := NewSelectorCache(8)
+			css := NewCSS(sc, Limits{})
+			const calls = 5
+			for range calls {
+				// A fresh document each time: a parsed one would let later
+				// calls skip the stream.
+				doc := mustDoc(t, page)
+				if _, err := css.XPath(context.Background(), doc, XPathSpec{Expression: tt.expr, Attribute: tt.attr, All: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st := sc.XPath().Stats(); st.Hits != calls-1 || st.Misses != 1 || st.Len != 1 {
+				t.Errorf("xpath cache %+v after %d calls; want %d hits, 1 miss, 1 entry", st, calls, calls-1)
+			}
+		})
+	}
+}
+
+func TestXPathWarm(t *testing.T) {
+	sc := NewSelectorCache(8)
+	err := sc.XPath().Warm([]string{"//a/@href", "count(//p)", "//p[", "//a/@href"})
+	var se *SpecError
+	if !errors.As(err, &se) || se.Field != "expression" || se.Value != "//p[" {
+		t.Fatalf("Warm: err = %v, want the *SpecError of //p[", err)
+	}
+	if st := sc.XPath().Stats(); st.Len != 2 || st.Hits != 0 || st.Misses != 0 {
+		t.Fatalf("after Warm: %+v; want 2 entries, no hits or misses", st)
+	}
+	css := NewCSS(sc, Limits{})
+	if _, err := css.XPath(context.Background(), mustDoc(t, "<p>x</p>"), XPathSpec{Expression: "count(//p)"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := sc.XPath().Stats(); st.Hits != 1 || st.Misses != 0 {
+		t.Errorf("warmed expression: %+v; want 1 hit, 0 misses", st)
+	}
+}

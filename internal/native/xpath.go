@@ -194,7 +194,7 @@ func (c *CSS) XPath(ctx context.Context, doc *Document, spec XPathSpec) (XPathAn
 	if x.cssType != "" && (x.cssAttr == "" || attr == "") {
 		return c.xpathAsCSS(ctx, doc, spec, x)
 	}
-	return c.xpathTree(ctx, doc, spec, attr)
+	return c.xpathTreeOf(ctx, doc, spec, attr, x)
 }
 
 // xpathAsCSS answers spec, whose expression is //name or //name/@attr,
@@ -225,7 +225,17 @@ func (c *CSS) xpathAsCSS(ctx context.Context, doc *Document, spec XPathSpec, x *
 
 // xpathTree answers spec by evaluating its expression on the tree.
 func (c *CSS) xpathTree(ctx context.Context, doc *Document, spec XPathSpec, attr string) (XPathAnswer, error) {
-	nodes, ans, err := c.xpathNodes(ctx, doc, spec, attr)
+	x, err := c.xpaths().get(spec.Expression)
+	if err != nil {
+		return XPathAnswer{}, err
+	}
+	return c.xpathTreeOf(ctx, doc, spec, attr, x)
+}
+
+// xpathTreeOf is xpathTree with the expression already compiled: one
+// call looks its expression up once, so the cache's counters count calls.
+func (c *CSS) xpathTreeOf(ctx context.Context, doc *Document, spec XPathSpec, attr string, x *xpathExpr) (XPathAnswer, error) {
+	nodes, ans, err := c.xpathNodesOf(ctx, doc, spec, attr, x)
 	if err != nil {
 		return XPathAnswer{}, err
 	}
@@ -281,6 +291,14 @@ func (c *CSS) xpathNodes(ctx context.Context, doc *Document, spec XPathSpec, att
 	x, err := c.xpaths().get(spec.Expression)
 	if err != nil {
 		return nil, ans, err
+	}
+	return c.xpathNodesOf(ctx, doc, spec, attr, x)
+}
+
+// xpathNodesOf is xpathNodes with the expression already compiled.
+func (c *CSS) xpathNodesOf(ctx context.Context, doc *Document, spec XPathSpec, attr string, x *xpathExpr) (nodes []xpathNode, ans XPathAnswer, err error) {
+	if c.closed.Load() {
+		return nil, ans, ErrClosed
 	}
 	if doc == nil {
 		return nil, ans, ErrEmptyDocument
