@@ -84,6 +84,7 @@ type Config struct {
 	SelectorCacheSize         int
 	PatternCacheSize          int
 	WarmSelectors             []string
+	WarmXPath                 []string
 	MaxWork                   int
 	CSSMaxElementWork         int
 	CSSMaxHasDepth            int
@@ -217,6 +218,9 @@ func (c *Config) relations() []relation {
 		}},
 		{"WARM_SELECTORS", "SELECTOR_CACHE_SIZE", func() error {
 			return tooMany("WARM_SELECTORS", len(c.WarmSelectors), "SELECTOR_CACHE_SIZE", c.SelectorCacheSize)
+		}},
+		{"WARM_XPATH", "SELECTOR_CACHE_SIZE", func() error {
+			return tooMany("WARM_XPATH", len(c.WarmXPath), "SELECTOR_CACHE_SIZE", c.SelectorCacheSize)
 		}},
 		{"WARM_PATTERNS", "PATTERN_CACHE_SIZE", func() error {
 			return tooMany("WARM_PATTERNS", len(c.WarmPatterns), "PATTERN_CACHE_SIZE", c.PatternCacheSize)

@@ -27,10 +27,10 @@
 // levels and formats are matched in any case. A variable set to the empty
 // string is set: WASM_COMPILATION_CACHE_DIR= disables the cache and
 // METRICS_ADDR= the metrics server, while WASM_POOL_SIZE= is an error. Lists
-// are comma-separated (WASM_TRUSTED_MODULES) or, since selectors and patterns
-// contain commas, one item per line (WARM_SELECTORS, WARM_PATTERNS); in the
-// config file a list may also be a YAML sequence, and its flag may be
-// repeated. Config file keys are matched in any case, a null value leaves
+// are comma-separated (WASM_TRUSTED_MODULES) or, since selectors,
+// expressions and patterns contain commas, one item per line
+// (WARM_SELECTORS, WARM_XPATH, WARM_PATTERNS); in the config file a list may
+// also be a YAML sequence, and its flag may be repeated. Config file keys are matched in any case, a null value leaves
 // the variable unset, and a key that names no variable is an error.
 //
 // # Variables
@@ -140,6 +140,8 @@
 //	    work of one XPath evaluation (nodes visited, predicates tested, string bytes / 64); an expression over it on its document is refused, and costs only its caller
 //	WARM_SELECTORS                 ""                            CSS selectors, one per line; at most SELECTOR_CACHE_SIZE
 //	    selectors compiled into the cache at start
+//	WARM_XPATH                     ""                            XPath 1.0 expressions, one per line; at most SELECTOR_CACHE_SIZE
+//	    XPath expressions compiled into their cache at start (a list of its own: an expression and a selector cannot always be told apart)
 //	WARM_PATTERNS                  ""                            RE2 patterns, one per line; at most PATTERN_CACHE_SIZE
 //	    patterns compiled into the cache at start
 //
@@ -147,7 +149,8 @@
 //   - WASM_POOL_SIZE <= WASM_MAX_INSTANCES and NATIVE_POOL_SIZE <= NATIVE_MAX_INSTANCES;
 //   - LEASE_DEFAULT_TTL_MS <= LEASE_MAX_TTL_MS;
 //   - WASM_INSTANCE_MEMORY_LIMIT_MB <= WASM_MEMORY_LIMIT_MB;
-//   - at most SELECTOR_CACHE_SIZE warm selectors and PATTERN_CACHE_SIZE warm patterns;
+//   - at most SELECTOR_CACHE_SIZE warm selectors, as many warm XPath
+//     expressions, and PATTERN_CACHE_SIZE warm patterns;
 //   - TLS_CERT_FILE and TLS_KEY_FILE both or neither; TLS_CLIENT_CA_FILE needs them;
 //   - GRPC_ADDR and METRICS_ADDR on different TCP ports;
 //   - NATIVE_POOL_ENABLED or WASM_POOL_ENABLED, or both.

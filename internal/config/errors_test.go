@@ -139,6 +139,8 @@ func TestErrors(t *testing.T) {
 			want: []string{"ARTICLE_NATIVE_MEMORY_MB=512 (default) exceeds MEMORY_LIMIT_MB=256"}},
 		{name: "too many warm selectors", env: []string{"SELECTOR_CACHE_SIZE=1", "WARM_SELECTORS=a\nb"},
 			want: []string{"WARM_SELECTORS=(2 items) has more items than SELECTOR_CACHE_SIZE=1 can hold"}},
+		{name: "too many warm XPath expressions", env: []string{"SELECTOR_CACHE_SIZE=1", "WARM_XPATH=//a\n//b"},
+			want: []string{"WARM_XPATH=(2 items) has more items than SELECTOR_CACHE_SIZE=1 can hold"}},
 		{name: "too many warm patterns", args: []string{"--pattern-cache-size=1", "--warm-patterns=a", "--warm-patterns=b"},
 			want: []string{"WARM_PATTERNS=(2 items) (flag --warm-patterns) has more items than PATTERN_CACHE_SIZE=1"}},
 		{name: "both pools disabled", env: []string{"NATIVE_POOL_ENABLED=false", "WASM_POOL_ENABLED=0"},

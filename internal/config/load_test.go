@@ -167,6 +167,7 @@ func TestLayers(t *testing.T) {
 		{"CSS_MAX_HAS_DEPTH", values{"1", "2", "32"}, values{}, nil},
 		{"XPATH_MAX_STEPS", values{"1000", "5000", "1000000000"}, values{}, nil},
 		{"WARM_SELECTORS", values{"h1, h2\n div.a\n", "p", ""}, values{"h1, h2\ndiv.a", "", ""}, nil},
+		{"WARM_XPATH", values{"//a/@href\n count(//p, 1)\n", "//p", ""}, values{"//a/@href\ncount(//p, 1)", "", ""}, nil},
 		{"WARM_PATTERNS", values{`a{1,3}` + "\n" + `^x$`, `\d+`, ""}, values{"a{1,3}\n^x$", "", ""}, nil},
 	}
 	covered := make(map[string]bool)

@@ -212,6 +212,7 @@ func (d *Daemon) nativePools(ctx context.Context, limits native.Limits) (*server
 		SelectorCacheSize: cfg.SelectorCacheSize,
 		PatternCacheSize:  cfg.PatternCacheSize,
 		WarmSelectors:     cfg.WarmSelectors,
+		WarmXPath:         cfg.WarmXPath,
 		WarmPatterns:      cfg.WarmPatterns,
 		Pool:              pc,
 		Limits:            limits,

@@ -203,6 +203,7 @@ func newNativePools(tb testing.TB, cfg *config.Config, limits native.Limits) *se
 		SelectorCacheSize: cfg.SelectorCacheSize,
 		PatternCacheSize:  cfg.PatternCacheSize,
 		WarmSelectors:     cfg.WarmSelectors,
+		WarmXPath:         cfg.WarmXPath,
 		WarmPatterns:      cfg.WarmPatterns,
 		Pool:              pc,
 		Limits:            limits,

@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"github.com/riptidecrawler/riptide-poold/internal/config"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/server"
 	"google.golang.org/grpc/codes"
@@ -249,5 +251,76 @@ func TestGRPCXPathStopsAtDeadline(t *testing.T) {
 			}
 			waitIdle(t, def)
 		})
+	}
+}
+
+// TestGRPCXPathCacheMetrics checks WARM_XPATH and GetMetrics' XPath cache
+// figures through the served API: warmed expressions are hits from the
+// first call, and every XPath call, spec or field, stream or tree, counts
+// one lookup.
+func TestGRPCXPathCacheMetrics(t *testing.T) {
+	cfg := config.Default()
+	cfg.WarmXPath = []string{"count(//li)", "//li[position() > 1]"}
+	h := newGRPCHarness(t, grpcOptions{cfg: cfg})
+	metrics := func(t *testing.T) *poolv1.NativeMetrics {
+		t.Helper()
+		m, err := h.client.GetMetrics(t.Context(), &poolv1.GetMetricsRequest{})
+		if err != nil {
+			t.Fatalf("GetMetrics: %v", err)
+		}
+		return m.GetNative()
+	}
+	if n := metrics(t); n.GetXpathCacheEntries() != 2 || n.GetXpathCacheHits() != 0 || n.GetXpathCacheMisses() != 0 {
+		t.Fatalf("at start: %v; want the 2 warmed expressions, no hits or misses", n)
+	}
+	xpathField := func(expr string) *poolv1.FieldSpec {
+		return &poolv1.FieldSpec{Spec: &poolv1.FieldSpec_Xpath{Xpath: &poolv1.XpathSpec{Expression: expr}}}
+	}
+	calls := []struct {
+		req             *poolv1.ExtractRequest
+		hits, misses    uint64
+		entries         uint32
+		selectorLookups uint64 // the css fields' and the CSS fallback's
+	}{
+		{&poolv1.ExtractRequest{Spec: xpathReq(&poolv1.XpathSpec{Expression: "count(//li)"})}, 1, 0, 2, 0},
+		{&poolv1.ExtractRequest{Spec: xpathReq(&poolv1.XpathSpec{Expression: "//li[position() > 1]", All: true})}, 2, 0, 2, 0},
+		{&poolv1.ExtractRequest{Spec: xpathReq(&poolv1.XpathSpec{Expression: "string(//li[3])"})}, 2, 1, 3, 0},
+		{&poolv1.ExtractRequest{Spec: xpathReq(&poolv1.XpathSpec{Expression: "string(//li[3])"})}, 3, 1, 3, 0},
+		{&poolv1.ExtractRequest{Spec: fieldsReq(map[string]*poolv1.FieldSpec{
+			"items":  xpathField("count(//li)"),
+			"third":  xpathField("string(//li[3])"),
+			"later":  xpathField("//li[position() > 1]"),
+			"title":  cssField(&poolv1.CssSpec{Selector: "title"}),
+			"hrefs":  xpathField("//a/@href"),
+			"counts": xpathField("count(//a)"),
+		})}, 6, 3, 5, 2},
+	}
+	start := metrics(t)
+	selectors := start.GetSelectorCacheHits() + start.GetSelectorCacheMisses()
+	for i, c := range calls {
+		c.req.Document = htmlDoc(page)
+		if _, err := h.client.Extract(t.Context(), c.req); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		n := metrics(t)
+		if n.GetXpathCacheHits() != c.hits || n.GetXpathCacheMisses() != c.misses || n.GetXpathCacheEntries() != c.entries {
+			t.Errorf("after call %d: xpath cache %d hits, %d misses, %d entries; want %d, %d, %d",
+				i, n.GetXpathCacheHits(), n.GetXpathCacheMisses(), n.GetXpathCacheEntries(), c.hits, c.misses, c.entries)
+		}
+		selectors += c.selectorLookups
+		if got := n.GetSelectorCacheHits() + n.GetSelectorCacheMisses(); got != selectors {
+			t.Errorf("after call %d: %d selector cache lookups, want %d", i, got, selectors)
+		}
+	}
+}
+
+func TestNativePoolsWarmXPathInvalid(t *testing.T) {
+	_, err := server.NewNativePools(t.Context(), server.NativePoolsConfig{
+		WarmXPath: []string{"//a/@href", "//p["},
+		Limits:    native.DefaultLimits(),
+	})
+	var se *native.SpecError
+	if err == nil || !strings.HasPrefix(err.Error(), "WARM_XPATH: ") || !errors.As(err, &se) || se.Value != "//p[" {
+		t.Fatalf("NewNativePools with an invalid WARM_XPATH entry: err = %v, want a WARM_XPATH error naming //p[", err)
 	}
 }

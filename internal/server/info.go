@@ -91,7 +91,7 @@ func (s *Service) GetMetrics(ctx context.Context, req *poolv1.GetMetricsRequest)
 	}
 	if np := s.native; np != nil {
 		css, regex := views[0].Stats, views[1].Stats
-		sel, pat := np.Selectors.Stats(), np.Patterns.Stats()
+		sel, pat, xp := np.Selectors.Stats(), np.Patterns.Stats(), np.Selectors.XPath().Stats()
 		resp.Native = &poolv1.NativeMetrics{
 			CssInUse:            uint32(css.InUse),
 			CssTotal:            uint32(css.Total),
@@ -101,6 +101,9 @@ func (s *Service) GetMetrics(ctx context.Context, req *poolv1.GetMetricsRequest)
 			SelectorCacheMisses: sel.Misses,
 			PatternCacheHits:    pat.Hits,
 			PatternCacheMisses:  pat.Misses,
+			XpathCacheHits:      xp.Hits,
+			XpathCacheMisses:    xp.Misses,
+			XpathCacheEntries:   uint32(xp.Len),
 		}
 	}
 	return resp, nil

@@ -56,8 +56,9 @@ type NativePoolsConfig struct {
 	// SelectorCacheSize and PatternCacheSize bound the compiled selectors
 	// and patterns the pools' extractors share.
 	SelectorCacheSize, PatternCacheSize int
-	// WarmSelectors and WarmPatterns are compiled into the caches first.
-	WarmSelectors, WarmPatterns []string
+	// WarmSelectors, WarmXPath and WarmPatterns are compiled into the
+	// caches first.
+	WarmSelectors, WarmXPath, WarmPatterns []string
 	// Pool is the configuration of both pools; NewNativePools names each
 	// one, and adds its name to Logger.
 	Pool pool.Config
@@ -74,6 +75,9 @@ func NewNativePools(ctx context.Context, cfg NativePoolsConfig) (*NativePools, e
 	}
 	if err := np.Selectors.Warm(cfg.WarmSelectors); err != nil {
 		return nil, fmt.Errorf("WARM_SELECTORS: %w", err)
+	}
+	if err := np.Selectors.XPath().Warm(cfg.WarmXPath); err != nil {
+		return nil, fmt.Errorf("WARM_XPATH: %w", err)
 	}
 	if err := np.Patterns.Warm(cfg.WarmPatterns); err != nil {
 		return nil, fmt.Errorf("WARM_PATTERNS: %w", err)

@@ -4056,8 +4056,15 @@ type NativeMetrics struct {
 	PatternCacheHits uint64 `protobuf:"varint,7,opt,name=pattern_cache_hits,json=patternCacheHits,proto3" json:"pattern_cache_hits,omitempty"`
 	// Compiled-pattern cache misses.
 	PatternCacheMisses uint64 `protobuf:"varint,8,opt,name=pattern_cache_misses,json=patternCacheMisses,proto3" json:"pattern_cache_misses,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Compiled-XPath cache hits: one lookup per XPath call (spec or field).
+	XpathCacheHits uint64 `protobuf:"varint,9,opt,name=xpath_cache_hits,json=xpathCacheHits,proto3" json:"xpath_cache_hits,omitempty"`
+	// Compiled-XPath cache misses (calls that compiled their expression).
+	XpathCacheMisses uint64 `protobuf:"varint,10,opt,name=xpath_cache_misses,json=xpathCacheMisses,proto3" json:"xpath_cache_misses,omitempty"`
+	// Expressions the XPath cache holds now: at most SELECTOR_CACHE_SIZE,
+	// WARM_XPATH's included.
+	XpathCacheEntries uint32 `protobuf:"varint,11,opt,name=xpath_cache_entries,json=xpathCacheEntries,proto3" json:"xpath_cache_entries,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *NativeMetrics) Reset() {
@@ -4142,6 +4149,27 @@ func (x *NativeMetrics) GetPatternCacheHits() uint64 {
 func (x *NativeMetrics) GetPatternCacheMisses() uint64 {
 	if x != nil {
 		return x.PatternCacheMisses
+	}
+	return 0
+}
+
+func (x *NativeMetrics) GetXpathCacheHits() uint64 {
+	if x != nil {
+		return x.XpathCacheHits
+	}
+	return 0
+}
+
+func (x *NativeMetrics) GetXpathCacheMisses() uint64 {
+	if x != nil {
+		return x.XpathCacheMisses
+	}
+	return 0
+}
+
+func (x *NativeMetrics) GetXpathCacheEntries() uint32 {
+	if x != nil {
+		return x.XpathCacheEntries
 	}
 	return 0
 }
@@ -5248,7 +5276,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\fmemory_bytes\x18\x16 \x01(\x04R\vmemoryBytes\x1a<\n" +
 	"\x0eDestroyedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xd1\x02\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xd9\x03\n" +
 	"\rNativeMetrics\x12\x1c\n" +
 	"\n" +
 	"css_in_use\x18\x01 \x01(\rR\bcssInUse\x12\x1b\n" +
@@ -5260,7 +5288,11 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x13selector_cache_hits\x18\x05 \x01(\x04R\x11selectorCacheHits\x122\n" +
 	"\x15selector_cache_misses\x18\x06 \x01(\x04R\x13selectorCacheMisses\x12,\n" +
 	"\x12pattern_cache_hits\x18\a \x01(\x04R\x10patternCacheHits\x120\n" +
-	"\x14pattern_cache_misses\x18\b \x01(\x04R\x12patternCacheMisses\"\x91\x02\n" +
+	"\x14pattern_cache_misses\x18\b \x01(\x04R\x12patternCacheMisses\x12(\n" +
+	"\x10xpath_cache_hits\x18\t \x01(\x04R\x0expathCacheHits\x12,\n" +
+	"\x12xpath_cache_misses\x18\n" +
+	" \x01(\x04R\x10xpathCacheMisses\x12.\n" +
+	"\x13xpath_cache_entries\x18\v \x01(\rR\x11xpathCacheEntries\"\x91\x02\n" +
 	"\vMemoryStats\x12,\n" +
 	"\x12total_allocated_mb\x18\x01 \x01(\x01R\x10totalAllocatedMb\x12\x1a\n" +
 	"\tin_use_mb\x18\x02 \x01(\x01R\ainUseMb\x12\x17\n" +

@@ -461,7 +461,7 @@ class ModuleLoaded(_message.Message):
     def __init__(self, module: _Optional[str] = ..., abi_version: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class NativeMetrics(_message.Message):
-    __slots__ = ["css_in_use", "css_total", "pattern_cache_hits", "pattern_cache_misses", "regex_in_use", "regex_total", "selector_cache_hits", "selector_cache_misses"]
+    __slots__ = ["css_in_use", "css_total", "pattern_cache_hits", "pattern_cache_misses", "regex_in_use", "regex_total", "selector_cache_hits", "selector_cache_misses", "xpath_cache_entries", "xpath_cache_hits", "xpath_cache_misses"]
     CSS_IN_USE_FIELD_NUMBER: _ClassVar[int]
     CSS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     PATTERN_CACHE_HITS_FIELD_NUMBER: _ClassVar[int]
@@ -470,6 +470,9 @@ class NativeMetrics(_message.Message):
     REGEX_TOTAL_FIELD_NUMBER: _ClassVar[int]
     SELECTOR_CACHE_HITS_FIELD_NUMBER: _ClassVar[int]
     SELECTOR_CACHE_MISSES_FIELD_NUMBER: _ClassVar[int]
+    XPATH_CACHE_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    XPATH_CACHE_HITS_FIELD_NUMBER: _ClassVar[int]
+    XPATH_CACHE_MISSES_FIELD_NUMBER: _ClassVar[int]
     css_in_use: int
     css_total: int
     pattern_cache_hits: int
@@ -478,7 +481,10 @@ class NativeMetrics(_message.Message):
     regex_total: int
     selector_cache_hits: int
     selector_cache_misses: int
-    def __init__(self, css_in_use: _Optional[int] = ..., css_total: _Optional[int] = ..., regex_in_use: _Optional[int] = ..., regex_total: _Optional[int] = ..., selector_cache_hits: _Optional[int] = ..., selector_cache_misses: _Optional[int] = ..., pattern_cache_hits: _Optional[int] = ..., pattern_cache_misses: _Optional[int] = ...) -> None: ...
+    xpath_cache_entries: int
+    xpath_cache_hits: int
+    xpath_cache_misses: int
+    def __init__(self, css_in_use: _Optional[int] = ..., css_total: _Optional[int] = ..., regex_in_use: _Optional[int] = ..., regex_total: _Optional[int] = ..., selector_cache_hits: _Optional[int] = ..., selector_cache_misses: _Optional[int] = ..., pattern_cache_hits: _Optional[int] = ..., pattern_cache_misses: _Optional[int] = ..., xpath_cache_hits: _Optional[int] = ..., xpath_cache_misses: _Optional[int] = ..., xpath_cache_entries: _Optional[int] = ...) -> None: ...
 
 class PoolCondition(_message.Message):
     __slots__ = ["active", "condition", "detail"]
