@@ -412,6 +412,11 @@ type streamState struct {
 	// integration point (<svg><title>, <math><mi>...), whose text is
 	// HTML; markup inside one makes the stream give up.
 	integration bool
+	// open holds the names of the HTML elements the stream has seen open
+	// and not seen closed, innermost last: more than the parser's stack of
+	// open elements holds (see depth), so that the stream gives up, as
+	// Parse does, where that stack may pass maxTreeDepth.
+	open []string
 }
 
 // next reads one token; done reports that the answer is complete.
@@ -501,10 +506,14 @@ func (s *streamState) startTag(tt html.TokenType) error {
 		if tt == html.StartTagToken {
 			s.foreign = append(s.foreign, string(name))
 			s.integration = integration
+			return s.depth()
 		}
 		return nil
 	}
 	a := atom.Lookup(name)
+	if err := s.pushed(a, name); err != nil {
+		return err
+	}
 	if s.para != nil {
 		if err := s.para.startTag(s, a, hasAttr); err != nil {
 			return err
@@ -517,6 +526,7 @@ func (s *streamState) startTag(tt html.TokenType) error {
 	case atom.Svg, atom.Math:
 		if tt == html.StartTagToken {
 			s.foreign = append(s.foreign, a.String())
+			return s.depth()
 		}
 		return nil
 	case atom.Select, atom.Template, // insertion modes that drop tags
@@ -690,6 +700,9 @@ func (s *streamState) endTag() error {
 		s.integration = false // its parent, if any, is not one
 		return nil
 	}
+	if n := len(s.open); n > 0 && s.open[n-1] == string(name) {
+		s.open = s.open[:n-1]
+	}
 	a := atom.Lookup(name)
 	if s.para != nil {
 		if err := s.para.endTag(s, a); err != nil {
@@ -711,6 +724,93 @@ func (s *streamState) endTag() error {
 	case n > 0 && s.inner[n-1] == a:
 		s.inner = s.inner[:n-1]
 	default:
+		return errNeedsTree
+	}
+	return nil
+}
+
+// The parser's stack of open elements
+//
+// Parse fails on a page that makes its stack of open elements deeper than
+// maxTreeDepth; the stream, which keeps no such stack, would answer it.
+// So that both answer alike, the stream keeps an upper bound of that depth
+// and gives up where it passes maxTreeDepth: the tree then refuses the
+// page. The bound is the elements the stream saw open and has not seen
+// closed (open, and the foreign ones), and what the parser adds on its
+// own. An element's end tag closes it in the bound only when it is the
+// innermost there (the parser then closes it, or has already), and so do
+// the few start tags of reopens; the parser closes elements the bound
+// keeps (most implied end tags, a <p> closed by a block, a cell by the
+// next), never the reverse. The bound holds at most maxTreeDepth names.
+// The parser's own
+// elements are html, head or body (2), the empty <p> of a stray </p>,
+// which it closes at once (1), and a table's implied tbody and tr or
+// colgroup (2 a table). The clones of formatting elements that the
+// parser reopens stand for elements the bound still holds: a formatting
+// element is reopened only while it has not met its own end tag.
+//
+// The stream reads a page only up to its answer: nesting past the limit
+// after that point goes unread, and the answer is given where Parse would
+// refuse the page. Reading on to find out would cost a tokenization of the
+// rest (five times the time of a title question on the median corpus
+// page); TestStreamDeepNesting pins both sides.
+
+// treeSlack is what the parser's stack holds beside the elements of
+// streamState.open and foreign and the implied parts of open tables.
+const treeSlack = 3
+
+// pushed follows an HTML start tag of type a and name name.
+func (s *streamState) pushed(a atom.Atom, name []byte) error {
+	switch a {
+	case atom.Html, atom.Head, atom.Body:
+		// Counted in treeSlack, once each: the parser merges repeats.
+		return nil
+	case atom.Svg, atom.Math:
+		// Counted in foreign, which their end tags close.
+		return nil
+	case atom.Area, atom.Base, atom.Basefont, atom.Bgsound, atom.Br,
+		atom.Col, atom.Embed, atom.Frame, atom.Hr, atom.Img, atom.Input,
+		atom.Keygen, atom.Link, atom.Meta, atom.Param, atom.Source,
+		atom.Track, atom.Wbr:
+		// Void: the parser closes them at once, whatever the flag.
+		return nil
+	}
+	if n := len(s.open); n > 0 && reopens(a, s.open[n-1]) {
+		// The parser closes the innermost element of the same kind
+		// first, and whatever it reopened above it (see reopens).
+		s.open = s.open[:n-1]
+	}
+	// A non-void element stays open even when its tag is self-closing.
+	if a != 0 {
+		s.open = append(s.open, a.String())
+	} else {
+		s.open = append(s.open, string(name))
+	}
+	return s.depth()
+}
+
+// reopens reports whether a start tag of type a closes an element named
+// top that is the innermost one of streamState.open. If the parser holds
+// that element, nothing but the clones of formatting elements is above
+// it (the bound holds the rest), and each of these start tags closes it
+// through them: <li> and <dd> or <dt> close the list item (the list item
+// algorithm passes elements that are not special), <p> the paragraph in
+// button scope. The same holds of no other implied end tag the stream
+// follows, so only these close anything in the bound.
+func reopens(a atom.Atom, top string) bool {
+	switch a {
+	case atom.Li, atom.P:
+		return top == a.String()
+	case atom.Dd, atom.Dt:
+		return top == "dd" || top == "dt"
+	}
+	return false
+}
+
+// depth gives up where the parser's stack of open elements may pass
+// maxTreeDepth.
+func (s *streamState) depth() error {
+	if len(s.open)+len(s.foreign)+2*len(s.tables)+treeSlack > maxTreeDepth {
 		return errNeedsTree
 	}
 	return nil

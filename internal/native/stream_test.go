@@ -566,3 +566,147 @@ func TestSelectEach(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamDeepNesting: Parse refuses a page whose stack of open elements
+// passes maxTreeDepth, so the stream gives up where that stack may, and
+// the two paths agree: both refuse the page, or both answer alike.
+func TestStreamDeepNesting(t *testing.T) {
+	const (
+		either = iota
+		mustStream
+		mustGiveUp
+	)
+	deep := func(open string, n int) string { return strings.Repeat(open, n) }
+	page := func(body string) string {
+		return "<title>t</title><p>x</p>" + body + `<a href=1>a</a><img src=i.png><p class=x>y</p>`
+	}
+	tests := []struct {
+		name string
+		src  string
+		// path is the stream's, for every question that reads the whole
+		// page; treeRefuses says that Parse refuses the page.
+		path        int
+		treeRefuses bool
+	}{
+		{"divs under the limit", page(deep("<div>", 400)), mustStream, false},
+		{"divs closed", page(strings.Repeat("<div></div>", 2000)), mustStream, false},
+		{"divs past the limit", page(deep("<div>", 600)), mustGiveUp, true},
+		{"self-closing divs stay open", page(deep("<div/>", 600)), mustGiveUp, true},
+		{"custom elements", page(deep("<x-box>", 600)), mustGiveUp, true},
+		{"formatting elements", page(deep("<b>", 600)), mustGiveUp, true},
+		{"anchors' phrasing", page("<a href=0>" + deep("<span>", 600)), mustGiveUp, true},
+		{"svg", page("<svg>" + deep("<g>", 600)), mustGiveUp, true},
+		{"tables", page(deep("<table><tr><td>", 200)), mustGiveUp, true},
+		{"void elements do not nest", page(deep("<br><img src=x><input><hr><wbr>", 400)), mustStream, false},
+		{"html, head and body merge", page(deep("<html><body><head>", 600)), mustStream, false},
+		// The parser closes each li at the next, and the bound follows.
+		{"implied end of li", page("<ul>" + deep("<li>x", 600)), mustStream, false},
+		{"implied end of p", page(deep("<p>x", 600)), mustStream, false},
+		{"implied end of dd", page("<dl>" + deep("<dt>x<dd>y", 300)), mustStream, false},
+		{"li through formatting", page("<ul>" + deep("<li><b>x", 600)), mustGiveUp, false},
+		// The parser closes each td at the next; the bound, which keeps
+		// them, gives up on a page the tree answers.
+		{"implied end of td", page("<table><tr>" + deep("<td>x", 600) + "</table>"), mustGiveUp, false},
+		{"paragraphs reopen formatting", page(deep("<p><b>x", 300)), either, false},
+		{"misnested formatting", page(deep("<b><i>x</b></i>", 600)), either, false},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tree := treeDocument(t, tt.src, Limits{})
+			if _, err := tree.Root(); (err != nil) != tt.treeRefuses || err != nil && !errors.Is(err, ErrUnparsable) {
+				t.Fatalf("Parse: %v; want refused %v", err, tt.treeRefuses)
+			}
+			for _, spec := range streamSpecs {
+				if !spec.All {
+					continue // may be answered before the nesting: see below
+				}
+				_, _, _, _, streamed := bothPaths(t, tt.src, spec, Limits{})
+				switch {
+				case tt.path == mustStream && !streamed:
+					t.Errorf("%+v: the stream gave up", spec)
+				case tt.path == mustGiveUp && streamed:
+					t.Errorf("%+v: the stream answered", spec)
+				}
+			}
+			// Through Select, as a caller sees it: a fresh document takes
+			// the stream, a parsed one the tree.
+			css := NewCSS(nil, Limits{})
+			spec := CSSSpec{Selector: "a", Attribute: "href", All: true}
+			viaTree, _, treeErr := css.Select(ctx, tree, spec)
+			doc, err := NewDocument(tt.src, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := css.Select(ctx, doc, spec)
+			if !errors.Is(err, ErrUnparsable) && !errors.Is(treeErr, ErrUnparsable) && !slices.Equal(got, viaTree) ||
+				errors.Is(err, ErrUnparsable) != errors.Is(treeErr, ErrUnparsable) {
+				t.Errorf("Select = %q, %v; on the tree %q, %v", got, err, viaTree, treeErr)
+			}
+		})
+	}
+
+	// A question answered before the nesting is answered: the stream
+	// stops reading at its answer, where the tree refuses the page.
+	src := page(deep("<div>", 600))
+	got, _, err := NewCSS(nil, Limits{}).Select(ctx, mustDoc(t, src), CSSSpec{Selector: "title"})
+	if err != nil || !slices.Equal(got, []string{"t"}) {
+		t.Errorf("title before the nesting: %q, %v; want the stream's answer", got, err)
+	}
+}
+
+// TestStreamDeepRandomMarkup compares the two paths on long random soups
+// that open far more than they close, so that the parser's stack often
+// passes maxTreeDepth: wherever the tree refuses a page, the stream must
+// have given up on every question that reads the whole page.
+func TestStreamDeepRandomMarkup(t *testing.T) {
+	// Elements that nest; formatting elements, which the tree builder
+	// reopens and moves; and elements it closes on its own.
+	tags := []string{
+		"div", "span", "x-y", "section", "div", "span",
+		"b", "i", "u", "font", "em", "nobr", "a", "b", "i",
+		"div", "span", "x-y", "section", "div", "span", "br", "img", "body",
+		"p", "li", "h1", "pre", "dd",
+	}
+	attrs := []string{"", " href=1", " class=x", ` src="a.png"`, "/"}
+	n := 150
+	if testing.Short() {
+		n = 30
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var b strings.Builder
+	refused, answered, gaveUp := 0, 0, 0
+	for range n {
+		b.Reset()
+		size := 400 + rng.IntN(800)
+		for j := size; j >= 0; j-- {
+			tag := tags[rng.IntN(len(tags))]
+			switch rng.IntN(20) {
+			case 0:
+				fmt.Fprintf(&b, "</%s>", tag)
+			case 1:
+				b.WriteString("x")
+			default:
+				fmt.Fprintf(&b, "<%s%s>", tag, attrs[rng.IntN(len(attrs))])
+			}
+		}
+		tree := treeDocument(t, b.String(), Limits{})
+		if _, err := tree.Root(); err != nil {
+			refused++
+		}
+		for _, spec := range streamSpecs {
+			if !spec.All {
+				continue
+			}
+			if checkPathsOn(t, tree, spec, Limits{}) {
+				answered++
+			} else {
+				gaveUp++
+			}
+		}
+	}
+	t.Logf("Parse refused %d of %d soups; the stream answered %d questions, gave up on %d", refused, n, answered, gaveUp)
+	if refused == 0 || answered == 0 {
+		t.Error("the soups are all too deep for Parse, or none is: the test tests little")
+	}
+}
