@@ -987,9 +987,11 @@ func (w *mdWalker) push(a atom.Atom, name, ns string, attrs []html.Attribute, it
 	}
 	i := len(w.stack) - 1
 	if w.watch != nil {
-		if err := w.watch.pushed(&w.stack[i], attrs); err != nil {
+		// The watch may make the element collect its text.
+		if err := w.watch.pushed(w, &w.stack[i], attrs); err != nil {
 			return err
 		}
+		e.text = w.stack[i].text
 	}
 	if hidden(a) {
 		w.hidden = append(w.hidden, i)
@@ -1068,13 +1070,15 @@ func (w *mdWalker) popTo(i int) {
 		w.breakText(last)
 		e := &w.stack[last]
 		if w.watch != nil {
-			w.watch.popped(e)
+			w.watch.popped(w, e)
 		}
 		if e.ldjson {
 			w.scripts = append(w.scripts, strings.TrimSpace(string(w.script)))
 		}
 		if e.text != nil {
-			e.node.value = string(e.text.buf)
+			if e.node != nil {
+				e.node.value = string(e.text.buf)
+			}
 			w.collBytes -= len(e.text.buf)
 			w.coll = w.coll[:len(w.coll)-1]
 		}

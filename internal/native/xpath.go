@@ -116,7 +116,10 @@ func compileXPath(src string) (*xpathExpr, error) {
 	}
 	x := &xpathExpr{src: src, e: e}
 	x.cssType, x.cssAttr = cssQuestion(e)
-	x.stream = xstreamQuestion(e)
+	if x.stream = xstreamQuestion(e); x.stream.kind == xstreamElems && x.cssType != "" {
+		// Select's own token stream answers //name as it answers name.
+		x.stream = xstreamForm{}
+	}
 	return x, nil
 }
 

@@ -3,6 +3,9 @@ package native
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -14,55 +17,146 @@ import (
 // The questions a scraper asks most of a whole page are about one kind of
 // element: how many there are (count(//p)), the first one's text
 // (string(//title), normalize-space(//h1)), the text nodes of all of them
-// (//title/text()) or an attribute of each (//a/@href). None of them
-// needs the tree, only which elements
-// the tree would hold, in which order, and what text would land in each:
-// which is what the microdata walker follows (mdWalker,
+// (//title/text()) or an attribute of each (//a/@href); and, nearly as
+// often, about the elements a short path of forward steps reaches
+// (//div[@class]//a/@href, //p[1], //h2/following-sibling::p). None of
+// them needs the tree, only which elements the tree would hold, under
+// which parent, in which order, and what text would land in each: which
+// is what the microdata walker follows (mdWalker,
 // structured_microdata.go), a stack of open elements kept as x/net/html's
 // tree builder keeps it. An xpathWatch rides on that walk and answers the
-// question; wherever the walk cannot be sure of the tree (content fostered
+// question. It tests each step of the path as an element opens, from
+// what the element's parent, its earlier siblings and its ancestors
+// matched (bit masks in a frame per open element) and from the
+// element's own attributes and its position among its siblings, all
+// known at that moment on the child, descendant and following-sibling
+// axes. Wherever the walk cannot be sure of the tree (content fostered
 // out of a table, the adoption agency moving elements, <template>,
 // <frameset>, <image>, a table that may close a <p>, breakouts from SVG or
 // MathML, nesting past the parser's 512 open elements) it gives up with
-// errNeedsTree, and so does the watch where the element named is a
+// errNeedsTree, and so does the watch where an element a step names is a
 // foreign one (an SVG <title> is a title to XPath). The tree then
 // answers, so the worst case costs one tokenization on top of the parse.
 //
 // The tree's budgets are kept: the walk checks ctx every ctxCheckTokens
 // tokens; an answer is given only where the tree's evaluation could not
-// have run past MaxXPathSteps (the walk bounds the nodes the tree would
-// hold by the elements it opened and the tokens it read); the result is
-// bounded by MaxResultBytes and MaxMatches as the tree's is; and the
-// watch holds no more text than the tree's evaluation would: the first
-// element's string value, or the nodes up to one past those wanted. TestXPathStreamMatchesTree (adversarial markup),
-// TestXPathStreamCorpus (every corpus page) and FuzzXPathStream hold the
-// two paths to the same answers.
+// have run past MaxXPathSteps (the watch bounds what it would visit from
+// the elements it opened, the tokens it read and the subtrees and
+// siblings of each step's context nodes); the result is bounded by
+// MaxResultBytes and MaxMatches as the tree's is; and the watch holds no
+// more text than the tree's evaluation would: the first element's string
+// value, or the nodes up to one past those wanted, an element's text
+// collected only for those wanted and within MaxResultBytes for all
+// those open. TestXPathStreamMatchesTree (adversarial markup),
+// TestXPathStreamCorpus (every corpus page), TestXPathStreamSoup and
+// FuzzXPathStream hold the two paths to the same answers.
 
 // xstreamKind is the shape of an expression the stream answers.
 type xstreamKind int
 
 const (
 	xstreamNone      xstreamKind = iota
-	xstreamCount                 // count(//name)
-	xstreamString                // string(//name)
-	xstreamNormalize             // normalize-space(//name)
-	xstreamText                  // //name/text()
-	xstreamAttr                  // //name/@attr
+	xstreamCount                 // count(path)
+	xstreamString                // string(path)
+	xstreamNormalize             // normalize-space(path)
+	xstreamText                  // path/text()
+	xstreamAttr                  // path/@attr
+	xstreamElems                 // path, each element answering its text
 )
 
-// xstreamForm is an expression the stream answers: its shape and the
-// element name it asks about, and the attribute for xstreamAttr.
-type xstreamForm struct {
-	kind xstreamKind
-	name string
-	attr string
+// An xsAxis is the axis of a step the stream follows: the forward axes
+// whose nodes are known when an element opens.
+type xsAxis int
+
+const (
+	xsChild xsAxis = iota
+	xsDescendant
+	xsDescendantOrSelf // descendant-or-self::node(), what // means before a step that counts positions
+	xsFollowingSibling
+)
+
+// An xsPred is a predicate the stream tests when an element opens: on
+// the element's own attributes, or on its position among the siblings
+// that passed the step's name test and the predicates before it.
+type xsPred struct {
+	kind  xsPredKind
+	attr  string // xsHas, xsEq
+	value string // xsEq
+	pos   int32  // xsPos
+	slot  int    // xsPos: the counter of the parent's children it reads
 }
 
-// xstreamQuestion returns the form of e when the stream can answer it.
-// The name must be a lowercase ASCII HTML name other than html, head and
-// body, which the tree builder makes whatever the tokens say.
+type xsPredKind int
+
+const (
+	xsHas xsPredKind = iota // [@attr]
+	xsEq                    // [@attr = 'value']
+	xsPos                   // [n]
+)
+
+// An xsStep is one step of a location path the stream follows; name is
+// empty for descendant-or-self::node().
+type xsStep struct {
+	axis  xsAxis
+	name  string
+	preds []xsPred
+}
+
+// Bounds of the paths the stream follows: a step is a bit of an
+// element's masks, and each positional predicate a counter in each open
+// element.
+const (
+	maxXSSteps = 16
+	maxXSPos   = 4
+)
+
+// xstreamForm is an expression the stream answers: its shape, the
+// location path of the elements it asks about, from the root, and the
+// attribute for xstreamAttr.
+type xstreamForm struct {
+	kind  xstreamKind
+	steps []xsStep
+	attr  string
+}
+
+// String writes f for tests and logs, as the kind and the path.
+func (f xstreamForm) String() string {
+	if f.kind == xstreamNone {
+		return "none"
+	}
+	var b strings.Builder
+	b.WriteString([...]string{"", "count", "string", "normalize", "text", "attr", "elems"}[f.kind])
+	for _, s := range f.steps {
+		b.WriteString(" ")
+		b.WriteString([...]string{"/", "//", "/dos", "/fs::"}[s.axis])
+		b.WriteString(s.name)
+		for _, p := range s.preds {
+			switch p.kind {
+			case xsHas:
+				fmt.Fprintf(&b, "[@%s]", p.attr)
+			case xsEq:
+				fmt.Fprintf(&b, "[@%s=%q]", p.attr, p.value)
+			case xsPos:
+				fmt.Fprintf(&b, "[%d]", p.pos)
+			}
+		}
+	}
+	if f.attr != "" {
+		b.WriteString(" @" + f.attr)
+	}
+	return b.String()
+}
+
+// xstreamQuestion returns the form of e when the stream can answer it:
+// count(), string() or normalize-space() of a path, the path itself, its
+// text() or an attribute of its elements, where the path is absolute and
+// its steps are on the child, descendant or following-sibling axes (or
+// //, read as descendant-or-self::node()), each naming a lowercase ASCII
+// HTML name other than html, head and body, which the tree builder makes
+// whatever the tokens say, with predicates [@attr], [@attr='value'] and,
+// on the child axis, [n].
 func xstreamQuestion(e xexpr) xstreamForm {
-	kind := xstreamText
+	kind := xstreamElems
 	if call, ok := e.(*xCall); ok {
 		switch call.name {
 		case "count":
@@ -80,103 +174,396 @@ func xstreamQuestion(e xexpr) xstreamForm {
 		e = call.args[0]
 	}
 	p, ok := e.(*xPath)
-	if !ok || !p.absolute || p.start != nil {
+	if !ok || !p.absolute || p.start != nil || len(p.steps) == 0 {
 		return xstreamForm{}
 	}
 	steps := p.steps
 	var attr string
-	if kind == xstreamText {
-		if len(steps) != 2 {
-			return xstreamForm{}
-		}
-		switch s := steps[1]; {
-		case len(s.preds) > 0:
-			return xstreamForm{}
+	if kind == xstreamElems {
+		switch s := steps[len(steps)-1]; {
 		case s.axis == axisChild && s.test.kind == testText:
-		case s.axis == axisAttribute && s.test.kind == testName && !s.test.prefixed && lowerASCIIName(s.test.local):
-			kind, attr = xstreamAttr, s.test.local
+			if len(s.preds) > 0 {
+				return xstreamForm{}
+			}
+			kind, steps = xstreamText, steps[:len(steps)-1]
+		case s.axis == axisAttribute:
+			if len(s.preds) > 0 || !plainName(s.test) {
+				return xstreamForm{}
+			}
+			kind, attr, steps = xstreamAttr, s.test.local, steps[:len(steps)-1]
+		}
+	}
+	if len(steps) == 0 || len(steps) > maxXSSteps {
+		return xstreamForm{}
+	}
+	f := xstreamForm{kind: kind, attr: attr, steps: make([]xsStep, 0, len(steps))}
+	slots := 0
+	for i, s := range steps {
+		if s.axis == axisDescendantOrSelf && s.test.kind == testNode && len(s.preds) == 0 && i+1 < len(steps) {
+			f.steps = append(f.steps, xsStep{axis: xsDescendantOrSelf})
+			continue
+		}
+		var st xsStep
+		switch s.axis {
+		case axisChild:
+			st.axis = xsChild
+		case axisDescendant:
+			st.axis = xsDescendant
+		case axisFollowingSibling:
+			st.axis = xsFollowingSibling
 		default:
 			return xstreamForm{}
 		}
-		steps = steps[:1]
+		if !plainName(s.test) {
+			return xstreamForm{}
+		}
+		switch st.name = s.test.local; st.name {
+		case "html", "head", "body":
+			return xstreamForm{}
+		}
+		for _, pe := range s.preds {
+			pred, ok := xstreamPred(pe)
+			if !ok || pred.kind == xsPos && (st.axis != xsChild || slots == maxXSPos) {
+				return xstreamForm{}
+			}
+			if pred.kind == xsPos {
+				pred.slot, slots = slots, slots+1
+			}
+			st.preds = append(st.preds, pred)
+		}
+		f.steps = append(f.steps, st)
 	}
-	if len(steps) != 1 {
-		return xstreamForm{}
+	return f
+}
+
+// plainName reports whether t names an unprefixed lowercase ASCII name.
+func plainName(t xTest) bool {
+	return t.kind == testName && !t.prefixed && lowerASCIIName(t.local)
+}
+
+// xstreamPred returns the stream's form of a predicate: [@attr],
+// [@attr = 'value'] (either way round) or [n] for a whole n >= 1.
+func xstreamPred(e xexpr) (xsPred, bool) {
+	attrOf := func(e xexpr) (string, bool) {
+		p, ok := e.(*xPath)
+		if !ok || p.absolute || p.start != nil || len(p.steps) != 1 {
+			return "", false
+		}
+		s := p.steps[0]
+		if s.axis != axisAttribute || len(s.preds) > 0 || !plainName(s.test) {
+			return "", false
+		}
+		return s.test.local, true
 	}
-	s := steps[0]
-	if s.axis != axisDescendant || s.test.kind != testName || s.test.prefixed || len(s.preds) > 0 || !lowerASCIIName(s.test.local) {
-		return xstreamForm{}
+	switch e := e.(type) {
+	case *xPath:
+		if a, ok := attrOf(e); ok {
+			return xsPred{kind: xsHas, attr: a}, true
+		}
+	case xNumber:
+		if n := float64(e); n >= 1 && n <= math.MaxInt32 && n == math.Trunc(n) {
+			return xsPred{kind: xsPos, pos: int32(n)}, true
+		}
+	case *xBinary:
+		if e.op != opEq {
+			break
+		}
+		l, r := e.l, e.r
+		if _, ok := l.(xLiteral); ok {
+			l, r = r, l
+		}
+		lit, ok := r.(xLiteral)
+		if a, ok2 := attrOf(l); ok && ok2 {
+			return xsPred{kind: xsEq, attr: a, value: string(lit)}, true
+		}
 	}
-	switch s.test.local {
-	case "html", "head", "body":
-		return xstreamForm{}
-	}
-	return xstreamForm{kind: kind, name: s.test.local, attr: attr}
+	return xsPred{}, false
+}
+
+// xsFrame is what an xpathWatch knows of an open element (or of the
+// root): the steps of the path it matches, as bits (bit i+1 for step i,
+// bit 0 for the root), those its ancestors match, and those its element
+// children so far match.
+type xsFrame struct {
+	self, anc, kids uint32
+	// pos counts, for each positional predicate, the children that
+	// passed what comes before it.
+	pos [maxXSPos]int32
+	// children counts the element children so far.
+	children int
+	// match is set when the element is in the path's node set, and slot
+	// is then the index of its value in the watch's texts, or -1.
+	match bool
+	slot  int
+	// mark is the walk's count of elements and tokens when the element
+	// opened: its subtree holds at most what the count grew by when it
+	// closes. fsN and fsEnd sum the marks of the children that start a
+	// following-sibling step, which visits the nodes after each.
+	mark       int
+	fsN, fsEnd int
 }
 
 // xpathWatch answers an xstreamForm from an mdWalker's walk.
 type xpathWatch struct {
 	form xstreamForm
-	// count is the number of elements named form.name opened so far.
+	// frames parallels the walker's stack of open elements; root is the
+	// document's. open counts the frames, root included, that match each
+	// step.
+	frames []xsFrame
+	root   xsFrame
+	open   [maxXSSteps + 1]int
+	// cost bounds the steps the tree's evaluation would take beyond one
+	// walk of the document (streamXPath).
+	cost int
+	// attrNames are the names of the elements whose attributes the
+	// watch reads.
+	attrNames []string
+	// count is the number of elements of the path's node set so far.
 	count int
 	// first is the id of the first of them, 0 until it opens; open is
 	// set while it is, and value collects the text placed in it.
-	first int
-	open  bool
-	value []byte
-	// For text() and @attr: texts holds the first look text nodes of the
-	// elements named, or values of their attribute, and nodes counts them
-	// all; attrs counts the attributes of those elements, which the
-	// tree's evaluation visits. For text(), last is the id of the element
-	// whose last child is the last text node (0 once an element or a
-	// comment follows it): text placed in it then joins that node, as
-	// the tree builder merges adjacent text.
-	look  int
-	texts [][]byte
-	nodes int
-	attrs int
-	last  int
+	first    int
+	openText bool
+	value    []byte
+	// For text(), @attr and elements: texts holds the first look text
+	// nodes of the elements, values of their attribute or the elements'
+	// own text (for the first want of them), and nodes counts them all;
+	// attrs counts the attributes of those elements, which the tree's
+	// evaluation visits. For text(), last is the id of the element whose
+	// last child is the last text node (0 once an element or a comment
+	// follows it): text placed in it then joins that node, as the tree
+	// builder merges adjacent text.
+	want, look int
+	texts      [][]byte
+	nodes      int
+	attrs      int
+	last       int
 	// afterBody is set from an end tag of body or html until the tree
 	// builder's after-body insertion modes end (afterBodyToken): a
 	// comment then goes to the html element or the document.
 	afterBody bool
 }
 
+// newXPathWatch returns a watch for form, keeping the values of the
+// first look nodes, and the text of the first want elements.
+func newXPathWatch(form xstreamForm, want, look int) *xpathWatch {
+	x := &xpathWatch{form: form, want: want, look: look}
+	last := len(form.steps) - 1
+	for i, s := range form.steps {
+		if i == last && form.kind == xstreamAttr || slices.ContainsFunc(s.preds, func(p xsPred) bool { return p.kind != xsPos }) {
+			if !slices.Contains(x.attrNames, s.name) {
+				x.attrNames = append(x.attrNames, s.name)
+			}
+		}
+	}
+	// The root matches bit 0 and the leading // steps.
+	x.root.self = 1
+	for i, s := range form.steps {
+		if s.axis != xsDescendantOrSelf || x.root.self&(1<<i) == 0 {
+			break
+		}
+		x.root.self |= 1 << (i + 1)
+	}
+	x.countOpen(x.root.self, 1)
+	return x
+}
+
+// countOpen adds d to the open count of every step in mask.
+func (x *xpathWatch) countOpen(mask uint32, d int) {
+	for i := range x.open {
+		if mask&(1<<i) != 0 {
+			x.open[i] += d
+		}
+	}
+}
+
+// top returns the frame of the current element, or the root's.
+func (x *xpathWatch) top() *xsFrame {
+	if n := len(x.frames); n > 0 {
+		return &x.frames[n-1]
+	}
+	return &x.root
+}
+
 // pushed follows an element the walk opens, whose attributes are attrs
-// if its name is the one asked about (wantsAttrs).
-func (x *xpathWatch) pushed(e *mdElem, attrs []html.Attribute) error {
+// if the watch reads them (wantsAttrs).
+func (x *xpathWatch) pushed(w *mdWalker, e *mdElem, attrs []html.Attribute) error {
 	x.last = 0
-	if e.name != x.form.name {
-		return nil
+	parent := x.top()
+	f := xsFrame{slot: -1, mark: w.nextID + w.tokens, anc: parent.self | parent.anc}
+	for i := range x.form.steps {
+		s := &x.form.steps[i]
+		bit, prev := uint32(1)<<(i+1), uint32(1)<<i
+		if s.axis == xsDescendantOrSelf {
+			if f.self&prev != 0 || f.anc&prev != 0 {
+				f.self |= bit
+			}
+			continue
+		}
+		if e.name != s.name {
+			continue
+		}
+		if e.ns != "" {
+			// XPath's unprefixed names match SVG and MathML elements too,
+			// some under a name the tree builder changes the case of.
+			return errNeedsTree
+		}
+		// m is how many times the tree's evaluation tests the element
+		// against the step: once per node of the step's context whose
+		// axis holds it.
+		m := 0
+		switch s.axis {
+		case xsChild:
+			if parent.self&prev != 0 {
+				m = 1
+			}
+		case xsDescendant:
+			if f.anc&prev != 0 {
+				m = x.open[i]
+			}
+		case xsFollowingSibling:
+			if parent.kids&prev != 0 {
+				m = parent.children
+			}
+		}
+		if m == 0 {
+			continue
+		}
+		x.cost += m * (1 + len(s.preds)*(3+len(attrs)))
+		if passes(s, attrs, parent) {
+			f.self |= bit
+		}
 	}
-	if e.ns != "" {
-		// XPath's unprefixed names match SVG and MathML elements too,
-		// some under a name the tree builder changes the case of.
-		return errNeedsTree
+	parent.kids |= f.self
+	parent.children++
+	x.countOpen(f.self, 1)
+	if f.match = f.self&(1<<len(x.form.steps)) != 0; f.match {
+		if err := x.matched(e, attrs, &f); err != nil {
+			return err
+		}
 	}
+	x.frames = append(x.frames, f)
+	return nil
+}
+
+// passes reports whether an element named as step s names, with
+// attributes attrs, passes s's predicates, counting it among parent's
+// children for the positional ones.
+func passes(s *xsStep, attrs []html.Attribute, parent *xsFrame) bool {
+	for _, p := range s.preds {
+		switch p.kind {
+		case xsHas:
+			if !hasAttrOf(attrs, p.attr) {
+				return false
+			}
+		case xsEq:
+			v, ok := attrValue(attrs, p.attr)
+			if !ok || v != p.value {
+				return false
+			}
+		case xsPos:
+			parent.pos[p.slot]++
+			if parent.pos[p.slot] != p.pos {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// attrValue returns the value of the attribute key of attrs.
+func attrValue(attrs []html.Attribute, key string) (string, bool) {
+	for _, a := range attrs {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+// matched follows an element of the path's node set, e, whose frame is
+// f.
+func (x *xpathWatch) matched(e *mdElem, attrs []html.Attribute, f *xsFrame) error {
 	x.count++
-	if x.form.kind == xstreamAttr {
+	switch x.form.kind {
+	case xstreamAttr:
 		x.attrs += len(attrs)
-		for _, a := range attrs {
-			if a.Key == x.form.attr {
-				if x.nodes++; x.nodes <= x.look {
-					x.texts = append(x.texts, []byte(a.Val))
-				}
-				break
+		if v, ok := attrValue(attrs, x.form.attr); ok {
+			if x.nodes++; x.nodes <= x.look {
+				x.texts = append(x.texts, []byte(v))
+			}
+		}
+	case xstreamElems:
+		if rawText(e.a) {
+			// Its text is its raw content, trimmed (CSS.value).
+			return errNeedsTree
+		}
+		if x.nodes++; x.nodes <= x.look {
+			x.texts = append(x.texts, nil)
+			if x.nodes <= x.want {
+				// The walker collects the element's visible text as it
+				// collects a microdata property's.
+				f.slot = len(x.texts) - 1
+				e.text = &textCollector{max: math.MaxInt}
 			}
 		}
 	}
 	if x.first == 0 {
-		x.first, x.open = e.id, x.form.kind == xstreamString || x.form.kind == xstreamNormalize
+		x.first = e.id
+		x.openText = x.form.kind == xstreamString || x.form.kind == xstreamNormalize
 	}
 	return nil
 }
 
 // popped follows an element the walk closes.
-func (x *xpathWatch) popped(e *mdElem) {
+func (x *xpathWatch) popped(w *mdWalker, e *mdElem) {
 	if e.id == x.first {
-		x.open = false
+		x.openText = false
 	}
+	f := &x.frames[len(x.frames)-1]
+	if f.slot >= 0 && e.text != nil {
+		// The collector ends with the element: its buffer is the value.
+		x.texts[f.slot] = e.text.buf
+	}
+	x.close(f, w.nextID+w.tokens)
+	x.countOpen(f.self, -1)
+	x.frames = x.frames[:len(x.frames)-1]
+	if f.self&x.fsContext() != 0 {
+		parent := x.top()
+		parent.fsN++
+		parent.fsEnd += w.nextID + w.tokens
+	}
+}
+
+// close charges what the tree's evaluation visits from the element (or
+// root) of frame f, now closed, the walk's count being at mark: its
+// subtree for each step on the descendant, child and
+// descendant-or-self axes it is a context node of, and for its text
+// nodes or its children; the nodes after each of its children that is
+// a following-sibling step's context.
+func (x *xpathWatch) close(f *xsFrame, mark int) {
+	size := mark - f.mark + 1
+	for i, s := range x.form.steps {
+		if f.self&(1<<i) != 0 && s.axis != xsFollowingSibling {
+			x.cost += size
+		}
+	}
+	if f.match && x.form.kind == xstreamText {
+		x.cost += size
+	}
+	x.cost += f.fsN*mark - f.fsEnd
+}
+
+// fsContext returns the bits of the steps before a following-sibling
+// step.
+func (x *xpathWatch) fsContext() uint32 {
+	var m uint32
+	for i, s := range x.form.steps {
+		if s.axis == xsFollowingSibling {
+			m |= 1 << i
+		}
+	}
+	return m
 }
 
 // comment follows a comment token, which the walk places in the current
@@ -223,7 +610,15 @@ func (x *xpathWatch) afterBodyToken(w *mdWalker, tt html.TokenType) error {
 // wantsAttrs reports whether the watch reads the attributes of the
 // elements named name; x may be nil.
 func (x *xpathWatch) wantsAttrs(name []byte) bool {
-	return x != nil && x.form.kind == xstreamAttr && string(name) == x.form.name
+	if x == nil {
+		return false
+	}
+	for _, n := range x.attrNames {
+		if string(name) == n {
+			return true
+		}
+	}
+	return false
 }
 
 // wantsText reports whether the watch reads text placed in cur now; x
@@ -232,16 +627,16 @@ func (x *xpathWatch) wantsText(cur *mdElem) bool {
 	if x == nil {
 		return false
 	}
-	return x.open || x.form.kind == xstreamText && cur.name == x.form.name
+	return x.openText || x.form.kind == xstreamText && x.top().match
 }
 
 // text follows the text of the current token, which the walk places in
 // cur.
 func (x *xpathWatch) text(cur *mdElem, w *mdWalker) {
-	if x.open {
+	if x.openText {
 		x.value = append(x.value, w.text()...)
 	}
-	if x.form.kind != xstreamText || cur.name != x.form.name || cur.ns != "" {
+	if x.form.kind != xstreamText || !x.top().match {
 		return
 	}
 	t := w.text()
@@ -271,22 +666,27 @@ func (c *CSS) streamXPath(ctx context.Context, doc *Document, spec XPathSpec, f 
 		return XPathAnswer{}, errNeedsTree
 	}
 	want, look := plan(spec.All, spec.Limit, c.limits.MaxMatches)
-	x := &xpathWatch{form: f, look: look}
+	x := newXPathWatch(f, want, look)
 	w := &mdWalker{ctx: ctx, z: newMDTokens(doc.src), collectorLimit: c.limits.MaxResultBytes, watch: x}
 	if err := w.run(); err != nil {
 		return XPathAnswer{}, err
 	}
 	// The tree holds at most a node per element the walk opened and per
 	// token (text, comment, doctype), and html, head, body and the root.
-	// Each form visits each node at most twice and charges a step per 64
-	// bytes of the text it reads, twice at most: where that could pass
-	// MaxXPathSteps, the tree's evaluation says whether it does.
+	// Its evaluation walks them for each step from the root, and the
+	// subtrees or siblings of each other context node, which the watch
+	// charged as it closed them (x.cost), with the predicates of each
+	// element it tests and the sorting of each node it answers; it
+	// charges a step per 64 bytes of the text it reads, twice at most.
+	// Where all that could pass MaxXPathSteps, the tree's evaluation
+	// says whether it does.
 	nodes := w.nextID + w.tokens + 4
+	x.close(&x.root, nodes)
 	text := len(x.value)
 	for _, t := range x.texts {
 		text += len(t)
 	}
-	if 2*nodes+x.attrs+2*(text/64)+8 > c.limits.MaxXPathSteps {
+	if 2*nodes+x.cost+2*x.count+x.attrs+2*(text/64)+8 > c.limits.MaxXPathSteps {
 		return XPathAnswer{}, errNeedsTree
 	}
 	var ans XPathAnswer
@@ -298,7 +698,7 @@ func (c *CSS) streamXPath(ctx context.Context, doc *Document, spec XPathSpec, f 
 		ans = XPathAnswer{Kind: XPathString, Values: []string{string(x.value)}}
 	case xstreamNormalize:
 		ans = XPathAnswer{Kind: XPathString, Values: []string{normalizeXPathSpace(string(x.value))}}
-	case xstreamText:
+	case xstreamText, xstreamElems:
 		return c.xpathValues(doc, x, want, false)
 	case xstreamAttr:
 		return c.xpathValues(doc, x, want, spec.AbsoluteURLs)
@@ -350,7 +750,7 @@ func xpathStreamable(f xstreamForm, spec XPathSpec, attr string) bool {
 	switch f.kind {
 	case xstreamNone:
 		return false
-	case xstreamText:
+	case xstreamText, xstreamElems:
 		return attr == "" && spec.Output == OutputText
 	case xstreamAttr:
 		// An attribute node answers its value whatever the output.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -47,6 +49,26 @@ var xstreamSpecs = []XPathSpec{
 	{Expression: "//img/@src", All: true, AbsoluteURLs: true},
 	{Expression: "//meta/@content", All: true, Limit: 3},
 	{Expression: "//input/@value", All: true},
+	// Location paths answered as elements open: predicates on an
+	// element's attributes and on its position among its siblings.
+	{Expression: "//div[@class]//a/@href", All: true},
+	{Expression: "//p[1]", All: true},
+	{Expression: "//p[1]"},
+	{Expression: "//h2/following-sibling::p", All: true},
+	{Expression: "//li[2]", All: true},
+	{Expression: "//div/p[1]/text()", All: true},
+	{Expression: "count(//div[@class='c']//b)"},
+	{Expression: "string(//ul/li[@class][1])"},
+	{Expression: "normalize-space(//div//p[2])"},
+	{Expression: "//td[1]", All: true},
+	{Expression: "//tr/td[2]", All: true, Limit: 2},
+	{Expression: "//b[@class]/following-sibling::i", All: true},
+	{Expression: "//div//p[2]/@class", All: true},
+	{Expression: "//option[@value='v']/following-sibling::option/@value", All: true},
+	{Expression: "//a[@href]", All: true},
+	{Expression: "//title[1]", All: true},
+	{Expression: "//p[1][@class]//i[1]", All: true},
+	{Expression: "//i/following-sibling::i/following-sibling::b", All: true},
 }
 
 // xpathBothWays answers spec on src from the token stream, when it can
@@ -88,6 +110,12 @@ func TestXPathStreamMatchesTree(t *testing.T) {
 	)
 	deep := strings.Repeat("<div>", maxTreeDepth+10) + "<p>x</p>"
 	wide := "<p>" + strings.Repeat("<i></i>", 200) + "</p>"
+	// 150 nested contexts, each holding an a: the tree's evaluation
+	// walks each one's subtree, about 150*150/2 nodes.
+	nested := strings.Repeat(`<div class=c><a href=x></a>`, 150)
+	// 150 h2 among 300 siblings: the evaluation walks the siblings after
+	// each.
+	siblings := strings.Repeat("<h2>h</h2><p>p</p>", 150)
 	tests := []struct {
 		name, src, expr string
 		all             bool
@@ -174,6 +202,45 @@ func TestXPathStreamMatchesTree(t *testing.T) {
 		{"attributes past MaxMatches", "<a href=1><a href=2><a href=3><a href=4>", "//a/@href", true, Limits{MaxMatches: 2}, `node-set ["1" "2"] truncated=true`, either},
 		{"attributes too large", "<a href=" + strings.Repeat("x", 200) + "></a><a href=" + strings.Repeat("y", 200) + "></a>", "//a/@href", true, Limits{MaxResultBytes: 256}, "", mustStream},
 		{"text nodes past MaxMatches", "<p>1<p>2<p>3<p>4", "//p/text()", true, Limits{MaxMatches: 3}, `node-set ["1" "2" "3"]`, mustStream},
+
+		// Location paths, their predicates tested as elements open.
+		{"first p of each parent", "<p>a<p>b<div><p>c<p>d</div><p>e", "//p[1]", true, Limits{}, `node-set ["a" "c"]`, mustStream},
+		{"first p, one asked", "<div><p>c</div><p>e", "//p[1]", false, Limits{}, `node-set ["c"]`, mustStream},
+		{"stray </p> is a first p", "<div></p><p>a</p></div>", "//div/p[2]", true, Limits{}, `node-set ["a"]`, mustStream},
+		{"implied end tags count siblings", "<ul><li>a<li>b<li>c</ul><ul><li>d<li>e</ul>", "//li[2]", true, Limits{}, `node-set ["b" "e"]`, mustStream},
+		{"position after an attribute test", "<ul><li>a<li class=x>b<li class=y>c</ul>", "//li[@class][2]", true, Limits{}, `node-set ["c"]`, mustStream},
+		{"attribute test after a position", "<ul><li>a<li class=x>b</ul><ul><li class=y>c</ul>", "//li[1][@class]", true, Limits{}, `node-set ["c"]`, mustStream},
+		{"element text as visible text", "<p> a <b>b</b><script>s</script>\n c </p><div><p>d<br>e</p></div>", "//p[1]", true, Limits{}, `node-set ["a b c" "d e"]`, mustStream},
+		{"empty element", "<div><p></p></div>", "//div/p[1]", true, Limits{}, `node-set [""]`, mustStream},
+		{"nested matches", "<div class=a>x<div class=b>y</div>z</div>", "//div[@class]", true, Limits{}, `node-set ["x y z" "y"]`, mustStream},
+		{"descendant of a context", "<div class=c><p><a href=1>x</a></p></div><a href=2></a><div><a href=3></a></div>", "//div[@class]//a/@href", true, Limits{}, `node-set ["1"]`, mustStream},
+		{"nested contexts answer once", "<div class=a><div class=b><a href=1></a></div><a href=2></a></div>", "//div[@class]//a/@href", true, Limits{}, `node-set ["1" "2"]`, mustStream},
+		{"attribute value test", `<div class="a&amp;b"><p>x</p></div><div class=a><p>y</p></div>`, "//div[@class='a&b']/p", true, Limits{}, `node-set ["x"]`, mustStream},
+		{"duplicate attribute tested", "<div class=a class=b><p>x</p></div>", "//div[@class='b']/p", true, Limits{}, `node-set []`, mustStream},
+		{"following siblings", "<h2>a</h2>x<p>1</p><div><p>2</p></div><p>3</p>", "//h2/following-sibling::p", true, Limits{}, `node-set ["1" "3"]`, mustStream},
+		{"following siblings of several", "<div><h2>a</h2><h2>b</h2><p>1</p></div><p>2</p><h2>c</h2><p>3</p>", "//h2/following-sibling::p", true, Limits{}, `node-set ["1" "3"]`, mustStream},
+		{"no preceding sibling", "<p>0</p><h2>a</h2>", "//h2/following-sibling::p", true, Limits{}, `node-set []`, mustStream},
+		{"implied tbody between", "<table><tr><td>a<td>b</table>", "//table/tr", true, Limits{}, `node-set []`, mustStream},
+		{"implied tbody, cells", "<table><tr><td>a<td>b<tr><td>c</table>", "//tbody/tr[1]/td[2]", true, Limits{}, `node-set ["b"]`, mustStream},
+		{"reopened formatting keeps attributes", "<p><b class=x>1</p>2", "//b[@class='x']", true, Limits{}, `node-set ["1" "2"]`, mustStream},
+		{"misnested formatting", "<b>1<p>2</b>3</p>", "//b[1]", true, Limits{}, "", mustGiveUp},
+		{"fostered content", "<table><p>a</p><tr><td>b</td></tr></table>", "//p[1]", true, Limits{}, "", mustGiveUp},
+		{"template", "<template><p>x</p></template><p>y</p>", "//p[1]", true, Limits{}, "", mustGiveUp},
+		{"svg element named in a step", "<div class=c><svg><a href=x></a></svg><a href=y></a></div>", "//div[@class]//a/@href", true, Limits{}, `node-set ["x" "y"]`, mustGiveUp},
+		{"image", "<div class=c><image src=a></div>", "//div[@class]/img", true, Limits{}, "", mustGiveUp},
+		{"plaintext", "<div><p>a<plaintext><p>b", "//p[1]", true, Limits{}, "", either},
+		{"NUL in a path's page", "<div class=c><p>a\x00</p></div>", "//div[@class]/p", true, Limits{}, "", mustGiveUp},
+		{"CRLF in element text", "<div><p>a\r\nb</p></div>", "//div/p[1]", true, Limits{}, `node-set ["a b"]`, mustStream},
+		{"raw text element", "<script>x</script>", "//script[1]", true, Limits{}, "", mustGiveUp},
+		{"title", "<title> t </title>", "//title[1]", true, Limits{}, `node-set ["t"]`, mustStream},
+		{"elements past MaxMatches", "<div><p>1</div><div><p>2</div><div><p>3</div>", "//div/p[1]", true, Limits{MaxMatches: 2}, `node-set ["1" "2"] truncated=true`, mustStream},
+		{"element text too large", "<div><p>" + strings.Repeat("x", 300) + "</p></div>", "//div/p[1]", true, Limits{MaxResultBytes: 256}, "", mustGiveUp},
+		{"elements too large together", "<div><p>" + strings.Repeat("x", 200) + "</p></div><div><p>" + strings.Repeat("y", 200) + "</p></div>", "//div/p[1]", true, Limits{MaxResultBytes: 256}, "", mustStream},
+		{"nested contexts over the step budget", nested, "//div[@class]//a/@href", true, Limits{MaxXPathSteps: 20_000}, "", mustGiveUp},
+		{"nested contexts within the step budget", nested, "//div[@class]//a/@href", true, Limits{MaxXPathSteps: 200_000}, "", mustStream},
+		{"siblings over the step budget", siblings, "//h2/following-sibling::p", true, Limits{MaxXPathSteps: 20_000}, "", mustGiveUp},
+		{"siblings within the step budget", siblings, "//h2/following-sibling::p", true, Limits{MaxXPathSteps: 500_000}, "", mustStream},
+		{"more open elements collecting than the walk keeps", strings.Repeat("<div class=c>", maxStreamCollectors+1) + "x", "//div[@class]", true, Limits{}, "", mustGiveUp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,44 +268,64 @@ func TestXPathStreamMatchesTree(t *testing.T) {
 func TestXPathStreamForms(t *testing.T) {
 	tests := []struct {
 		expr string
-		want xstreamForm
+		want string // xstreamForm.String
 	}{
-		{"count(//p)", xstreamForm{xstreamCount, "p", ""}},
-		{"count( // my-el )", xstreamForm{xstreamCount, "my-el", ""}},
-		{"string(//title)", xstreamForm{xstreamString, "title", ""}},
-		{"normalize-space(//h1)", xstreamForm{xstreamNormalize, "h1", ""}},
-		{"//title/text()", xstreamForm{xstreamText, "title", ""}},
-		{"//a/@href", xstreamForm{xstreamAttr, "a", "href"}},
-		{"//meta/@content", xstreamForm{xstreamAttr, "meta", "content"}},
-		{"//a/@HREF", xstreamForm{}},
-		{"//a/@xlink:href", xstreamForm{}},
-		{"//a/@*", xstreamForm{}},
-		{"//a/@href[1]", xstreamForm{}},
-		{"count(//a/@href)", xstreamForm{}},
-		{"count(//P)", xstreamForm{}},
-		{"count(//html:p)", xstreamForm{}},
-		{"count(//p[1])", xstreamForm{}},
-		{"count(//div/p)", xstreamForm{}},
-		{"count(/html/body/p)", xstreamForm{}},
-		{"count(//*)", xstreamForm{}},
-		{"count(//body)", xstreamForm{}},
-		{"count(//p/text())", xstreamForm{}},
-		{"string(//p/text())", xstreamForm{}},
-		{"string()", xstreamForm{}},
-		{"string(//p) = 'x'", xstreamForm{}},
-		{"sum(//p)", xstreamForm{}},
-		{"//p//text()", xstreamForm{}},
-		{"//p/text()[1]", xstreamForm{}},
-		{"//p", xstreamForm{}},
-		{"(//p)/text()", xstreamForm{}},
+		{"count(//p)", "count //p"},
+		{"count( // my-el )", "count //my-el"},
+		{"string(//title)", "string //title"},
+		{"normalize-space(//h1)", "normalize //h1"},
+		{"//title/text()", "text //title"},
+		{"//a/@href", "attr //a @href"},
+		{"//meta/@content", "attr //meta @content"},
+		{"//a/@HREF", "none"},
+		{"//a/@xlink:href", "none"},
+		{"//a/@*", "none"},
+		{"//a/@href[1]", "none"},
+		{"count(//a/@href)", "none"},
+		{"count(//P)", "none"},
+		{"count(//html:p)", "none"},
+		{"count(//p[1])", "count /dos /p[1]"},
+		{"count(//div/p)", "count //div /p"},
+		{"count(/html/body/p)", "none"},
+		{"count(//*)", "none"},
+		{"count(//body)", "none"},
+		{"count(//p/text())", "none"},
+		{"string(//p/text())", "none"},
+		{"string()", "none"},
+		{"string(//p) = 'x'", "none"},
+		{"sum(//p)", "none"},
+		{"//p//text()", "none"},
+		{"//p/text()[1]", "none"},
+		{"//p", "none"},
+		{"(//p)/text()", "none"},
+		{"//div[@class]//a/@href", "attr //div[@class] //a @href"},
+		{"//p[1]", "elems /dos /p[1]"},
+		{"//h2/following-sibling::p", "elems //h2 /fs::p"},
+		{"//div[@id='x']/p[2]/text()", `text //div[@id="x"] /p[2]`},
+		{"//div['x' = @id]//p[1][@class]", `elems //div[@id="x"] /dos /p[1][@class]`},
+		{"//ul/li[@class][2]", "elems //ul /li[@class][2]"},
+		{"/descendant::p[1]", "none"},
+		{"//h2/following-sibling::p[1]", "none"},
+		{"//p[last()]", "none"},
+		{"//p[1.5]", "none"},
+		{"//p[0]", "none"},
+		{"//p[position() = 1]", "none"},
+		{"//a[@href != 'x']", "none"},
+		{"//a[@href = //b]", "none"},
+		{"//*[@id]", "none"},
+		{"//div[@CLASS]", "none"},
+		{"//body/p", "none"},
+		{"//div/preceding-sibling::p", "none"},
+		{"//p[1][2][3][4][5]", "none"},
+		{"//p[1][2][3][4]", "elems /dos /p[1][2][3][4]"},
 	}
 	for _, tt := range tests {
 		x, err := compileXPath(tt.expr)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.expr, err)
 		}
-		if x.stream != tt.want {
-			t.Errorf("%s: form %+v, want %+v", tt.expr, x.stream, tt.want)
+		if got := x.stream.String(); got != tt.want {
+			t.Errorf("%s: form %s, want %s", tt.expr, got, tt.want)
 		}
 	}
 }
@@ -276,7 +363,11 @@ func TestXPathStreamContext(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
 	during := &cancelAfter{Context: ctx, after: 3, cancel: cancel}
-	if _, err := c.streamXPath(during, doc, XPathSpec{Expression: "count(//p)"}, xstreamForm{xstreamCount, "p", ""}); !errors.Is(err, context.Canceled) {
+	x, err := compileXPath("count(//p)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.streamXPath(during, doc, XPathSpec{Expression: "count(//p)"}, x.stream); !errors.Is(err, context.Canceled) {
 		t.Errorf("done during the walk: %v, want %v", err, context.Canceled)
 	}
 }
@@ -303,6 +394,12 @@ func TestXPathStreamCorpus(t *testing.T) {
 		{Expression: "//a/@href", All: true},
 		{Expression: "//img/@src", All: true, AbsoluteURLs: true},
 		{Expression: "//meta/@content", All: true},
+		{Expression: "//div[@class]//a/@href", All: true},
+		{Expression: "//p[1]", All: true},
+		{Expression: "//h2/following-sibling::p", All: true},
+		{Expression: "//li[1]/a/@href", All: true},
+		{Expression: "count(//div[@id]//p)"},
+		{Expression: "//td[2]", All: true},
 	}
 	for _, p := range pages {
 		doc := treeDocument(t, p.src, Limits{})
@@ -371,6 +468,8 @@ func FuzzXPathStream(f *testing.F) {
 	f.Add("<b>1<p>2</b>3</p><template><p>x</p></template>", uint8(5))
 	f.Add("<pre>\nx</pre><textarea>\ny</textarea><noscript><p>z</p></noscript>", uint8(15))
 	f.Add("<div>x</body><!--c-->y<frameset>", uint8(26))
+	f.Add("<div class=c><h2>a</h2><p>1<p>2<div><p>3</div><a href=x>", uint8(34))
+	f.Add("<ul><li>a<li class=x>b</ul><h2>h</h2>x<p>1</p><table><tr><td>1<td>2</table>", uint8(37))
 	f.Fuzz(func(t *testing.T, src string, which uint8) {
 		if src == "" {
 			return
@@ -395,7 +494,7 @@ func TestXPathStreamSoup(t *testing.T) {
 		head body li dd dt h1 h2 button form input label font nobr object marquee applet
 		plaintext source video iframe xmp noembed base area em strong u s code small big tt
 		strike section address listing pre dl ul menu summary ruby rt rp rb rtc hr keygen wbr
-		embed param track search dialog details center dir my-el`)
+		embed param track search dialog details center dir my-el h2`)
 	texts := []string{" ", "x", "&#32;", "&amp;", "\n&nbsp;", "\r\n", "<!--c-->", "<!doctype html>", "&#13;\n"}
 	attrs := []string{"", " href=1", " href=2 class=x", ` src="a.png"`, " type=hidden value=v", " class=c", "/", " color=red"}
 	specs := slices.Clone(xstreamSpecs)
@@ -404,13 +503,20 @@ func TestXPathStreamSoup(t *testing.T) {
 			XPathSpec{Expression: "count(//" + name + ")"},
 			XPathSpec{Expression: "string(//" + name + ")"},
 			XPathSpec{Expression: "//" + name + "/text()", All: true},
-			XPathSpec{Expression: "//" + name + "/@class", All: true})
+			XPathSpec{Expression: "//" + name + "/@class", All: true},
+			XPathSpec{Expression: "//" + name + "[1]", All: true},
+			XPathSpec{Expression: "//" + name + "[@class]/following-sibling::" + name, All: true},
+			XPathSpec{Expression: "//div[@class='c']//" + name + "[2]/@href", All: true},
+			XPathSpec{Expression: "count(//h2/following-sibling::" + name + "[@href])"})
 	}
 	c := NewCSS(NewSelectorCache(0), Limits{})
 	r := rand.New(rand.NewPCG(3, 4))
 	pages, streamed := 3000, 0
 	if testing.Short() || raceEnabled {
 		pages = 500
+	}
+	if n, err := strconv.Atoi(os.Getenv("XPATH_SOUPS")); err == nil {
+		pages = n
 	}
 	var b strings.Builder
 	for range pages {
