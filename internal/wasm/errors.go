@@ -25,6 +25,12 @@ var (
 	// RuntimeConfig.MaxStackKB; it comes wrapped with ErrTrap, which it
 	// is a kind of.
 	ErrStackLimit = errors.New("wasm: stack limit reached")
+	// ErrStackRefused reports a guest call stopped before its stack
+	// reached RuntimeConfig.MaxStackKB because the StackGrant of its
+	// context gave it no more (a memory budget with no room for it); it
+	// wraps the StackGrant's reason. It is not a trap of the module's:
+	// the host stopped it, as for a deadline. The instance is unusable.
+	ErrStackRefused = errors.New("wasm: no room for the call's stack")
 	// ErrOutOfMemory reports a guest that failed after its linear memory
 	// reached RuntimeConfig.InstanceMemoryLimitMB.
 	ErrOutOfMemory = errors.New("wasm: guest out of memory")

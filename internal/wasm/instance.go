@@ -40,11 +40,15 @@ type Instance struct {
 	stack  []uint64 // reused for every call: CallWithStack does not allocate
 	// budget is the stack budget of an instrumented module (package
 	// interrupt), set before each call to the part of the bound the call
-	// starts with, shallow; nil for other modules. deep is set while a
-	// call runs once it has spent shallow (Runtime.stackSpent).
+	// starts with, shallow; nil for other modules. While a call runs,
+	// grown is what it was given beyond shallow, deep is set once it has
+	// spent shallow, and refusal once its StackGrant gave it less than
+	// it asked for (Runtime.stackSpent).
 	budget  api.MutableGlobal
 	shallow uint64
+	grown   uint64
 	deep    bool
+	refusal error
 
 	alloc, free, modes, extract, health, reset api.Function
 	extractTree                                api.Function // nil unless the module takes trees
@@ -379,7 +383,7 @@ func fatal(err error) bool {
 	var abi *ABIError
 	return errors.Is(err, ErrTimeout) || errors.Is(err, ErrCanceled) ||
 		errors.Is(err, ErrTrap) || errors.Is(err, ErrOutOfMemory) || errors.Is(err, ErrDocumentOutOfMemory) ||
-		errors.Is(err, ErrUnhealthy) || errors.As(err, &abi)
+		errors.Is(err, ErrUnhealthy) || errors.Is(err, ErrStackRefused) || errors.As(err, &abi)
 }
 
 // initialize runs the guest's _initialize export, if any.
@@ -441,7 +445,7 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 		// A trap leaves the budget anywhere.
 		i.shallow = firstStackBudget(name, i.mod.rt.StackLimitBytes())
 		i.budget.Set(i.shallow)
-		i.deep = false
+		i.grown, i.deep, i.refusal = 0, false, nil
 	}
 	err := fn.CallWithStack(ctx, i.stack)
 	if (i.deep || i.mod.interruption == interruptChecked) && err == nil {
@@ -450,6 +454,13 @@ func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) err
 		// wazero's own limit, so its are dropped after every call.
 		i.deep = false
 		i.bind()
+	}
+	if err != nil && i.refusal != nil && int32(i.budget.Get()) < 0 {
+		// The call went deeper than its StackGrant allowed.
+		err = fmt.Errorf("%w: module %q: %s stopped at %d KiB of stack, short of its bound of %d KiB (WASM_MAX_STACK_KB): %w",
+			ErrStackRefused, i.mod.name, name, (i.shallow+i.grown)>>10, i.mod.rt.cfg.MaxStackKB, i.refusal)
+		i.refusal = nil
+		return err
 	}
 	if err != nil && i.budget != nil && int32(i.budget.Get()) < 0 {
 		// Only the budget's own check leaves it below zero, and traps

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -272,27 +273,78 @@ func firstStackBudget(name string, limit uint64) uint64 {
 	return min(limit, shallowHousekeepingBytes)
 }
 
-// errStackSpent ends a call whose stack budget is spent; invoke reports it
-// as ErrStackLimit.
-var errStackSpent = errors.New("wasm: the stack budget is spent")
+// errStackSpent ends a call whose stack budget is spent, and
+// errStackRefused one whose StackGrant gave it no more; invoke reports them
+// as ErrStackLimit and ErrStackRefused.
+var (
+	errStackSpent   = errors.New("wasm: the stack budget is spent")
+	errStackRefused = errors.New("wasm: the stack budget's growth was refused")
+)
 
 // stackSpent is the host function an instrumented guest calls when its
 // stack budget is spent (package interrupt). A call starts with
-// firstStackBudget of the bound; the first
-// time it spends that, it is given the rest of the bound and its instance
-// notes that the call went deep, so that the stack wazero grew for it is
-// dropped after it (wazero keeps a grown stack for the function's next
-// calls, outside any memory figure). The second time the call ends, its
-// budget left below zero.
-func (r *Runtime) stackSpent(_ context.Context, mod api.Module, _ []uint64) {
+// firstStackBudget of the bound; each time it spends what it has, it is
+// given as much again (its budget doubles), up to the bound, and its
+// instance notes that the call went deep, so that the stack wazero grew
+// for it is dropped after it (wazero keeps a grown stack for the
+// function's next calls, outside any memory figure). Past the bound the
+// call ends, its budget left below zero.
+//
+// Doubling, rather than giving the whole rest at once, lets a StackGrant
+// of the call's context charge what the call takes as it takes it, in a
+// few steps (five from 2 MiB to 64 MiB): a call that goes deeper than it
+// grants ends (ErrStackRefused), at the first step it cannot have whole.
+func (r *Runtime) stackSpent(ctx context.Context, mod api.Module, _ []uint64) {
 	v, ok := r.instances.Load(mod)
 	i, _ := v.(*Instance)
-	rest := int64(r.StackLimitBytes()) - int64(i.shallow)
-	if !ok || i.deep || rest <= 0 {
+	if !ok {
 		panic(errStackSpent)
 	}
+	have := i.shallow + i.grown
+	limit := r.StackLimitBytes()
+	switch {
+	case have >= limit:
+		panic(errStackSpent)
+	case i.refusal != nil:
+		panic(errStackRefused)
+	}
+	step := min(have, limit-have)
+	if grant, ok := ctx.Value(stackGrantKey{}).(StackGrant); ok {
+		granted, err := grant(ctx, step)
+		if granted < step {
+			// This step is the call's last: it ends the next time it
+			// spends its budget.
+			i.refusal = cmp.Or(err, errStackRefused)
+			if granted == 0 {
+				panic(errStackRefused)
+			}
+			step = granted
+		}
+	}
+	i.grown += step
 	i.deep = true
-	i.budget.Set(uint64(uint32(int32(int64(int32(i.budget.Get())) + rest))))
+	i.budget.Set(uint64(uint32(int32(i.budget.Get()) + int32(step))))
+}
+
+// StackGrant is asked for more stack by a call of an instrumented module
+// that spent what it had, want bytes of the frame estimates (see
+// RuntimeConfig.MaxStackKB): it returns how much of it the call may take,
+// at most want, and, if less, why. A call given less than it asked for
+// ends with ErrStackRefused, wrapping that error, once it spends that
+// too. The call's instance is then unusable. StackGrant runs on the call's
+// goroutine, at most a few times a call (see stackSpent); what it grants
+// is the caller's to take back once the call has returned.
+//
+// Calls without one are given the whole bound.
+type StackGrant func(ctx context.Context, want uint64) (granted uint64, err error)
+
+type stackGrantKey struct{}
+
+// WithStackGrant returns a context whose guest calls ask grant for stack
+// past the first part of the bound they start with. What they may hold
+// of stack beyond that part is then what it grants, up to the bound.
+func WithStackGrant(ctx context.Context, grant StackGrant) context.Context {
+	return context.WithValue(ctx, stackGrantKey{}, grant)
 }
 
 // Tick is called on the goroutine of a guest call each time the guest

@@ -195,8 +195,12 @@ type Pool struct {
 // share until they close, so that reloading a module does not hand it a
 // second share.
 type account struct {
-	mem atomic.Int64 // bytes, with the reservations of instances being made
+	mem  atomic.Int64 // bytes, with the reservations of instances being made and calls' stacks
+	peak atomic.Int64 // the highest mem
 }
+
+// bytes is the module's memory figure now.
+func (a *account) bytes() uint64 { return uint64(max(a.mem.Load(), 0)) }
 
 // Instance is a pooled wasm.Instance with the Set's memory accounting.
 type Instance struct {
@@ -221,7 +225,9 @@ func (i *Instance) IsHealthy(ctx context.Context) bool {
 	if i.recycle.Load() {
 		return false
 	}
+	ctx, stack := i.set.withStack(ctx, i.pool.acct, i.pool.Name)
 	err := i.Instance.Health(ctx)
+	stack.end()
 	i.blame(err)
 	return err == nil
 }
@@ -230,7 +236,9 @@ func (i *Instance) IsHealthy(ctx context.Context) bool {
 // counts as a failure of the module's breaker (in place of the success of
 // the call before it), and the pool discards the instance.
 func (i *Instance) Reset(ctx context.Context) error {
+	ctx, stack := i.set.withStack(ctx, i.pool.acct, i.pool.Name)
 	err := i.Instance.Reset(ctx)
+	stack.end()
 	if !isFailure(err) {
 		i.settle(nil)
 	} else if !i.settle(err) {
@@ -286,15 +294,23 @@ func (i *Instance) account() {
 
 // charge adds d bytes (or takes them back) to the memory of p's module and
 // of the Set.
-func (s *Set) charge(p *Pool, d int64) {
+func (s *Set) charge(p *Pool, d int64) { s.chargeAccount(p.acct, d) }
+
+// chargeAccount adds d bytes (or takes them back) to the memory of the
+// module whose account is a, and of the Set.
+func (s *Set) chargeAccount(a *account, d int64) {
 	if d == 0 {
 		return
 	}
-	p.acct.mem.Add(d)
-	used := s.used.Add(d)
+	raise(&a.peak, a.mem.Add(d))
+	raise(&s.peak, s.used.Add(d))
+}
+
+// raise sets peak to v if v is higher.
+func raise(peak *atomic.Int64, v int64) {
 	for {
-		peak := s.peak.Load()
-		if used <= peak || s.peak.CompareAndSwap(peak, used) {
+		p := peak.Load()
+		if v <= p || peak.CompareAndSwap(p, v) {
 			return
 		}
 	}
@@ -310,7 +326,12 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	// thing running.
 	digest := make(chan [sha256.Size]byte, 1)
 	go func() { digest <- sha256.Sum256(code) }()
-	mod, err := s.cfg.Runtime.Load(ctx, name, code, opts)
+	// The module's check as it loads is one of its calls: its stack is
+	// charged to the module's account too.
+	acct := s.account(name)
+	lctx, stack := s.withStack(ctx, acct, name)
+	mod, err := s.cfg.Runtime.Load(lctx, name, code, opts)
+	stack.end()
 	sum := <-digest
 	if err != nil {
 		return nil, err
@@ -319,7 +340,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		mod.Close(ctx)
 		return nil, &UninstrumentedError{Module: name, Charge: mod.CallStackChargeBytes()}
 	}
-	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s, acct: s.account(name)}
+	p := &Pool{Name: name, Module: mod, SHA256: hex.EncodeToString(sum[:]), set: s, acct: acct}
 	p.fresh.Store(mod.FreshMemoryBytes())
 	p.Breaker = breaker.New(breaker.Config{
 		Name:             name,
@@ -346,7 +367,17 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 			s.charge(p, -int64(reserved))
 			return nil, err
 		}
-		inst, err := mod.NewInstance(ctx)
+		sctx, stack := s.withStack(ctx, p.acct, name)
+		inst, err := mod.NewInstance(sctx)
+		stack.end()
+		if errors.Is(err, wasm.ErrStackRefused) {
+			// The budget had no room for the guest's initialization:
+			// as for an instance it has no room for, no failure of the
+			// module's.
+			s.charge(p, -int64(reserved))
+			done(errCreated)
+			return nil, err
+		}
 		if err != nil {
 			s.charge(p, -int64(reserved))
 			cerr := &CreationError{Module: name, Err: err}
@@ -562,8 +593,9 @@ type MemoryError struct {
 	Module       string
 	Held, Share  uint64 // the module's memory and its share, bytes
 	Modules      int    // the share is the budget over this many modules
-	Need         uint64 // the memory the new instance (or call) was to take, bytes
+	Need         uint64 // the memory the new instance (or call, or stack) was to take, bytes
 	Call         bool   // a call was refused, not a new instance
+	Stack        bool   // a call's stack was refused growth, not a new instance
 	Used, Budget uint64 // all modules' memory and the budget, bytes
 	InUse        uint64 // of Used, the instances checked out, bytes
 	Threshold    float64
@@ -572,6 +604,11 @@ type MemoryError struct {
 func (e *MemoryError) Error() string {
 	used := float64(e.Used) / float64(max(e.Budget, 1))
 	switch {
+	case e.Stack:
+		return fmt.Sprintf("no room for a call's stack to grow by %s more: module %q holds %s, its share is %s (WASM_MEMORY_LIMIT_MB %s over %d modules), "+
+			"and the budget is %.0f%% used (a call's stack may borrow up to MEMORY_PRESSURE_THRESHOLD, %.0f%%, and never past its module's share beyond it); "+
+			"the call was stopped and its instance replaced",
+			mib(e.Need), e.Module, mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*used, 100*e.Threshold)
 	case e.Call:
 		return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in instances in use, "+
 			"no room for a call of module %q, which runs without the stack bound (WASM_ALLOW_UNINSTRUMENTED) and is charged %s of stack while it runs",
@@ -622,7 +659,11 @@ func (s *Set) Pools() []*Pool {
 // MemoryBytes is the memory figure of p's module: of its open instances
 // (those of versions a reload replaced included, until they close) and of
 // the instances being made.
-func (p *Pool) MemoryBytes() uint64 { return uint64(max(p.acct.mem.Load(), 0)) }
+func (p *Pool) MemoryBytes() uint64 { return p.acct.bytes() }
+
+// PeakMemoryBytes is the highest MemoryBytes of p's module since it was
+// first loaded.
+func (p *Pool) PeakMemoryBytes() uint64 { return uint64(max(p.acct.peak.Load(), 0)) }
 
 // maxRedirects bounds how many reloads one Checkout follows: each is a
 // module swapped while the caller waited, so more than a few in a row is a
@@ -684,7 +725,9 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 		return nil, err
 	}
 	inst.settle(nil) // a call before this one on a lease was a success
-	res, err := inst.Extract(wasm.WithTick(ctx, call.tick), req)
+	cctx, stack := p.set.withStack(wasm.WithTick(ctx, call.tick), p.acct, p.Name)
+	res, err := inst.Extract(cctx, req)
+	stack.end()
 	inst.account()
 	if err != nil && call.preempted {
 		err = &PreemptedError{Module: p.Name, Ran: call.attained, Waited: call.waited, Err: err}
@@ -740,7 +783,7 @@ func Unusable(err error) bool {
 	return errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrCanceled) ||
 		errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrOutOfMemory) ||
 		errors.Is(err, wasm.ErrUnhealthy) || errors.Is(err, wasm.ErrDocumentOutOfMemory) ||
-		errors.Is(err, wasm.ErrUnusable) || errors.As(err, &abi)
+		errors.Is(err, wasm.ErrStackRefused) || errors.Is(err, wasm.ErrUnusable) || errors.As(err, &abi)
 }
 
 // isFailure tells the breaker which errors are the module's fault: traps,
