@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riptidecrawler/riptide-poold/internal/article"
+	"github.com/riptidecrawler/riptide-poold/internal/testenv"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 )
 
@@ -92,4 +94,52 @@ func TestStackGrant(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestArticleStackGrants measures what the bundled article module asks of
+// a StackGrant: its initialization, once per instance, and each page of
+// the readability corpus. Past the first 2 MiB of the bound, a call's
+// stack is charged to its module's memory share (wasmpool), so what the
+// module asks there is memory a budget must have room for; it must stay
+// far below the bound, or a share under pressure would fail well-behaved
+// calls.
+func TestArticleStackGrants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: the corpus through the sandbox")
+	}
+	pages := testenv.CorpusPages(t)
+	rt := newRuntime(t, wasm.RuntimeConfig{ExtractTimeout: time.Minute})
+	mod := loadArticle(t, rt, false)
+	init := &grants{}
+	i, err := mod.NewInstance(wasm.WithStackGrant(context.Background(), init.grant)) // the probe's spare: no call
+	if err != nil {
+		t.Fatal(err)
+	}
+	i.Close()
+	if i, err = mod.NewInstance(wasm.WithStackGrant(context.Background(), init.grant)); err != nil {
+		t.Fatal(err)
+	}
+	defer i.Close()
+	t.Logf("initialization: asked %v bytes, granted %d", init.asked, init.granted)
+	const most = wasm.DefaultMaxStackKB << 10 / 4
+	if init.granted > most {
+		t.Errorf("the module's initialization was granted %d bytes of stack, want at most %d", init.granted, most)
+	}
+	var deepest uint64
+	deep := 0
+	for _, p := range pages {
+		g := &grants{}
+		if _, err := i.Extract(wasm.WithStackGrant(context.Background(), g.grant), wasm.Request{HTML: p.Source, URL: "https://example.com/", Mode: article.ModeArticle}); err != nil {
+			t.Errorf("%s: %v", p.Name, err)
+			continue
+		}
+		if g.granted > 0 {
+			deep++
+		}
+		deepest = max(deepest, g.granted)
+		if g.granted > most {
+			t.Errorf("%s: granted %d bytes of stack, want at most %d", p.Name, g.granted, most)
+		}
+	}
+	t.Logf("%d corpus pages: %d went past the first part, the most granted to one %d bytes", len(pages), deep, deepest)
 }
