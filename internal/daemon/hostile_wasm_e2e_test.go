@@ -58,6 +58,18 @@ func TestHostileModulesAreBounded(t *testing.T) {
 		l.GetMaxStackBytes() != wasm.DefaultMaxStackKB<<10 {
 		t.Errorf("echo's published limits: %v", l)
 	}
+	// The parts of an instance's memory figure: one page of linear memory,
+	// no table, the stacks its exports may keep; the figure the pool's
+	// one instance is charged is the published one.
+	if l := loaded["echo"].GetModuleLimits(); l.GetFirstStackBytes() != 2<<20 || l.GetTableBytes() != 0 ||
+		l.GetStackAllowanceBytes() == 0 || l.GetCallStackChargeBytes() != 0 ||
+		l.GetFreshInstanceBytes() != 64<<10+l.GetStackAllowanceBytes() ||
+		poolStats(t, client, "echo").GetMemoryBytes() != l.GetFreshInstanceBytes() {
+		t.Errorf("echo's published memory parts: %v; its pool holds %d bytes", l, poolStats(t, client, "echo").GetMemoryBytes())
+	}
+	if l := loaded["tablegrow"].GetModuleLimits(); l.GetTableBytes() != 8*wasm.MaxTableEntries {
+		t.Errorf("tablegrow's published table bytes: %d, want its table at the maximum, %d", l.GetTableBytes(), 8*wasm.MaxTableEntries)
+	}
 
 	// Bystanders: a subscriber to every event, and callers of a
 	// well-behaved module and of the css pool, all on the daemon's one

@@ -181,14 +181,19 @@ func (s *Service) moduleLimits(p *wasmpool.Pool) *poolv1.ModuleLimits {
 		doc = min(doc, daemon)
 	}
 	return &poolv1.ModuleLimits{
-		MaxDocumentBytes:    doc,
-		DocumentBlameBytes:  uint64(p.Module.BlameDocumentBytes()),
-		MaxResultBytes:      uint64(rt.ResultLimitBytes()),
-		MaxResultDepth:      wasm.MaxResultDepth,
-		MaxErrorTextBytes:   wasm.MaxGuestTextBytes,
-		MaxTableEntries:     wasm.MaxTableEntries,
-		HousekeepingTimeout: durationpb.New(rt.HousekeepingTimeout()),
-		MaxStackBytes:       p.Module.StackLimitBytes(),
+		MaxDocumentBytes:     doc,
+		DocumentBlameBytes:   uint64(p.Module.BlameDocumentBytes()),
+		MaxResultBytes:       uint64(rt.ResultLimitBytes()),
+		MaxResultDepth:       wasm.MaxResultDepth,
+		MaxErrorTextBytes:    wasm.MaxGuestTextBytes,
+		MaxTableEntries:      wasm.MaxTableEntries,
+		HousekeepingTimeout:  durationpb.New(rt.HousekeepingTimeout()),
+		MaxStackBytes:        p.Module.StackLimitBytes(),
+		FirstStackBytes:      p.Module.FirstStackBytes(),
+		StackAllowanceBytes:  p.Module.StackAllowanceBytes(),
+		TableBytes:           p.Module.TableBytes(),
+		FreshInstanceBytes:   p.Module.FreshMemoryBytes(),
+		CallStackChargeBytes: p.Module.CallStackChargeBytes(),
 	}
 }
 

@@ -115,6 +115,20 @@ func (m *Module) BlameDocumentBytes() int {
 // must have room for before it makes one.
 func (m *Module) FreshMemoryBytes() uint64 { return m.freshBytes + m.tableBytes + m.stackBytes }
 
+// TableBytes is what one instance's tables may take on the host's heap
+// at their maximum (see MaxTableEntries), counted in its memory figure.
+func (m *Module) TableBytes() uint64 { return m.tableBytes }
+
+// FirstStackBytes is the part of the stack bound an extraction starts
+// with, past which a call asks its context's StackGrant for more; 0 for a
+// module without the stack bound.
+func (m *Module) FirstStackBytes() uint64 {
+	if m.interruption != interruptFuel {
+		return 0
+	}
+	return firstStackBudget(exportExtract, m.rt.StackLimitBytes())
+}
+
 // StackAllowanceBytes is what the stacks of an instance's functions may
 // hold on the host's heap between calls, outside its linear memory: wazero
 // gives each exported function the host keeps bound its own stack, grows

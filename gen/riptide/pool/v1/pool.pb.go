@@ -2373,7 +2373,10 @@ type HealthResponse struct {
 	Score uint32 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
 	// In-use (and leased) instances over max instances, all pools, 0 to 1.
 	Utilization float64 `protobuf:"fixed64,3,opt,name=utilization,proto3" json:"utilization,omitempty"`
-	// WebAssembly linear memory in use, in MiB.
+	// The WebAssembly pools' memory figure, MiB: every instance's linear
+	// memory, tables at their maximum and stack allowance, the instances
+	// being made, and the stack calls in flight grew past their first part
+	// (docs/wasm-abi.md, "Limits" and "Shares").
 	MemoryUsageMb float64 `protobuf:"fixed64,4,opt,name=memory_usage_mb,json=memoryUsageMb,proto3" json:"memory_usage_mb,omitempty"`
 	// memory_usage_mb over WASM_MEMORY_LIMIT_MB, 0 to 1 (and above when over).
 	MemoryPressure float64 `protobuf:"fixed64,5,opt,name=memory_pressure,json=memoryPressure,proto3" json:"memory_pressure,omitempty"`
@@ -3461,7 +3464,8 @@ func (x *LeaseExpired) GetLeaseId() string {
 // GcCompleted: a memory sweep finished.
 type GcCompleted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// WebAssembly linear memory released by recycling instances.
+	// What the WebAssembly memory figure fell by during the sweep, bytes
+	// (instances recycled or closed).
 	ReclaimedBytes uint64 `protobuf:"varint,1,opt,name=reclaimed_bytes,json=reclaimedBytes,proto3" json:"reclaimed_bytes,omitempty"`
 	// Instances recycled.
 	Recycled      uint32 `protobuf:"varint,2,opt,name=recycled,proto3" json:"recycled,omitempty"`
@@ -3847,7 +3851,12 @@ type PoolStats struct {
 	AvgCreation *durationpb.Duration `protobuf:"bytes,20,opt,name=avg_creation,json=avgCreation,proto3" json:"avg_creation,omitempty"`
 	// The pool's breaker.
 	BreakerState BreakerState `protobuf:"varint,21,opt,name=breaker_state,json=breakerState,proto3,enum=riptide.pool.v1.BreakerState" json:"breaker_state,omitempty"`
-	// WebAssembly linear memory of the pool's instances, bytes (0 for native).
+	// The memory figure of the pool's module, bytes (0 for native): its
+	// instances' linear memory, tables at their maximum and stack allowance
+	// (those of a version a reload replaced included, until they close), the
+	// instances being made, and the stack its calls in flight grew past
+	// their first part. Its share of WASM_MEMORY_LIMIT_MB is measured
+	// against it.
 	MemoryBytes   uint64 `protobuf:"varint,22,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4177,9 +4186,13 @@ func (x *NativeMetrics) GetXpathCacheEntries() uint32 {
 // MemoryStats are the WebAssembly pools' memory figures.
 type MemoryStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Linear memory of every live instance, MiB.
+	// The WebAssembly memory figure, MiB: every instance's linear memory,
+	// tables at their maximum and stack allowance, the instances being
+	// made, and the stack calls in flight grew past their first part
+	// (docs/wasm-abi.md, "Limits").
 	TotalAllocatedMb float64 `protobuf:"fixed64,1,opt,name=total_allocated_mb,json=totalAllocatedMb,proto3" json:"total_allocated_mb,omitempty"`
-	// Linear memory of instances in use or leased, MiB.
+	// Of total_allocated_mb, the instances in use or leased (their linear
+	// memory, tables and stack allowance), MiB.
 	InUseMb float64 `protobuf:"fixed64,2,opt,name=in_use_mb,json=inUseMb,proto3" json:"in_use_mb,omitempty"`
 	// Highest total_allocated_mb seen.
 	PeakMb float64 `protobuf:"fixed64,3,opt,name=peak_mb,json=peakMb,proto3" json:"peak_mb,omitempty"`
@@ -4327,7 +4340,7 @@ type ForceGCResponse struct {
 	Before *MemoryStats `protobuf:"bytes,1,opt,name=before,proto3" json:"before,omitempty"`
 	// Memory after the sweep.
 	After *MemoryStats `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
-	// Linear memory released by recycling instances.
+	// What the WebAssembly memory figure fell by during the sweep, bytes.
 	ReclaimedBytes uint64 `protobuf:"varint,3,opt,name=reclaimed_bytes,json=reclaimedBytes,proto3" json:"reclaimed_bytes,omitempty"`
 	// Instances recycled.
 	Recycled uint32 `protobuf:"varint,4,opt,name=recycled,proto3" json:"recycled,omitempty"`
@@ -4512,7 +4525,8 @@ type Extractor struct {
 	MinInstances uint32 `protobuf:"varint,6,opt,name=min_instances,json=minInstances,proto3" json:"min_instances,omitempty"`
 	// Most instances alive at once.
 	MaxInstances uint32 `protobuf:"varint,7,opt,name=max_instances,json=maxInstances,proto3" json:"max_instances,omitempty"`
-	// Linear memory cap per instance, MiB (0 for native pools).
+	// Linear memory cap per instance, MiB (0 for native pools). An
+	// instance's memory figure is more: see ModuleLimits.
 	InstanceMemoryLimitMb uint32 `protobuf:"varint,8,opt,name=instance_memory_limit_mb,json=instanceMemoryLimitMb,proto3" json:"instance_memory_limit_mb,omitempty"`
 	// Time limit of one call (unset for native pools).
 	ExtractTimeout *durationpb.Duration `protobuf:"bytes,9,opt,name=extract_timeout,json=extractTimeout,proto3" json:"extract_timeout,omitempty"`
@@ -4691,8 +4705,32 @@ type ModuleLimits struct {
 	// deeper fails with EXTRACTOR_FAILED. 0: bounded only by the runtime's
 	// own limit (a module the daemon could not instrument).
 	MaxStackBytes uint64 `protobuf:"varint,8,opt,name=max_stack_bytes,json=maxStackBytes,proto3" json:"max_stack_bytes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The part of max_stack_bytes an extraction starts with, bytes of
+	// estimated frames (housekeeping calls start with 256 KiB at most).
+	// Past it, the stack doubles in steps, each charged to the module's
+	// memory share while the call runs; a call whose share has no room for
+	// the next step is stopped with MEMORY_LIMIT_EXCEEDED. 0 for a module
+	// without the stack bound.
+	FirstStackBytes uint64 `protobuf:"varint,9,opt,name=first_stack_bytes,json=firstStackBytes,proto3" json:"first_stack_bytes,omitempty"`
+	// What the stacks of one instance's functions may keep between calls,
+	// bytes (wazero keeps each bound export's grown stack): the stack
+	// allowance, part of each instance's memory figure.
+	StackAllowanceBytes uint64 `protobuf:"varint,10,opt,name=stack_allowance_bytes,json=stackAllowanceBytes,proto3" json:"stack_allowance_bytes,omitempty"`
+	// What one instance's tables may take at their maximum, bytes (8 per
+	// entry), part of each instance's memory figure.
+	TableBytes uint64 `protobuf:"varint,11,opt,name=table_bytes,json=tableBytes,proto3" json:"table_bytes,omitempty"`
+	// The memory figure of an instance as made, bytes: its linear memory
+	// when the module was checked, its tables and its stack allowance. The
+	// budget reserves about this much for each new instance.
+	FreshInstanceBytes uint64 `protobuf:"varint,12,opt,name=fresh_instance_bytes,json=freshInstanceBytes,proto3" json:"fresh_instance_bytes,omitempty"`
+	// What each call is charged against the memory budget while it runs,
+	// bytes, for a module without the stack bound
+	// (WASM_ALLOW_UNINSTRUMENTED): wazero's own limit, 128 MiB. 0 for an
+	// instrumented module, whose calls are charged their stack's steps past
+	// first_stack_bytes instead.
+	CallStackChargeBytes uint64 `protobuf:"varint,13,opt,name=call_stack_charge_bytes,json=callStackChargeBytes,proto3" json:"call_stack_charge_bytes,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ModuleLimits) Reset() {
@@ -4777,6 +4815,41 @@ func (x *ModuleLimits) GetHousekeepingTimeout() *durationpb.Duration {
 func (x *ModuleLimits) GetMaxStackBytes() uint64 {
 	if x != nil {
 		return x.MaxStackBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetFirstStackBytes() uint64 {
+	if x != nil {
+		return x.FirstStackBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetStackAllowanceBytes() uint64 {
+	if x != nil {
+		return x.StackAllowanceBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetTableBytes() uint64 {
+	if x != nil {
+		return x.TableBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetFreshInstanceBytes() uint64 {
+	if x != nil {
+		return x.FreshInstanceBytes
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetCallStackChargeBytes() uint64 {
+	if x != nil {
+		return x.CallStackChargeBytes
 	}
 	return 0
 }
@@ -5332,7 +5405,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
 	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\x12B\n" +
-	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\x95\x03\n" +
+	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xff\x04\n" +
 	"\fModuleLimits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x120\n" +
 	"\x14document_blame_bytes\x18\x02 \x01(\x04R\x12documentBlameBytes\x12(\n" +
@@ -5341,7 +5414,14 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x14max_error_text_bytes\x18\x05 \x01(\rR\x11maxErrorTextBytes\x12*\n" +
 	"\x11max_table_entries\x18\x06 \x01(\rR\x0fmaxTableEntries\x12L\n" +
 	"\x14housekeeping_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13housekeepingTimeout\x12&\n" +
-	"\x0fmax_stack_bytes\x18\b \x01(\x04R\rmaxStackBytes\"\x81\b\n" +
+	"\x0fmax_stack_bytes\x18\b \x01(\x04R\rmaxStackBytes\x12*\n" +
+	"\x11first_stack_bytes\x18\t \x01(\x04R\x0ffirstStackBytes\x122\n" +
+	"\x15stack_allowance_bytes\x18\n" +
+	" \x01(\x04R\x13stackAllowanceBytes\x12\x1f\n" +
+	"\vtable_bytes\x18\v \x01(\x04R\n" +
+	"tableBytes\x120\n" +
+	"\x14fresh_instance_bytes\x18\f \x01(\x04R\x12freshInstanceBytes\x125\n" +
+	"\x17call_stack_charge_bytes\x18\r \x01(\x04R\x14callStackChargeBytes\"\x81\b\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
