@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -370,10 +371,8 @@ func newXPathWatch(form xstreamForm, want, look int) *xpathWatch {
 
 // countOpen adds d to the open count of every step in mask.
 func (x *xpathWatch) countOpen(mask uint32, d int) {
-	for i := range x.open {
-		if mask&(1<<i) != 0 {
-			x.open[i] += d
-		}
+	for ; mask != 0; mask &= mask - 1 {
+		x.open[bits.TrailingZeros32(mask)] += d
 	}
 }
 
