@@ -189,9 +189,11 @@ func (c *CSS) XPath(ctx context.Context, doc *Document, spec XPathSpec) (XPathAn
 	if err != nil {
 		return XPathAnswer{}, err
 	}
-	if doc != nil && doc.streamable() && ctx.Err() == nil && xpathStreamable(x.stream, spec, attr) {
-		if ans, ok, err := c.xpathFromStream(ctx, doc, spec, x); ok {
-			return ans, err
+	if doc != nil && doc.streamable() && ctx.Err() == nil {
+		if f, ok := xpathStreamForm(x.stream, spec, attr); ok {
+			if ans, ok, err := c.xpathFromStream(ctx, doc, spec, x, f); ok {
+				return ans, err
+			}
 		}
 	}
 	if x.cssType != "" && (x.cssAttr == "" || attr == "") {

@@ -81,8 +81,8 @@ const (
 // that passed the step's name test and the predicates before it.
 type xsPred struct {
 	kind  xsPredKind
-	attr  string // xsHas, xsEq
-	value string // xsEq
+	attr  string // all but xsPos
+	value string // xsEq, xsContains, xsStarts
 	pos   int32  // xsPos
 	slot  int    // xsPos: the counter of the parent's children it reads
 }
@@ -90,9 +90,11 @@ type xsPred struct {
 type xsPredKind int
 
 const (
-	xsHas xsPredKind = iota // [@attr]
-	xsEq                    // [@attr = 'value']
-	xsPos                   // [n]
+	xsHas      xsPredKind = iota // [@attr]
+	xsEq                         // [@attr = 'value']
+	xsContains                   // [contains(@attr, 'value')]
+	xsStarts                     // [starts-with(@attr, 'value')]
+	xsPos                        // [n]
 )
 
 // An xsStep is one step of a location path the stream follows; name is
@@ -137,6 +139,10 @@ func (f xstreamForm) String() string {
 				fmt.Fprintf(&b, "[@%s]", p.attr)
 			case xsEq:
 				fmt.Fprintf(&b, "[@%s=%q]", p.attr, p.value)
+			case xsContains:
+				fmt.Fprintf(&b, "[contains(@%s,%q)]", p.attr, p.value)
+			case xsStarts:
+				fmt.Fprintf(&b, "[starts-with(@%s,%q)]", p.attr, p.value)
 			case xsPos:
 				fmt.Fprintf(&b, "[%d]", p.pos)
 			}
@@ -154,8 +160,9 @@ func (f xstreamForm) String() string {
 // its steps are on the child, descendant or following-sibling axes (or
 // //, read as descendant-or-self::node()), each naming a lowercase ASCII
 // HTML name other than html, head and body, which the tree builder makes
-// whatever the tokens say, with predicates [@attr], [@attr='value'] and,
-// on the child axis, [n].
+// whatever the tokens say, with predicates [@attr], [@attr='value'],
+// [contains(@attr, 'value')], [starts-with(@attr, 'value')] and, on the
+// child axis, [n].
 func xstreamQuestion(e xexpr) xstreamForm {
 	kind := xstreamElems
 	if call, ok := e.(*xCall); ok {
@@ -243,7 +250,8 @@ func plainName(t xTest) bool {
 }
 
 // xstreamPred returns the stream's form of a predicate: [@attr],
-// [@attr = 'value'] (either way round) or [n] for a whole n >= 1.
+// [@attr = 'value'] (either way round), contains() or starts-with() of
+// @attr and a literal, or [n] for a whole n >= 1.
 func xstreamPred(e xexpr) (xsPred, bool) {
 	attrOf := func(e xexpr) (string, bool) {
 		p, ok := e.(*xPath)
@@ -260,6 +268,18 @@ func xstreamPred(e xexpr) (xsPred, bool) {
 	case *xPath:
 		if a, ok := attrOf(e); ok {
 			return xsPred{kind: xsHas, attr: a}, true
+		}
+	case *xCall:
+		if len(e.args) != 2 || e.name != "contains" && e.name != "starts-with" {
+			break
+		}
+		lit, ok := e.args[1].(xLiteral)
+		if a, ok2 := attrOf(e.args[0]); ok && ok2 {
+			kind := xsContains
+			if e.name == "starts-with" {
+				kind = xsStarts
+			}
+			return xsPred{kind: kind, attr: a, value: string(lit)}, true
 		}
 	case xNumber:
 		if n := float64(e); n >= 1 && n <= math.MaxInt32 && n == math.Trunc(n) {
@@ -428,7 +448,7 @@ func (x *xpathWatch) pushed(w *mdWalker, e *mdElem, attrs []html.Attribute) erro
 		if m == 0 {
 			continue
 		}
-		x.cost += m * (1 + len(s.preds)*(3+len(attrs)))
+		x.cost += m * (1 + len(s.preds)*predCost(attrs))
 		if passes(s, attrs, parent) {
 			f.self |= bit
 		}
@@ -445,6 +465,17 @@ func (x *xpathWatch) pushed(w *mdWalker, e *mdElem, attrs []html.Attribute) erro
 	return nil
 }
 
+// predCost bounds the steps the tree's evaluation takes to test a
+// predicate on an element with attributes attrs: the walk of its
+// attributes, and a step per 64 bytes of the value a function reads.
+func predCost(attrs []html.Attribute) int {
+	n := 3 + len(attrs)
+	for _, a := range attrs {
+		n += len(a.Val) / 64
+	}
+	return n
+}
+
 // passes reports whether an element named as step s names, with
 // attributes attrs, passes s's predicates, counting it among parent's
 // children for the positional ones.
@@ -458,6 +489,12 @@ func passes(s *xsStep, attrs []html.Attribute, parent *xsFrame) bool {
 		case xsEq:
 			v, ok := attrValue(attrs, p.attr)
 			if !ok || v != p.value {
+				return false
+			}
+		case xsContains, xsStarts:
+			// The string value of a missing attribute is "".
+			v, _ := attrValue(attrs, p.attr)
+			if p.kind == xsContains && !strings.Contains(v, p.value) || p.kind == xsStarts && !strings.HasPrefix(v, p.value) {
 				return false
 			}
 		case xsPos:
@@ -742,6 +779,19 @@ func (c *CSS) xpathValues(doc *Document, x *xpathWatch, want int, urls bool) (XP
 	return ans, nil
 }
 
+// xpathStreamForm returns the form the stream answers spec with, whose
+// expression has form f, and whether it may: a scalar whatever the
+// node-set fields say, elements or text nodes as text, elements'
+// attribute attr (spec.Attribute, as a last step @attr asks it), an
+// attribute node's value.
+func xpathStreamForm(f xstreamForm, spec XPathSpec, attr string) (xstreamForm, bool) {
+	if f.kind == xstreamElems && attr != "" {
+		f.kind, f.attr = xstreamAttr, attr
+		return f, true
+	}
+	return f, xpathStreamable(f, spec, attr)
+}
+
 // xpathStreamable reports whether spec, whose expression has form f, may
 // be answered from the stream: a scalar whatever the node-set fields say,
 // or text nodes as text and not filtered by an attribute.
@@ -762,11 +812,11 @@ func xpathStreamable(f xstreamForm, spec XPathSpec, attr string) bool {
 // must answer, and doc then walks the tree for its later questions too,
 // but for //name/@attr, which Select's own token stream may yet answer
 // (xpathAsCSS).
-func (c *CSS) xpathFromStream(ctx context.Context, doc *Document, spec XPathSpec, x *xpathExpr) (ans XPathAnswer, ok bool, err error) {
-	ans, err = c.streamXPath(ctx, doc, spec, x.stream)
+func (c *CSS) xpathFromStream(ctx context.Context, doc *Document, spec XPathSpec, x *xpathExpr, f xstreamForm) (ans XPathAnswer, ok bool, err error) {
+	ans, err = c.streamXPath(ctx, doc, spec, f)
 	if errors.Is(err, errNeedsTree) {
 		c.cache.gaveUp.Add(1)
-		if x.stream.kind != xstreamAttr {
+		if x.cssType == "" || x.stream.kind != xstreamAttr {
 			doc.UseTree()
 		}
 		return XPathAnswer{}, false, nil

@@ -69,6 +69,11 @@ var xstreamSpecs = []XPathSpec{
 	{Expression: "//title[1]", All: true},
 	{Expression: "//p[1][@class]//i[1]", All: true},
 	{Expression: "//i/following-sibling::i/following-sibling::b", All: true},
+	{Expression: "//div[contains(@class, 'c')]//a/@href", All: true},
+	{Expression: "//a[starts-with(@href, '/h')]", All: true},
+	{Expression: "count(//p[contains(@class, '')])"},
+	{Expression: "//div[@class]//a", Attribute: "href", All: true, AbsoluteURLs: true},
+	{Expression: "//li[1]", Attribute: "class", All: true},
 }
 
 // xpathBothWays answers spec on src from the token stream, when it can
@@ -240,6 +245,10 @@ func TestXPathStreamMatchesTree(t *testing.T) {
 		{"nested contexts within the step budget", nested, "//div[@class]//a/@href", true, Limits{MaxXPathSteps: 200_000}, "", mustStream},
 		{"siblings over the step budget", siblings, "//h2/following-sibling::p", true, Limits{MaxXPathSteps: 20_000}, "", mustGiveUp},
 		{"siblings within the step budget", siblings, "//h2/following-sibling::p", true, Limits{MaxXPathSteps: 500_000}, "", mustStream},
+		{"contains a class", "<div class='a b'><p>1</p></div><div class=ab><p>2</p></div><div><p>3</p></div>", "//div[contains(@class, 'b')]/p", true, Limits{}, `node-set ["1" "2"]`, mustStream},
+		{"contains the empty string", "<p>1<p class=x>2", "//p[contains(@class, '')]", true, Limits{}, `node-set ["1" "2"]`, mustStream},
+		{"starts-with", "<a href=/x>1</a><a href=http://e>2</a><a>3</a>", "//a[starts-with(@href, 'http')]", true, Limits{}, `node-set ["2"]`, mustStream},
+		{"starts-with over a long value within the budget", "<a href=" + strings.Repeat("h", 5000) + ">1</a>", "//a[starts-with(@href, 'h')]", true, Limits{MaxXPathSteps: 1000}, "", either},
 		{"more open elements collecting than the walk keeps", strings.Repeat("<div class=c>", maxStreamCollectors+1) + "x", "//div[@class]", true, Limits{}, "", mustGiveUp},
 	}
 	for _, tt := range tests {
@@ -318,6 +327,11 @@ func TestXPathStreamForms(t *testing.T) {
 		{"//div/preceding-sibling::p", "none"},
 		{"//p[1][2][3][4][5]", "none"},
 		{"//p[1][2][3][4]", "elems /dos /p[1][2][3][4]"},
+		{"//div[contains(@class, 'x')]", `elems //div[contains(@class,"x")]`},
+		{"//a[starts-with(@href, 'http')]/@href", `attr //a[starts-with(@href,"http")] @href`},
+		{"//a[contains(@href, @title)]", "none"},
+		{"//a[contains('x', @href)]", "none"},
+		{"//a[ends-with(@href, 'x')]", "none"},
 	}
 	for _, tt := range tests {
 		x, err := compileXPath(tt.expr)
@@ -507,7 +521,9 @@ func TestXPathStreamSoup(t *testing.T) {
 			XPathSpec{Expression: "//" + name + "[1]", All: true},
 			XPathSpec{Expression: "//" + name + "[@class]/following-sibling::" + name, All: true},
 			XPathSpec{Expression: "//div[@class='c']//" + name + "[2]/@href", All: true},
-			XPathSpec{Expression: "count(//h2/following-sibling::" + name + "[@href])"})
+			XPathSpec{Expression: "count(//h2/following-sibling::" + name + "[@href])"},
+			XPathSpec{Expression: "//*[@class]/" + name, All: true},
+			XPathSpec{Expression: "//div[contains(@class, 'c')]//" + name + "[1]", Attribute: "href", All: true})
 	}
 	c := NewCSS(NewSelectorCache(0), Limits{})
 	r := rand.New(rand.NewPCG(3, 4))
@@ -543,4 +559,25 @@ func TestXPathStreamSoup(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d soups answered from the token stream", streamed, pages)
+}
+
+// TestXPathStreamAttributeField: a path's elements asked for an
+// attribute (XPathSpec.Attribute) are answered from the stream as
+// path/@attr is, URLs made absolute, and as the tree answers them.
+func TestXPathStreamAttributeField(t *testing.T) {
+	const src = `<base href="http://e.org/d/"><div class=c><a href=x>1</a><a>2</a></div><a href=y>3</a>`
+	for _, tt := range []struct {
+		spec XPathSpec
+		want string
+	}{
+		{XPathSpec{Expression: "//div[@class]//a", Attribute: "href", All: true, AbsoluteURLs: true}, `node-set ["http://e.org/d/x"]`},
+		{XPathSpec{Expression: "//div[@class]//a", Attribute: "HREF", All: true}, `node-set ["x"]`},
+		{XPathSpec{Expression: "//div/a[2]", Attribute: "href", All: true}, `node-set []`},
+	} {
+		c := NewCSS(NewSelectorCache(0), Limits{})
+		stream, tree, streamed := xpathBothWays(t, c, src, tt.spec, Limits{})
+		if stream != tree || !streamed || !strings.HasPrefix(tree, tt.want+" ") {
+			t.Errorf("%+v: streamed %v\nfrom the stream %s\nfrom the tree   %s\nwant            %s", tt.spec, streamed, stream, tree, tt.want)
+		}
+	}
 }
