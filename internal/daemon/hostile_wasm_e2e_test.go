@@ -55,7 +55,8 @@ func TestHostileModulesAreBounded(t *testing.T) {
 		l.GetMaxTableEntries() != wasm.MaxTableEntries || l.GetMaxErrorTextBytes() != wasm.MaxGuestTextBytes ||
 		l.GetHousekeepingTimeout().AsDuration() <= 0 || l.GetMaxResultBytes() == 0 ||
 		l.GetDocumentBlameBytes() != (64<<20-64<<10)/512 || // echo starts at one page
-		l.GetMaxStackBytes() != wasm.DefaultMaxStackKB<<10 {
+		l.GetMaxStackBytes() != wasm.DefaultMaxStackKB<<10 ||
+		l.GetMaxFailureLogLines() != wasm.FailureLogLines || l.GetFailureLogWindow().AsDuration() != wasm.FailureLogWindow {
 		t.Errorf("echo's published limits: %v", l)
 	}
 	// The parts of an instance's memory figure: one page of linear memory,

@@ -194,6 +194,8 @@ func (s *Service) moduleLimits(p *wasmpool.Pool) *poolv1.ModuleLimits {
 		TableBytes:           p.Module.TableBytes(),
 		FreshInstanceBytes:   p.Module.FreshMemoryBytes(),
 		CallStackChargeBytes: p.Module.CallStackChargeBytes(),
+		MaxFailureLogLines:   wasm.FailureLogLines,
+		FailureLogWindow:     durationpb.New(wasm.FailureLogWindow),
 	}
 }
 

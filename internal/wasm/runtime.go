@@ -103,6 +103,14 @@ const (
 	logWindow = 10 * time.Second
 )
 
+// FailureLogLines is how many lines about one module's failures the host
+// writes per FailureLogWindow; the next line after a quiet spell says how
+// many were suppressed.
+const (
+	FailureLogLines  = logBurst
+	FailureLogWindow = logWindow
+)
+
 // Runtime compiles and instantiates guest modules. It holds two wazero
 // runtimes sharing one compilation cache: one for modules instrumented by
 // package interrupt, whose code checks for interruption itself, and one that

@@ -4729,8 +4729,14 @@ type ModuleLimits struct {
 	// instrumented module, whose calls are charged their stack's steps past
 	// first_stack_bytes instead.
 	CallStackChargeBytes uint64 `protobuf:"varint,13,opt,name=call_stack_charge_bytes,json=callStackChargeBytes,proto3" json:"call_stack_charge_bytes,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Most log lines the daemon writes about the module's failures per
+	// failure_log_window; the next line after a quiet spell says how many
+	// were suppressed.
+	MaxFailureLogLines uint32 `protobuf:"varint,14,opt,name=max_failure_log_lines,json=maxFailureLogLines,proto3" json:"max_failure_log_lines,omitempty"`
+	// See max_failure_log_lines.
+	FailureLogWindow *durationpb.Duration `protobuf:"bytes,15,opt,name=failure_log_window,json=failureLogWindow,proto3" json:"failure_log_window,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ModuleLimits) Reset() {
@@ -4852,6 +4858,20 @@ func (x *ModuleLimits) GetCallStackChargeBytes() uint64 {
 		return x.CallStackChargeBytes
 	}
 	return 0
+}
+
+func (x *ModuleLimits) GetMaxFailureLogLines() uint32 {
+	if x != nil {
+		return x.MaxFailureLogLines
+	}
+	return 0
+}
+
+func (x *ModuleLimits) GetFailureLogWindow() *durationpb.Duration {
+	if x != nil {
+		return x.FailureLogWindow
+	}
+	return nil
 }
 
 // Limits bound every request.
@@ -5405,7 +5425,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
 	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\x12B\n" +
-	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xff\x04\n" +
+	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xfb\x05\n" +
 	"\fModuleLimits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x120\n" +
 	"\x14document_blame_bytes\x18\x02 \x01(\x04R\x12documentBlameBytes\x12(\n" +
@@ -5421,7 +5441,9 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\vtable_bytes\x18\v \x01(\x04R\n" +
 	"tableBytes\x120\n" +
 	"\x14fresh_instance_bytes\x18\f \x01(\x04R\x12freshInstanceBytes\x125\n" +
-	"\x17call_stack_charge_bytes\x18\r \x01(\x04R\x14callStackChargeBytes\"\x81\b\n" +
+	"\x17call_stack_charge_bytes\x18\r \x01(\x04R\x14callStackChargeBytes\x121\n" +
+	"\x15max_failure_log_lines\x18\x0e \x01(\rR\x12maxFailureLogLines\x12G\n" +
+	"\x12failure_log_window\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x10failureLogWindow\"\x81\b\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +
@@ -5677,34 +5699,35 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	8,  // 72: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
 	58, // 73: riptide.pool.v1.Extractor.module_limits:type_name -> riptide.pool.v1.ModuleLimits
 	65, // 74: riptide.pool.v1.ModuleLimits.housekeeping_timeout:type_name -> google.protobuf.Duration
-	65, // 75: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	65, // 76: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	65, // 77: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	16, // 78: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	20, // 79: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	9,  // 80: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	22, // 81: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	25, // 82: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	27, // 83: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	29, // 84: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	32, // 85: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	48, // 86: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	53, // 87: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	55, // 88: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	18, // 89: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	23, // 90: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	26, // 91: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	28, // 92: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	30, // 93: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	33, // 94: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	49, // 95: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	54, // 96: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	56, // 97: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	89, // [89:98] is the sub-list for method output_type
-	80, // [80:89] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	65, // 75: riptide.pool.v1.ModuleLimits.failure_log_window:type_name -> google.protobuf.Duration
+	65, // 76: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	65, // 77: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	65, // 78: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	16, // 79: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	20, // 80: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	9,  // 81: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	22, // 82: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	25, // 83: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	27, // 84: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	29, // 85: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	32, // 86: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	48, // 87: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	53, // 88: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	55, // 89: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	18, // 90: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	23, // 91: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	26, // 92: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	28, // 93: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	30, // 94: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	33, // 95: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	49, // 96: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	54, // 97: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	56, // 98: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	90, // [90:99] is the sub-list for method output_type
+	81, // [81:90] is the sub-list for method input_type
+	81, // [81:81] is the sub-list for extension type_name
+	81, // [81:81] is the sub-list for extension extendee
+	0,  // [0:81] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
