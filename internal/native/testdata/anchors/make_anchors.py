@@ -11,6 +11,13 @@ answers each syntax on its own, so this writes what a whole run would):
 
     /usr/bin/python3 make_anchors.py --structured microformat CORPUS_DIR anchors.json
 
+The microdata anchors come in three forms (MICRODATA_FORMS), so that the
+test can tell which of the explained differences a page has: as extruct
+answers; with every http(s) URL value in a canonical form (url_form),
+which undoes the differences between urljoin and WHATWG resolution; and
+with that and no white space in any string value, which undoes the
+differences between html_text's layout-guessing text and the daemon's.
+
 The pages are parsed once with html5lib into an lxml tree (an HTML5 parser,
 as the daemon's x/net/html is, so that the anchors test the XPath engine,
 parsel's pseudo-elements and the URL resolution rather than the
@@ -45,6 +52,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import sys
 from decimal import Decimal
 from urllib.parse import urljoin
@@ -213,12 +221,90 @@ def page_text(path):
     return text[1:] if text.startswith("\ufeff") else text
 
 
+_URL = re.compile(r"^(https?)://([^/?#\\]*)(.*)$", re.I | re.S)
+_PCT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def unpercent(s):
+    """s with each run of %XX decoded where the bytes are UTF-8."""
+    def dec(m):
+        b = bytes.fromhex(m.group(0).replace("%", ""))
+        try:
+            return b.decode("utf-8")
+        except UnicodeDecodeError:
+            return m.group(0)
+    return _PCT.sub(dec, s)
+
+
+def dot_segments(path):
+    """RFC 3986's remove_dot_segments."""
+    out = []
+    segs = path.split("/")
+    for i, seg in enumerate(segs):
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if i == len(segs) - 1:
+                out.append("")
+        elif seg == ".":
+            if i == len(segs) - 1:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/".join(out)
+
+
+def url_form(s):
+    """An http(s) URL in a form that urljoin's and WHATWG's answers for it
+    share: scheme and host lowercased, the default port dropped, \\ read
+    as /, the path / when empty, dot segments removed, escapes decoded,
+    an empty query or fragment dropped. Anything else is s."""
+    m = _URL.match(s)
+    if not m:
+        return s
+    scheme, host, rest = m.group(1).lower(), m.group(2).lower(), m.group(3)
+    if (scheme, host.rpartition(":")[2]) in (("http", "80"), ("https", "443")):
+        host = host.rpartition(":")[0]
+    rest, _, frag = rest.partition("#")
+    path, _, query = rest.partition("?")
+    path = dot_segments(unpercent(path.replace("\\", "/")) or "/")
+    out = scheme + "://" + host + path
+    if query:
+        out += "?" + unpercent(query)
+    if frag:
+        out += "#" + unpercent(frag)
+    return out
+
+
+def no_space(s):
+    return "".join(s.split())
+
+
+MICRODATA_FORMS = {
+    "microdata~urls": url_form,
+    "microdata~urls~space": lambda s: no_space(url_form(s)),
+}
+
+
+def strings_in(v, f):
+    """v with f applied to every string value (not to keys)."""
+    if isinstance(v, dict):
+        return {k: strings_in(x, f) for k, x in v.items()}
+    if isinstance(v, list):
+        return [strings_in(x, f) for x in v]
+    return f(v) if isinstance(v, str) else v
+
+
 def structured(text, url, syntaxes):
     try:
         data = extruct.extract(text, base_url=url, syntaxes=syntaxes, uniform=False, errors="ignore")
     except Exception as err:  # extruct gives up on some pages whole
         return {"error": type(err).__name__}
-    return {k: h(rdfa_canon(v) if k == "rdfa" else [canon(x) for x in v]) for k, v in data.items()}
+    out = {k: h(rdfa_canon(v) if k == "rdfa" else [canon(x) for x in v]) for k, v in data.items()}
+    if "microdata" in data:
+        for form, f in MICRODATA_FORMS.items():
+            out[form] = h([canon(strings_in(x, f)) for x in data["microdata"]])
+    return out
 
 
 def page_structured(args):
@@ -278,6 +364,9 @@ def update_structured(syntaxes, corpus, path):
                 continue  # extruct gave up on the page whole, as before
             for s in syntaxes:
                 st.pop(s, None)
+                if s == "microdata":
+                    for form in MICRODATA_FORMS:
+                        st.pop(form, None)
             st.update(got)
     with open(path, "w") as f:
         json.dump(anchors, f, separators=(",", ":"), sort_keys=False)
