@@ -41,7 +41,8 @@ func TestUninstrumentedModuleRefused(t *testing.T) {
 // stack: a call that loops until its deadline holds the charge, so a
 // second call at the same time is refused MEMORY_LIMIT_EXCEEDED (saying it
 // was a call, and why it is charged), not run with its stack outside the
-// budget; once the first call ends, its charge is given back and the next
+// budget, and so is a new instance, whose creation calls the guest; once
+// the first call ends, its charge is given back and the next
 // call runs.
 func TestUninstrumentedCallsCharged(t *testing.T) {
 	checkGoroutines(t)
@@ -57,7 +58,7 @@ func TestUninstrumentedCallsCharged(t *testing.T) {
 		t.Fatalf("CallStackChargeBytes = %d, want wazero's limit at least", charge)
 	}
 	s := newSet(t, time.Minute, wasmpool.Config{
-		MaxSize: 2, CheckoutTimeout: 20 * time.Second, AllowUninstrumented: true,
+		MaxSize: 3, CheckoutTimeout: 20 * time.Second, AllowUninstrumented: true,
 		MemoryBudgetBytes: 2*instance + charge + charge/2, PressureThreshold: 1,
 	})
 	ctx := context.Background()
@@ -87,6 +88,14 @@ func TestUninstrumentedCallsCharged(t *testing.T) {
 	var me *wasmpool.MemoryError
 	if !errors.As(err, &me) || !me.Call || me.Need != charge || !strings.Contains(err.Error(), "without the stack bound") {
 		t.Errorf("a second call beside it: %v, want a *MemoryError for the call", err)
+	}
+	// Nor is an instance made beside it: its initialization and health
+	// check are calls too, and charged as such.
+	if h, err := p.Checkout(ctx); !errors.As(err, &me) || !me.Call {
+		if err == nil {
+			p.Done(h, nil)
+		}
+		t.Errorf("a third instance beside the long call: %v, want a *MemoryError for its creation's calls", err)
 	}
 	wg.Wait()
 	if used := s.Memory().UsedBytes; used > 2*instance+2<<20 {

@@ -225,9 +225,14 @@ func (i *Instance) IsHealthy(ctx context.Context) bool {
 	if i.recycle.Load() {
 		return false
 	}
+	unstack, err := i.set.reserveCallStack(i.pool)
+	if err != nil {
+		return true // no room to check it now: the next pass will
+	}
 	ctx, stack := i.set.withStack(ctx, i.pool.acct, i.pool.Name)
-	err := i.Instance.Health(ctx)
+	err = i.Instance.Health(ctx)
 	stack.end()
+	unstack()
 	i.blame(err)
 	return err == nil
 }
@@ -236,9 +241,14 @@ func (i *Instance) IsHealthy(ctx context.Context) bool {
 // counts as a failure of the module's breaker (in place of the success of
 // the call before it), and the pool discards the instance.
 func (i *Instance) Reset(ctx context.Context) error {
+	unstack, err := i.set.reserveCallStack(i.pool)
+	if err != nil {
+		return err // the pool discards the instance, unreset
+	}
 	ctx, stack := i.set.withStack(ctx, i.pool.acct, i.pool.Name)
-	err := i.Instance.Reset(ctx)
+	err = i.Instance.Reset(ctx)
 	stack.end()
+	unstack()
 	if !isFailure(err) {
 		i.settle(nil)
 	} else if !i.settle(err) {
@@ -362,14 +372,21 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	// failed instance is replaced, so a module that traps on every call
 	// would never open its breaker.
 	create := func(ctx context.Context, reserved uint64) (*Instance, error) {
+		unstack, err := s.reserveCallStack(p)
+		if err != nil {
+			s.charge(p, -int64(reserved))
+			return nil, err
+		}
 		done, err := p.Breaker.Allow()
 		if err != nil {
+			unstack()
 			s.charge(p, -int64(reserved))
 			return nil, err
 		}
 		sctx, stack := s.withStack(ctx, p.acct, name)
 		inst, err := mod.NewInstance(sctx)
 		stack.end()
+		unstack()
 		if errors.Is(err, wasm.ErrStackRefused) {
 			// The budget had no room for the guest's initialization:
 			// as for an instance it has no room for, no failure of the
@@ -569,6 +586,26 @@ func (s *Set) reserve(p *Pool, need uint64) (uint64, bool) {
 	return need, true
 }
 
+// reserveCallStack charges p's module, for one call, the stack such a call
+// may hold outside the stack bound (wasm.Module.CallStackChargeBytes):
+// nothing for an instrumented module, whose calls' stacks are charged as
+// they grow (see withStack); wazero's own limit for one without the bound,
+// for every call the Set makes (extractions, creations, health checks,
+// resets). It returns the function that gives the charge back, or a
+// *MemoryError if the budget has no room for it.
+func (s *Set) reserveCallStack(p *Pool) (func(), error) {
+	charge := p.Module.CallStackChargeBytes()
+	if charge == 0 {
+		return func() {}, nil
+	}
+	if _, ok := s.reserve(p, charge); !ok {
+		err := s.memoryError(p, charge)
+		err.Call = true
+		return nil, err
+	}
+	return func() { s.charge(p, -int64(charge)) }, nil
+}
+
 // memoryError is the refusal of a new instance of p, of need bytes, now.
 func (s *Set) memoryError(p *Pool, need uint64) *MemoryError {
 	share, modules := s.MemoryShare()
@@ -712,14 +749,11 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 		return nil, err
 	}
 	defer call.release()
-	if charge := p.Module.CallStackChargeBytes(); charge > 0 {
-		if _, ok := p.set.reserve(p, charge); !ok {
-			err := p.set.memoryError(p, charge)
-			err.Call = true
-			return nil, err
-		}
-		defer p.set.charge(p, -int64(charge))
+	unstack, err := p.set.reserveCallStack(p)
+	if err != nil {
+		return nil, err
 	}
+	defer unstack()
 	done, err := p.Breaker.Allow()
 	if err != nil {
 		return nil, err
