@@ -249,6 +249,7 @@ func TestXPathStreamMatchesTree(t *testing.T) {
 		{"contains the empty string", "<p>1<p class=x>2", "//p[contains(@class, '')]", true, Limits{}, `node-set ["1" "2"]`, mustStream},
 		{"starts-with", "<a href=/x>1</a><a href=http://e>2</a><a>3</a>", "//a[starts-with(@href, 'http')]", true, Limits{}, `node-set ["2"]`, mustStream},
 		{"starts-with over a long value within the budget", "<a href=" + strings.Repeat("h", 5000) + ">1</a>", "//a[starts-with(@href, 'h')]", true, Limits{MaxXPathSteps: 1000}, "", either},
+		{"a path deeper than the parser allows", deep, "//div/p[1]", true, Limits{}, "", mustGiveUp},
 		{"more open elements collecting than the walk keeps", strings.Repeat("<div class=c>", maxStreamCollectors+1) + "x", "//div[@class]", true, Limits{}, "", mustGiveUp},
 	}
 	for _, tt := range tests {
@@ -363,26 +364,29 @@ func TestXPathStreamSpecFields(t *testing.T) {
 // TestXPathStreamContext: a done context stops the stream as it stops
 // the tree, before and during the walk.
 func TestXPathStreamContext(t *testing.T) {
-	src := strings.Repeat("<p>x</p>", 10_000)
+	src := strings.Repeat("<div class=c><p>x</p></div>", 10_000)
 	c := NewCSS(NewSelectorCache(0), Limits{})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	doc, err := NewDocument(src, Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.XPath(ctx, doc, XPathSpec{Expression: "count(//p)"}); !errors.Is(err, context.Canceled) {
-		t.Errorf("done before: %v, want %v", err, context.Canceled)
-	}
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	during := &cancelAfter{Context: ctx, after: 3, cancel: cancel}
-	x, err := compileXPath("count(//p)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.streamXPath(during, doc, XPathSpec{Expression: "count(//p)"}, x.stream); !errors.Is(err, context.Canceled) {
-		t.Errorf("done during the walk: %v, want %v", err, context.Canceled)
+	for _, expr := range []string{"count(//p)", "//div[@class]/p[1]"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		doc, err := NewDocument(src, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := XPathSpec{Expression: expr, All: true}
+		if _, err := c.XPath(ctx, doc, spec); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s, done before: %v, want %v", expr, err, context.Canceled)
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		during := &cancelAfter{Context: ctx, after: 3, cancel: cancel}
+		x, err := compileXPath(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.streamXPath(during, doc, spec, x.stream); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s, done during the walk: %v, want %v", expr, err, context.Canceled)
+		}
+		cancel()
 	}
 }
 
