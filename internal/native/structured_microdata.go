@@ -234,6 +234,11 @@ func (w *mdWalker) run() error {
 		}
 		switch tt {
 		case html.ErrorToken:
+			if w.watch != nil && !w.inBody {
+				// The tree builder makes html, head and body whatever
+				// the page holds, which a watch may count.
+				w.openBody()
+			}
 			w.popTo(0)
 			return nil
 		case html.TextToken:
@@ -537,7 +542,7 @@ func (w *mdWalker) startTag(selfClosing bool) error {
 	case atom.Template, atom.Frameset, atom.Image, atom.Plaintext, atom.Xmp:
 		return errNeedsTree
 	case atom.Html:
-		if item && w.sawTag {
+		if w.sawTag && (item || w.watch.mergesAttrs() && len(w.raw) > 0) {
 			return errNeedsTree // its attributes join an open element
 		}
 		// A later <html> tag adds the attributes the element lacks.
@@ -612,12 +617,19 @@ func (w *mdWalker) openHead() {
 // openBody ends the head and opens the body that other content implies.
 func (w *mdWalker) openBody() {
 	w.ensureHTML()
+	if w.watch != nil && !w.headOpen {
+		// The tree holds an empty head, which a watch may count.
+		w.openHead()
+	}
 	w.popTo(1)
 	w.inBody = true
 	_ = w.push(atom.Body, "body", "", nil, false)
 }
 
 func (w *mdWalker) openBodyTag(item bool) error {
+	if w.watch != nil && !w.headOpen {
+		w.openHead()
+	}
 	w.popTo(1)
 	w.inBody = true
 	return w.push(atom.Body, "body", "", w.attrsIf(item), item)
@@ -678,8 +690,8 @@ func (w *mdWalker) bodyStart(a atom.Atom, name string, item bool) error {
 	case atom.Html:
 		return nil
 	case atom.Body:
-		if item {
-			return errNeedsTree
+		if item || w.watch.mergesAttrs() && len(w.raw) > 0 {
+			return errNeedsTree // its attributes join the body
 		}
 		return nil
 	case atom.Head, atom.Caption, atom.Col, atom.Colgroup, atom.Frame,

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,7 +99,7 @@ const (
 )
 
 // An xsStep is one step of a location path the stream follows; name is
-// empty for descendant-or-self::node().
+// empty for descendant-or-self::node() and "*" for any element.
 type xsStep struct {
 	axis  xsAxis
 	name  string
@@ -222,10 +223,15 @@ func xstreamQuestion(e xexpr) xstreamForm {
 		default:
 			return xstreamForm{}
 		}
-		if !plainName(s.test) {
+		switch {
+		case s.test.kind == testAnyName:
+			// Every element, html, head and body included: the walk
+			// gives up where a later tag adds to their attributes.
+			st.name = "*"
+		case !plainName(s.test):
 			return xstreamForm{}
 		}
-		switch st.name = s.test.local; st.name {
+		switch st.name = cmp.Or(st.name, s.test.local); st.name {
 		case "html", "head", "body":
 			return xstreamForm{}
 		}
@@ -419,13 +425,8 @@ func (x *xpathWatch) pushed(w *mdWalker, e *mdElem, attrs []html.Attribute) erro
 			}
 			continue
 		}
-		if e.name != s.name {
+		if s.name != "*" && e.name != s.name {
 			continue
-		}
-		if e.ns != "" {
-			// XPath's unprefixed names match SVG and MathML elements too,
-			// some under a name the tree builder changes the case of.
-			return errNeedsTree
 		}
 		// m is how many times the tree's evaluation tests the element
 		// against the step: once per node of the step's context whose
@@ -447,6 +448,12 @@ func (x *xpathWatch) pushed(w *mdWalker, e *mdElem, attrs []html.Attribute) erro
 		}
 		if m == 0 {
 			continue
+		}
+		if e.ns != "" {
+			// XPath's unprefixed names match SVG and MathML elements too,
+			// some under a name the tree builder changes the case of, and
+			// their attributes, which the walk does not read.
+			return errNeedsTree
 		}
 		x.cost += m * (1 + len(s.preds)*predCost(attrs))
 		if passes(s, attrs, parent) {
@@ -643,6 +650,13 @@ func (x *xpathWatch) afterBodyToken(w *mdWalker, tt html.TokenType) error {
 	return nil
 }
 
+// mergesAttrs reports whether the watch reads the attributes of html and
+// body elements, which a later <html> or <body> tag adds to; x may be
+// nil.
+func (x *xpathWatch) mergesAttrs() bool {
+	return x != nil && slices.Contains(x.attrNames, "*")
+}
+
 // wantsAttrs reports whether the watch reads the attributes of the
 // elements named name; x may be nil.
 func (x *xpathWatch) wantsAttrs(name []byte) bool {
@@ -650,7 +664,7 @@ func (x *xpathWatch) wantsAttrs(name []byte) bool {
 		return false
 	}
 	for _, n := range x.attrNames {
-		if string(name) == n {
+		if string(name) == n || n == "*" {
 			return true
 		}
 	}

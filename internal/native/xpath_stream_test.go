@@ -74,6 +74,12 @@ var xstreamSpecs = []XPathSpec{
 	{Expression: "count(//p[contains(@class, '')])"},
 	{Expression: "//div[@class]//a", Attribute: "href", All: true, AbsoluteURLs: true},
 	{Expression: "//li[1]", Attribute: "class", All: true},
+	{Expression: "//*[@class]", All: true},
+	{Expression: "//*[1]", All: true},
+	{Expression: "//div/*[2]", All: true},
+	{Expression: "count(//*)"},
+	{Expression: "//*[@href]/@href", All: true},
+	{Expression: "string(//*[@itemprop])"},
 }
 
 // xpathBothWays answers spec on src from the token stream, when it can
@@ -250,6 +256,20 @@ func TestXPathStreamMatchesTree(t *testing.T) {
 		{"starts-with", "<a href=/x>1</a><a href=http://e>2</a><a>3</a>", "//a[starts-with(@href, 'http')]", true, Limits{}, `node-set ["2"]`, mustStream},
 		{"starts-with over a long value within the budget", "<a href=" + strings.Repeat("h", 5000) + ">1</a>", "//a[starts-with(@href, 'h')]", true, Limits{MaxXPathSteps: 1000}, "", either},
 		{"a path deeper than the parser allows", deep, "//div/p[1]", true, Limits{}, "", mustGiveUp},
+		{"any element with an attribute", "<html lang=en><body class=b><p id=x>1</p>", "//*[@class or @lang]", true, Limits{}, "", either},
+		{"any element with a class", "<html lang=en><body class=b><p class=x>1</p>", "//*[@class]", true, Limits{}, `node-set ["1" "1"]`, mustStream},
+		{"any element's language", "<html lang=en><p>1</p>", "//*[@lang]/@lang", true, Limits{}, `node-set ["en"]`, mustStream},
+		{"a later html tag adds attributes", "<p>1</p><html lang=x>", "//*[@lang]/@lang", true, Limits{}, `node-set ["x"]`, mustGiveUp},
+		{"a later body tag adds attributes", "<body><p>1<body class=x>", "//*[@class]", true, Limits{}, `node-set ["1"]`, mustGiveUp},
+		{"a later html tag without attributes", "<html lang=y><p>1</p><html>", "//*[@lang]/@lang", true, Limits{}, `node-set ["y"]`, mustStream},
+		{"an svg element in the context", "<div id=d><svg id=s></svg></div>", "//*[@id]/@id", true, Limits{}, `node-set ["d" "s"]`, mustGiveUp},
+		{"an svg element out of the context", "<svg id=s></svg><div class=d><p>1</p></div>", "//div/*[1]", true, Limits{}, `node-set ["1"]`, mustStream},
+		{"the first element of each parent", "<title>t</title><p>a<b>b</b></p>", "//*[1]", true, Limits{}, "", mustStream},
+		{"an unfinished tag: html, head and body still", "<A", "//*[1]", true, Limits{}, `node-set ["" ""]`, mustStream},
+		{"comments only", "<!--a--><!--b-->", "count(//*)", false, Limits{}, `number ["3"]`, mustStream},
+		{"every element, an implied head", "<body><p>a", "count(//*)", false, Limits{}, `number ["4"]`, mustStream},
+		{"every element, a frameset's", "<head></head><frameset>", "count(//*)", false, Limits{}, "", mustGiveUp},
+		{"every element", "<p>a<b>b</b></p><!--c--><i>", "count(//*)", false, Limits{}, `number ["6"]`, mustStream},
 		{"more open elements collecting than the walk keeps", strings.Repeat("<div class=c>", maxStreamCollectors+1) + "x", "//div[@class]", true, Limits{}, "", mustGiveUp},
 	}
 	for _, tt := range tests {
@@ -297,7 +317,7 @@ func TestXPathStreamForms(t *testing.T) {
 		{"count(//p[1])", "count /dos /p[1]"},
 		{"count(//div/p)", "count //div /p"},
 		{"count(/html/body/p)", "none"},
-		{"count(//*)", "none"},
+		{"count(//*)", "count //*"},
 		{"count(//body)", "none"},
 		{"count(//p/text())", "none"},
 		{"string(//p/text())", "none"},
@@ -322,7 +342,9 @@ func TestXPathStreamForms(t *testing.T) {
 		{"//p[position() = 1]", "none"},
 		{"//a[@href != 'x']", "none"},
 		{"//a[@href = //b]", "none"},
-		{"//*[@id]", "none"},
+		{"//*[@id]", "elems //*[@id]"},
+		{"//div/*[2]/@href", "attr //div /*[2] @href"},
+		{"//svg:*", "none"},
 		{"//div[@CLASS]", "none"},
 		{"//body/p", "none"},
 		{"//div/preceding-sibling::p", "none"},
@@ -418,6 +440,10 @@ func TestXPathStreamCorpus(t *testing.T) {
 		{Expression: "//li[1]/a/@href", All: true},
 		{Expression: "count(//div[@id]//p)"},
 		{Expression: "//td[2]", All: true},
+		{Expression: "//*[@id]/@id", All: true},
+		{Expression: "count(//*)"},
+		{Expression: "//meta[@name='description']/@content", All: true},
+		{Expression: "//div[contains(@class, 'content')]//p", All: true},
 	}
 	for _, p := range pages {
 		doc := treeDocument(t, p.src, Limits{})
