@@ -17,6 +17,8 @@ answers; with every http(s) URL value in a canonical form (url_form),
 which undoes the differences between urljoin and WHATWG resolution; and
 with that and no white space in any string value, which undoes the
 differences between html_text's layout-guessing text and the daemon's.
+The rdfa anchors come in a second form too (RDFA_FORMS): with line breaks
+as HTML5's input stream has them.
 
 The pages are parsed once with html5lib into an lxml tree (an HTML5 parser,
 as the daemon's x/net/html is, so that the anchors test the XPath engine,
@@ -286,6 +288,15 @@ MICRODATA_FORMS = {
 }
 
 
+def line_feeds(s):
+    """s with its line breaks as HTML5's input stream has them: CR LF and
+    a lone CR become LF, where libxml2 keeps them."""
+    return s.replace("\r\n", "\n").replace("\r", "\n")
+
+
+RDFA_FORMS = {"rdfa~lf": line_feeds}
+
+
 def strings_in(v, f):
     """v with f applied to every string value (not to keys)."""
     if isinstance(v, dict):
@@ -304,6 +315,9 @@ def structured(text, url, syntaxes):
     if "microdata" in data:
         for form, f in MICRODATA_FORMS.items():
             out[form] = h([canon(strings_in(x, f)) for x in data["microdata"]])
+    if "rdfa" in data:
+        for form, f in RDFA_FORMS.items():
+            out[form] = h(rdfa_canon(strings_in(data["rdfa"], f)))
     return out
 
 
@@ -366,6 +380,9 @@ def update_structured(syntaxes, corpus, path):
                 st.pop(s, None)
                 if s == "microdata":
                     for form in MICRODATA_FORMS:
+                        st.pop(form, None)
+                if s == "rdfa":
+                    for form in RDFA_FORMS:
                         st.pop(form, None)
             st.update(got)
     with open(path, "w") as f:
