@@ -11,6 +11,7 @@ func (m *module) rewriteCode(body []byte) ([]byte, error) {
 	}
 	out := make([]byte, 0, len(body)+len(body)/4)
 	out = appendU32(out, n)
+	m.findStatic(body)
 	var s scratch
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		code := r.bytes(r.u32())
@@ -18,7 +19,7 @@ func (m *module) rewriteCode(body []byte) ([]byte, error) {
 			break
 		}
 		f := m.importedFuncs + i
-		fn, err := m.rewriteBody(code, m.types[m.funcTypes[f]], &s)
+		fn, err := m.rewriteBody(code, m.types[m.funcTypes[f]], m.moved(f), m.static[i], &s)
 		if err != nil {
 			return nil, fmt.Errorf("%w (function %d)", err, f)
 		}
@@ -58,18 +59,95 @@ func (m *module) appendCheck(out []byte, cost int) []byte {
 	return append(out, 0x0b) // end
 }
 
-// appendTakeStack appends a function entry's charge of its frame to the
-// stack budget, which calls the host once the budget is spent:
+// appendCharge appends a charge of cost to the fuel:
 //
-//	global.get $stack; i32.const frame; i32.sub; global.set $stack
-//	global.get $stack; i32.const 0; i32.lt_s; if; call $stack; end
-func (m *module) appendTakeStack(out []byte, frame int32) []byte {
-	out = m.appendStack(out, frame, 0x6b) // i32.sub
+//	global.get $fuel; i32.const cost; i32.sub; global.set $fuel
+func (m *module) appendCharge(out []byte, cost int) []byte {
+	out = append(out, 0x23) // global.get
+	out = appendU32(out, m.globals)
+	out = append(out, 0x41) // i32.const
+	out = appendS32(out, int32(min(max(cost, 1), Fuel)))
+	out = append(out, 0x6b, 0x24) // i32.sub; global.set
+	return appendU32(out, m.globals)
+}
+
+// appendEntryTest appends the test of a function's entry, after its
+// charges to the fuel and the stack budget, which leaves the block the
+// function's code is in if either is spent:
+//
+//	global.get $fuel; global.get $stack; i32.const reserve; i32.sub
+//	i32.or; i32.const 0; i32.lt_s; br_if 0
+func (m *module) appendEntryTest(out []byte) []byte {
+	out = append(out, 0x23)
+	out = appendU32(out, m.globals)
 	out = append(out, 0x23)
 	out = appendU32(out, m.globals+1)
-	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x10) // i32.const 0; i32.lt_s; if; call
+	if m.reserve != 0 {
+		out = append(out, 0x41)
+		out = appendS32(out, m.reserve)
+		out = append(out, 0x6b)
+	}
+	return append(out, 0x72, 0x41, 0x00, 0x48, 0x0d, 0x00) // i32.or; i32.const 0; i32.lt_s; br_if 0
+}
+
+// appendEntrySlow appends what a function runs when its entry finds the
+// fuel or the stack budget spent, past the end of the block its code is in
+// (appendEntryTest leaves it for here). It calls the host for either:
+//
+//	global.get $fuel; i32.const 0; i32.lt_s
+//	if; i32.const Fuel; global.set $fuel; call $interrupt; end
+//	global.get $stack; i32.const reserve; i32.lt_s
+//	if
+//	  global.get $stack; i32.const reserve; i32.sub; global.set $stack
+//	  call $stack
+//	  global.get $stack; i32.const reserve; i32.add; global.set $stack
+//	end
+//
+// The host sees the stack budget less the reserve kept for static
+// functions (findStatic): below zero when it is called, as without a
+// reserve, and still below zero if it ends the call, which tells the
+// host's error from the module's own traps; with no reserve the
+// adjustments are left out. Then the function calls itself with its
+// parameters, which begins it again (nothing but the charges has run: its
+// locals are as they were), returns what that returns, and gives its frame
+// back. Its frame stays charged meanwhile, and the new call's is charged
+// again: where the host gave more, its second test passes, the fuel just
+// filled and the budget as it was given.
+//
+// Out of line, the calls of the host leave no call at the function's
+// entry to join its code: wazero reloads the memory's base and every
+// mutable global after any call, whatever path it is on.
+func (m *module) appendEntrySlow(out []byte, typ funcType, self uint32, frame int32) []byte {
+	out = append(out, 0x23)
+	out = appendU32(out, m.globals)
+	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41) // i32.const 0; i32.lt_s; if; i32.const
+	out = appendS32(out, Fuel)
+	out = append(out, 0x24)
+	out = appendU32(out, m.globals)
+	out = append(out, 0x10) // call
+	out = appendU32(out, m.importedFuncs)
+	out = append(out, 0x0b) // end
+	out = append(out, 0x23)
+	out = appendU32(out, m.globals+1)
+	out = append(out, 0x41) // i32.const
+	out = appendS32(out, m.reserve)
+	out = append(out, 0x48, 0x04, 0x40) // i32.lt_s; if
+	if m.reserve != 0 {
+		out = m.appendStack(out, m.reserve, 0x6b)
+	}
+	out = append(out, 0x10) // call
 	out = appendU32(out, m.importedFuncs+1)
-	return append(out, 0x0b) // end
+	if m.reserve != 0 {
+		out = m.appendStack(out, m.reserve, 0x6a)
+	}
+	out = append(out, 0x0b) // end
+	for i := range len(typ.params) {
+		out = append(out, 0x20) // local.get
+		out = appendU32(out, uint32(i))
+	}
+	out = append(out, 0x10) // call
+	out = appendU32(out, self)
+	return m.appendStack(out, frame, 0x6a)
 }
 
 // appendStack appends global.get $stack; i32.const frame; op; global.set
@@ -155,15 +233,22 @@ func readDispatch(code []byte, table []uint32) (k int, local uint32, _ []uint32,
 	return k, local, table, true
 }
 
-// rewriteBody copies one function body of type typ to out with the checks
-// inserted and the calls renumbered. It reads the body twice: first for
-// the length of each loop, which its check charges, its shape, and the
-// estimate of the frame, then to rewrite it, in s.out, which it returns.
+// rewriteBody copies one body of function self (its index once renumbered)
+// of type typ to out with the checks inserted and the calls renumbered. It
+// reads the body twice: first for the length of each loop, which its check
+// charges, its shape, branches to the function's label, and the estimate
+// of the frame, then to rewrite it, in s.out, which it returns.
 //
-// The body is wrapped in a block of the function's results, whose end
-// gives the frame back to the stack budget: a branch to the function's
-// label, which the block now stands in for, reaches it; a return is made a
-// branch to it; a tail call gives the frame back before it leaves.
+// A static function (findStatic) has its entry's fuel check and no more.
+// The others begin with a block that holds their code: its first
+// instructions take the frame from the stack budget, charge the body to
+// the fuel and leave the block if either is spent (appendEntryTest), for
+// the slow path after it (appendEntrySlow). The frame is given back
+// before every return and at the body's end, which then returns; a tail
+// call gives it back before it leaves. A body with branches to the
+// function's label is wrapped, inside, in a block of the function's
+// results, which stands in for the label, and whose end gives the frame
+// back: a return is then a branch to it.
 //
 // # Dispatch loops
 //
@@ -199,7 +284,8 @@ func readDispatch(code []byte, table []uint32) (k int, local uint32, _ []uint32,
 // body, which it lets run again; the loop's first entry, at the
 // function's entry or inside an enclosing loop, is charged by the check
 // of what encloses it, which charges all of its code.
-func (m *module) rewriteBody(body []byte, typ funcType, s *scratch) ([]byte, error) {
+
+func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool, s *scratch) ([]byte, error) {
 	// The first pass records, in the order the loops begin, the length of
 	// their bodies and the shape of their dispatch.
 	r := &reader{b: body}
@@ -221,11 +307,22 @@ func (m *module) rewriteBody(body []byte, typ funcType, s *scratch) ([]byte, err
 	// check at its header, so the entry keeps its own.
 	entry, covered := true, false
 	var results uint64 // of calls and typed blocks, for the frame's estimate
+	// toFunction is set if a branch goes to the function's label: such a
+	// branch leaves the function, and its body is then wrapped in a block
+	// whose end gives the frame back.
+	toFunction := false
 	for len(stack) > 0 && r.err == nil {
 		if len(r.b) == 0 {
 			return nil, fmt.Errorf("%w: the body ends without end", ErrUnsupported)
 		}
+		at := len(code) - len(r.b)
 		op, idx := r.instr()
+		switch op {
+		case 0x0c, 0x0d: // br, br_if
+			toFunction = toFunction || idx == uint32(len(stack)-1)
+		case 0x0e: // br_table
+			toFunction = toFunction || branchesTo(code[at+1:len(code)-len(r.b)], uint32(len(stack)-1))
+		}
 		if entry && op != 0x02 && op != 0x03 && branches(op) {
 			entry = false
 		}
@@ -269,22 +366,14 @@ func (m *module) rewriteBody(body []byte, typ funcType, s *scratch) ([]byte, err
 				r.fail(fmt.Sprintf("global %d out of range", idx))
 			}
 		}
-		switch op {
-		case 0x02, 0x03, 0x04, 0x11, 0x13: // typed blocks, indirect calls
-			if op <= 0x04 && idx == noIndex {
-				break
-			}
-			if idx >= uint32(len(m.types)) {
-				r.fail(fmt.Sprintf("type %d out of range", idx))
-				break
-			}
-			results += uint64(len(m.types[idx].results))
-		case 0x10, 0x12: // call, return_call
-			if idx >= uint32(len(m.funcTypes)) {
-				r.fail(fmt.Sprintf("function %d out of range", idx))
-				break
-			}
-			results += uint64(len(m.types[m.funcTypes[idx]].results))
+		n, ok := m.results(op, idx)
+		switch {
+		case ok:
+			results += n
+		case op == 0x10 || op == 0x12:
+			r.fail(fmt.Sprintf("function %d out of range", idx))
+		default:
+			r.fail(fmt.Sprintf("type %d out of range", idx))
 		}
 	}
 	if r.err != nil {
@@ -301,19 +390,29 @@ func (m *module) rewriteBody(body []byte, typ funcType, s *scratch) ([]byte, err
 	// that stands for it charges the whole body too.
 	out := append(s.out[:0], body[:len(body)-len(code)]...)
 	defer func() { s.out = out }()
-	out = m.appendTakeStack(out, frame)
-	out = append(out, 0x02) // block
-	switch len(typ.results) {
-	case 0:
-		out = append(out, 0x40)
-	case 1:
-		out = append(out, typ.results[0])
-	default:
-		out = appendS32(out, int32(m.typeIndex(funcType{results: typ.results})))
+	wrap := !static && toFunction
+	if !static {
+		covered = false
+		out = append(out, 0x02, 0x40) // block $slow
+		out = m.appendStack(out, frame, 0x6b)
+		out = m.appendCharge(out, len(code))
+		out = m.appendEntryTest(out)
 	}
-	if covered {
+	if wrap {
+		out = append(out, 0x02) // block
+		switch len(typ.results) {
+		case 0:
+			out = append(out, 0x40)
+		case 1:
+			out = append(out, typ.results[0])
+		default:
+			out = appendS32(out, int32(m.typeIndex(funcType{results: typ.results})))
+		}
+	}
+	switch {
+	case covered:
 		loops[0].length = uint32(len(code))
-	} else {
+	case static:
 		out = m.appendCheck(out, len(code))
 	}
 	// Unchanged instructions are copied in runs: code[copied:] is what
@@ -377,35 +476,72 @@ func (m *module) rewriteBody(body []byte, typ funcType, s *scratch) ([]byte, err
 				copied = at
 				out = m.appendCheck(out, cost)
 			}
-		case 0x0f: // return: a branch to the block's end
-			out = append(out, code[copied:at]...)
-			copied = len(code) - len(r.b)
-			out = append(out, 0x0c) // br
-			out = appendU32(out, uint32(len(labels)))
-		case 0x10, 0xd2: // call, ref.func
+		case 0x0f: // return: a branch to the block's end, or the frame given back first
+			switch {
+			case wrap:
+				out = append(out, code[copied:at]...)
+				copied = len(code) - len(r.b)
+				out = append(out, 0x0c) // br
+				out = appendU32(out, uint32(len(labels)))
+			case !static:
+				out = append(out, code[copied:at]...)
+				copied = at
+				out = m.appendStack(out, frame, 0x6a) // i32.add
+			}
+		case 0x10, 0x12, 0xd2: // call, return_call, ref.func
+			if op == 0x12 && !static {
+				out = append(out, code[copied:at]...)
+				copied = len(code) - len(r.b)
+				out = m.appendStack(out, frame, 0x6a) // i32.add
+				out = append(out, op)
+				out = appendU32(out, m.moved(idx))
+				break
+			}
 			if g := m.moved(idx); g != idx {
 				out = append(out, code[copied:at]...)
 				copied = len(code) - len(r.b)
 				out = append(out, op)
 				out = appendU32(out, g)
 			}
-		case 0x12, 0x13: // return_call, return_call_indirect
+		case 0x13: // return_call_indirect, never in a static function
 			out = append(out, code[copied:at]...)
 			copied = len(code) - len(r.b)
 			out = m.appendStack(out, frame, 0x6a) // i32.add
-			if op == 0x13 {
-				out = append(out, code[at:copied]...)
-				break
-			}
-			out = append(out, op)
-			out = appendU32(out, m.moved(idx))
+			out = append(out, code[at:copied]...)
 		}
 	}
 	out = append(out, code[copied:len(code)-1]...)
-	out = append(out, 0x0b) // the block's end
-	out = m.appendStack(out, frame, 0x6a)
-	out = append(out, 0x0b)
-	return out, nil
+	if wrap {
+		out = append(out, 0x0b) // the block's end
+	}
+	if !static {
+		out = m.appendStack(out, frame, 0x6a)
+		out = append(out, 0x0f, 0x0b) // return; end $slow
+		out = m.appendEntrySlow(out, typ, self, frame)
+	}
+	return append(out, 0x0b), nil
+}
+
+// results returns the number of results of a call or a typed block, which
+// the frame's estimate counts, and 0 for other instructions; ok is false if
+// the function or type idx it names is out of range.
+func (m *module) results(op byte, idx uint32) (n uint64, ok bool) {
+	switch op {
+	case 0x02, 0x03, 0x04, 0x11, 0x13: // typed blocks, indirect calls
+		if op <= 0x04 && idx == noIndex {
+			return 0, true
+		}
+		if idx >= uint32(len(m.types)) {
+			return 0, false
+		}
+		return uint64(len(m.types[idx].results)), true
+	case 0x10, 0x12: // call, return_call
+		if idx >= uint32(len(m.funcTypes)) {
+			return 0, false
+		}
+		return uint64(len(m.types[m.funcTypes[idx]].results)), true
+	}
+	return 0, true
 }
 
 // forward reports whether a dispatch loop's br_table, given n, continues
@@ -416,6 +552,18 @@ func (l *loop) forward(n uint32, at int) bool {
 		t = l.table[n]
 	}
 	return l.resume[t] > at
+}
+
+// branchesTo reports whether a br_table with immediates imm has label
+// among its targets.
+func branchesTo(imm []byte, label uint32) bool {
+	r := &reader{b: imm}
+	for n := uint64(r.u32()) + 1; n > 0 && r.err == nil; n-- {
+		if r.u32() == label {
+			return true
+		}
+	}
+	return false
 }
 
 // brTableCost returns what a check before a br_table with immediates imm

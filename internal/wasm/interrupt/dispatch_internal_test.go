@@ -15,9 +15,10 @@ func TestDispatchChecks(t *testing.T) {
 		module string
 		checks []int // by function, in the order of the code section
 	}{
-		// loop (its header charges the body), recurse (its entry),
-		// nest (its loop's header).
-		{"forever.wasm", []int{1, 1, 1}},
+		// Every function has its entry's check (out of line: see
+		// appendEntrySlow), and loop, nest and recurse_loop their loop
+		// header's.
+		{"forever.wasm", []int{2, 1, 2, 2}},
 		// Each has its entry's check; forward has only that. computed
 		// checks its two jumps; the others their one jump that may
 		// go backward, among jumps forward that are not checked.

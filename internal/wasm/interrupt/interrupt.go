@@ -46,12 +46,16 @@
 //     forward cannot loop;
 //   - a mutable i32 global after the fuel, the stack budget, starting at
 //     Options.StackBytes and exported as StackExport. Every function
-//     takes its frame's estimate (FrameBytes) from it on entry and, if
-//     that leaves it below zero, calls HostModule.StackFunction, which
-//     must either end the call (panic) or give the budget more; the
-//     function's body is wrapped in a block whose end gives the estimate
-//     back, every return becomes a branch to that end, and a tail call
-//     gives it back before it leaves. A trap leaves the budget anywhere:
+//     but the static ones (see findStatic: they call no other, or only
+//     static ones, and take at most 64 KiB of stack with them) takes its
+//     frame's estimate (FrameBytes) from it on entry and, if that leaves
+//     less than the most a static function takes (the reserve), calls
+//     HostModule.StackFunction with the budget less the reserve, below
+//     zero, which must either end the call (panic) or give the budget
+//     more (the function then begins again: see appendEntrySlow); it
+//     gives the estimate back before every return, at its body's end
+//     (through a block standing in for the function's label if a branch
+//     goes there) and before a tail call. A trap leaves the budget anywhere:
 //     the host sets it again before each call. Giving more in steps lets
 //     the host learn, at no cost to calls that stay shallow, which calls
 //     went deep (wazero keeps a stack a call grew for the next calls of
@@ -95,7 +99,7 @@ const (
 // for some input does, so that an output kept under it (the daemon keeps
 // them beside its compilation cache) is never taken for another's.
 // TestVersion fails until it is bumped.
-const Version = 4
+const Version = 5
 
 // Fuel is what the guest's countdown starts from, in bytes of code, and is
 // filled to again each time it runs out. The guest calls the host about
@@ -228,6 +232,17 @@ type module struct {
 	checkType uint32
 	// stackBytes is the stack budget's initial value.
 	stackBytes int32
+	// entries are the functions, by the module's own numbering, that
+	// code outside the module may call: its exports and start function.
+	entries []uint32
+	// sharedTables is set when the module imports or exports a table,
+	// through which another module may call its functions.
+	sharedTables bool
+	// static marks the defined functions (by index less importedFuncs)
+	// that take nothing from the stack budget, and reserve is the most
+	// stack any of them, with what it calls, can take (see findStatic).
+	static  []bool
+	reserve int32
 }
 
 // Instrument returns bin with interruption checks and a stack bound added
@@ -339,6 +354,10 @@ func parse(bin []byte) (*module, error) {
 			err = m.readGlobals(s.body)
 		case secExport:
 			err = m.readExports(s.body)
+		case secStart:
+			r := &reader{b: s.body}
+			m.entries = append(m.entries, r.u32())
+			err = r.end("start")
 		}
 		if err != nil {
 			return nil, err
@@ -413,6 +432,7 @@ func (m *module) readImports(body []byte) error {
 		case kindTable:
 			r.byte()
 			r.limits()
+			m.sharedTables = true
 		case kindMemory:
 			r.limits()
 		case kindGlobal:
@@ -442,8 +462,12 @@ func (m *module) readExports(body []byte) error {
 		if name := r.name(); (name == FuelExport || name == StackExport) && r.err == nil {
 			return fmt.Errorf("%w: exports %q", ErrReserved, name)
 		}
-		r.byte()
-		r.u32()
+		switch kind, idx := r.byte(), r.u32(); kind {
+		case kindFunc:
+			m.entries = append(m.entries, idx)
+		case kindTable:
+			m.sharedTables = true
+		}
 	}
 	return r.end("exports")
 }

@@ -42,6 +42,9 @@ type harness struct {
 	rt          wazero.Runtime
 	interrupts  atomic.Int64
 	onInterrupt func(ctx context.Context)
+	// onStack, if set, is called in place of ending the call when the
+	// stack budget is spent.
+	onStack func(mod api.Module)
 }
 
 var errStackSpent = errors.New("the stack budget is spent")
@@ -58,8 +61,11 @@ func newHarness(t testing.TB, cfg wazero.RuntimeConfig) *harness {
 			h.onInterrupt(ctx)
 		}
 	}).Export(interrupt.HostFunction).
-		NewFunctionBuilder().WithFunc(func(context.Context) {
-		panic(errStackSpent)
+		NewFunctionBuilder().WithFunc(func(_ context.Context, mod api.Module) {
+		if h.onStack == nil {
+			panic(errStackSpent)
+		}
+		h.onStack(mod)
 	}).Export(interrupt.StackFunction).
 		Instantiate(ctx)
 	if err != nil {
@@ -126,7 +132,8 @@ func TestTestdataInSync(t *testing.T) {
 
 // TestInstrumentKeepsBehavior runs each function of the test modules before
 // and after instrumentation, with a full fuel and with none: the results
-// are the same, and an empty fuel makes the guest call the host.
+// are the same, an empty fuel makes the guest call the host, and the stack
+// budget is whole again after.
 func TestInstrumentKeepsBehavior(t *testing.T) {
 	tests := []struct {
 		module string
@@ -143,6 +150,8 @@ func TestInstrumentKeepsBehavior(t *testing.T) {
 		{"features.wasm", "memory_ops", nil},
 		{"features.wasm", "simd", nil},
 		{"tailcall.wasm", "count", []uint64{100000}},
+		{"static.wasm", "leaf", []uint64{7}},
+		{"static.wasm", "big", []uint64{7}},
 		{"dispatch.wasm", "forward", []uint64{0, 0}},
 		{"dispatch.wasm", "forward", []uint64{0, 1}},
 		{"dispatch.wasm", "forward", []uint64{0, 2}},
@@ -182,6 +191,9 @@ func TestInstrumentKeepsBehavior(t *testing.T) {
 				}
 				if left := int32(g.Get()); left < 0 || left > interrupt.Fuel {
 					t.Errorf("fuel %d: the guest left %d", fuel, left)
+				}
+				if b := int32(mod.ExportedGlobal(interrupt.StackExport).Get()); b != interrupt.DefaultStackBytes {
+					t.Errorf("fuel %d: the stack budget is %d after the call, want %d", fuel, b, interrupt.DefaultStackBytes)
 				}
 			}
 		})
@@ -227,7 +239,8 @@ func TestInstrumentRenumbers(t *testing.T) {
 
 // TestInstrumentInterrupts runs functions that never return, with a host
 // function that ends the call the third time it is called: a loop,
-// exponential recursion, a loop in a br_table and if nest, and loops in
+// exponential recursion (by a function without a loop, and by one that
+// begins with one), a loop in a br_table and if nest, and loops in
 // the Go compiler's dispatch shape that go round by every kind of jump the
 // pass must check.
 func TestInstrumentInterrupts(t *testing.T) {
@@ -235,6 +248,7 @@ func TestInstrumentInterrupts(t *testing.T) {
 		{"forever.wasm", "loop"},
 		{"forever.wasm", "recurse"},
 		{"forever.wasm", "nest"},
+		{"forever.wasm", "recurse_loop"},
 		{"dispatch.wasm", "backward"},
 		{"dispatch.wasm", "backward_if"},
 		{"dispatch.wasm", "table_backward"},
@@ -295,32 +309,37 @@ func TestDispatchForwardJumpsAreFree(t *testing.T) {
 }
 
 // TestStackBudget runs recursions without end under a small stack budget:
-// they call the host, which ends them, leave the budget below zero, and go about as deep as the
-// budget over their frame's estimate, which counts a frame's locals.
+// they call the host, which ends them, leave the budget below zero, and go
+// about as deep as the budget over their frame's estimate, which counts a
+// frame's locals. Those of static.wasm recur through functions the bound
+// leaves out, and through chains of calls that look like them.
 func TestStackBudget(t *testing.T) {
 	const budget = 1 << 20
 	tests := []struct {
-		fn       string
-		minFrame int // bytes the estimate charges a frame at least
+		module, fn string
+		minFrame   int // bytes the estimate charges a frame at least
 	}{
-		{"down", 256},
-		{"wide", 1000 * 16},
-		{"spill", 400 * 8},
-	}
-	out, err := interrupt.Instrument(readTestdata(t, "stack.wasm"), interrupt.Options{StackBytes: budget})
-	if err != nil {
-		t.Fatal(err)
+		{"stack.wasm", "down", 256},
+		{"stack.wasm", "wide", 1000 * 16},
+		{"stack.wasm", "spill", 400 * 8},
+		{"static.wasm", "down", 256},
+		{"static.wasm", "cycle", 3 * 256},
+		{"static.wasm", "indirect", 256},
 	}
 	ctx := context.Background()
 	for _, tt := range tests {
-		t.Run(tt.fn, func(t *testing.T) {
+		t.Run(tt.module+"/"+tt.fn, func(t *testing.T) {
+			out, err := interrupt.Instrument(readTestdata(t, tt.module), interrupt.Options{StackBytes: budget})
+			if err != nil {
+				t.Fatal(err)
+			}
 			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
 			mod := h.instantiate(t, out)
 			left := mod.ExportedGlobal(interrupt.StackExport)
 			if got := int32(left.Get()); got != budget {
 				t.Fatalf("the budget starts at %d, want %d", got, budget)
 			}
-			_, err := mod.ExportedFunction(tt.fn).Call(ctx, 1)
+			_, err = mod.ExportedFunction(tt.fn).Call(ctx, 1)
 			if !errors.Is(err, errStackSpent) {
 				t.Fatalf("got %v, want the budget's host function's error", err)
 			}
@@ -392,6 +411,50 @@ func TestStackBudgetGivenBack(t *testing.T) {
 				if got := int32(left.Get()); got != interrupt.DefaultStackBytes {
 					t.Errorf("after %s(%d) the budget is %d, want %d", fn, n, got, interrupt.DefaultStackBytes)
 				}
+			}
+		})
+	}
+}
+
+// TestStackBudgetGiven has the host give the budget more, once, when a
+// recursion spends it, as the daemon does for calls that go deep: the
+// function the host was called from, and those it calls, run on, each
+// leaving the way it does (return, branch, falling off its end), and the budget is
+// what it started from and the host's gift after.
+func TestStackBudgetGiven(t *testing.T) {
+	const budget, gift = 4 << 10, 1 << 20
+	out, err := interrupt.Instrument(readTestdata(t, "stack.wasm"), interrupt.Options{StackBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"ret", "br", "br_if", "br_table", "fall"} { // "tail" does not go deep
+		t.Run(fn, func(t *testing.T) {
+			h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+			calls := 0
+			h.onStack = func(mod api.Module) {
+				if calls++; calls > 1 {
+					panic(errStackSpent)
+				}
+				g := mod.ExportedGlobal(interrupt.StackExport).(api.MutableGlobal)
+				if left := int32(g.Get()); left >= 0 {
+					t.Errorf("the host is called with %d left, want below zero", left)
+				}
+				g.Set(uint64(uint32(int32(g.Get()) + gift)))
+			}
+			mod := h.instantiate(t, out)
+			const n = 100 // frames of over 256 bytes: more than the budget
+			got, err := mod.ExportedFunction(fn).Call(context.Background(), n)
+			if err != nil {
+				t.Fatalf("%s(%d): %v", fn, n, err)
+			}
+			if want := uint64(n); got[0] != want {
+				t.Errorf("%s(%d) = %d, want %d", fn, n, got[0], want)
+			}
+			if calls != 1 {
+				t.Errorf("the host was called %d times, want once", calls)
+			}
+			if left := int32(mod.ExportedGlobal(interrupt.StackExport).Get()); left != budget+gift {
+				t.Errorf("the budget is %d after the call, want %d", left, budget+gift)
 			}
 		})
 	}
@@ -522,11 +585,11 @@ func BenchmarkInstrumentArticle(b *testing.B) {
 // it, so a change to the output must come with a new Version.
 func TestVersion(t *testing.T) {
 	const (
-		version = 4
-		digest  = "26082448f4327058a83db07555196fbe4bfa94df81188fa9d4fd05fdffb5beda"
+		version = 5
+		digest  = "202145fa9fbd23769298e231c6b3b23d399ed53c6a3548dc4bdc1488bea7781a"
 	)
 	sum := sha256.New()
-	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm", "dispatch.wasm"} {
+	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm", "dispatch.wasm", "static.wasm"} {
 		sum.Write(mustInstrument(t, readTestdata(t, name)))
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); interrupt.Version != version || got != digest {

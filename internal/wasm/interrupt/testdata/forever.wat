@@ -1,6 +1,8 @@
 ;; Functions that never return: a loop, exponential recursion (no loop at
-;; all, 2^48 calls at most 48 deep), and a loop that goes round through a
-;; br_table inside an if nest.
+;; all, 2^48 calls at most 48 deep), a loop that goes round through a
+;; br_table inside an if nest, and exponential recursion again by a
+;; function whose body begins with a loop, whose check at the header
+;; counts rounds rather than calls.
 (module
   (func (export "loop") (param i32)
     (loop $l (br $l)))
@@ -20,4 +22,11 @@
             (local.set $x (i32.add (local.get $x) (i32.const 1))))
           (local.set $x (i32.add (local.get $x) (i32.const 2))))
         (else (local.set $x (i32.const 0))))
-      (br $top))))
+      (br $top)))
+
+  (func $recurse_loop (export "recurse_loop") (param $n i32)
+    (loop $l (br_if $l (i32.eqz (i32.const 1))))
+    (if (i32.lt_u (local.get $n) (i32.const 48))
+      (then
+        (call $recurse_loop (i32.add (local.get $n) (i32.const 1)))
+        (call $recurse_loop (i32.add (local.get $n) (i32.const 1)))))))
