@@ -374,7 +374,9 @@ type xpathWatch struct {
 // newXPathWatch returns a watch for form, keeping the values of the
 // first look nodes, and the text of the first want elements.
 func newXPathWatch(form xstreamForm, want, look int) *xpathWatch {
-	x := &xpathWatch{form: form, want: want, look: look}
+	// Pages rarely nest deeper than 32 elements: one allocation holds
+	// the frames of most.
+	x := &xpathWatch{form: form, want: want, look: look, frames: make([]xsFrame, 0, 32)}
 	last := len(form.steps) - 1
 	for i, s := range form.steps {
 		if i == last && form.kind == xstreamAttr || slices.ContainsFunc(s.preds, func(p xsPred) bool { return p.kind != xsPos }) {
