@@ -188,3 +188,62 @@ func TestDeepCallsStayWithinTheirShare(t *testing.T) {
 			hostile.MemoryBytes() <= 4*hostile.Module.FreshMemoryBytes()
 	})
 }
+
+// TestCreationStackCharged makes an instance of a module whose
+// _initialize recurses some 17 MiB of the stack bound deep (2 MiB and
+// 2+4+8+16 granted), beside a module that borrowed eight 3.6 MiB
+// instances of a 40 MiB budget, past its threshold of 28 MiB and its share
+// of 20: the budget has 10 MiB left, so the new instance's initialization
+// goes deeper than it has room for, and the creation is refused with a
+// *MemoryError saying it was the stack, not counted by the breaker; the
+// module holds nothing after it. Once the other module's instances are
+// closed, the creation succeeds.
+func TestCreationStackCharged(t *testing.T) {
+	checkGoroutines(t)
+	const budget = 40 << 20
+	s := newSet(t, 20*time.Second, wasmpool.Config{
+		MaxSize: 8, CheckoutTimeout: 10 * time.Second,
+		MemoryBudgetBytes: budget, PressureThreshold: 0.7,
+		FailureThreshold: 1, OpenTimeout: time.Minute,
+	})
+	ctx := context.Background()
+	deep := add(t, s, "deepinit", ownModule(t, "deepinit"), wasm.ModuleOptions{})
+	big := add(t, s, "big", ownModule(t, "bigmem"), wasm.ModuleOptions{})
+	var held []func()
+	defer func() {
+		for _, done := range held {
+			done()
+		}
+	}()
+	for len(held) < 8 {
+		h, err := big.Checkout(ctx)
+		if err != nil {
+			t.Fatalf("big instance %d, under the threshold: %v", len(held)+1, err)
+		}
+		// Discarded when given back, so that the budget has room again.
+		held = append(held, func() { big.Done(h, wasm.ErrUnusable) })
+	}
+	_, err := deep.Checkout(ctx)
+	var me *wasmpool.MemoryError
+	if !errors.As(err, &me) || !me.Stack || !errors.Is(err, wasm.ErrStackRefused) || me.Module != "deepinit" {
+		t.Fatalf("a deepinit instance beside big over its share: %v, want its initialization's stack refused", err)
+	}
+	if st := deep.Breaker.State(); st != breaker.StateClosed {
+		t.Errorf("breaker %v after a creation the budget stopped, want closed", st)
+	}
+	if n := deep.MemoryBytes(); n != 0 {
+		t.Errorf("deepinit holds %d bytes after its refused creation, want 0", n)
+	}
+	for _, done := range held {
+		done()
+	}
+	held = nil
+	eventually(t, "a deepinit instance is made once big is back within its share", func() bool {
+		h, err := deep.Checkout(ctx)
+		if err != nil {
+			return false
+		}
+		deep.Done(h, nil)
+		return true
+	})
+}
