@@ -56,7 +56,8 @@ func TestHostileModulesAreBounded(t *testing.T) {
 		l.GetHousekeepingTimeout().AsDuration() <= 0 || l.GetMaxResultBytes() == 0 ||
 		l.GetDocumentBlameBytes() != (64<<20-64<<10)/512 || // echo starts at one page
 		l.GetMaxStackBytes() != wasm.DefaultMaxStackKB<<10 ||
-		l.GetMaxFailureLogLines() != wasm.FailureLogLines || l.GetFailureLogWindow().AsDuration() != wasm.FailureLogWindow {
+		l.GetMaxFailureLogLines() != wasm.FailureLogLines || l.GetFailureLogWindow().AsDuration() != wasm.FailureLogWindow ||
+		l.GetMaxEventReasonBytes() != 4<<10 {
 		t.Errorf("echo's published limits: %v", l)
 	}
 	// The parts of an instance's memory figure: one page of linear memory,

@@ -9,6 +9,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/article"
 	"github.com/riptidecrawler/riptide-poold/internal/articlepool"
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/events"
 	"github.com/riptidecrawler/riptide-poold/internal/native"
 	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
@@ -196,6 +197,7 @@ func (s *Service) moduleLimits(p *wasmpool.Pool) *poolv1.ModuleLimits {
 		CallStackChargeBytes: p.Module.CallStackChargeBytes(),
 		MaxFailureLogLines:   wasm.FailureLogLines,
 		FailureLogWindow:     durationpb.New(wasm.FailureLogWindow),
+		MaxEventReasonBytes:  events.MaxReasonBytes,
 	}
 }
 

@@ -4735,8 +4735,11 @@ type ModuleLimits struct {
 	MaxFailureLogLines uint32 `protobuf:"varint,14,opt,name=max_failure_log_lines,json=maxFailureLogLines,proto3" json:"max_failure_log_lines,omitempty"`
 	// See max_failure_log_lines.
 	FailureLogWindow *durationpb.Duration `protobuf:"bytes,15,opt,name=failure_log_window,json=failureLogWindow,proto3" json:"failure_log_window,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Longest reason of an event that quotes the module's error message or
+	// standard error, bytes (valid UTF-8, cut at a character).
+	MaxEventReasonBytes uint32 `protobuf:"varint,16,opt,name=max_event_reason_bytes,json=maxEventReasonBytes,proto3" json:"max_event_reason_bytes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ModuleLimits) Reset() {
@@ -4872,6 +4875,13 @@ func (x *ModuleLimits) GetFailureLogWindow() *durationpb.Duration {
 		return x.FailureLogWindow
 	}
 	return nil
+}
+
+func (x *ModuleLimits) GetMaxEventReasonBytes() uint32 {
+	if x != nil {
+		return x.MaxEventReasonBytes
+	}
+	return 0
 }
 
 // Limits bound every request.
@@ -5425,7 +5435,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
 	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\x12B\n" +
-	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xfb\x05\n" +
+	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xb0\x06\n" +
 	"\fModuleLimits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x120\n" +
 	"\x14document_blame_bytes\x18\x02 \x01(\x04R\x12documentBlameBytes\x12(\n" +
@@ -5443,7 +5453,8 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x14fresh_instance_bytes\x18\f \x01(\x04R\x12freshInstanceBytes\x125\n" +
 	"\x17call_stack_charge_bytes\x18\r \x01(\x04R\x14callStackChargeBytes\x121\n" +
 	"\x15max_failure_log_lines\x18\x0e \x01(\rR\x12maxFailureLogLines\x12G\n" +
-	"\x12failure_log_window\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x10failureLogWindow\"\x81\b\n" +
+	"\x12failure_log_window\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x10failureLogWindow\x123\n" +
+	"\x16max_event_reason_bytes\x18\x10 \x01(\rR\x13maxEventReasonBytes\"\x81\b\n" +
 	"\x06Limits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x12(\n" +
 	"\x10max_result_bytes\x18\x02 \x01(\x04R\x0emaxResultBytes\x12\x1f\n" +

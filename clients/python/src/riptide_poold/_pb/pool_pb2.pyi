@@ -431,7 +431,7 @@ class MemoryStats(_message.Message):
     def __init__(self, total_allocated_mb: _Optional[float] = ..., in_use_mb: _Optional[float] = ..., peak_mb: _Optional[float] = ..., gc_count: _Optional[int] = ..., instances_recycled: _Optional[int] = ..., budget_mb: _Optional[float] = ..., pressure: _Optional[float] = ..., go_heap_mb: _Optional[float] = ...) -> None: ...
 
 class ModuleLimits(_message.Message):
-    __slots__ = ["call_stack_charge_bytes", "document_blame_bytes", "failure_log_window", "first_stack_bytes", "fresh_instance_bytes", "housekeeping_timeout", "max_document_bytes", "max_error_text_bytes", "max_failure_log_lines", "max_result_bytes", "max_result_depth", "max_stack_bytes", "max_table_entries", "stack_allowance_bytes", "table_bytes"]
+    __slots__ = ["call_stack_charge_bytes", "document_blame_bytes", "failure_log_window", "first_stack_bytes", "fresh_instance_bytes", "housekeeping_timeout", "max_document_bytes", "max_error_text_bytes", "max_event_reason_bytes", "max_failure_log_lines", "max_result_bytes", "max_result_depth", "max_stack_bytes", "max_table_entries", "stack_allowance_bytes", "table_bytes"]
     CALL_STACK_CHARGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_BLAME_BYTES_FIELD_NUMBER: _ClassVar[int]
     FAILURE_LOG_WINDOW_FIELD_NUMBER: _ClassVar[int]
@@ -440,6 +440,7 @@ class ModuleLimits(_message.Message):
     HOUSEKEEPING_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     MAX_DOCUMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_ERROR_TEXT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENT_REASON_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_FAILURE_LOG_LINES_FIELD_NUMBER: _ClassVar[int]
     MAX_RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_RESULT_DEPTH_FIELD_NUMBER: _ClassVar[int]
@@ -455,6 +456,7 @@ class ModuleLimits(_message.Message):
     housekeeping_timeout: _duration_pb2.Duration
     max_document_bytes: int
     max_error_text_bytes: int
+    max_event_reason_bytes: int
     max_failure_log_lines: int
     max_result_bytes: int
     max_result_depth: int
@@ -462,7 +464,7 @@ class ModuleLimits(_message.Message):
     max_table_entries: int
     stack_allowance_bytes: int
     table_bytes: int
-    def __init__(self, max_document_bytes: _Optional[int] = ..., document_blame_bytes: _Optional[int] = ..., max_result_bytes: _Optional[int] = ..., max_result_depth: _Optional[int] = ..., max_error_text_bytes: _Optional[int] = ..., max_table_entries: _Optional[int] = ..., housekeeping_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_stack_bytes: _Optional[int] = ..., first_stack_bytes: _Optional[int] = ..., stack_allowance_bytes: _Optional[int] = ..., table_bytes: _Optional[int] = ..., fresh_instance_bytes: _Optional[int] = ..., call_stack_charge_bytes: _Optional[int] = ..., max_failure_log_lines: _Optional[int] = ..., failure_log_window: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, max_document_bytes: _Optional[int] = ..., document_blame_bytes: _Optional[int] = ..., max_result_bytes: _Optional[int] = ..., max_result_depth: _Optional[int] = ..., max_error_text_bytes: _Optional[int] = ..., max_table_entries: _Optional[int] = ..., housekeeping_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_stack_bytes: _Optional[int] = ..., first_stack_bytes: _Optional[int] = ..., stack_allowance_bytes: _Optional[int] = ..., table_bytes: _Optional[int] = ..., fresh_instance_bytes: _Optional[int] = ..., call_stack_charge_bytes: _Optional[int] = ..., max_failure_log_lines: _Optional[int] = ..., failure_log_window: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_event_reason_bytes: _Optional[int] = ...) -> None: ...
 
 class ModuleLoaded(_message.Message):
     __slots__ = ["abi_version", "module", "sha256"]
