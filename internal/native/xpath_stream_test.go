@@ -561,6 +561,7 @@ func TestXPathStreamSoup(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		pages = 500
 	}
+	// XPATH_SOUPS=60000 asks for a longer hunt, by hand.
 	if n, err := strconv.Atoi(os.Getenv("XPATH_SOUPS")); err == nil {
 		pages = n
 	}
