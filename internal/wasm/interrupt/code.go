@@ -71,6 +71,49 @@ func (m *module) appendCharge(out []byte, cost int) []byte {
 	return appendU32(out, m.globals)
 }
 
+// appendTest appends the test of the fuel after a charge, which leaves
+// for label if it is spent:
+//
+//	global.get $fuel; i32.const 0; i32.lt_s; br_if label
+func (m *module) appendTest(out []byte, label uint32) []byte {
+	out = append(out, 0x23) // global.get
+	out = appendU32(out, m.globals)
+	out = append(out, 0x41, 0x00, 0x48, 0x0d) // i32.const 0; i32.lt_s; br_if
+	return appendU32(out, label)
+}
+
+// wrapDepth is the number of labels a wrapped loop has outside it.
+const wrapDepth = 3
+
+// A dispatch loop without a type is wrapped in three blocks,
+//
+//	block $done; loop $again; block $slow
+//	  loop ... end
+//	  br $done
+//	end
+//	i32.const Fuel; global.set $fuel; call $interrupt
+//	br $again
+//	end; end
+//
+// so that its checks at br, a jump backward, charge the fuel and leave
+// the loop for $slow if it is spent (appendTest); the host is called
+// there, out of the loop, and br $again enters the loop again, which is
+// what the br would have done: the loop has no parameters, and its
+// locals are as they were. The call in the loop's code, even on a path
+// it seldom takes, cost the article module some 4% of its time (wazero
+// reloads the memory's base and the mutable globals after a call, and
+// keeps fewer values in registers across it). appendLoopWrap appends
+// what follows the loop's end.
+func (m *module) appendLoopWrap(out []byte) []byte {
+	out = append(out, 0x0c, 0x02, 0x0b, 0x41) // br $done; end $slow; i32.const
+	out = appendS32(out, Fuel)
+	out = append(out, 0x24) // global.set
+	out = appendU32(out, m.globals)
+	out = append(out, 0x10) // call
+	out = appendU32(out, m.importedFuncs)
+	return append(out, 0x0c, 0x00, 0x0b, 0x0b) // br $again; end $again; end $done
+}
+
 // appendEntryTest appends the test of a function's entry, after its
 // charges to the fuel and the stack budget, which leaves the block the
 // function's code is in if either is spent:
@@ -169,6 +212,7 @@ type scratch struct {
 	table  []uint32 // the tables of their dispatches
 	resume []int    // where their dispatches' blocks end
 	labels []int    // the blocks open at an instruction
+	wraps  []uint32 // the wrapped loops among them, counted from the outermost
 	open   []open   // the same, for the first pass
 }
 
@@ -188,7 +232,11 @@ type loop struct {
 	// the end of one of the loop's first blocks. Such a loop is checked
 	// at the branches that may go back to it, not at its header.
 	dispatch bool
-	local    uint32
+	// wrapped is set for a dispatch loop without a type: blocks around it
+	// hold, out of the loop, the call of the host for its checks at br
+	// (appendLoopWrap).
+	wrapped bool
+	local   uint32
 	// table is the br_table's labels, its default last: depths among
 	// the dispatch's blocks, 0 the innermost.
 	table []uint32
@@ -284,6 +332,17 @@ func readDispatch(code []byte, table []uint32) (k int, local uint32, _ []uint32,
 // body, which it lets run again; the loop's first entry, at the
 // function's entry or inside an enclosing loop, is charged by the check
 // of what encloses it, which charges all of its code.
+//
+// A dispatch loop without a type is wrapped in blocks (appendLoopWrap):
+// its checks at br charge the fuel and, if it is spent, leave the loop for
+// a block after it, which calls the host and enters the loop again by a
+// branch to a loop around it. That is the br's effect (the loop has no
+// parameters, and its locals are as they were), after the same charge and
+// the same call as a check in line, whose if and call the loop's code no
+// longer holds. Checks at br_if and br_table keep their call in line. The
+// second pass renumbers the labels of branches out of a wrapped loop, past
+// the blocks it adds; the first refuses a label out of range, which could
+// otherwise name one of them.
 
 func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool, s *scratch) ([]byte, error) {
 	// The first pass records, in the order the loops begin, the length of
@@ -320,8 +379,17 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 		switch op {
 		case 0x0c, 0x0d: // br, br_if
 			toFunction = toFunction || idx == uint32(len(stack)-1)
+			if idx >= uint32(len(stack)) {
+				r.fail(fmt.Sprintf("label %d out of range", idx))
+			}
 		case 0x0e: // br_table
-			toFunction = toFunction || branchesTo(code[at+1:len(code)-len(r.b)], uint32(len(stack)-1))
+			imm := code[at+1 : len(code)-len(r.b)]
+			toFunction = toFunction || branchesTo(imm, uint32(len(stack)-1))
+			// The second pass moves labels past the blocks it adds: one
+			// out of range could name one of them.
+			if maxLabel(imm) >= uint32(len(stack)) {
+				r.fail("br_table label out of range")
+			}
 		}
 		if entry && op != 0x02 && op != 0x03 && branches(op) {
 			entry = false
@@ -336,13 +404,14 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 			stack = append(stack, o)
 		case 0x03: // loop
 			l := loop{}
+			typeless := code[at+1] == 0x40
 			k, local, t, ok := readDispatch(r.b, table)
 			if ok {
 				// Slices of the scratch space, which later appends may
 				// move elsewhere: the loop keeps the array it wrote to.
 				at := len(resume)
 				resume = append(resume, make([]int, k)...)
-				l = loop{dispatch: true, local: local, table: t[len(table):], resume: resume[at:]}
+				l = loop{dispatch: true, wrapped: typeless, local: local, table: t[len(table):], resume: resume[at:]}
 				table = t
 				pending, pendingSlot = k, len(loops)
 			}
@@ -420,6 +489,26 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 	// index in loops of a dispatch loop, or -1.
 	labels := s.labels[:0]
 	defer func() { s.labels = labels }()
+	// wraps[i] counts the wrapped loops among labels[:i]: each adds
+	// wrapDepth labels outside it, which a branch out of it must pass.
+	wraps := append(s.wraps[:0], 0)
+	defer func() { s.wraps = wraps }()
+	push := func(slot int) {
+		labels = append(labels, slot)
+		n := wraps[len(wraps)-1]
+		if slot >= 0 && loops[slot].wrapped {
+			n++
+		}
+		wraps = append(wraps, n)
+	}
+	// depth returns the label a branch to idx names in the output.
+	depth := func(idx uint32) uint32 {
+		p := 0 // the position in wraps of the labels inside the target
+		if idx < uint32(len(labels)) {
+			p = len(labels) - int(idx)
+		}
+		return idx + wrapDepth*(wraps[len(wraps)-1]-wraps[p])
+	}
 	// jump is the state of a jump's shape before a branch: 1 after
 	// i32.const n, 2 after i32.const n; local.set jumpLocal.
 	var (
@@ -436,20 +525,30 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 		jump = 0
 		switch op {
 		case 0x02, 0x04: // block, if
-			labels = append(labels, -1)
+			push(-1)
 		case 0x03: // loop: the check charges one round of its body
-			if loops[next].dispatch {
-				labels = append(labels, next)
+			if l := &loops[next]; l.dispatch {
+				if l.wrapped {
+					out = append(out, code[copied:at]...)
+					copied = at
+					out = append(out, 0x02, 0x40, 0x03, 0x40, 0x02, 0x40) // block $done; loop $again; block $slow
+				}
+				push(next)
 				next++
 				break
 			}
-			labels = append(labels, -1)
+			push(-1)
 			out = append(out, code[copied:len(code)-len(r.b)]...)
 			copied = len(code) - len(r.b)
 			out = m.appendCheck(out, int(loops[next].length))
 			next++
 		case 0x0b: // end
-			labels = labels[:len(labels)-1]
+			if slot := labels[len(labels)-1]; slot >= 0 && loops[slot].wrapped {
+				out = append(out, code[copied:len(code)-len(r.b)]...)
+				copied = len(code) - len(r.b)
+				out = m.appendLoopWrap(out)
+			}
+			labels, wraps = labels[:len(labels)-1], wraps[:len(wraps)-1]
 		case 0x41: // i32.const
 			jump, jumpN = 1, uint32(decodeS32(code[at+1:len(code)-len(r.b)]))
 		case 0x21: // local.set
@@ -457,24 +556,47 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 				jump, jumpLocal = 2, idx
 			}
 		case 0x0c, 0x0d: // br, br_if
-			if idx >= uint32(len(labels)) {
-				break // to the function's block
+			var l *loop // a dispatch loop it may go back to
+			if idx < uint32(len(labels)) {
+				if slot := labels[len(labels)-1-int(idx)]; slot >= 0 {
+					l = &loops[slot]
+				}
 			}
-			slot := labels[len(labels)-1-int(idx)]
-			if slot < 0 {
-				break
+			if l != nil && shape == 2 && jumpLocal == l.local && l.forward(jumpN, at) {
+				l = nil
 			}
-			if l := &loops[slot]; shape == 2 && jumpLocal == l.local && l.forward(jumpN, at) {
+			d := depth(idx)
+			if l == nil && d == idx {
 				break
 			}
 			out = append(out, code[copied:at]...)
-			copied = at
-			out = m.appendCheck(out, int(loops[slot].length))
+			copied = len(code) - len(r.b)
+			switch {
+			case l != nil && op == 0x0c && l.wrapped:
+				out = m.appendCharge(out, int(l.length))
+				out = m.appendTest(out, d+1) // to $slow, just outside the loop
+			case l != nil:
+				out = m.appendCheck(out, int(l.length))
+			}
+			out = append(out, op)
+			out = appendU32(out, d)
 		case 0x0e: // br_table: checked if it may go to a dispatch loop
-			if cost := m.brTableCost(code[at+1:len(code)-len(r.b)], labels, loops); cost > 0 {
+			imm := code[at+1 : len(code)-len(r.b)]
+			if cost := m.brTableCost(imm, labels, loops); cost > 0 {
 				out = append(out, code[copied:at]...)
 				copied = at
 				out = m.appendCheck(out, cost)
+			}
+			if wraps[len(wraps)-1] > 0 {
+				out = append(out, code[copied:at]...)
+				copied = len(code) - len(r.b)
+				out = append(out, op)
+				tr := &reader{b: imm}
+				n := tr.u32()
+				out = appendU32(out, n)
+				for range uint64(n) + 1 {
+					out = appendU32(out, depth(tr.u32()))
+				}
 			}
 		case 0x0f: // return: a branch to the block's end, or the frame given back first
 			switch {
@@ -482,7 +604,7 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 				out = append(out, code[copied:at]...)
 				copied = len(code) - len(r.b)
 				out = append(out, 0x0c) // br
-				out = appendU32(out, uint32(len(labels)))
+				out = appendU32(out, depth(uint32(len(labels))))
 			case !static:
 				out = append(out, code[copied:at]...)
 				copied = at
@@ -564,6 +686,16 @@ func branchesTo(imm []byte, label uint32) bool {
 		}
 	}
 	return false
+}
+
+// maxLabel returns the largest label of a br_table with immediates imm.
+func maxLabel(imm []byte) uint32 {
+	r := &reader{b: imm}
+	var l uint32
+	for n := uint64(r.u32()) + 1; n > 0 && r.err == nil; n-- {
+		l = max(l, r.u32())
+	}
+	return l
 }
 
 // brTableCost returns what a check before a br_table with immediates imm

@@ -6,23 +6,30 @@ import (
 	"testing"
 )
 
-// TestDispatchChecks counts the checks the pass writes in each function:
-// a loop in the Go compiler's dispatch shape has none at its header, and
-// one before each branch to it that may go backward; a loop of any other
-// shape keeps its header's.
+// TestDispatchChecks counts the checks the pass writes in each function
+// (their charges to the fuel): a loop in the Go compiler's dispatch shape
+// has none at its header, and one before each branch to it that may go
+// backward; a loop of any other shape keeps its header's. It also counts
+// the calls of the host for the fuel: one for the entry's checks, out of
+// line, one for a loop's checks at br, out of the loop, and one for each
+// other check.
 func TestDispatchChecks(t *testing.T) {
 	tests := []struct {
 		module string
 		checks []int // by function, in the order of the code section
+		calls  []int
 	}{
 		// Every function has its entry's check (out of line: see
 		// appendEntrySlow), and loop, nest and recurse_loop their loop
 		// header's.
-		{"forever.wasm", []int{2, 1, 2, 2}},
+		{"forever.wasm", []int{2, 1, 2, 2}, []int{2, 1, 2, 2}},
 		// Each has its entry's check; forward has only that. computed
 		// checks its two jumps; the others their one jump that may
-		// go backward, among jumps forward that are not checked.
-		{"dispatch.wasm", []int{1, 3, 2, 2, 2, 2, 2, 2, 2, 2}},
+		// go backward, among jumps forward that are not checked. Every
+		// dispatch loop has a call of the host outside it, for its
+		// checks at br (appendLoopWrap); a check at br_if or br_table
+		// has its own.
+		{"dispatch.wasm", []int{1, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2}, []int{2, 2, 2, 3, 2, 2, 2, 2, 3, 3, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.module, func(t *testing.T) {
@@ -38,7 +45,7 @@ func TestDispatchChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := checks(t, out, m.importedFuncs)
+			got, calls := checks(t, out, m.globals, m.importedFuncs)
 			if len(got) != len(tt.checks) {
 				t.Fatalf("%d functions, want %d", len(got), len(tt.checks))
 			}
@@ -46,17 +53,20 @@ func TestDispatchChecks(t *testing.T) {
 				if n != tt.checks[i] {
 					t.Errorf("function %d has %d checks, want %d", i, n, tt.checks[i])
 				}
+				if calls[i] != tt.calls[i] {
+					t.Errorf("function %d calls the host %d times, want %d", i, calls[i], tt.calls[i])
+				}
 			}
 		})
 	}
 }
 
-// checks returns the number of calls of function host, the
-// interruption's host function, in each body of an instrumented module:
-// one per check.
-func checks(t *testing.T, bin []byte, host uint32) []int {
+// checks returns the number of charges to global fuel (global.get;
+// i32.const; i32.sub; global.set), one per check, and of calls of function
+// host, the interruption's host function, in each body of an instrumented
+// module.
+func checks(t *testing.T, bin []byte, fuel, host uint32) (counts, calls []int) {
 	t.Helper()
-	var counts []int
 	sections := &reader{b: bin[8:]}
 	for len(sections.b) > 0 && sections.err == nil {
 		id, body := sections.byte(), sections.bytes(sections.u32())
@@ -69,20 +79,26 @@ func checks(t *testing.T, bin []byte, host uint32) []int {
 			if _, err := body.locals(); err != nil {
 				t.Fatal(err)
 			}
-			count := 0
+			count, call := 0, 0
+			var last [3]byte // the opcodes before, the latest last
 			for len(body.b) > 0 && body.err == nil {
-				if op, idx := body.instr(); op == 0x10 && idx == host {
+				op, idx := body.instr()
+				switch {
+				case op == 0x10 && idx == host:
+					call++
+				case op == 0x24 && idx == fuel && last == [3]byte{0x23, 0x41, 0x6b}:
 					count++
 				}
+				last = [3]byte{last[1], last[2], op}
 			}
 			if body.err != nil {
 				t.Fatal(body.err)
 			}
-			counts = append(counts, count)
+			counts, calls = append(counts, count), append(calls, call)
 		}
 	}
 	if sections.err != nil {
 		t.Fatal(sections.err)
 	}
-	return counts
+	return counts, calls
 }

@@ -157,6 +157,12 @@ func TestInstrumentKeepsBehavior(t *testing.T) {
 		{"dispatch.wasm", "forward", []uint64{0, 2}},
 		{"dispatch.wasm", "forward", []uint64{3, 0}},
 		{"dispatch.wasm", "computed", []uint64{0, 5}},
+		{"dispatch.wasm", "exits", []uint64{0, 5}},
+		{"dispatch.wasm", "exits", []uint64{0, 1 << 17}},
+		{"dispatch.wasm", "exits", []uint64{1, 1 << 17}},
+		{"dispatch.wasm", "exits", []uint64{2, 1 << 17}},
+		{"dispatch.wasm", "exits", []uint64{3, 1 << 17}},
+		{"dispatch.wasm", "exits", []uint64{3, 5}},
 	}
 	ctx := context.Background()
 	for _, tt := range tests {
@@ -492,6 +498,8 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"instrumented already", mustInstrument(t, features), interrupt.ErrReserved},
 		{"stack budget exported", readTestdata(t, "reservedstack.wasm"), interrupt.ErrReserved},
 		{"global out of range", readTestdata(t, "globalrange.wasm"), interrupt.ErrUnsupported},
+		{"label out of range", readTestdata(t, "labelrange.wasm"), interrupt.ErrUnsupported},
+		{"br_table label out of range", readTestdata(t, "tablerange.wasm"), interrupt.ErrUnsupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -585,8 +593,8 @@ func BenchmarkInstrumentArticle(b *testing.B) {
 // it, so a change to the output must come with a new Version.
 func TestVersion(t *testing.T) {
 	const (
-		version = 5
-		digest  = "202145fa9fbd23769298e231c6b3b23d399ed53c6a3548dc4bdc1488bea7781a"
+		version = 6
+		digest  = "a95fb72545cc8a00526c5746b4d857e8485f2d918e4f595ef51b3bcf076cd3d7"
 	)
 	sum := sha256.New()
 	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm", "dispatch.wasm", "static.wasm"} {

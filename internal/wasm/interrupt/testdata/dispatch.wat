@@ -125,4 +125,30 @@
           (br_table $i0 $i1 (local.get $in)))
           (i32.const 1) (local.set $in) (br $inner))
         (i32.const 0) (local.set $in)
-        (i32.const 0) (local.set $pc) (br $outer)))))
+        (i32.const 0) (local.set $pc) (br $outer))))
+
+  ;; Adds $x, $x - 1, ... 1 by a jump backward (the host is called from
+  ;; the loop's checks when $x is large), then leaves the loop as $how
+  ;; says: 0 by br_table to a block around the loop, 1 by the same
+  ;; br_table to the function's label, 2 by br_if to it, 3 by return.
+  ;; Branches out of a dispatch loop without a type pass the blocks the
+  ;; pass wraps it in.
+  (func (export "exits") (param $how i32) (param $x i32) (result i32)
+    (local $pc i32) (local $acc i32)
+    (i32.add (i32.const 1000)
+      (block $outside (result i32)
+        (loop $entry
+          (block $b1 (block $b0
+            (br_table $b0 $b1 (local.get $pc)))
+            ;; block 0
+            (local.set $acc (i32.add (local.get $acc) (local.get $x)))
+            (local.set $x (i32.sub (local.get $x) (i32.const 1)))
+            (if (local.get $x) (then (i32.const 0) (local.set $pc) (br $entry)))
+            (i32.const 1) (local.set $pc) (br $entry))
+          ;; block 1
+          (if (i32.eq (local.get $how) (i32.const 3))
+            (then (return (i32.mul (local.get $acc) (i32.const 2)))))
+          (local.get $acc)
+          (br_if 2 (i32.eq (local.get $how) (i32.const 2)))
+          (br_table $outside 2 (local.get $how)))
+        (unreachable)))))
