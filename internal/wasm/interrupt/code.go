@@ -42,17 +42,20 @@ func (m *module) rewriteCode(body []byte) ([]byte, error) {
 // The second global.get costs nothing: compilers (wazero's among them)
 // reuse the value just stored.
 func (m *module) appendCheck(out []byte, cost int) []byte {
+	return m.appendRefill(m.appendCharge(out, cost))
+}
+
+// appendRefill appends the call of the host once the fuel is spent, which
+// fills it again:
+//
+//	global.get $fuel; i32.const 0; i32.lt_s
+//	if; i32.const Fuel; global.set $fuel; call $interrupt; end
+func (m *module) appendRefill(out []byte) []byte {
 	out = append(out, 0x23) // global.get
-	out = appendU32(out, m.globals)
-	out = append(out, 0x41) // i32.const
-	out = appendS32(out, int32(min(max(cost, 1), Fuel)))
-	out = append(out, 0x6b, 0x24) // i32.sub; global.set
-	out = appendU32(out, m.globals)
-	out = append(out, 0x23)
 	out = appendU32(out, m.globals)
 	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41) // i32.const 0; i32.lt_s; if; i32.const
 	out = appendS32(out, Fuel)
-	out = append(out, 0x24)
+	out = append(out, 0x24) // global.set
 	out = appendU32(out, m.globals)
 	out = append(out, 0x10) // call
 	out = appendU32(out, m.importedFuncs)
@@ -161,15 +164,7 @@ func (m *module) appendEntryTest(out []byte) []byte {
 // entry to join its code: wazero reloads the memory's base and every
 // mutable global after any call, whatever path it is on.
 func (m *module) appendEntrySlow(out []byte, typ funcType, self uint32, frame int32) []byte {
-	out = append(out, 0x23)
-	out = appendU32(out, m.globals)
-	out = append(out, 0x41, 0x00, 0x48, 0x04, 0x40, 0x41) // i32.const 0; i32.lt_s; if; i32.const
-	out = appendS32(out, Fuel)
-	out = append(out, 0x24)
-	out = appendU32(out, m.globals)
-	out = append(out, 0x10) // call
-	out = appendU32(out, m.importedFuncs)
-	out = append(out, 0x0b) // end
+	out = m.appendRefill(out)
 	out = append(out, 0x23)
 	out = appendU32(out, m.globals+1)
 	out = append(out, 0x41) // i32.const
