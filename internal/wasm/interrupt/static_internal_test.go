@@ -41,7 +41,7 @@ func TestFindStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	takes := calls(t, out, m.importedFuncs+1) // the stack's host function
+	_, takes := checks(t, out, m.globals, m.importedFuncs+1) // calls of the stack's host function
 	if len(takes) != len(want) {
 		t.Fatalf("%d functions, want %d", len(takes), len(want))
 	}
@@ -123,39 +123,4 @@ func chain(n int, cycle bool) []byte {
 	bin = appendSection(bin, secType, types)
 	bin = appendSection(bin, secFunction, funcs)
 	return appendSection(bin, secCode, code)
-}
-
-// calls returns the number of calls of function f in each body of a
-// module.
-func calls(t *testing.T, bin []byte, f uint32) []int {
-	t.Helper()
-	var counts []int
-	sections := &reader{b: bin[8:]}
-	for len(sections.b) > 0 && sections.err == nil {
-		id, body := sections.byte(), sections.bytes(sections.u32())
-		if id != secCode {
-			continue
-		}
-		r := &reader{b: body}
-		for n := r.u32(); n > 0 && r.err == nil; n-- {
-			body := &reader{b: r.bytes(r.u32())}
-			if _, err := body.locals(); err != nil {
-				t.Fatal(err)
-			}
-			count := 0
-			for len(body.b) > 0 && body.err == nil {
-				if op, idx := body.instr(); op == 0x10 && idx == f {
-					count++
-				}
-			}
-			if body.err != nil {
-				t.Fatal(body.err)
-			}
-			counts = append(counts, count)
-		}
-	}
-	if sections.err != nil {
-		t.Fatal(sections.err)
-	}
-	return counts
 }
