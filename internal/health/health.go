@@ -2,8 +2,8 @@
 // error rate.
 //
 // Evaluate is a pure function of an Input: the server gathers the pools'
-// stats, the breakers' states, the WASM memory in use and the error rate of
-// an ErrorWindow, and maps the Report onto HealthResponse.
+// stats, the breakers' states, the WASM memory in use and the error rates
+// of ErrorWindows, and maps the Report onto HealthResponse.
 //
 // # Scoring rules
 //
@@ -14,6 +14,9 @@
 // instances are in InUse); memory pressure is MemoryUsedBytes /
 // MemoryBudgetBytes (0 without a budget).
 //
+// The daemon's rules look at what every pool shares: capacity, memory and
+// the failures that are no one pool's own fault.
+//
 //	| rule | condition                                     | points lost                            | score at most   |
 //	|------|-----------------------------------------------|----------------------------------------|-----------------|
 //	| U    | utilization u > 0.80                          | 25 × (u − 0.80) / 0.20, at most 25     |                 |
@@ -21,19 +24,35 @@
 //	| X    | a pool is exhausted: every instance in use    | 20 per pool, at most 40                |                 |
 //	| R    | POOL_EXHAUSTED answered in the last minute    | 15                                     |                 |
 //	| O    | a pool has calls running past their deadline  | 25 per pool, at most 50                |                 |
-//	| C    | a pool cannot create an instance and has none | 30 per pool, at most 60                |                 |
-//	|      | idle (its latest creation failed)             |                                        |                 |
 //	| M1   | memory pressure ≥ 0.70                        | 10                                     |                 |
 //	| M2   | memory pressure ≥ 0.90                        | 25 (instead of M1)                     |                 |
 //	| M3   | memory pressure ≥ 1.00                        | 40 (instead of M2)                     | 49 (UNHEALTHY)  |
-//	| E1   | error rate > 1 %                              | 5                                      |                 |
-//	| E2   | error rate > 5 %                              | 15 (instead of E1)                     |                 |
-//	| E3   | error rate > 20 %                             | 30 (instead of E2)                     |                 |
-//	| B1   | a pool's breaker is open                      | 30 per pool (B1 + B2 at most 60)       |                 |
-//	| B2   | a pool's breaker is half-open                 | 10 per pool (B1 + B2 at most 60)       |                 |
-//	| B3   | every pool's breaker is open (≥ 1 pool)       | none beyond B1                         | 19 (CRITICAL)   |
-//	| P    | a pool is in a condition (PoolInput.Conditions) | 10 per pool, at most 30              |                 |
+//	| E1   | the daemon's error rate > 1 %                 | 5                                      |                 |
+//	| E2   | the daemon's error rate > 5 %                 | 15 (instead of E1)                     |                 |
+//	| E3   | the daemon's error rate > 20 %                | 30 (instead of E2)                     |                 |
 //	| D    | the daemon is draining                        | none                                   | 49 (UNHEALTHY)  |
+//
+// The daemon's error rate (Input.ErrorRate) counts the failures that are
+// not one pool's own faults: exhaustion, the memory budget, internal
+// errors. A pool's own faults (a trap, a timeout, a failed creation, a
+// call its open breaker refused) are in that pool's FaultRate, and score
+// by the pool rules below, which add up per pool to at most PoolWorth
+// points: one module that fails every call costs the score what one pool
+// is worth, and leaves the daemon DEGRADED while the other pools answer.
+//
+//	| rule | condition (of one pool)                           | points lost            | score at most  |
+//	|------|---------------------------------------------------|------------------------|----------------|
+//	| C    | its latest creation failed and it has none idle   | 30                     |                |
+//	| B1   | its breaker is open                               | 30                     |                |
+//	| B2   | its breaker is half-open                          | 10                     |                |
+//	| F1   | its fault rate > 1 %                              | 5                      |                |
+//	| F2   | its fault rate > 5 %                              | 15 (instead of F1)     |                |
+//	| F3   | its fault rate > 20 %                             | 30 (instead of F2)     |                |
+//	| P    | it is in a condition (PoolInput.Conditions)       | 10                     |                |
+//	|      | a pool's C + B + F + P                            | at most 30 (PoolWorth) |                |
+//	|      | all pools' C + B + F + P                          | at most 60             |                |
+//	| B3   | every pool's breaker is open (≥ 1 pool)           | none beyond B1         | 19 (CRITICAL)  |
+//	| F4   | every pool fails: breaker open or F3 (≥ 1 pool)   | none beyond F3         | 49 (UNHEALTHY) |
 //
 // Points are rounded to the nearest integer. The level follows from the
 // final score:
@@ -48,12 +67,22 @@
 // A draining daemon is NOT_SERVING whatever its level (Report.Serving).
 // With no pools, no memory budget and no errors, the report is HEALTHY 100.
 //
-// A pool's own ErrorRate is reported but not scored: the daemon-wide rate
-// already counts its failures, and its breaker reacts to them. X, R, O and
-// C see what the error rate cannot: a pool so busy that callers wait or are
-// refused (the rate needs a few outcomes in the window before it counts),
-// work that was asked to stop and still holds an instance and a core, and
-// a pool that cannot grow.
+// Why a cap per pool rather than a daemon-wide fault rate: a module's
+// faults are its own and its breaker, fault rate, failed creations and
+// conditions all say the same thing, that this one pool does not answer;
+// added up they counted one failing module up to four times (B1 30 +
+// E3 30 + C 30 + P 10), enough to call a daemon CRITICAL whose other
+// pools were fine, and fleet routers that pick daemons by level then
+// avoided it. Scored once, at most PoolWorth, they keep the signal (the
+// level falls to DEGRADED, the pool's reasons say why) without blaming
+// the daemon. Failures that no pool owns (POOL_EXHAUSTED, the memory
+// budget, internal errors) still count daemon-wide, and a daemon whose
+// every pool fails still falls to UNHEALTHY (F4) or CRITICAL (B3).
+//
+// X, R and O see what the error rates cannot: a pool so busy that callers
+// wait or are refused (the rates need a few outcomes in the window before
+// they count), and work that was asked to stop and still holds an instance
+// and a core.
 package health
 
 import (
@@ -121,9 +150,13 @@ type PoolInput struct {
 	Waiters int
 	Max     int
 	Breaker breaker.State
-	// ErrorRate is the pool's share of failed extractions; reported, not
-	// scored.
+	// ErrorRate is the pool's share of failed extractions, its own faults
+	// and the daemon's alike; reported, not scored.
 	ErrorRate float64
+	// FaultRate is the pool's share of extractions that failed by its own
+	// fault (rules F1-F3): a trap, a timeout, a failed creation, a call
+	// its open breaker refused.
+	FaultRate float64
 	// Refused is the number of callers answered POOL_EXHAUSTED by the pool
 	// in the last minute.
 	Refused uint64
@@ -144,9 +177,36 @@ type Input struct {
 	Pools             []PoolInput
 	MemoryUsedBytes   uint64 // WASM linear memory in use
 	MemoryBudgetBytes uint64 // WASM_MEMORY_LIMIT_MB in bytes; 0 = no budget
-	ErrorRate         float64
-	Draining          bool
+	// ErrorRate is the share of extractions that failed by no one pool's
+	// own fault (rules E1-E3): exhaustion, the memory budget, internal
+	// errors.
+	ErrorRate float64
+	Draining  bool
 }
+
+// PoolReport is one pool's part of a Report: its input, and what its own
+// faults cost the score.
+type PoolReport struct {
+	PoolInput
+	// Lost is the points the pool's own faults (rules C, B1, B2, F1-F3,
+	// P) cost the score, at most PoolWorth. The score may lose less when
+	// several pools fail: all pools' faults cost at most twice PoolWorth.
+	Lost int
+	// Reasons names each of the pool's rules that applied, with its
+	// points before the cap, e.g. "breaker open (B1 30)".
+	Reasons []string
+	// Failing is true when the pool's breaker is open or its fault rate
+	// is over 20 % (rule F4).
+	Failing bool
+}
+
+// PoolWorth is the most one pool's own faults cost the score: as much as
+// one open breaker, so that a single failing pool leaves a daemon that
+// was HEALTHY at DEGRADED.
+const PoolWorth = 30
+
+// maxPoolsLost is the most all pools' own faults cost the score together.
+const maxPoolsLost = 2 * PoolWorth
 
 // Report is the outcome of Evaluate.
 type Report struct {
@@ -161,7 +221,7 @@ type Report struct {
 	// Reasons says, one line per rule that applied, why the score is below
 	// 100 or the level was capped.
 	Reasons  []string
-	Pools    []PoolInput
+	Pools    []PoolReport
 	Draining bool
 }
 
@@ -194,7 +254,7 @@ func Evaluate(in Input) Report {
 		Utilization:    utilization(in.Pools),
 		MemoryPressure: pressure(in.MemoryUsedBytes, in.MemoryBudgetBytes),
 		ErrorRate:      clampRate(in.ErrorRate),
-		Pools:          slices.Clone(in.Pools),
+		Pools:          make([]PoolReport, 0, len(in.Pools)),
 		Draining:       in.Draining,
 	}
 	ev := evaluation{score: 100, cap: 100}
@@ -220,16 +280,6 @@ func Evaluate(in Input) Report {
 		ev.lose(min(25*len(pools), 50), fmt.Sprintf("%d calls running past their deadline in [%s]", calls, strings.Join(pools, " ")))
 	}
 
-	var stuck []string
-	for _, p := range in.Pools {
-		if p.CreateFailing && p.Idle == 0 {
-			stuck = append(stuck, p.Pool)
-		}
-	}
-	if len(stuck) > 0 {
-		ev.lose(min(30*len(stuck), 60), fmt.Sprintf("pools that cannot create an instance and have none idle: [%s]", strings.Join(stuck, " ")))
-	}
-
 	switch p := r.MemoryPressure; {
 	case p >= 1:
 		ev.lose(40, fmt.Sprintf("memory pressure %.2f at or over the budget", p))
@@ -240,41 +290,37 @@ func Evaluate(in Input) Report {
 		ev.lose(10, fmt.Sprintf("memory pressure %.2f at or above 0.70", p))
 	}
 
-	switch e := r.ErrorRate; {
-	case e > 0.20:
-		ev.lose(30, fmt.Sprintf("error rate %.1f%% above 20%%", 100*e))
-	case e > 0.05:
-		ev.lose(15, fmt.Sprintf("error rate %.1f%% above 5%%", 100*e))
-	case e > 0.01:
-		ev.lose(5, fmt.Sprintf("error rate %.1f%% above 1%%", 100*e))
+	if points, above, _ := rateRule(r.ErrorRate); points > 0 {
+		ev.lose(points, fmt.Sprintf("error rate %.1f%% above %s, not counting the pools' own faults", 100*r.ErrorRate, above))
 	}
 
-	var open, halfOpen []string
+	// The pools' own faults: each pool's rules add up to at most
+	// PoolWorth, and all pools' to at most maxPoolsLost.
+	var lost, open, failing int
 	for _, p := range in.Pools {
-		switch p.Breaker {
-		case breaker.StateOpen:
-			open = append(open, p.Pool)
-		case breaker.StateHalfOpen:
-			halfOpen = append(halfOpen, p.Pool)
+		pr := judgePool(p)
+		r.Pools = append(r.Pools, pr)
+		if pr.Lost > 0 {
+			ev.lose(pr.Lost, fmt.Sprintf("pool %s: %s", p.Pool, strings.Join(pr.Reasons, ", ")))
+			lost += pr.Lost
+		}
+		if p.Breaker == breaker.StateOpen {
+			open++
+		}
+		if pr.Failing {
+			failing++
 		}
 	}
-	if len(open)+len(halfOpen) > 0 {
-		points := min(30*len(open)+10*len(halfOpen), 60)
-		ev.lose(points, fmt.Sprintf("breakers open: [%s], half-open: [%s]",
-			strings.Join(open, " "), strings.Join(halfOpen, " ")))
-	}
-	var inCondition []string
-	for _, p := range in.Pools {
-		if len(p.Conditions) > 0 {
-			inCondition = append(inCondition, p.Pool+": "+strings.Join(p.Conditions, ", "))
-		}
-	}
-	if len(inCondition) > 0 {
-		ev.lose(min(10*len(inCondition), 30), "pools in a condition: ["+strings.Join(inCondition, "; ")+"]")
+	if lost > maxPoolsLost {
+		// Given back, so that the lines above still add up to the score.
+		ev.score += lost - maxPoolsLost
+		ev.reasons = append(ev.reasons, fmt.Sprintf("the pools' own faults cost at most %d in all (+%d)", maxPoolsLost, lost-maxPoolsLost))
 	}
 
-	if len(in.Pools) > 0 && len(open) == len(in.Pools) {
+	if n := len(in.Pools); n > 0 && open == n {
 		ev.capAt(capCritical, "every pool's breaker is open")
+	} else if n > 0 && failing == n {
+		ev.capAt(capUnhealthy, "every pool is failing")
 	}
 
 	if in.Draining {
@@ -285,6 +331,55 @@ func Evaluate(in Input) Report {
 	r.Level = LevelOf(r.Score)
 	r.Reasons = ev.reasons
 	return r
+}
+
+// judgePool applies the rules of one pool's own faults to p.
+func judgePool(p PoolInput) PoolReport {
+	pr := PoolReport{PoolInput: p}
+	pr.Conditions = slices.Clone(p.Conditions)
+	pr.FaultRate = clampRate(p.FaultRate)
+	var points int
+	rule := func(n int, reason string) {
+		points += n
+		pr.Reasons = append(pr.Reasons, reason)
+	}
+	// Conditions first: their names are what operators grep for.
+	if len(p.Conditions) > 0 {
+		rule(10, fmt.Sprintf("%s (P 10)", strings.Join(p.Conditions, ", ")))
+	}
+	switch p.Breaker {
+	case breaker.StateOpen:
+		rule(30, "breaker open (B1 30)")
+	case breaker.StateHalfOpen:
+		rule(10, "breaker half-open (B2 10)")
+	}
+	if n, above, step := rateRule(pr.FaultRate); n > 0 {
+		rule(n, fmt.Sprintf("fault rate %.1f%% above %s (F%d %d)", 100*pr.FaultRate, above, step, n))
+	}
+	if p.CreateFailing && p.Idle == 0 {
+		rule(30, "cannot create an instance and has none idle (C 30)")
+	}
+	pr.Lost = min(points, PoolWorth)
+	if points > PoolWorth {
+		pr.Reasons = append(pr.Reasons, fmt.Sprintf("%d points, at most %d for one pool", points, PoolWorth))
+	}
+	pr.Failing = p.Breaker == breaker.StateOpen || pr.FaultRate > 0.20
+	return pr
+}
+
+// rateRule returns the points an error or fault rate loses, the
+// threshold it is above, and which step of E1-E3 or F1-F3 applies (0 for
+// none).
+func rateRule(rate float64) (points int, above string, step int) {
+	switch {
+	case rate > 0.20:
+		return 30, "20%", 3
+	case rate > 0.05:
+		return 15, "5%", 2
+	case rate > 0.01:
+		return 5, "1%", 1
+	}
+	return 0, "", 0
 }
 
 // utilization returns ΣInUse / ΣMax over the pools that have a max.

@@ -20,6 +20,7 @@ func pool(name string, inUse int) PoolInput {
 func withBreaker(p PoolInput, s breaker.State) PoolInput { p.Breaker = s; return p }
 func withWaiters(p PoolInput, n int) PoolInput           { p.Waiters = n; return p }
 func withConditions(p PoolInput, c ...string) PoolInput  { p.Conditions = c; return p }
+func withFaults(p PoolInput, rate float64) PoolInput     { p.FaultRate = rate; return p }
 
 func memory(pressure float64) Input {
 	return Input{MemoryUsedBytes: uint64(pressure * 100 * mb), MemoryBudgetBytes: 100 * mb}
@@ -63,7 +64,8 @@ func TestRules(t *testing.T) {
 		{"O: at most 50", Input{Pools: []PoolInput{{Pool: "a", Max: 10, Overrunning: 1}, {Pool: "b", Max: 10, Overrunning: 1}, {Pool: "c", Max: 10, Overrunning: 1}}}, 50, LevelDegraded, "[a b c]"},
 
 		// C: pools that cannot create an instance.
-		{"C: failing with none idle", Input{Pools: []PoolInput{{Pool: "article", Max: 10, CreateFailing: true}}}, 70, LevelDegraded, "cannot create an instance and have none idle: [article]"},
+		{"C: failing with none idle", Input{Pools: []PoolInput{{Pool: "article", Max: 10, CreateFailing: true}, pool("css", 0)}}, 70, LevelDegraded, "pool article: cannot create an instance and has none idle (C 30) (-30)"},
+		{"C: two pools", Input{Pools: []PoolInput{{Pool: "a", Max: 10, CreateFailing: true}, {Pool: "b", Max: 10, CreateFailing: true}, pool("css", 0)}}, 40, LevelUnhealthy, "pool b: cannot create"},
 		{"C: failing with some idle", Input{Pools: []PoolInput{{Pool: "article", Max: 10, Idle: 1, Total: 1, CreateFailing: true}}}, 100, LevelHealthy, ""},
 
 		// W: waiters.
@@ -78,7 +80,7 @@ func TestRules(t *testing.T) {
 		{"M3: 1.00", memory(1.00), 49, LevelUnhealthy, "memory pressure 1.00"},
 		{"M3: over the budget", memory(1.5), 49, LevelUnhealthy, "memory budget reached (at most UNHEALTHY)"},
 
-		// E1-E3: error rate.
+		// E1-E3: the daemon's error rate, the pools' own faults aside.
 		{"E: at 1%", errorRate(0.01), 100, LevelHealthy, ""},
 		{"E1: 2%", errorRate(0.02), 95, LevelHealthy, "error rate 2.0%"},
 		{"E2: 6%", errorRate(0.06), 85, LevelHealthy, "error rate 6.0%"},
@@ -90,18 +92,18 @@ func TestRules(t *testing.T) {
 		// B1-B3: breakers.
 		{"B1: one open of three", Input{Pools: []PoolInput{
 			withBreaker(pool("article", 0), breaker.StateOpen), pool("css", 0), pool("regex", 0),
-		}}, 70, LevelDegraded, "breakers open: [article], half-open: []"},
+		}}, 70, LevelDegraded, "pool article: breaker open (B1 30) (-30)"},
 		{"B2: one half-open", Input{Pools: []PoolInput{
 			withBreaker(pool("article", 0), breaker.StateHalfOpen), pool("css", 0),
-		}}, 90, LevelHealthy, "half-open: [article]"},
+		}}, 90, LevelHealthy, "pool article: breaker half-open (B2 10) (-10)"},
 		{"B1+B2: two open, one half-open of four", Input{Pools: []PoolInput{
 			withBreaker(pool("a", 0), breaker.StateOpen), withBreaker(pool("b", 0), breaker.StateOpen),
 			withBreaker(pool("c", 0), breaker.StateHalfOpen), pool("d", 0),
-		}}, 40, LevelUnhealthy, "open: [a b], half-open: [c] (-60)"},
-		{"B1+B2: at most 60", Input{Pools: []PoolInput{
+		}}, 40, LevelUnhealthy, "the pools' own faults cost at most 60 in all (+10)"},
+		{"B1: all pools' at most 60", Input{Pools: []PoolInput{
 			withBreaker(pool("a", 0), breaker.StateOpen), withBreaker(pool("b", 0), breaker.StateOpen),
 			withBreaker(pool("c", 0), breaker.StateOpen), pool("d", 0),
-		}}, 40, LevelUnhealthy, "(-60)"},
+		}}, 40, LevelUnhealthy, "the pools' own faults cost at most 60 in all (+30)"},
 		{"B3: the only pool open", Input{Pools: []PoolInput{
 			withBreaker(pool("article", 0), breaker.StateOpen),
 		}}, 19, LevelCritical, "every pool's breaker is open (at most CRITICAL)"},
@@ -112,11 +114,32 @@ func TestRules(t *testing.T) {
 		// P: pools in a condition.
 		{"P: one pool, two conditions", Input{Pools: []PoolInput{
 			withConditions(pool("big", 0), "no_instance", "creation_backoff"), pool("css", 0),
-		}}, 90, LevelHealthy, "pools in a condition: [big: no_instance, creation_backoff] (-10)"},
-		{"P: at most 30", Input{Pools: []PoolInput{
+		}}, 90, LevelHealthy, "pool big: no_instance, creation_backoff (P 10) (-10)"},
+		{"P: 10 a pool", Input{Pools: []PoolInput{
 			withConditions(pool("a", 0), "demoted"), withConditions(pool("b", 0), "no_instance"),
 			withConditions(pool("c", 0), "over_memory_share"), withConditions(pool("d", 0), "no_instance"),
-		}}, 70, LevelDegraded, "(-30)"},
+		}}, 60, LevelDegraded, "pool d: no_instance (P 10) (-10)"},
+
+		// F1-F3: a pool's own fault rate.
+		{"F: at 1%", Input{Pools: []PoolInput{withFaults(pool("m", 0), 0.01), pool("css", 0)}}, 100, LevelHealthy, ""},
+		{"F1: 2%", Input{Pools: []PoolInput{withFaults(pool("m", 0), 0.02), pool("css", 0)}}, 95, LevelHealthy, "pool m: fault rate 2.0% above 1% (F1 5) (-5)"},
+		{"F2: 6%", Input{Pools: []PoolInput{withFaults(pool("m", 0), 0.06), pool("css", 0)}}, 85, LevelHealthy, "pool m: fault rate 6.0% above 5% (F2 15) (-15)"},
+		{"F3: 21%", Input{Pools: []PoolInput{withFaults(pool("m", 0), 0.21), pool("css", 0)}}, 70, LevelDegraded, "pool m: fault rate 21.0% above 20% (F3 30) (-30)"},
+		{"F: NaN is 0", Input{Pools: []PoolInput{withFaults(pool("m", 0), math.NaN()), pool("css", 0)}}, 100, LevelHealthy, ""},
+		{"F: not the daemon's error rate", Input{Pools: []PoolInput{withFaults(pool("m", 0), 1), pool("css", 0)}}, 70, LevelDegraded, "pool m: fault rate 100.0% above 20% (F3 30) (-30)"},
+
+		// A pool's own faults: at most PoolWorth.
+		{"pool: B1 + F3 + C + P at most 30", Input{Pools: []PoolInput{
+			withConditions(withFaults(withBreaker(PoolInput{Pool: "trap", Max: 10, CreateFailing: true}, breaker.StateOpen), 1), "no_instance"),
+			pool("css", 0), pool("regex", 0),
+		}}, 70, LevelDegraded, "pool trap: no_instance (P 10), breaker open (B1 30), fault rate 100.0% above 20% (F3 30), cannot create an instance and has none idle (C 30), 100 points, at most 30 for one pool (-30)"},
+
+		// F4: every pool failing, whether by its breaker or its faults.
+		{"F4: the only pool failing half its calls", Input{Pools: []PoolInput{withFaults(pool("article", 0), 0.5)}}, 49, LevelUnhealthy, "every pool is failing (at most UNHEALTHY)"},
+		{"F4: every pool failing", Input{Pools: []PoolInput{
+			withFaults(pool("a", 0), 0.5), withBreaker(pool("b", 0), breaker.StateOpen), withFaults(pool("c", 0), 0.3),
+		}}, 40, LevelUnhealthy, "every pool is failing"},
+		{"F4: a fault rate of 20% is not failing", Input{Pools: []PoolInput{withFaults(pool("article", 0), 0.2)}}, 85, LevelHealthy, "pool article: fault rate 20.0% above 5% (F2 15)"},
 
 		// D: draining.
 		{"D: draining", Input{Draining: true}, 49, LevelUnhealthy, "draining (at most UNHEALTHY)"},
@@ -166,8 +189,8 @@ func TestRulesCombine(t *testing.T) {
 				MemoryUsedBytes: 200 * mb, MemoryBudgetBytes: 100 * mb,
 				ErrorRate: 0.9, Draining: true,
 			},
-			// U 25 + W 10 + X 40 + M3 40 + E3 30 + B 60, caps M3, B3, D
-			score: 0, level: LevelCritical, reasons: 9,
+			// U 25 + W 10 + X 40 + M3 40 + E3 30 + B1 30 a pool, caps M3, B3, D
+			score: 0, level: LevelCritical, reasons: 10,
 		},
 		{
 			name:  "draining does not raise a worse score",
@@ -264,11 +287,71 @@ func TestReportFields(t *testing.T) {
 	if r.Utilization != 0.4 || r.MemoryPressure != 0.25 || r.ErrorRate != 0.005 || r.Draining {
 		t.Errorf("report %+v: want utilization 0.4, pressure 0.25, error rate 0.005", r)
 	}
-	if !reflect.DeepEqual(r.Pools, pools) {
-		t.Errorf("pools %+v, want %+v", r.Pools, pools)
+	want := []PoolReport{{PoolInput: pools[0]}, {PoolInput: pools[1]}}
+	if !reflect.DeepEqual(r.Pools, want) {
+		t.Errorf("pools %+v, want %+v", r.Pools, want)
 	}
 	pools[0].Pool = "changed"
 	if r.Pools[0].Pool != "css" {
 		t.Error("the report shares its pools with the input")
+	}
+}
+
+// TestOneModuleFailsAlone is issue 15's promise for the health report: a
+// module that fails every call, or half of them, costs the score what one
+// pool is worth, so the daemon stays DEGRADED while its other pools answer,
+// and the module's own part of the report says why; a daemon whose every
+// pool fails still falls to UNHEALTHY or CRITICAL. The module's faults are
+// in its FaultRate, not in the daemon's ErrorRate (the server keeps them
+// apart), as they are at each step of a trapping module's life: its
+// breaker open, its creations refused by the open breaker, no instance.
+func TestOneModuleFailsAlone(t *testing.T) {
+	quiet := []PoolInput{pool("css", 1), pool("regex", 0), pool("article", 2)}
+	trap := PoolInput{Pool: "trap", Max: 10}
+	beside := func(p PoolInput) []PoolInput { return append(slices.Clone(quiet), p) }
+	tests := []struct {
+		name      string
+		pools     []PoolInput
+		level     Level
+		score     int
+		poolLost  int // what the last pool lost
+		failing   bool
+		poolWhy   string // a substring of the last pool's reasons
+		condition string // a substring of the daemon's reasons
+	}{
+		{"traps every call, breaker open", beside(withFaults(withBreaker(trap, breaker.StateOpen), 1)),
+			LevelDegraded, 70, 30, true, "breaker open (B1 30)", "pool trap: breaker open (B1 30), fault rate 100.0% above 20% (F3 30), 60 points, at most 30 for one pool (-30)"},
+		{"traps every call, creations refused by its breaker", beside(withConditions(withFaults(withBreaker(PoolInput{Pool: "trap", Max: 10, CreateFailing: true}, breaker.StateOpen), 1), "no_instance", "creation_backoff")),
+			LevelDegraded, 70, 30, true, "cannot create an instance and has none idle (C 30)", "pool trap: no_instance, creation_backoff (P 10)"},
+		{"traps half its calls, breaker closed", beside(withFaults(trap, 0.5)),
+			LevelDegraded, 70, 30, true, "fault rate 50.0% above 20% (F3 30)", "(-30)"},
+		{"traps half its calls, breaker half-open", beside(withFaults(withBreaker(trap, breaker.StateHalfOpen), 0.5)),
+			LevelDegraded, 70, 30, true, "breaker half-open (B2 10)", "40 points, at most 30 for one pool (-30)"},
+		{"every pool traps half its calls", []PoolInput{withFaults(pool("css", 0), 0.5), withFaults(pool("regex", 0), 0.5), withFaults(trap, 0.5)},
+			LevelUnhealthy, 40, 30, true, "F3 30", "every pool is failing (at most UNHEALTHY)"},
+		{"every pool's breaker open", []PoolInput{withBreaker(pool("css", 0), breaker.StateOpen), withBreaker(pool("regex", 0), breaker.StateOpen), withFaults(withBreaker(trap, breaker.StateOpen), 1)},
+			LevelCritical, 19, 30, true, "B1 30", "every pool's breaker is open (at most CRITICAL)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Evaluate(Input{Pools: tt.pools})
+			if r.Level != tt.level || r.Score != tt.score {
+				t.Errorf("%v %d, want %v %d; reasons %q", r.Level, r.Score, tt.level, tt.score, r.Reasons)
+			}
+			if !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, tt.condition) }) {
+				t.Errorf("reasons %q, want one containing %q", r.Reasons, tt.condition)
+			}
+			last := r.Pools[len(r.Pools)-1]
+			if last.Lost != tt.poolLost || last.Failing != tt.failing ||
+				!slices.ContainsFunc(last.Reasons, func(s string) bool { return strings.Contains(s, tt.poolWhy) }) {
+				t.Errorf("pool %s: lost %d, failing %v, reasons %q; want %d, %v, one containing %q",
+					last.Pool, last.Lost, last.Failing, last.Reasons, tt.poolLost, tt.failing, tt.poolWhy)
+			}
+			for _, p := range r.Pools[:len(r.Pools)-1] {
+				if p.Breaker == breaker.StateClosed && p.FaultRate == 0 && (p.Lost != 0 || p.Failing || len(p.Reasons) != 0) {
+					t.Errorf("bystander %s blamed: lost %d, failing %v, reasons %q", p.Pool, p.Lost, p.Failing, p.Reasons)
+				}
+			}
+		})
 	}
 }

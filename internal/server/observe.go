@@ -22,10 +22,16 @@ import (
 // errorWindows counts extraction outcomes over a sliding minute, in all and
 // per pool, for the health report. Only the daemon's own failures count:
 // a caller's bad request or cancellation says nothing about its health.
+// A pool's own faults (see poolFault) count in its pool's windows and not
+// in all: one failing module is scored as one pool (package health).
 type errorWindows struct {
+	// all counts the successes and the failures that are no one pool's
+	// own fault.
 	all    *health.ErrorWindow
 	mu     sync.Mutex
 	byPool map[string]*health.ErrorWindow
+	// faults counts, by pool, its successes and its own faults.
+	faults map[string]*health.ErrorWindow
 	// refused counts, by pool, the callers answered POOL_EXHAUSTED over
 	// the same minute (as failures), with no minimum of samples: two
 	// refusals are news on an idle daemon too.
@@ -36,6 +42,7 @@ func newErrorWindows() *errorWindows {
 	return &errorWindows{
 		all:     newWindow(),
 		byPool:  make(map[string]*health.ErrorWindow),
+		faults:  make(map[string]*health.ErrorWindow),
 		refused: make(map[string]*health.ErrorWindow),
 	}
 }
@@ -48,6 +55,11 @@ func newWindow() *health.ErrorWindow {
 
 func (w *errorWindows) pool(name string) *health.ErrorWindow {
 	return w.window(w.byPool, name, newWindow)
+}
+
+// faultRate is pool name's share of calls that failed by its own fault.
+func (w *errorWindows) faultRate(name string) float64 {
+	return w.window(w.faults, name, newWindow).Rate()
 }
 
 // refusals is the number of callers pool name answered POOL_EXHAUSTED in
@@ -71,6 +83,18 @@ func (w *errorWindows) window(m map[string]*health.ErrorWindow, name string, fre
 	return pw
 }
 
+// poolFault reports whether a failure's outcome is the pool's own fault:
+// what its extractor or module did (a trap, a timeout, a failed creation)
+// and its breaker's answer to that. Exhaustion, the memory budget and
+// internal errors are the daemon's.
+func poolFault(outcome string) bool {
+	switch outcome {
+	case ReasonExtractorFailed, ReasonExtractorTimeout, ReasonCreationFailed, ReasonCircuitOpen:
+		return true
+	}
+	return false
+}
+
 // record counts one extraction's outcome, unless it is the caller's fault.
 func (w *errorWindows) record(pool, outcome string) {
 	var ok bool
@@ -83,9 +107,16 @@ func (w *errorWindows) record(pool, outcome string) {
 	default:
 		return
 	}
-	w.all.Record(ok)
-	if pool != "" && pool != "unknown" {
+	named := pool != "" && pool != "unknown"
+	fault := !ok && poolFault(outcome)
+	if !fault || !named {
+		w.all.Record(ok)
+	}
+	if named {
 		w.pool(pool).Record(ok)
+		if ok || fault {
+			w.window(w.faults, pool, newWindow).Record(ok)
+		}
 		if outcome == ReasonPoolExhausted {
 			w.window(w.refused, pool, newCountWindow).Record(false)
 		}
@@ -110,6 +141,7 @@ func (s *Service) Report() health.Report {
 			Max:       v.Stats.Max,
 			Breaker:   v.Breaker,
 			ErrorRate: s.errors.pool(v.Name).Rate(),
+			FaultRate: s.errors.faultRate(v.Name),
 
 			Refused:       s.errors.refusals(v.Name),
 			Overrunning:   v.Stats.Overrunning,
@@ -172,6 +204,9 @@ func (s *Service) Health(ctx context.Context, _ *poolv1.HealthRequest) (*poolv1.
 			Max:          uint32(p.Max),
 			BreakerState: breakerState(p.Breaker),
 			ErrorRate:    p.ErrorRate,
+			FaultRate:    p.FaultRate,
+			PointsLost:   uint32(p.Lost),
+			Reasons:      p.Reasons,
 		}
 		if v, ok := views[p.Pool]; ok {
 			ph.Engine = v.Engine

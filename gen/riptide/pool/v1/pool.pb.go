@@ -2380,7 +2380,9 @@ type HealthResponse struct {
 	MemoryUsageMb float64 `protobuf:"fixed64,4,opt,name=memory_usage_mb,json=memoryUsageMb,proto3" json:"memory_usage_mb,omitempty"`
 	// memory_usage_mb over WASM_MEMORY_LIMIT_MB, 0 to 1 (and above when over).
 	MemoryPressure float64 `protobuf:"fixed64,5,opt,name=memory_pressure,json=memoryPressure,proto3" json:"memory_pressure,omitempty"`
-	// Share of failed extractions over the last minute, 0 to 1.
+	// Share of extractions over the last minute that failed by no one pool's
+	// own fault (exhaustion, the memory budget, internal errors), 0 to 1. A
+	// pool's own faults are in its PoolHealth.fault_rate.
 	ErrorRate float64 `protobuf:"fixed64,6,opt,name=error_rate,json=errorRate,proto3" json:"error_rate,omitempty"`
 	// Per-pool detail.
 	Pools []*PoolHealth `protobuf:"bytes,7,rep,name=pools,proto3" json:"pools,omitempty"`
@@ -2522,8 +2524,19 @@ type PoolHealth struct {
 	AbandonedRunning uint32 `protobuf:"varint,11,opt,name=abandoned_running,json=abandonedRunning,proto3" json:"abandoned_running,omitempty"`
 	// Native engine: calls abandoned at their deadline since the start.
 	AbandonedTotal uint64 `protobuf:"varint,12,opt,name=abandoned_total,json=abandonedTotal,proto3" json:"abandoned_total,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Share of the pool's extractions over the last minute that failed by
+	// its own fault (a trap, a timeout, a failed creation, a call its open
+	// breaker refused), 0 to 1; error_rate counts the daemon's failures of
+	// the pool's calls too.
+	FaultRate float64 `protobuf:"fixed64,13,opt,name=fault_rate,json=faultRate,proto3" json:"fault_rate,omitempty"`
+	// Points the pool's own faults cost the score (rules C, B1, B2, F1-F3,
+	// P of the README), at most 30: one pool's worth.
+	PointsLost uint32 `protobuf:"varint,14,opt,name=points_lost,json=pointsLost,proto3" json:"points_lost,omitempty"`
+	// The pool's rules that applied, with their points before the cap,
+	// e.g. "breaker open (B1 30)".
+	Reasons       []string `protobuf:"bytes,15,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PoolHealth) Reset() {
@@ -2638,6 +2651,27 @@ func (x *PoolHealth) GetAbandonedTotal() uint64 {
 		return x.AbandonedTotal
 	}
 	return 0
+}
+
+func (x *PoolHealth) GetFaultRate() float64 {
+	if x != nil {
+		return x.FaultRate
+	}
+	return 0
+}
+
+func (x *PoolHealth) GetPointsLost() uint32 {
+	if x != nil {
+		return x.PointsLost
+	}
+	return 0
+}
+
+func (x *PoolHealth) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
 }
 
 // PoolEventsRequest subscribes to pool events.
@@ -5272,7 +5306,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x06uptime\x18\b \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x12\x18\n" +
 	"\aversion\x18\t \x01(\tR\aversion\x12\x18\n" +
 	"\areasons\x18\n" +
-	" \x03(\tR\areasons\"\x98\x03\n" +
+	" \x03(\tR\areasons\"\xf2\x03\n" +
 	"\n" +
 	"PoolHealth\x12\x12\n" +
 	"\x04pool\x18\x01 \x01(\tR\x04pool\x12\x14\n" +
@@ -5288,7 +5322,12 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x06engine\x18\n" +
 	" \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12+\n" +
 	"\x11abandoned_running\x18\v \x01(\rR\x10abandonedRunning\x12'\n" +
-	"\x0fabandoned_total\x18\f \x01(\x04R\x0eabandonedTotal\"|\n" +
+	"\x0fabandoned_total\x18\f \x01(\x04R\x0eabandonedTotal\x12\x1d\n" +
+	"\n" +
+	"fault_rate\x18\r \x01(\x01R\tfaultRate\x12\x1f\n" +
+	"\vpoints_lost\x18\x0e \x01(\rR\n" +
+	"pointsLost\x12\x18\n" +
+	"\areasons\x18\x0f \x03(\tR\areasons\"|\n" +
 	"\x11PoolEventsRequest\x120\n" +
 	"\x05kinds\x18\x01 \x03(\x0e2\x1a.riptide.pool.v1.EventKindR\x05kinds\x12\x14\n" +
 	"\x05pools\x18\x02 \x03(\tR\x05pools\x12\x1f\n" +

@@ -571,17 +571,20 @@ class PoolExhausted(_message.Message):
     def __init__(self, waiters: _Optional[int] = ...) -> None: ...
 
 class PoolHealth(_message.Message):
-    __slots__ = ["abandoned_running", "abandoned_total", "breaker_state", "engine", "error_rate", "idle", "in_use", "leased", "max", "pool", "total", "waiters"]
+    __slots__ = ["abandoned_running", "abandoned_total", "breaker_state", "engine", "error_rate", "fault_rate", "idle", "in_use", "leased", "max", "points_lost", "pool", "reasons", "total", "waiters"]
     ABANDONED_RUNNING_FIELD_NUMBER: _ClassVar[int]
     ABANDONED_TOTAL_FIELD_NUMBER: _ClassVar[int]
     BREAKER_STATE_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
+    FAULT_RATE_FIELD_NUMBER: _ClassVar[int]
     IDLE_FIELD_NUMBER: _ClassVar[int]
     IN_USE_FIELD_NUMBER: _ClassVar[int]
     LEASED_FIELD_NUMBER: _ClassVar[int]
     MAX_FIELD_NUMBER: _ClassVar[int]
+    POINTS_LOST_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     WAITERS_FIELD_NUMBER: _ClassVar[int]
     abandoned_running: int
@@ -589,14 +592,17 @@ class PoolHealth(_message.Message):
     breaker_state: BreakerState
     engine: ExtractorEngine
     error_rate: float
+    fault_rate: float
     idle: int
     in_use: int
     leased: int
     max: int
+    points_lost: int
     pool: str
+    reasons: _containers.RepeatedScalarFieldContainer[str]
     total: int
     waiters: int
-    def __init__(self, pool: _Optional[str] = ..., total: _Optional[int] = ..., in_use: _Optional[int] = ..., idle: _Optional[int] = ..., waiters: _Optional[int] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., error_rate: _Optional[float] = ..., leased: _Optional[int] = ..., max: _Optional[int] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., abandoned_running: _Optional[int] = ..., abandoned_total: _Optional[int] = ...) -> None: ...
+    def __init__(self, pool: _Optional[str] = ..., total: _Optional[int] = ..., in_use: _Optional[int] = ..., idle: _Optional[int] = ..., waiters: _Optional[int] = ..., breaker_state: _Optional[_Union[BreakerState, str]] = ..., error_rate: _Optional[float] = ..., leased: _Optional[int] = ..., max: _Optional[int] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., abandoned_running: _Optional[int] = ..., abandoned_total: _Optional[int] = ..., fault_rate: _Optional[float] = ..., points_lost: _Optional[int] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PoolStats(_message.Message):
     __slots__ = ["avg_creation", "avg_wait", "breaker_state", "checkouts", "create_failures", "created", "creating", "destroyed", "idle", "in_use", "kind", "leased", "max", "memory_bytes", "min", "p99_wait", "pool", "timeouts", "total", "utilization", "waiters", "waits"]

@@ -1,0 +1,123 @@
+package daemon_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// TestOneFailingModuleCostsOnePool is issue 15's promise for Health: a
+// module that fails half of its calls, or every call, costs the score what
+// one pool is worth (README, rules C, B, F, P), so the daemon answers
+// DEGRADED while the bundled article module and the css pool answer, and
+// the module's part of the report says why. Before, its faults counted in
+// the daemon's error rate too (E3 30) on top of its open breaker (B1 30),
+// its refused creations (C 30) and its conditions (P 10): CRITICAL.
+func TestOneFailingModuleCostsOnePool(t *testing.T) {
+	tests := []struct {
+		name   string
+		module string
+		// bad is the document of a failing call; good, when set, that of
+		// a call that succeeds, sent in turn with bad.
+		bad, good string
+		// breaker is the module's breaker state at the end.
+		breaker poolv1.BreakerState
+		// reasons must all be in the module's PoolHealth.reasons.
+		reasons []string
+		// faultRate is the module's PoolHealth.fault_rate.
+		faultRate float64
+	}{
+		{
+			// echo answers its document when it starts with "{", and
+			// otherwise a result pointer far past its memory.
+			name: "half its calls", module: "echo", bad: "xxxxxxxx", good: `{"ok":{}}`,
+			breaker:   poolv1.BreakerState_BREAKER_STATE_CLOSED,
+			reasons:   []string{"fault rate 50.0% above 20% (F3 30)"},
+			faultRate: 0.5,
+		},
+		{
+			// trap executes unreachable: its breaker opens after
+			// CB_FAILURE_THRESHOLD calls, refuses the rest and the
+			// creations that would replace its discarded instance.
+			name: "every call", module: "trap", bad: "<p>x</p>",
+			breaker: poolv1.BreakerState_BREAKER_STATE_OPEN,
+			reasons: []string{"breaker open (B1 30)", "fault rate 100.0% above 20% (F3 30)",
+				"cannot create an instance and has none idle (C 30)", "at most 30 for one pool"},
+			faultRate: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := start(t, wasmEnv(modulesDir(t, tt.module), "CB_TIMEOUT_MS=3600000"))
+			client := poolv1.NewPoolServiceClient(s.conn)
+			ctx := context.Background()
+
+			// Twenty calls of the module's, past the error windows'
+			// minimum of ten, and the other pools' calls beside them.
+			for i := range 20 {
+				doc := tt.bad
+				if tt.good != "" && i%2 == 1 {
+					doc = tt.good
+				}
+				_, err := client.Extract(ctx, wasmRequest(tt.module, "", doc))
+				switch c := status.Code(err); {
+				case doc == tt.good && c != codes.OK:
+					t.Fatalf("call %d of %s's good ones: %v", i, tt.module, err)
+				case doc == tt.bad && c == codes.OK:
+					t.Fatalf("call %d of %s's bad ones succeeded", i, tt.module)
+				}
+				if i%10 == 0 { // slow under the race detector
+					if _, err := client.Extract(ctx, wasmRequest("article", "metadata", articlePage)); err != nil {
+						t.Fatalf("article beside %s: %v", tt.module, err)
+					}
+				}
+				if _, err := client.Extract(ctx, cssRequest(articlePage, "h1")); err != nil {
+					t.Fatalf("css beside %s: %v", tt.module, err)
+				}
+			}
+			if tt.breaker == poolv1.BreakerState_BREAKER_STATE_OPEN {
+				// The refill the open breaker refuses runs in the
+				// background.
+				waitFor(t, tt.module+"'s creation refused", func() bool {
+					return poolStats(t, client, tt.module).GetCreateFailures() > 0
+				})
+			}
+
+			h, err := client.Health(ctx, &poolv1.HealthRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.GetLevel() != poolv1.HealthLevel_HEALTH_LEVEL_DEGRADED || h.GetScore() != 70 {
+				t.Errorf("Health: %v %d, want DEGRADED 70; reasons %q", h.GetLevel(), h.GetScore(), h.GetReasons())
+			}
+			if h.GetErrorRate() != 0 {
+				t.Errorf("the daemon's error rate %v counts the module's faults", h.GetErrorRate())
+			}
+			if !slices.ContainsFunc(h.GetReasons(), func(r string) bool { return strings.HasPrefix(r, "pool "+tt.module+": ") }) {
+				t.Errorf("Health reasons %q do not name %s", h.GetReasons(), tt.module)
+			}
+			for _, p := range h.GetPools() {
+				if p.GetPool() != tt.module {
+					if p.GetPointsLost() != 0 || len(p.GetReasons()) != 0 || p.GetFaultRate() != 0 {
+						t.Errorf("bystander %s: lost %d, reasons %q, fault rate %v", p.GetPool(), p.GetPointsLost(), p.GetReasons(), p.GetFaultRate())
+					}
+					continue
+				}
+				if p.GetPointsLost() != 30 || p.GetFaultRate() != tt.faultRate || p.GetBreakerState() != tt.breaker {
+					t.Errorf("%s: lost %d, fault rate %v, breaker %v; want 30, %v, %v",
+						tt.module, p.GetPointsLost(), p.GetFaultRate(), p.GetBreakerState(), tt.faultRate, tt.breaker)
+				}
+				for _, want := range tt.reasons {
+					if !slices.ContainsFunc(p.GetReasons(), func(r string) bool { return strings.Contains(r, want) }) {
+						t.Errorf("%s's reasons %q, want one containing %q", tt.module, p.GetReasons(), want)
+					}
+				}
+			}
+		})
+	}
+}
