@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
 	"google.golang.org/grpc/codes"
@@ -119,5 +120,71 @@ func TestOneFailingModuleCostsOnePool(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCreationBackoffListed checks that ListExtractors publishes each
+// pool's creation backoff: its bounds, and for a module whose creations
+// fail (trap, whose breaker opens on its traps and then refuses the
+// creations that would replace its discarded instance) the retry pending,
+// its delay and due time, and the failures in a row; a pool whose
+// creations succeed is in no backoff.
+func TestCreationBackoffListed(t *testing.T) {
+	s := start(t, wasmEnv(modulesDir(t, "trap"), "CB_TIMEOUT_MS=3600000"))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	backoffs := func() map[string]*poolv1.CreationBackoff {
+		t.Helper()
+		resp, err := client.ListExtractors(ctx, &poolv1.ListExtractorsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*poolv1.CreationBackoff{}
+		for _, e := range resp.GetExtractors() {
+			out[e.GetPool()] = e.GetCreationBackoff()
+		}
+		return out
+	}
+	calm := func(what string, b *poolv1.CreationBackoff) {
+		t.Helper()
+		if b.GetActive() || b.GetConsecutiveFailures() != 0 || b.GetDelay().AsDuration() != 0 || b.GetNextRetry() != nil {
+			t.Errorf("%s's creation backoff %v, want none", what, b)
+		}
+		if b.GetFirstDelay().AsDuration() != 100*time.Millisecond || b.GetMaxDelay().AsDuration() != 6400*time.Millisecond {
+			t.Errorf("%s's creation backoff bounds %v .. %v, want 100ms .. 6.4s", what, b.GetFirstDelay().AsDuration(), b.GetMaxDelay().AsDuration())
+		}
+	}
+	for _, pool := range []string{"trap", "article", "css", "regex"} {
+		calm(pool+" at start", backoffs()[pool])
+	}
+
+	for i := 0; ; i++ {
+		_, err := client.Extract(ctx, wasmRequest("trap", "", "<p>x</p>"))
+		if errorReason(err) == "CIRCUIT_OPEN" {
+			break
+		}
+		wantStatus(t, "a trap", err, codes.Internal, "EXTRACTOR_FAILED")
+		if i == 20 {
+			t.Fatal("trap's breaker did not open in 20 calls")
+		}
+	}
+	var b *poolv1.CreationBackoff
+	waitFor(t, "trap's creations failing twice in a row", func() bool {
+		b = backoffs()["trap"]
+		return b.GetActive() && b.GetConsecutiveFailures() >= 2
+	})
+	if d := b.GetDelay().AsDuration(); d < b.GetFirstDelay().AsDuration() || d > b.GetMaxDelay().AsDuration() || b.GetNextRetry() == nil {
+		t.Errorf("trap's creation backoff %v: want a delay within its bounds and the next retry's time", b)
+	}
+	for _, pool := range []string{"article", "css", "regex"} {
+		calm(pool+" beside trap", backoffs()[pool])
+	}
+	// Health names the same state.
+	h, err := client.Health(ctx, &poolv1.HealthRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(h.GetReasons(), func(r string) bool { return strings.Contains(r, "creation_backoff") }) {
+		t.Errorf("Health reasons %q do not name trap's creation backoff", h.GetReasons())
 	}
 }

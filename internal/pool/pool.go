@@ -128,7 +128,9 @@ type Pool[T Poolable] struct {
 	probeRound    uint64
 	fastCheckouts uint64 // checkouts served from idle without waiting
 	backoff       time.Duration
-	retryPending  bool // a refill retry is scheduled; refills to MinSize wait for it
+	retryPending  bool      // a refill retry is scheduled; refills to MinSize wait for it
+	retryAt       time.Time // when the pending retry is due (see Backoff)
+	failStreak    uint64    // factory calls failed in a row
 	warmDone      bool
 	warmFailDone  bool
 	drained       chan struct{} // closed when closed and nothing is outstanding
@@ -495,6 +497,7 @@ func (p *Pool[T]) create(id uint64) {
 		p.mu.Lock()
 		p.creating--
 		p.total--
+		p.failStreak++
 		// The error goes to the oldest waiter unless the other creations in
 		// flight already cover every waiter. Either way each failure fails
 		// at most one caller, so a broken factory is never called in a loop.
@@ -529,6 +532,7 @@ func (p *Pool[T]) create(id uint64) {
 	p.mu.Lock()
 	p.creating--
 	p.backoff = 0
+	p.failStreak = 0
 	if p.closed {
 		p.retireLocked(h, ReasonClosed)
 		p.mu.Unlock()
@@ -551,8 +555,9 @@ func (p *Pool[T]) scheduleRetryLocked() {
 	if p.closed || p.retryPending {
 		return
 	}
-	p.backoff = min(max(2*p.backoff, p.cfg.RetryBackoff), 64*p.cfg.RetryBackoff)
+	p.backoff = min(max(2*p.backoff, p.cfg.RetryBackoff), maxRetryBackoff(p.cfg.RetryBackoff))
 	p.retryPending = true
+	p.retryAt = p.wallNow().Add(p.backoff)
 	t := p.newTimer(p.backoff)
 	go func() {
 		select {

@@ -15,6 +15,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // PoolView is one pool as the daemon's read-only RPCs and metrics see it.
@@ -32,6 +33,8 @@ type PoolView struct {
 	// Article is set for the bundled article module run natively
 	// (ARTICLE_ENGINE=native).
 	Article *articlepool.Pool
+	// Backoff is the state of the pool's retries of failed creations.
+	Backoff pool.Backoff
 }
 
 // Pools returns a snapshot of every pool: css, regex, then the modules by
@@ -40,8 +43,8 @@ func (s *Service) Pools() []PoolView {
 	var out []PoolView
 	if np := s.native; np != nil {
 		out = append(out,
-			PoolView{Name: PoolCSS, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_CSS, Stats: np.CSS.Stats(), Engine: engineNative},
-			PoolView{Name: PoolRegex, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX, Stats: np.Regex.Stats(), Engine: engineNative},
+			PoolView{Name: PoolCSS, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_CSS, Stats: np.CSS.Stats(), Engine: engineNative, Backoff: np.CSS.Backoff()},
+			PoolView{Name: PoolRegex, Kind: poolv1.ExtractorKind_EXTRACTOR_KIND_REGEX, Stats: np.Regex.Stats(), Engine: engineNative, Backoff: np.Regex.Backoff()},
 		)
 	}
 	modules := len(out)
@@ -55,6 +58,7 @@ func (s *Service) Pools() []PoolView {
 				MemoryBytes: p.MemoryBytes(),
 				Module:      p,
 				Engine:      poolv1.ExtractorEngine_EXTRACTOR_ENGINE_WASM,
+				Backoff:     p.Pool.Backoff(),
 			})
 		}
 	}
@@ -67,6 +71,7 @@ func (s *Service) Pools() []PoolView {
 			Breaker: a.Breaker.State(),
 			Engine:  engineNative,
 			Article: a,
+			Backoff: a.Pool.Backoff(),
 		})
 		slices.SortFunc(out[modules:], func(a, b PoolView) int { return strings.Compare(a.Name, b.Name) })
 	}
@@ -145,6 +150,7 @@ func (s *Service) ListExtractors(ctx context.Context, _ *poolv1.ListExtractorsRe
 		}
 		e.Specs = poolSpecs(v.Kind)
 		e.Engine = v.Engine
+		e.CreationBackoff = creationBackoff(v.Backoff)
 		if a := v.Article; a != nil {
 			l := a.Limits()
 			e.Modes = article.Modes()
@@ -199,6 +205,21 @@ func (s *Service) moduleLimits(p *wasmpool.Pool) *poolv1.ModuleLimits {
 		FailureLogWindow:     durationpb.New(wasm.FailureLogWindow),
 		MaxEventReasonBytes:  events.MaxReasonBytes,
 	}
+}
+
+// creationBackoff converts the state of a pool's creation retries.
+func creationBackoff(b pool.Backoff) *poolv1.CreationBackoff {
+	out := &poolv1.CreationBackoff{
+		Active:              b.Pending,
+		Delay:               durationpb.New(b.Delay),
+		ConsecutiveFailures: b.Failures,
+		FirstDelay:          durationpb.New(b.First),
+		MaxDelay:            durationpb.New(b.Max),
+	}
+	if b.Pending {
+		out.NextRetry = timestamppb.New(b.RetryAt)
+	}
+	return out
 }
 
 // poolStats converts a pool's snapshot.

@@ -4578,9 +4578,11 @@ type Extractor struct {
 	MaxDocumentBytes uint64 `protobuf:"varint,13,opt,name=max_document_bytes,json=maxDocumentBytes,proto3" json:"max_document_bytes,omitempty"`
 	// What one call on the module may cost (unset for native pools); see
 	// docs/wasm-abi.md, "Limits".
-	ModuleLimits  *ModuleLimits `protobuf:"bytes,20,opt,name=module_limits,json=moduleLimits,proto3" json:"module_limits,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ModuleLimits *ModuleLimits `protobuf:"bytes,20,opt,name=module_limits,json=moduleLimits,proto3" json:"module_limits,omitempty"`
+	// The pool's retries of failed instance creations, now.
+	CreationBackoff *CreationBackoff `protobuf:"bytes,21,opt,name=creation_backoff,json=creationBackoff,proto3" json:"creation_backoff,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Extractor) Reset() {
@@ -4711,6 +4713,110 @@ func (x *Extractor) GetModuleLimits() *ModuleLimits {
 	return nil
 }
 
+func (x *Extractor) GetCreationBackoff() *CreationBackoff {
+	if x != nil {
+		return x.CreationBackoff
+	}
+	return nil
+}
+
+// CreationBackoff is the state of a pool's retries after failed instance
+// creations: below its minimum instances with its latest creation failed,
+// it waits before it tries again, each wait twice the one before, from
+// first_delay to max_delay (docs/wasm-abi.md, "Limits": Instance
+// creations). Creations for waiting callers are not delayed: each failure
+// fails one caller instead.
+type CreationBackoff struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True while the pool waits to retry.
+	Active bool `protobuf:"varint,1,opt,name=active,proto3" json:"active,omitempty"`
+	// The wait of the pending retry, or of the latest one; 0 once a creation
+	// succeeded.
+	Delay *durationpb.Duration `protobuf:"bytes,2,opt,name=delay,proto3" json:"delay,omitempty"`
+	// When the pending retry is due (unset unless active).
+	NextRetry *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=next_retry,json=nextRetry,proto3" json:"next_retry,omitempty"`
+	// Creations that failed in a row since the latest that succeeded.
+	ConsecutiveFailures uint64 `protobuf:"varint,4,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
+	// The first retry's wait (100 ms).
+	FirstDelay *durationpb.Duration `protobuf:"bytes,5,opt,name=first_delay,json=firstDelay,proto3" json:"first_delay,omitempty"`
+	// The longest wait (6.4 s, 64 times first_delay).
+	MaxDelay      *durationpb.Duration `protobuf:"bytes,6,opt,name=max_delay,json=maxDelay,proto3" json:"max_delay,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreationBackoff) Reset() {
+	*x = CreationBackoff{}
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreationBackoff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreationBackoff) ProtoMessage() {}
+
+func (x *CreationBackoff) ProtoReflect() protoreflect.Message {
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreationBackoff.ProtoReflect.Descriptor instead.
+func (*CreationBackoff) Descriptor() ([]byte, []int) {
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CreationBackoff) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *CreationBackoff) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+func (x *CreationBackoff) GetNextRetry() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRetry
+	}
+	return nil
+}
+
+func (x *CreationBackoff) GetConsecutiveFailures() uint64 {
+	if x != nil {
+		return x.ConsecutiveFailures
+	}
+	return 0
+}
+
+func (x *CreationBackoff) GetFirstDelay() *durationpb.Duration {
+	if x != nil {
+		return x.FirstDelay
+	}
+	return nil
+}
+
+func (x *CreationBackoff) GetMaxDelay() *durationpb.Duration {
+	if x != nil {
+		return x.MaxDelay
+	}
+	return nil
+}
+
 // ModuleLimits are the bounds of one WebAssembly module's calls, beyond the
 // daemon's Limits.
 type ModuleLimits struct {
@@ -4778,7 +4884,7 @@ type ModuleLimits struct {
 
 func (x *ModuleLimits) Reset() {
 	*x = ModuleLimits{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4790,7 +4896,7 @@ func (x *ModuleLimits) String() string {
 func (*ModuleLimits) ProtoMessage() {}
 
 func (x *ModuleLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[49]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4803,7 +4909,7 @@ func (x *ModuleLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleLimits.ProtoReflect.Descriptor instead.
 func (*ModuleLimits) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{49}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ModuleLimits) GetMaxDocumentBytes() uint64 {
@@ -4980,7 +5086,7 @@ type Limits struct {
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[50]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4992,7 +5098,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_riptide_pool_v1_pool_proto_msgTypes[50]
+	mi := &file_riptide_pool_v1_pool_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5005,7 +5111,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{50}
+	return file_riptide_pool_v1_pool_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Limits) GetMaxDocumentBytes() uint64 {
@@ -5457,7 +5563,7 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\n" +
 	"extractors\x18\x01 \x03(\v2\x1a.riptide.pool.v1.ExtractorR\n" +
 	"extractors\x12/\n" +
-	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\xc5\x04\n" +
+	"\x06limits\x18\x02 \x01(\v2\x17.riptide.pool.v1.LimitsR\x06limits\"\x92\x05\n" +
 	"\tExtractor\x12\x12\n" +
 	"\x04pool\x18\x01 \x01(\tR\x04pool\x122\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.riptide.pool.v1.ExtractorKindR\x04kind\x12\x14\n" +
@@ -5474,7 +5580,17 @@ const file_riptide_pool_v1_pool_proto_rawDesc = "" +
 	"\x05specs\x18\v \x03(\tR\x05specs\x128\n" +
 	"\x06engine\x18\f \x01(\x0e2 .riptide.pool.v1.ExtractorEngineR\x06engine\x12,\n" +
 	"\x12max_document_bytes\x18\r \x01(\x04R\x10maxDocumentBytes\x12B\n" +
-	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\"\xb0\x06\n" +
+	"\rmodule_limits\x18\x14 \x01(\v2\x1d.riptide.pool.v1.ModuleLimitsR\fmoduleLimits\x12K\n" +
+	"\x10creation_backoff\x18\x15 \x01(\v2 .riptide.pool.v1.CreationBackoffR\x0fcreationBackoff\"\xbc\x02\n" +
+	"\x0fCreationBackoff\x12\x16\n" +
+	"\x06active\x18\x01 \x01(\bR\x06active\x12/\n" +
+	"\x05delay\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x129\n" +
+	"\n" +
+	"next_retry\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tnextRetry\x121\n" +
+	"\x14consecutive_failures\x18\x04 \x01(\x04R\x13consecutiveFailures\x12:\n" +
+	"\vfirst_delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"firstDelay\x126\n" +
+	"\tmax_delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bmaxDelay\"\xb0\x06\n" +
 	"\fModuleLimits\x12,\n" +
 	"\x12max_document_bytes\x18\x01 \x01(\x04R\x10maxDocumentBytes\x120\n" +
 	"\x14document_blame_bytes\x18\x02 \x01(\x04R\x12documentBlameBytes\x12(\n" +
@@ -5603,7 +5719,7 @@ func file_riptide_pool_v1_pool_proto_rawDescGZIP() []byte {
 }
 
 var file_riptide_pool_v1_pool_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_riptide_pool_v1_pool_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(CssOutput)(0),                 // 0: riptide.pool.v1.CssOutput
 	(XpathResultType)(0),           // 1: riptide.pool.v1.XpathResultType
@@ -5663,15 +5779,16 @@ var file_riptide_pool_v1_pool_proto_goTypes = []any{
 	(*ListExtractorsRequest)(nil),  // 55: riptide.pool.v1.ListExtractorsRequest
 	(*ListExtractorsResponse)(nil), // 56: riptide.pool.v1.ListExtractorsResponse
 	(*Extractor)(nil),              // 57: riptide.pool.v1.Extractor
-	(*ModuleLimits)(nil),           // 58: riptide.pool.v1.ModuleLimits
-	(*Limits)(nil),                 // 59: riptide.pool.v1.Limits
-	nil,                            // 60: riptide.pool.v1.FieldsSpec.FieldsEntry
-	nil,                            // 61: riptide.pool.v1.ExtractResponse.FieldsEntry
-	nil,                            // 62: riptide.pool.v1.RegexMatch.NamedGroupsEntry
-	nil,                            // 63: riptide.pool.v1.PoolStats.DestroyedEntry
-	(*structpb.Struct)(nil),        // 64: google.protobuf.Struct
-	(*durationpb.Duration)(nil),    // 65: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 66: google.protobuf.Timestamp
+	(*CreationBackoff)(nil),        // 58: riptide.pool.v1.CreationBackoff
+	(*ModuleLimits)(nil),           // 59: riptide.pool.v1.ModuleLimits
+	(*Limits)(nil),                 // 60: riptide.pool.v1.Limits
+	nil,                            // 61: riptide.pool.v1.FieldsSpec.FieldsEntry
+	nil,                            // 62: riptide.pool.v1.ExtractResponse.FieldsEntry
+	nil,                            // 63: riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	nil,                            // 64: riptide.pool.v1.PoolStats.DestroyedEntry
+	(*structpb.Struct)(nil),        // 65: google.protobuf.Struct
+	(*durationpb.Duration)(nil),    // 66: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 67: google.protobuf.Timestamp
 }
 var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	10, // 0: riptide.pool.v1.ExtractRequest.css:type_name -> riptide.pool.v1.CssSpec
@@ -5684,36 +5801,36 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	0,  // 7: riptide.pool.v1.XpathSpec.output:type_name -> riptide.pool.v1.CssOutput
 	1,  // 8: riptide.pool.v1.XpathResult.type:type_name -> riptide.pool.v1.XpathResultType
 	2,  // 9: riptide.pool.v1.RegexSpec.source:type_name -> riptide.pool.v1.RegexSource
-	60, // 10: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
+	61, // 10: riptide.pool.v1.FieldsSpec.fields:type_name -> riptide.pool.v1.FieldsSpec.FieldsEntry
 	10, // 11: riptide.pool.v1.FieldSpec.css:type_name -> riptide.pool.v1.CssSpec
 	14, // 12: riptide.pool.v1.FieldSpec.regex:type_name -> riptide.pool.v1.RegexSpec
 	11, // 13: riptide.pool.v1.FieldSpec.xpath:type_name -> riptide.pool.v1.XpathSpec
 	12, // 14: riptide.pool.v1.FieldSpec.structured:type_name -> riptide.pool.v1.StructuredSpec
 	19, // 15: riptide.pool.v1.ExtractResponse.matches:type_name -> riptide.pool.v1.RegexMatch
-	61, // 16: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
-	64, // 17: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
+	62, // 16: riptide.pool.v1.ExtractResponse.fields:type_name -> riptide.pool.v1.ExtractResponse.FieldsEntry
+	65, // 17: riptide.pool.v1.ExtractResponse.result:type_name -> google.protobuf.Struct
 	21, // 18: riptide.pool.v1.ExtractResponse.timing:type_name -> riptide.pool.v1.Timing
 	13, // 19: riptide.pool.v1.ExtractResponse.xpath:type_name -> riptide.pool.v1.XpathResult
-	62, // 20: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
+	63, // 20: riptide.pool.v1.RegexMatch.named_groups:type_name -> riptide.pool.v1.RegexMatch.NamedGroupsEntry
 	19, // 21: riptide.pool.v1.FieldResult.matches:type_name -> riptide.pool.v1.RegexMatch
 	13, // 22: riptide.pool.v1.FieldResult.xpath:type_name -> riptide.pool.v1.XpathResult
-	64, // 23: riptide.pool.v1.FieldResult.result:type_name -> google.protobuf.Struct
-	65, // 24: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
-	65, // 25: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
-	65, // 26: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
-	65, // 27: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
+	65, // 23: riptide.pool.v1.FieldResult.result:type_name -> google.protobuf.Struct
+	66, // 24: riptide.pool.v1.Timing.queue_wait:type_name -> google.protobuf.Duration
+	66, // 25: riptide.pool.v1.Timing.extraction:type_name -> google.protobuf.Duration
+	66, // 26: riptide.pool.v1.Timing.total:type_name -> google.protobuf.Duration
+	66, // 27: riptide.pool.v1.CheckoutRequest.ttl:type_name -> google.protobuf.Duration
 	24, // 28: riptide.pool.v1.CheckoutResponse.lease:type_name -> riptide.pool.v1.Lease
-	66, // 29: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	65, // 30: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
+	67, // 29: riptide.pool.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	66, // 30: riptide.pool.v1.RenewLeaseRequest.ttl:type_name -> google.protobuf.Duration
 	24, // 31: riptide.pool.v1.RenewLeaseResponse.lease:type_name -> riptide.pool.v1.Lease
 	3,  // 32: riptide.pool.v1.HealthResponse.level:type_name -> riptide.pool.v1.HealthLevel
 	31, // 33: riptide.pool.v1.HealthResponse.pools:type_name -> riptide.pool.v1.PoolHealth
-	65, // 34: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
+	66, // 34: riptide.pool.v1.HealthResponse.uptime:type_name -> google.protobuf.Duration
 	4,  // 35: riptide.pool.v1.PoolHealth.breaker_state:type_name -> riptide.pool.v1.BreakerState
 	8,  // 36: riptide.pool.v1.PoolHealth.engine:type_name -> riptide.pool.v1.ExtractorEngine
 	5,  // 37: riptide.pool.v1.PoolEventsRequest.kinds:type_name -> riptide.pool.v1.EventKind
 	34, // 38: riptide.pool.v1.PoolEventsResponse.event:type_name -> riptide.pool.v1.PoolEvent
-	66, // 39: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
+	67, // 39: riptide.pool.v1.PoolEvent.time:type_name -> google.protobuf.Timestamp
 	35, // 40: riptide.pool.v1.PoolEvent.instance_created:type_name -> riptide.pool.v1.InstanceCreated
 	36, // 41: riptide.pool.v1.PoolEvent.instance_destroyed:type_name -> riptide.pool.v1.InstanceDestroyed
 	37, // 42: riptide.pool.v1.PoolEvent.instance_checked_out:type_name -> riptide.pool.v1.InstanceCheckedOut
@@ -5734,50 +5851,55 @@ var file_riptide_pool_v1_pool_proto_depIdxs = []int32{
 	52, // 57: riptide.pool.v1.GetMetricsResponse.memory:type_name -> riptide.pool.v1.MemoryStats
 	51, // 58: riptide.pool.v1.GetMetricsResponse.native:type_name -> riptide.pool.v1.NativeMetrics
 	7,  // 59: riptide.pool.v1.PoolStats.kind:type_name -> riptide.pool.v1.ExtractorKind
-	63, // 60: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
-	65, // 61: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
-	65, // 62: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
-	65, // 63: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
+	64, // 60: riptide.pool.v1.PoolStats.destroyed:type_name -> riptide.pool.v1.PoolStats.DestroyedEntry
+	66, // 61: riptide.pool.v1.PoolStats.avg_wait:type_name -> google.protobuf.Duration
+	66, // 62: riptide.pool.v1.PoolStats.p99_wait:type_name -> google.protobuf.Duration
+	66, // 63: riptide.pool.v1.PoolStats.avg_creation:type_name -> google.protobuf.Duration
 	4,  // 64: riptide.pool.v1.PoolStats.breaker_state:type_name -> riptide.pool.v1.BreakerState
 	52, // 65: riptide.pool.v1.ForceGCResponse.before:type_name -> riptide.pool.v1.MemoryStats
 	52, // 66: riptide.pool.v1.ForceGCResponse.after:type_name -> riptide.pool.v1.MemoryStats
-	65, // 67: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
+	66, // 67: riptide.pool.v1.ForceGCResponse.duration:type_name -> google.protobuf.Duration
 	57, // 68: riptide.pool.v1.ListExtractorsResponse.extractors:type_name -> riptide.pool.v1.Extractor
-	59, // 69: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
+	60, // 69: riptide.pool.v1.ListExtractorsResponse.limits:type_name -> riptide.pool.v1.Limits
 	7,  // 70: riptide.pool.v1.Extractor.kind:type_name -> riptide.pool.v1.ExtractorKind
-	65, // 71: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
+	66, // 71: riptide.pool.v1.Extractor.extract_timeout:type_name -> google.protobuf.Duration
 	8,  // 72: riptide.pool.v1.Extractor.engine:type_name -> riptide.pool.v1.ExtractorEngine
-	58, // 73: riptide.pool.v1.Extractor.module_limits:type_name -> riptide.pool.v1.ModuleLimits
-	65, // 74: riptide.pool.v1.ModuleLimits.housekeeping_timeout:type_name -> google.protobuf.Duration
-	65, // 75: riptide.pool.v1.ModuleLimits.failure_log_window:type_name -> google.protobuf.Duration
-	65, // 76: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
-	65, // 77: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
-	65, // 78: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
-	16, // 79: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
-	20, // 80: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
-	9,  // 81: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
-	22, // 82: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
-	25, // 83: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
-	27, // 84: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
-	29, // 85: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
-	32, // 86: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
-	48, // 87: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
-	53, // 88: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
-	55, // 89: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
-	18, // 90: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
-	23, // 91: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
-	26, // 92: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
-	28, // 93: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
-	30, // 94: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
-	33, // 95: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
-	49, // 96: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
-	54, // 97: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
-	56, // 98: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
-	90, // [90:99] is the sub-list for method output_type
-	81, // [81:90] is the sub-list for method input_type
-	81, // [81:81] is the sub-list for extension type_name
-	81, // [81:81] is the sub-list for extension extendee
-	0,  // [0:81] is the sub-list for field type_name
+	59, // 73: riptide.pool.v1.Extractor.module_limits:type_name -> riptide.pool.v1.ModuleLimits
+	58, // 74: riptide.pool.v1.Extractor.creation_backoff:type_name -> riptide.pool.v1.CreationBackoff
+	66, // 75: riptide.pool.v1.CreationBackoff.delay:type_name -> google.protobuf.Duration
+	67, // 76: riptide.pool.v1.CreationBackoff.next_retry:type_name -> google.protobuf.Timestamp
+	66, // 77: riptide.pool.v1.CreationBackoff.first_delay:type_name -> google.protobuf.Duration
+	66, // 78: riptide.pool.v1.CreationBackoff.max_delay:type_name -> google.protobuf.Duration
+	66, // 79: riptide.pool.v1.ModuleLimits.housekeeping_timeout:type_name -> google.protobuf.Duration
+	66, // 80: riptide.pool.v1.ModuleLimits.failure_log_window:type_name -> google.protobuf.Duration
+	66, // 81: riptide.pool.v1.Limits.checkout_timeout:type_name -> google.protobuf.Duration
+	66, // 82: riptide.pool.v1.Limits.lease_default_ttl:type_name -> google.protobuf.Duration
+	66, // 83: riptide.pool.v1.Limits.lease_max_ttl:type_name -> google.protobuf.Duration
+	16, // 84: riptide.pool.v1.FieldsSpec.FieldsEntry.value:type_name -> riptide.pool.v1.FieldSpec
+	20, // 85: riptide.pool.v1.ExtractResponse.FieldsEntry.value:type_name -> riptide.pool.v1.FieldResult
+	9,  // 86: riptide.pool.v1.PoolService.Extract:input_type -> riptide.pool.v1.ExtractRequest
+	22, // 87: riptide.pool.v1.PoolService.Checkout:input_type -> riptide.pool.v1.CheckoutRequest
+	25, // 88: riptide.pool.v1.PoolService.RenewLease:input_type -> riptide.pool.v1.RenewLeaseRequest
+	27, // 89: riptide.pool.v1.PoolService.ReleaseLease:input_type -> riptide.pool.v1.ReleaseLeaseRequest
+	29, // 90: riptide.pool.v1.PoolService.Health:input_type -> riptide.pool.v1.HealthRequest
+	32, // 91: riptide.pool.v1.PoolService.PoolEvents:input_type -> riptide.pool.v1.PoolEventsRequest
+	48, // 92: riptide.pool.v1.PoolService.GetMetrics:input_type -> riptide.pool.v1.GetMetricsRequest
+	53, // 93: riptide.pool.v1.PoolService.ForceGC:input_type -> riptide.pool.v1.ForceGCRequest
+	55, // 94: riptide.pool.v1.PoolService.ListExtractors:input_type -> riptide.pool.v1.ListExtractorsRequest
+	18, // 95: riptide.pool.v1.PoolService.Extract:output_type -> riptide.pool.v1.ExtractResponse
+	23, // 96: riptide.pool.v1.PoolService.Checkout:output_type -> riptide.pool.v1.CheckoutResponse
+	26, // 97: riptide.pool.v1.PoolService.RenewLease:output_type -> riptide.pool.v1.RenewLeaseResponse
+	28, // 98: riptide.pool.v1.PoolService.ReleaseLease:output_type -> riptide.pool.v1.ReleaseLeaseResponse
+	30, // 99: riptide.pool.v1.PoolService.Health:output_type -> riptide.pool.v1.HealthResponse
+	33, // 100: riptide.pool.v1.PoolService.PoolEvents:output_type -> riptide.pool.v1.PoolEventsResponse
+	49, // 101: riptide.pool.v1.PoolService.GetMetrics:output_type -> riptide.pool.v1.GetMetricsResponse
+	54, // 102: riptide.pool.v1.PoolService.ForceGC:output_type -> riptide.pool.v1.ForceGCResponse
+	56, // 103: riptide.pool.v1.PoolService.ListExtractors:output_type -> riptide.pool.v1.ListExtractorsResponse
+	95, // [95:104] is the sub-list for method output_type
+	86, // [86:95] is the sub-list for method input_type
+	86, // [86:86] is the sub-list for extension type_name
+	86, // [86:86] is the sub-list for extension extendee
+	0,  // [0:86] is the sub-list for field type_name
 }
 
 func init() { file_riptide_pool_v1_pool_proto_init() }
@@ -5822,7 +5944,7 @@ func file_riptide_pool_v1_pool_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riptide_pool_v1_pool_proto_rawDesc), len(file_riptide_pool_v1_pool_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   55,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -76,6 +76,22 @@ class CircuitStateChanged(_message.Message):
     to: BreakerState
     def __init__(self, to: _Optional[_Union[BreakerState, str]] = ..., **kwargs) -> None: ...
 
+class CreationBackoff(_message.Message):
+    __slots__ = ["active", "consecutive_failures", "delay", "first_delay", "max_delay", "next_retry"]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    DELAY_FIELD_NUMBER: _ClassVar[int]
+    FIRST_DELAY_FIELD_NUMBER: _ClassVar[int]
+    MAX_DELAY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RETRY_FIELD_NUMBER: _ClassVar[int]
+    active: bool
+    consecutive_failures: int
+    delay: _duration_pb2.Duration
+    first_delay: _duration_pb2.Duration
+    max_delay: _duration_pb2.Duration
+    next_retry: _timestamp_pb2.Timestamp
+    def __init__(self, active: bool = ..., delay: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., next_retry: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., consecutive_failures: _Optional[int] = ..., first_delay: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_delay: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
 class CssSpec(_message.Message):
     __slots__ = ["absolute_urls", "all", "attribute", "limit", "output", "selector"]
     ABSOLUTE_URLS_FIELD_NUMBER: _ClassVar[int]
@@ -158,8 +174,9 @@ class ExtractResponse(_message.Message):
     def __init__(self, values: _Optional[_Iterable[str]] = ..., matches: _Optional[_Iterable[_Union[RegexMatch, _Mapping]]] = ..., fields: _Optional[_Mapping[str, FieldResult]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pool: _Optional[str] = ..., instance_id: _Optional[str] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., fallback: bool = ..., truncated: bool = ..., xpath: _Optional[_Union[XpathResult, _Mapping]] = ..., unresolved_urls: _Optional[int] = ...) -> None: ...
 
 class Extractor(_message.Message):
-    __slots__ = ["abi_version", "engine", "extract_timeout", "instance_memory_limit_mb", "kind", "max_document_bytes", "max_instances", "min_instances", "modes", "module_limits", "pool", "sha256", "specs", "trusted"]
+    __slots__ = ["abi_version", "creation_backoff", "engine", "extract_timeout", "instance_memory_limit_mb", "kind", "max_document_bytes", "max_instances", "min_instances", "modes", "module_limits", "pool", "sha256", "specs", "trusted"]
     ABI_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATION_BACKOFF_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     EXTRACT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_MEMORY_LIMIT_MB_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +191,7 @@ class Extractor(_message.Message):
     SPECS_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_FIELD_NUMBER: _ClassVar[int]
     abi_version: int
+    creation_backoff: CreationBackoff
     engine: ExtractorEngine
     extract_timeout: _duration_pb2.Duration
     instance_memory_limit_mb: int
@@ -187,7 +205,7 @@ class Extractor(_message.Message):
     sha256: str
     specs: _containers.RepeatedScalarFieldContainer[str]
     trusted: bool
-    def __init__(self, pool: _Optional[str] = ..., kind: _Optional[_Union[ExtractorKind, str]] = ..., modes: _Optional[_Iterable[str]] = ..., abi_version: _Optional[int] = ..., trusted: bool = ..., min_instances: _Optional[int] = ..., max_instances: _Optional[int] = ..., instance_memory_limit_mb: _Optional[int] = ..., extract_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sha256: _Optional[str] = ..., specs: _Optional[_Iterable[str]] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., max_document_bytes: _Optional[int] = ..., module_limits: _Optional[_Union[ModuleLimits, _Mapping]] = ...) -> None: ...
+    def __init__(self, pool: _Optional[str] = ..., kind: _Optional[_Union[ExtractorKind, str]] = ..., modes: _Optional[_Iterable[str]] = ..., abi_version: _Optional[int] = ..., trusted: bool = ..., min_instances: _Optional[int] = ..., max_instances: _Optional[int] = ..., instance_memory_limit_mb: _Optional[int] = ..., extract_timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., sha256: _Optional[str] = ..., specs: _Optional[_Iterable[str]] = ..., engine: _Optional[_Union[ExtractorEngine, str]] = ..., max_document_bytes: _Optional[int] = ..., module_limits: _Optional[_Union[ModuleLimits, _Mapping]] = ..., creation_backoff: _Optional[_Union[CreationBackoff, _Mapping]] = ...) -> None: ...
 
 class FieldResult(_message.Message):
     __slots__ = ["matches", "result", "truncated", "unresolved_urls", "values", "xpath"]
