@@ -8,6 +8,7 @@ import (
 	"time"
 
 	poolv1 "github.com/riptidecrawler/riptide-poold/gen/riptide/pool/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -187,4 +188,66 @@ func TestCreationBackoffListed(t *testing.T) {
 	if !slices.ContainsFunc(h.GetReasons(), func(r string) bool { return strings.Contains(r, "creation_backoff") }) {
 		t.Errorf("Health reasons %q do not name trap's creation backoff", h.GetReasons())
 	}
+}
+
+// TestOwnShareRefusalsArePoolFaults: a module refused memory its own
+// share has no room for (the hog, holding four leased instances, twice its
+// share, asks for a fifth) fails by its own fault: the refusal says so in
+// its ErrorInfo metadata (share: exceeded), counts in the hog's fault_rate
+// and not in the daemon's error_rate. A module refused memory within its
+// share, because the budget is held by another (small, with the hog's
+// instances all leased and none idle to reclaim), is the daemon's failure.
+func TestOwnShareRefusalsArePoolFaults(t *testing.T) {
+	s := startHogAndSmall(t)
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+	leaseHog(t, client, 4)
+
+	for range 10 {
+		_, err := client.Extract(ctx, wasmRequest("hog", "", `{"ok":{}}`))
+		wantStatus(t, "a fifth hog instance", err, codes.ResourceExhausted, "MEMORY_LIMIT_EXCEEDED")
+		if md := errorMetadata(err); md["share"] != "exceeded" {
+			t.Fatalf("the hog's refusal over its share: metadata %v, want share: exceeded", md)
+		}
+		if _, err := client.Extract(ctx, cssRequest(articlePage, "h1")); err != nil {
+			t.Fatalf("css: %v", err)
+		}
+	}
+	health := func() (*poolv1.HealthResponse, map[string]*poolv1.PoolHealth) {
+		t.Helper()
+		h, err := client.Health(ctx, &poolv1.HealthRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pools := map[string]*poolv1.PoolHealth{}
+		for _, p := range h.GetPools() {
+			pools[p.GetPool()] = p
+		}
+		return h, pools
+	}
+	h, pools := health()
+	if h.GetErrorRate() != 0 || pools["hog"].GetFaultRate() != 1 || pools["hog"].GetPointsLost() != 30 {
+		t.Errorf("after the hog's refusals: error rate %v, the hog's fault rate %v and points lost %d; want 0, 1, 30 (reasons %q)",
+			h.GetErrorRate(), pools["hog"].GetFaultRate(), pools["hog"].GetPointsLost(), h.GetReasons())
+	}
+
+	_, err := client.Extract(ctx, wasmRequest("small", "", `{"ok":{}}`))
+	wantStatus(t, "small, within its share, the budget held by the hog's leases", err, codes.ResourceExhausted, "MEMORY_LIMIT_EXCEEDED")
+	if md := errorMetadata(err); md["share"] != "" {
+		t.Errorf("small's refusal within its share: metadata %v, want no share", md)
+	}
+	h, pools = health()
+	if h.GetErrorRate() == 0 || pools["small"].GetFaultRate() != 0 {
+		t.Errorf("after small's refusal: error rate %v, small's fault rate %v; want the daemon's, not small's", h.GetErrorRate(), pools["small"].GetFaultRate())
+	}
+}
+
+// errorMetadata is the metadata of an error's ErrorInfo.
+func errorMetadata(err error) map[string]string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetMetadata()
+		}
+	}
+	return nil
 }

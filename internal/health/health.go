@@ -33,9 +33,10 @@
 //	| D    | the daemon is draining                        | none                                   | 49 (UNHEALTHY)  |
 //
 // The daemon's error rate (Input.ErrorRate) counts the failures that are
-// not one pool's own faults: exhaustion, the memory budget, internal
-// errors. A pool's own faults (a trap, a timeout, a failed creation, a
-// call its open breaker refused) are in that pool's FaultRate, and score
+// not one pool's own faults: exhaustion, the memory budget's refusals
+// within a module's share, internal errors. A pool's own faults (a trap, a
+// timeout, a failed creation, a call its open breaker refused, memory past
+// its own share) are in that pool's FaultRate, and score
 // by the pool rules below, which add up per pool to at most PoolWorth
 // points: one module that fails every call costs the score what one pool
 // is worth, and leaves the daemon DEGRADED while the other pools answer.
@@ -76,8 +77,9 @@
 // avoided it. Scored once, at most PoolWorth, they keep the signal (the
 // level falls to DEGRADED, the pool's reasons say why) without blaming
 // the daemon. Failures that no pool owns (POOL_EXHAUSTED, the memory
-// budget, internal errors) still count daemon-wide, and a daemon whose
-// every pool fails still falls to UNHEALTHY (F4) or CRITICAL (B3).
+// budget's refusals within a share, internal errors) still count
+// daemon-wide, and a daemon whose every pool fails still falls to
+// UNHEALTHY (F4) or CRITICAL (B3).
 //
 // X, R and O see what the error rates cannot: a pool so busy that callers
 // wait or are refused (the rates need a few outcomes in the window before
@@ -155,7 +157,7 @@ type PoolInput struct {
 	ErrorRate float64
 	// FaultRate is the pool's share of extractions that failed by its own
 	// fault (rules F1-F3): a trap, a timeout, a failed creation, a call
-	// its open breaker refused.
+	// its open breaker refused, memory past its own share.
 	FaultRate float64
 	// Refused is the number of callers answered POOL_EXHAUSTED by the pool
 	// in the last minute.
@@ -178,8 +180,8 @@ type Input struct {
 	MemoryUsedBytes   uint64 // WASM linear memory in use
 	MemoryBudgetBytes uint64 // WASM_MEMORY_LIMIT_MB in bytes; 0 = no budget
 	// ErrorRate is the share of extractions that failed by no one pool's
-	// own fault (rules E1-E3): exhaustion, the memory budget, internal
-	// errors.
+	// own fault (rules E1-E3): exhaustion, the memory budget's refusals
+	// within a module's share, internal errors.
 	ErrorRate float64
 	Draining  bool
 }

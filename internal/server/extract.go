@@ -53,7 +53,7 @@ func (s *Service) Extract(ctx context.Context, req *poolv1.ExtractRequest) (*poo
 	elapsed := time.Since(start)
 	result := outcome(err)
 	s.observe.Observe(poolName, kind, result, elapsed)
-	s.errors.record(poolName, result)
+	s.errors.record(poolName, result, poolFault(result, err))
 	if err != nil {
 		return nil, err
 	}

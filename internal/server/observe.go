@@ -13,6 +13,7 @@ import (
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
 	"github.com/riptidecrawler/riptide-poold/internal/events"
 	"github.com/riptidecrawler/riptide-poold/internal/health"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -83,20 +84,29 @@ func (w *errorWindows) window(m map[string]*health.ErrorWindow, name string, fre
 	return pw
 }
 
-// poolFault reports whether a failure's outcome is the pool's own fault:
-// what its extractor or module did (a trap, a timeout, a failed creation)
-// and its breaker's answer to that. Exhaustion, the memory budget and
-// internal errors are the daemon's.
-func poolFault(outcome string) bool {
+// poolFault reports whether a call that failed with err (its outcome
+// already read) failed by its pool's own fault: what its extractor or
+// module did (a trap, a timeout, a failed creation), its breaker's answer
+// to that, and memory its module's own share had no room for.
+// Exhaustion, the rest of the memory budget's refusals and internal errors
+// are the daemon's.
+func poolFault(outcome string, err error) bool {
 	switch outcome {
 	case ReasonExtractorFailed, ReasonExtractorTimeout, ReasonCreationFailed, ReasonCircuitOpen:
 		return true
+	case ReasonMemoryLimitExceeded:
+		for _, d := range status.Convert(err).Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok {
+				return info.GetMetadata()[metadataShare] == shareExceeded
+			}
+		}
 	}
 	return false
 }
 
-// record counts one extraction's outcome, unless it is the caller's fault.
-func (w *errorWindows) record(pool, outcome string) {
+// record counts one extraction's outcome, unless it is the caller's fault;
+// fault tells a failure that is the pool's own (poolFault).
+func (w *errorWindows) record(pool, outcome string, fault bool) {
 	var ok bool
 	switch outcome {
 	case "ok":
@@ -108,7 +118,7 @@ func (w *errorWindows) record(pool, outcome string) {
 		return
 	}
 	named := pool != "" && pool != "unknown"
-	fault := !ok && poolFault(outcome)
+	fault = fault && !ok
 	if !fault || !named {
 		w.all.Record(ok)
 	}

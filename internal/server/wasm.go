@@ -165,6 +165,22 @@ func decodeResult(b []byte) (*structpb.Struct, error) {
 	return st, nil
 }
 
+// The ErrorInfo metadata of a MEMORY_LIMIT_EXCEEDED refusal that the
+// module's own memory share had no room for: what it asked for would have
+// taken it past its share. Health counts such a refusal as the pool's own
+// fault, not the daemon's (see poolFault).
+const (
+	metadataShare = "share"
+	shareExceeded = "exceeded"
+)
+
+// overShare reports whether the refusal e is of memory the module would
+// have held past its share of the budget, rather than of room other
+// modules hold within theirs.
+func overShare(e *wasmpool.MemoryError) bool {
+	return e.Share > 0 && e.Held+e.Need > e.Share
+}
+
 // wasmError maps an error of a WebAssembly checkout or call.
 func (s *Service) wasmError(name string, err error, stats func() pool.Stats) error {
 	var (
@@ -195,6 +211,9 @@ func (s *Service) wasmError(name string, err error, stats func() pool.Stats) err
 		return statusError(codes.ResourceExhausted, ReasonPoolExhausted,
 			fmt.Sprintf("pool %q exhausted: %v; the instance was replaced", name, preempt), md, retryAfter(time.Second))
 	case errors.Is(err, wasmpool.ErrMemoryLimit):
+		if mem := (*wasmpool.MemoryError)(nil); errors.As(err, &mem) && overShare(mem) {
+			md = append(md, metadataShare, shareExceeded)
+		}
 		return statusError(codes.ResourceExhausted, ReasonMemoryLimitExceeded,
 			fmt.Sprintf("pool %q cannot grow: %v", name, err), md, retryAfter(time.Second))
 	case errors.Is(err, wasm.ErrRequestTooLarge):

@@ -2381,8 +2381,9 @@ type HealthResponse struct {
 	// memory_usage_mb over WASM_MEMORY_LIMIT_MB, 0 to 1 (and above when over).
 	MemoryPressure float64 `protobuf:"fixed64,5,opt,name=memory_pressure,json=memoryPressure,proto3" json:"memory_pressure,omitempty"`
 	// Share of extractions over the last minute that failed by no one pool's
-	// own fault (exhaustion, the memory budget, internal errors), 0 to 1. A
-	// pool's own faults are in its PoolHealth.fault_rate.
+	// own fault (exhaustion, the memory budget's refusals within a module's
+	// share, internal errors), 0 to 1. A pool's own faults are in its
+	// PoolHealth.fault_rate.
 	ErrorRate float64 `protobuf:"fixed64,6,opt,name=error_rate,json=errorRate,proto3" json:"error_rate,omitempty"`
 	// Per-pool detail.
 	Pools []*PoolHealth `protobuf:"bytes,7,rep,name=pools,proto3" json:"pools,omitempty"`
@@ -2526,8 +2527,9 @@ type PoolHealth struct {
 	AbandonedTotal uint64 `protobuf:"varint,12,opt,name=abandoned_total,json=abandonedTotal,proto3" json:"abandoned_total,omitempty"`
 	// Share of the pool's extractions over the last minute that failed by
 	// its own fault (a trap, a timeout, a failed creation, a call its open
-	// breaker refused), 0 to 1; error_rate counts the daemon's failures of
-	// the pool's calls too.
+	// breaker refused, memory past its own share: MEMORY_LIMIT_EXCEEDED
+	// with ErrorInfo metadata share=exceeded), 0 to 1; error_rate counts the
+	// daemon's failures of the pool's calls too.
 	FaultRate float64 `protobuf:"fixed64,13,opt,name=fault_rate,json=faultRate,proto3" json:"fault_rate,omitempty"`
 	// Points the pool's own faults cost the score (rules C, B1, B2, F1-F3,
 	// P of the README), at most 30: one pool's worth.
