@@ -251,3 +251,73 @@ func errorMetadata(err error) map[string]string {
 	}
 	return nil
 }
+
+// TestHangingModuleCostsOnePool: a module whose every call runs to its
+// deadline (loop), called by more callers at once than it has instances,
+// holds them all, and the callers beyond are answered POOL_EXHAUSTED. Once
+// its own faults make it failing (its breaker open), those refusals are
+// its own too: they count in its fault rate and its points (R, within its
+// 30), not in the daemon's error rate and rule R, and the daemon answers
+// DEGRADED. Before, the refusals alone raised the daemon's error rate
+// over 20 % (E3 30) and R (15) on top of the module's own 30: UNHEALTHY.
+func TestHangingModuleCostsOnePool(t *testing.T) {
+	s := start(t, wasmEnv(modulesDir(t, "loop"),
+		"WASM_EXTRACT_TIMEOUT_MS=300", "CHECKOUT_TIMEOUT_MS=20", "CB_TIMEOUT_MS=3600000"))
+	client := poolv1.NewPoolServiceClient(s.conn)
+	ctx := context.Background()
+
+	// Waves of six callers on two instances, until some were refused and
+	// the breaker opened.
+	var refused, open int
+	for wave := 0; refused == 0 || open == 0; wave++ {
+		if wave == 20 {
+			t.Fatalf("after 20 waves: %d refused, %d answered CIRCUIT_OPEN", refused, open)
+		}
+		errs := make(chan error, 6)
+		for range 6 {
+			go func() {
+				_, err := client.Extract(ctx, wasmRequest("loop", "", "<p>x</p>"))
+				errs <- err
+			}()
+		}
+		for range 6 {
+			switch err := <-errs; errorReason(err) {
+			case "POOL_EXHAUSTED":
+				refused++
+			case "CIRCUIT_OPEN":
+				open++
+			case "EXTRACTOR_TIMEOUT":
+			default:
+				t.Fatalf("a loop call: %v", err)
+			}
+		}
+	}
+	for range 10 { // the fault window's minimum, and the daemon's
+		_, err := client.Extract(ctx, wasmRequest("loop", "", "<p>x</p>"))
+		wantStatus(t, "loop, its breaker open", err, codes.Unavailable, "CIRCUIT_OPEN")
+		if _, err := client.Extract(ctx, cssRequest(articlePage, "h1")); err != nil {
+			t.Fatalf("css beside loop: %v", err)
+		}
+	}
+	if _, err := client.Extract(ctx, wasmRequest("article", "metadata", articlePage)); err != nil {
+		t.Fatalf("article beside loop: %v", err)
+	}
+
+	h, err := client.Health(ctx, &poolv1.HealthRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d callers refused; Health %v %d %q", refused, h.GetLevel(), h.GetScore(), h.GetReasons())
+	if h.GetLevel() != poolv1.HealthLevel_HEALTH_LEVEL_DEGRADED || h.GetErrorRate() != 0 {
+		t.Errorf("Health: %v, error rate %v; want DEGRADED, 0", h.GetLevel(), h.GetErrorRate())
+	}
+	for _, p := range h.GetPools() {
+		if p.GetPool() != "loop" {
+			continue
+		}
+		if p.GetFaultRate() != 1 || p.GetPointsLost() != 30 ||
+			!slices.ContainsFunc(p.GetReasons(), func(r string) bool { return strings.Contains(r, "POOL_EXHAUSTED in the last minute (R 15)") }) {
+			t.Errorf("loop: fault rate %v, points lost %d, reasons %q; want 1, 30, its refusals", p.GetFaultRate(), p.GetPointsLost(), p.GetReasons())
+		}
+	}
+}

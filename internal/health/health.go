@@ -50,8 +50,9 @@
 //	| F2   | its fault rate > 5 %                              | 15 (instead of F1)     |                |
 //	| F3   | its fault rate > 20 %                             | 30 (instead of F2)     |                |
 //	| P    | it is in a condition (PoolInput.Conditions)       | 10                     |                |
-//	|      | a pool's C + B + F + P                            | at most 30 (PoolWorth) |                |
-//	|      | all pools' C + B + F + P                          | at most 60             |                |
+//	| W, X, R, O | of a failing pool (see Failing)             | as above, as its own   |                |
+//	|      | a pool's C + B + F + P (+ W + X + R + O)          | at most 30 (PoolWorth) |                |
+//	|      | all pools' own                                    | at most 60             |                |
 //	| B3   | every pool's breaker is open (≥ 1 pool)           | none beyond B1         | 19 (CRITICAL)  |
 //	| F4   | every pool fails: breaker open or F3 (≥ 1 pool)   | none beyond F3         | 49 (UNHEALTHY) |
 //
@@ -80,6 +81,14 @@
 // budget's refusals within a share, internal errors) still count
 // daemon-wide, and a daemon whose every pool fails still falls to
 // UNHEALTHY (F4) or CRITICAL (B3).
+//
+// A pool that fails by its own faults (Failing: its breaker open or its
+// fault rate over 20 %) holds its instances in calls that will fail, and
+// its callers wait and are refused: its W, X, R and O are its own faults
+// too, scored among its points rather than the daemon's, and its
+// POOL_EXHAUSTED refusals count in its fault rate, not the daemon's error
+// rate. Before it fails (its first calls still running) they count
+// daemon-wide, as for any pool.
 //
 // X, R and O see what the error rates cannot: a pool so busy that callers
 // wait or are refused (the rates need a few outcomes in the window before
@@ -191,7 +200,8 @@ type Input struct {
 type PoolReport struct {
 	PoolInput
 	// Lost is the points the pool's own faults (rules C, B1, B2, F1-F3,
-	// P) cost the score, at most PoolWorth. The score may lose less when
+	// P, and W, X, R, O while it is Failing) cost the score, at most
+	// PoolWorth. The score may lose less when
 	// several pools fail: all pools' faults cost at most twice PoolWorth.
 	Lost int
 	// Reasons names each of the pool's rules that applied, with its
@@ -266,19 +276,28 @@ func Evaluate(in Input) Report {
 		ev.lose(points, fmt.Sprintf("utilization %.2f above 0.80", u))
 	}
 
-	if waiters, pools := waiting(in.Pools); waiters > 0 {
+	// A failing pool's capacity (W, X, R, O) is its failure's: it counts
+	// among its own faults below.
+	var sound []PoolInput
+	for _, p := range in.Pools {
+		if !Failing(p) {
+			sound = append(sound, p)
+		}
+	}
+
+	if waiters, pools := waiting(sound); waiters > 0 {
 		ev.lose(10, fmt.Sprintf("%d requests waiting for an instance in %d pools", waiters, pools))
 	}
 
-	if pools := exhausted(in.Pools); len(pools) > 0 {
+	if pools := exhausted(sound); len(pools) > 0 {
 		ev.lose(min(20*len(pools), 40), fmt.Sprintf("pools exhausted, every instance in use: [%s]", strings.Join(pools, " ")))
 	}
 
-	if refused, pools := sumBy(in.Pools, func(p PoolInput) uint64 { return p.Refused }); refused > 0 {
+	if refused, pools := sumBy(sound, func(p PoolInput) uint64 { return p.Refused }); refused > 0 {
 		ev.lose(15, fmt.Sprintf("%d callers answered POOL_EXHAUSTED in the last minute by [%s]", refused, strings.Join(pools, " ")))
 	}
 
-	if calls, pools := sumBy(in.Pools, func(p PoolInput) uint64 { return uint64(max(p.Overrunning, 0)) }); calls > 0 {
+	if calls, pools := sumBy(sound, func(p PoolInput) uint64 { return uint64(max(p.Overrunning, 0)) }); calls > 0 {
 		ev.lose(min(25*len(pools), 50), fmt.Sprintf("%d calls running past their deadline in [%s]", calls, strings.Join(pools, " ")))
 	}
 
@@ -361,12 +380,36 @@ func judgePool(p PoolInput) PoolReport {
 	if p.CreateFailing && p.Idle == 0 {
 		rule(30, "cannot create an instance and has none idle (C 30)")
 	}
+	pr.Failing = Failing(p)
+	if pr.Failing {
+		if p.Waiters > 0 {
+			rule(10, fmt.Sprintf("%d requests waiting for an instance (W 10)", p.Waiters))
+		}
+		if p.Max > 0 && p.InUse >= p.Max {
+			rule(20, "exhausted, every instance in use (X 20)")
+		}
+		if p.Refused > 0 {
+			rule(15, fmt.Sprintf("%d callers answered POOL_EXHAUSTED in the last minute (R 15)", p.Refused))
+		}
+		if p.Overrunning > 0 {
+			rule(25, fmt.Sprintf("%d calls running past their deadline (O 25)", p.Overrunning))
+		}
+	}
 	pr.Lost = min(points, PoolWorth)
 	if points > PoolWorth {
 		pr.Reasons = append(pr.Reasons, fmt.Sprintf("%d points, at most %d for one pool", points, PoolWorth))
 	}
-	pr.Failing = p.Breaker == breaker.StateOpen || pr.FaultRate > 0.20
 	return pr
+}
+
+// Failing reports whether p fails by its own faults: its breaker is open
+// or its fault rate is over 20 %. A failing pool's waiters, exhaustion,
+// refusals and overrunning calls (rules W, X, R, O) are its failure's,
+// and count among its own faults, within PoolWorth; its refusals count in
+// its fault rate rather than in the daemon's error rate (the server moves
+// them).
+func Failing(p PoolInput) bool {
+	return p.Breaker == breaker.StateOpen || clampRate(p.FaultRate) > 0.20
 }
 
 // rateRule returns the points an error or fault rate loses, the

@@ -134,6 +134,14 @@ func TestRules(t *testing.T) {
 			pool("css", 0), pool("regex", 0),
 		}}, 70, LevelDegraded, "pool trap: no_instance (P 10), breaker open (B1 30), fault rate 100.0% above 20% (F3 30), cannot create an instance and has none idle (C 30), 100 points, at most 30 for one pool (-30)"},
 
+		// W, X, R, O of a failing pool: its own, within its 30.
+		{"WXRO: a failing pool's", Input{Pools: []PoolInput{
+			{Pool: "slow", Max: 2, InUse: 2, Waiters: 3, Refused: 4, FaultRate: 0.5}, pool("css", 0),
+		}}, 70, LevelDegraded, "pool slow: fault rate 50.0% above 20% (F3 30), 3 requests waiting for an instance (W 10), exhausted, every instance in use (X 20), 4 callers answered POOL_EXHAUSTED in the last minute (R 15), 75 points, at most 30 for one pool (-30)"},
+		{"WXRO: a pool not failing yet", Input{Pools: []PoolInput{
+			{Pool: "slow", Max: 2, InUse: 2, Waiters: 3, FaultRate: 0.2}, pool("css", 0),
+		}}, 55, LevelDegraded, "pools exhausted, every instance in use: [slow] (-20)"},
+
 		// F4: every pool failing, whether by its breaker or its faults.
 		{"F4: the only pool failing half its calls", Input{Pools: []PoolInput{withFaults(pool("article", 0), 0.5)}}, 49, LevelUnhealthy, "every pool is failing (at most UNHEALTHY)"},
 		{"F4: every pool failing", Input{Pools: []PoolInput{
@@ -189,8 +197,9 @@ func TestRulesCombine(t *testing.T) {
 				MemoryUsedBytes: 200 * mb, MemoryBudgetBytes: 100 * mb,
 				ErrorRate: 0.9, Draining: true,
 			},
-			// U 25 + W 10 + X 40 + M3 40 + E3 30 + B1 30 a pool, caps M3, B3, D
-			score: 0, level: LevelCritical, reasons: 10,
+			// U 25 + M3 40 + E3 30 + 30 a pool (B1 30, W 10 and X 20
+			// of a failing pool), caps M3, B3, D
+			score: 0, level: LevelCritical, reasons: 8,
 		},
 		{
 			name:  "draining does not raise a worse score",
@@ -319,6 +328,8 @@ func TestOneModuleFailsAlone(t *testing.T) {
 		poolWhy   string // a substring of the last pool's reasons
 		condition string // a substring of the daemon's reasons
 	}{
+		{"hangs every call under load, breaker not yet open", beside(PoolInput{Pool: "trap", Max: 10, Total: 10, InUse: 10, Waiters: 5, Refused: 7, Overrunning: 1, FaultRate: 1}),
+			LevelDegraded, 70, 30, true, "7 callers answered POOL_EXHAUSTED in the last minute (R 15)", "(W 10), exhausted, every instance in use (X 20), 7 callers answered POOL_EXHAUSTED in the last minute (R 15), 1 calls running past their deadline (O 25), 100 points, at most 30 for one pool (-30)"},
 		{"traps every call, breaker open", beside(withFaults(withBreaker(trap, breaker.StateOpen), 1)),
 			LevelDegraded, 70, 30, true, "breaker open (B1 30)", "pool trap: breaker open (B1 30), fault rate 100.0% above 20% (F3 30), 60 points, at most 30 for one pool (-30)"},
 		{"traps every call, creations refused by its breaker", beside(withConditions(withFaults(withBreaker(PoolInput{Pool: "trap", Max: 10, CreateFailing: true}, breaker.StateOpen), 1), "no_instance", "creation_backoff")),

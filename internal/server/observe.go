@@ -48,10 +48,24 @@ func newErrorWindows() *errorWindows {
 	}
 }
 
+// minSamples is the number of outcomes below which an error window
+// reports no rate, so that one failure on an idle daemon is not a 100 %
+// rate.
+const minSamples = 10
+
 // newWindow is a one-minute window that reports no rate until it has seen
-// a few outcomes, so that one failure on an idle daemon is not a 100 % rate.
+// minSamples outcomes.
 func newWindow() *health.ErrorWindow {
-	return health.NewErrorWindow(health.WindowConfig{MinSamples: 10})
+	return health.NewErrorWindow(health.WindowConfig{MinSamples: minSamples})
+}
+
+// rateOf is failed over ok + failed, or 0 under minSamples outcomes, as an
+// ErrorWindow's Rate.
+func rateOf(ok, failed uint64) float64 {
+	if ok+failed == 0 || ok+failed < minSamples {
+		return 0
+	}
+	return float64(failed) / float64(ok+failed)
 }
 
 func (w *errorWindows) pool(name string) *health.ErrorWindow {
@@ -139,7 +153,7 @@ func (s *Service) SetDraining(v bool) { s.draining.Store(v) }
 
 // Report evaluates the daemon's health now.
 func (s *Service) Report() health.Report {
-	in := health.Input{ErrorRate: s.errors.all.Rate(), Draining: s.draining.Load()}
+	in := health.Input{Draining: s.draining.Load()}
 	for _, v := range s.Pools() {
 		in.Pools = append(in.Pools, health.PoolInput{
 			Pool:      v.Name,
@@ -159,6 +173,23 @@ func (s *Service) Report() health.Report {
 			Conditions:    s.wasmConditions(v.Name),
 		})
 	}
+	// A failing pool's callers answered POOL_EXHAUSTED were refused because
+	// its instances are held by calls that fail by its fault: the refusals
+	// are its faults too (package health, Failing), not the daemon's.
+	ok, failed := s.errors.all.Counts()
+	for i := range in.Pools {
+		p := &in.Pools[i]
+		if !health.Failing(*p) || p.Refused == 0 {
+			continue
+		}
+		// The windows age apart by a bucket at most: never move more
+		// failures than there are.
+		moved := min(p.Refused, failed)
+		failed -= moved
+		fok, ffailed := s.errors.window(s.errors.faults, p.Pool, newWindow).Counts()
+		p.FaultRate = rateOf(fok, ffailed+moved)
+	}
+	in.ErrorRate = rateOf(ok, failed)
 	if s.wasm != nil {
 		m := s.wasm.Memory()
 		in.MemoryUsedBytes, in.MemoryBudgetBytes = m.UsedBytes, m.BudgetBytes

@@ -2528,11 +2528,13 @@ type PoolHealth struct {
 	// Share of the pool's extractions over the last minute that failed by
 	// its own fault (a trap, a timeout, a failed creation, a call its open
 	// breaker refused, memory past its own share: MEMORY_LIMIT_EXCEEDED
-	// with ErrorInfo metadata share=exceeded), 0 to 1; error_rate counts the
+	// with ErrorInfo metadata share=exceeded; and, while it fails, its
+	// callers refused POOL_EXHAUSTED), 0 to 1; error_rate counts the
 	// daemon's failures of the pool's calls too.
 	FaultRate float64 `protobuf:"fixed64,13,opt,name=fault_rate,json=faultRate,proto3" json:"fault_rate,omitempty"`
 	// Points the pool's own faults cost the score (rules C, B1, B2, F1-F3,
-	// P of the README), at most 30: one pool's worth.
+	// P of the README, and W, X, R, O while it fails), at most 30: one
+	// pool's worth.
 	PointsLost uint32 `protobuf:"varint,14,opt,name=points_lost,json=pointsLost,proto3" json:"points_lost,omitempty"`
 	// The pool's rules that applied, with their points before the cap,
 	// e.g. "breaker open (B1 30)".
