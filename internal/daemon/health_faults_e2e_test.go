@@ -126,67 +126,99 @@ func TestOneFailingModuleCostsOnePool(t *testing.T) {
 
 // TestCreationBackoffListed checks that ListExtractors publishes each
 // pool's creation backoff: its bounds, and for a module whose creations
-// fail (trap, whose breaker opens on its traps and then refuses the
-// creations that would replace its discarded instance) the retry pending,
-// its delay and due time, and the failures in a row; a pool whose
-// creations succeed is in no backoff.
+// fail the retry pending, its delay and due time, and the failures in a
+// row; a pool whose creations succeed is in no backoff. Two modules'
+// creations fail: trap's, refused by its breaker, which opened on its
+// traps; echo's, refused by a memory budget (1 MiB) with no room for one
+// instance, so that it never has one and every failure is a retry's, each
+// waiting twice as long as the one before.
 func TestCreationBackoffListed(t *testing.T) {
-	s := start(t, wasmEnv(modulesDir(t, "trap"), "CB_TIMEOUT_MS=3600000"))
-	client := poolv1.NewPoolServiceClient(s.conn)
-	ctx := context.Background()
-	backoffs := func() map[string]*poolv1.CreationBackoff {
-		t.Helper()
-		resp, err := client.ListExtractors(ctx, &poolv1.ListExtractorsRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]*poolv1.CreationBackoff{}
-		for _, e := range resp.GetExtractors() {
-			out[e.GetPool()] = e.GetCreationBackoff()
-		}
-		return out
+	tests := []struct {
+		name, module string
+		env          []string
+		// trap calls the module until its breaker opens.
+		trap bool
+		// doubling: each failure is a retry's, so the delay is
+		// first_delay doubled per failure after the first.
+		doubling   bool
+		bystanders []string
+	}{
+		{name: "breaker open", module: "trap", env: []string{"CB_TIMEOUT_MS=3600000"}, trap: true,
+			bystanders: []string{"article", "css", "regex"}},
+		{name: "no room in the budget", module: "echo", env: []string{"WASM_MEMORY_LIMIT_MB=1", "WASM_INSTANCE_MEMORY_LIMIT_MB=1", "ARTICLE_ENGINE=native"}, doubling: true,
+			bystanders: []string{"article", "css", "regex"}},
 	}
-	calm := func(what string, b *poolv1.CreationBackoff) {
-		t.Helper()
-		if b.GetActive() || b.GetConsecutiveFailures() != 0 || b.GetDelay().AsDuration() != 0 || b.GetNextRetry() != nil {
-			t.Errorf("%s's creation backoff %v, want none", what, b)
-		}
-		if b.GetFirstDelay().AsDuration() != 100*time.Millisecond || b.GetMaxDelay().AsDuration() != 6400*time.Millisecond {
-			t.Errorf("%s's creation backoff bounds %v .. %v, want 100ms .. 6.4s", what, b.GetFirstDelay().AsDuration(), b.GetMaxDelay().AsDuration())
-		}
-	}
-	for _, pool := range []string{"trap", "article", "css", "regex"} {
-		calm(pool+" at start", backoffs()[pool])
-	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := start(t, wasmEnv(modulesDir(t, tt.module), tt.env...))
+			client := poolv1.NewPoolServiceClient(s.conn)
+			ctx := context.Background()
+			backoffs := func() map[string]*poolv1.CreationBackoff {
+				t.Helper()
+				resp, err := client.ListExtractors(ctx, &poolv1.ListExtractorsRequest{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]*poolv1.CreationBackoff{}
+				for _, e := range resp.GetExtractors() {
+					out[e.GetPool()] = e.GetCreationBackoff()
+				}
+				return out
+			}
+			bounds := func(what string, b *poolv1.CreationBackoff) {
+				t.Helper()
+				if b.GetFirstDelay().AsDuration() != 100*time.Millisecond || b.GetMaxDelay().AsDuration() != 6400*time.Millisecond {
+					t.Errorf("%s's creation backoff bounds %v .. %v, want 100ms .. 6.4s", what, b.GetFirstDelay().AsDuration(), b.GetMaxDelay().AsDuration())
+				}
+			}
+			calm := func(what string, b *poolv1.CreationBackoff) {
+				t.Helper()
+				bounds(what, b)
+				if b.GetActive() || b.GetConsecutiveFailures() != 0 || b.GetDelay().AsDuration() != 0 || b.GetNextRetry() != nil {
+					t.Errorf("%s's creation backoff %v, want none", what, b)
+				}
+			}
+			if tt.trap {
+				calm(tt.module+" at start", backoffs()[tt.module])
+				for i := 0; ; i++ {
+					_, err := client.Extract(ctx, wasmRequest(tt.module, "", "<p>x</p>"))
+					if errorReason(err) == "CIRCUIT_OPEN" {
+						break
+					}
+					wantStatus(t, "a trap", err, codes.Internal, "EXTRACTOR_FAILED")
+					if i == 20 {
+						t.Fatal("the breaker did not open in 20 calls")
+					}
+				}
+			}
 
-	for i := 0; ; i++ {
-		_, err := client.Extract(ctx, wasmRequest("trap", "", "<p>x</p>"))
-		if errorReason(err) == "CIRCUIT_OPEN" {
-			break
-		}
-		wantStatus(t, "a trap", err, codes.Internal, "EXTRACTOR_FAILED")
-		if i == 20 {
-			t.Fatal("trap's breaker did not open in 20 calls")
-		}
-	}
-	var b *poolv1.CreationBackoff
-	waitFor(t, "trap's creations failing twice in a row", func() bool {
-		b = backoffs()["trap"]
-		return b.GetActive() && b.GetConsecutiveFailures() >= 2
-	})
-	if d := b.GetDelay().AsDuration(); d < b.GetFirstDelay().AsDuration() || d > b.GetMaxDelay().AsDuration() || b.GetNextRetry() == nil {
-		t.Errorf("trap's creation backoff %v: want a delay within its bounds and the next retry's time", b)
-	}
-	for _, pool := range []string{"article", "css", "regex"} {
-		calm(pool+" beside trap", backoffs()[pool])
-	}
-	// Health names the same state.
-	h, err := client.Health(ctx, &poolv1.HealthRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.ContainsFunc(h.GetReasons(), func(r string) bool { return strings.Contains(r, "creation_backoff") }) {
-		t.Errorf("Health reasons %q do not name trap's creation backoff", h.GetReasons())
+			var b *poolv1.CreationBackoff
+			waitFor(t, tt.module+"'s creations failing three times in a row", func() bool {
+				b = backoffs()[tt.module]
+				return b.GetActive() && b.GetConsecutiveFailures() >= 3
+			})
+			bounds(tt.module, b)
+			d, first := b.GetDelay().AsDuration(), b.GetFirstDelay().AsDuration()
+			if d < first || d > b.GetMaxDelay().AsDuration() || b.GetNextRetry() == nil {
+				t.Errorf("%s's creation backoff %v: want a delay within its bounds and the next retry's time", tt.module, b)
+			}
+			if n := b.GetConsecutiveFailures(); tt.doubling && d != min(first<<(n-1), b.GetMaxDelay().AsDuration()) {
+				t.Errorf("%s's delay %v after %d failures in a row, want %v doubled %d times", tt.module, d, n, first, n-1)
+			}
+			for _, pool := range tt.bystanders {
+				calm(pool+" beside "+tt.module, backoffs()[pool])
+			}
+			// Health names the same state.
+			h, err := client.Health(ctx, &poolv1.HealthRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(h.GetReasons(), func(r string) bool {
+				return strings.Contains(r, "pool "+tt.module+": ") && strings.Contains(r, "creation_backoff")
+			}) {
+				t.Errorf("Health reasons %q do not name %s's creation backoff", h.GetReasons(), tt.module)
+			}
+		})
 	}
 }
 
