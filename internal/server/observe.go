@@ -30,22 +30,25 @@ type errorWindows struct {
 	// own fault.
 	all    *health.ErrorWindow
 	mu     sync.Mutex
-	byPool map[string]*health.ErrorWindow
-	// faults counts, by pool, its successes and its own faults.
-	faults map[string]*health.ErrorWindow
-	// refused counts, by pool, the callers answered POOL_EXHAUSTED over
-	// the same minute (as failures), with no minimum of samples: two
-	// refusals are news on an idle daemon too.
-	refused map[string]*health.ErrorWindow
+	byPool map[string]*poolWindows
+}
+
+// poolWindows are one pool's windows, looked up together: a call's outcome
+// takes one map lookup whatever it counts in.
+type poolWindows struct {
+	// errors counts the pool's successes and failures, its own and the
+	// daemon's.
+	errors *health.ErrorWindow
+	// faults counts its successes and its own faults.
+	faults *health.ErrorWindow
+	// refused counts the callers answered POOL_EXHAUSTED over the same
+	// minute (as failures), with no minimum of samples: two refusals are
+	// news on an idle daemon too.
+	refused *health.ErrorWindow
 }
 
 func newErrorWindows() *errorWindows {
-	return &errorWindows{
-		all:     newWindow(),
-		byPool:  make(map[string]*health.ErrorWindow),
-		faults:  make(map[string]*health.ErrorWindow),
-		refused: make(map[string]*health.ErrorWindow),
-	}
+	return &errorWindows{all: newWindow(), byPool: make(map[string]*poolWindows)}
 }
 
 // minSamples is the number of outcomes below which an error window
@@ -68,34 +71,27 @@ func rateOf(ok, failed uint64) float64 {
 	return float64(failed) / float64(ok+failed)
 }
 
-func (w *errorWindows) pool(name string) *health.ErrorWindow {
-	return w.window(w.byPool, name, newWindow)
-}
-
-// faultRate is pool name's share of calls that failed by its own fault.
-func (w *errorWindows) faultRate(name string) float64 {
-	return w.window(w.faults, name, newWindow).Rate()
+// pool returns pool name's windows, made on first use.
+func (w *errorWindows) pool(name string) *poolWindows {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pw := w.byPool[name]
+	if pw == nil {
+		pw = &poolWindows{
+			errors:  newWindow(),
+			faults:  newWindow(),
+			refused: health.NewErrorWindow(health.WindowConfig{}),
+		}
+		w.byPool[name] = pw
+	}
+	return pw
 }
 
 // refusals is the number of callers pool name answered POOL_EXHAUSTED in
 // the last minute.
 func (w *errorWindows) refusals(name string) uint64 {
-	_, n := w.window(w.refused, name, newCountWindow).Counts()
+	_, n := w.pool(name).refused.Counts()
 	return n
-}
-
-// newCountWindow is a one-minute window that counts every outcome.
-func newCountWindow() *health.ErrorWindow { return health.NewErrorWindow(health.WindowConfig{}) }
-
-func (w *errorWindows) window(m map[string]*health.ErrorWindow, name string, fresh func() *health.ErrorWindow) *health.ErrorWindow {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	pw := m[name]
-	if pw == nil {
-		pw = fresh()
-		m[name] = pw
-	}
-	return pw
 }
 
 // poolFault reports whether a call that failed with err (its outcome
@@ -137,12 +133,13 @@ func (w *errorWindows) record(pool, outcome string, fault bool) {
 		w.all.Record(ok)
 	}
 	if named {
-		w.pool(pool).Record(ok)
+		pw := w.pool(pool)
+		pw.errors.Record(ok)
 		if ok || fault {
-			w.window(w.faults, pool, newWindow).Record(ok)
+			pw.faults.Record(ok)
 		}
 		if outcome == ReasonPoolExhausted {
-			w.window(w.refused, pool, newCountWindow).Record(false)
+			pw.refused.Record(false)
 		}
 	}
 }
@@ -164,8 +161,8 @@ func (s *Service) Report() health.Report {
 			Waiters:   v.Stats.Waiters,
 			Max:       v.Stats.Max,
 			Breaker:   v.Breaker,
-			ErrorRate: s.errors.pool(v.Name).Rate(),
-			FaultRate: s.errors.faultRate(v.Name),
+			ErrorRate: s.errors.pool(v.Name).errors.Rate(),
+			FaultRate: s.errors.pool(v.Name).faults.Rate(),
 
 			Refused:       s.errors.refusals(v.Name),
 			Overrunning:   v.Stats.Overrunning,
@@ -186,7 +183,7 @@ func (s *Service) Report() health.Report {
 		// failures than there are.
 		moved := min(p.Refused, failed)
 		failed -= moved
-		fok, ffailed := s.errors.window(s.errors.faults, p.Pool, newWindow).Counts()
+		fok, ffailed := s.errors.pool(p.Pool).faults.Counts()
 		p.FaultRate = rateOf(fok, ffailed+moved)
 	}
 	in.ErrorRate = rateOf(ok, failed)
