@@ -31,6 +31,13 @@ var (
 	// wraps the StackGrant's reason. It is not a trap of the module's:
 	// the host stopped it, as for a deadline. The instance is unusable.
 	ErrStackRefused = errors.New("wasm: no room for the call's stack")
+	// ErrMemoryRefused reports a guest call that failed after the
+	// MemoryGrant of its instance refused its linear memory's growth (a
+	// memory budget with no room for it), below
+	// RuntimeConfig.InstanceMemoryLimitMB; it wraps the MemoryGrant's
+	// reason. As for ErrStackRefused, the host stopped it, not the
+	// module's own fault. The instance is unusable.
+	ErrMemoryRefused = errors.New("wasm: no room for the instance's memory to grow")
 	// ErrOutOfMemory reports a guest that failed after its linear memory
 	// reached RuntimeConfig.InstanceMemoryLimitMB.
 	ErrOutOfMemory = errors.New("wasm: guest out of memory")

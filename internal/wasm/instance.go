@@ -49,6 +49,9 @@ type Instance struct {
 	grown   uint64
 	deep    bool
 	refusal error
+	// stackGrant, if set, is asked for the stack of every call of the
+	// instance, in place of the StackGrant of the call's context.
+	stackGrant StackGrant
 
 	alloc, free, modes, extract, health, reset api.Function
 	extractTree                                api.Function // nil unless the module takes trees
@@ -78,6 +81,21 @@ func (i *Instance) bind() {
 
 // Module is the module the instance was made from.
 func (i *Instance) Module() *Module { return i.mod }
+
+// SetStackGrant makes every later call of the instance ask grant for
+// stack past the first part of the bound, whatever StackGrant its
+// context has: an owner that grants each call of the instance alike sets
+// it once, and its calls need no context of their own (see
+// WithStackGrant). Call it while no call runs.
+func (i *Instance) SetStackGrant(grant StackGrant) { i.stackGrant = grant }
+
+// SetMemoryGrant makes the instance ask grant before its linear memory
+// grows (see MemoryGrant). Call it while no call runs.
+func (i *Instance) SetMemoryGrant(grant MemoryGrant) {
+	// The probe's instance was made before its module's stack allowance
+	// was known.
+	i.lin.grant, i.lin.extra = grant, i.mod.tableBytes+i.mod.stackBytes
+}
 
 // MemoryBytes is the current size of the instance's linear memory, plus
 // what its tables may take (see MaxTableEntries) and what its functions'
@@ -245,6 +263,8 @@ func (i *Instance) requestBuffer(ctx context.Context, need uint32) (uint32, erro
 	}
 	ptr := uint32(i.stack[0])
 	switch {
+	case ptr == 0 && i.lin.refusal != nil:
+		return 0, i.lin.refusedError(i.mod.name, exportAlloc, fmt.Sprintf("%s(%d) returned 0", exportAlloc, size))
 	case ptr == 0:
 		return 0, fmt.Errorf("%w: module %q: %s(%d) returned 0", ErrOutOfMemory, i.mod.name, exportAlloc, size)
 	case uint64(ptr)+uint64(size) > uint64(i.mem.Size()):
@@ -383,7 +403,7 @@ func fatal(err error) bool {
 	var abi *ABIError
 	return errors.Is(err, ErrTimeout) || errors.Is(err, ErrCanceled) ||
 		errors.Is(err, ErrTrap) || errors.Is(err, ErrOutOfMemory) || errors.Is(err, ErrDocumentOutOfMemory) ||
-		errors.Is(err, ErrUnhealthy) || errors.Is(err, ErrStackRefused) || errors.As(err, &abi)
+		errors.Is(err, ErrUnhealthy) || errors.Is(err, ErrStackRefused) || errors.Is(err, ErrMemoryRefused) || errors.As(err, &abi)
 }
 
 // initialize runs the guest's _initialize export, if any.
@@ -439,7 +459,7 @@ func (i *Instance) callModes(ctx context.Context) (modes []string, err error) {
 // invoke calls fn with the parameters in i.stack, leaving its results there.
 // The caller holds the instance (acquire) and has bounded ctx.
 func (i *Instance) invoke(ctx context.Context, name string, fn api.Function) error {
-	i.lin.refused.Store(false)
+	i.lin.begin()
 	i.stderr.take() // what earlier, successful calls wrote explains nothing
 	if i.budget != nil {
 		// A trap leaves the budget anywhere.
@@ -498,6 +518,9 @@ func classify(ctx context.Context, module, fn string, err error, lin *cappedMemo
 	}
 	if lin.refused.Load() {
 		return fmt.Errorf("%w: module %q: %s failed after its memory reached the limit of %d MiB: %s", ErrOutOfMemory, module, fn, lin.limit>>20, detail)
+	}
+	if err := lin.refusedError(module, fn, detail); err != nil {
+		return err
 	}
 	return fmt.Errorf("%w: module %q: %s: %s", ErrTrap, module, fn, detail)
 }

@@ -243,6 +243,12 @@ func (m *Module) Close(ctx context.Context) error {
 // instances are unhealthy from the start fails its creations, which the
 // caller can count and back off from, rather than making instance after
 // instance that a health check discards at once.
+//
+// The guest's initialization asks the StackGrant of ctx (WithStackGrant)
+// for stack, and its MemoryGrant (WithMemoryGrant) before its linear
+// memory grows; one they refuse fails the creation with ErrStackRefused
+// or ErrMemoryRefused. The first instance after Load is the one the
+// module was checked with, made before: its memory grew without a grant.
 func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	if i := m.spare.Swap(nil); i != nil {
 		return i, nil // checked by probe
@@ -329,7 +335,8 @@ func (m *Module) instantiate(ctx context.Context) (*Instance, error) {
 	if m.closed.Load() {
 		return nil, fmt.Errorf("%w: module %q", ErrClosed, m.name)
 	}
-	alloc := &cappedAllocator{limit: m.rt.memoryLimit, free: &m.rt.mappings}
+	alloc := &cappedAllocator{limit: m.rt.memoryLimit, free: &m.rt.mappings, extra: m.tableBytes + m.stackBytes}
+	alloc.grant, _ = ctx.Value(memoryGrantKey{}).(MemoryGrant)
 	stderr := new(stderrExcerpt)
 	cctx, cancel := m.rt.callContext(ctx)
 	guest, err := m.wazero.InstantiateModule(experimental.WithMemoryAllocator(cctx, alloc), m.compiled, m.config.WithStderr(stderr))
@@ -342,6 +349,9 @@ func (m *Module) instantiate(ctx context.Context) (*Instance, error) {
 			return nil, fmt.Errorf("%w: module %q", ErrClosed, m.name)
 		}
 		var exit *sys.ExitError
+		if rerr := alloc.mem.refusedError(m.name, "instantiate", err.Error()); rerr != nil {
+			return nil, rerr
+		}
 		if !errors.As(err, &exit) { // not interrupted: the module itself is at fault
 			return nil, &ABIError{Module: m.name, Reason: "cannot be instantiated: " + err.Error()}
 		}

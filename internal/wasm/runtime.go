@@ -317,7 +317,11 @@ func (r *Runtime) stackSpent(ctx context.Context, mod api.Module, _ []uint64) {
 		panic(errStackRefused)
 	}
 	step := min(have, limit-have)
-	if grant, ok := ctx.Value(stackGrantKey{}).(StackGrant); ok {
+	grant := i.stackGrant
+	if grant == nil {
+		grant, _ = ctx.Value(stackGrantKey{}).(StackGrant)
+	}
+	if grant != nil {
 		granted, err := grant(ctx, step)
 		if granted < step {
 			// This step is the call's last: it ends the next time it
@@ -343,7 +347,8 @@ func (r *Runtime) stackSpent(ctx context.Context, mod api.Module, _ []uint64) {
 // goroutine, at most a few times a call (see stackSpent); what it grants
 // is the caller's to take back once the call has returned.
 //
-// Calls without one are given the whole bound.
+// Calls without one (of their instance's, Instance.SetStackGrant, or of
+// their context's, WithStackGrant) are given the whole bound.
 type StackGrant func(ctx context.Context, want uint64) (granted uint64, err error)
 
 type stackGrantKey struct{}

@@ -20,3 +20,15 @@ func (s *Set) HoldSlot(ctx context.Context, module string) (release func(), err 
 	}
 	return func() { s.slots.release(module) }, nil
 }
+
+// LiveMemoryBytes is the memory figures of the open instances now, as
+// their guests have them, whatever they are charged.
+func (s *Set) LiveMemoryBytes() uint64 {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	var n uint64
+	for i := range s.live {
+		n += i.Instance.MemoryBytes()
+	}
+	return n
+}

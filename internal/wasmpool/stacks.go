@@ -31,8 +31,11 @@ import (
 // refused by the budget is no failure either).
 
 // callStack is what one call was granted of stack, charged to its
-// module's account until the call ends. A call runs on one goroutine, so
-// it needs no lock.
+// module's account, and counted in the memory in use, until the call
+// ends. A call runs on one goroutine, so it needs no lock. Each Instance
+// has one, which its calls reuse (they run one at a time), so that a call
+// that never goes deep costs nothing here; the module's check as it loads
+// makes one for itself (withStack).
 type callStack struct {
 	set     *Set
 	acct    *account
@@ -55,6 +58,10 @@ func (c *callStack) grow(_ context.Context, want uint64) (uint64, error) {
 
 // end gives back what the call was granted.
 func (c *callStack) end() {
+	if c.granted == 0 {
+		return
+	}
+	c.set.inUse.Add(-int64(c.granted))
 	c.set.chargeAccount(c.acct, -int64(c.granted))
 	c.granted = 0
 }
@@ -63,14 +70,17 @@ func (c *callStack) end() {
 // as much of it as stackRoom allows, and returns how much; if less than
 // want, a *MemoryError says why.
 func (s *Set) growStack(a *account, module string, want uint64) (uint64, error) {
+	// A running call's stack is memory in use, as its instance is.
 	if s.cfg.MemoryBudgetBytes == 0 {
 		s.chargeAccount(a, int64(want))
+		s.inUse.Add(int64(want))
 		return want, nil
 	}
 	s.admitMu.Lock()
 	defer s.admitMu.Unlock()
 	n := min(want, s.stackRoom(a))
 	s.chargeAccount(a, int64(n))
+	s.inUse.Add(int64(n))
 	if n == want {
 		return n, nil
 	}
@@ -101,4 +111,57 @@ func (s *Set) stackRoom(a *account) uint64 {
 		room = max(room, min(share-a.bytes(), budget-used))
 	}
 	return room
+}
+
+// The linear memory of instances is charged as it grows.
+//
+// An instance is charged its memory figure (wasm.Instance.MemoryBytes)
+// from before it is made (see admit). Linear memory grows in calls, when
+// the guest runs memory.grow: each instance's wasm.MemoryGrant
+// (Instance.growMemory) is asked before it grows, and the module's account
+// charged the difference, under the same rule as a new instance (see
+// room): so what instances grow to in their calls, at once, never passes
+// the budget, nor, while the budget is under pressure, a module's share.
+// A grow the budget has no room for is refused: the guest sees
+// memory.grow fail and usually traps, and the call ends with
+// wasm.ErrMemoryRefused wrapping a *MemoryError: MEMORY_LIMIT_EXCEEDED,
+// the instance replaced, and no failure of the module's breaker.
+
+// growMemory is the instance's wasm.MemoryGrant: asked on the guest's
+// goroutine, with its call running (or the instance being made), before
+// its linear memory grows so that its memory figure becomes figure. It
+// charges the module the part of the growth the instance's charge does
+// not cover yet.
+func (i *Instance) growMemory(figure uint64) error {
+	need := int64(figure) - i.size.Load()
+	if need <= 0 {
+		return nil // within what it was charged as it was made
+	}
+	if err := i.set.growInstance(i.pool, figure, uint64(need)); err != nil {
+		return err
+	}
+	i.size.Add(need)
+	if i.checkout.Load() {
+		i.set.inUse.Add(need)
+	}
+	return nil
+}
+
+// growInstance charges p's module need more bytes for an instance whose
+// memory grows to figure, if the budget has room for them as it would
+// for a new instance (see room), and otherwise says why not.
+func (s *Set) growInstance(p *Pool, figure, need uint64) error {
+	if s.cfg.MemoryBudgetBytes == 0 {
+		s.charge(p, int64(need))
+		return nil
+	}
+	s.admitMu.Lock()
+	defer s.admitMu.Unlock()
+	if s.room(p, need) {
+		s.charge(p, int64(need))
+		return nil
+	}
+	err := s.memoryError(p, need)
+	err.Grow, err.Size = true, figure
+	return err
 }

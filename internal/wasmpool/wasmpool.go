@@ -10,11 +10,13 @@
 // grew past the recycling threshold (linear memory never shrinks).
 //
 // Memory is accounted incrementally: each instance remembers the size it
-// last reported, and the Set adds the difference after every call, so the
-// pressure that gates instance creation is one atomic read. An instance is
-// accounted from before it is made: its expected size is reserved in the
-// budget, under one lock with the decision to make it, so that creations
-// running at once cannot pass the budget together (see admit).
+// is charged, and the Set charges the difference as its linear memory
+// grows, before it grows (see growMemory), and as a call's stack grows
+// (see callStack), so the pressure that gates instance creation is one
+// atomic read. An instance is accounted from before it is made: its
+// expected size is reserved in the budget, under one lock with the
+// decision to make it, so that creations running at once cannot pass the
+// budget together (see admit).
 package wasmpool
 
 import (
@@ -209,11 +211,17 @@ type Instance struct {
 	pool *Pool // the pool that made it, whose breaker judges its calls
 	// pending is the breaker's verdict function of the last call, which
 	// succeeded, until the instance is reset (see Run).
-	pending  atomic.Pointer[func(error)]
-	initial  uint64       // linear memory when created (not its figure)
-	size     atomic.Int64 // linear memory at the last accounting
-	recycle  atomic.Bool  // the sweep asked for it to be closed
+	pending atomic.Pointer[func(error)]
+	initial uint64 // linear memory when created (not its figure)
+	// size is the memory figure the instance is charged: its figure at the
+	// last accounting, or more while its memory grows in a call (see
+	// growMemory) or while it is made (see newInstance).
+	size     atomic.Int64
+	recycle  atomic.Bool // the sweep asked for it to be closed
 	checkout atomic.Bool
+	// stack is what the instance's running call was granted of stack:
+	// one for the instance, reused by its calls, which run one at a time.
+	stack callStack
 }
 
 // IsHealthy reports false for an instance the sweep marked for recycling,
@@ -229,9 +237,8 @@ func (i *Instance) IsHealthy(ctx context.Context) bool {
 	if err != nil {
 		return true // no room to check it now: the next pass will
 	}
-	ctx, stack := i.set.withStack(ctx, i.pool.acct, i.pool.Name)
 	err = i.Instance.Health(ctx)
-	stack.end()
+	i.stack.end()
 	unstack()
 	i.blame(err)
 	return err == nil
@@ -245,9 +252,8 @@ func (i *Instance) Reset(ctx context.Context) error {
 	if err != nil {
 		return err // the pool discards the instance, unreset
 	}
-	ctx, stack := i.set.withStack(ctx, i.pool.acct, i.pool.Name)
 	err = i.Instance.Reset(ctx)
-	stack.end()
+	i.stack.end()
 	unstack()
 	if !isFailure(err) {
 		i.settle(nil)
@@ -372,37 +378,39 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 	// failed instance is replaced, so a module that traps on every call
 	// would never open its breaker.
 	create := func(ctx context.Context, reserved uint64) (*Instance, error) {
+		i := s.newInstance(p, reserved)
 		unstack, err := s.reserveCallStack(p)
 		if err != nil {
-			s.charge(p, -int64(reserved))
+			s.charge(p, -i.size.Swap(0))
 			return nil, err
 		}
 		done, err := p.Breaker.Allow()
 		if err != nil {
 			unstack()
-			s.charge(p, -int64(reserved))
+			s.charge(p, -i.size.Swap(0))
 			return nil, err
 		}
-		sctx, stack := s.withStack(ctx, p.acct, name)
-		inst, err := mod.NewInstance(sctx)
-		stack.end()
+		// The guest's initialization grows its memory and stack: both
+		// are charged as they grow, as in any call.
+		inst, err := mod.NewInstance(wasm.WithMemoryGrant(wasm.WithStackGrant(ctx, i.stack.grow), i.growMemory))
+		i.stack.end()
 		unstack()
-		if errors.Is(err, wasm.ErrStackRefused) {
+		if errors.Is(err, wasm.ErrStackRefused) || errors.Is(err, wasm.ErrMemoryRefused) {
 			// The budget had no room for the guest's initialization:
 			// as for an instance it has no room for, no failure of the
 			// module's.
-			s.charge(p, -int64(reserved))
+			s.charge(p, -i.size.Swap(0))
 			done(errCreated)
 			return nil, err
 		}
 		if err != nil {
-			s.charge(p, -int64(reserved))
+			s.charge(p, -i.size.Swap(0))
 			cerr := &CreationError{Module: name, Err: err}
 			done(cerr)
 			return nil, cerr
 		}
 		done(errCreated)
-		return s.adopt(p, inst, reserved)
+		return s.adopt(i, inst)
 	}
 	factory := func(ctx context.Context) (*Instance, error) {
 		if i := p.spare.Swap(nil); i != nil {
@@ -434,7 +442,7 @@ func (s *Set) Add(ctx context.Context, name string, code []byte, opts wasm.Modul
 		}
 		if !ok {
 			inst.Close()
-		} else if i, err := s.adopt(p, inst, reserved); err == nil {
+		} else if i, err := s.adopt(s.newInstance(p, reserved), inst); err == nil {
 			p.spare.Store(i)
 		}
 	}
@@ -504,24 +512,37 @@ func (p *Pool) closeSpare() {
 	}
 }
 
-// adopt makes inst, for which reserved bytes were charged to the budget,
-// one of p's instances, charged its real size. An instance larger than its
-// reservation (a module whose instances are not all alike) is closed if the
-// budget has no room for the difference, and a *MemoryError returned: the
-// next reservation is then its size.
-func (s *Set) adopt(p *Pool, inst *wasm.Instance, reserved uint64) (*Instance, error) {
+// newInstance returns an instance of p to be made, for which reserved
+// bytes were charged to the budget: its grants (growMemory, stack) charge
+// p's module for what the guest grows as it is made, and are then its
+// calls'.
+func (s *Set) newInstance(p *Pool, reserved uint64) *Instance {
+	i := &Instance{set: s, pool: p, stack: callStack{set: s, acct: p.acct, module: p.Name}}
+	i.size.Store(int64(reserved))
+	return i
+}
+
+// adopt makes inst, made for i (see newInstance), one of p's instances,
+// charged its real size. An instance larger than its charge (a module
+// whose instances are not all alike, made without a MemoryGrant) is
+// closed if the budget has no room for the difference, and a *MemoryError
+// returned: the next reservation is then its size. From now on, its
+// calls ask i's grants for their stack and linear memory.
+func (s *Set) adopt(i *Instance, inst *wasm.Instance) (*Instance, error) {
+	p := i.pool
 	size := inst.MemoryBytes()
 	p.fresh.Store(size)
-	if size > reserved {
-		if _, ok := s.reserve(p, size-reserved); !ok {
-			s.charge(p, -int64(reserved))
+	if charged := uint64(max(i.size.Load(), 0)); size > charged {
+		if _, ok := s.reserve(p, size-charged); !ok {
+			s.charge(p, -i.size.Swap(0))
 			inst.Close()
 			return nil, s.memoryError(p, size)
 		}
-		reserved = size
+		i.size.Store(int64(size))
 	}
-	i := &Instance{Instance: inst, set: s, pool: p, initial: inst.LinearMemoryBytes()}
-	i.size.Store(int64(reserved))
+	i.Instance, i.initial = inst, inst.LinearMemoryBytes()
+	inst.SetStackGrant(i.stack.grow)
+	inst.SetMemoryGrant(i.growMemory)
 	s.liveMu.Lock()
 	s.live[i] = struct{}{}
 	s.liveMu.Unlock()
@@ -562,16 +583,23 @@ func (s *Set) admit(p *Pool) (reserved uint64, err error) {
 	}
 	s.admitMu.Lock()
 	defer s.admitMu.Unlock()
-	used := uint64(max(s.used.Load(), 0))
-	if float64(used) < s.cfg.PressureThreshold*float64(budget) && s.fits(need) {
-		s.charge(p, int64(need))
-		return need, nil
-	}
-	if share, _ := s.MemoryShare(); p.MemoryBytes() < share && (s.fits(need) || s.reclaim(p, share, need)) {
+	if s.room(p, need) {
 		s.charge(p, int64(need))
 		return need, nil
 	}
 	return 0, s.memoryError(p, need)
+}
+
+// room reports whether p may take need more bytes of the budget, for a
+// new instance or an instance's growth, taking memory back from modules
+// over their share if it must (see admit). It is called with admitMu held.
+func (s *Set) room(p *Pool, need uint64) bool {
+	used := uint64(max(s.used.Load(), 0))
+	if float64(used) < s.cfg.PressureThreshold*float64(s.cfg.MemoryBudgetBytes) && s.fits(need) {
+		return true
+	}
+	share, _ := s.MemoryShare()
+	return p.MemoryBytes() < share && (s.fits(need) || s.reclaim(p, share, need))
 }
 
 // reserve charges p need bytes if the budget has room for them, and
@@ -603,7 +631,11 @@ func (s *Set) reserveCallStack(p *Pool) (func(), error) {
 		err.Call = true
 		return nil, err
 	}
-	return func() { s.charge(p, -int64(charge)) }, nil
+	s.inUse.Add(int64(charge)) // a running call's stack is memory in use
+	return func() {
+		s.inUse.Add(-int64(charge))
+		s.charge(p, -int64(charge))
+	}, nil
 }
 
 // memoryError is the refusal of a new instance of p, of need bytes, now.
@@ -633,6 +665,8 @@ type MemoryError struct {
 	Need         uint64 // the memory the new instance (or call, or stack) was to take, bytes
 	Call         bool   // a call was refused, not a new instance
 	Stack        bool   // a call's stack was refused growth, not a new instance
+	Grow         bool   // an instance's linear memory was refused growth, not a new instance
+	Size         uint64 // if Grow, the instance's memory figure the growth would have given it, bytes
 	Used, Budget uint64 // all modules' memory and the budget, bytes
 	InUse        uint64 // of Used, the instances checked out, bytes
 	Threshold    float64
@@ -641,6 +675,16 @@ type MemoryError struct {
 func (e *MemoryError) Error() string {
 	used := float64(e.Used) / float64(max(e.Budget, 1))
 	switch {
+	case e.Grow && e.Held >= e.Share:
+		return fmt.Sprintf("module %q's instance grew past the budget: no room for its linear memory to grow by %s, to %s; "+
+			"the module holds %s, over its share of %s (WASM_MEMORY_LIMIT_MB %s over %d modules), and may take more only while the budget is under %.0f%% "+
+			"(MEMORY_PRESSURE_THRESHOLD): it is at %.0f%% (%s); the call was stopped and its instance replaced",
+			e.Module, mib(e.Need), mib(e.Size), mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*e.Threshold, 100*used, mib(e.Used))
+	case e.Grow:
+		return fmt.Sprintf("module %q's instance grew past the budget: no room for its linear memory to grow by %s, to %s; "+
+			"the module holds %s of its %s share (WASM_MEMORY_LIMIT_MB %s over %d modules), the budget is %.0f%% used (%s, %s of it in use), "+
+			"and no module over its share has an idle instance above its minimum to give back; the call was stopped and its instance replaced",
+			e.Module, mib(e.Need), mib(e.Size), mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*used, mib(e.Used), mib(e.InUse))
 	case e.Stack:
 		return fmt.Sprintf("no room for a call's stack to grow by %s more: module %q holds %s, its share is %s (WASM_MEMORY_LIMIT_MB %s over %d modules), "+
 			"and the budget is %.0f%% used (a call's stack may borrow up to MEMORY_PRESSURE_THRESHOLD, %.0f%%, and never past its module's share beyond it); "+
@@ -759,10 +803,7 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 		return nil, err
 	}
 	inst.settle(nil) // a call before this one on a lease was a success
-	cctx, stack := p.set.withStack(wasm.WithTick(ctx, call.tick), p.acct, p.Name)
-	res, err := inst.Extract(cctx, req)
-	stack.end()
-	inst.account()
+	res, err := inst.extract(wasm.WithTick(ctx, call.tick), req)
 	if err != nil && call.preempted {
 		err = &PreemptedError{Module: p.Name, Ran: call.attained, Waited: call.waited, Err: err}
 	}
@@ -780,6 +821,17 @@ func (p *Pool) Run(ctx context.Context, h *pool.Handle[*Instance], req wasm.Requ
 		// followed by a success, and its breaker would never open.
 		inst.pending.Store(&done)
 	}
+	return res, err
+}
+
+// extract runs one extraction on i and settles what the call was
+// granted: its stack given back, its memory figure brought up to date.
+// What its grants ask of the budget costs nothing unless the call grows
+// its stack or memory: they are i's, made once.
+func (i *Instance) extract(ctx context.Context, req wasm.Request) (*structpb.Struct, error) {
+	res, err := i.Instance.Extract(ctx, req)
+	i.stack.end()
+	i.account()
 	return res, err
 }
 
@@ -813,11 +865,14 @@ func (p *Pool) Done(h *pool.Handle[*Instance], err error) string {
 // Unusable reports whether err leaves the instance that returned it unfit
 // for another call.
 func Unusable(err error) bool {
+	if err == nil {
+		return false // without the target of errors.As, which escapes
+	}
 	var abi *wasm.ABIError
 	return errors.Is(err, wasm.ErrTimeout) || errors.Is(err, wasm.ErrCanceled) ||
 		errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrOutOfMemory) ||
 		errors.Is(err, wasm.ErrUnhealthy) || errors.Is(err, wasm.ErrDocumentOutOfMemory) ||
-		errors.Is(err, wasm.ErrStackRefused) || errors.Is(err, wasm.ErrUnusable) || errors.As(err, &abi)
+		errors.Is(err, wasm.ErrStackRefused) || errors.Is(err, wasm.ErrMemoryRefused) || errors.Is(err, wasm.ErrUnusable) || errors.As(err, &abi)
 }
 
 // isFailure tells the breaker which errors are the module's fault: traps,
@@ -825,6 +880,9 @@ func Unusable(err error) bool {
 // failed creations. A guest's verdict on bad input, a result too large
 // and the caller's own cancellation are not.
 func isFailure(err error) bool {
+	if err == nil {
+		return false // without the targets of errors.As, which escape
+	}
 	var (
 		ce *CreationError
 		pe *PreemptedError

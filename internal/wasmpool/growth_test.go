@@ -1,0 +1,171 @@
+package wasmpool_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/wasm"
+	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
+)
+
+// TestMemoryGrowthStaysWithinBudget is the adversarial case of linear
+// memory: three modules whose every call grows its memory a page at a
+// time until refused (bomb), called by two callers each at once, beside a
+// well-behaved module, under a 32 MiB budget (shares of 8 MiB, the
+// pressure threshold at 24 MiB) far below what the three could grow to
+// (the instance cap, 64 MiB, each). Each grow is charged before it
+// happens: the budget's use, and the memory the instances really have,
+// sampled throughout, never pass the budget; each bomb call ends with
+// MEMORY_LIMIT_EXCEEDED saying its instance grew past the budget, its
+// instance is replaced, its breaker stays closed; and every call of the
+// well-behaved module is answered.
+func TestMemoryGrowthStaysWithinBudget(t *testing.T) {
+	checkGoroutines(t)
+	const budget = 32 << 20
+	s := newSet(t, 20*time.Second, wasmpool.Config{
+		MinSize: 1, MaxSize: 2, CheckoutTimeout: 20 * time.Second, MaxConcurrentCalls: 4,
+		MemoryBudgetBytes: budget, PressureThreshold: 0.75,
+		FailureThreshold: 3, OpenTimeout: time.Minute,
+	})
+	ctx := context.Background()
+	good := add(t, s, "good", testModule(t, "echo"), wasm.ModuleOptions{})
+	// Its instance's request buffer, before the bombs fill the budget.
+	call(t, good, `{"ok":{"n":1}}`)
+	bombs := []*wasmpool.Pool{
+		add(t, s, "bomb1", testModule(t, "bomb"), wasm.ModuleOptions{}),
+		add(t, s, "bomb2", testModule(t, "bomb"), wasm.ModuleOptions{}),
+		add(t, s, "bomb3", testModule(t, "bomb"), wasm.ModuleOptions{}),
+	}
+
+	var (
+		wg       sync.WaitGroup
+		stop     = make(chan struct{})
+		stopOnce sync.Once
+		refused  atomic.Int64
+		samples  atomic.Int64
+	)
+	end := func() {
+		stopOnce.Do(func() { close(stop) })
+		wg.Wait()
+	}
+	defer end()
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if used, live := s.Memory().UsedBytes, s.LiveMemoryBytes(); used > budget || live > budget {
+				t.Errorf("the budget's use is %d, its instances' memory %d: over the budget of %d", used, live, budget)
+				return
+			}
+			samples.Add(1)
+			time.Sleep(100 * time.Microsecond)
+		}
+	})
+	for _, bomb := range append(bombs, bombs...) {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				h, err := bomb.Checkout(ctx)
+				if err != nil {
+					if !errors.Is(err, wasmpool.ErrMemoryLimit) {
+						t.Errorf("%s checkout: %v", bomb.Name, err)
+					}
+					continue
+				}
+				_, err = bomb.Run(ctx, h, wasm.Request{HTML: "x"})
+				reason := bomb.Done(h, err)
+				var me *wasmpool.MemoryError
+				if !errors.As(err, &me) || !me.Grow || !errors.Is(err, wasm.ErrMemoryRefused) || errors.Is(err, wasm.ErrOutOfMemory) ||
+					!strings.Contains(err.Error(), "grew past the budget") || me.Size <= me.Need {
+					t.Errorf("%s call: %v, want its memory's growth refused by the budget", bomb.Name, err)
+					continue
+				}
+				if reason == "" {
+					t.Errorf("%s: the stopped call's instance went back to the pool", bomb.Name)
+				}
+				refused.Add(1)
+			}
+		})
+	}
+	eventually(t, "bomb calls are refused", func() bool { return refused.Load() >= 20 })
+	for k := range 20 {
+		if err := call(t, good, `{"ok":{"n":1}}`); err != nil {
+			t.Errorf("good call %d beside the bombs: %v", k, err)
+		}
+	}
+	end()
+	if samples.Load() < 10 {
+		t.Errorf("the memory was sampled %d times during the calls", samples.Load())
+	}
+	if peak := s.Memory().PeakBytes; peak > budget {
+		t.Errorf("the budget's use peaked at %d, over %d", peak, budget)
+	}
+	for _, bomb := range bombs {
+		if st := bomb.Breaker.State(); st != breaker.StateClosed {
+			t.Errorf("%s breaker %v, want closed: the budget stopped its calls", bomb.Name, st)
+		}
+	}
+}
+
+// call runs one extraction of p and returns its error.
+func call(t *testing.T, p *wasmpool.Pool, doc string) error {
+	t.Helper()
+	h, err := p.Checkout(context.Background())
+	if err != nil {
+		return err
+	}
+	_, err = p.Run(context.Background(), h, wasm.Request{HTML: doc})
+	p.Done(h, err)
+	return err
+}
+
+// TestInUseCountsCallStacks runs a call that recurses 50,000 calls deep
+// (its stack granted 2+4+8+16 MiB past its first part) and stays there:
+// while it runs, the memory in use counts its stack as well as its
+// instance, and both go back when it ends.
+func TestInUseCountsCallStacks(t *testing.T) {
+	checkGoroutines(t)
+	s := newSet(t, 20*time.Second, wasmpool.Config{
+		MinSize: 1, MaxSize: 1, CheckoutTimeout: 10 * time.Second,
+		MemoryBudgetBytes: 256 << 20, PressureThreshold: 0.8,
+	})
+	p := add(t, s, "deepspin", ownModule(t, "deepspin"), wasm.ModuleOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h, err := p.Checkout(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := p.MemoryBytes()
+	const stack = 30 << 20
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Run(ctx, h, wasm.Request{HTML: strings.Repeat("x", 50000)})
+		p.Done(h, err)
+		done <- err
+	}()
+	eventually(t, "the call's stack is granted", func() bool { return p.MemoryBytes() >= held+stack })
+	if m := s.Memory(); m.InUseBytes != m.UsedBytes || m.InUseBytes < held+stack {
+		t.Errorf("in use %d of %d used, while the one instance's call holds %d of stack: want all of it in use", m.InUseBytes, m.UsedBytes, stack)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, wasm.ErrCanceled) {
+		t.Errorf("the call: %v, want it canceled", err)
+	}
+	if m := s.Memory(); m.InUseBytes != 0 {
+		t.Errorf("in use %d once the call ended, want 0", m.InUseBytes)
+	}
+}
