@@ -4230,7 +4230,8 @@ type MemoryStats struct {
 	// (docs/wasm-abi.md, "Limits").
 	TotalAllocatedMb float64 `protobuf:"fixed64,1,opt,name=total_allocated_mb,json=totalAllocatedMb,proto3" json:"total_allocated_mb,omitempty"`
 	// Of total_allocated_mb, the instances in use or leased (their linear
-	// memory, tables and stack allowance), MiB.
+	// memory, tables and stack allowance) and the stack calls in flight
+	// grew past their first part, MiB.
 	InUseMb float64 `protobuf:"fixed64,2,opt,name=in_use_mb,json=inUseMb,proto3" json:"in_use_mb,omitempty"`
 	// Highest total_allocated_mb seen.
 	PeakMb float64 `protobuf:"fixed64,3,opt,name=peak_mb,json=peakMb,proto3" json:"peak_mb,omitempty"`
