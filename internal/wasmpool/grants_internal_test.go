@@ -61,16 +61,25 @@ func TestGrantsAllocateNothing(t *testing.T) {
 			return bare.Reset(ctx)
 		},
 	}
-	allocs := map[string]float64{}
 	for name, call := range calls {
 		if err := call(); err != nil { // the request buffer, once
 			t.Fatalf("%s call: %v", name, err)
 		}
-		allocs[name] = testing.AllocsPerRun(100, func() {
-			if err := call(); err != nil {
-				t.Fatalf("%s call: %v", name, err)
+	}
+	// AllocsPerRun counts the process's allocations: the least of a few
+	// rounds leaves out what other goroutines allocated meanwhile.
+	allocs := map[string]float64{}
+	for range 5 {
+		for name, call := range calls {
+			n := testing.AllocsPerRun(100, func() {
+				if err := call(); err != nil {
+					t.Fatalf("%s call: %v", name, err)
+				}
+			})
+			if old, ok := allocs[name]; !ok || n < old {
+				allocs[name] = n
 			}
-		})
+		}
 	}
 	if allocs["pooled"] != allocs["bare"] {
 		t.Errorf("an extraction and a reset allocate %v times through the Set's instance, %v times on one without grants: want the same",
