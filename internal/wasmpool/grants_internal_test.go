@@ -13,9 +13,10 @@ import (
 // TestGrantsAllocateNothing checks that the grants a pooled instance's
 // calls ask for stack and memory cost a call that asks nothing no
 // allocation: an extraction and a reset through the Set's instance
-// allocate what the same calls on an instance without grants do. Each
-// call used to build a context and a grant of its own (three allocations
-// an extraction, three a reset).
+// allocate no more than the same calls on an instance without grants
+// (in a full run under the race detector the bare instance's make one
+// more). Each call used to build a context and a grant of its own (three
+// allocations an extraction, three a reset).
 func TestGrantsAllocateNothing(t *testing.T) {
 	code, err := os.ReadFile(filepath.Join("..", "wasm", "testdata", "echo.wasm"))
 	if err != nil {
@@ -81,8 +82,8 @@ func TestGrantsAllocateNothing(t *testing.T) {
 			}
 		}
 	}
-	if allocs["pooled"] != allocs["bare"] {
-		t.Errorf("an extraction and a reset allocate %v times through the Set's instance, %v times on one without grants: want the same",
+	if allocs["pooled"] > allocs["bare"] {
+		t.Errorf("an extraction and a reset allocate %v times through the Set's instance, %v times on one without grants: want no more",
 			allocs["pooled"], allocs["bare"])
 	}
 }
