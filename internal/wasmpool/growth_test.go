@@ -3,6 +3,8 @@ package wasmpool_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riptidecrawler/riptide-poold/internal/breaker"
+	"github.com/riptidecrawler/riptide-poold/internal/pool"
 	"github.com/riptidecrawler/riptide-poold/internal/wasm"
 	"github.com/riptidecrawler/riptide-poold/internal/wasmpool"
 )
@@ -167,5 +170,68 @@ func TestInUseCountsCallStacks(t *testing.T) {
 	}
 	if m := s.Memory(); m.InUseBytes != 0 {
 		t.Errorf("in use %d once the call ended, want 0", m.InUseBytes)
+	}
+}
+
+// TestGrowthTakesMemoryBack grows the memory of an instance of a module
+// under its share while the budget is full of another module's idle
+// instances, borrowed under the pressure threshold: the grow is charged
+// as it happens, and, since the budget has no room for it, one of the
+// other module's idle instances is taken back for it, on the growing
+// call's goroutine, before the memory grows. The budget's use never
+// passes the budget.
+func TestGrowthTakesMemoryBack(t *testing.T) {
+	checkGoroutines(t)
+	growCode, err := os.ReadFile(filepath.Join("..", "daemon", "testdata", "grow.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigCode := ownModule(t, "bigmem")
+	grower, hog := figure(t, growCode), figure(t, bigCode)
+	grower += 2 * 64 << 10 // a warm call's page and request buffer
+	// Three hog instances and the grower's stay under the threshold, a
+	// fourth takes the budget past it; 40 pages more for the grower then
+	// fit only once a hog instance is taken back.
+	budget := grower + 4*hog + 1<<20
+	s := newSet(t, 20*time.Second, wasmpool.Config{
+		MaxSize: 4, CheckoutTimeout: 10 * time.Second,
+		MemoryBudgetBytes: budget, PressureThreshold: 0.8,
+		FailureThreshold: 1, OpenTimeout: time.Minute,
+	})
+	ctx := context.Background()
+	g := add(t, s, "grow", growCode, wasm.ModuleOptions{})
+	big := add(t, s, "big", bigCode, wasm.ModuleOptions{})
+	gh, err := g.Checkout(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Done(gh, nil)
+	if _, err := g.Run(ctx, gh, wasm.Request{HTML: "x"}); err != nil {
+		t.Fatalf("a warm call of grow: %v", err)
+	}
+	var hs []*pool.Handle[*wasmpool.Instance]
+	for range 4 {
+		h, err := big.Checkout(ctx)
+		if err != nil {
+			t.Fatalf("big instance %d, under the threshold: %v", len(hs)+1, err)
+		}
+		hs = append(hs, h)
+	}
+	for _, h := range hs[1:] {
+		big.Done(h, nil) // idle, borrowed past its share
+	}
+	defer big.Done(hs[0], nil)
+	before := g.MemoryBytes()
+	if _, err := g.Run(ctx, gh, wasm.Request{HTML: strings.Repeat("x", 40)}); err != nil {
+		t.Fatalf("grow by 40 pages with the budget full of big's idle instances: %v", err)
+	}
+	if got := g.MemoryBytes(); got < before+40*64<<10 {
+		t.Errorf("grow holds %d after growing by 40 pages from %d", got, before)
+	}
+	if n := big.Pool.Stats().Destroyed[pool.ReasonReclaimed]; n != 1 {
+		t.Errorf("big instances taken back: %d, want 1", n)
+	}
+	if peak := s.Memory().PeakBytes; peak > budget {
+		t.Errorf("the budget's use peaked at %d, over %d", peak, budget)
 	}
 }
