@@ -88,7 +88,7 @@ func (m *module) appendTest(out []byte, label uint32) []byte {
 // wrapDepth is the number of labels a wrapped loop has outside it.
 const wrapDepth = 3
 
-// A dispatch loop without a type is wrapped in three blocks,
+// A loop without a type is wrapped in three blocks,
 //
 //	block $done; loop $again; block $slow
 //	  loop ... end
@@ -98,15 +98,18 @@ const wrapDepth = 3
 //	br $again
 //	end; end
 //
-// so that its checks at br, a jump backward, charge the fuel and leave
-// the loop for $slow if it is spent (appendTest); the host is called
-// there, out of the loop, and br $again enters the loop again, which is
-// what the br would have done: the loop has no parameters, and its
-// locals are as they were. The call in the loop's code, even on a path
-// it seldom takes, cost the article module some 4% of its time (wazero
-// reloads the memory's base and the mutable globals after a call, and
-// keeps fewer values in registers across it). appendLoopWrap appends
-// what follows the loop's end.
+// so that its checks (at br, a jump backward, for a dispatch loop; at its
+// header for others) charge the fuel and leave the loop for $slow if it
+// is spent (appendTest); the host is called there, out of the loop, and
+// br $again enters the loop again, which is what the br would have done,
+// or runs the header's check again, which passes, the fuel being full:
+// the loop has no parameters, and its locals are as they were. The call
+// in the loop's code, even on a path it seldom takes, cost the article
+// module some 4% of its time in its dispatch loops, and a loop of a few
+// instructions some 15% (BenchmarkTightLoops): wazero reloads the
+// memory's base and the mutable globals after a call, and keeps fewer
+// values in registers across it. appendLoopWrap appends what follows the
+// loop's end.
 func (m *module) appendLoopWrap(out []byte) []byte {
 	out = append(out, 0x0c, 0x02, 0x0b, 0x41) // br $done; end $slow; i32.const
 	out = appendS32(out, Fuel)
@@ -227,9 +230,9 @@ type loop struct {
 	// the end of one of the loop's first blocks. Such a loop is checked
 	// at the branches that may go back to it, not at its header.
 	dispatch bool
-	// wrapped is set for a dispatch loop without a type: blocks around it
-	// hold, out of the loop, the call of the host for its checks at br
-	// (appendLoopWrap).
+	// wrapped is set for a loop without a type: blocks around it hold,
+	// out of the loop, the call of the host for its checks at br (a
+	// dispatch loop) or at its header (appendLoopWrap).
 	wrapped bool
 	local   uint32
 	// table is the br_table's labels, its default last: depths among
@@ -328,16 +331,19 @@ func readDispatch(code []byte, table []uint32) (k int, local uint32, _ []uint32,
 // function's entry or inside an enclosing loop, is charged by the check
 // of what encloses it, which charges all of its code.
 //
-// A dispatch loop without a type is wrapped in blocks (appendLoopWrap):
-// its checks at br charge the fuel and, if it is spent, leave the loop for
-// a block after it, which calls the host and enters the loop again by a
-// branch to a loop around it. That is the br's effect (the loop has no
-// parameters, and its locals are as they were), after the same charge and
-// the same call as a check in line, whose if and call the loop's code no
-// longer holds. Checks at br_if and br_table keep their call in line. The
-// second pass renumbers the labels of branches out of a wrapped loop, past
-// the blocks it adds; the first refuses a label out of range, which could
-// otherwise name one of them.
+// A loop without a type is wrapped in blocks (appendLoopWrap): its checks
+// at br (a dispatch loop's) or at its header (another's) charge the fuel
+// and, if it is spent, leave the loop for a block after it, which calls
+// the host and enters the loop again by a branch to a loop around it. That
+// is the br's effect (the loop has no parameters, and its locals are as
+// they were), after the same charge and the same call as a check in line,
+// whose if and call the loop's code no longer holds; a header's check then
+// runs again and passes. Checks at br_if and br_table to a dispatch loop
+// keep their call in line (they ran some 2,400 times over the 65
+// readability pages, against 60 M checks at br and 10 M at other loops'
+// headers). The second pass renumbers the labels of branches out of a
+// wrapped loop, past the blocks it adds; the first refuses a label out of
+// range, which could otherwise name one of them.
 
 func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool, s *scratch) ([]byte, error) {
 	// The first pass records, in the order the loops begin, the length of
@@ -398,8 +404,8 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 			}
 			stack = append(stack, o)
 		case 0x03: // loop
-			l := loop{}
 			typeless := code[at+1] == 0x40
+			l := loop{wrapped: typeless}
 			k, local, t, ok := readDispatch(r.b, table)
 			if ok {
 				// Slices of the scratch space, which later appends may
@@ -481,7 +487,7 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 	}
 	// Unchanged instructions are copied in runs: code[copied:] is what
 	// remains to copy. labels holds, for each block open in the body, the
-	// index in loops of a dispatch loop, or -1.
+	// index in loops of a dispatch or wrapped loop, or -1.
 	labels := s.labels[:0]
 	defer func() { s.labels = labels }()
 	// wraps[i] counts the wrapped loops among labels[:i]: each adds
@@ -522,21 +528,29 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 		case 0x02, 0x04: // block, if
 			push(-1)
 		case 0x03: // loop: the check charges one round of its body
-			if l := &loops[next]; l.dispatch {
-				if l.wrapped {
-					out = append(out, code[copied:at]...)
-					copied = at
-					out = append(out, 0x02, 0x40, 0x03, 0x40, 0x02, 0x40) // block $done; loop $again; block $slow
-				}
+			l := &loops[next]
+			if l.wrapped {
+				out = append(out, code[copied:at]...)
+				copied = at
+				out = append(out, 0x02, 0x40, 0x03, 0x40, 0x02, 0x40) // block $done; loop $again; block $slow
+			}
+			if l.dispatch || l.wrapped {
 				push(next)
-				next++
+			} else {
+				push(-1)
+			}
+			next++
+			if l.dispatch {
 				break
 			}
-			push(-1)
 			out = append(out, code[copied:len(code)-len(r.b)]...)
 			copied = len(code) - len(r.b)
-			out = m.appendCheck(out, int(loops[next].length))
-			next++
+			if l.wrapped {
+				out = m.appendCharge(out, int(l.length))
+				out = m.appendTest(out, 1) // to $slow, just outside the loop
+			} else {
+				out = m.appendCheck(out, int(l.length))
+			}
 		case 0x0b: // end
 			if slot := labels[len(labels)-1]; slot >= 0 && loops[slot].wrapped {
 				out = append(out, code[copied:len(code)-len(r.b)]...)
@@ -553,7 +567,7 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 		case 0x0c, 0x0d: // br, br_if
 			var l *loop // a dispatch loop it may go back to
 			if idx < uint32(len(labels)) {
-				if slot := labels[len(labels)-1-int(idx)]; slot >= 0 {
+				if slot := labels[len(labels)-1-int(idx)]; slot >= 0 && loops[slot].dispatch {
 					l = &loops[slot]
 				}
 			}
@@ -701,7 +715,7 @@ func (m *module) brTableCost(imm []byte, labels []int, loops []loop) int {
 	cost := 0
 	for n := uint64(r.u32()) + 1; n > 0 && r.err == nil; n-- {
 		if l := r.u32(); l < uint32(len(labels)) {
-			if slot := labels[len(labels)-1-int(l)]; slot >= 0 {
+			if slot := labels[len(labels)-1-int(l)]; slot >= 0 && loops[slot].dispatch {
 				cost = max(cost, int(loops[slot].length))
 			}
 		}

@@ -99,7 +99,7 @@ const (
 // for some input does, so that an output kept under it (the daemon keeps
 // them beside its compilation cache) is never taken for another's.
 // TestVersion fails until it is bumped.
-const Version = 6
+const Version = 7
 
 // Fuel is what the guest's countdown starts from, in bytes of code, and is
 // filled to again each time it runs out. The guest calls the host about

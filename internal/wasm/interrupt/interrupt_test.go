@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,7 +82,7 @@ func newHarness(t testing.TB, cfg wazero.RuntimeConfig) *harness {
 	return h
 }
 
-func (h *harness) instantiate(t *testing.T, bin []byte) api.Module {
+func (h *harness) instantiate(t testing.TB, bin []byte) api.Module {
 	t.Helper()
 	ctx := context.Background()
 	compiled, err := h.rt.CompileModule(ctx, bin)
@@ -201,6 +202,62 @@ func TestInstrumentKeepsBehavior(t *testing.T) {
 				if b := int32(mod.ExportedGlobal(interrupt.StackExport).Get()); b != interrupt.DefaultStackBytes {
 					t.Errorf("fuel %d: the stack budget is %d after the call, want %d", fuel, b, interrupt.DefaultStackBytes)
 				}
+			}
+		})
+	}
+}
+
+// TestInstrumentKeepsBehaviorAtAnyFuel runs functions of
+// testdata/loops.wasm, before and after instrumentation, with every fuel
+// from 0 to past the longest charge between two calls of the host: each
+// check's slow path, out of line (a loop's header leaving its loop, a
+// static function's entry), is taken at one fuel or another, and the
+// results are the same; the stack budget is whole again after each call.
+func TestInstrumentKeepsBehaviorAtAnyFuel(t *testing.T) {
+	tests := []struct {
+		fn     string
+		params []uint64
+	}{
+		{"sum", []uint64{40}},
+		{"calls", []uint64{9, 0}},
+		{"calls", []uint64{9, 1}},
+		{"calls", []uint64{9, 2}},
+		{"calls", []uint64{9, 3}},
+		{"nested", []uint64{6}},
+		{"nested", []uint64{50000}},
+		{"typed", []uint64{100}},
+	}
+	ctx := context.Background()
+	h := newHarness(t, wazero.NewRuntimeConfigCompiler())
+	bin := readTestdata(t, "loops.wasm")
+	out, err := interrupt.Instrument(bin, interrupt.Options{})
+	if err != nil {
+		t.Fatalf("Instrument: %v", err)
+	}
+	orig, mod := h.instantiate(t, bin), h.instantiate(t, out)
+	fuel := mod.ExportedGlobal(interrupt.FuelExport).(api.MutableGlobal)
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.fn, tt.params), func(t *testing.T) {
+			want, err := orig.ExportedFunction(tt.fn).Call(ctx, tt.params...)
+			if err != nil {
+				t.Fatalf("original: %v", err)
+			}
+			before := h.interrupts.Load()
+			for f := range uint64(400) {
+				fuel.Set(f)
+				got, err := mod.ExportedFunction(tt.fn).Call(ctx, tt.params...)
+				if err != nil {
+					t.Fatalf("fuel %d: %v", f, err)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("fuel %d: %v, want %v", f, got, want)
+				}
+				if b := int32(mod.ExportedGlobal(interrupt.StackExport).Get()); b != interrupt.DefaultStackBytes {
+					t.Fatalf("fuel %d: the stack budget is %d after the call, want %d", f, b, interrupt.DefaultStackBytes)
+				}
+			}
+			if n := h.interrupts.Load() - before; n < 400 {
+				t.Errorf("the host was called %d times in 400 calls from fuels 0 to 399", n)
 			}
 		})
 	}
@@ -593,11 +650,11 @@ func BenchmarkInstrumentArticle(b *testing.B) {
 // it, so a change to the output must come with a new Version.
 func TestVersion(t *testing.T) {
 	const (
-		version = 6
-		digest  = "a95fb72545cc8a00526c5746b4d857e8485f2d918e4f595ef51b3bcf076cd3d7"
+		version = 7
+		digest  = "07d1fed7a8e07a176c52a368507eed738074193e89de95e059aa4789f9213f15"
 	)
 	sum := sha256.New()
-	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm", "dispatch.wasm", "static.wasm"} {
+	for _, name := range []string{"empty.wasm", "env.wasm", "features.wasm", "forever.wasm", "tailcall.wasm", "stack.wasm", "dispatch.wasm", "static.wasm", "loops.wasm"} {
 		sum.Write(mustInstrument(t, readTestdata(t, name)))
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); interrupt.Version != version || got != digest {
