@@ -1,8 +1,10 @@
 package interrupt
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -101,4 +103,102 @@ func checks(t *testing.T, bin []byte, fuel, host uint32) (counts, calls []int) {
 		t.Fatal(sections.err)
 	}
 	return counts, calls
+}
+
+// TestLoopCallsOutOfLine checks that the calls of the host for a loop's
+// checks are out of the loop, in the blocks appendLoopWrap adds around a
+// loop without a type, and stay in a loop with a type only.
+func TestLoopCallsOutOfLine(t *testing.T) {
+	tests := []struct {
+		module string
+		inLoop []int // calls of the host inside a loop of the module's, by function
+	}{
+		{"forever.wasm", []int{0, 0, 0, 0}},
+		// inc, early (static), sum, calls, nested; typed's loop has a
+		// result, and keeps its header's check in line.
+		{"loops.wasm", []int{0, 0, 0, 0, 0, 1}},
+		// The checks at br_if and br_table to a dispatch loop
+		// (backward_if, table_to_loop) keep their call in line.
+		{"dispatch.wasm", []int{0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.module, func(t *testing.T) {
+			bin, err := os.ReadFile(filepath.Join("testdata", tt.module))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := parse(bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Instrument(bin, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := callsInLoops(t, out, m.importedFuncs)
+			if !slices.Equal(got, tt.inLoop) {
+				t.Errorf("calls of the host inside a loop, by function: %v, want %v", got, tt.inLoop)
+			}
+		})
+	}
+}
+
+// callsInLoops returns, for each body of an instrumented module, the
+// number of calls of function host whose innermost enclosing loop is one
+// of the module's own, not one that appendLoopWrap added ($again: a loop
+// without a type between a block without a type and the wrapped loop).
+func callsInLoops(t *testing.T, bin []byte, host uint32) []int {
+	t.Helper()
+	var counts []int
+	sections := &reader{b: bin[8:]}
+	for len(sections.b) > 0 && sections.err == nil {
+		id, body := sections.byte(), sections.bytes(sections.u32())
+		if id != secCode {
+			continue
+		}
+		r := &reader{b: body}
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			body := &reader{b: r.bytes(r.u32())}
+			if _, err := body.locals(); err != nil {
+				t.Fatal(err)
+			}
+			// open holds, for each block, loop and if open, whether it
+			// is one of the module's loops (1), an added one (2), or
+			// neither (0).
+			open := []int{0}
+			count := 0
+			var last byte
+			for len(body.b) > 0 && body.err == nil {
+				rest := body.b
+				op, idx := body.instr()
+				switch op {
+				case 0x02, 0x04:
+					open = append(open, 0)
+				case 0x03:
+					again := last == 0x02 && rest[1] == 0x40 && bytes.HasPrefix(body.b, []byte{0x02, 0x40, 0x03})
+					open = append(open, map[bool]int{false: 1, true: 2}[again])
+				case 0x0b:
+					open = open[:len(open)-1]
+				case 0x10:
+					if idx != host {
+						break
+					}
+					for i := len(open) - 1; i >= 0; i-- {
+						if open[i] != 0 {
+							if open[i] == 1 {
+								count++
+							}
+							break
+						}
+					}
+				}
+				last = op
+			}
+			if body.err != nil {
+				t.Fatal(body.err)
+			}
+			counts = append(counts, count)
+		}
+	}
+	return counts
 }
