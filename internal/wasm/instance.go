@@ -27,8 +27,9 @@ type Request struct {
 // Instance is one instantiation of a Module: its own linear memory and guest
 // state. It serves one call at a time. It implements the pool's Poolable.
 //
-// After a call fails with ErrTimeout, ErrCanceled, ErrTrap, ErrOutOfMemory or
-// an *ABIError the instance is unusable: IsHealthy reports false, further
+// After a call fails with ErrTimeout, ErrCanceled, ErrTrap, ErrOutOfMemory,
+// ErrDocumentOutOfMemory, ErrStackRefused, ErrMemoryRefused, ErrUnhealthy
+// or an *ABIError the instance is unusable: IsHealthy reports false, further
 // calls fail with ErrUnusable, and the caller must Close it and make another.
 // A *GuestError or ErrResultTooLarge leaves it usable.
 type Instance struct {

@@ -668,7 +668,7 @@ type MemoryError struct {
 	Grow         bool   // an instance's linear memory was refused growth, not a new instance
 	Size         uint64 // if Grow, the instance's memory figure the growth would have given it, bytes
 	Used, Budget uint64 // all modules' memory and the budget, bytes
-	InUse        uint64 // of Used, the instances checked out, bytes
+	InUse        uint64 // of Used, the instances checked out and the stacks of calls running, bytes
 	Threshold    float64
 }
 
@@ -691,7 +691,7 @@ func (e *MemoryError) Error() string {
 			"the call was stopped and its instance replaced",
 			mib(e.Need), e.Module, mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*used, 100*e.Threshold)
 	case e.Call:
-		return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in instances in use, "+
+		return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in use (instances checked out, calls' stacks), "+
 			"no room for a call of module %q, which runs without the stack bound (WASM_ALLOW_UNINSTRUMENTED) and is charged %s of stack while it runs",
 			mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Need))
 	case e.Held >= e.Share && used >= e.Threshold:
@@ -699,11 +699,11 @@ func (e *MemoryError) Error() string {
 			"and may take more only while the budget is under %.0f%% (MEMORY_PRESSURE_THRESHOLD): it is at %.0f%%",
 			e.Module, mib(e.Held), mib(e.Share), mib(e.Budget), e.Modules, 100*e.Threshold, 100*used)
 	case e.Held >= e.Share:
-		return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in instances in use, "+
+		return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in use (instances checked out, calls' stacks), "+
 			"no room for a new instance of module %q (%s); the module holds %s, over its share of %s, and takes nothing back from others",
 			mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Need), mib(e.Held), mib(e.Share))
 	}
-	return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in instances in use, "+
+	return fmt.Sprintf("the memory budget is used up: %s of %s (WASM_MEMORY_LIMIT_MB) with %s of it in use (instances checked out, calls' stacks), "+
 		"no room for a new instance of module %q (%s); the module holds %s of its %s share, "+
 		"and no module over its share has an idle instance above its minimum to give back",
 		mib(e.Used), mib(e.Budget), mib(e.InUse), e.Module, mib(e.Need), mib(e.Held), mib(e.Share))
