@@ -69,40 +69,53 @@ func TestDispatchChecks(t *testing.T) {
 // module.
 func checks(t *testing.T, bin []byte, fuel, host uint32) (counts, calls []int) {
 	t.Helper()
+	eachBody(t, bin, func(body *reader) {
+		count, call := 0, 0
+		var last [3]byte // the opcodes before, the latest last
+		for len(body.b) > 0 && body.err == nil {
+			op, idx := body.instr()
+			switch {
+			case op == 0x10 && idx == host:
+				call++
+			case op == 0x24 && idx == fuel && last == [3]byte{0x23, 0x41, 0x6b}:
+				count++
+			}
+			last = [3]byte{last[1], last[2], op}
+		}
+		counts, calls = append(counts, count), append(calls, call)
+	})
+	return counts, calls
+}
+
+// eachBody calls f with each function body of bin's code section, its
+// locals read, and fails t if the module or a body cannot be read to its
+// end.
+func eachBody(t *testing.T, bin []byte, f func(body *reader)) {
+	t.Helper()
 	sections := &reader{b: bin[8:]}
 	for len(sections.b) > 0 && sections.err == nil {
-		id, body := sections.byte(), sections.bytes(sections.u32())
+		id, code := sections.byte(), sections.bytes(sections.u32())
 		if id != secCode {
 			continue
 		}
-		r := &reader{b: body}
+		r := &reader{b: code}
 		for n := r.u32(); n > 0 && r.err == nil; n-- {
 			body := &reader{b: r.bytes(r.u32())}
 			if _, err := body.locals(); err != nil {
 				t.Fatal(err)
 			}
-			count, call := 0, 0
-			var last [3]byte // the opcodes before, the latest last
-			for len(body.b) > 0 && body.err == nil {
-				op, idx := body.instr()
-				switch {
-				case op == 0x10 && idx == host:
-					call++
-				case op == 0x24 && idx == fuel && last == [3]byte{0x23, 0x41, 0x6b}:
-					count++
-				}
-				last = [3]byte{last[1], last[2], op}
-			}
+			f(body)
 			if body.err != nil {
 				t.Fatal(body.err)
 			}
-			counts, calls = append(counts, count), append(calls, call)
+		}
+		if r.err != nil {
+			t.Fatal(r.err)
 		}
 	}
 	if sections.err != nil {
 		t.Fatal(sections.err)
 	}
-	return counts, calls
 }
 
 // TestLoopCallsOutOfLine checks that the calls of the host for a loop's
@@ -150,55 +163,39 @@ func TestLoopCallsOutOfLine(t *testing.T) {
 func callsInLoops(t *testing.T, bin []byte, host uint32) []int {
 	t.Helper()
 	var counts []int
-	sections := &reader{b: bin[8:]}
-	for len(sections.b) > 0 && sections.err == nil {
-		id, body := sections.byte(), sections.bytes(sections.u32())
-		if id != secCode {
-			continue
-		}
-		r := &reader{b: body}
-		for n := r.u32(); n > 0 && r.err == nil; n-- {
-			body := &reader{b: r.bytes(r.u32())}
-			if _, err := body.locals(); err != nil {
-				t.Fatal(err)
-			}
-			// open holds, for each block, loop and if open, whether it
-			// is one of the module's loops (1), an added one (2), or
-			// neither (0).
-			open := []int{0}
-			count := 0
-			var last byte
-			for len(body.b) > 0 && body.err == nil {
-				rest := body.b
-				op, idx := body.instr()
-				switch op {
-				case 0x02, 0x04:
-					open = append(open, 0)
-				case 0x03:
-					again := last == 0x02 && rest[1] == 0x40 && bytes.HasPrefix(body.b, []byte{0x02, 0x40, 0x03})
-					open = append(open, map[bool]int{false: 1, true: 2}[again])
-				case 0x0b:
-					open = open[:len(open)-1]
-				case 0x10:
-					if idx != host {
+	eachBody(t, bin, func(body *reader) {
+		// open holds, for each block, loop and if open, whether it is one
+		// of the module's loops (1), an added one (2), or neither (0).
+		open := []int{0}
+		count := 0
+		var last byte
+		for len(body.b) > 0 && body.err == nil {
+			rest := body.b
+			op, idx := body.instr()
+			switch op {
+			case 0x02, 0x04:
+				open = append(open, 0)
+			case 0x03:
+				again := last == 0x02 && rest[1] == 0x40 && bytes.HasPrefix(body.b, []byte{0x02, 0x40, 0x03})
+				open = append(open, map[bool]int{false: 1, true: 2}[again])
+			case 0x0b:
+				open = open[:len(open)-1]
+			case 0x10:
+				if idx != host {
+					break
+				}
+				for i := len(open) - 1; i >= 0; i-- {
+					if open[i] != 0 {
+						if open[i] == 1 {
+							count++
+						}
 						break
 					}
-					for i := len(open) - 1; i >= 0; i-- {
-						if open[i] != 0 {
-							if open[i] == 1 {
-								count++
-							}
-							break
-						}
-					}
 				}
-				last = op
 			}
-			if body.err != nil {
-				t.Fatal(body.err)
-			}
-			counts = append(counts, count)
+			last = op
 		}
-	}
+		counts = append(counts, count)
+	})
 	return counts
 }
