@@ -61,6 +61,10 @@ func readTables(bin []byte) (tables, error) {
 	if magic := r.bytes(8); r.err != nil || string(magic[:4]) != "\x00asm" {
 		return tables{}, errors.New("not a WebAssembly binary")
 	}
+	// A section other than a custom one appears at most once: a second
+	// table section would escape the bound that only one of them is given
+	// (wazero refuses such a module too, but only after this reading).
+	var seen [256]bool
 	for r.err == nil && len(r.b) > 0 {
 		start := len(bin) - len(r.b)
 		id := r.byte()
@@ -69,6 +73,10 @@ func readTables(bin []byte) (tables, error) {
 		if r.err != nil {
 			break
 		}
+		if id != 0 && seen[id] {
+			return tables{}, fmt.Errorf("section %d appears twice", id)
+		}
+		seen[id] = true
 		switch id {
 		case sectionImport:
 			for n := body.u32(); n > 0 && body.err == nil; n-- {

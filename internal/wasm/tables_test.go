@@ -65,6 +65,31 @@ func TestBoundTables(t *testing.T) {
 	})
 }
 
+// TestBoundTablesRefusesRepeatedSections: a module with two table
+// sections (or two of any section but custom ones) is refused, rather
+// than having only the last one bounded. Found by FuzzBoundTables.
+func TestBoundTablesRefusesRepeatedSections(t *testing.T) {
+	table := "\x04\x04\x01\x70\x00\x01" // one funcref table, at least 1 entry, no maximum
+	tests := []struct {
+		name string
+		bin  string
+		ok   bool
+	}{
+		{"one table section", "\x00asm\x01\x00\x00\x00" + table, true},
+		{"two table sections", "\x00asm\x01\x00\x00\x00" + table + table, false},
+		{"two import sections", "\x00asm\x01\x00\x00\x00\x02\x01\x00\x02\x01\x00", false},
+		{"two custom sections", "\x00asm\x01\x00\x00\x00\x00\x02\x01a\x00\x02\x01b" + table, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, err := boundTables([]byte(tt.bin))
+			if (err == nil) != tt.ok {
+				t.Errorf("error %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
 // FuzzBoundTables reads arbitrary bytes as a module: an error, problems or
 // a module whose tables are bounded, never a panic.
 func FuzzBoundTables(f *testing.F) {
