@@ -1,6 +1,9 @@
 package interrupt
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // rewriteCode instruments every function body of the code section.
 func (m *module) rewriteCode(body []byte) ([]byte, error) {
@@ -404,7 +407,9 @@ func (m *module) rewriteBody(body []byte, typ funcType, self uint32, static bool
 			}
 			stack = append(stack, o)
 		case 0x03: // loop
-			typeless := code[at+1] == 0x40
+			// The block type as read: empty when the body ends at the
+			// opcode (the reader has failed, and reports it below).
+			typeless := bytes.Equal(code[at+1:len(code)-len(r.b)], []byte{0x40})
 			l := loop{wrapped: typeless}
 			k, local, t, ok := readDispatch(r.b, table)
 			if ok {
