@@ -41,7 +41,7 @@ func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte, tab
 	opts := interrupt.Options{StackBytes: r.cfg.MaxStackKB << 10}
 	dir := r.cfg.CompilationCacheDir
 	if dir == "" {
-		code, err = interrupt.Instrument(tabs.bound(bin), opts)
+		code, err = instrumentCode(tabs.bound(bin), opts)
 		return code, noRelease, err
 	}
 	path := filepath.Join(dir, fmt.Sprintf("riptide-interrupt-v%d-t%d-s%d-%d-%08x%08x.wasm",
@@ -54,7 +54,7 @@ func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte, tab
 			unmap()
 		}
 	}
-	out, err := interrupt.Instrument(tabs.bound(bin), opts)
+	out, err := instrumentCode(tabs.bound(bin), opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -66,6 +66,26 @@ func (r *Runtime) instrumented(ctx context.Context, name string, bin []byte, tab
 }
 
 func noRelease() {}
+
+// instrumentCode is interrupt.Instrument with a panic turned into an
+// error, as compileModule does for wazero's: a fault of the pass on one
+// module file must not end the daemon. The module is then one the pass
+// cannot read (interrupt.ErrUnsupported). FuzzInstrument calls Instrument
+// itself, so this hides no fault from it.
+func instrumentCode(bin []byte, opts interrupt.Options) ([]byte, error) {
+	return unpanicked(func() ([]byte, error) { return interrupt.Instrument(bin, opts) })
+}
+
+// unpanicked returns what f returns or, if f panics, an error wrapping
+// interrupt.ErrUnsupported that gives the panic's value.
+func unpanicked(f func() ([]byte, error)) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("%w: the interruption pass failed on it: %v", interrupt.ErrUnsupported, p)
+		}
+	}()
+	return f()
+}
 
 // checkKept returns the instrumented code of the kept file b, without its
 // CRC-32C, and whether that matches. A fault reading a mapped b (its file
